@@ -1,0 +1,690 @@
+//! Row-level SQL for SQLite: reading and writing users, programs, enrollments, step progress,
+//! attempts and events. No rules live here; [`crate::lifecycle`] decides, this module stores.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{Error, Result};
+use crate::lifecycle::Prior;
+use crate::model::{
+    Actor, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
+    ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+};
+use crate::time::Timestamp;
+
+pub(crate) fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp::from_millis)
+}
+
+fn ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(Timestamp::millis)
+}
+
+fn bad_row(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} {value} is not valid").into(),
+    )
+}
+
+pub(crate) fn kind_code(kind: Kind) -> i64 {
+    match kind {
+        Kind::Course => 0,
+        Kind::Certification => 1,
+        Kind::Track => 2,
+    }
+}
+
+fn kind_from_code(code: i64) -> rusqlite::Result<Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|k| kind_code(*k) == code)
+        .ok_or_else(|| bad_row("kind", code))
+}
+
+fn status_from_code(code: i64) -> rusqlite::Result<Status> {
+    Status::from_code(code).ok_or_else(|| bad_row("status", code))
+}
+
+pub(crate) fn step_status_code(s: StepStatus) -> i64 {
+    StepStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as i64
+}
+
+fn step_status_from_code(code: i64) -> rusqlite::Result<StepStatus> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| StepStatus::ALL.get(i).copied())
+        .ok_or_else(|| bad_row("step status", code))
+}
+
+fn parse_col<T>(text: String, parse: fn(&str) -> Result<T>) -> rusqlite::Result<T> {
+    parse(&text).map_err(|_| bad_row("value", text))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+const USER_COLUMNS: &str =
+    "id, email, display_name, external_id, department, location, manager_id, groups_json, timezone";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let groups: String = r.get(7)?;
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        display_name: r.get(2)?,
+        external_id: r.get(3)?,
+        department: r.get(4)?,
+        location: r.get(5)?,
+        manager_id: r.get(6)?,
+        groups: serde_json::from_str(&groups).map_err(|_| bad_row("groups", &groups))?,
+        timezone: r.get(8)?,
+    })
+}
+
+pub(crate) fn upsert_user(conn: &Connection, user: &User, now: Timestamp) -> Result<()> {
+    let groups = serde_json::to_string(&user.groups)?;
+    let clash = |column: &str, value: &Option<String>| -> Result<()> {
+        let Some(v) = value else { return Ok(()) };
+        let sql = format!("SELECT id FROM users WHERE {column} = ?1 AND id <> ?2");
+        let other: Option<String> = conn
+            .prepare_cached(&sql)?
+            .query_row(params![v, user.id], |r| r.get(0))
+            .optional()?;
+        match other {
+            Some(other) => Err(Error::Conflict(format!(
+                "{column} {v:?} already belongs to user {other}"
+            ))),
+            None => Ok(()),
+        }
+    };
+    clash("email COLLATE NOCASE", &user.email)?;
+    clash("external_id", &user.external_id)?;
+    conn.prepare_cached(
+        "INSERT INTO users (id, email, display_name, external_id, department, location,
+                            manager_id, groups_json, timezone, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+         ON CONFLICT (id) DO UPDATE SET
+            email = excluded.email, display_name = excluded.display_name,
+            external_id = excluded.external_id, department = excluded.department,
+            location = excluded.location, manager_id = excluded.manager_id,
+            groups_json = excluded.groups_json, timezone = excluded.timezone,
+            updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        user.id,
+        user.email,
+        user.display_name,
+        user.external_id,
+        user.department,
+        user.location,
+        user.manager_id,
+        groups,
+        user.timezone,
+        now.millis()
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
+    let (column, value, entity) = match by {
+        UserRef::Id(v) => ("id", v, "user"),
+        UserRef::Email(v) => ("email COLLATE NOCASE", v, "user with email"),
+        UserRef::ExternalId(v) => ("external_id", v, "user with external id"),
+    };
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([value], user_from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found(entity, value.clone()))
+}
+
+pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit], user_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Programs
+
+const PROGRAM_COLUMNS: &str = "id, kind, title, description, state, self_enrollment, \
+                               passing_score, max_attempts, created_at, updated_at";
+
+fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
+    let passing: Option<f64> = r.get(6)?;
+    let max_attempts: Option<u32> = r.get(7)?;
+    Ok(Program {
+        spec: ProgramSpec {
+            id: r.get(0)?,
+            kind: parse_col(r.get(1)?, Kind::parse)?,
+            title: r.get(2)?,
+            description: r.get(3)?,
+            state: parse_col(r.get(4)?, ProgramState::parse)?,
+            self_enrollment: r.get(5)?,
+            steps: Vec::new(),
+            assessment: passing.map(|passing_score| Assessment {
+                passing_score,
+                max_attempts,
+            }),
+        },
+        created_at: Timestamp::from_millis(r.get(8)?),
+        updated_at: Timestamp::from_millis(r.get(9)?),
+    })
+}
+
+fn load_steps_of(conn: &Connection, program: &mut Program) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step_id, step_type, title, learner_completable FROM program_steps
+         WHERE program_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([&program.spec.id], |r| {
+        Ok(Step {
+            id: r.get(0)?,
+            step_type: r.get(1)?,
+            title: r.get(2)?,
+            learner_completable: r.get(3)?,
+        })
+    })?;
+    program.spec.steps = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
+pub(crate) fn get_program(conn: &Connection, id: &str) -> Result<Program> {
+    let sql = format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = ?1");
+    let mut program = conn
+        .prepare_cached(&sql)?
+        .query_row([id], program_from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("program", id))?;
+    load_steps_of(conn, &mut program)?;
+    Ok(program)
+}
+
+pub(crate) fn list_programs(
+    conn: &Connection,
+    kind: Option<Kind>,
+    state: Option<ProgramState>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Program>> {
+    let sql = format!(
+        "SELECT {PROGRAM_COLUMNS} FROM programs
+         WHERE id > ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3)
+         ORDER BY id LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            after.unwrap_or(""),
+            kind.map(Kind::as_str),
+            state.map(ProgramState::as_str),
+            limit
+        ],
+        program_from_row,
+    )?;
+    let mut programs: Vec<Program> = rows.collect::<rusqlite::Result<_>>()?;
+    for p in &mut programs {
+        load_steps_of(conn, p)?;
+    }
+    Ok(programs)
+}
+
+pub(crate) fn write_program(
+    conn: &Connection,
+    spec: &ProgramSpec,
+    now: Timestamp,
+    replace_steps: bool,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO programs (id, kind, title, description, state, self_enrollment,
+                               passing_score, max_attempts, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+         ON CONFLICT (id) DO UPDATE SET
+            title = excluded.title, description = excluded.description, state = excluded.state,
+            self_enrollment = excluded.self_enrollment, passing_score = excluded.passing_score,
+            max_attempts = excluded.max_attempts, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        spec.id,
+        spec.kind.as_str(),
+        spec.title,
+        spec.description,
+        spec.state.as_str(),
+        spec.self_enrollment,
+        spec.assessment.map(|a| a.passing_score),
+        spec.assessment.and_then(|a| a.max_attempts),
+        now.millis()
+    ])?;
+    if replace_steps {
+        conn.prepare_cached("DELETE FROM program_steps WHERE program_id = ?1")?
+            .execute([&spec.id])?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO program_steps (program_id, step_id, position, step_type, title,
+                                        learner_completable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (i, s) in spec.steps.iter().enumerate() {
+            insert.execute(params![
+                spec.id,
+                s.id,
+                i as i64 + 1,
+                s.step_type,
+                s.title,
+                s.learner_completable
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn program_has_enrollments(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM enrollments WHERE program_id = ?1 LIMIT 1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrollments
+
+/// Columns of `enrollments` in the order `enrollment_from_row` reads them, qualified with `e.`,
+/// followed by the program's step count.
+pub(crate) const ENROLLMENT_COLUMNS: &str = "e.rid, e.id, e.user_id, e.program_id, e.kind, \
+    e.status, e.resume_status, e.trigger, e.added_by_user_id, e.added_by_program_id, \
+    e.partnership_id, e.mentor_id, e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, \
+    e.started_at, e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
+    e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, e.steps_completed, \
+    e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, e.previous_id, \
+    e.attempt_number, e.updated_at, \
+    (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)";
+
+/// Reads a row selected with [`ENROLLMENT_COLUMNS`]: `(rid, enrollment)`.
+pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
+    let resume: Option<i64> = r.get(6)?;
+    let reason: Option<String> = r.get(22)?;
+    Ok((
+        r.get(0)?,
+        Enrollment {
+            id: r.get(1)?,
+            user_id: r.get(2)?,
+            program_id: r.get(3)?,
+            kind: kind_from_code(r.get(4)?)?,
+            status: status_from_code(r.get(5)?)?,
+            resume_status: resume.map(status_from_code).transpose()?,
+            trigger: parse_col(r.get(7)?, Trigger::parse)?,
+            added_by_user_id: r.get(8)?,
+            added_by_program_id: r.get(9)?,
+            partnership_id: r.get(10)?,
+            mentor_id: r.get(11)?,
+            mentor_assigned_at: ts(r.get(12)?),
+            timezone: r.get(13)?,
+            enrolled_at: Timestamp::from_millis(r.get(14)?),
+            start_at: ts(r.get(15)?),
+            started_at: ts(r.get(16)?),
+            delivered_at: ts(r.get(17)?),
+            completed_at: ts(r.get(18)?),
+            failed_at: ts(r.get(19)?),
+            dropped_at: ts(r.get(20)?),
+            canceled_at: ts(r.get(21)?),
+            failure_reason: reason
+                .map(|t| parse_col(t, FailureReason::parse))
+                .transpose()?,
+            failure_message: r.get(23)?,
+            next_step_at: ts(r.get(24)?),
+            steps_delivered: r.get(25)?,
+            steps_completed: r.get(26)?,
+            steps_skipped: r.get(27)?,
+            progress_percent: r.get(28)?,
+            attempts: r.get(29)?,
+            best_score: r.get(30)?,
+            passed: r.get(31)?,
+            previous_id: r.get(32)?,
+            attempt_number: r.get(33)?,
+            updated_at: Timestamp::from_millis(r.get(34)?),
+            steps_total: r.get(35)?,
+        },
+    ))
+}
+
+/// The values of every stored column of `e`, in `enrollments` column order after `rid`.
+fn enrollment_values(e: &Enrollment) -> [SqlValue; 34] {
+    let text = |v: &Option<String>| v.clone().map_or(SqlValue::Null, SqlValue::Text);
+    let int = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Integer);
+    [
+        SqlValue::Text(e.id.clone()),
+        SqlValue::Text(e.user_id.clone()),
+        SqlValue::Text(e.program_id.clone()),
+        SqlValue::Integer(kind_code(e.kind)),
+        SqlValue::Integer(e.status.code()),
+        int(e.resume_status.map(Status::code)),
+        SqlValue::Text(e.trigger.as_str().to_owned()),
+        text(&e.added_by_user_id),
+        text(&e.added_by_program_id),
+        text(&e.partnership_id),
+        text(&e.mentor_id),
+        int(ms(e.mentor_assigned_at)),
+        text(&e.timezone),
+        SqlValue::Integer(e.enrolled_at.millis()),
+        int(ms(e.start_at)),
+        int(ms(e.started_at)),
+        int(ms(e.delivered_at)),
+        int(ms(e.completed_at)),
+        int(ms(e.failed_at)),
+        int(ms(e.dropped_at)),
+        int(ms(e.canceled_at)),
+        text(&e.failure_reason.map(|r| r.as_str().to_owned())),
+        text(&e.failure_message),
+        int(ms(e.next_step_at)),
+        SqlValue::Integer(e.steps_delivered.into()),
+        SqlValue::Integer(e.steps_completed.into()),
+        SqlValue::Integer(e.steps_skipped.into()),
+        SqlValue::Real(e.progress_percent),
+        SqlValue::Integer(e.attempts.into()),
+        e.best_score.map_or(SqlValue::Null, SqlValue::Real),
+        int(e.passed.map(i64::from)),
+        text(&e.previous_id),
+        SqlValue::Integer(e.attempt_number.into()),
+        SqlValue::Integer(e.updated_at.millis()),
+    ]
+}
+
+const STORED_COLUMNS: &str = "id, user_id, program_id, kind, status, resume_status, trigger, \
+    added_by_user_id, added_by_program_id, partnership_id, mentor_id, mentor_assigned_at, \
+    timezone, enrolled_at, start_at, started_at, delivered_at, completed_at, failed_at, \
+    dropped_at, canceled_at, failure_reason, failure_message, next_step_at, steps_delivered, \
+    steps_completed, steps_skipped, progress, attempts, best_score, passed, previous_id, \
+    attempt_number, updated_at";
+
+/// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
+/// `already_enrolled`, a clash on the id becomes `conflict`.
+pub(crate) fn insert_enrollment(conn: &Connection, e: &Enrollment) -> Result<i64> {
+    let placeholders: Vec<String> = (1..=34).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO enrollments ({STORED_COLUMNS}) VALUES ({})",
+        placeholders.join(", ")
+    );
+    let result = conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(enrollment_values(e)));
+    match result {
+        Ok(_) => Ok(conn.last_insert_rowid()),
+        Err(err) if is_unique_violation(&err, "enrollments.id") => Err(Error::Conflict(format!(
+            "an enrollment with id {} already exists",
+            e.id
+        ))),
+        Err(err) if is_unique_violation(&err, "enrollments.user_id") => {
+            let open = open_enrollment(conn, &e.user_id, &e.program_id)?;
+            match open {
+                Some(p) => Err(Error::AlreadyEnrolled {
+                    existing_id: p.id,
+                    user_id: e.user_id.clone(),
+                    program_id: e.program_id.clone(),
+                    status: p.status.label(e.kind).to_owned(),
+                }),
+                None => Err(err.into()),
+            }
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn is_unique_violation(err: &rusqlite::Error, column: &str) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, Some(msg))
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE && msg.contains(column))
+}
+
+pub(crate) fn update_enrollment(conn: &Connection, rid: i64, e: &Enrollment) -> Result<()> {
+    let assignments: Vec<String> = STORED_COLUMNS
+        .split(", ")
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
+        .collect();
+    let sql = format!(
+        "UPDATE enrollments SET {} WHERE rid = ?35",
+        assignments.join(", ")
+    );
+    let mut values: Vec<SqlValue> = enrollment_values(e).into();
+    values.push(SqlValue::Integer(rid));
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(())
+}
+
+pub(crate) fn get_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {
+    let sql = format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments e WHERE e.id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([id], enrollment_from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("enrollment", id))
+}
+
+fn prior_from_row(r: &Row<'_>) -> rusqlite::Result<Prior> {
+    Ok(Prior {
+        id: r.get(0)?,
+        status: status_from_code(r.get(1)?)?,
+        attempt_number: r.get(2)?,
+    })
+}
+
+pub(crate) fn open_enrollment(
+    conn: &Connection,
+    user: &str,
+    program: &str,
+) -> Result<Option<Prior>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, status, attempt_number FROM enrollments
+             WHERE user_id = ?1 AND program_id = ?2 AND status NOT IN (7, 8, 10)",
+        )?
+        .query_row([user, program], prior_from_row)
+        .optional()?)
+}
+
+pub(crate) fn latest_enrollment(
+    conn: &Connection,
+    user: &str,
+    program: &str,
+) -> Result<Option<Prior>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, status, attempt_number FROM enrollments
+             WHERE user_id = ?1 AND program_id = ?2 ORDER BY rid DESC LIMIT 1",
+        )?
+        .query_row([user, program], prior_from_row)
+        .optional()?)
+}
+
+pub(crate) fn lineage(conn: &Connection, user: &str, program: &str) -> Result<Vec<Enrollment>> {
+    let sql = format!(
+        "SELECT {ENROLLMENT_COLUMNS} FROM enrollments e
+         WHERE e.user_id = ?1 AND e.program_id = ?2 ORDER BY e.rid"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user, program], enrollment_from_row)?;
+    Ok(rows
+        .map(|r| r.map(|(_, e)| e))
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM enrollments WHERE rid = ?1")?
+        .execute([rid])?;
+    Ok(())
+}
+
+pub(crate) fn due_enrollments(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM enrollments WHERE status = 0 AND start_at IS NOT NULL AND start_at <= ?1
+         ORDER BY start_at, rid LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now.millis(), limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step progress and attempts
+
+pub(crate) fn load_step_progress(conn: &Connection, rid: i64) -> Result<Vec<StepProgress>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step_id, status, started_at, delivered_at, completed_at, failed_at, skipped_at,
+                failure_reason, failure_message, destination_type, result_json
+         FROM step_progress WHERE enrollment_rid = ?1",
+    )?;
+    let rows = stmt.query_map([rid], |r| {
+        let result: Option<String> = r.get(10)?;
+        Ok(StepProgress {
+            step_id: r.get(0)?,
+            status: step_status_from_code(r.get(1)?)?,
+            started_at: ts(r.get(2)?),
+            delivered_at: ts(r.get(3)?),
+            completed_at: ts(r.get(4)?),
+            failed_at: ts(r.get(5)?),
+            skipped_at: ts(r.get(6)?),
+            failure_reason: r.get(7)?,
+            failure_message: r.get(8)?,
+            destination_type: r.get(9)?,
+            result: result
+                .map(|t| serde_json::from_str(&t).map_err(|_| bad_row("result", &t)))
+                .transpose()?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn write_step_progress(conn: &Connection, rid: i64, p: &StepProgress) -> Result<()> {
+    let result = p.result.as_ref().map(serde_json::to_string).transpose()?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO step_progress
+            (enrollment_rid, step_id, status, started_at, delivered_at, completed_at, failed_at,
+             skipped_at, failure_reason, failure_message, destination_type, result_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        rid,
+        p.step_id,
+        step_status_code(p.status),
+        ms(p.started_at),
+        ms(p.delivered_at),
+        ms(p.completed_at),
+        ms(p.failed_at),
+        ms(p.skipped_at),
+        p.failure_reason,
+        p.failure_message,
+        p.destination_type,
+        result
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn insert_attempt(conn: &Connection, rid: i64, a: &Attempt) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO attempts (enrollment_rid, number, score, passed, submitted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        rid,
+        a.number,
+        a.score,
+        a.passed,
+        a.submitted_at.millis()
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn load_attempts(conn: &Connection, rid: i64) -> Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT number, score, passed, submitted_at FROM attempts
+         WHERE enrollment_rid = ?1 ORDER BY number",
+    )?;
+    let rows = stmt.query_map([rid], |r| {
+        Ok(Attempt {
+            number: r.get(0)?,
+            score: r.get(1)?,
+            passed: r.get(2)?,
+            submitted_at: Timestamp::from_millis(r.get(3)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// What an event records besides the enrollment it belongs to.
+pub(crate) struct EventRecord<'a> {
+    pub action: &'a str,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub actor: &'a Actor,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+pub(crate) fn insert_event(conn: &Connection, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (enrollment_id, user_id, program_id, action, from_status, to_status,
+                             actor, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        e.id,
+        e.user_id,
+        e.program_id,
+        ev.action,
+        ev.from.map(|s| s.label(e.kind)),
+        ev.to.map(|s| s.label(e.kind)),
+        ev.actor.label(),
+        ev.reason,
+        ev.at.millis()
+    ])?;
+    Ok(())
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, enrollment_id, user_id, program_id, action, from_status, to_status, actor, reason, at";
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        enrollment_id: r.get(1)?,
+        user_id: r.get(2)?,
+        program_id: r.get(3)?,
+        action: r.get(4)?,
+        from_status: r.get(5)?,
+        to_status: r.get(6)?,
+        actor: r.get(7)?,
+        reason: r.get(8)?,
+        at: Timestamp::from_millis(r.get(9)?),
+    })
+}
+
+pub(crate) fn history(conn: &Connection, enrollment_id: &str) -> Result<Vec<Event>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE enrollment_id = ?1 ORDER BY seq");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([enrollment_id], event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn events_after(
+    conn: &Connection,
+    after: i64,
+    user: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Event>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND (?2 IS NULL OR user_id = ?2)
+         ORDER BY seq LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after, user, limit], event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

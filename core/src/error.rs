@@ -1,0 +1,191 @@
+//! The one error type of enrollkit.
+//!
+//! Every fallible operation returns [`Result<T>`]. Each [`Error`] variant carries a stable,
+//! machine-readable [`code`](Error::code) (`not_found`, `already_enrolled`, ...) that the C ABI
+//! maps to a result code and the Python module maps to an exception class. The `Display` text is
+//! for people and may change between releases; the code does not.
+
+/// Result alias used throughout enrollkit.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in enrollkit.
+///
+/// When an operation returns an error, the database is unchanged: every write runs in one
+/// transaction that is rolled back on error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The user, program, step or enrollment does not exist (code `not_found`).
+    #[error("{entity} not found: {id}")]
+    NotFound {
+        /// What was looked up: `user`, `program`, `step`, `enrollment`.
+        entity: &'static str,
+        /// The identifier that was not found.
+        id: String,
+    },
+
+    /// The user already has an open (or, without `allow_reenroll`, a completed) enrollment in the
+    /// program (code `already_enrolled`).
+    #[error(
+        "user {user_id} is already enrolled in {program_id} (enrollment {existing_id}, {status})"
+    )]
+    AlreadyEnrolled {
+        /// The enrollment that blocks the new one.
+        existing_id: String,
+        /// The user.
+        user_id: String,
+        /// The program.
+        program_id: String,
+        /// Status of the existing enrollment, in the program's vocabulary.
+        status: String,
+    },
+
+    /// The operation would move an enrollment (or a step) along a transition its lifecycle does
+    /// not allow (code `invalid_transition`).
+    #[error("invalid transition: cannot {action} from {from} to {to}")]
+    InvalidTransition {
+        /// Current status, in the program's vocabulary.
+        from: String,
+        /// The status the operation would have produced.
+        to: String,
+        /// The operation that was refused (`drop`, `progress`, `complete_step`, ...).
+        action: &'static str,
+    },
+
+    /// The actor may not perform the operation (code `permission_denied`).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
+    /// Bad input: an empty or oversized id, an unknown status name, progress or score outside
+    /// 0–100, malformed JSON, ... (code `validation`).
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The argument or field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The request conflicts with the current state of other records, e.g. an email that another
+    /// user already has, or replacing the steps of a program that has enrollments (code
+    /// `conflict`).
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// The program is not active (published), so it accepts no enrollments (code
+    /// `program_not_active`).
+    #[error("program {program_id} is {state}, not active")]
+    ProgramNotActive {
+        /// The program.
+        program_id: String,
+        /// Its current state.
+        state: String,
+    },
+
+    /// Every allowed assessment attempt has been used (code `attempt_limit_reached`).
+    #[error("attempt limit reached: {limit} attempts allowed")]
+    AttemptLimitReached {
+        /// The program's attempt limit.
+        limit: u32,
+    },
+
+    /// The database stayed locked by another connection longer than the busy timeout (code
+    /// `busy`). Retrying later may succeed.
+    #[error("database is busy: {0}")]
+    Busy(String),
+
+    /// The database was written by a newer enrollkit and is refused (code `schema_too_new`).
+    #[error("database schema version {found} is newer than this enrollkit supports ({supported})")]
+    SchemaTooNew {
+        /// The version found in `PRAGMA user_version`.
+        found: i64,
+        /// The latest version this build knows.
+        supported: i64,
+    },
+
+    /// The file is not an enrollkit database, or it is damaged (code `corrupt`). The file is
+    /// never modified or deleted.
+    #[error("not a usable enrollkit database: {0}")]
+    Corrupt(String),
+
+    /// Any other SQLite or I/O failure: disk full, read-only file, ... (code `storage`).
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl Error {
+    /// The stable machine-readable code of this error.
+    ///
+    /// ```
+    /// let err = enrollkit::Error::Validation { field: "user_id", message: "empty".into() };
+    /// assert_eq!(err.code(), "validation");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::AlreadyEnrolled { .. } => "already_enrolled",
+            Error::InvalidTransition { .. } => "invalid_transition",
+            Error::PermissionDenied(_) => "permission_denied",
+            Error::Validation { .. } => "validation",
+            Error::Conflict(_) => "conflict",
+            Error::ProgramNotActive { .. } => "program_not_active",
+            Error::AttemptLimitReached { .. } => "attempt_limit_reached",
+            Error::Busy(_) => "busy",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::Corrupt(_) => "corrupt",
+            Error::Storage(_) => "storage",
+        }
+    }
+
+    /// Every error code, in a fixed order (bindings use it to build their code tables).
+    pub const CODES: &'static [&'static str] = &[
+        "not_found",
+        "already_enrolled",
+        "invalid_transition",
+        "permission_denied",
+        "validation",
+        "conflict",
+        "program_not_active",
+        "attempt_limit_reached",
+        "busy",
+        "schema_too_new",
+        "corrupt",
+        "storage",
+    ];
+
+    pub(crate) fn validation(field: &'static str, message: impl Into<String>) -> Error {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(entity: &'static str, id: impl Into<String>) -> Error {
+        Error::NotFound {
+            entity,
+            id: id.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match &err {
+            rusqlite::Error::SqliteFailure(e, _) => match e.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy(err.to_string()),
+                ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                    Error::Corrupt(err.to_string())
+                }
+                _ => Error::Storage(err.to_string()),
+            },
+            _ => Error::Storage(err.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Error::Storage(format!("stored JSON is unreadable: {err}"))
+    }
+}

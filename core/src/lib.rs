@@ -1,0 +1,104 @@
+//! # enrollkit — an embedded enrollment engine
+//!
+//! One SQLite file holds users, programs (courses, certifications, onboarding tracks),
+//! enrollments, per-step progress, assessment attempts and the full history of every change.
+//! The lifecycle rules live here, in one crate, so every application sharing the file — Rust,
+//! C through `enrollkit-ffi`, Python through `import enrollkit` — obeys the same rules.
+//!
+//! ```
+//! use enrollkit::{Actor, EnrollRequest, Kind, ProgramSpec, ProgramState, Step, StepChange, Store, User};
+//!
+//! let store = Store::open_in_memory()?;
+//! store.upsert_user(&User { id: "usr_jane".into(), email: Some("jane@example.com".into()), ..User::default() })?;
+//! store.create_program(&ProgramSpec {
+//!     id: "wf_onboarding".into(),
+//!     kind: Kind::Track,
+//!     title: "Engineering onboarding".into(),
+//!     description: None,
+//!     state: ProgramState::Active,
+//!     self_enrollment: false,
+//!     steps: vec![
+//!         Step { id: "welcome".into(), step_type: "message".into(), title: "Welcome".into(), learner_completable: false },
+//!         Step { id: "survey".into(), step_type: "survey".into(), title: "Survey".into(), learner_completable: true },
+//!     ],
+//!     assessment: None,
+//! })?;
+//! let e = store.enroll(&Actor::System, &EnrollRequest::new("usr_jane", "wf_onboarding"))?;
+//! for step in ["welcome", "survey"] {
+//!     store.update_step(&Actor::System, &e.id, step, &StepChange::Deliver { destination_type: Some("user".into()) })?;
+//! }
+//! let jane = Actor::Learner("usr_jane".into());
+//! let e = store.update_step(&jane, &e.id, "survey", &StepChange::Complete { result: None })?;
+//! assert_eq!(e.status_name(), "completed");
+//! assert_eq!(store.history(&Actor::Admin, &e.id)?.len(), 4);
+//! # Ok::<(), enrollkit::Error>(())
+//! ```
+//!
+//! ## Where every rule lives
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | the data: [`User`], [`ProgramSpec`]/[`Program`], [`Enrollment`], [`StepProgress`], [`Attempt`], [`Event`], [`Actor`], the canonical [`Status`] and its per-kind vocabularies |
+//! | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no SQL |
+//! | [`validate`] | input bounds: ids, texts, percentages, JSON results |
+//! | [`Store`] (`store`, `ops`, `query`, `views`, `check`) | SQLite: opening and migrating, one transaction per operation with its history event, listing, rendering each reference's JSON shape, invariant checks |
+//! | [`Error`] | one error enum with stable codes |
+//!
+//! ## Vocabularies
+//!
+//! One engine with canonical statuses; each program kind names them in its reference's words
+//! (see [`Status`]): a course is `active` / `completed` / `dropped`; a certification
+//! `enrolled` / `in_progress` / `completed` / `failed`; a track `new` / `active` /
+//! `processing` / `active_batch` / `processing_batch` / `delivered` / `completed` / `failed` /
+//! `paused` / `canceled`.
+//!
+//! ## Actors
+//!
+//! Every enrollment operation takes an [`Actor`]. Admins see and do everything; the system does
+//! everything but delete; learners read, list and change only their own enrollments, may
+//! self-enroll only in active programs that allow it, may set progress, complete
+//! learner-completable steps, submit attempts, drop and reactivate. User and program management
+//! is administrative and takes no actor: the host exposes it only to administrators.
+
+pub mod error;
+pub mod lifecycle;
+pub mod model;
+pub mod time;
+pub mod validate;
+
+mod check;
+mod db;
+mod ids;
+mod ops;
+mod query;
+mod store;
+mod views;
+
+pub use error::{Error, Result};
+pub use lifecycle::Command;
+pub use model::{
+    Actor, Assessment, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program,
+    ProgramSpec, ProgramState, Status, Step, StepChange, StepProgress, StepStatus, Trigger, User,
+    UserRef,
+};
+pub use ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
+pub use query::{EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE};
+pub use store::{Durability, OpenOptions, Store, SCHEMA_VERSION};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use validate::parse_result;
+pub use views::View;
+
+/// Renderers for each reference shape, for callers that already hold the records.
+pub mod render {
+    pub use crate::views::{certification, course, track};
+}
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn store_is_send_and_sync() {
+        assert_send_sync::<crate::Store>();
+    }
+}

@@ -1,0 +1,806 @@
+//! The lifecycle engine: every enrollment rule, independent of any storage backend.
+//!
+//! Each function takes the current state (an [`Enrollment`], its program, its step progress)
+//! and a command, checks the command is allowed for the actor and the state, and mutates the
+//! state in place. The store loads the state, calls one of these functions, and writes the
+//! result together with a history event in one transaction. Nothing here touches SQL, so the
+//! same rules serve any backend.
+//!
+//! One engine serves the three vocabularies: it works on canonical [`Status`] values and names
+//! them per [`Kind`] only for errors and rendering.
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, Program, ProgramState, Status,
+    StepChange, StepProgress, StepStatus, Trigger, User,
+};
+use crate::time::Timestamp;
+use crate::validate;
+
+/// A change of an enrollment's status or lifecycle, as opposed to steps and attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start a `new` track or certification enrollment now.
+    Start,
+    /// Set progress (0–100) of a course or certification without steps.
+    Progress(f64),
+    /// Drop a course enrollment (`active` → `dropped`).
+    Drop,
+    /// Reactivate a dropped course enrollment (`dropped` → `active`).
+    Reactivate,
+    /// Pause a track enrollment.
+    Pause,
+    /// Resume a paused track enrollment to the status it was paused from.
+    Resume,
+    /// Cancel a track enrollment (terminal).
+    Cancel,
+    /// Fail a track or certification enrollment with a reason (terminal).
+    Fail {
+        /// The reason.
+        reason: FailureReason,
+        /// A message; defaults to the reason's default message.
+        message: Option<String>,
+    },
+    /// Track: a worker claims the enrollment (`active` → `processing`,
+    /// `active_batch` → `processing_batch`).
+    BeginProcessing,
+    /// Track: the worker is done (`processing` → `active`, `processing_batch` → `active_batch`).
+    EndProcessing,
+}
+
+impl Command {
+    /// The name recorded in history events and errors.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Command::Start => "start",
+            Command::Progress(_) => "progress",
+            Command::Drop => "drop",
+            Command::Reactivate => "reactivate",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Cancel => "cancel",
+            Command::Fail { .. } => "fail",
+            Command::BeginProcessing => "begin_processing",
+            Command::EndProcessing => "end_processing",
+        }
+    }
+
+    /// Whether a learner may run this command on their own enrollment.
+    pub fn learner_allowed(&self) -> bool {
+        matches!(
+            self,
+            Command::Progress(_) | Command::Drop | Command::Reactivate
+        )
+    }
+}
+
+/// Refuses `actor` unless it may act on `owner`'s enrollment; learners only when
+/// `learner_allowed` and only on their own.
+pub fn authorize(actor: &Actor, owner: &str, learner_allowed: bool, action: &str) -> Result<()> {
+    match actor {
+        Actor::Admin | Actor::System => Ok(()),
+        Actor::Learner(me) if me != owner => Err(Error::PermissionDenied(format!(
+            "learner {me} cannot {action} another user's enrollment"
+        ))),
+        Actor::Learner(me) if !learner_allowed => Err(Error::PermissionDenied(format!(
+            "learner {me} cannot {action}; it needs an admin or the system"
+        ))),
+        Actor::Learner(_) => Ok(()),
+    }
+}
+
+/// Refuses a learner reading someone else's enrollment.
+pub fn authorize_read(actor: &Actor, owner: &str) -> Result<()> {
+    authorize(actor, owner, true, "read")
+}
+
+fn refuse(e: &Enrollment, to: Status, action: &'static str) -> Error {
+    Error::InvalidTransition {
+        from: e.status_name().to_owned(),
+        to: to.label(e.kind).to_owned(),
+        action,
+    }
+}
+
+/// What a user's earlier enrollments in the program say about a new one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prior {
+    /// Enrollment id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// Its lineage attempt number.
+    pub attempt_number: u32,
+}
+
+/// Decides whether `req` may create an enrollment and builds it.
+///
+/// `open` is the user's open enrollment in the program if any; `latest` their most recent one.
+/// The caller has validated the request's fields and resolved `user`.
+#[allow(clippy::too_many_arguments)]
+pub fn enroll(
+    actor: &Actor,
+    program: &Program,
+    user: &User,
+    req: &EnrollRequest,
+    id: String,
+    open: Option<&Prior>,
+    latest: Option<&Prior>,
+    now: Timestamp,
+) -> Result<Enrollment> {
+    match actor {
+        Actor::Learner(me) if *me != user.id => {
+            return Err(Error::PermissionDenied(format!(
+                "learner {me} cannot enroll another user"
+            )))
+        }
+        Actor::Learner(me) if !program.self_enrollment => {
+            return Err(Error::PermissionDenied(format!(
+                "learner {me} cannot self-enroll: program {} does not allow self-enrollment",
+                program.id
+            )))
+        }
+        _ => {}
+    }
+    if program.state != ProgramState::Active {
+        return Err(Error::ProgramNotActive {
+            program_id: program.id.clone(),
+            state: program.state.as_str().to_owned(),
+        });
+    }
+    if program.kind != Kind::Track {
+        if req.start_at.is_some() {
+            return Err(Error::validation(
+                "start_at",
+                "only track enrollments can start later",
+            ));
+        }
+        if req.batch {
+            return Err(Error::validation(
+                "batch",
+                "only track enrollments can be batched",
+            ));
+        }
+    }
+    let blocking = open.or(latest.filter(|p| p.status == Status::Completed && !req.allow_reenroll));
+    if let Some(b) = blocking {
+        return Err(Error::AlreadyEnrolled {
+            existing_id: b.id.clone(),
+            user_id: user.id.clone(),
+            program_id: program.id.clone(),
+            status: b.status.label(program.kind).to_owned(),
+        });
+    }
+    let trigger = req.trigger.unwrap_or(match actor {
+        Actor::Learner(_) => Trigger::SelfJoin,
+        Actor::Admin => Trigger::ManualUserTrigger,
+        Actor::System => Trigger::UserJoin,
+    });
+    if matches!(actor, Actor::Learner(_)) && trigger != Trigger::SelfJoin {
+        return Err(Error::PermissionDenied(format!(
+            "a learner enrolling themselves has trigger self_join, not {trigger}"
+        )));
+    }
+    let scheduled = req.start_at.filter(|t| *t > now);
+    let status = match program.kind {
+        Kind::Course => Status::Active,
+        Kind::Certification => Status::New,
+        Kind::Track if scheduled.is_some() => Status::New,
+        Kind::Track if req.batch => Status::ActiveBatch,
+        Kind::Track => Status::Active,
+    };
+    let started_at = (program.kind == Kind::Track && status != Status::New).then_some(now);
+    Ok(Enrollment {
+        id,
+        user_id: user.id.clone(),
+        program_id: program.id.clone(),
+        kind: program.kind,
+        status,
+        resume_status: None,
+        trigger,
+        added_by_user_id: req.added_by_user_id.clone(),
+        added_by_program_id: req.added_by_program_id.clone(),
+        partnership_id: req.partnership_id.clone(),
+        mentor_id: None,
+        mentor_assigned_at: None,
+        timezone: req.timezone.clone().or_else(|| user.timezone.clone()),
+        enrolled_at: now,
+        start_at: req.start_at,
+        started_at,
+        delivered_at: None,
+        completed_at: None,
+        failed_at: None,
+        dropped_at: None,
+        canceled_at: None,
+        failure_reason: None,
+        failure_message: None,
+        next_step_at: None,
+        steps_delivered: 0,
+        steps_completed: 0,
+        steps_skipped: 0,
+        steps_total: program.steps.len() as u32,
+        progress_percent: 0.0,
+        attempts: 0,
+        best_score: None,
+        passed: None,
+        previous_id: latest.map(|p| p.id.clone()),
+        attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
+        updated_at: now,
+    })
+}
+
+/// Applies a lifecycle [`Command`]. `steps` is the enrollment's step progress (pending steps may
+/// be absent).
+pub fn apply(
+    actor: &Actor,
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &[StepProgress],
+    cmd: &Command,
+    now: Timestamp,
+) -> Result<()> {
+    authorize(actor, &e.user_id, cmd.learner_allowed(), cmd.action())?;
+    let action = cmd.action();
+    let from = e.status;
+    use Kind::*;
+    use Status::*;
+    let to = match (cmd, e.kind, from) {
+        (Command::Start, Certification | Track, New) => Active,
+        (Command::Start, _, _) => return Err(refuse(e, Active, action)),
+        (Command::Progress(p), Course | Certification, _) => {
+            validate::percent("progress", *p)?;
+            if !program.steps.is_empty() {
+                return Err(Error::validation(
+                    "progress",
+                    "this program has steps: progress follows its steps",
+                ));
+            }
+            let ok = match e.kind {
+                Course => from == Active,
+                _ => matches!(from, New | Active),
+            };
+            let target = if *p > 0.0 || from == Active {
+                Active
+            } else {
+                New
+            };
+            if !ok {
+                return Err(refuse(e, target, action));
+            }
+            e.progress_percent = *p;
+            if *p > 0.0 {
+                e.started_at.get_or_insert(now);
+            }
+            target
+        }
+        (Command::Progress(_), Track, _) => {
+            return Err(Error::validation(
+                "progress",
+                "track progress follows its steps",
+            ))
+        }
+        (Command::Drop, Course, Active) => Dropped,
+        (Command::Drop, _, _) => return Err(refuse(e, Dropped, action)),
+        (Command::Reactivate, Course, Dropped) => Active,
+        (Command::Reactivate, _, _) => return Err(refuse(e, Active, action)),
+        (
+            Command::Pause,
+            Track,
+            New | Active | Processing | ActiveBatch | ProcessingBatch | Delivered,
+        ) => {
+            e.resume_status = Some(from);
+            Paused
+        }
+        (Command::Pause, _, _) => return Err(refuse(e, Paused, action)),
+        (Command::Resume, Track, Paused) => e.resume_status.take().unwrap_or(Active),
+        (Command::Resume, _, _) => return Err(refuse(e, Active, action)),
+        (Command::Cancel, Track, s) if s.is_open() => Canceled,
+        (Command::Cancel, _, _) => return Err(refuse(e, Canceled, action)),
+        (Command::Fail { reason, message }, Certification | Track, s) if s.is_open() => {
+            if let Some(m) = message {
+                validate::text("failure_message", m, validate::MAX_LONG_TEXT_BYTES, true)?;
+            }
+            e.failure_reason = Some(*reason);
+            e.failure_message = Some(
+                message
+                    .clone()
+                    .unwrap_or_else(|| reason.default_message().to_owned()),
+            );
+            Failed
+        }
+        (Command::Fail { .. }, _, _) => return Err(refuse(e, Failed, action)),
+        (Command::BeginProcessing, Track, Active) => Processing,
+        (Command::BeginProcessing, Track, ActiveBatch) => ProcessingBatch,
+        (Command::BeginProcessing, _, _) => return Err(refuse(e, Processing, action)),
+        (Command::EndProcessing, Track, Processing) => Active,
+        (Command::EndProcessing, Track, ProcessingBatch) => ActiveBatch,
+        (Command::EndProcessing, _, _) => return Err(refuse(e, Active, action)),
+    };
+    enter(e, to, now);
+    if e.status.is_running() {
+        settle(program, e, steps, now);
+    }
+    Ok(())
+}
+
+/// Moves `e` to `to`, stamping the timestamp that status carries.
+fn enter(e: &mut Enrollment, to: Status, now: Timestamp) {
+    if to == e.status {
+        return;
+    }
+    match to {
+        Status::Active | Status::Processing | Status::ActiveBatch | Status::ProcessingBatch => {
+            e.started_at.get_or_insert(now);
+        }
+        Status::Delivered => {
+            e.delivered_at.get_or_insert(now);
+        }
+        Status::Completed => {
+            e.delivered_at = e.delivered_at.or((e.kind == Kind::Track).then_some(now));
+            e.completed_at = Some(now);
+        }
+        Status::Failed => e.failed_at = Some(now),
+        Status::Dropped => e.dropped_at = Some(now),
+        Status::Canceled => e.canceled_at = Some(now),
+        Status::New | Status::Paused => {}
+    }
+    if e.status == Status::Paused && to != Status::Paused {
+        e.resume_status = None;
+    }
+    e.status = to;
+}
+
+/// Derives automatic transitions after progress, steps or attempts changed: courses complete at
+/// 100 %, certifications complete when every step is done and the assessment (if any) passed,
+/// tracks become `delivered` when every step is delivered or skipped and `completed` when, in
+/// addition, every learner-completable step is completed or skipped.
+fn settle(program: &Program, e: &mut Enrollment, steps: &[StepProgress], now: Timestamp) {
+    match e.kind {
+        Kind::Course => {
+            if e.status == Status::Active && e.progress_percent >= 100.0 {
+                enter(e, Status::Completed, now);
+            }
+        }
+        Kind::Certification => {
+            let steps_done = if e.steps_total > 0 {
+                e.steps_completed + e.steps_skipped >= e.steps_total
+            } else {
+                e.progress_percent >= 100.0
+            };
+            let assessment_ok = program.assessment.is_none() || e.passed == Some(true);
+            if e.status == Status::Active && steps_done && assessment_ok {
+                e.progress_percent = 100.0;
+                enter(e, Status::Completed, now);
+            }
+        }
+        Kind::Track => {
+            if e.steps_total == 0 {
+                return;
+            }
+            let all_delivered = e.steps_delivered + e.steps_skipped >= e.steps_total;
+            if all_delivered && (e.status.is_running() || e.status == Status::Delivered) {
+                enter(e, Status::Delivered, now);
+                let completable_done =
+                    program
+                        .steps
+                        .iter()
+                        .filter(|s| s.learner_completable)
+                        .all(|s| {
+                            steps.iter().any(|p| {
+                                p.step_id == s.id
+                                    && matches!(
+                                        p.status,
+                                        StepStatus::Completed | StepStatus::Skipped
+                                    )
+                            })
+                        });
+                if completable_done {
+                    enter(e, Status::Completed, now);
+                }
+            }
+        }
+    }
+}
+
+/// Which enrollment statuses accept step changes and assessment attempts; a `new`
+/// certification starts on its first one.
+fn accepts_work(e: &Enrollment) -> bool {
+    match e.kind {
+        Kind::Course => e.status == Status::Active,
+        Kind::Certification => matches!(e.status, Status::New | Status::Active),
+        Kind::Track => e.status.is_running() || e.status == Status::Delivered,
+    }
+}
+
+/// Applies a [`StepChange`] to step `step_id`. `steps` holds the enrollment's step progress rows
+/// (pending steps may be absent); the changed row is updated or appended, and the enrollment's
+/// counters, progress and status follow in the same call.
+///
+/// Returns the index in `steps` of the changed row.
+pub fn apply_step(
+    actor: &Actor,
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &mut Vec<StepProgress>,
+    step_id: &str,
+    change: &StepChange,
+    now: Timestamp,
+) -> Result<usize> {
+    let action = change.action();
+    let step = program
+        .steps
+        .iter()
+        .find(|s| s.id == step_id)
+        .ok_or_else(|| Error::not_found("step", format!("{}/{step_id}", program.id)))?;
+    let learner_ok = matches!(change, StepChange::Complete { .. } | StepChange::Start)
+        && step.learner_completable;
+    authorize(actor, &e.user_id, learner_ok, action)?;
+    match change {
+        StepChange::Deliver { destination_type } => {
+            validate::opt_text("destination_type", destination_type.as_deref())?
+        }
+        StepChange::Complete { result: Some(r) } => validate::result(r)?,
+        StepChange::Fail { reason, message } => {
+            validate::code("failure_reason", reason)?;
+            if let Some(m) = message {
+                validate::text("failure_message", m, validate::MAX_LONG_TEXT_BYTES, true)?;
+            }
+        }
+        _ => {}
+    }
+    if !accepts_work(e) {
+        return Err(refuse(e, Status::Active, action));
+    }
+    let index = match steps.iter().position(|p| p.step_id == step_id) {
+        Some(i) => i,
+        None => {
+            steps.push(StepProgress::pending(step_id));
+            steps.len() - 1
+        }
+    };
+    let p = &mut steps[index];
+    let old = p.status;
+    use StepStatus::*;
+    let new = match (change, old) {
+        (StepChange::Start, Pending | Delivered | Failed) => old,
+        (StepChange::Deliver { .. }, Pending | Failed) => Delivered,
+        (StepChange::Complete { .. }, Pending | Delivered | Failed) => Completed,
+        (StepChange::Fail { .. }, Pending | Delivered | Failed) => Failed,
+        (StepChange::Skip, Pending | Delivered | Failed) => Skipped,
+        _ => {
+            let to = match change {
+                StepChange::Start => old,
+                StepChange::Deliver { .. } => Delivered,
+                StepChange::Complete { .. } => Completed,
+                StepChange::Fail { .. } => Failed,
+                StepChange::Skip => Skipped,
+            };
+            return Err(Error::InvalidTransition {
+                from: format!("step {step_id} {old}"),
+                to: format!("step {step_id} {to}"),
+                action,
+            });
+        }
+    };
+    p.started_at.get_or_insert(now);
+    match change {
+        StepChange::Start => {}
+        StepChange::Deliver { destination_type } => {
+            p.delivered_at = Some(now);
+            if destination_type.is_some() {
+                p.destination_type.clone_from(destination_type);
+            }
+        }
+        StepChange::Complete { result } => {
+            p.delivered_at.get_or_insert(now);
+            p.completed_at = Some(now);
+            if result.is_some() {
+                p.result.clone_from(result);
+            }
+        }
+        StepChange::Fail { reason, message } => {
+            p.failed_at = Some(now);
+            p.failure_reason = Some(reason.clone());
+            p.failure_message.clone_from(message);
+        }
+        StepChange::Skip => p.skipped_at = Some(now),
+    }
+    p.status = new;
+    count_step(e, old, -1);
+    count_step(e, new, 1);
+    if e.steps_total > 0 && e.kind != Kind::Track {
+        e.progress_percent =
+            crate::model::percent(e.steps_completed + e.steps_skipped, e.steps_total);
+    }
+    if e.status == Status::New {
+        enter(e, Status::Active, now);
+    }
+    settle(program, e, steps, now);
+    Ok(index)
+}
+
+/// Adds `delta` to the counters a step in `status` contributes to.
+fn count_step(e: &mut Enrollment, status: StepStatus, delta: i32) {
+    let bump = |n: &mut u32| *n = n.saturating_add_signed(delta);
+    match status {
+        StepStatus::Delivered => bump(&mut e.steps_delivered),
+        StepStatus::Completed => {
+            bump(&mut e.steps_delivered);
+            bump(&mut e.steps_completed);
+        }
+        StepStatus::Skipped => bump(&mut e.steps_skipped),
+        StepStatus::Pending | StepStatus::Failed => {}
+    }
+}
+
+/// Records an assessment attempt with `score` (0–100). Enforces the attempt limit; failing the
+/// last allowed attempt fails a certification enrollment (`attempts_exhausted`); passing may
+/// complete it.
+pub fn apply_attempt(
+    actor: &Actor,
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &[StepProgress],
+    score: f64,
+    now: Timestamp,
+) -> Result<Attempt> {
+    authorize(actor, &e.user_id, true, "submit an attempt")?;
+    validate::percent("score", score)?;
+    if !accepts_work(e) {
+        return Err(refuse(e, Status::Active, "attempt"));
+    }
+    let limit = program.assessment.and_then(|a| a.max_attempts);
+    if let Some(limit) = limit {
+        if e.attempts >= limit {
+            return Err(Error::AttemptLimitReached { limit });
+        }
+    }
+    e.attempts += 1;
+    let best = e.best_score.map_or(score, |b| b.max(score));
+    e.best_score = Some(best);
+    let passed_now = program.assessment.map(|a| score >= a.passing_score);
+    e.passed = program.assessment.map(|a| best >= a.passing_score);
+    if e.status == Status::New {
+        enter(e, Status::Active, now);
+    }
+    if e.kind == Kind::Certification && e.passed == Some(false) && limit == Some(e.attempts) {
+        e.failure_reason = Some(FailureReason::AttemptsExhausted);
+        e.failure_message = Some(
+            FailureReason::AttemptsExhausted
+                .default_message()
+                .to_owned(),
+        );
+        enter(e, Status::Failed, now);
+    } else {
+        settle(program, e, steps, now);
+    }
+    Ok(Attempt {
+        number: e.attempts,
+        score,
+        passed: passed_now,
+        submitted_at: now,
+    })
+}
+
+/// Checks that `actor` may assign a mentor or schedule the next step, and that the enrollment is
+/// still open.
+pub fn check_admin_update(actor: &Actor, e: &Enrollment, action: &'static str) -> Result<()> {
+    authorize(actor, &e.user_id, false, action)?;
+    if !e.status.is_open() {
+        return Err(Error::InvalidTransition {
+            from: e.status_name().to_owned(),
+            to: e.status_name().to_owned(),
+            action,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Assessment, ProgramSpec, Step};
+
+    fn program(kind: Kind, steps: &[(&str, bool)], assessment: Option<Assessment>) -> Program {
+        Program {
+            spec: ProgramSpec {
+                id: "p".into(),
+                kind,
+                title: "P".into(),
+                description: None,
+                state: ProgramState::Active,
+                self_enrollment: true,
+                steps: steps
+                    .iter()
+                    .map(|(id, c)| Step {
+                        id: (*id).into(),
+                        step_type: "lesson".into(),
+                        title: (*id).into(),
+                        learner_completable: *c,
+                    })
+                    .collect(),
+                assessment,
+            },
+            created_at: t(0),
+            updated_at: t(0),
+        }
+    }
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp::from_millis(1_760_000_000_000 + ms)
+    }
+
+    fn new(p: &Program) -> Enrollment {
+        let user = User {
+            id: "u".into(),
+            ..User::default()
+        };
+        enroll(
+            &Actor::Admin,
+            p,
+            &user,
+            &EnrollRequest::new("u", "p"),
+            "e1".into(),
+            None,
+            None,
+            t(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn course_completes_at_100_and_then_refuses_everything() {
+        let p = program(Kind::Course, &[], None);
+        let mut e = new(&p);
+        assert_eq!(e.status, Status::Active);
+        apply(
+            &Actor::Admin,
+            &p,
+            &mut e,
+            &[],
+            &Command::Progress(40.0),
+            t(1),
+        )
+        .unwrap();
+        assert_eq!(e.started_at, Some(t(1)));
+        apply(
+            &Actor::Admin,
+            &p,
+            &mut e,
+            &[],
+            &Command::Progress(100.0),
+            t(2),
+        )
+        .unwrap();
+        assert_eq!((e.status, e.completed_at), (Status::Completed, Some(t(2))));
+        for cmd in [Command::Drop, Command::Reactivate, Command::Progress(10.0)] {
+            let err = apply(&Actor::Admin, &p, &mut e, &[], &cmd, t(3)).unwrap_err();
+            assert_eq!(err.code(), "invalid_transition", "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn course_drop_and_reactivate() {
+        let p = program(Kind::Course, &[], None);
+        let mut e = new(&p);
+        apply(&Actor::Admin, &p, &mut e, &[], &Command::Drop, t(1)).unwrap();
+        assert_eq!((e.status, e.dropped_at), (Status::Dropped, Some(t(1))));
+        let err = apply(
+            &Actor::Admin,
+            &p,
+            &mut e,
+            &[],
+            &Command::Progress(5.0),
+            t(2),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidTransition { ref from, .. } if from == "dropped"));
+        apply(&Actor::Admin, &p, &mut e, &[], &Command::Reactivate, t(3)).unwrap();
+        assert_eq!(e.status, Status::Active);
+    }
+
+    #[test]
+    fn certification_fails_on_last_attempt_and_completes_on_pass() {
+        let a = Assessment {
+            passing_score: 70.0,
+            max_attempts: Some(2),
+        };
+        let p = program(Kind::Certification, &[("s1", true)], Some(a));
+        let mut e = new(&p);
+        assert_eq!(e.status_name(), "enrolled");
+        apply_attempt(&Actor::Admin, &p, &mut e, &[], 50.0, t(1)).unwrap();
+        assert_eq!(e.status_name(), "in_progress");
+        apply_attempt(&Actor::Admin, &p, &mut e, &[], 60.0, t(2)).unwrap();
+        assert_eq!(e.status_name(), "failed");
+        assert_eq!(e.failure_reason, Some(FailureReason::AttemptsExhausted));
+
+        let mut e = new(&p);
+        let mut steps = Vec::new();
+        apply_attempt(&Actor::Admin, &p, &mut e, &steps, 90.0, t(1)).unwrap();
+        assert_eq!(e.status, Status::Active);
+        let done = StepChange::Complete { result: None };
+        apply_step(&Actor::Admin, &p, &mut e, &mut steps, "s1", &done, t(2)).unwrap();
+        assert_eq!((e.status, e.progress_percent), (Status::Completed, 100.0));
+    }
+
+    #[test]
+    fn track_delivered_then_completed() {
+        let p = program(Kind::Track, &[("msg", false), ("task", true)], None);
+        let mut e = new(&p);
+        let mut steps = Vec::new();
+        let deliver = StepChange::Deliver {
+            destination_type: Some("user".into()),
+        };
+        apply_step(
+            &Actor::System,
+            &p,
+            &mut e,
+            &mut steps,
+            "msg",
+            &deliver,
+            t(1),
+        )
+        .unwrap();
+        apply_step(
+            &Actor::System,
+            &p,
+            &mut e,
+            &mut steps,
+            "task",
+            &deliver,
+            t(2),
+        )
+        .unwrap();
+        assert_eq!((e.status, e.delivered_at), (Status::Delivered, Some(t(2))));
+        assert_eq!(e.delivery_percent(), 100.0);
+        let learner = Actor::Learner("u".into());
+        let done = StepChange::Complete { result: None };
+        let err = apply_step(&learner, &p, &mut e, &mut steps, "msg", &done, t(3)).unwrap_err();
+        assert_eq!(err.code(), "permission_denied");
+        apply_step(&learner, &p, &mut e, &mut steps, "task", &done, t(3)).unwrap();
+        assert_eq!((e.status, e.completed_at), (Status::Completed, Some(t(3))));
+        assert_eq!((e.steps_delivered, e.steps_completed), (2, 1));
+    }
+
+    #[test]
+    fn pause_resumes_to_previous_status() {
+        let p = program(Kind::Track, &[("a", true)], None);
+        let mut e = new(&p);
+        apply(
+            &Actor::Admin,
+            &p,
+            &mut e,
+            &[],
+            &Command::BeginProcessing,
+            t(1),
+        )
+        .unwrap();
+        apply(&Actor::Admin, &p, &mut e, &[], &Command::Pause, t(2)).unwrap();
+        assert_eq!(e.status, Status::Paused);
+        apply(&Actor::Admin, &p, &mut e, &[], &Command::Resume, t(3)).unwrap();
+        assert_eq!((e.status, e.resume_status), (Status::Processing, None));
+    }
+
+    #[test]
+    fn learners_cannot_touch_others() {
+        let p = program(Kind::Course, &[], None);
+        let mut e = new(&p);
+        let other = Actor::Learner("someone_else".into());
+        let err = apply(&other, &p, &mut e, &[], &Command::Drop, t(1)).unwrap_err();
+        assert_eq!(err.code(), "permission_denied");
+        let me = Actor::Learner("u".into());
+        let err = apply(
+            &me,
+            &p,
+            &mut e,
+            &[],
+            &Command::Fail {
+                reason: FailureReason::UnknownError,
+                message: None,
+            },
+            t(1),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "permission_denied");
+    }
+}

@@ -1,0 +1,762 @@
+//! Domain types: users, programs, steps, enrollments, step progress, attempts, events, actors.
+//!
+//! These are plain data. The rules that change them live in [`crate::lifecycle`]; the SQL that
+//! stores them lives in the store.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// Declares a string-valued enum with `as_str`, `parse` (a `validation` error on unknown names),
+/// `ALL`, `Display` and serde as the same names.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses a wire name; unknown names are a `validation` error.
+            pub fn parse(text: &str) -> Result<$name> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(Error::validation($field, format!(
+                        "unknown value {:?}; expected one of: {}",
+                        text,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(text: &str) -> Result<$name> {
+                $name::parse(text)
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// What kind of program this is; it picks the lifecycle vocabulary.
+    Kind, "kind" {
+        /// A course: `active` → `completed`, `active` ↔ `dropped`.
+        Course = "course",
+        /// A certification: `enrolled` → `in_progress` → `completed` | `failed`.
+        Certification = "certification",
+        /// An onboarding track: `new`, `active`, `delivered`, `completed`, `paused`, ...
+        Track = "track",
+    }
+}
+
+string_enum! {
+    /// Publication state of a program. Only `active` programs accept enrollments; a course is
+    /// "published" when it is active.
+    ProgramState, "state" {
+        /// Being written; accepts no enrollments.
+        Draft = "draft",
+        /// Published; accepts enrollments.
+        Active = "active",
+        /// Temporarily closed to new enrollments.
+        Paused = "paused",
+        /// Retired; accepts no enrollments.
+        Archived = "archived",
+    }
+}
+
+string_enum! {
+    /// How an enrollment was created (the track reference's list).
+    Trigger, "trigger" {
+        /// The user joined the organisation.
+        UserJoin = "user_join",
+        /// An administrator enrolled the user by hand.
+        ManualUserTrigger = "manual_user_trigger",
+        /// The user enrolled themselves.
+        SelfJoin = "self_join",
+        /// A schedule enrolled the user.
+        Schedule = "schedule",
+        /// The user's work anniversary.
+        WorkAnniversary = "work_anniversary",
+        /// Another program (workflow) enrolled the user.
+        AddedByAnotherWorkflow = "added_by_another_workflow",
+    }
+}
+
+string_enum! {
+    /// Why an enrollment failed. The first five are the track reference's list;
+    /// `attempts_exhausted` is set when a certification's last allowed assessment attempt fails.
+    FailureReason, "failure_reason" {
+        /// The user could not be found.
+        UserNotFound = "user_not_found",
+        /// The user was already in the workflow.
+        UserAlreadyInWorkflow = "user_already_in_workflow",
+        /// The user was removed from the workflow.
+        UserRemovedFromWorkflow = "user_removed_from_workflow",
+        /// The workflow (program) was not active.
+        WorkflowNotActive = "workflow_not_active",
+        /// Anything else.
+        UnknownError = "unknown_error",
+        /// Every allowed assessment attempt was used without passing.
+        AttemptsExhausted = "attempts_exhausted",
+    }
+}
+
+impl FailureReason {
+    /// The default human-readable message for this reason.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            FailureReason::UserNotFound => "The user could not be found",
+            FailureReason::UserAlreadyInWorkflow => "The user is already in this workflow",
+            FailureReason::UserRemovedFromWorkflow => "The user was removed from this workflow",
+            FailureReason::WorkflowNotActive => "The workflow is not active",
+            FailureReason::UnknownError => "An unknown error occurred",
+            FailureReason::AttemptsExhausted => "Every allowed assessment attempt was used",
+        }
+    }
+}
+
+string_enum! {
+    /// Status of one step for one enrollment.
+    StepStatus, "step_status" {
+        /// Not delivered yet (also the status of a step with no progress row).
+        Pending = "pending",
+        /// Delivered to the learner (sent, shown, unlocked).
+        Delivered = "delivered",
+        /// Completed (by the learner, or by the system for steps the learner cannot complete).
+        Completed = "completed",
+        /// Delivery or execution failed; the step may be retried.
+        Failed = "failed",
+        /// Skipped; counts as done for delivery and completion.
+        Skipped = "skipped",
+    }
+}
+
+/// Canonical enrollment status. Each [`Kind`] uses a subset and names it in its own vocabulary
+/// (see [`Status::name`]).
+///
+/// | canonical | course | certification | track |
+/// |---|---|---|---|
+/// | `New` | – | `enrolled` | `new` |
+/// | `Active` | `active` | `in_progress` | `active` |
+/// | `Processing` | – | – | `processing` |
+/// | `ActiveBatch` | – | – | `active_batch` |
+/// | `ProcessingBatch` | – | – | `processing_batch` |
+/// | `Delivered` | – | – | `delivered` |
+/// | `Paused` | – | – | `paused` |
+/// | `Completed` | `completed` | `completed` | `completed` |
+/// | `Failed` | – | `failed` | `failed` |
+/// | `Dropped` | `dropped` | – | – |
+/// | `Canceled` | – | – | `canceled` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Created, not started (certification `enrolled`, track `new`, also a scheduled start).
+    New,
+    /// Started and running (course/track `active`, certification `in_progress`).
+    Active,
+    /// Track: a worker of the host is executing the enrollment's next step.
+    Processing,
+    /// Track: active, and part of a batch that the host dispatches together.
+    ActiveBatch,
+    /// Track: a worker of the host is executing a batch's next step.
+    ProcessingBatch,
+    /// Track: every step has been delivered (or skipped).
+    Delivered,
+    /// Track: paused; resuming returns to the status it was paused from.
+    Paused,
+    /// Finished successfully. Nothing leaves `Completed`.
+    Completed,
+    /// Failed, with a reason. Terminal.
+    Failed,
+    /// Course: dropped by the learner or an admin; can be reactivated.
+    Dropped,
+    /// Track: canceled. Terminal.
+    Canceled,
+}
+
+impl Status {
+    /// Every canonical status.
+    pub const ALL: &'static [Status] = &[
+        Status::New,
+        Status::Active,
+        Status::Processing,
+        Status::ActiveBatch,
+        Status::ProcessingBatch,
+        Status::Delivered,
+        Status::Paused,
+        Status::Completed,
+        Status::Failed,
+        Status::Dropped,
+        Status::Canceled,
+    ];
+
+    /// The stable integer stored in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            Status::New => 0,
+            Status::Active => 1,
+            Status::Processing => 2,
+            Status::ActiveBatch => 3,
+            Status::ProcessingBatch => 4,
+            Status::Delivered => 5,
+            Status::Paused => 6,
+            Status::Completed => 7,
+            Status::Failed => 8,
+            Status::Dropped => 9,
+            Status::Canceled => 10,
+        }
+    }
+
+    /// The status stored as `code`, if any.
+    pub fn from_code(code: i64) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    /// The name of this status in `kind`'s vocabulary, or `None` when `kind` does not use it.
+    ///
+    /// ```
+    /// use enrollkit::{Kind, Status};
+    /// assert_eq!(Status::Active.name(Kind::Certification), Some("in_progress"));
+    /// assert_eq!(Status::Dropped.name(Kind::Track), None);
+    /// ```
+    pub fn name(self, kind: Kind) -> Option<&'static str> {
+        use Kind::*;
+        use Status::*;
+        Some(match (kind, self) {
+            (Course, Active) => "active",
+            (Course, Completed) => "completed",
+            (Course, Dropped) => "dropped",
+            (Course, _) => return None,
+            (Certification, New) => "enrolled",
+            (Certification, Active) => "in_progress",
+            (Certification, Completed) => "completed",
+            (Certification, Failed) => "failed",
+            (Certification, _) => return None,
+            (Track, New) => "new",
+            (Track, Active) => "active",
+            (Track, Processing) => "processing",
+            (Track, ActiveBatch) => "active_batch",
+            (Track, ProcessingBatch) => "processing_batch",
+            (Track, Delivered) => "delivered",
+            (Track, Paused) => "paused",
+            (Track, Completed) => "completed",
+            (Track, Failed) => "failed",
+            (Track, Canceled) => "canceled",
+            (Track, Dropped) => return None,
+        })
+    }
+
+    /// The name in `kind`'s vocabulary, falling back to the canonical name for a status the
+    /// vocabulary lacks (which the engine never stores).
+    pub fn label(self, kind: Kind) -> &'static str {
+        self.name(kind).unwrap_or_else(|| self.canonical_name())
+    }
+
+    /// The canonical (vocabulary-independent) name, e.g. for logs.
+    pub fn canonical_name(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Active => "active",
+            Status::Processing => "processing",
+            Status::ActiveBatch => "active_batch",
+            Status::ProcessingBatch => "processing_batch",
+            Status::Delivered => "delivered",
+            Status::Paused => "paused",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Dropped => "dropped",
+            Status::Canceled => "canceled",
+        }
+    }
+
+    /// Parses `name` in `kind`'s vocabulary; a name the vocabulary lacks is a `validation` error.
+    pub fn parse(kind: Kind, name: &str) -> Result<Status> {
+        Status::ALL
+            .iter()
+            .copied()
+            .find(|s| s.name(kind) == Some(name))
+            .ok_or_else(|| {
+                let names: Vec<_> = Status::ALL.iter().filter_map(|s| s.name(kind)).collect();
+                Error::validation(
+                    "status",
+                    format!(
+                        "{name:?} is not a {kind} status; expected one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Every `(kind, status)` pair whose vocabulary name is `name` (used to filter lists across
+    /// kinds). Empty when no vocabulary has the name.
+    pub fn matching(name: &str) -> Vec<(Kind, Status)> {
+        let mut out = Vec::new();
+        for &kind in Kind::ALL {
+            for &status in Status::ALL {
+                if status.name(kind) == Some(name) {
+                    out.push((kind, status));
+                }
+            }
+        }
+        out
+    }
+
+    /// An enrollment in this status is *open*: at most one open enrollment may exist per user
+    /// and program (a partial unique index enforces it). Completed, failed and canceled
+    /// enrollments are closed; a dropped course enrollment stays open because it can be
+    /// reactivated.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Completed | Status::Failed | Status::Canceled)
+    }
+
+    /// Running: steps and progress may change in this status.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            Status::Active | Status::Processing | Status::ActiveBatch | Status::ProcessingBatch
+        )
+    }
+}
+
+/// Who performs an operation. The host application authenticates; enrollkit enforces.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// An administrator: sees and may do everything.
+    Admin,
+    /// A learner: sees and changes only their own enrollments.
+    Learner(String),
+    /// The host's automation (schedulers, workflow engines): everything except deleting.
+    System,
+}
+
+impl Actor {
+    /// The text recorded in history events: `admin`, `system` or `learner:<user id>`.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Admin => "admin".to_owned(),
+            Actor::System => "system".to_owned(),
+            Actor::Learner(id) => format!("learner:{id}"),
+        }
+    }
+
+    /// Parses [`Actor::label`]'s format.
+    pub fn parse(text: &str) -> Result<Actor> {
+        match text {
+            "admin" => Ok(Actor::Admin),
+            "system" => Ok(Actor::System),
+            _ => match text.strip_prefix("learner:") {
+                Some(id) => {
+                    crate::validate::id("actor", id)?;
+                    Ok(Actor::Learner(id.to_owned()))
+                }
+                None => Err(Error::validation(
+                    "actor",
+                    format!("{text:?}: expected admin, system or learner:<user id>"),
+                )),
+            },
+        }
+    }
+}
+
+/// A person who can be enrolled. Callers bring their own ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct User {
+    /// The caller's id for the user.
+    pub id: String,
+    /// Email address; unique (case-insensitive) among users when present.
+    pub email: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// External chat id (the track reference's `slack_user_id`); unique when present.
+    pub external_id: Option<String>,
+    /// Department or group.
+    pub department: Option<String>,
+    /// Work location.
+    pub location: Option<String>,
+    /// The manager's user id (resolved to name and email when rendering).
+    pub manager_id: Option<String>,
+    /// Groups the user belongs to.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
+    pub timezone: Option<String>,
+}
+
+/// How a caller names the user to enroll: by id, email or external id (the track reference
+/// enrolls by any of the three).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRef {
+    /// The user's id.
+    Id(String),
+    /// The user's email (case-insensitive).
+    Email(String),
+    /// The user's external chat id.
+    ExternalId(String),
+}
+
+/// One step of a program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Step id, unique within the program.
+    pub id: String,
+    /// Free-form type: `module`, `lesson`, `message`, `survey`, `quiz`, `task`, ...
+    pub step_type: String,
+    /// Title.
+    pub title: String,
+    /// Whether the learner can complete it (a survey, a task) or it is only delivered (a message).
+    pub learner_completable: bool,
+}
+
+/// Assessment rules of a program.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// Minimum score (0–100) that passes.
+    pub passing_score: f64,
+    /// Maximum number of attempts; `None` for unlimited.
+    pub max_attempts: Option<u32>,
+}
+
+/// Fields to create a program, or to replace an existing program's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramSpec {
+    /// The caller's id for the program.
+    pub id: String,
+    /// Kind; fixed once created.
+    pub kind: Kind,
+    /// Title.
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Publication state.
+    pub state: ProgramState,
+    /// Whether learners may enroll themselves (only while the program is active).
+    #[serde(default)]
+    pub self_enrollment: bool,
+    /// Ordered steps. The order of this list is the steps' `order` (1-based).
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Assessment rules, if the program has an assessment.
+    #[serde(default)]
+    pub assessment: Option<Assessment>,
+}
+
+/// A stored program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// Settings and steps.
+    #[serde(flatten)]
+    pub spec: ProgramSpec,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+impl std::ops::Deref for Program {
+    type Target = ProgramSpec;
+    fn deref(&self) -> &ProgramSpec {
+        &self.spec
+    }
+}
+
+/// What the caller asks for when enrolling a user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrollRequest {
+    /// The user, by id, email or external id.
+    pub user: UserRef,
+    /// The program.
+    pub program_id: String,
+    /// Use this enrollment id instead of generating one (imports, migrations). Must be unique.
+    pub id: Option<String>,
+    /// How the enrollment came about. Defaults to `self_join` for a learner enrolling
+    /// themselves, `manual_user_trigger` for an admin and `user_join` for the system.
+    pub trigger: Option<Trigger>,
+    /// Who enrolled the user by hand.
+    pub added_by_user_id: Option<String>,
+    /// The program (workflow) that enrolled the user.
+    pub added_by_program_id: Option<String>,
+    /// Partnership context (certifications).
+    pub partnership_id: Option<String>,
+    /// Timezone of the enrollment; defaults to the user's.
+    pub timezone: Option<String>,
+    /// Start later: the enrollment stays `new` until this instant (see
+    /// [`Store::start_due`](crate::Store::start_due)). Tracks only.
+    pub start_at: Option<Timestamp>,
+    /// Allow a new enrollment when the user's latest one in this program is completed.
+    pub allow_reenroll: bool,
+    /// Track only: create the enrollment as part of a batch (`active_batch`).
+    pub batch: bool,
+}
+
+impl EnrollRequest {
+    /// A request with every option at its default.
+    ///
+    /// ```
+    /// let req = enrollkit::EnrollRequest::new("usr_1", "crs_1");
+    /// assert_eq!(req.user, enrollkit::UserRef::Id("usr_1".into()));
+    /// ```
+    pub fn new(user_id: impl Into<String>, program_id: impl Into<String>) -> EnrollRequest {
+        EnrollRequest::for_user(UserRef::Id(user_id.into()), program_id)
+    }
+
+    /// A request naming the user by any [`UserRef`].
+    pub fn for_user(user: UserRef, program_id: impl Into<String>) -> EnrollRequest {
+        EnrollRequest {
+            user,
+            program_id: program_id.into(),
+            id: None,
+            trigger: None,
+            added_by_user_id: None,
+            added_by_program_id: None,
+            partnership_id: None,
+            timezone: None,
+            start_at: None,
+            allow_reenroll: false,
+            batch: false,
+        }
+    }
+}
+
+/// One user's attempt at one program: the union of the three references' fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enrollment {
+    /// Enrollment id (`enr_` + 26 sortable characters unless the caller supplied one).
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// The program.
+    pub program_id: String,
+    /// The program's kind (fixed).
+    pub kind: Kind,
+    /// Current status.
+    pub status: Status,
+    /// While paused: the status `resume` returns to.
+    pub resume_status: Option<Status>,
+    /// How it was created.
+    pub trigger: Trigger,
+    /// Who enrolled the user by hand.
+    pub added_by_user_id: Option<String>,
+    /// Which program (workflow) enrolled the user.
+    pub added_by_program_id: Option<String>,
+    /// Partnership context.
+    pub partnership_id: Option<String>,
+    /// Assigned mentor.
+    pub mentor_id: Option<String>,
+    /// When the mentor was assigned.
+    pub mentor_assigned_at: Option<Timestamp>,
+    /// Timezone the enrollment runs in.
+    pub timezone: Option<String>,
+    /// When it was created.
+    pub enrolled_at: Timestamp,
+    /// Scheduled start (tracks).
+    pub start_at: Option<Timestamp>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+    /// When every step was delivered (tracks).
+    pub delivered_at: Option<Timestamp>,
+    /// When it completed.
+    pub completed_at: Option<Timestamp>,
+    /// When it failed.
+    pub failed_at: Option<Timestamp>,
+    /// When it was last dropped (courses).
+    pub dropped_at: Option<Timestamp>,
+    /// When it was canceled (tracks).
+    pub canceled_at: Option<Timestamp>,
+    /// Why it failed.
+    pub failure_reason: Option<FailureReason>,
+    /// Human-readable failure message.
+    pub failure_message: Option<String>,
+    /// When the host's next step is scheduled.
+    pub next_step_at: Option<Timestamp>,
+    /// Steps delivered or completed.
+    pub steps_delivered: u32,
+    /// Steps completed.
+    pub steps_completed: u32,
+    /// Steps skipped.
+    pub steps_skipped: u32,
+    /// Steps in the program.
+    pub steps_total: u32,
+    /// Progress 0–100: set by the caller for programs without steps, derived from steps
+    /// otherwise ((completed + skipped) / total).
+    pub progress_percent: f64,
+    /// Number of assessment attempts.
+    pub attempts: u32,
+    /// Best assessment score, `None` before the first attempt.
+    pub best_score: Option<f64>,
+    /// Whether an attempt reached the passing score; `None` before the first attempt or when the
+    /// program has no passing score.
+    pub passed: Option<bool>,
+    /// The enrollment this one follows in the user's lineage in the program.
+    pub previous_id: Option<String>,
+    /// 1 for the first enrollment of the user in the program, then 2, 3, ...
+    pub attempt_number: u32,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+impl Enrollment {
+    /// The status's name in this enrollment's vocabulary.
+    pub fn status_name(&self) -> &'static str {
+        self.status.label(self.kind)
+    }
+
+    /// `steps_delivered / steps_total * 100`, 0 when the program has no steps.
+    pub fn delivery_percent(&self) -> f64 {
+        percent(self.steps_delivered, self.steps_total)
+    }
+
+    /// `steps_completed / steps_total * 100`, 0 when the program has no steps.
+    pub fn completion_percent(&self) -> f64 {
+        percent(self.steps_completed, self.steps_total)
+    }
+}
+
+/// `part / total * 100` rounded to two decimals; 0 when `total` is 0.
+pub(crate) fn percent(part: u32, total: u32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (f64::from(part) * 10_000.0 / f64::from(total)).round() / 100.0
+    }
+}
+
+/// Progress of one step for one enrollment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepProgress {
+    /// The step.
+    pub step_id: String,
+    /// Status.
+    pub status: StepStatus,
+    /// When work on the step began.
+    pub started_at: Option<Timestamp>,
+    /// When it was delivered.
+    pub delivered_at: Option<Timestamp>,
+    /// When it was completed.
+    pub completed_at: Option<Timestamp>,
+    /// When it last failed.
+    pub failed_at: Option<Timestamp>,
+    /// When it was skipped.
+    pub skipped_at: Option<Timestamp>,
+    /// Failure reason code.
+    pub failure_reason: Option<String>,
+    /// Failure message.
+    pub failure_message: Option<String>,
+    /// Where it was delivered (`user`, `channel`, `manager`, ...).
+    pub destination_type: Option<String>,
+    /// The step's result (e.g. survey answers), a JSON object.
+    pub result: Option<serde_json::Value>,
+}
+
+impl StepProgress {
+    /// A step nobody has touched.
+    pub fn pending(step_id: &str) -> StepProgress {
+        StepProgress {
+            step_id: step_id.to_owned(),
+            status: StepStatus::Pending,
+            started_at: None,
+            delivered_at: None,
+            completed_at: None,
+            failed_at: None,
+            skipped_at: None,
+            failure_reason: None,
+            failure_message: None,
+            destination_type: None,
+            result: None,
+        }
+    }
+}
+
+/// A change to one step of an enrollment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepChange {
+    /// Work on the step began (sets `started_at`; status unchanged).
+    Start,
+    /// The step was delivered, optionally to a destination type (`user`, `channel`, ...).
+    Deliver {
+        /// Where it was delivered.
+        destination_type: Option<String>,
+    },
+    /// The step was completed, optionally with a result object (e.g. survey answers).
+    Complete {
+        /// The result, a JSON object.
+        result: Option<serde_json::Value>,
+    },
+    /// The step failed; it may be retried.
+    Fail {
+        /// Reason code (letters, digits, `_`, `-`, `.`).
+        reason: String,
+        /// Human-readable message.
+        message: Option<String>,
+    },
+    /// The step was skipped.
+    Skip,
+}
+
+impl StepChange {
+    /// Short name used in history events and errors.
+    pub fn action(&self) -> &'static str {
+        match self {
+            StepChange::Start => "start_step",
+            StepChange::Deliver { .. } => "deliver_step",
+            StepChange::Complete { .. } => "complete_step",
+            StepChange::Fail { .. } => "fail_step",
+            StepChange::Skip => "skip_step",
+        }
+    }
+}
+
+/// One scored assessment submission.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// 1-based attempt number.
+    pub number: u32,
+    /// Score 0–100.
+    pub score: f64,
+    /// Whether it reached the passing score (`None` when the program has none).
+    pub passed: Option<bool>,
+    /// When it was submitted.
+    pub submitted_at: Timestamp,
+}
+
+/// One entry of the append-only history, which is also the change feed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// Sequence number: strictly increasing across the database, never reused.
+    pub seq: i64,
+    /// The enrollment.
+    pub enrollment_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Its program.
+    pub program_id: String,
+    /// What happened: `enrolled`, `progress`, `complete_step`, `attempt`, `drop`, `deleted`, ...
+    pub action: String,
+    /// Status before, in the program's vocabulary (`None` for `enrolled`).
+    pub from_status: Option<String>,
+    /// Status after, in the program's vocabulary (`None` for `deleted`).
+    pub to_status: Option<String>,
+    /// Who did it (see [`Actor::label`]).
+    pub actor: String,
+    /// Free-form reason or detail (failure reason, step id, score, ...).
+    pub reason: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}

@@ -1,0 +1,642 @@
+//! The public operations of [`Store`]: users, programs, enrollments, steps, attempts,
+//! transitions, history. Each write loads the state, lets [`crate::lifecycle`] decide, and stores
+//! the new state with its history event in one transaction.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, Transaction};
+
+use crate::db::{self, EventRecord};
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, Command};
+use crate::model::{
+    Actor, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
+    ProgramState, StepChange, StepProgress, User, UserRef,
+};
+use crate::store::Store;
+use crate::time::Timestamp;
+use crate::validate;
+
+/// Largest page any list call returns.
+pub const MAX_LIMIT: u32 = 1_000;
+
+/// How [`Store::enroll_many`] treats a row that fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchMode {
+    /// Any failed row rolls back the whole batch (rows already enrolled do not count as
+    /// failures).
+    #[default]
+    AllOrNothing,
+    /// Failed rows are skipped; every other row is written.
+    BestEffort,
+}
+
+/// The result of one row of [`Store::enroll_many`].
+#[derive(Debug)]
+pub enum EnrollOutcome {
+    /// A new enrollment was created (and committed).
+    Created(Box<Enrollment>),
+    /// The user already had an enrollment that blocks a new one; nothing was written for the
+    /// row.
+    AlreadyEnrolled {
+        /// The existing enrollment's id.
+        existing_id: String,
+    },
+    /// The row was refused with this error.
+    Failed(Error),
+    /// The row was valid but not written, because another row failed in
+    /// [`BatchMode::AllOrNothing`].
+    NotApplied,
+}
+
+impl EnrollOutcome {
+    /// `created`, `already_enrolled`, `failed` or `not_applied`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EnrollOutcome::Created(_) => "created",
+            EnrollOutcome::AlreadyEnrolled { .. } => "already_enrolled",
+            EnrollOutcome::Failed(_) => "failed",
+            EnrollOutcome::NotApplied => "not_applied",
+        }
+    }
+}
+
+fn check_limit(limit: u32) -> Result<()> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::validation(
+            "limit",
+            format!("{limit} is not between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_request(req: &EnrollRequest) -> Result<()> {
+    match &req.user {
+        UserRef::Id(v) => validate::id("user_id", v)?,
+        UserRef::Email(v) => validate::email(v)?,
+        UserRef::ExternalId(v) => validate::id("external_id", v)?,
+    }
+    validate::id("program_id", &req.program_id)?;
+    validate::opt_id("enrollment_id", req.id.as_deref())?;
+    validate::opt_id("added_by_user_id", req.added_by_user_id.as_deref())?;
+    validate::opt_id("added_by_program_id", req.added_by_program_id.as_deref())?;
+    validate::opt_id("partnership_id", req.partnership_id.as_deref())?;
+    if let Some(tz) = &req.timezone {
+        validate::timezone(tz)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    // -----------------------------------------------------------------------------------------
+    // Users
+
+    /// Creates the user or replaces every field of an existing one. Email (case-insensitive) and
+    /// external id must not belong to another user (`conflict`).
+    pub fn upsert_user(&self, user: &User) -> Result<User> {
+        validate::user(user)?;
+        self.write(|tx, now| {
+            db::upsert_user(tx, user, now)?;
+            db::find_user(tx, &UserRef::Id(user.id.clone()))
+        })
+    }
+
+    /// The user with this id.
+    pub fn get_user(&self, id: &str) -> Result<User> {
+        self.find_user(&UserRef::Id(id.to_owned()))
+    }
+
+    /// The user named by id, email (case-insensitive) or external id.
+    pub fn find_user(&self, by: &UserRef) -> Result<User> {
+        match by {
+            UserRef::Id(v) => validate::id("user_id", v)?,
+            UserRef::Email(v) => validate::text("email", v, validate::MAX_TEXT_BYTES, true)?,
+            UserRef::ExternalId(v) => validate::id("external_id", v)?,
+        }
+        self.read(|c| db::find_user(c, by))
+    }
+
+    /// Users ordered by id, after `after` (exclusive), at most `limit` (1–1000).
+    pub fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+        check_limit(limit)?;
+        self.read(|c| db::list_users(c, after, limit))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Programs
+
+    /// Creates a program; an existing id is a `conflict`.
+    pub fn create_program(&self, spec: &ProgramSpec) -> Result<Program> {
+        validate::program(spec)?;
+        self.write(|tx, now| {
+            if db::get_program(tx, &spec.id).is_ok() {
+                return Err(Error::Conflict(format!(
+                    "program {} already exists",
+                    spec.id
+                )));
+            }
+            db::write_program(tx, spec, now, true)?;
+            db::get_program(tx, &spec.id)
+        })
+    }
+
+    /// Replaces a program's settings. The kind cannot change (`validation`); the steps can change
+    /// only while the program has no enrollments (`conflict`), so counters never disagree with
+    /// the steps they count.
+    pub fn update_program(&self, spec: &ProgramSpec) -> Result<Program> {
+        validate::program(spec)?;
+        self.write(|tx, now| {
+            let old = db::get_program(tx, &spec.id)?;
+            if old.kind != spec.kind {
+                return Err(Error::validation(
+                    "kind",
+                    format!(
+                        "program {} is a {}; the kind cannot change",
+                        spec.id, old.kind
+                    ),
+                ));
+            }
+            let steps_changed = old.steps != spec.steps;
+            if steps_changed && db::program_has_enrollments(tx, &spec.id)? {
+                return Err(Error::Conflict(format!(
+                    "program {} has enrollments; its steps cannot change",
+                    spec.id
+                )));
+            }
+            db::write_program(tx, spec, now, steps_changed)?;
+            db::get_program(tx, &spec.id)
+        })
+    }
+
+    /// The program with this id, with its steps.
+    pub fn get_program(&self, id: &str) -> Result<Program> {
+        validate::id("program_id", id)?;
+        self.read(|c| db::get_program(c, id))
+    }
+
+    /// Programs ordered by id, optionally of one kind and state, after `after` (a program id,
+    /// exclusive), at most `limit` (1–1000).
+    pub fn list_programs(
+        &self,
+        kind: Option<Kind>,
+        state: Option<ProgramState>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Program>> {
+        check_limit(limit)?;
+        self.read(|c| db::list_programs(c, kind, state, after, limit))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Enrolling
+
+    /// Enrolls a user in a program.
+    ///
+    /// Refused with `program_not_active` unless the program is active; `permission_denied` when
+    /// a learner enrolls someone else or the program does not allow self-enrollment;
+    /// `already_enrolled` (carrying the existing id) while the user has an open enrollment in the
+    /// program, or a completed one and `allow_reenroll` is false. A new enrollment after an
+    /// earlier one links to it (`previous_id`, `attempt_number`).
+    pub fn enroll(&self, actor: &Actor, req: &EnrollRequest) -> Result<Enrollment> {
+        validate_request(req)?;
+        self.write(|tx, now| self.enroll_in(tx, actor, req, now, &mut HashMap::new()))
+    }
+
+    fn enroll_in(
+        &self,
+        tx: &Connection,
+        actor: &Actor,
+        req: &EnrollRequest,
+        now: Timestamp,
+        programs: &mut HashMap<String, Program>,
+    ) -> Result<Enrollment> {
+        if !programs.contains_key(&req.program_id) {
+            let program = db::get_program(tx, &req.program_id)?;
+            programs.insert(req.program_id.clone(), program);
+        }
+        let program = &programs[&req.program_id];
+        let user = db::find_user(tx, &req.user)?;
+        let open = db::open_enrollment(tx, &user.id, &program.id)?;
+        let latest = db::latest_enrollment(tx, &user.id, &program.id)?;
+        let id = req
+            .id
+            .clone()
+            .unwrap_or_else(|| self.new_enrollment_id(now));
+        let e = lifecycle::enroll(
+            actor,
+            program,
+            &user,
+            req,
+            id,
+            open.as_ref(),
+            latest.as_ref(),
+            now,
+        )?;
+        db::insert_enrollment(tx, &e)?;
+        db::insert_event(
+            tx,
+            &e,
+            EventRecord {
+                action: "enrolled",
+                from: None,
+                to: Some(e.status),
+                actor,
+                reason: Some(e.trigger.as_str().to_owned()),
+                at: now,
+            },
+        )?;
+        Ok(e)
+    }
+
+    /// Enrolls a batch in one transaction, with one [`EnrollOutcome`] per request, in order.
+    ///
+    /// In [`BatchMode::AllOrNothing`] a failed row rolls everything back (the other valid rows
+    /// report [`EnrollOutcome::NotApplied`]); in [`BatchMode::BestEffort`] failed rows are
+    /// skipped. A row whose user is already enrolled reports the existing id and is not a
+    /// failure. Only storage failures (`busy`, `storage`) fail the whole call.
+    pub fn enroll_many(
+        &self,
+        actor: &Actor,
+        requests: &[EnrollRequest],
+        mode: BatchMode,
+    ) -> Result<Vec<EnrollOutcome>> {
+        self.write(|tx, now| {
+            let mut programs = HashMap::new();
+            let mut outcomes = Vec::with_capacity(requests.len());
+            tx.execute_batch("SAVEPOINT batch")?;
+            for req in requests {
+                let row = validate_request(req).and_then(|()| {
+                    savepoint(tx, || self.enroll_in(tx, actor, req, now, &mut programs))
+                });
+                outcomes.push(match row {
+                    Ok(e) => EnrollOutcome::Created(Box::new(e)),
+                    Err(Error::AlreadyEnrolled { existing_id, .. }) => {
+                        EnrollOutcome::AlreadyEnrolled { existing_id }
+                    }
+                    Err(e @ (Error::Busy(_) | Error::Storage(_))) => return Err(e),
+                    Err(e) => EnrollOutcome::Failed(e),
+                });
+            }
+            let failed = outcomes
+                .iter()
+                .any(|o| matches!(o, EnrollOutcome::Failed(_)));
+            if failed && mode == BatchMode::AllOrNothing {
+                tx.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
+                for o in &mut outcomes {
+                    if matches!(o, EnrollOutcome::Created(_)) {
+                        *o = EnrollOutcome::NotApplied;
+                    }
+                }
+            } else {
+                tx.execute_batch("RELEASE batch")?;
+            }
+            Ok(outcomes)
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reading one enrollment
+
+    /// The enrollment with this id. Learners may read only their own.
+    pub fn get_enrollment(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        validate::id("enrollment_id", id)?;
+        self.read(|c| {
+            let (_, e) = db::get_enrollment(c, id)?;
+            lifecycle::authorize_read(actor, &e.user_id)?;
+            Ok(e)
+        })
+    }
+
+    /// Progress of every step of the enrollment's program, in step order (untouched steps are
+    /// `pending`).
+    pub fn step_progress(&self, actor: &Actor, id: &str) -> Result<Vec<StepProgress>> {
+        validate::id("enrollment_id", id)?;
+        self.read(|c| {
+            let (rid, e) = db::get_enrollment(c, id)?;
+            lifecycle::authorize_read(actor, &e.user_id)?;
+            let program = db::get_program(c, &e.program_id)?;
+            let rows = db::load_step_progress(c, rid)?;
+            Ok(ordered_steps(&program, rows))
+        })
+    }
+
+    /// The enrollment's assessment attempts, oldest first.
+    pub fn attempts(&self, actor: &Actor, id: &str) -> Result<Vec<Attempt>> {
+        validate::id("enrollment_id", id)?;
+        self.read(|c| {
+            let (rid, e) = db::get_enrollment(c, id)?;
+            lifecycle::authorize_read(actor, &e.user_id)?;
+            db::load_attempts(c, rid)
+        })
+    }
+
+    /// Every enrollment of the user in the program, oldest first: the re-enrollment lineage.
+    pub fn lineage(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        program_id: &str,
+    ) -> Result<Vec<Enrollment>> {
+        validate::id("user_id", user_id)?;
+        validate::id("program_id", program_id)?;
+        lifecycle::authorize_read(actor, user_id)?;
+        self.read(|c| db::lineage(c, user_id, program_id))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Changing one enrollment
+
+    /// Loads enrollment `id`, runs `change` on it, stores it and records one event naming
+    /// `action`, all in one transaction. Returns the new state and `change`'s own result.
+    fn modify<T>(
+        &self,
+        id: &str,
+        actor: &Actor,
+        action: &str,
+        change: impl FnOnce(
+            &Transaction<'_>,
+            i64,
+            &Program,
+            &mut Enrollment,
+            Timestamp,
+        ) -> Result<(T, Option<String>)>,
+    ) -> Result<(Enrollment, T)> {
+        validate::id("enrollment_id", id)?;
+        self.write(|tx, now| {
+            let (rid, mut e) = db::get_enrollment(tx, id)?;
+            let program = db::get_program(tx, &e.program_id)?;
+            let from = e.status;
+            let (out, reason) = change(tx, rid, &program, &mut e, now)?;
+            e.updated_at = now;
+            db::update_enrollment(tx, rid, &e)?;
+            db::insert_event(
+                tx,
+                &e,
+                EventRecord {
+                    action,
+                    from: Some(from),
+                    to: Some(e.status),
+                    actor,
+                    reason,
+                    at: now,
+                },
+            )?;
+            Ok((e, out))
+        })
+    }
+
+    /// Runs a lifecycle [`Command`] (start, progress, drop, reactivate, pause, resume, cancel,
+    /// fail, begin/end processing) on an enrollment.
+    pub fn transition(&self, actor: &Actor, id: &str, cmd: &Command) -> Result<Enrollment> {
+        let action = cmd.action();
+        let (e, ()) = self.modify(id, actor, action, |tx, rid, program, e, now| {
+            let steps = db::load_step_progress(tx, rid)?;
+            lifecycle::apply(actor, program, e, &steps, cmd, now)?;
+            let reason = match cmd {
+                Command::Progress(p) => Some(format!("progress={p}")),
+                Command::Fail { reason, .. } => Some(reason.as_str().to_owned()),
+                _ => None,
+            };
+            Ok(((), reason))
+        })?;
+        Ok(e)
+    }
+
+    /// Sets the progress (0–100) of a course or certification without steps; 100 completes a
+    /// course (and a certification without an unpassed assessment).
+    pub fn set_progress(&self, actor: &Actor, id: &str, percent: f64) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Progress(percent))
+    }
+
+    /// Starts a `new` (scheduled or certification) enrollment now.
+    pub fn start(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Start)
+    }
+
+    /// Drops a course enrollment (`active` → `dropped`).
+    pub fn drop_enrollment(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Drop)
+    }
+
+    /// Reactivates a dropped course enrollment (`dropped` → `active`).
+    pub fn reactivate(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Reactivate)
+    }
+
+    /// Pauses a track enrollment.
+    pub fn pause(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Pause)
+    }
+
+    /// Resumes a paused track enrollment to the status it was paused from.
+    pub fn resume(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Resume)
+    }
+
+    /// Cancels a track enrollment.
+    pub fn cancel(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
+        self.transition(actor, id, &Command::Cancel)
+    }
+
+    /// Fails a track or certification enrollment with a reason and optional message.
+    pub fn fail(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: FailureReason,
+        message: Option<&str>,
+    ) -> Result<Enrollment> {
+        let cmd = Command::Fail {
+            reason,
+            message: message.map(str::to_owned),
+        };
+        self.transition(actor, id, &cmd)
+    }
+
+    /// Applies a [`StepChange`] to one step; counters, percentages and status follow in the same
+    /// transaction.
+    pub fn update_step(
+        &self,
+        actor: &Actor,
+        id: &str,
+        step_id: &str,
+        change: &StepChange,
+    ) -> Result<Enrollment> {
+        validate::id("step_id", step_id)?;
+        let (e, ()) = self.modify(id, actor, change.action(), |tx, rid, program, e, now| {
+            let mut steps = db::load_step_progress(tx, rid)?;
+            let i = lifecycle::apply_step(actor, program, e, &mut steps, step_id, change, now)?;
+            db::write_step_progress(tx, rid, &steps[i])?;
+            Ok(((), Some(step_id.to_owned())))
+        })?;
+        Ok(e)
+    }
+
+    /// Records an assessment attempt; returns the enrollment after it and the attempt.
+    pub fn submit_attempt(
+        &self,
+        actor: &Actor,
+        id: &str,
+        score: f64,
+    ) -> Result<(Enrollment, Attempt)> {
+        self.modify(id, actor, "attempt", |tx, rid, program, e, now| {
+            let steps = db::load_step_progress(tx, rid)?;
+            let attempt = lifecycle::apply_attempt(actor, program, e, &steps, score, now)?;
+            db::insert_attempt(tx, rid, &attempt)?;
+            let reason = format!("attempt={} score={score}", attempt.number);
+            Ok((attempt, Some(reason)))
+        })
+    }
+
+    /// Assigns (or with `None` removes) the enrollment's mentor, who must be a known user.
+    pub fn assign_mentor(
+        &self,
+        actor: &Actor,
+        id: &str,
+        mentor_id: Option<&str>,
+    ) -> Result<Enrollment> {
+        validate::opt_id("mentor_id", mentor_id)?;
+        let (e, ()) = self.modify(id, actor, "assign_mentor", |tx, _, _, e, now| {
+            lifecycle::check_admin_update(actor, e, "assign_mentor")?;
+            if let Some(m) = mentor_id {
+                db::find_user(tx, &UserRef::Id(m.to_owned()))?;
+            }
+            e.mentor_id = mentor_id.map(str::to_owned);
+            e.mentor_assigned_at = mentor_id.map(|_| now);
+            Ok(((), mentor_id.map(str::to_owned)))
+        })?;
+        Ok(e)
+    }
+
+    /// Sets (or clears) when the host's next step for this enrollment is scheduled.
+    pub fn set_next_step_at(
+        &self,
+        actor: &Actor,
+        id: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Enrollment> {
+        let (e, ()) = self.modify(id, actor, "schedule_next_step", |_, _, _, e, _| {
+            lifecycle::check_admin_update(actor, e, "schedule_next_step")?;
+            e.next_step_at = at;
+            Ok(((), at.map(|t| t.to_string())))
+        })?;
+        Ok(e)
+    }
+
+    /// Starts every scheduled (`new`, `start_at` reached) enrollment, at most `limit` (1–1000)
+    /// per call, oldest schedule first; returns the started ids. Hosts call it from their
+    /// scheduler.
+    pub fn start_due(&self, actor: &Actor, limit: u32) -> Result<Vec<String>> {
+        check_limit(limit)?;
+        lifecycle::authorize(actor, "", false, "start scheduled enrollments")?;
+        let now = self.now();
+        let due = self.read(|c| db::due_enrollments(c, now, limit))?;
+        let mut started = Vec::with_capacity(due.len());
+        for id in due {
+            match self.start(actor, &id) {
+                Ok(_) => started.push(id),
+                // Started, paused or deleted by someone else in the meantime.
+                Err(Error::InvalidTransition { .. } | Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(started)
+    }
+
+    /// Deletes the enrollment with its step progress and attempts (admin only). Its history
+    /// stays, ending with a `deleted` event.
+    pub fn delete_enrollment(&self, actor: &Actor, id: &str) -> Result<()> {
+        validate::id("enrollment_id", id)?;
+        if *actor != Actor::Admin {
+            return Err(Error::PermissionDenied(format!(
+                "deleting an enrollment needs an admin, not {}",
+                actor.label()
+            )));
+        }
+        self.write(|tx, now| {
+            let (rid, e) = db::get_enrollment(tx, id)?;
+            db::delete_enrollment(tx, rid)?;
+            db::insert_event(
+                tx,
+                &e,
+                EventRecord {
+                    action: "deleted",
+                    from: Some(e.status),
+                    to: None,
+                    actor,
+                    reason: None,
+                    at: now,
+                },
+            )
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // History
+
+    /// The enrollment's history, oldest first (kept after deletion).
+    pub fn history(&self, actor: &Actor, id: &str) -> Result<Vec<Event>> {
+        validate::id("enrollment_id", id)?;
+        self.read(|c| {
+            let events = db::history(c, id)?;
+            let first = events
+                .first()
+                .ok_or_else(|| Error::not_found("enrollment", id))?;
+            lifecycle::authorize_read(actor, &first.user_id)?;
+            Ok(events)
+        })
+    }
+
+    /// The enrollment's status (in its program's vocabulary) at instant `at`, replayed from its
+    /// history: `None` before it was created or after it was deleted.
+    pub fn status_at(&self, actor: &Actor, id: &str, at: Timestamp) -> Result<Option<String>> {
+        let events = self.history(actor, id)?;
+        Ok(events
+            .iter()
+            .take_while(|ev| ev.at <= at)
+            .last()
+            .and_then(|ev| ev.to_status.clone()))
+    }
+
+    /// The change feed: events with a sequence number above `after`, oldest first, at most
+    /// `limit` (1–1000). Learners see only events of their own enrollments.
+    pub fn events_after(&self, actor: &Actor, after: i64, limit: u32) -> Result<Vec<Event>> {
+        check_limit(limit)?;
+        let user = match actor {
+            Actor::Learner(id) => Some(id.as_str()),
+            _ => None,
+        };
+        self.read(|c| db::events_after(c, after, user, limit))
+    }
+}
+
+/// Runs `f` inside a savepoint: released on success, rolled back on error.
+fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT row")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE row")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO row; RELEASE row")?;
+            Err(e)
+        }
+    }
+}
+
+/// One [`StepProgress`] per program step, in step order, `pending` where no row exists.
+pub(crate) fn ordered_steps(program: &Program, rows: Vec<StepProgress>) -> Vec<StepProgress> {
+    let mut by_id: HashMap<String, StepProgress> =
+        rows.into_iter().map(|p| (p.step_id.clone(), p)).collect();
+    program
+        .steps
+        .iter()
+        .map(|s| {
+            by_id
+                .remove(&s.id)
+                .unwrap_or_else(|| StepProgress::pending(&s.id))
+        })
+        .collect()
+}

@@ -1,0 +1,272 @@
+//! Listing enrollments: filters, page/per_page pagination (as the course reference) and keyset
+//! cursors (`starting_after`) that stay stable while rows are written.
+//!
+//! Keyset pages cost the same at any depth: every filter combination is served by an index
+//! ending in the insertion order (`enrollments_user`, `enrollments_program_status`), and the
+//! cursor turns into a range condition on it. Offset pages (`page`, `per_page`) must skip
+//! `(page - 1) * per_page` index entries, so deep offset pages get slower; prefer cursors for
+//! exports and feeds.
+
+use rusqlite::types::Value as SqlValue;
+
+use crate::db;
+use crate::error::{Error, Result};
+use crate::lifecycle;
+use crate::model::{Actor, Enrollment, Kind, Status, Trigger};
+use crate::store::Store;
+use crate::time::Timestamp;
+use crate::validate;
+
+/// Default page size (the course reference's `per_page` default).
+pub const DEFAULT_PER_PAGE: u32 = 20;
+/// Largest page size (the course reference's `per_page` maximum).
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Order of a listing: by creation (insertion) order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    #[default]
+    OldestFirst,
+    /// Newest first.
+    NewestFirst,
+}
+
+/// Which page to return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pagination {
+    /// Page number (1-based) of `per_page` rows (1–100), as in the course reference.
+    Page {
+        /// 1-based page number.
+        page: u32,
+        /// Rows per page, 1–100.
+        per_page: u32,
+    },
+    /// Up to `limit` rows (1–100) after the enrollment `starting_after` (exclusive) in the
+    /// listing's order; from the start when `None`.
+    Cursor {
+        /// Id of the last enrollment of the previous page.
+        starting_after: Option<String>,
+        /// Rows per page, 1–100.
+        limit: u32,
+    },
+}
+
+impl Default for Pagination {
+    fn default() -> Self {
+        Pagination::Page {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+/// Filters and pagination for [`Store::list_enrollments`]. Every filter is optional; all given
+/// filters must match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListQuery {
+    /// Only this user's enrollments (learners always get only their own).
+    pub user_id: Option<String>,
+    /// Only this program's enrollments.
+    pub program_id: Option<String>,
+    /// Only this status, named in the program's vocabulary (`in_progress`, `dropped`, ...).
+    /// Without `program_id` a name matches in every vocabulary that has it.
+    pub status: Option<String>,
+    /// Only enrollments created by this trigger.
+    pub trigger: Option<Trigger>,
+    /// Enrolled at or after this instant.
+    pub enrolled_from: Option<Timestamp>,
+    /// Enrolled before this instant.
+    pub enrolled_to: Option<Timestamp>,
+    /// Completed at or after this instant.
+    pub completed_from: Option<Timestamp>,
+    /// Completed before this instant.
+    pub completed_to: Option<Timestamp>,
+    /// Order.
+    pub order: Order,
+    /// Page.
+    pub pagination: Pagination,
+}
+
+/// One page of enrollments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrollmentPage {
+    /// The enrollments on this page.
+    pub items: Vec<Enrollment>,
+    /// Whether more rows follow.
+    pub has_more: bool,
+    /// Pass as `starting_after` to get the next page (cursor pagination; `None` at the end).
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    /// Lists enrollments matching `query`. Admins and the system see every enrollment; learners
+    /// see only their own (filtering on another user is `permission_denied`).
+    ///
+    /// ```
+    /// use enrollkit::{Actor, ListQuery, Pagination, Store};
+    /// let store = Store::open_in_memory()?;
+    /// let page = store.list_enrollments(&Actor::Admin, &ListQuery {
+    ///     status: Some("active".into()),
+    ///     pagination: Pagination::Cursor { starting_after: None, limit: 50 },
+    ///     ..ListQuery::default()
+    /// })?;
+    /// assert!(page.items.is_empty() && !page.has_more);
+    /// # Ok::<(), enrollkit::Error>(())
+    /// ```
+    pub fn list_enrollments(&self, actor: &Actor, query: &ListQuery) -> Result<EnrollmentPage> {
+        let mut user_id = query.user_id.clone();
+        if let Actor::Learner(me) = actor {
+            match &user_id {
+                Some(u) => lifecycle::authorize_read(actor, u)?,
+                None => user_id = Some(me.clone()),
+            }
+        }
+        validate::opt_id("user_id", user_id.as_deref())?;
+        validate::opt_id("program_id", query.program_id.as_deref())?;
+        let (limit, offset) = match &query.pagination {
+            Pagination::Page { page, per_page } => {
+                check_page_size(*per_page)?;
+                if *page == 0 {
+                    return Err(Error::validation("page", "pages are numbered from 1"));
+                }
+                (*per_page, u64::from(*page - 1) * u64::from(*per_page))
+            }
+            Pagination::Cursor {
+                starting_after,
+                limit,
+            } => {
+                check_page_size(*limit)?;
+                validate::opt_id("starting_after", starting_after.as_deref())?;
+                (*limit, 0)
+            }
+        };
+
+        self.read(|c| {
+            let mut w = Where::default();
+            if let Some(u) = &user_id {
+                w.add("e.user_id = ?", SqlValue::Text(u.clone()));
+            }
+            let mut program_kind = None;
+            if let Some(p) = &query.program_id {
+                program_kind = Some(db::get_program(c, p)?.kind);
+                w.add("e.program_id = ?", SqlValue::Text(p.clone()));
+            }
+            if let Some(name) = &query.status {
+                let pairs: Vec<(Kind, Status)> = match program_kind {
+                    Some(kind) => vec![(kind, Status::parse(kind, name)?)],
+                    None => Status::matching(name),
+                };
+                if pairs.is_empty() {
+                    return Err(Error::validation(
+                        "status",
+                        format!("{name:?} is not a status of any program kind"),
+                    ));
+                }
+                let statuses: Vec<String> =
+                    pairs.iter().map(|(_, s)| s.code().to_string()).collect();
+                let kinds: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, _)| db::kind_code(*k).to_string())
+                    .collect();
+                // A name means the same canonical status in every vocabulary that has it.
+                w.clauses
+                    .push(format!("e.status IN ({})", statuses.join(", ")));
+                w.clauses.push(format!("e.kind IN ({})", kinds.join(", ")));
+            }
+            if let Some(t) = query.trigger {
+                w.add("e.trigger = ?", SqlValue::Text(t.as_str().to_owned()));
+            }
+            let time = |t: Timestamp| SqlValue::Integer(t.millis());
+            if let Some(t) = query.enrolled_from {
+                w.add("e.enrolled_at >= ?", time(t));
+            }
+            if let Some(t) = query.enrolled_to {
+                w.add("e.enrolled_at < ?", time(t));
+            }
+            if let Some(t) = query.completed_from {
+                w.add("e.completed_at >= ?", time(t));
+            }
+            if let Some(t) = query.completed_to {
+                w.add("e.completed_at < ?", time(t));
+            }
+            let (cmp, dir) = match query.order {
+                Order::OldestFirst => (">", "ASC"),
+                Order::NewestFirst => ("<", "DESC"),
+            };
+            if let Pagination::Cursor {
+                starting_after: Some(after),
+                ..
+            } = &query.pagination
+            {
+                let (rid, e) = db::get_enrollment(c, after).map_err(|err| match err {
+                    Error::NotFound { .. } => Error::validation(
+                        "starting_after",
+                        format!("no enrollment {after:?} to continue after"),
+                    ),
+                    other => other,
+                })?;
+                lifecycle::authorize_read(actor, &e.user_id)?;
+                w.add(&format!("e.rid {cmp} ?"), SqlValue::Integer(rid));
+            }
+            let filter = if w.clauses.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", w.clauses.join(" AND "))
+            };
+            let mut values = w.values;
+            values.push(SqlValue::Integer(i64::from(limit) + 1));
+            values.push(SqlValue::Integer(offset as i64));
+            let n = values.len();
+            let sql = format!(
+                "SELECT {} FROM enrollments e {filter} ORDER BY e.rid {dir} LIMIT ?{} OFFSET ?{n}",
+                db::ENROLLMENT_COLUMNS,
+                n - 1
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows =
+                stmt.query_map(rusqlite::params_from_iter(values), db::enrollment_from_row)?;
+            let mut items: Vec<Enrollment> = rows
+                .map(|r| r.map(|(_, e)| e))
+                .collect::<rusqlite::Result<_>>()?;
+            let has_more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            let next_cursor = if has_more {
+                items.last().map(|e| e.id.clone())
+            } else {
+                None
+            };
+            Ok(EnrollmentPage {
+                items,
+                has_more,
+                next_cursor,
+            })
+        })
+    }
+}
+
+/// A WHERE clause under construction: `?` in each added clause becomes the next numbered
+/// parameter.
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    values: Vec<SqlValue>,
+}
+
+impl Where {
+    fn add(&mut self, clause: &str, value: SqlValue) {
+        self.values.push(value);
+        self.clauses
+            .push(clause.replace('?', &format!("?{}", self.values.len())));
+    }
+}
+
+fn check_page_size(n: u32) -> Result<()> {
+    if n == 0 || n > MAX_PER_PAGE {
+        return Err(Error::validation(
+            "per_page",
+            format!("{n} is not between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! The [`Store`]: opening a database file, pragmas, migrations, connections and transactions.
+//!
+//! One writer connection sits behind a mutex and runs every write in an `IMMEDIATE`
+//! transaction, so writers never deadlock and each operation's state change and history event
+//! commit together. File-backed stores read through a small pool of read-only connections, so
+//! readers never wait for the writer (WAL). Several processes may open the same file; SQLite's
+//! locking serializes their writers and the busy timeout absorbs short waits.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::time::{Clock, SystemClock, Timestamp};
+
+/// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../schema/0001_initial.sql")];
+
+/// The schema version this build creates and understands (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How hard SQLite works to keep committed transactions across power loss.
+///
+/// Both settings survive a crash of the *process* without losing a committed transaction.
+/// They differ only on power loss or an OS crash:
+///
+/// * [`Durability::Normal`] (the default, `PRAGMA synchronous = NORMAL` in WAL mode): the
+///   database is never corrupted, but the last transactions committed before the power cut may
+///   be rolled back.
+/// * [`Durability::Full`] (`PRAGMA synchronous = FULL`): every commit is synced to disk before
+///   the call returns; nothing committed is lost, at the cost of one fsync per write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = NORMAL`: fast; a power cut may lose the latest commits.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: every commit is durable when the call returns.
+    Full,
+}
+
+/// Options for opening a [`Store`].
+///
+/// ```
+/// use std::time::Duration;
+/// use enrollkit::{Durability, OpenOptions};
+/// let store = OpenOptions::new()
+///     .durability(Durability::Full)
+///     .busy_timeout(Duration::from_secs(2))
+///     .open_in_memory()
+///     .unwrap();
+/// # drop(store);
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    durability: Durability,
+    busy_timeout: Duration,
+    clock: Arc<dyn Clock>,
+    create: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// Defaults: [`Durability::Normal`], 5 second busy timeout, the system clock, create the file
+    /// if missing.
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
+            create: true,
+        }
+    }
+
+    /// Sets the durability level.
+    pub fn durability(mut self, durability: Durability) -> OpenOptions {
+        self.durability = durability;
+        self
+    }
+
+    /// How long an operation waits for another connection's lock before failing with
+    /// [`Error::Busy`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> OpenOptions {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The clock that stamps every change (inject a [`ManualClock`](crate::ManualClock) in
+    /// tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> OpenOptions {
+        self.clock = clock;
+        self
+    }
+
+    /// Whether to create the file when it does not exist (default true). With `false`, a missing
+    /// file is a [`Error::Storage`] error.
+    pub fn create(mut self, create: bool) -> OpenOptions {
+        self.create = create;
+        self
+    }
+
+    /// Opens (creating or upgrading as needed) the database at `path`.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if self.create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(&path, flags)
+            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+        Store::init(conn, Some(path), self)
+    }
+
+    /// Opens a private in-memory database (gone when the store is dropped).
+    pub fn open_in_memory(self) -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        Store::init(conn, None, self)
+    }
+}
+
+/// An enrollkit database. `Send + Sync`: share one `Store` (e.g. in an `Arc`) between threads.
+///
+/// ```
+/// use enrollkit::{Actor, EnrollRequest, Kind, ProgramSpec, ProgramState, Store, User};
+/// let store = Store::open_in_memory()?;
+/// store.upsert_user(&User { id: "usr_1".into(), email: Some("ada@example.com".into()), ..User::default() })?;
+/// store.create_program(&ProgramSpec {
+///     id: "crs_1".into(), kind: Kind::Course, title: "Rust 101".into(), description: None,
+///     state: ProgramState::Active, self_enrollment: true, steps: vec![], assessment: None,
+/// })?;
+/// let e = store.enroll(&Actor::Learner("usr_1".into()), &EnrollRequest::new("usr_1", "crs_1"))?;
+/// let e = store.set_progress(&Actor::Learner("usr_1".into()), &e.id, 100.0)?;
+/// assert_eq!(e.status_name(), "completed");
+/// # Ok::<(), enrollkit::Error>(())
+/// ```
+pub struct Store {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: Option<PathBuf>,
+    options: OpenOptions,
+    ids: crate::ids::IdGenerator,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("durability", &self.options.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Readers kept open for reuse; more may be opened under load and are closed when returned.
+const MAX_IDLE_READERS: usize = 4;
+
+impl Store {
+    /// Opens (creating or upgrading as needed) the database at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        OpenOptions::new().open(path)
+    }
+
+    /// Opens a private in-memory database with default options.
+    pub fn open_in_memory() -> Result<Store> {
+        OpenOptions::new().open_in_memory()
+    }
+
+    /// The file this store was opened on (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The current time on the store's clock.
+    pub fn now(&self) -> Timestamp {
+        self.options.clock.now()
+    }
+
+    /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+
+    fn init(conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Store> {
+        configure(&conn, &options, true)?;
+        migrate(&conn, MIGRATIONS)?;
+        Ok(Store {
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            path,
+            options,
+            ids: crate::ids::IdGenerator::default(),
+        })
+    }
+
+    pub(crate) fn new_enrollment_id(&self, now: Timestamp) -> String {
+        self.ids.next(now)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the writer connection: committed if `f`
+    /// returns `Ok`, rolled back (database unchanged) otherwise.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = self.options.clock.now();
+        let out = f(&tx, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot): on a pooled read-only
+    /// connection for files, on the writer for in-memory stores.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let Some(path) = &self.path else {
+            let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let tx = conn.transaction()?;
+            return f(&tx);
+        };
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let c = Connection::open_with_flags(path, flags)?;
+                configure(&c, &self.options, false)?;
+                c
+            }
+        };
+        let out = {
+            let tx = conn.transaction()?;
+            f(&tx)
+        };
+        let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// Sets the per-connection pragmas. WAL is a property of the file, set by the writer.
+fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    // Reading a page first turns "file is not a database" into a clean error before anything is
+    // written to the file.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    if writer {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if mode != "wal" && mode != "memory" {
+            return Err(Error::Storage(format!(
+                "cannot switch the database to WAL mode (journal_mode is {mode})"
+            )));
+        }
+        conn.pragma_update(None, "foreign_keys", true)?;
+    }
+    let sync = match options.durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    Ok(())
+}
+
+/// Brings the database to the version `migrations` describe, in one IMMEDIATE transaction.
+///
+/// A fresh database runs every script; an older one runs the missing ones in order; a newer one
+/// is refused with [`Error::SchemaTooNew`]; a database that has tables but no enrollkit version
+/// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
+pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
+    let latest = migrations.len() as i64;
+    let version = |c: &Connection| -> Result<i64> {
+        Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    };
+    let current = version(conn)?;
+    if current > latest {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    if current == latest {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        // Another process may have migrated while we waited for the lock.
+        let current = version(conn)?;
+        if current > latest {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                supported: latest,
+            });
+        }
+        if current == 0 {
+            let tables: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                [],
+                |r| r.get(0),
+            )?;
+            if tables > 0 {
+                return Err(Error::Corrupt(
+                    "the file is an SQLite database that enrollkit did not create".into(),
+                ));
+            }
+        }
+        for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
+            conn.execute_batch(sql)
+                .map_err(|e| Error::Storage(format!("migration to version {}: {e}", i + 1)))?;
+        }
+        conn.pragma_update(None, "user_version", latest)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            // The error is what matters; a failed rollback leaves SQLite to roll back on close.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn upgrades_step_by_step_in_one_transaction() {
+        let v2 = "CREATE TABLE extra (x INTEGER);";
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO users (id, created_at, updated_at) VALUES ('u', 0, 0)",
+            [],
+        )
+        .unwrap();
+        let mut next: Vec<&str> = MIGRATIONS.to_vec();
+        next.push(v2);
+        migrate(&conn, &next).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION + 1);
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(users, 1, "data survives the upgrade");
+
+        let fresh = Connection::open_in_memory().unwrap();
+        migrate(&fresh, &next).unwrap();
+        assert_eq!(tables(&conn), tables(&fresh), "upgraded equals fresh");
+    }
+
+    #[test]
+    fn failed_migration_changes_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let before = tables(&conn);
+        let mut next: Vec<&str> = MIGRATIONS.to_vec();
+        next.push("CREATE TABLE ok (x); CREATE TABLE users (x);");
+        let err = migrate(&conn, &next).unwrap_err();
+        assert_eq!(err.code(), "storage");
+        assert_eq!(tables(&conn), before);
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_newer_and_foreign_databases() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert_eq!(
+            migrate(&conn, MIGRATIONS).unwrap_err().code(),
+            "schema_too_new"
+        );
+
+        let other = Connection::open_in_memory().unwrap();
+        other.execute_batch("CREATE TABLE notes (x)").unwrap();
+        assert_eq!(migrate(&other, MIGRATIONS).unwrap_err().code(), "corrupt");
+    }
+}

@@ -1,0 +1,172 @@
+//! Instants and the injectable clock.
+//!
+//! Every time enrollkit stores is a UTC instant with millisecond precision, kept as epoch
+//! milliseconds in SQLite and written on the wire as RFC 3339 with milliseconds and `Z`
+//! (`2026-01-15T10:30:00.000Z`). The store reads "now" from a [`Clock`], so tests and replays can
+//! run on a [`ManualClock`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+
+/// A UTC instant with millisecond precision.
+///
+/// ```
+/// use enrollkit::Timestamp;
+/// let t = Timestamp::parse("2026-01-15T10:30:00Z").unwrap();
+/// assert_eq!(t.to_string(), "2026-01-15T10:30:00.000Z");
+/// assert_eq!(Timestamp::from_millis(t.millis()), t);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// Earliest accepted instant: 0001-01-01T00:00:00Z.
+const MIN_MILLIS: i64 = -62_135_596_800_000;
+/// Latest accepted instant: 9999-12-31T23:59:59.999Z.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+impl Timestamp {
+    /// The instant `millis` milliseconds after the Unix epoch. Values outside years 1–9999 are
+    /// clamped to that range, so every timestamp renders as RFC 3339.
+    pub fn from_millis(millis: i64) -> Timestamp {
+        Timestamp(millis.clamp(MIN_MILLIS, MAX_MILLIS))
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses an RFC 3339 instant with any offset; sub-millisecond digits are truncated.
+    ///
+    /// Returns [`Error::Validation`] for anything else.
+    pub fn parse(text: &str) -> Result<Timestamp> {
+        let parsed = DateTime::parse_from_rfc3339(text).map_err(|e| {
+            Error::validation("timestamp", format!("{text:?} is not RFC 3339: {e}"))
+        })?;
+        let millis = parsed.timestamp_millis();
+        if !(MIN_MILLIS..=MAX_MILLIS).contains(&millis) {
+            return Err(Error::validation("timestamp", "year outside 1-9999"));
+        }
+        Ok(Timestamp(millis))
+    }
+
+    /// The instant as a chrono `DateTime<Utc>`.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0).expect("timestamp is kept within chrono's range")
+    }
+
+    /// This instant moved by `millis` milliseconds (saturating at the accepted range).
+    pub fn plus_millis(self, millis: i64) -> Timestamp {
+        Timestamp::from_millis(self.0.saturating_add(millis))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            &self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A source of the current time. The store asks it once per operation.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// The real UTC wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(Utc::now().timestamp_millis())
+    }
+}
+
+/// A clock that only moves when told to: for tests, simulations and replays.
+///
+/// ```
+/// use enrollkit::{Clock, ManualClock, Timestamp};
+/// let clock = ManualClock::new(Timestamp::parse("2026-01-15T10:30:00Z").unwrap());
+/// clock.advance_millis(1_000);
+/// assert_eq!(clock.now().to_string(), "2026-01-15T10:30:01.000Z");
+/// ```
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock stopped at `start`.
+    pub fn new(start: Timestamp) -> ManualClock {
+        ManualClock(AtomicI64::new(start.millis()))
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: Timestamp) {
+        self.0.store(to.millis(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock by `millis` (may be negative).
+    pub fn advance_millis(&self, millis: i64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_with_millis_and_z() {
+        let t = Timestamp::parse("2026-01-15T12:30:00.123456+02:00").unwrap();
+        assert_eq!(t.to_string(), "2026-01-15T10:30:00.123Z");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(
+            Timestamp::parse("yesterday").unwrap_err().code(),
+            "validation"
+        );
+        assert_eq!(Timestamp::parse("").unwrap_err().code(), "validation");
+    }
+
+    #[test]
+    fn clamps_extremes() {
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(i64::MIN).to_string(),
+            "0001-01-01T00:00:00.000Z"
+        );
+    }
+}
