@@ -137,6 +137,48 @@ impl Error {
         }
     }
 
+    /// The error as a JSON object: `code`, `message`, and the variant's fields (`existing_id`,
+    /// `from`, `to`, `action`, `field`, `entity`, `id`, ...). Bindings use it to carry the
+    /// details across the language boundary.
+    ///
+    /// ```
+    /// let err = enrollkit::Error::InvalidTransition { from: "completed".into(), to: "active".into(), action: "reactivate" };
+    /// let d = err.details();
+    /// assert_eq!((d["code"].as_str(), d["from"].as_str()), (Some("invalid_transition"), Some("completed")));
+    /// ```
+    pub fn details(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut out = json!({ "code": self.code(), "message": self.to_string() });
+        let extra = match self {
+            Error::NotFound { entity, id } => json!({ "entity": entity, "id": id }),
+            Error::AlreadyEnrolled {
+                existing_id,
+                user_id,
+                program_id,
+                status,
+            } => json!({
+                "existing_id": existing_id, "user_id": user_id,
+                "program_id": program_id, "status": status,
+            }),
+            Error::InvalidTransition { from, to, action } => {
+                json!({ "from": from, "to": to, "action": action })
+            }
+            Error::Validation { field, .. } => json!({ "field": field }),
+            Error::ProgramNotActive { program_id, state } => {
+                json!({ "program_id": program_id, "state": state })
+            }
+            Error::AttemptLimitReached { limit } => json!({ "limit": limit }),
+            Error::SchemaTooNew { found, supported } => {
+                json!({ "found": found, "supported": supported })
+            }
+            _ => json!({}),
+        };
+        if let (Some(out), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {
+            out.extend(extra);
+        }
+        out
+    }
+
     /// Every error code, in a fixed order (bindings use it to build their code tables).
     pub const CODES: &'static [&'static str] = &[
         "not_found",

@@ -629,6 +629,97 @@ impl Enrollment {
     }
 }
 
+/// The canonical JSON form of an enrollment, shared by every surface (the C ABI, Python, the CLI
+/// and the scenario corpus): every field, statuses in the program's vocabulary, times in
+/// RFC 3339, plus the derived `delivery_percent` and `completion_percent`.
+impl Serialize for Enrollment {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            id: &'a str,
+            user_id: &'a str,
+            program_id: &'a str,
+            kind: Kind,
+            status: &'static str,
+            resume_status: Option<&'static str>,
+            trigger: Trigger,
+            added_by_user_id: &'a Option<String>,
+            added_by_program_id: &'a Option<String>,
+            partnership_id: &'a Option<String>,
+            mentor_id: &'a Option<String>,
+            mentor_assigned_at: Option<Timestamp>,
+            timezone: &'a Option<String>,
+            enrolled_at: Timestamp,
+            start_at: Option<Timestamp>,
+            started_at: Option<Timestamp>,
+            delivered_at: Option<Timestamp>,
+            completed_at: Option<Timestamp>,
+            failed_at: Option<Timestamp>,
+            dropped_at: Option<Timestamp>,
+            canceled_at: Option<Timestamp>,
+            failure_reason: Option<FailureReason>,
+            failure_message: &'a Option<String>,
+            next_step_at: Option<Timestamp>,
+            steps_delivered: u32,
+            steps_completed: u32,
+            steps_skipped: u32,
+            steps_total: u32,
+            delivery_percent: f64,
+            completion_percent: f64,
+            progress_percent: f64,
+            attempts: u32,
+            best_score: Option<f64>,
+            passed: Option<bool>,
+            previous_id: &'a Option<String>,
+            attempt_number: u32,
+            updated_at: Timestamp,
+        }
+        Wire {
+            id: &self.id,
+            user_id: &self.user_id,
+            program_id: &self.program_id,
+            kind: self.kind,
+            status: self.status_name(),
+            resume_status: self.resume_status.map(|s| s.label(self.kind)),
+            trigger: self.trigger,
+            added_by_user_id: &self.added_by_user_id,
+            added_by_program_id: &self.added_by_program_id,
+            partnership_id: &self.partnership_id,
+            mentor_id: &self.mentor_id,
+            mentor_assigned_at: self.mentor_assigned_at,
+            timezone: &self.timezone,
+            enrolled_at: self.enrolled_at,
+            start_at: self.start_at,
+            started_at: self.started_at,
+            delivered_at: self.delivered_at,
+            completed_at: self.completed_at,
+            failed_at: self.failed_at,
+            dropped_at: self.dropped_at,
+            canceled_at: self.canceled_at,
+            failure_reason: self.failure_reason,
+            failure_message: &self.failure_message,
+            next_step_at: self.next_step_at,
+            steps_delivered: self.steps_delivered,
+            steps_completed: self.steps_completed,
+            steps_skipped: self.steps_skipped,
+            steps_total: self.steps_total,
+            delivery_percent: self.delivery_percent(),
+            completion_percent: self.completion_percent(),
+            progress_percent: self.progress_percent,
+            attempts: self.attempts,
+            best_score: self.best_score,
+            passed: self.passed,
+            previous_id: &self.previous_id,
+            attempt_number: self.attempt_number,
+            updated_at: self.updated_at,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// `part / total * 100` rounded to two decimals; 0 when `total` is 0.
 pub(crate) fn percent(part: u32, total: u32) -> f64 {
     if total == 0 {
@@ -639,7 +730,7 @@ pub(crate) fn percent(part: u32, total: u32) -> f64 {
 }
 
 /// Progress of one step for one enrollment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StepProgress {
     /// The step.
     pub step_id: String,

@@ -49,6 +49,28 @@ pub enum EnrollOutcome {
     NotApplied,
 }
 
+/// `{"outcome": "created", "enrollment": {...}}`, `{"outcome": "already_enrolled",
+/// "existing_id": ...}`, `{"outcome": "failed", "error": {...}}` or `{"outcome": "not_applied"}`.
+impl serde::Serialize for EnrollOutcome {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("outcome", self.kind())?;
+        match self {
+            EnrollOutcome::Created(e) => map.serialize_entry("enrollment", e)?,
+            EnrollOutcome::AlreadyEnrolled { existing_id } => {
+                map.serialize_entry("existing_id", existing_id)?
+            }
+            EnrollOutcome::Failed(e) => map.serialize_entry("error", &e.details())?,
+            EnrollOutcome::NotApplied => {}
+        }
+        map.end()
+    }
+}
+
 impl EnrollOutcome {
     /// `created`, `already_enrolled`, `failed` or `not_applied`.
     pub fn kind(&self) -> &'static str {

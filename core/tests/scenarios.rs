@@ -1,0 +1,453 @@
+//! Runs the scenario corpus in `tests/scenarios/*.json` through the Rust API.
+//!
+//! Each file is `{"name", "steps": [...]}`; a step is `{"op", "actor"?, "args"?, "expect"?,
+//! "error"?, "error_details"?, "save"?}`. `expect` must be a subset of the operation's JSON
+//! result (objects: listed keys equal; arrays: same length, elementwise subset; numbers compared
+//! as numbers). `error` is the expected error code, `error_details` a subset of
+//! `Error::details()`. A string `"$name"` anywhere in `args`, `expect` or `error_details` is the
+//! value saved by an earlier step's `"save": "name"` (the result's `id`, or for a list result
+//! one name per element). After every step that fails, the database must be byte-for-byte what
+//! it was before the step. The format is documented in `tests/scenarios/README.md`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use enrollkit::*;
+use serde_json::{json, Value};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
+}
+
+struct Runner {
+    store: Store,
+    clock: Arc<ManualClock>,
+    db_path: PathBuf,
+    vars: HashMap<String, Value>,
+}
+
+fn s<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
+    args.get(key).and_then(Value::as_str)
+}
+
+fn req_s<'a>(args: &'a Value, key: &str) -> &'a str {
+    s(args, key).unwrap_or_else(|| panic!("scenario args need {key:?}: {args}"))
+}
+
+fn opt_ts(args: &Value, key: &str) -> Result<Option<Timestamp>> {
+    s(args, key).map(Timestamp::parse).transpose()
+}
+
+fn num(args: &Value, key: &str) -> f64 {
+    args.get(key)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("scenario args need number {key:?}: {args}"))
+}
+
+fn uint(args: &Value, key: &str, default: u32) -> u32 {
+    args.get(key)
+        .and_then(Value::as_u64)
+        .map_or(default, |n| n as u32)
+}
+
+fn to_json<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).expect("results serialize")
+}
+
+fn enroll_request(args: &Value) -> Result<EnrollRequest> {
+    let user = if let Some(v) = s(args, "user_id") {
+        UserRef::Id(v.into())
+    } else if let Some(v) = s(args, "email") {
+        UserRef::Email(v.into())
+    } else {
+        UserRef::ExternalId(req_s(args, "external_id").into())
+    };
+    let mut req = EnrollRequest::for_user(user, req_s(args, "program_id"));
+    req.id = s(args, "id").map(Into::into);
+    req.trigger = s(args, "trigger").map(Trigger::parse).transpose()?;
+    req.added_by_user_id = s(args, "added_by_user_id").map(Into::into);
+    req.added_by_program_id = s(args, "added_by_program_id").map(Into::into);
+    req.partnership_id = s(args, "partnership_id").map(Into::into);
+    req.timezone = s(args, "timezone").map(Into::into);
+    req.start_at = opt_ts(args, "start_at")?;
+    req.allow_reenroll = args["allow_reenroll"].as_bool().unwrap_or(false);
+    req.batch = args["batch"].as_bool().unwrap_or(false);
+    Ok(req)
+}
+
+impl Runner {
+    fn new(dir: &Path) -> Runner {
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
+        ));
+        let db_path = dir.join("scenario.db");
+        let store = OpenOptions::new()
+            .clock(clock.clone())
+            .open(&db_path)
+            .unwrap();
+        Runner {
+            store,
+            clock,
+            db_path,
+            vars: HashMap::new(),
+        }
+    }
+
+    fn substitute(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) if s.starts_with('$') => self
+                .vars
+                .get(&s[1..])
+                .cloned()
+                .unwrap_or_else(|| panic!("unknown variable {s}")),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.substitute(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.substitute(x)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Every row of every table, in a stable order.
+    fn fingerprint(&self) -> String {
+        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let mut out = String::new();
+        for t in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+            let n = stmt.column_count();
+            let mut rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect();
+                    Ok(cells.join("|"))
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            rows.sort();
+            out.push_str(&format!("{t}:{}\n", rows.join("\n")));
+        }
+        out
+    }
+
+    fn run_op(&self, op: &str, actor: &Actor, args: &Value) -> Result<Value> {
+        let st = &self.store;
+        let id = || req_s(args, "id");
+        Ok(match op {
+            "clock" => {
+                if let Some(t) = s(args, "set") {
+                    self.clock.set(Timestamp::parse(t)?);
+                }
+                if let Some(ms) = args.get("advance_ms").and_then(Value::as_i64) {
+                    self.clock.advance_millis(ms);
+                }
+                json!({ "now": st.now() })
+            }
+            "upsert_user" => {
+                let user: User = serde_json::from_value(args.clone()).expect("user args");
+                to_json(st.upsert_user(&user)?)
+            }
+            "get_user" => to_json(st.get_user(id())?),
+            "find_user" => {
+                let by = match (s(args, "email"), s(args, "external_id")) {
+                    (Some(e), _) => UserRef::Email(e.into()),
+                    (None, Some(x)) => UserRef::ExternalId(x.into()),
+                    (None, None) => UserRef::Id(id().into()),
+                };
+                to_json(st.find_user(&by)?)
+            }
+            "list_users" => to_json(st.list_users(s(args, "after"), uint(args, "limit", 100))?),
+            "create_program" | "update_program" => {
+                let spec: ProgramSpec = match serde_json::from_value(args.clone()) {
+                    Ok(spec) => spec,
+                    Err(e) => {
+                        return Err(Error::Validation {
+                            field: "program",
+                            message: e.to_string(),
+                        })
+                    }
+                };
+                if op == "create_program" {
+                    to_json(st.create_program(&spec)?)
+                } else {
+                    to_json(st.update_program(&spec)?)
+                }
+            }
+            "get_program" => to_json(st.get_program(id())?),
+            "list_programs" => to_json(st.list_programs(
+                s(args, "kind").map(Kind::parse).transpose()?,
+                s(args, "state").map(ProgramState::parse).transpose()?,
+                s(args, "after"),
+                uint(args, "limit", 100),
+            )?),
+            "enroll" => to_json(st.enroll(actor, &enroll_request(args)?)?),
+            "enroll_many" => {
+                let rows = args["rows"]
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .map(enroll_request)
+                    .collect::<Result<Vec<_>>>()?;
+                let mode = match s(args, "mode") {
+                    Some("best_effort") => BatchMode::BestEffort,
+                    _ => BatchMode::AllOrNothing,
+                };
+                to_json(st.enroll_many(actor, &rows, mode)?)
+            }
+            "get" => to_json(st.get_enrollment(actor, id())?),
+            "set_progress" => to_json(st.set_progress(actor, id(), num(args, "percent"))?),
+            "start" => to_json(st.start(actor, id())?),
+            "drop" => to_json(st.drop_enrollment(actor, id())?),
+            "reactivate" => to_json(st.reactivate(actor, id())?),
+            "pause" => to_json(st.pause(actor, id())?),
+            "resume" => to_json(st.resume(actor, id())?),
+            "cancel" => to_json(st.cancel(actor, id())?),
+            "begin_processing" => to_json(st.transition(actor, id(), &Command::BeginProcessing)?),
+            "end_processing" => to_json(st.transition(actor, id(), &Command::EndProcessing)?),
+            "fail" => to_json(st.fail(
+                actor,
+                id(),
+                FailureReason::parse(req_s(args, "reason"))?,
+                s(args, "message"),
+            )?),
+            "step" => {
+                let change = match req_s(args, "change") {
+                    "start" => StepChange::Start,
+                    "deliver" => StepChange::Deliver {
+                        destination_type: s(args, "destination_type").map(Into::into),
+                    },
+                    "complete" => StepChange::Complete {
+                        result: match (args.get("result"), s(args, "result_json")) {
+                            (Some(v), _) => Some(v.clone()),
+                            (None, Some(text)) => Some(parse_result(text)?),
+                            (None, None) => None,
+                        },
+                    },
+                    "fail" => StepChange::Fail {
+                        reason: req_s(args, "reason").into(),
+                        message: s(args, "message").map(Into::into),
+                    },
+                    "skip" => StepChange::Skip,
+                    other => panic!("unknown step change {other}"),
+                };
+                to_json(st.update_step(actor, id(), req_s(args, "step_id"), &change)?)
+            }
+            "attempt" => {
+                let (e, a) = st.submit_attempt(actor, id(), num(args, "score"))?;
+                json!({ "enrollment": e, "attempt": a })
+            }
+            "assign_mentor" => to_json(st.assign_mentor(actor, id(), s(args, "mentor_id"))?),
+            "set_next_step_at" => to_json(st.set_next_step_at(actor, id(), opt_ts(args, "at")?)?),
+            "start_due" => to_json(st.start_due(actor, uint(args, "limit", 100))?),
+            "delete" => {
+                st.delete_enrollment(actor, id())?;
+                Value::Null
+            }
+            "step_progress" => to_json(st.step_progress(actor, id())?),
+            "attempts" => to_json(st.attempts(actor, id())?),
+            "history" => to_json(st.history(actor, id())?),
+            "status_at" => {
+                to_json(st.status_at(actor, id(), Timestamp::parse(req_s(args, "at"))?)?)
+            }
+            "events_after" => to_json(st.events_after(
+                actor,
+                args["after"].as_i64().unwrap_or(0),
+                uint(args, "limit", 100),
+            )?),
+            "lineage" => {
+                to_json(st.lineage(actor, req_s(args, "user_id"), req_s(args, "program_id"))?)
+            }
+            "list" => {
+                let pagination =
+                    if args.get("limit").is_some() || args.get("starting_after").is_some() {
+                        Pagination::Cursor {
+                            starting_after: s(args, "starting_after").map(Into::into),
+                            limit: uint(args, "limit", DEFAULT_PER_PAGE),
+                        }
+                    } else {
+                        Pagination::Page {
+                            page: uint(args, "page", 1),
+                            per_page: uint(args, "per_page", DEFAULT_PER_PAGE),
+                        }
+                    };
+                let query = ListQuery {
+                    user_id: s(args, "user_id").map(Into::into),
+                    program_id: s(args, "program_id").map(Into::into),
+                    status: s(args, "status").map(Into::into),
+                    trigger: s(args, "trigger").map(Trigger::parse).transpose()?,
+                    enrolled_from: opt_ts(args, "enrolled_from")?,
+                    enrolled_to: opt_ts(args, "enrolled_to")?,
+                    completed_from: opt_ts(args, "completed_from")?,
+                    completed_to: opt_ts(args, "completed_to")?,
+                    order: match s(args, "order") {
+                        Some("newest_first") => Order::NewestFirst,
+                        _ => Order::OldestFirst,
+                    },
+                    pagination,
+                };
+                let page = st.list_enrollments(actor, &query)?;
+                json!({ "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor })
+            }
+            "render" => st.render(actor, id(), View::parse(req_s(args, "view"))?)?,
+            "check" => to_json(st.check_invariants()?),
+            other => panic!("unknown scenario op {other:?}"),
+        })
+    }
+
+    fn save(&mut self, names: &Value, result: &Value) {
+        let pick = |v: &Value| -> Value {
+            for key in ["id", "existing_id"] {
+                if let Some(x) = v.get(key) {
+                    return x.clone();
+                }
+            }
+            if let Some(e) = v.get("enrollment") {
+                return e["id"].clone();
+            }
+            v.clone()
+        };
+        match names {
+            Value::String(n) => {
+                self.vars.insert(n.clone(), pick(result));
+            }
+            Value::Array(ns) => {
+                let items = result.as_array().expect("save list needs a list result");
+                for (n, item) in ns.iter().zip(items) {
+                    self.vars.insert(n.as_str().unwrap().to_owned(), pick(item));
+                }
+            }
+            other => panic!("bad save {other}"),
+        }
+    }
+}
+
+/// Whether `actual` contains `expected` (see the module docs).
+fn subset(expected: &Value, actual: &Value, path: &str) -> std::result::Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, v) in e {
+                let Some(av) = a.get(k) else {
+                    return Err(format!("{path}.{k}: missing in {actual}"));
+                };
+                subset(v, av, &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!(
+                    "{path}: expected {} elements, got {}: {actual}",
+                    e.len(),
+                    a.len()
+                ));
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                subset(ev, av, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => Ok(()),
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{path}: expected {e}, got {a}")),
+    }
+}
+
+fn run_file(path: &Path) -> std::result::Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = Runner::new(dir.path());
+    let steps = scenario["steps"].as_array().ok_or("no steps")?;
+    for (i, step) in steps.iter().enumerate() {
+        let op = step["op"].as_str().ok_or(format!("step {i}: no op"))?;
+        let where_ = format!("step {} ({op})", i + 1);
+        let actor = Actor::parse(step["actor"].as_str().unwrap_or("admin")).unwrap();
+        let args = runner.substitute(step.get("args").unwrap_or(&json!({})));
+        let before = step.get("error").map(|_| runner.fingerprint());
+        let outcome = runner.run_op(op, &actor, &args);
+        match (outcome, step.get("error")) {
+            (Ok(result), None) => {
+                if let Some(expect) = step.get("expect") {
+                    subset(&runner.substitute(expect), &result, "result")
+                        .map_err(|e| format!("{where_}: {e}"))?;
+                }
+                if let Some(names) = step.get("save") {
+                    runner.save(names, &result);
+                }
+            }
+            (Ok(result), Some(code)) => {
+                return Err(format!("{where_}: expected error {code}, got {result}"))
+            }
+            (Err(err), None) => return Err(format!("{where_}: unexpected error {err:?}")),
+            (Err(err), Some(code)) => {
+                if err.code() != code {
+                    return Err(format!("{where_}: expected error {code}, got {err:?}"));
+                }
+                if let Some(details) = step.get("error_details") {
+                    subset(&runner.substitute(details), &err.details(), "error")
+                        .map_err(|e| format!("{where_}: {e}"))?;
+                }
+                if before.as_deref() != Some(runner.fingerprint().as_str()) {
+                    return Err(format!(
+                        "{where_}: the failed operation changed the database"
+                    ));
+                }
+            }
+        }
+    }
+    let violations = runner.store.check_invariants().unwrap();
+    if !violations.is_empty() {
+        return Err(format!("invariants broken at the end: {violations:?}"));
+    }
+    Ok(steps.len())
+}
+
+#[test]
+fn scenario_corpus() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("tests/scenarios exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 1, "the corpus has scenario files");
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for f in &files {
+        match run_file(f) {
+            Ok(n) => total += n,
+            Err(e) => failures.push(format!("{}: {e}", f.file_name().unwrap().to_string_lossy())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "scenario failures:\n{}",
+        failures.join("\n")
+    );
+    println!("{} scenario files, {total} steps passed", files.len());
+}
+
+#[test]
+fn subset_matching_is_strict_where_it_must_be() {
+    assert!(subset(&json!({"a": 1}), &json!({"a": 1.0, "b": 2}), "r").is_ok());
+    assert!(subset(&json!({"a": 1}), &json!({"a": 2}), "r").is_err());
+    assert!(subset(&json!({"a": 1}), &json!({}), "r").is_err());
+    assert!(subset(
+        &json!([{"id": "x"}]),
+        &json!([{"id": "x"}, {"id": "y"}]),
+        "r"
+    )
+    .is_err());
+    assert!(subset(&json!(null), &json!("x"), "r").is_err());
+}
