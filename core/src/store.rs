@@ -390,6 +390,20 @@ mod tests {
     }
 
     #[test]
+    fn durability_sets_synchronous_on_writer_and_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        for (durability, level) in [(Durability::Normal, 1), (Durability::Full, 2)] {
+            let path = dir.path().join(format!("{durability:?}.db"));
+            let store = OpenOptions::new().durability(durability).open(&path).unwrap();
+            let pragma = |c: &Connection| -> i64 {
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+            };
+            assert_eq!(store.write(|tx, _| Ok(pragma(tx))).unwrap(), level);
+            assert_eq!(store.read(|tx| Ok(pragma(tx))).unwrap(), level);
+        }
+    }
+
+    #[test]
     fn refuses_newer_and_foreign_databases() {
         let conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)

@@ -1,0 +1,248 @@
+//! Opening files, refusing bad ones, threads, and busy handling.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use enrollkit::*;
+
+fn setup(store: &Store, users: usize) {
+    for i in 0..users {
+        store
+            .upsert_user(&User {
+                id: format!("u{i}"),
+                ..User::default()
+            })
+            .unwrap();
+    }
+    store
+        .create_program(&ProgramSpec {
+            id: "crs".into(),
+            kind: Kind::Course,
+            title: "Course".into(),
+            description: None,
+            state: ProgramState::Active,
+            self_enrollment: true,
+            steps: vec![],
+            assessment: None,
+        })
+        .unwrap();
+}
+
+#[test]
+fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.db");
+    let id = {
+        let store = Store::open(&path).unwrap();
+        setup(&store, 1);
+        let e = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+            .unwrap();
+        store.set_progress(&Actor::Admin, &e.id, 30.0).unwrap();
+        e.id
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let e = store.get_enrollment(&Actor::Admin, &id).unwrap();
+    assert_eq!(e.progress_percent, 30.0);
+    assert_eq!(store.history(&Actor::Admin, &id).unwrap().len(), 2);
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    let bytes: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(&path).unwrap_err();
+    assert_eq!(err.code(), "corrupt", "{err}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file is untouched"
+    );
+    assert!(!dir.path().join("notes.db-wal").exists());
+}
+
+#[test]
+fn a_foreign_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me');")
+        .unwrap();
+    assert_eq!(Store::open(&path).unwrap_err().code(), "corrupt");
+    let body: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT body FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, "keep me");
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 3)
+        .unwrap();
+    match Store::open(&path).unwrap_err() {
+        Error::SchemaTooNew { found, supported } => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 3, SCHEMA_VERSION))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_error_without_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = OpenOptions::new()
+        .create(false)
+        .open(dir.path().join("missing.db"))
+        .unwrap_err();
+    assert_eq!(err.code(), "storage");
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+#[test]
+fn concurrent_duplicate_enrolls_create_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path().join("c.db")).unwrap());
+    setup(&store, 1);
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(created.len(), 1);
+    for r in &results {
+        if let Err(Error::AlreadyEnrolled { existing_id, .. }) = r {
+            assert_eq!(existing_id, &created[0].id);
+        } else {
+            assert!(r.is_ok(), "{r:?}");
+        }
+    }
+}
+
+#[test]
+fn two_stores_on_one_file_share_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = Store::open(&path).unwrap();
+    let b = Store::open(&path).unwrap();
+    setup(&a, 1);
+    let e = a
+        .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap();
+    let err = b
+        .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap_err();
+    assert_eq!(err.code(), "already_enrolled");
+    b.set_progress(&Actor::Admin, &e.id, 100.0).unwrap();
+    assert_eq!(
+        a.get_enrollment(&Actor::Admin, &e.id)
+            .unwrap()
+            .status_name(),
+        "completed"
+    );
+}
+
+#[test]
+fn many_threads_progress_without_losing_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path().join("t.db")).unwrap());
+    setup(&store, 16);
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in (t..16).step_by(4) {
+                    let me = Actor::Learner(format!("u{i}"));
+                    let e = store
+                        .enroll(&me, &EnrollRequest::new(format!("u{i}"), "crs"))
+                        .unwrap();
+                    for p in [10.0, 50.0, 100.0] {
+                        store.set_progress(&me, &e.id, p).unwrap();
+                    }
+                    let page = store.list_enrollments(&me, &ListQuery::default()).unwrap();
+                    assert_eq!(page.items.len(), 1);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let all = store
+        .list_enrollments(
+            &Actor::Admin,
+            &ListQuery {
+                status: Some("completed".into()),
+                pagination: Pagination::Page {
+                    page: 1,
+                    per_page: 100,
+                },
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(all.items.len(), 16);
+    assert_eq!(
+        store.events_after(&Actor::Admin, 0, 1000).unwrap().len(),
+        16 * 4
+    );
+    assert!(store.check_invariants().unwrap().is_empty());
+}
+
+#[test]
+fn a_long_foreign_lock_is_a_busy_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let store = OpenOptions::new()
+        .busy_timeout(Duration::from_millis(50))
+        .open(&path)
+        .unwrap();
+    setup(&store, 1);
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap_err();
+    assert_eq!(err.code(), "busy", "{err}");
+    // Readers are not blocked by the writer.
+    assert!(store.get_program("crs").is_ok());
+    blocker.execute_batch("ROLLBACK").unwrap();
+    store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap();
+}
+
+#[test]
+fn error_codes_are_stable_and_complete() {
+    assert_eq!(Error::CODES.len(), 12);
+    let samples = [
+        Error::Busy("x".into()),
+        Error::Storage("x".into()),
+        Error::Corrupt("x".into()),
+        Error::Conflict("x".into()),
+        Error::PermissionDenied("x".into()),
+    ];
+    for e in samples {
+        assert!(Error::CODES.contains(&e.code()));
+        assert_eq!(e.details()["code"], e.code());
+    }
+}
