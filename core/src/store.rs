@@ -394,7 +394,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (durability, level) in [(Durability::Normal, 1), (Durability::Full, 2)] {
             let path = dir.path().join(format!("{durability:?}.db"));
-            let store = OpenOptions::new().durability(durability).open(&path).unwrap();
+            let store = OpenOptions::new()
+                .durability(durability)
+                .open(&path)
+                .unwrap();
             let pragma = |c: &Connection| -> i64 {
                 c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
             };

@@ -1,0 +1,292 @@
+//! Property tests: random operation sequences by random actors never break the invariants
+//! (counters equal recomputed values, at most one open enrollment per user and program, history
+//! replays to the current status), a refused operation never changes anything, and learners
+//! never see or change another user's enrollments.
+
+use std::sync::Arc;
+
+use enrollkit::*;
+use proptest::prelude::*;
+
+const USERS: usize = 3;
+const PROGRAMS: [&str; 4] = ["course", "course_steps", "cert", "track"];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Enroll {
+        user: usize,
+        program: usize,
+        reenroll: bool,
+        batch: bool,
+        later: bool,
+    },
+    Progress(usize, f64),
+    Step(usize, usize, u8),
+    Attempt(usize, f64),
+    Transition(usize, u8),
+    Delete(usize),
+    StartDue,
+    Advance(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..USERS, 0..PROGRAMS.len(), any::<bool>(), any::<bool>(), any::<bool>())
+            .prop_map(|(user, program, reenroll, batch, later)| Op::Enroll { user, program, reenroll, batch, later }),
+        2 => (0..8usize, prop_oneof![Just(0.0), Just(100.0), -10.0..110.0f64]).prop_map(|(e, p)| Op::Progress(e, p)),
+        4 => (0..8usize, 0..4usize, 0..5u8).prop_map(|(e, s, c)| Op::Step(e, s, c)),
+        2 => (0..8usize, -5.0..105.0f64).prop_map(|(e, s)| Op::Attempt(e, s)),
+        3 => (0..8usize, 0..10u8).prop_map(|(e, t)| Op::Transition(e, t)),
+        1 => (0..8usize).prop_map(Op::Delete),
+        1 => Just(Op::StartDue),
+        1 => (0..100_000i64).prop_map(Op::Advance),
+    ]
+}
+
+fn actor() -> impl Strategy<Value = Option<usize>> {
+    // None = admin or system, Some(i) = learner u{i}
+    prop_oneof![2 => Just(None), 1 => (0..USERS).prop_map(Some)]
+}
+
+fn step(id: &str, completable: bool) -> Step {
+    Step {
+        id: id.into(),
+        step_type: "lesson".into(),
+        title: id.into(),
+        learner_completable: completable,
+    }
+}
+
+fn setup() -> (Store, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+    ));
+    let store = OpenOptions::new()
+        .clock(clock.clone())
+        .open_in_memory()
+        .unwrap();
+    for i in 0..USERS {
+        store
+            .upsert_user(&User {
+                id: format!("u{i}"),
+                ..User::default()
+            })
+            .unwrap();
+    }
+    let spec = |id: &str, kind, steps: Vec<Step>, assessment| ProgramSpec {
+        id: id.into(),
+        kind,
+        title: id.into(),
+        description: None,
+        state: ProgramState::Active,
+        self_enrollment: true,
+        steps,
+        assessment,
+    };
+    let quiz = Some(Assessment {
+        passing_score: 60.0,
+        max_attempts: Some(2),
+    });
+    store
+        .create_program(&spec("course", Kind::Course, vec![], None))
+        .unwrap();
+    store
+        .create_program(&spec(
+            "course_steps",
+            Kind::Course,
+            vec![step("a", true), step("b", true)],
+            quiz,
+        ))
+        .unwrap();
+    store
+        .create_program(&spec(
+            "cert",
+            Kind::Certification,
+            vec![step("a", true), step("b", false)],
+            quiz,
+        ))
+        .unwrap();
+    store
+        .create_program(&spec(
+            "track",
+            Kind::Track,
+            vec![
+                step("a", false),
+                step("b", true),
+                step("c", true),
+                step("d", false),
+            ],
+            None,
+        ))
+        .unwrap();
+    (store, clock)
+}
+
+/// Everything observable, to prove refused operations change nothing.
+fn snapshot(store: &Store) -> String {
+    let all = store
+        .list_enrollments(
+            &Actor::Admin,
+            &ListQuery {
+                pagination: Pagination::Page {
+                    page: 1,
+                    per_page: 100,
+                },
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    let mut out = serde_json::to_string(&all.items).unwrap();
+    for e in &all.items {
+        out += &format!("{:?}", store.step_progress(&Actor::Admin, &e.id).unwrap());
+        out += &format!("{:?}", store.attempts(&Actor::Admin, &e.id).unwrap());
+    }
+    out + &format!("{:?}", store.events_after(&Actor::Admin, 0, 1000).unwrap())
+}
+
+fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
+    let (store, clock) = setup();
+    let mut ids: Vec<String> = Vec::new();
+    let pick = |ids: &Vec<String>, i: usize| ids.get(i % ids.len().max(1)).cloned();
+    for (who, op) in ops {
+        let actor = match who {
+            None => Actor::Admin,
+            Some(i) => Actor::Learner(format!("u{i}")),
+        };
+        let before = snapshot(&store);
+        let target = match &op {
+            Op::Progress(e, _)
+            | Op::Step(e, _, _)
+            | Op::Attempt(e, _)
+            | Op::Transition(e, _)
+            | Op::Delete(e) => match pick(&ids, *e) {
+                Some(id) => Some(id),
+                None => continue,
+            },
+            _ => None,
+        };
+        let owner = target
+            .as_ref()
+            .and_then(|id| store.get_enrollment(&Actor::Admin, id).ok())
+            .map(|e| e.user_id);
+        let result: Result<(), Error> = match op {
+            Op::Enroll {
+                user,
+                program,
+                reenroll,
+                batch,
+                later,
+            } => {
+                let mut req = EnrollRequest::new(format!("u{user}"), PROGRAMS[program]);
+                req.allow_reenroll = reenroll;
+                req.batch = batch && PROGRAMS[program] == "track";
+                if later && PROGRAMS[program] == "track" {
+                    req.start_at = Some(clock.now().plus_millis(50_000));
+                }
+                store.enroll(&actor, &req).map(|e| ids.push(e.id))
+            }
+            Op::Progress(_, p) => store
+                .set_progress(&actor, target.as_ref().unwrap(), p)
+                .map(drop),
+            Op::Step(_, s, c) => {
+                let change = match c {
+                    0 => StepChange::Start,
+                    1 => StepChange::Deliver {
+                        destination_type: None,
+                    },
+                    2 => StepChange::Complete { result: None },
+                    3 => StepChange::Fail {
+                        reason: "x".into(),
+                        message: None,
+                    },
+                    _ => StepChange::Skip,
+                };
+                let step = ["a", "b", "c", "d"][s];
+                store
+                    .update_step(&actor, target.as_ref().unwrap(), step, &change)
+                    .map(drop)
+            }
+            Op::Attempt(_, score) => store
+                .submit_attempt(&actor, target.as_ref().unwrap(), score)
+                .map(drop),
+            Op::Transition(_, t) => {
+                let cmd = match t {
+                    0 => Command::Start,
+                    1 => Command::Drop,
+                    2 => Command::Reactivate,
+                    3 => Command::Pause,
+                    4 => Command::Resume,
+                    5 => Command::Cancel,
+                    6 => Command::Fail {
+                        reason: FailureReason::UnknownError,
+                        message: None,
+                    },
+                    7 => Command::BeginProcessing,
+                    _ => Command::EndProcessing,
+                };
+                store
+                    .transition(&actor, target.as_ref().unwrap(), &cmd)
+                    .map(drop)
+            }
+            Op::Delete(_) => store.delete_enrollment(&actor, target.as_ref().unwrap()),
+            Op::StartDue => store.start_due(&Actor::System, 100).map(drop),
+            Op::Advance(ms) => {
+                clock.advance_millis(ms);
+                Ok(())
+            }
+        };
+        match &result {
+            Err(e) => {
+                prop_assert_eq!(
+                    &before,
+                    &snapshot(&store),
+                    "refused {:?} changed the database",
+                    e
+                );
+                prop_assert!(
+                    !matches!(e, Error::Storage(_) | Error::Busy(_) | Error::Corrupt(_)),
+                    "{:?}",
+                    e
+                );
+            }
+            Ok(()) => {
+                if let (Actor::Learner(me), Some(owner)) = (&actor, &owner) {
+                    prop_assert_eq!(me, owner, "a learner changed someone else's enrollment");
+                }
+            }
+        }
+        // Learners never read others' enrollments.
+        for i in 0..USERS {
+            let uid = format!("u{i}");
+            let me = Actor::Learner(uid.clone());
+            let page = store.list_enrollments(&me, &ListQuery::default()).unwrap();
+            let only_mine = page.items.iter().all(|e| e.user_id == uid);
+            prop_assert!(only_mine);
+            for id in &ids {
+                if let Ok(e) = store.get_enrollment(&me, id) {
+                    prop_assert_eq!(e.user_id, format!("u{i}"));
+                }
+            }
+        }
+        let violations = store.check_invariants().unwrap();
+        prop_assert!(violations.is_empty(), "{:?}", violations);
+    }
+    // History replays to the current status for every enrollment.
+    for id in &ids {
+        let Ok(e) = store.get_enrollment(&Actor::Admin, id) else {
+            continue;
+        };
+        let status = store.status_at(&Actor::Admin, id, clock.now()).unwrap();
+        prop_assert_eq!(status.as_deref(), Some(e.status_name()));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operation_sequences_keep_the_invariants(ops in prop::collection::vec((actor(), op()), 1..60)) {
+        run(ops)?;
+    }
+}
