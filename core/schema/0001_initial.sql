@@ -89,7 +89,8 @@ CREATE TABLE enrollments (
 CREATE UNIQUE INDEX enrollments_one_open ON enrollments (user_id, program_id)
     WHERE status NOT IN (7, 8, 10);
 -- Lists: by user, by program (and status), newest or oldest first by rid (keyset cursors).
-CREATE INDEX enrollments_user ON enrollments (user_id, program_id, rid);
+CREATE INDEX enrollments_user ON enrollments (user_id, rid);
+CREATE INDEX enrollments_program ON enrollments (program_id, rid);
 CREATE INDEX enrollments_program_status ON enrollments (program_id, status, rid);
 CREATE INDEX enrollments_scheduled ON enrollments (start_at) WHERE status = 0 AND start_at IS NOT NULL;
 

@@ -143,86 +143,35 @@ impl Store {
         };
 
         self.read(|c| {
-            let mut w = Where::default();
-            if let Some(u) = &user_id {
-                w.add("e.user_id = ?", SqlValue::Text(u.clone()));
-            }
-            let mut program_kind = None;
-            if let Some(p) = &query.program_id {
-                program_kind = Some(db::get_program(c, p)?.kind);
-                w.add("e.program_id = ?", SqlValue::Text(p.clone()));
-            }
-            if let Some(name) = &query.status {
-                let pairs: Vec<(Kind, Status)> = match program_kind {
-                    Some(kind) => vec![(kind, Status::parse(kind, name)?)],
-                    None => Status::matching(name),
-                };
-                if pairs.is_empty() {
-                    return Err(Error::validation(
-                        "status",
-                        format!("{name:?} is not a status of any program kind"),
-                    ));
+            let program_kind = match &query.program_id {
+                Some(p) => Some(db::get_program(c, p)?.kind),
+                None => None,
+            };
+            let cursor_rid = match &query.pagination {
+                Pagination::Cursor {
+                    starting_after: Some(after),
+                    ..
+                } => {
+                    let (rid, e) = db::get_enrollment(c, after).map_err(|err| match err {
+                        Error::NotFound { .. } => Error::validation(
+                            "starting_after",
+                            format!("no enrollment {after:?} to continue after"),
+                        ),
+                        other => other,
+                    })?;
+                    lifecycle::authorize_read(actor, &e.user_id)?;
+                    Some(rid)
                 }
-                let statuses: Vec<String> =
-                    pairs.iter().map(|(_, s)| s.code().to_string()).collect();
-                let kinds: Vec<String> = pairs
-                    .iter()
-                    .map(|(k, _)| db::kind_code(*k).to_string())
-                    .collect();
-                // A name means the same canonical status in every vocabulary that has it.
-                w.clauses
-                    .push(format!("e.status IN ({})", statuses.join(", ")));
-                w.clauses.push(format!("e.kind IN ({})", kinds.join(", ")));
-            }
-            if let Some(t) = query.trigger {
-                w.add("e.trigger = ?", SqlValue::Text(t.as_str().to_owned()));
-            }
-            let time = |t: Timestamp| SqlValue::Integer(t.millis());
-            if let Some(t) = query.enrolled_from {
-                w.add("e.enrolled_at >= ?", time(t));
-            }
-            if let Some(t) = query.enrolled_to {
-                w.add("e.enrolled_at < ?", time(t));
-            }
-            if let Some(t) = query.completed_from {
-                w.add("e.completed_at >= ?", time(t));
-            }
-            if let Some(t) = query.completed_to {
-                w.add("e.completed_at < ?", time(t));
-            }
-            let (cmp, dir) = match query.order {
-                Order::OldestFirst => (">", "ASC"),
-                Order::NewestFirst => ("<", "DESC"),
+                _ => None,
             };
-            if let Pagination::Cursor {
-                starting_after: Some(after),
-                ..
-            } = &query.pagination
-            {
-                let (rid, e) = db::get_enrollment(c, after).map_err(|err| match err {
-                    Error::NotFound { .. } => Error::validation(
-                        "starting_after",
-                        format!("no enrollment {after:?} to continue after"),
-                    ),
-                    other => other,
-                })?;
-                lifecycle::authorize_read(actor, &e.user_id)?;
-                w.add(&format!("e.rid {cmp} ?"), SqlValue::Integer(rid));
-            }
-            let filter = if w.clauses.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", w.clauses.join(" AND "))
+            let resolved = Resolved {
+                user_id: user_id.as_deref(),
+                program_kind,
+                cursor_rid,
+                limit,
+                offset,
             };
-            let mut values = w.values;
-            values.push(SqlValue::Integer(i64::from(limit) + 1));
-            values.push(SqlValue::Integer(offset as i64));
-            let n = values.len();
-            let sql = format!(
-                "SELECT {} FROM enrollments e {filter} ORDER BY e.rid {dir} LIMIT ?{} OFFSET ?{n}",
-                db::ENROLLMENT_COLUMNS,
-                n - 1
-            );
+            let (sql, values) = list_sql(query, &resolved)?;
             let mut stmt = c.prepare_cached(&sql)?;
             let rows =
                 stmt.query_map(rusqlite::params_from_iter(values), db::enrollment_from_row)?;
@@ -243,6 +192,93 @@ impl Store {
             })
         })
     }
+}
+
+/// What [`list_sql`] needs besides the query: looked up or decided by the caller.
+struct Resolved<'a> {
+    /// The user filter after applying the actor (learners: always themselves).
+    user_id: Option<&'a str>,
+    /// The kind of the filtered program, to parse the status in its vocabulary.
+    program_kind: Option<Kind>,
+    /// The rowid of the `starting_after` enrollment.
+    cursor_rid: Option<i64>,
+    /// Rows to return (one more is fetched to learn `has_more`).
+    limit: u32,
+    /// Rows to skip (page pagination).
+    offset: u64,
+}
+
+/// The SELECT for a listing and its parameters.
+fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue>)> {
+    let mut w = Where::default();
+    if let Some(u) = r.user_id {
+        w.add("e.user_id = ?", SqlValue::Text(u.to_owned()));
+    }
+    if let Some(p) = &query.program_id {
+        w.add("e.program_id = ?", SqlValue::Text(p.clone()));
+    }
+    if let Some(name) = &query.status {
+        let pairs: Vec<(Kind, Status)> = match r.program_kind {
+            Some(kind) => vec![(kind, Status::parse(kind, name)?)],
+            None => Status::matching(name),
+        };
+        if pairs.is_empty() {
+            return Err(Error::validation(
+                "status",
+                format!("{name:?} is not a status of any program kind"),
+            ));
+        }
+        // A name means one canonical status in every vocabulary that has it, so status and
+        // kind can be filtered separately.
+        let statuses: Vec<String> = pairs.iter().map(|(_, s)| s.code().to_string()).collect();
+        w.clauses
+            .push(format!("e.status IN ({})", statuses.join(", ")));
+        if r.program_kind.is_none() {
+            let kinds: Vec<String> = pairs
+                .iter()
+                .map(|(k, _)| db::kind_code(*k).to_string())
+                .collect();
+            w.clauses.push(format!("e.kind IN ({})", kinds.join(", ")));
+        }
+    }
+    if let Some(t) = query.trigger {
+        w.add("e.trigger = ?", SqlValue::Text(t.as_str().to_owned()));
+    }
+    let time = |t: Timestamp| SqlValue::Integer(t.millis());
+    if let Some(t) = query.enrolled_from {
+        w.add("e.enrolled_at >= ?", time(t));
+    }
+    if let Some(t) = query.enrolled_to {
+        w.add("e.enrolled_at < ?", time(t));
+    }
+    if let Some(t) = query.completed_from {
+        w.add("e.completed_at >= ?", time(t));
+    }
+    if let Some(t) = query.completed_to {
+        w.add("e.completed_at < ?", time(t));
+    }
+    let (cmp, dir) = match query.order {
+        Order::OldestFirst => (">", "ASC"),
+        Order::NewestFirst => ("<", "DESC"),
+    };
+    if let Some(rid) = r.cursor_rid {
+        w.add(&format!("e.rid {cmp} ?"), SqlValue::Integer(rid));
+    }
+    let filter = if w.clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.clauses.join(" AND "))
+    };
+    let mut values = w.values;
+    values.push(SqlValue::Integer(i64::from(r.limit) + 1));
+    values.push(SqlValue::Integer(r.offset as i64));
+    let n = values.len();
+    let sql = format!(
+        "SELECT {} FROM enrollments e {filter} ORDER BY e.rid {dir} LIMIT ?{} OFFSET ?{n}",
+        db::ENROLLMENT_COLUMNS,
+        n - 1
+    );
+    Ok((sql, values))
 }
 
 /// A WHERE clause under construction: `?` in each added clause becomes the next numbered
@@ -269,4 +305,66 @@ fn check_page_size(n: u32) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The query plan of a listing: no full scan of enrollments (other than by rowid when
+    /// nothing narrows it) and no sort, so a deep keyset page costs what the first page costs.
+    fn plan(query: &ListQuery, user: Option<&str>, kind: Option<Kind>) -> String {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let r = Resolved {
+            user_id: user,
+            program_kind: kind,
+            cursor_rid: Some(1_000),
+            limit: 20,
+            offset: 0,
+        };
+        let (sql, values) = list_sql(query, &r).unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn listings_use_an_index_in_rid_order() {
+        let by_program = ListQuery {
+            program_id: Some("p".into()),
+            ..ListQuery::default()
+        };
+        let by_program_status = ListQuery {
+            status: Some("active".into()),
+            order: Order::NewestFirst,
+            ..by_program.clone()
+        };
+        let cases = [
+            (
+                plan(&ListQuery::default(), None, None),
+                "SEARCH e USING INTEGER PRIMARY KEY",
+            ),
+            (
+                plan(&by_program, None, Some(Kind::Course)),
+                "enrollments_program ",
+            ),
+            (
+                plan(&by_program_status, None, Some(Kind::Course)),
+                "enrollments_program_status",
+            ),
+            (
+                plan(&ListQuery::default(), Some("u"), None),
+                "enrollments_user",
+            ),
+        ];
+        for (plan, index) in cases {
+            assert!(plan.contains(index), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
+        }
+    }
 }
