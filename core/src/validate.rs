@@ -1,5 +1,5 @@
 //! Input validation shared by every operation. Everything here returns
-//! [`Error::Validation`](crate::Error::Validation) and runs before any write.
+//! [`Error::Validation`](crate::Error) and runs before any write.
 
 use crate::error::{Error, Result};
 use crate::model::{Assessment, ProgramSpec, User};
