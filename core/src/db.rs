@@ -511,6 +511,17 @@ pub(crate) fn lineage(conn: &Connection, user: &str, program: &str) -> Result<Ve
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether `id` names an enrollment now or in history (a deleted one): ids are never reused, so
+/// a history always belongs to one enrollment.
+pub(crate) fn enrollment_id_used(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM enrollments WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM events WHERE enrollment_id = ?1)",
+        )?
+        .query_row([id], |r| r.get(0))?)
+}
+
 pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM enrollments WHERE rid = ?1")?
         .execute([rid])?;

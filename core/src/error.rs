@@ -15,10 +15,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The user, program, step or enrollment does not exist (code `not_found`).
+    /// The user, program or enrollment does not exist (code `not_found`). An unknown step id is
+    /// bad input of an existing enrollment: `validation`.
     #[error("{entity} not found: {id}")]
     NotFound {
-        /// What was looked up: `user`, `program`, `step`, `enrollment`.
+        /// What was looked up: `user`, `program`, `enrollment`, ...
         entity: &'static str,
         /// The identifier that was not found.
         id: String,

@@ -431,7 +431,12 @@ pub fn apply_step(
         .steps
         .iter()
         .find(|s| s.id == step_id)
-        .ok_or_else(|| Error::not_found("step", format!("{}/{step_id}", program.id)))?;
+        .ok_or_else(|| {
+            Error::validation(
+                "step_id",
+                format!("program {} has no step {step_id:?}", program.id),
+            )
+        })?;
     let learner_ok = matches!(change, StepChange::Complete { .. } | StepChange::Start)
         && step.learner_completable;
     authorize(actor, &e.user_id, learner_ok, action)?;

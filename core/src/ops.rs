@@ -255,6 +255,12 @@ impl Store {
             latest.as_ref(),
             now,
         )?;
+        if req.id.is_some() && db::enrollment_id_used(tx, &e.id)? {
+            return Err(Error::Conflict(format!(
+                "enrollment id {} is taken (by a current or deleted enrollment)",
+                e.id
+            )));
+        }
         db::insert_enrollment(tx, &e)?;
         db::insert_event(
             tx,

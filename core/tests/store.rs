@@ -246,3 +246,77 @@ fn error_codes_are_stable_and_complete() {
         assert_eq!(e.details()["code"], e.code());
     }
 }
+
+/// Run in a child process by `processes_share_one_file`: races the other children to enroll
+/// the same ten users, then progresses whatever it created.
+fn child(path: &str) {
+    let store = Store::open(path).unwrap();
+    let mut created = 0;
+    for i in 0..10 {
+        match store.enroll(&Actor::System, &EnrollRequest::new(format!("u{i}"), "crs")) {
+            Ok(e) => {
+                created += 1;
+                store.set_progress(&Actor::System, &e.id, 100.0).unwrap();
+            }
+            Err(Error::AlreadyEnrolled { .. }) => {}
+            Err(e) => panic!("child: {e}"),
+        }
+    }
+    println!("created={created}");
+}
+
+#[test]
+fn processes_share_one_file() {
+    if let Ok(path) = std::env::var("ENROLLKIT_TEST_CHILD_DB") {
+        return child(&path);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("procs.db");
+    setup(&Store::open(&path).unwrap(), 10);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "processes_share_one_file",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("ENROLLKIT_TEST_CHILD_DB", &path)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut created = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "child failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The harness may print "test name ... " on the same line first.
+        let n: usize = text
+            .split("created=")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .expect("child reports")
+            .parse()
+            .unwrap();
+        created += n;
+    }
+    assert_eq!(
+        created, 10,
+        "exactly one enrollment per user across processes"
+    );
+    let store = Store::open(&path).unwrap();
+    let done = store
+        .list_enrollments(
+            &Actor::Admin,
+            &ListQuery {
+                status: Some("completed".into()),
+                ..ListQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(done.items.len(), 10);
+    assert!(store.check_invariants().unwrap().is_empty());
+}
