@@ -73,6 +73,7 @@ mod ops;
 mod query;
 mod store;
 mod views;
+mod wire;
 
 pub use error::{Error, Result};
 pub use lifecycle::Command;

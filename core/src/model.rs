@@ -377,6 +377,7 @@ impl Actor {
 
 /// A person who can be enrolled. Callers bring their own ids.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct User {
     /// The caller's id for the user.
     pub id: String,
@@ -413,6 +414,7 @@ pub enum UserRef {
 
 /// One step of a program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     /// Step id, unique within the program.
     pub id: String,
@@ -426,6 +428,7 @@ pub struct Step {
 
 /// Assessment rules of a program.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Assessment {
     /// Minimum score (0–100) that passes.
     pub passing_score: f64,
@@ -435,6 +438,7 @@ pub struct Assessment {
 
 /// Fields to create a program, or to replace an existing program's settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProgramSpec {
     /// The caller's id for the program.
     pub id: String,
@@ -459,7 +463,7 @@ pub struct ProgramSpec {
 }
 
 /// A stored program.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Program {
     /// Settings and steps.
     #[serde(flatten)]

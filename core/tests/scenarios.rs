@@ -55,27 +55,6 @@ fn to_json<T: serde::Serialize>(v: T) -> Value {
     serde_json::to_value(v).expect("results serialize")
 }
 
-fn enroll_request(args: &Value) -> Result<EnrollRequest> {
-    let user = if let Some(v) = s(args, "user_id") {
-        UserRef::Id(v.into())
-    } else if let Some(v) = s(args, "email") {
-        UserRef::Email(v.into())
-    } else {
-        UserRef::ExternalId(req_s(args, "external_id").into())
-    };
-    let mut req = EnrollRequest::for_user(user, req_s(args, "program_id"));
-    req.id = s(args, "id").map(Into::into);
-    req.trigger = s(args, "trigger").map(Trigger::parse).transpose()?;
-    req.added_by_user_id = s(args, "added_by_user_id").map(Into::into);
-    req.added_by_program_id = s(args, "added_by_program_id").map(Into::into);
-    req.partnership_id = s(args, "partnership_id").map(Into::into);
-    req.timezone = s(args, "timezone").map(Into::into);
-    req.start_at = opt_ts(args, "start_at")?;
-    req.allow_reenroll = args["allow_reenroll"].as_bool().unwrap_or(false);
-    req.batch = args["batch"].as_bool().unwrap_or(false);
-    Ok(req)
-}
-
 impl Runner {
     fn new(dir: &Path) -> Runner {
         let clock = Arc::new(ManualClock::new(
@@ -154,10 +133,7 @@ impl Runner {
                 }
                 json!({ "now": st.now() })
             }
-            "upsert_user" => {
-                let user: User = serde_json::from_value(args.clone()).expect("user args");
-                to_json(st.upsert_user(&user)?)
-            }
+            "upsert_user" => to_json(st.upsert_user(&User::from_json(&args.to_string())?)?),
             "get_user" => to_json(st.get_user(id())?),
             "find_user" => {
                 let by = match (s(args, "email"), s(args, "external_id")) {
@@ -168,21 +144,11 @@ impl Runner {
                 to_json(st.find_user(&by)?)
             }
             "list_users" => to_json(st.list_users(s(args, "after"), uint(args, "limit", 100))?),
-            "create_program" | "update_program" => {
-                let spec: ProgramSpec = match serde_json::from_value(args.clone()) {
-                    Ok(spec) => spec,
-                    Err(e) => {
-                        return Err(Error::Validation {
-                            field: "program",
-                            message: e.to_string(),
-                        })
-                    }
-                };
-                if op == "create_program" {
-                    to_json(st.create_program(&spec)?)
-                } else {
-                    to_json(st.update_program(&spec)?)
-                }
+            "create_program" => {
+                to_json(st.create_program(&ProgramSpec::from_json(&args.to_string())?)?)
+            }
+            "update_program" => {
+                to_json(st.update_program(&ProgramSpec::from_json(&args.to_string())?)?)
             }
             "get_program" => to_json(st.get_program(id())?),
             "list_programs" => to_json(st.list_programs(
@@ -191,18 +157,10 @@ impl Runner {
                 s(args, "after"),
                 uint(args, "limit", 100),
             )?),
-            "enroll" => to_json(st.enroll(actor, &enroll_request(args)?)?),
+            "enroll" => to_json(st.enroll(actor, &EnrollRequest::from_json(&args.to_string())?)?),
             "enroll_many" => {
-                let rows = args["rows"]
-                    .as_array()
-                    .expect("rows")
-                    .iter()
-                    .map(enroll_request)
-                    .collect::<Result<Vec<_>>>()?;
-                let mode = match s(args, "mode") {
-                    Some("best_effort") => BatchMode::BestEffort,
-                    _ => BatchMode::AllOrNothing,
-                };
+                let rows = EnrollRequest::many_from_json(&args["rows"].to_string())?;
+                let mode = BatchMode::parse(s(args, "mode").unwrap_or("all_or_nothing"))?;
                 to_json(st.enroll_many(actor, &rows, mode)?)
             }
             "get" => to_json(st.get_enrollment(actor, id())?),
@@ -269,33 +227,7 @@ impl Runner {
                 to_json(st.lineage(actor, req_s(args, "user_id"), req_s(args, "program_id"))?)
             }
             "list" => {
-                let pagination =
-                    if args.get("limit").is_some() || args.get("starting_after").is_some() {
-                        Pagination::Cursor {
-                            starting_after: s(args, "starting_after").map(Into::into),
-                            limit: uint(args, "limit", DEFAULT_PER_PAGE),
-                        }
-                    } else {
-                        Pagination::Page {
-                            page: uint(args, "page", 1),
-                            per_page: uint(args, "per_page", DEFAULT_PER_PAGE),
-                        }
-                    };
-                let query = ListQuery {
-                    user_id: s(args, "user_id").map(Into::into),
-                    program_id: s(args, "program_id").map(Into::into),
-                    status: s(args, "status").map(Into::into),
-                    trigger: s(args, "trigger").map(Trigger::parse).transpose()?,
-                    enrolled_from: opt_ts(args, "enrolled_from")?,
-                    enrolled_to: opt_ts(args, "enrolled_to")?,
-                    completed_from: opt_ts(args, "completed_from")?,
-                    completed_to: opt_ts(args, "completed_to")?,
-                    order: match s(args, "order") {
-                        Some("newest_first") => Order::NewestFirst,
-                        _ => Order::OldestFirst,
-                    },
-                    pagination,
-                };
+                let query = ListQuery::from_json(&args.to_string())?;
                 let page = st.list_enrollments(actor, &query)?;
                 json!({ "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor })
             }
