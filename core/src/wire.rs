@@ -93,11 +93,21 @@ impl EnrollRequest {
         from_value::<EnrollWire>("request", value)?.into_request()
     }
 
-    /// Parses a JSON array of requests (for [`Store::enroll_many`](crate::Store::enroll_many)).
+    /// Parses a JSON array of requests (for [`Store::enroll_many`](crate::Store::enroll_many));
+    /// the error of a malformed row names the row (0-based).
     pub fn many_from_json(text: &str) -> Result<Vec<EnrollRequest>> {
         parse::<Vec<serde_json::Value>>("requests", text)?
             .into_iter()
-            .map(EnrollRequest::from_json_value)
+            .enumerate()
+            .map(|(i, row)| {
+                EnrollRequest::from_json_value(row).map_err(|e| match e {
+                    Error::Validation { field, message } => Error::Validation {
+                        field,
+                        message: format!("row {i}: {message}"),
+                    },
+                    other => other,
+                })
+            })
             .collect()
     }
 }

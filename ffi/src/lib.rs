@@ -1,0 +1,1282 @@
+//! The C ABI of enrollkit: `libenrollkit.so` / `libenrollkit.a` with `include/enrollkit.h`.
+//!
+//! This crate only translates: C strings to Rust strings, JSON documents to core types, core
+//! errors to [`enrollkit_result`] codes. Every rule lives in the `enrollkit` crate.
+//!
+//! Safety model (rustls-ffi and libgit2 conventions):
+//! * every pointer argument is checked for NULL and every string for UTF-8 before use;
+//! * every body runs inside [`guard`], which turns a panic into `ENROLLKIT_RESULT_PANIC`;
+//! * outputs are written only on success; strings handed to C are released with
+//!   [`enrollkit_string_free`];
+//! * the detail of the last failure is kept per thread ([`enrollkit_last_error_message`]).
+
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use enrollkit::{
+    Actor, BatchMode, Command, EnrollRequest, Error, FailureReason, Kind, ListQuery, ManualClock,
+    OpenOptions, ProgramSpec, ProgramState, StepChange, Store, Timestamp, User, UserRef, View,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The result of every enrollkit function. Values are stable: a retired value is never reused.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum enrollkit_result {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullParameter = 7100,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 7101,
+    /// An internal panic was caught; the operation did not complete (and wrote nothing).
+    Panic = 7102,
+    /// The user, program or enrollment does not exist.
+    NotFound = 7200,
+    /// The user already has an enrollment that blocks a new one (details carry existing_id).
+    AlreadyEnrolled = 7201,
+    /// The lifecycle does not allow the transition (details carry from, to, action).
+    InvalidTransition = 7202,
+    /// The actor may not do this.
+    PermissionDenied = 7203,
+    /// Bad input (details carry the field).
+    Validation = 7204,
+    /// Conflicts with other records.
+    Conflict = 7205,
+    /// The program is not active.
+    ProgramNotActive = 7206,
+    /// Every allowed assessment attempt was used.
+    AttemptLimitReached = 7207,
+    /// The database stayed locked longer than the busy timeout.
+    Busy = 7208,
+    /// The database was written by a newer enrollkit.
+    SchemaTooNew = 7209,
+    /// The file is not an enrollkit database, or is damaged.
+    Corrupt = 7210,
+    /// Any other storage failure.
+    Storage = 7211,
+}
+
+impl enrollkit_result {
+    const ALL: [enrollkit_result; 16] = [
+        enrollkit_result::Ok,
+        enrollkit_result::NullParameter,
+        enrollkit_result::InvalidUtf8,
+        enrollkit_result::Panic,
+        enrollkit_result::NotFound,
+        enrollkit_result::AlreadyEnrolled,
+        enrollkit_result::InvalidTransition,
+        enrollkit_result::PermissionDenied,
+        enrollkit_result::Validation,
+        enrollkit_result::Conflict,
+        enrollkit_result::ProgramNotActive,
+        enrollkit_result::AttemptLimitReached,
+        enrollkit_result::Busy,
+        enrollkit_result::SchemaTooNew,
+        enrollkit_result::Corrupt,
+        enrollkit_result::Storage,
+    ];
+
+    /// The code for a core error code (`not_found`, ...).
+    fn from_core(code: &str) -> enrollkit_result {
+        use enrollkit_result::*;
+        match code {
+            "not_found" => NotFound,
+            "already_enrolled" => AlreadyEnrolled,
+            "invalid_transition" => InvalidTransition,
+            "permission_denied" => PermissionDenied,
+            "validation" => Validation,
+            "conflict" => Conflict,
+            "program_not_active" => ProgramNotActive,
+            "attempt_limit_reached" => AttemptLimitReached,
+            "busy" => Busy,
+            "schema_too_new" => SchemaTooNew,
+            "corrupt" => Corrupt,
+            _ => Storage,
+        }
+    }
+
+    /// The stable name, e.g. `ENROLLKIT_RESULT_NOT_FOUND`, NUL-terminated.
+    fn name(self) -> &'static CStr {
+        use enrollkit_result::*;
+        match self {
+            Ok => c"ENROLLKIT_RESULT_OK",
+            NullParameter => c"ENROLLKIT_RESULT_NULL_PARAMETER",
+            InvalidUtf8 => c"ENROLLKIT_RESULT_INVALID_UTF8",
+            Panic => c"ENROLLKIT_RESULT_PANIC",
+            NotFound => c"ENROLLKIT_RESULT_NOT_FOUND",
+            AlreadyEnrolled => c"ENROLLKIT_RESULT_ALREADY_ENROLLED",
+            InvalidTransition => c"ENROLLKIT_RESULT_INVALID_TRANSITION",
+            PermissionDenied => c"ENROLLKIT_RESULT_PERMISSION_DENIED",
+            Validation => c"ENROLLKIT_RESULT_VALIDATION",
+            Conflict => c"ENROLLKIT_RESULT_CONFLICT",
+            ProgramNotActive => c"ENROLLKIT_RESULT_PROGRAM_NOT_ACTIVE",
+            AttemptLimitReached => c"ENROLLKIT_RESULT_ATTEMPT_LIMIT_REACHED",
+            Busy => c"ENROLLKIT_RESULT_BUSY",
+            SchemaTooNew => c"ENROLLKIT_RESULT_SCHEMA_TOO_NEW",
+            Corrupt => c"ENROLLKIT_RESULT_CORRUPT",
+            Storage => c"ENROLLKIT_RESULT_STORAGE",
+        }
+    }
+}
+
+/// Open flag: `synchronous=FULL`, every commit durable when the call returns.
+pub const ENROLLKIT_OPEN_DURABILITY_FULL: u32 = 1;
+/// Open flag: fail with `ENROLLKIT_RESULT_STORAGE` instead of creating a missing file.
+pub const ENROLLKIT_OPEN_NO_CREATE: u32 = 2;
+/// Open flag: a manual clock starting at the current time, moved only by
+/// `enrollkit_store_set_time` / `enrollkit_store_advance_time` (tests, replays).
+pub const ENROLLKIT_OPEN_MANUAL_CLOCK: u32 = 4;
+
+/// `enrollkit_user_find`: look the user up by id.
+pub const ENROLLKIT_USER_BY_ID: u32 = 0;
+/// `enrollkit_user_find`: look the user up by email (case-insensitive).
+pub const ENROLLKIT_USER_BY_EMAIL: u32 = 1;
+/// `enrollkit_user_find`: look the user up by external id.
+pub const ENROLLKIT_USER_BY_EXTERNAL_ID: u32 = 2;
+
+/// `enrollkit_transition`: start a `new` enrollment now.
+pub const ENROLLKIT_COMMAND_START: u32 = 0;
+/// `enrollkit_transition`: drop a course enrollment.
+pub const ENROLLKIT_COMMAND_DROP: u32 = 1;
+/// `enrollkit_transition`: reactivate a dropped course enrollment.
+pub const ENROLLKIT_COMMAND_REACTIVATE: u32 = 2;
+/// `enrollkit_transition`: pause a track enrollment.
+pub const ENROLLKIT_COMMAND_PAUSE: u32 = 3;
+/// `enrollkit_transition`: resume a paused track enrollment.
+pub const ENROLLKIT_COMMAND_RESUME: u32 = 4;
+/// `enrollkit_transition`: cancel a track enrollment.
+pub const ENROLLKIT_COMMAND_CANCEL: u32 = 5;
+/// `enrollkit_transition`: a worker claims a track enrollment (`processing`).
+pub const ENROLLKIT_COMMAND_BEGIN_PROCESSING: u32 = 6;
+/// `enrollkit_transition`: the worker is done (back to `active`).
+pub const ENROLLKIT_COMMAND_END_PROCESSING: u32 = 7;
+
+/// `enrollkit_enroll_many`: any failed row rolls the whole batch back.
+pub const ENROLLKIT_BATCH_ALL_OR_NOTHING: u32 = 0;
+/// `enrollkit_enroll_many`: failed rows are skipped, the rest is written.
+pub const ENROLLKIT_BATCH_BEST_EFFORT: u32 = 1;
+
+/// `enrollkit_render`: the track reference's `track_enrollee`.
+pub const ENROLLKIT_VIEW_TRACK: u32 = 0;
+/// `enrollkit_render`: the certification reference's enrollment.
+pub const ENROLLKIT_VIEW_CERTIFICATION: u32 = 1;
+/// `enrollkit_render`: the course reference's enrollment.
+pub const ENROLLKIT_VIEW_COURSE: u32 = 2;
+
+/// An open enrollment database. Create with `enrollkit_store_open` or
+/// `enrollkit_store_open_in_memory`, release with `enrollkit_store_free`. Safe to share between
+/// threads: every function may be called on one handle from several threads at once.
+pub struct enrollkit_store {
+    store: Store,
+    clock: Option<Arc<ManualClock>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, the panic boundary and argument helpers
+
+/// Why a call failed before or inside the core.
+enum Failure {
+    Core(Error),
+    Null(&'static str),
+    Utf8(&'static str),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Core(e)
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+struct LastError {
+    message: CString,
+    details: CString,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+fn c_string(text: String) -> CString {
+    CString::new(text).unwrap_or_else(|e| {
+        let mut bytes = e.into_vec();
+        bytes.retain(|b| *b != 0);
+        CString::new(bytes).unwrap_or_default()
+    })
+}
+
+fn remember(message: String, details: Value) {
+    let last = LastError {
+        message: c_string(message),
+        details: c_string(details.to_string()),
+    };
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(last));
+}
+
+/// Runs an exported function's body: clears the thread's last error, catches panics, and turns
+/// a failure into its result code and last-error detail.
+fn guard(body: impl FnOnce() -> Outcome) -> enrollkit_result {
+    LAST_ERROR.with(|l| *l.borrow_mut() = None);
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => enrollkit_result::Ok,
+        Ok(Err(Failure::Core(e))) => {
+            remember(e.to_string(), e.details());
+            enrollkit_result::from_core(e.code())
+        }
+        Ok(Err(Failure::Null(name))) => {
+            let message = format!("{name} must not be NULL");
+            remember(
+                message.clone(),
+                json!({"code": "null_parameter", "message": message, "field": name}),
+            );
+            enrollkit_result::NullParameter
+        }
+        Ok(Err(Failure::Utf8(name))) => {
+            let message = format!("{name} is not valid UTF-8");
+            remember(
+                message.clone(),
+                json!({"code": "invalid_utf8", "message": message, "field": name}),
+            );
+            enrollkit_result::InvalidUtf8
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let message = format!("internal panic: {what}");
+            remember(
+                message.clone(),
+                json!({"code": "panic", "message": message}),
+            );
+            enrollkit_result::Panic
+        }
+    }
+}
+
+/// A required string argument.
+fn text<'a>(p: *const c_char, name: &'static str) -> Result<&'a str, Failure> {
+    if p.is_null() {
+        return Err(Failure::Null(name));
+    }
+    // SAFETY: the caller promises a NUL-terminated string that lives for the call.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    std::str::from_utf8(bytes).map_err(|_| Failure::Utf8(name))
+}
+
+/// An optional string argument (NULL is `None`).
+fn opt_text<'a>(p: *const c_char, name: &'static str) -> Result<Option<&'a str>, Failure> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        text(p, name).map(Some)
+    }
+}
+
+/// The store behind a handle.
+fn store<'a>(p: *const enrollkit_store) -> Result<&'a enrollkit_store, Failure> {
+    // SAFETY: the caller passes a handle from enrollkit_store_open* that has not been freed.
+    unsafe { p.as_ref() }.ok_or(Failure::Null("store"))
+}
+
+fn actor(p: *const c_char) -> Result<Actor, Failure> {
+    Ok(Actor::parse(text(p, "actor")?)?)
+}
+
+/// Checks that a required output pointer is not NULL (before any work is done).
+fn need<T>(out: *mut T, name: &'static str) -> Outcome {
+    if out.is_null() {
+        Err(Failure::Null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes `value` to `*out` (if `out` is not NULL).
+fn put<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: checked non-NULL; the caller passes a valid, writable pointer.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Writes `value` as a JSON string owned by the caller to `*out` (if `out` is not NULL).
+fn put_json<T: Serialize>(out: *mut *mut c_char, value: &T) -> Outcome {
+    if !out.is_null() {
+        let text = serde_json::to_string(value).map_err(Error::from)?;
+        put(out, c_string(text).into_raw());
+    }
+    Ok(())
+}
+
+fn put_text(out: *mut *mut c_char, value: Option<&str>) {
+    put(
+        out,
+        value.map_or(std::ptr::null_mut(), |v| c_string(v.to_owned()).into_raw()),
+    );
+}
+
+fn validation(field: &'static str, message: String) -> Failure {
+    Failure::Core(Error::Validation { field, message })
+}
+
+fn timestamp(p: *const c_char, name: &'static str) -> Result<Option<Timestamp>, Failure> {
+    Ok(opt_text(p, name)?.map(Timestamp::parse).transpose()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Library
+
+/// The library version, e.g. "0.1.0" (same as ENROLLKIT_VERSION). Static; never free it.
+#[no_mangle]
+pub extern "C" fn enrollkit_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The stable name of a result code, e.g. "ENROLLKIT_RESULT_NOT_FOUND";
+/// "ENROLLKIT_RESULT_UNKNOWN" for a value that is not a result code. Static; never free it.
+#[no_mangle]
+pub extern "C" fn enrollkit_result_name(result: c_int) -> *const c_char {
+    enrollkit_result::ALL
+        .iter()
+        .find(|r| **r as c_int == result)
+        .map_or(c"ENROLLKIT_RESULT_UNKNOWN", |r| r.name())
+        .as_ptr()
+}
+
+/// A human-readable description of this thread's last failure, or "" after a success.
+/// Owned by the library: valid until the next enrollkit call on this thread; never free it.
+#[no_mangle]
+pub extern "C" fn enrollkit_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map_or(c"".as_ptr(), |e| e.message.as_ptr())
+    })
+}
+
+/// This thread's last failure as a JSON object: "code" (the core code, or "null_parameter",
+/// "invalid_utf8", "panic"), "message", and the fields of the error (existing_id, from, to,
+/// action, field, entity, ...); "{}" after a success. Owned by the library: valid until the
+/// next enrollkit call on this thread; never free it.
+#[no_mangle]
+pub extern "C" fn enrollkit_last_error_details() -> *const c_char {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map_or(c"{}".as_ptr(), |e| e.details.as_ptr())
+    })
+}
+
+/// Releases a string that an enrollkit function returned through an output parameter.
+/// Calling with NULL is fine. Must not be called twice with the same value, nor with a string
+/// enrollkit did not allocate.
+#[no_mangle]
+pub extern "C" fn enrollkit_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        let _ = catch_unwind(|| {
+            // SAFETY: `s` came from CString::into_raw in this library (documented contract).
+            drop(unsafe { CString::from_raw(s) });
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+
+fn open(
+    path: Option<&str>,
+    flags: u32,
+    busy_timeout_ms: Option<u32>,
+    out: *mut *mut enrollkit_store,
+) -> Outcome {
+    need(out, "out")?;
+    let known =
+        ENROLLKIT_OPEN_DURABILITY_FULL | ENROLLKIT_OPEN_NO_CREATE | ENROLLKIT_OPEN_MANUAL_CLOCK;
+    if flags & !known != 0 {
+        return Err(validation(
+            "flags",
+            format!("unknown open flags {:#x}", flags & !known),
+        ));
+    }
+    let mut options = OpenOptions::new().create(flags & ENROLLKIT_OPEN_NO_CREATE == 0);
+    if flags & ENROLLKIT_OPEN_DURABILITY_FULL != 0 {
+        options = options.durability(enrollkit::Durability::Full);
+    }
+    if let Some(ms) = busy_timeout_ms {
+        options = options.busy_timeout(std::time::Duration::from_millis(ms.into()));
+    }
+    let clock = (flags & ENROLLKIT_OPEN_MANUAL_CLOCK != 0).then(|| {
+        Arc::new(ManualClock::new(enrollkit::Clock::now(
+            &enrollkit::SystemClock,
+        )))
+    });
+    if let Some(c) = &clock {
+        options = options.clock(c.clone());
+    }
+    let store = match path {
+        Some(p) => options.open(p)?,
+        None => options.open_in_memory()?,
+    };
+    put(
+        out,
+        Box::into_raw(Box::new(enrollkit_store { store, clock })),
+    );
+    Ok(())
+}
+
+/// Opens (creating or upgrading as needed) the database file at `path` and writes a new handle
+/// to `*out`. `flags` is 0 or a combination of the ENROLLKIT_OPEN_* flags. `path` and `out`
+/// must not be NULL. Release the handle with enrollkit_store_free.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_open(
+    path: *const c_char,
+    flags: u32,
+    out: *mut *mut enrollkit_store,
+) -> enrollkit_result {
+    guard(|| open(Some(text(path, "path")?), flags, None, out))
+}
+
+/// Like enrollkit_store_open, with the busy timeout in milliseconds: how long an operation
+/// waits for another connection's lock before failing with ENROLLKIT_RESULT_BUSY (default
+/// 5000).
+#[no_mangle]
+pub extern "C" fn enrollkit_store_open_with_timeout(
+    path: *const c_char,
+    flags: u32,
+    busy_timeout_ms: u32,
+    out: *mut *mut enrollkit_store,
+) -> enrollkit_result {
+    guard(|| open(Some(text(path, "path")?), flags, Some(busy_timeout_ms), out))
+}
+
+/// Opens a private in-memory database and writes a new handle to `*out` (must not be NULL).
+/// Release it with enrollkit_store_free.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_open_in_memory(
+    flags: u32,
+    out: *mut *mut enrollkit_store,
+) -> enrollkit_result {
+    guard(|| open(None, flags, None, out))
+}
+
+/// Closes a handle. Calling with NULL is fine. Must not be called twice with the same handle,
+/// nor while another thread still uses it.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_free(store: *mut enrollkit_store) {
+    if !store.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: `store` came from Box::into_raw in enrollkit_store_open* (documented).
+            drop(unsafe { Box::from_raw(store) });
+        }));
+    }
+}
+
+fn manual_clock(s: &enrollkit_store) -> Result<&ManualClock, Failure> {
+    s.clock.as_deref().ok_or_else(|| {
+        validation(
+            "store",
+            "the store was not opened with ENROLLKIT_OPEN_MANUAL_CLOCK".into(),
+        )
+    })
+}
+
+/// Sets the manual clock of a store opened with ENROLLKIT_OPEN_MANUAL_CLOCK to `rfc3339`
+/// (e.g. "2026-01-15T10:30:00Z"). Other stores: ENROLLKIT_RESULT_VALIDATION.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_set_time(
+    store: *const enrollkit_store,
+    rfc3339: *const c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let at = Timestamp::parse(text(rfc3339, "rfc3339")?)?;
+        manual_clock(s)?.set(at);
+        Ok(())
+    })
+}
+
+/// Moves the manual clock of a store opened with ENROLLKIT_OPEN_MANUAL_CLOCK by `millis`
+/// (may be negative). Other stores: ENROLLKIT_RESULT_VALIDATION.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_advance_time(
+    store: *const enrollkit_store,
+    millis: i64,
+) -> enrollkit_result {
+    guard(|| {
+        manual_clock(self::store(store)?)?.advance_millis(millis);
+        Ok(())
+    })
+}
+
+/// Writes the store's current time (RFC 3339, e.g. "2026-01-15T10:30:00.000Z") to `*out`
+/// (must not be NULL); free it with enrollkit_string_free.
+#[no_mangle]
+pub extern "C" fn enrollkit_store_now(
+    store: *const enrollkit_store,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let now = self::store(store)?.store.now().to_string();
+        put_text(out, Some(&now));
+        Ok(())
+    })
+}
+
+/// Writes the database's schema version to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_store_schema_version(
+    store: *const enrollkit_store,
+    out: *mut i64,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        put(out, self::store(store)?.store.schema_version()?);
+        Ok(())
+    })
+}
+
+/// Checks the whole database (SQLite integrity plus enrollkit's invariants) and writes a JSON
+/// array of violations to `*out` (must not be NULL): "[]" when all is well.
+#[no_mangle]
+pub extern "C" fn enrollkit_check(
+    store: *const enrollkit_store,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        put_json(out, &self::store(store)?.store.check_invariants()?)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and programs
+
+/// Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
+/// "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?}).
+/// On success writes the stored user as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_user_upsert(
+    store: *const enrollkit_store,
+    user_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let user = User::from_json(text(user_json, "user_json")?)?;
+        put_json(out, &s.store.upsert_user(&user)?)
+    })
+}
+
+/// Writes the user with id `id` as JSON to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_user_get(
+    store: *const enrollkit_store,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        put_json(out, &self::store(store)?.store.get_user(text(id, "id")?)?)
+    })
+}
+
+/// Looks a user up by ENROLLKIT_USER_BY_ID, _BY_EMAIL (case-insensitive) or _BY_EXTERNAL_ID
+/// and writes it as JSON to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_user_find(
+    store: *const enrollkit_store,
+    by: u32,
+    value: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let v = text(value, "value")?.to_owned();
+        let r = match by {
+            ENROLLKIT_USER_BY_ID => UserRef::Id(v),
+            ENROLLKIT_USER_BY_EMAIL => UserRef::Email(v),
+            ENROLLKIT_USER_BY_EXTERNAL_ID => UserRef::ExternalId(v),
+            other => {
+                return Err(validation(
+                    "by",
+                    format!("{other} is not an ENROLLKIT_USER_BY_* value"),
+                ))
+            }
+        };
+        put_json(out, &s.store.find_user(&r)?)
+    })
+}
+
+/// Writes a JSON array of at most `limit` (1-1000) users ordered by id, after the id `after`
+/// (may be NULL: from the start), to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_user_list(
+    store: *const enrollkit_store,
+    after: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(out, &s.store.list_users(opt_text(after, "after")?, limit)?)
+    })
+}
+
+/// Creates a program from `spec_json` ({"id", "kind", "title", "description"?, "state",
+/// "self_enrollment"?, "steps"?: [{"id", "step_type", "title", "learner_completable"}],
+/// "assessment"?: {"passing_score", "max_attempts"?}}). Writes the program as JSON to `*out`
+/// unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_create(
+    store: *const enrollkit_store,
+    spec_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let spec = ProgramSpec::from_json(text(spec_json, "spec_json")?)?;
+        put_json(out, &s.store.create_program(&spec)?)
+    })
+}
+
+/// Replaces a program's settings from `spec_json` (same shape as enrollkit_program_create).
+/// Writes the program as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_update(
+    store: *const enrollkit_store,
+    spec_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let spec = ProgramSpec::from_json(text(spec_json, "spec_json")?)?;
+        put_json(out, &s.store.update_program(&spec)?)
+    })
+}
+
+/// Writes the program `id` with its steps as JSON to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_program_get(
+    store: *const enrollkit_store,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        put_json(
+            out,
+            &self::store(store)?.store.get_program(text(id, "id")?)?,
+        )
+    })
+}
+
+/// Writes a JSON array of at most `limit` (1-1000) programs ordered by id to `*out` (must not
+/// be NULL). `kind` ("course", "certification", "track"), `state` ("draft", "active", "paused",
+/// "archived") and `after` (a program id) may be NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_list(
+    store: *const enrollkit_store,
+    kind: *const c_char,
+    state: *const c_char,
+    after: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let kind = opt_text(kind, "kind")?.map(Kind::parse).transpose()?;
+        let state = opt_text(state, "state")?
+            .map(ProgramState::parse)
+            .transpose()?;
+        put_json(
+            out,
+            &s.store
+                .list_programs(kind, state, opt_text(after, "after")?, limit)?,
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrolling
+
+/// Enrolls user `user_id` in program `program_id` with default options, and writes the new
+/// enrollment's id to `*out_id` unless `out_id` is NULL (free it with enrollkit_string_free).
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    user_id: *const c_char,
+    program_id: *const c_char,
+    out_id: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let req = EnrollRequest::new(text(user_id, "user_id")?, text(program_id, "program_id")?);
+        let e = s.store.enroll(&a, &req)?;
+        put_text(out_id, Some(&e.id));
+        Ok(())
+    })
+}
+
+/// Enrolls with every option: `request_json` is {"user_id" | "email" | "external_id",
+/// "program_id", "id"?, "trigger"?, "added_by_user_id"?, "added_by_program_id"?,
+/// "partnership_id"?, "timezone"?, "start_at"?, "allow_reenroll"?, "batch"?}. Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_json(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    request_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let req = EnrollRequest::from_json(text(request_json, "request_json")?)?;
+        put_json(out, &s.store.enroll(&a, &req)?)
+    })
+}
+
+/// Enrolls a batch (`requests_json`: a JSON array of enrollkit_enroll_json requests) in one
+/// transaction; `mode` is ENROLLKIT_BATCH_ALL_OR_NOTHING or ENROLLKIT_BATCH_BEST_EFFORT. Writes
+/// one outcome per row ({"outcome": "created" | "already_enrolled" | "failed" |
+/// "not_applied", ...}) as a JSON array to `*out` unless `out` is NULL. A row refused by the
+/// rules is an outcome, not a failed call; a malformed document (or row) fails the whole call
+/// with ENROLLKIT_RESULT_VALIDATION and writes nothing.
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_many(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    requests_json: *const c_char,
+    mode: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let rows = EnrollRequest::many_from_json(text(requests_json, "requests_json")?)?;
+        let mode = match mode {
+            ENROLLKIT_BATCH_ALL_OR_NOTHING => BatchMode::AllOrNothing,
+            ENROLLKIT_BATCH_BEST_EFFORT => BatchMode::BestEffort,
+            other => {
+                return Err(validation(
+                    "mode",
+                    format!("{other} is not an ENROLLKIT_BATCH_* value"),
+                ))
+            }
+        };
+        put_json(out, &s.store.enroll_many(&a, &rows, mode)?)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// One enrollment
+
+/// Writes enrollment `id` as JSON to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_get(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store
+                .get_enrollment(&self::actor(actor)?, text(id, "id")?)?,
+        )
+    })
+}
+
+/// Sets the progress (0-100) of a course or certification without steps. Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_set_progress(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    percent: f64,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store
+                .set_progress(&self::actor(actor)?, text(id, "id")?, percent)?,
+        )
+    })
+}
+
+/// Runs a lifecycle command (ENROLLKIT_COMMAND_*) on enrollment `id`. Writes the enrollment
+/// as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_transition(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    command: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let id = text(id, "id")?;
+        let cmd = match command {
+            ENROLLKIT_COMMAND_START => Command::Start,
+            ENROLLKIT_COMMAND_DROP => Command::Drop,
+            ENROLLKIT_COMMAND_REACTIVATE => Command::Reactivate,
+            ENROLLKIT_COMMAND_PAUSE => Command::Pause,
+            ENROLLKIT_COMMAND_RESUME => Command::Resume,
+            ENROLLKIT_COMMAND_CANCEL => Command::Cancel,
+            ENROLLKIT_COMMAND_BEGIN_PROCESSING => Command::BeginProcessing,
+            ENROLLKIT_COMMAND_END_PROCESSING => Command::EndProcessing,
+            other => {
+                return Err(validation(
+                    "command",
+                    format!("{other} is not an ENROLLKIT_COMMAND_* value"),
+                ))
+            }
+        };
+        put_json(out, &s.store.transition(&a, id, &cmd)?)
+    })
+}
+
+/// Fails a track or certification enrollment with `reason` (user_not_found,
+/// user_already_in_workflow, user_removed_from_workflow, workflow_not_active, unknown_error,
+/// attempts_exhausted) and `message` (may be NULL: the reason's default message). Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_fail(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    reason: *const c_char,
+    message: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let id = text(id, "id")?;
+        let reason = FailureReason::parse(text(reason, "reason")?)?;
+        put_json(
+            out,
+            &s.store
+                .fail(&a, id, reason, opt_text(message, "message")?)?,
+        )
+    })
+}
+
+fn step(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    out: *mut *mut c_char,
+    change: impl FnOnce() -> Result<StepChange, Failure>,
+) -> Outcome {
+    let s = self::store(store)?;
+    let a = self::actor(actor)?;
+    let id = text(id, "id")?;
+    let step_id = text(step_id, "step_id")?;
+    let change = change()?;
+    put_json(out, &s.store.update_step(&a, id, step_id, &change)?)
+}
+
+/// Marks work on step `step_id` of enrollment `id` as started. Writes the enrollment as JSON
+/// to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_step_start(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| step(store, actor, id, step_id, out, || Ok(StepChange::Start)))
+}
+
+/// Marks step `step_id` delivered, to `destination_type` ("user", "channel", ...; may be
+/// NULL). Writes the enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_step_deliver(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    destination_type: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        step(store, actor, id, step_id, out, || {
+            Ok(StepChange::Deliver {
+                destination_type: opt_text(destination_type, "destination_type")?.map(Into::into),
+            })
+        })
+    })
+}
+
+/// Marks step `step_id` completed, with `result_json` (a JSON object such as survey answers;
+/// may be NULL). Writes the enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_step_complete(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    result_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        step(store, actor, id, step_id, out, || {
+            let result = opt_text(result_json, "result_json")?
+                .map(enrollkit::parse_result)
+                .transpose()?;
+            Ok(StepChange::Complete { result })
+        })
+    })
+}
+
+/// Marks step `step_id` failed with a reason code and `message` (may be NULL). Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_step_fail(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    reason: *const c_char,
+    message: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        step(store, actor, id, step_id, out, || {
+            Ok(StepChange::Fail {
+                reason: text(reason, "reason")?.to_owned(),
+                message: opt_text(message, "message")?.map(Into::into),
+            })
+        })
+    })
+}
+
+/// Marks step `step_id` skipped. Writes the enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_step_skip(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    step_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| step(store, actor, id, step_id, out, || Ok(StepChange::Skip)))
+}
+
+/// Records an assessment attempt with `score` (0-100). Writes {"enrollment": ..., "attempt":
+/// ...} as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_attempt_submit(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    score: f64,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let (e, a) = s
+            .store
+            .submit_attempt(&self::actor(actor)?, text(id, "id")?, score)?;
+        put_json(out, &json!({"enrollment": e, "attempt": a}))
+    })
+}
+
+/// Assigns `mentor_id` (a known user; NULL removes the mentor). Writes the enrollment as JSON
+/// to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_assign_mentor(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    mentor_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let mentor = opt_text(mentor_id, "mentor_id")?;
+        put_json(out, &s.store.assign_mentor(&a, text(id, "id")?, mentor)?)
+    })
+}
+
+/// Sets when the next step is scheduled (`at`, RFC 3339; NULL clears it). Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_set_next_step_at(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    at: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let id = text(id, "id")?;
+        put_json(
+            out,
+            &s.store.set_next_step_at(&a, id, timestamp(at, "at")?)?,
+        )
+    })
+}
+
+/// Starts up to `limit` (1-1000) scheduled enrollments whose start time has come. Writes a
+/// JSON array of their ids to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_start_due(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        put_json(out, &s.store.start_due(&self::actor(actor)?, limit)?)
+    })
+}
+
+/// Deletes enrollment `id` with its step progress and attempts (admin only); its history
+/// stays, ending with a "deleted" event.
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_delete(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        Ok(s.store
+            .delete_enrollment(&self::actor(actor)?, text(id, "id")?)?)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// Writes a JSON array with the progress of every step of enrollment `id`, in step order, to
+/// `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_step_progress(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store
+                .step_progress(&self::actor(actor)?, text(id, "id")?)?,
+        )
+    })
+}
+
+/// Writes a JSON array of enrollment `id`'s assessment attempts to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_attempts(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store.attempts(&self::actor(actor)?, text(id, "id")?)?,
+        )
+    })
+}
+
+/// Writes a JSON array of enrollment `id`'s history events, oldest first, to `*out` (must not
+/// be NULL). Works for deleted enrollments too.
+#[no_mangle]
+pub extern "C" fn enrollkit_history(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store.history(&self::actor(actor)?, text(id, "id")?)?,
+        )
+    })
+}
+
+/// Writes enrollment `id`'s status at instant `at` (RFC 3339) to `*out` (must not be NULL):
+/// a string to free with enrollkit_string_free, or NULL when it did not exist then.
+#[no_mangle]
+pub extern "C" fn enrollkit_status_at(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    at: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let id = text(id, "id")?;
+        let at = Timestamp::parse(text(at, "at")?)?;
+        let status = s.store.status_at(&a, id, at)?;
+        put_text(out, status.as_deref());
+        Ok(())
+    })
+}
+
+/// The change feed: writes a JSON array of at most `limit` (1-1000) events with a sequence
+/// number above `after`, oldest first, to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_events_after(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    after: i64,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store.events_after(&self::actor(actor)?, after, limit)?,
+        )
+    })
+}
+
+/// Writes a JSON array of every enrollment of `user_id` in `program_id`, oldest first, to
+/// `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_lineage(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    user_id: *const c_char,
+    program_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let lineage = s.store.lineage(
+            &a,
+            text(user_id, "user_id")?,
+            text(program_id, "program_id")?,
+        )?;
+        put_json(out, &lineage)
+    })
+}
+
+/// Lists enrollments. `query_json` is {"user_id"?, "program_id"?, "status"?, "trigger"?,
+/// "enrolled_from"?, "enrolled_to"?, "completed_from"?, "completed_to"?, "order"?
+/// ("oldest_first" | "newest_first"), and "page"/"per_page" or "starting_after"/"limit"}.
+/// Writes {"items": [...], "has_more": bool, "next_cursor": id or null} to `*out` (must not
+/// be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_list(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    query_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let query = ListQuery::from_json(text(query_json, "query_json")?)?;
+        let page = s.store.list_enrollments(&a, &query)?;
+        put_json(
+            out,
+            &json!({"items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}),
+        )
+    })
+}
+
+/// Renders enrollment `id` in a reference's JSON shape (ENROLLKIT_VIEW_TRACK,
+/// _CERTIFICATION, _COURSE) and writes it to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_render(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    view: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let id = text(id, "id")?;
+        let view = match view {
+            ENROLLKIT_VIEW_TRACK => View::Track,
+            ENROLLKIT_VIEW_CERTIFICATION => View::Certification,
+            ENROLLKIT_VIEW_COURSE => View::Course,
+            other => {
+                return Err(validation(
+                    "view",
+                    format!("{other} is not an ENROLLKIT_VIEW_* value"),
+                ))
+            }
+        };
+        put_json(out, &s.store.render(&a, id, view)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_code_has_its_own_result() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Error::CODES {
+            let r = enrollkit_result::from_core(code);
+            assert!(seen.insert(r as i32), "{code} shares a result");
+            let name = r.name().to_str().unwrap();
+            assert_eq!(name, format!("ENROLLKIT_RESULT_{}", code.to_uppercase()));
+        }
+    }
+
+    #[test]
+    fn panics_become_a_result() {
+        let r = guard(|| panic!("boom"));
+        assert_eq!(r, enrollkit_result::Panic);
+        let msg = unsafe { CStr::from_ptr(enrollkit_last_error_message()) };
+        assert!(msg.to_str().unwrap().contains("boom"));
+    }
+}
