@@ -295,12 +295,21 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> std::result::Result<(
     }
 }
 
+/// Where each surface's runner leaves the transcript of a scenario (every step's JSON result
+/// or error details), so the C and Python runners can prove they got identical results.
+fn transcript_path(scenario: &Path) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("scenario-transcripts/rust")
+        .join(scenario.file_name().unwrap())
+}
+
 fn run_file(path: &Path) -> std::result::Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))?;
     let dir = tempfile::tempdir().unwrap();
     let mut runner = Runner::new(dir.path());
     let steps = scenario["steps"].as_array().ok_or("no steps")?;
+    let mut transcript = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let op = step["op"].as_str().ok_or(format!("step {i}: no op"))?;
         let where_ = format!("step {} ({op})", i + 1);
@@ -308,6 +317,10 @@ fn run_file(path: &Path) -> std::result::Result<usize, String> {
         let args = runner.substitute(step.get("args").unwrap_or(&json!({})));
         let before = step.get("error").map(|_| runner.fingerprint());
         let outcome = runner.run_op(op, &actor, &args);
+        transcript.push(match &outcome {
+            Ok(result) => json!({ "op": op, "result": result }),
+            Err(e) => json!({ "op": op, "error": e.details() }),
+        });
         match (outcome, step.get("error")) {
             (Ok(result), None) => {
                 if let Some(expect) = step.get("expect") {
@@ -342,6 +355,9 @@ fn run_file(path: &Path) -> std::result::Result<usize, String> {
     if !violations.is_empty() {
         return Err(format!("invariants broken at the end: {violations:?}"));
     }
+    let out = transcript_path(path);
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, serde_json::to_string_pretty(&transcript).unwrap()).unwrap();
     Ok(steps.len())
 }
 

@@ -317,11 +317,15 @@ fn put_json<T: Serialize>(out: *mut *mut c_char, value: &T) -> Outcome {
     Ok(())
 }
 
+/// Writes `value` as a string owned by the caller (or NULL for `None`) to `*out` (if `out` is
+/// not NULL; nothing is allocated then).
 fn put_text(out: *mut *mut c_char, value: Option<&str>) {
-    put(
-        out,
-        value.map_or(std::ptr::null_mut(), |v| c_string(v.to_owned()).into_raw()),
-    );
+    if !out.is_null() {
+        put(
+            out,
+            value.map_or(std::ptr::null_mut(), |v| c_string(v.to_owned()).into_raw()),
+        );
+    }
 }
 
 fn validation(field: &'static str, message: String) -> Failure {
