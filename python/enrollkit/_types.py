@@ -1,0 +1,413 @@
+"""Typed records and str-valued enums for the objects enrollkit returns."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar, Union
+
+from .exceptions import ERRORS, EnrollkitError, ValidationError
+
+__all__ = [
+    "Kind",
+    "ProgramState",
+    "Trigger",
+    "FailureReason",
+    "StepStatus",
+    "View",
+    "BatchMode",
+    "Order",
+    "Actor",
+    "User",
+    "Step",
+    "Assessment",
+    "Program",
+    "Enrollment",
+    "StepProgress",
+    "Attempt",
+    "Event",
+    "EnrollOutcome",
+    "Page",
+]
+
+
+class Kind(str, Enum):
+    """What kind of program: it picks the lifecycle vocabulary."""
+
+    COURSE = "course"
+    CERTIFICATION = "certification"
+    TRACK = "track"
+
+
+class ProgramState(str, Enum):
+    """Publication state; only ``ACTIVE`` programs accept enrollments."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class Trigger(str, Enum):
+    """How an enrollment was created (the track reference's list)."""
+
+    USER_JOIN = "user_join"
+    MANUAL_USER_TRIGGER = "manual_user_trigger"
+    SELF_JOIN = "self_join"
+    SCHEDULE = "schedule"
+    WORK_ANNIVERSARY = "work_anniversary"
+    ADDED_BY_ANOTHER_WORKFLOW = "added_by_another_workflow"
+
+
+class FailureReason(str, Enum):
+    """Why an enrollment failed."""
+
+    USER_NOT_FOUND = "user_not_found"
+    USER_ALREADY_IN_WORKFLOW = "user_already_in_workflow"
+    USER_REMOVED_FROM_WORKFLOW = "user_removed_from_workflow"
+    WORKFLOW_NOT_ACTIVE = "workflow_not_active"
+    UNKNOWN_ERROR = "unknown_error"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+
+
+class StepStatus(str, Enum):
+    """Status of one step of one enrollment."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class View(str, Enum):
+    """A reference API's JSON shape for ``Store.render``."""
+
+    TRACK = "track"
+    CERTIFICATION = "certification"
+    COURSE = "course"
+
+
+class BatchMode(str, Enum):
+    """How ``Store.enroll_many`` treats failed rows."""
+
+    ALL_OR_NOTHING = "all_or_nothing"
+    BEST_EFFORT = "best_effort"
+
+
+class Order(str, Enum):
+    """Listing order (creation order)."""
+
+    OLDEST_FIRST = "oldest_first"
+    NEWEST_FIRST = "newest_first"
+
+
+class Actor:
+    """Who performs an operation, as the string enrollkit expects.
+
+    >>> Actor.learner("usr_1")
+    'learner:usr_1'
+    """
+
+    ADMIN: ClassVar[str] = "admin"
+    SYSTEM: ClassVar[str] = "system"
+
+    @staticmethod
+    def learner(user_id: str) -> str:
+        """The actor string of the learner ``user_id``."""
+        return f"learner:{user_id}"
+
+
+# ------------------------------------------------------------------------------------------
+# Conversions between the canonical JSON form and Python values
+
+def parse_time(text: Optional[str]) -> Optional[datetime]:
+    """``2026-01-15T10:30:00.000Z`` → an aware UTC ``datetime`` (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def format_time(value: Union[datetime, str, None], field: str = "timestamp") -> Optional[str]:
+    """An aware ``datetime`` (or an RFC 3339 string) → ``2026-01-15T10:30:00.000Z``.
+
+    Naive datetimes are refused with ``ValidationError``: enrollkit stores UTC instants.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field} must be a datetime or an RFC 3339 string, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(f"invalid {field}: naive datetime; give a timezone (e.g. timezone.utc)",
+                              {"field": field})
+    u = value.astimezone(timezone.utc)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
+            f"{u.microsecond // 1000:03d}Z")
+
+
+R = TypeVar("R", bound="_Record")
+
+
+class _Record:
+    """Shared ``from_dict``/``to_dict`` for the dataclasses below."""
+
+    _times: ClassVar[Tuple[str, ...]] = ()
+    _enums: ClassVar[Dict[str, Type[Enum]]] = {}
+    _nested: ClassVar[Dict[str, Tuple[Type[_Record], bool]]] = {}
+
+    @classmethod
+    def from_dict(cls: Type[R], data: Mapping[str, Any]) -> R:
+        """Builds the record from its canonical JSON form (as parsed by ``json.loads``)."""
+        values: Dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            v = data[f.name]
+            if f.name in cls._times:
+                v = parse_time(v)
+            elif f.name in cls._enums and v is not None:
+                v = cls._enums[f.name](v)
+            elif f.name in cls._nested and v is not None:
+                sub, many = cls._nested[f.name]
+                v = [sub.from_dict(x) for x in v] if many else sub.from_dict(v)
+            values[f.name] = v
+        return cls(**values)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The record in its canonical JSON form: times as RFC 3339 strings, enums as strings."""
+        out: Dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if f.name in self._times:
+                v = format_time(v, f.name)
+            elif isinstance(v, Enum):
+                v = v.value
+            elif isinstance(v, _Record):
+                v = v.to_dict()
+            elif isinstance(v, (list, tuple)) and f.name in self._nested:
+                v = [x.to_dict() for x in v]
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class User(_Record):
+    """A person who can be enrolled; callers bring their own ids.
+
+    >>> User(id="usr_1", email="ada@example.com").to_dict()["email"]
+    'ada@example.com'
+    """
+
+    id: str
+    email: Optional[str] = None
+    display_name: Optional[str] = None
+    external_id: Optional[str] = None
+    department: Optional[str] = None
+    location: Optional[str] = None
+    manager_id: Optional[str] = None
+    groups: List[str] = dataclasses.field(default_factory=list)
+    timezone: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Step(_Record):
+    """One step of a program; ``learner_completable`` says whether the learner can complete it."""
+
+    id: str
+    step_type: str
+    title: str
+    learner_completable: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Assessment(_Record):
+    """Assessment rules: a passing score (0-100) and an optional attempt limit."""
+
+    passing_score: float
+    max_attempts: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Program(_Record):
+    """A course, certification or track. ``created_at``/``updated_at`` are set by the store.
+
+    >>> Program(id="crs_1", kind=Kind.COURSE, title="Rust 101", state=ProgramState.ACTIVE).kind.value
+    'course'
+    """
+
+    id: str
+    kind: Kind
+    title: str
+    state: ProgramState
+    description: Optional[str] = None
+    self_enrollment: bool = False
+    steps: List[Step] = dataclasses.field(default_factory=list)
+    assessment: Optional[Assessment] = None
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+
+    _times = ("created_at", "updated_at")
+    _enums = {"kind": Kind, "state": ProgramState}
+    _nested = {"steps": (Step, True), "assessment": (Assessment, False)}
+
+    def spec(self) -> Dict[str, Any]:
+        """The fields a store accepts to create or update the program."""
+        d = self.to_dict()
+        d.pop("created_at")
+        d.pop("updated_at")
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class Enrollment(_Record):
+    """One user's attempt at one program. ``status`` is in the program's vocabulary
+    (``active``/``completed``/``dropped`` for courses, ``enrolled``/``in_progress``/...
+    for certifications, ``new``/``active``/``delivered``/... for tracks)."""
+
+    id: str
+    user_id: str
+    program_id: str
+    kind: Kind
+    status: str
+    trigger: Trigger
+    enrolled_at: datetime
+    updated_at: datetime
+    resume_status: Optional[str] = None
+    added_by_user_id: Optional[str] = None
+    added_by_program_id: Optional[str] = None
+    partnership_id: Optional[str] = None
+    mentor_id: Optional[str] = None
+    mentor_assigned_at: Optional[datetime] = None
+    timezone: Optional[str] = None
+    start_at: Optional[datetime] = None
+    started_at: Optional[datetime] = None
+    delivered_at: Optional[datetime] = None
+    completed_at: Optional[datetime] = None
+    failed_at: Optional[datetime] = None
+    dropped_at: Optional[datetime] = None
+    canceled_at: Optional[datetime] = None
+    failure_reason: Optional[FailureReason] = None
+    failure_message: Optional[str] = None
+    next_step_at: Optional[datetime] = None
+    steps_delivered: int = 0
+    steps_completed: int = 0
+    steps_skipped: int = 0
+    steps_total: int = 0
+    delivery_percent: float = 0.0
+    completion_percent: float = 0.0
+    progress_percent: float = 0.0
+    attempts: int = 0
+    best_score: Optional[float] = None
+    passed: Optional[bool] = None
+    previous_id: Optional[str] = None
+    attempt_number: int = 1
+
+    _times = ("mentor_assigned_at", "enrolled_at", "start_at", "started_at", "delivered_at",
+              "completed_at", "failed_at", "dropped_at", "canceled_at", "next_step_at", "updated_at")
+    _enums = {"kind": Kind, "trigger": Trigger, "failure_reason": FailureReason}
+
+
+@dataclasses.dataclass(frozen=True)
+class StepProgress(_Record):
+    """Progress of one step of one enrollment; ``result`` is the step's JSON result."""
+
+    step_id: str
+    status: StepStatus
+    started_at: Optional[datetime] = None
+    delivered_at: Optional[datetime] = None
+    completed_at: Optional[datetime] = None
+    failed_at: Optional[datetime] = None
+    skipped_at: Optional[datetime] = None
+    failure_reason: Optional[str] = None
+    failure_message: Optional[str] = None
+    destination_type: Optional[str] = None
+    result: Optional[Dict[str, Any]] = None
+
+    _times = ("started_at", "delivered_at", "completed_at", "failed_at", "skipped_at")
+    _enums = {"status": StepStatus}
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt(_Record):
+    """One scored assessment submission."""
+
+    number: int
+    score: float
+    submitted_at: datetime
+    passed: Optional[bool] = None
+
+    _times = ("submitted_at",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event(_Record):
+    """One history entry (also the change feed): ``from_status`` → ``to_status`` by ``actor``."""
+
+    seq: int
+    enrollment_id: str
+    user_id: str
+    program_id: str
+    action: str
+    actor: str
+    at: datetime
+    from_status: Optional[str] = None
+    to_status: Optional[str] = None
+    reason: Optional[str] = None
+
+    _times = ("at",)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrollOutcome:
+    """The result of one row of ``Store.enroll_many``: ``outcome`` is ``created``,
+    ``already_enrolled``, ``failed`` or ``not_applied``."""
+
+    outcome: str
+    enrollment: Optional[Enrollment] = None
+    existing_id: Optional[str] = None
+    error: Optional[EnrollkitError] = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnrollOutcome:
+        """Builds the outcome from its canonical JSON form."""
+        error = None
+        if "error" in data:
+            details = data["error"]
+            error = ERRORS.get(details.get("code"), EnrollkitError)(details.get("message", ""), details)
+        enrollment = Enrollment.from_dict(data["enrollment"]) if "enrollment" in data else None
+        return cls(data["outcome"], enrollment, data.get("existing_id"), error)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The canonical JSON form."""
+        out: Dict[str, Any] = {"outcome": self.outcome}
+        if self.enrollment is not None:
+            out["enrollment"] = self.enrollment.to_dict()
+        if self.existing_id is not None:
+            out["existing_id"] = self.existing_id
+        if self.error is not None:
+            out["error"] = self.error.details
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of enrollments; pass ``next_cursor`` as ``starting_after`` for the next."""
+
+    items: List[Enrollment]
+    has_more: bool
+    next_cursor: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Page:
+        """Builds the page from its canonical JSON form."""
+        return cls([Enrollment.from_dict(e) for e in data["items"]], data["has_more"], data["next_cursor"])
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The canonical JSON form."""
+        return {"items": [e.to_dict() for e in self.items], "has_more": self.has_more,
+                "next_cursor": self.next_cursor}

@@ -1,0 +1,485 @@
+//! `enrollkit._enrollkit`: the native half of the Python package.
+//!
+//! It only translates: Python strings and numbers in, JSON text out, core errors to the
+//! exception classes of `enrollkit.exceptions`. The pure-Python package wraps it in typed
+//! objects. Every database call runs with the GIL released, so Python threads sharing one
+//! `Store` run concurrently.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use enrollkit::{
+    BatchMode, Command, EnrollRequest, Error, FailureReason, Kind, ListQuery, ManualClock,
+    OpenOptions, ProgramSpec, ProgramState, StepChange, Timestamp, User, UserRef, View,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde::Serialize;
+
+/// The exception class of `enrollkit.exceptions` for a core error code.
+fn exception_class(code: &str) -> &'static str {
+    match code {
+        "not_found" => "NotFoundError",
+        "already_enrolled" => "AlreadyEnrolledError",
+        "invalid_transition" => "InvalidTransitionError",
+        "permission_denied" => "PermissionDeniedError",
+        "validation" => "ValidationError",
+        "conflict" => "ConflictError",
+        "program_not_active" => "ProgramNotActiveError",
+        "attempt_limit_reached" => "AttemptLimitReachedError",
+        "busy" => "BusyError",
+        "schema_too_new" => "SchemaTooNewError",
+        "corrupt" => "CorruptError",
+        _ => "StorageError",
+    }
+}
+
+/// Raises the `enrollkit.exceptions` class for `e`, constructed as `cls(message, details_json)`.
+fn raise(py: Python<'_>, e: &Error) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let module = py.import("enrollkit.exceptions")?;
+        let cls = module.getattr(exception_class(e.code()))?;
+        let instance = cls.call1((e.to_string(), e.details().to_string()))?;
+        Ok(PyErr::from_value(instance))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(Error::from)
+}
+
+/// The native store. Thread-safe; `close()` releases the database, after which every call
+/// raises `StorageError`.
+#[pyclass(frozen, module = "enrollkit._enrollkit")]
+struct Store {
+    inner: RwLock<Option<Arc<enrollkit::Store>>>,
+    clock: Option<Arc<ManualClock>>,
+}
+
+impl Store {
+    /// Runs `f` on the core store with the GIL released; maps errors to exceptions.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&enrollkit::Store) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let store = self
+            .inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| raise(py, &Error::Storage("the store is closed".into())))?;
+        py.detach(|| f(&store)).map_err(|e| raise(py, &e))
+    }
+
+    fn manual_clock(&self, py: Python<'_>) -> PyResult<&ManualClock> {
+        self.clock.as_deref().ok_or_else(|| {
+            raise(
+                py,
+                &Error::Validation {
+                    field: "clock",
+                    message: "the store was not opened with manual_clock=True".into(),
+                },
+            )
+        })
+    }
+}
+
+fn view(name: &str) -> Result<View, Error> {
+    View::parse(name)
+}
+
+fn command(name: &str) -> Result<Command, Error> {
+    Ok(match name {
+        "start" => Command::Start,
+        "drop" => Command::Drop,
+        "reactivate" => Command::Reactivate,
+        "pause" => Command::Pause,
+        "resume" => Command::Resume,
+        "cancel" => Command::Cancel,
+        "begin_processing" => Command::BeginProcessing,
+        "end_processing" => Command::EndProcessing,
+        other => {
+            return Err(Error::Validation {
+                field: "command",
+                message: format!("{other:?} is not a lifecycle command"),
+            })
+        }
+    })
+}
+
+#[pymethods]
+impl Store {
+    #[new]
+    #[pyo3(signature = (path=None, durability_full=false, busy_timeout_ms=5000, create=true, manual_clock=false))]
+    fn new(
+        py: Python<'_>,
+        path: Option<String>,
+        durability_full: bool,
+        busy_timeout_ms: u64,
+        create: bool,
+        manual_clock: bool,
+    ) -> PyResult<Self> {
+        let mut options = OpenOptions::new()
+            .create(create)
+            .busy_timeout(Duration::from_millis(busy_timeout_ms));
+        if durability_full {
+            options = options.durability(enrollkit::Durability::Full);
+        }
+        let clock = manual_clock.then(|| {
+            Arc::new(ManualClock::new(enrollkit::Clock::now(
+                &enrollkit::SystemClock,
+            )))
+        });
+        if let Some(c) = &clock {
+            options = options.clock(c.clone());
+        }
+        let store = py
+            .detach(|| match path {
+                Some(p) => options.open(p),
+                None => options.open_in_memory(),
+            })
+            .map_err(|e| raise(py, &e))?;
+        Ok(Store {
+            inner: RwLock::new(Some(Arc::new(store))),
+            clock,
+        })
+    }
+
+    fn close(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    fn closed(&self) -> bool {
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    fn path(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.run(py, |s| {
+            Ok(s.path().map(|p| p.to_string_lossy().into_owned()))
+        })
+    }
+
+    fn schema_version(&self, py: Python<'_>) -> PyResult<i64> {
+        self.run(py, |s| s.schema_version())
+    }
+
+    fn now(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |s| Ok(s.now().to_string()))
+    }
+
+    fn set_time(&self, py: Python<'_>, rfc3339: &str) -> PyResult<()> {
+        let at = Timestamp::parse(rfc3339).map_err(|e| raise(py, &e))?;
+        self.manual_clock(py)?.set(at);
+        Ok(())
+    }
+
+    fn advance_time(&self, py: Python<'_>, millis: i64) -> PyResult<()> {
+        self.manual_clock(py)?.advance_millis(millis);
+        Ok(())
+    }
+
+    fn check(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |s| json(&s.check_invariants()?))
+    }
+
+    fn upsert_user(&self, py: Python<'_>, user_json: &str) -> PyResult<String> {
+        self.run(py, |s| json(&s.upsert_user(&User::from_json(user_json)?)?))
+    }
+
+    fn find_user(&self, py: Python<'_>, by: &str, value: String) -> PyResult<String> {
+        let r = match by {
+            "id" => UserRef::Id(value),
+            "email" => UserRef::Email(value),
+            "external_id" => UserRef::ExternalId(value),
+            other => return Err(PyValueError::new_err(format!("unknown lookup {other:?}"))),
+        };
+        self.run(py, |s| json(&s.find_user(&r)?))
+    }
+
+    #[pyo3(signature = (after, limit))]
+    fn list_users(&self, py: Python<'_>, after: Option<&str>, limit: u32) -> PyResult<String> {
+        self.run(py, |s| json(&s.list_users(after, limit)?))
+    }
+
+    fn create_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.create_program(&ProgramSpec::from_json(spec_json)?)?)
+        })
+    }
+
+    fn update_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.update_program(&ProgramSpec::from_json(spec_json)?)?)
+        })
+    }
+
+    fn get_program(&self, py: Python<'_>, id: &str) -> PyResult<String> {
+        self.run(py, |s| json(&s.get_program(id)?))
+    }
+
+    #[pyo3(signature = (kind, state, after, limit))]
+    fn list_programs(
+        &self,
+        py: Python<'_>,
+        kind: Option<&str>,
+        state: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let kind = kind.map(Kind::parse).transpose()?;
+            let state = state.map(ProgramState::parse).transpose()?;
+            json(&s.list_programs(kind, state, after, limit)?)
+        })
+    }
+
+    fn enroll(&self, py: Python<'_>, actor: &str, request_json: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            let a = enrollkit::Actor::parse(actor)?;
+            json(&s.enroll(&a, &EnrollRequest::from_json(request_json)?)?)
+        })
+    }
+
+    fn enroll_many(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        requests_json: &str,
+        mode: &str,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let a = enrollkit::Actor::parse(actor)?;
+            let rows = EnrollRequest::many_from_json(requests_json)?;
+            json(&s.enroll_many(&a, &rows, BatchMode::parse(mode)?)?)
+        })
+    }
+
+    fn get_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.get_enrollment(&enrollkit::Actor::parse(actor)?, id)?)
+        })
+    }
+
+    fn set_progress(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        percent: f64,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.set_progress(&enrollkit::Actor::parse(actor)?, id, percent)?)
+        })
+    }
+
+    fn transition(&self, py: Python<'_>, actor: &str, id: &str, cmd: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            let a = enrollkit::Actor::parse(actor)?;
+            json(&s.transition(&a, id, &command(cmd)?)?)
+        })
+    }
+
+    #[pyo3(signature = (actor, id, reason, message))]
+    fn fail(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        reason: &str,
+        message: Option<&str>,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let a = enrollkit::Actor::parse(actor)?;
+            json(&s.fail(&a, id, FailureReason::parse(reason)?, message)?)
+        })
+    }
+
+    /// `change` is start, deliver, complete, fail or skip; `detail` is the destination type
+    /// (deliver), the result JSON (complete) or the reason code (fail); `message` the failure
+    /// message.
+    #[pyo3(signature = (actor, id, step_id, change, detail, message))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_step(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        step_id: &str,
+        change: &str,
+        detail: Option<&str>,
+        message: Option<&str>,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let a = enrollkit::Actor::parse(actor)?;
+            let change = match change {
+                "start" => StepChange::Start,
+                "deliver" => StepChange::Deliver {
+                    destination_type: detail.map(Into::into),
+                },
+                "complete" => StepChange::Complete {
+                    result: detail.map(enrollkit::parse_result).transpose()?,
+                },
+                "fail" => StepChange::Fail {
+                    reason: detail.unwrap_or_default().to_owned(),
+                    message: message.map(Into::into),
+                },
+                "skip" => StepChange::Skip,
+                other => {
+                    return Err(Error::Validation {
+                        field: "change",
+                        message: format!("{other:?} is not a step change"),
+                    })
+                }
+            };
+            json(&s.update_step(&a, id, step_id, &change)?)
+        })
+    }
+
+    fn submit_attempt(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        score: f64,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let (e, a) = s.submit_attempt(&enrollkit::Actor::parse(actor)?, id, score)?;
+            json(&serde_json::json!({"enrollment": e, "attempt": a}))
+        })
+    }
+
+    #[pyo3(signature = (actor, id, mentor_id))]
+    fn assign_mentor(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        mentor_id: Option<&str>,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.assign_mentor(&enrollkit::Actor::parse(actor)?, id, mentor_id)?)
+        })
+    }
+
+    #[pyo3(signature = (actor, id, at))]
+    fn set_next_step_at(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        at: Option<&str>,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            let at = at.map(Timestamp::parse).transpose()?;
+            json(&s.set_next_step_at(&enrollkit::Actor::parse(actor)?, id, at)?)
+        })
+    }
+
+    fn start_due(&self, py: Python<'_>, actor: &str, limit: u32) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.start_due(&enrollkit::Actor::parse(actor)?, limit)?)
+        })
+    }
+
+    fn delete_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<()> {
+        self.run(py, |s| {
+            s.delete_enrollment(&enrollkit::Actor::parse(actor)?, id)
+        })
+    }
+
+    fn step_progress(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.step_progress(&enrollkit::Actor::parse(actor)?, id)?)
+        })
+    }
+
+    fn attempts(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.attempts(&enrollkit::Actor::parse(actor)?, id)?)
+        })
+    }
+
+    fn history(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.history(&enrollkit::Actor::parse(actor)?, id)?)
+        })
+    }
+
+    fn status_at(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        at: &str,
+    ) -> PyResult<Option<String>> {
+        self.run(py, |s| {
+            let at = Timestamp::parse(at)?;
+            s.status_at(&enrollkit::Actor::parse(actor)?, id, at)
+        })
+    }
+
+    fn events_after(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        after: i64,
+        limit: u32,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.events_after(&enrollkit::Actor::parse(actor)?, after, limit)?)
+        })
+    }
+
+    fn lineage(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        user_id: &str,
+        program_id: &str,
+    ) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.lineage(&enrollkit::Actor::parse(actor)?, user_id, program_id)?)
+        })
+    }
+
+    fn list_enrollments(&self, py: Python<'_>, actor: &str, query_json: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            let page = s.list_enrollments(
+                &enrollkit::Actor::parse(actor)?,
+                &ListQuery::from_json(query_json)?,
+            )?;
+            json(&serde_json::json!({
+                "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor
+            }))
+        })
+    }
+
+    fn render(&self, py: Python<'_>, actor: &str, id: &str, view_name: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.render(&enrollkit::Actor::parse(actor)?, id, view(view_name)?)?)
+        })
+    }
+}
+
+/// Error codes, for the Python layer's checks.
+#[pyfunction]
+fn error_codes() -> Vec<&'static str> {
+    Error::CODES.to_vec()
+}
+
+/// The native module.
+#[pymodule]
+fn _enrollkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Store>()?;
+    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
