@@ -1,20 +1,22 @@
 """Type stubs for the native module (python/src/lib.rs). Private: use ``enrollkit.Store``."""
 
-from typing import List, Optional
+from typing import List, Optional, final
 
+__all__ = ["Store", "__version__", "error_codes"]
 __version__: str
 
 def error_codes() -> List[str]: ...
 
+@final
 class Store:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: Optional[str] = None,
         durability_full: bool = False,
         busy_timeout_ms: int = 5000,
         create: bool = True,
         manual_clock: bool = False,
-    ) -> None: ...
+    ) -> "Store": ...
     def close(self) -> None: ...
     def closed(self) -> bool: ...
     def path(self) -> Optional[str]: ...

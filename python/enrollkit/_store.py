@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime, timedelta
+from enum import Enum
 from numbers import Real
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
@@ -35,13 +36,16 @@ StrEnumLike = Union[str, Kind, ProgramState, Trigger, FailureReason, View, Batch
 Time = Union[datetime, str]
 
 
-def _text(name: str, value: Any, optional: bool = False) -> Optional[str]:
+def _str(name: str, value: Any) -> str:
     """A string argument; wrong types are a ``TypeError`` (bad values are checked by the core)."""
-    if value is None and optional:
-        return None
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     return value
+
+
+def _opt(name: str, value: Any) -> Optional[str]:
+    """An optional string argument."""
+    return None if value is None else _str(name, value)
 
 
 def _number(name: str, value: Any) -> float:
@@ -60,16 +64,21 @@ def _count(name: str, value: Any) -> int:
     return value
 
 
-def _enum(value: Optional[StrEnumLike]) -> Optional[str]:
-    if value is None:
-        return None
+def _enum(value: StrEnumLike) -> str:
+    """A str enum member's value, or a plain string (the core checks the name)."""
+    if isinstance(value, Enum):
+        return str(value.value)
     if isinstance(value, str):
-        return value.value if hasattr(value, "value") else value  # type: ignore[union-attr]
+        return value
     raise TypeError(f"expected a str or str enum, not {type(value).__name__}")
 
 
+def _opt_enum(value: Optional[StrEnumLike]) -> Optional[str]:
+    return None if value is None else _enum(value)
+
+
 def _actor(actor: Any) -> str:
-    return _text("actor", actor)  # type: ignore[return-value]
+    return _str("actor", actor)
 
 
 class Store:
@@ -191,18 +200,18 @@ class Store:
 
     def get_user(self, id: str) -> User:
         """The user with this id (``NotFoundError`` otherwise)."""
-        return User.from_dict(json.loads(self._native.find_user("id", _text("id", id))))
+        return User.from_dict(json.loads(self._native.find_user("id", _str("id", id))))
 
     def find_user(self, *, email: Optional[str] = None, external_id: Optional[str] = None) -> User:
         """The user with this email (case-insensitive) or external id."""
         if (email is None) == (external_id is None):
             raise TypeError("give exactly one of email= or external_id=")
         by, value = ("email", email) if email is not None else ("external_id", external_id)
-        return User.from_dict(json.loads(self._native.find_user(by, _text(by, value))))
+        return User.from_dict(json.loads(self._native.find_user(by, _str(by, value))))
 
     def list_users(self, *, after: Optional[str] = None, limit: int = 100) -> List[User]:
         """Users ordered by id, after ``after`` (exclusive), at most ``limit`` (1-1000)."""
-        raw = self._native.list_users(_text("after", after, True), _count("limit", limit))
+        raw = self._native.list_users(_opt("after", after), _count("limit", limit))
         return [User.from_dict(u) for u in json.loads(raw)]
 
     # -- programs ------------------------------------------------------------------------
@@ -219,7 +228,7 @@ class Store:
 
     def get_program(self, id: str) -> Program:
         """The program with its steps."""
-        return Program.from_dict(json.loads(self._native.get_program(_text("id", id))))
+        return Program.from_dict(json.loads(self._native.get_program(_str("id", id))))
 
     def list_programs(
         self,
@@ -230,7 +239,7 @@ class Store:
         limit: int = 100,
     ) -> List[Program]:
         """Programs ordered by id, optionally of one kind and state."""
-        raw = self._native.list_programs(_enum(kind), _enum(state), _text("after", after, True), _count("limit", limit))
+        raw = self._native.list_programs(_opt_enum(kind), _opt_enum(state), _opt("after", after), _count("limit", limit))
         return [Program.from_dict(p) for p in json.loads(raw)]
 
     # -- enrolling -----------------------------------------------------------------------
@@ -251,12 +260,12 @@ class Store:
         allow_reenroll: bool = False,
         batch: bool = False,
     ) -> Dict[str, Any]:
-        req: Dict[str, Any] = {"program_id": _text("program_id", program_id)}
+        req: Dict[str, Any] = {"program_id": _str("program_id", program_id)}
         for name, value in (("user_id", user_id), ("email", email), ("external_id", external_id), ("id", id),
                             ("added_by_user_id", added_by_user_id), ("added_by_program_id", added_by_program_id),
                             ("partnership_id", partnership_id), ("timezone", timezone)):
             if value is not None:
-                req[name] = _text(name, value)
+                req[name] = _str(name, value)
         if trigger is not None:
             req["trigger"] = _enum(trigger)
         if start_at is not None:
@@ -310,14 +319,14 @@ class Store:
         row rolls everything back (the others report ``not_applied``).
         """
         rows = [self._request(**{"user_id": None, **dict(r)}) for r in requests]
-        raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode) or "")
+        raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode))
         return [EnrollOutcome.from_dict(o) for o in json.loads(raw)]
 
     # -- one enrollment ------------------------------------------------------------------
 
     def get_enrollment(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """The enrollment with this id."""
-        return Enrollment.from_dict(json.loads(self._native.get_enrollment(_actor(actor), _text("id", id))))
+        return Enrollment.from_dict(json.loads(self._native.get_enrollment(_actor(actor), _str("id", id))))
 
     def _enrollment(self, raw: str) -> Enrollment:
         return Enrollment.from_dict(json.loads(raw))
@@ -325,10 +334,10 @@ class Store:
     def set_progress(self, id: str, percent: float, *, actor: str = ADMIN) -> Enrollment:
         """Sets the progress (0-100) of a course or certification without steps; 100 completes
         a course."""
-        return self._enrollment(self._native.set_progress(_actor(actor), _text("id", id), _number("percent", percent)))
+        return self._enrollment(self._native.set_progress(_actor(actor), _str("id", id), _number("percent", percent)))
 
     def _transition(self, id: str, command: str, actor: str) -> Enrollment:
-        return self._enrollment(self._native.transition(_actor(actor), _text("id", id), command))
+        return self._enrollment(self._native.transition(_actor(actor), _str("id", id), command))
 
     def start(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """Starts a ``new`` (scheduled track or certification) enrollment now."""
@@ -365,12 +374,12 @@ class Store:
     def fail(self, id: str, reason: Union[FailureReason, str], message: Optional[str] = None, *,
              actor: str = ADMIN) -> Enrollment:
         """Fails a track or certification enrollment with a reason."""
-        return self._enrollment(self._native.fail(_actor(actor), _text("id", id), _enum(reason),
-                                                  _text("message", message, True)))
+        return self._enrollment(self._native.fail(_actor(actor), _str("id", id), _enum(reason),
+                                                  _opt("message", message)))
 
     def _step(self, id: str, step_id: str, change: str, detail: Optional[str], message: Optional[str],
               actor: str) -> Enrollment:
-        raw = self._native.update_step(_actor(actor), _text("id", id), _text("step_id", step_id), change, detail, message)
+        raw = self._native.update_step(_actor(actor), _str("id", id), _str("step_id", step_id), change, detail, message)
         return self._enrollment(raw)
 
     def start_step(self, id: str, step_id: str, *, actor: str = ADMIN) -> Enrollment:
@@ -380,7 +389,7 @@ class Store:
     def deliver_step(self, id: str, step_id: str, destination_type: Optional[str] = None, *,
                      actor: str = ADMIN) -> Enrollment:
         """Marks a step delivered (to ``destination_type``: ``user``, ``channel``, ...)."""
-        return self._step(id, step_id, "deliver", _text("destination_type", destination_type, True), None, actor)
+        return self._step(id, step_id, "deliver", _opt("destination_type", destination_type), None, actor)
 
     def complete_step(self, id: str, step_id: str, result: Optional[Mapping[str, Any]] = None, *,
                       actor: str = ADMIN) -> Enrollment:
@@ -393,7 +402,7 @@ class Store:
     def fail_step(self, id: str, step_id: str, reason: str, message: Optional[str] = None, *,
                   actor: str = ADMIN) -> Enrollment:
         """Marks a step failed with a reason code (it may be retried)."""
-        return self._step(id, step_id, "fail", _text("reason", reason), _text("message", message, True), actor)
+        return self._step(id, step_id, "fail", _str("reason", reason), _opt("message", message), actor)
 
     def skip_step(self, id: str, step_id: str, *, actor: str = ADMIN) -> Enrollment:
         """Marks a step skipped."""
@@ -401,17 +410,17 @@ class Store:
 
     def submit_attempt(self, id: str, score: float, *, actor: str = ADMIN) -> Tuple[Enrollment, Attempt]:
         """Records an assessment attempt (score 0-100); returns the enrollment and the attempt."""
-        data = json.loads(self._native.submit_attempt(_actor(actor), _text("id", id), _number("score", score)))
+        data = json.loads(self._native.submit_attempt(_actor(actor), _str("id", id), _number("score", score)))
         return Enrollment.from_dict(data["enrollment"]), Attempt.from_dict(data["attempt"])
 
     def assign_mentor(self, id: str, mentor_id: Optional[str], *, actor: str = ADMIN) -> Enrollment:
         """Assigns a mentor (a known user), or removes it with ``None``."""
-        return self._enrollment(self._native.assign_mentor(_actor(actor), _text("id", id),
-                                                           _text("mentor_id", mentor_id, True)))
+        return self._enrollment(self._native.assign_mentor(_actor(actor), _str("id", id),
+                                                           _opt("mentor_id", mentor_id)))
 
     def set_next_step_at(self, id: str, at: Optional[Time], *, actor: str = ADMIN) -> Enrollment:
         """Sets (or clears with ``None``) when the next step is scheduled."""
-        return self._enrollment(self._native.set_next_step_at(_actor(actor), _text("id", id), format_time(at, "at")))
+        return self._enrollment(self._native.set_next_step_at(_actor(actor), _str("id", id), format_time(at, "at")))
 
     def start_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
         """Starts scheduled enrollments whose start time has come; returns their ids."""
@@ -419,25 +428,25 @@ class Store:
 
     def delete_enrollment(self, id: str, *, actor: str = ADMIN) -> None:
         """Deletes the enrollment with its steps and attempts (admin only); history stays."""
-        self._native.delete_enrollment(_actor(actor), _text("id", id))
+        self._native.delete_enrollment(_actor(actor), _str("id", id))
 
     # -- reading -------------------------------------------------------------------------
 
     def step_progress(self, id: str, *, actor: str = ADMIN) -> List[StepProgress]:
         """Progress of every step of the enrollment's program, in step order."""
-        return [StepProgress.from_dict(p) for p in json.loads(self._native.step_progress(_actor(actor), _text("id", id)))]
+        return [StepProgress.from_dict(p) for p in json.loads(self._native.step_progress(_actor(actor), _str("id", id)))]
 
     def attempts(self, id: str, *, actor: str = ADMIN) -> List[Attempt]:
         """The enrollment's assessment attempts, oldest first."""
-        return [Attempt.from_dict(a) for a in json.loads(self._native.attempts(_actor(actor), _text("id", id)))]
+        return [Attempt.from_dict(a) for a in json.loads(self._native.attempts(_actor(actor), _str("id", id)))]
 
     def history(self, id: str, *, actor: str = ADMIN) -> List[Event]:
         """The enrollment's history, oldest first (kept after deletion)."""
-        return [Event.from_dict(e) for e in json.loads(self._native.history(_actor(actor), _text("id", id)))]
+        return [Event.from_dict(e) for e in json.loads(self._native.history(_actor(actor), _str("id", id)))]
 
     def status_at(self, id: str, at: Time, *, actor: str = ADMIN) -> Optional[str]:
         """The enrollment's status at instant ``at``, or ``None`` when it did not exist then."""
-        return self._native.status_at(_actor(actor), _text("id", id), format_time(at, "at") or "")
+        return self._native.status_at(_actor(actor), _str("id", id), format_time(at, "at") or "")
 
     def events_after(self, after: int = 0, *, limit: int = 100, actor: str = ADMIN) -> List[Event]:
         """The change feed: events with a sequence number above ``after``, oldest first."""
@@ -448,7 +457,7 @@ class Store:
 
     def lineage(self, user_id: str, program_id: str, *, actor: str = ADMIN) -> List[Enrollment]:
         """Every enrollment of the user in the program, oldest first."""
-        raw = self._native.lineage(_actor(actor), _text("user_id", user_id), _text("program_id", program_id))
+        raw = self._native.lineage(_actor(actor), _str("user_id", user_id), _str("program_id", program_id))
         return [Enrollment.from_dict(e) for e in json.loads(raw)]
 
     @staticmethod
@@ -456,7 +465,7 @@ class Store:
         q: Dict[str, Any] = {}
         for name in ("user_id", "program_id", "status"):
             if filters.get(name) is not None:
-                q[name] = _text(name, filters[name])
+                q[name] = _str(name, filters[name])
         for name in ("trigger", "order"):
             if filters.get(name) is not None:
                 q[name] = _enum(filters[name])
@@ -489,7 +498,7 @@ class Store:
                              enrolled_from=enrolled_from, enrolled_to=enrolled_to,
                              completed_from=completed_from, completed_to=completed_to, order=order))
         if starting_after is not None:
-            q["starting_after"] = _text("starting_after", starting_after)
+            q["starting_after"] = _str("starting_after", starting_after)
             q["limit"] = _count("per_page", per_page)
         else:
             q["page"] = _count("page", page)
@@ -518,7 +527,7 @@ class Store:
         >>> list(store.list_enrollments(status="active"))
         []
         """
-        filters = dict(user_id=user_id, program_id=program_id, status=status, trigger=trigger,
+        filters: Dict[str, Any] = dict(user_id=user_id, program_id=program_id, status=status, trigger=trigger,
                        enrolled_from=enrolled_from, enrolled_to=enrolled_to, completed_from=completed_from,
                        completed_to=completed_to, order=order, actor=actor)
         cursor: Optional[str] = None
@@ -538,5 +547,5 @@ class Store:
     def render(self, id: str, view: Union[View, str], *, actor: str = ADMIN) -> Dict[str, Any]:
         """The enrollment in a reference API's JSON shape (``View.TRACK``, ``CERTIFICATION``,
         ``COURSE``), as a dict."""
-        raw = self._native.render(_actor(actor), _text("id", id), _enum(view) or "")
+        raw = self._native.render(_actor(actor), _str("id", id), _enum(view))
         return json.loads(raw)  # type: ignore[no-any-return]

@@ -1,0 +1,481 @@
+"""The Python API: every method, every exception class, threads, and bad input of every type."""
+
+import math
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Iterator, List
+
+import enrollkit
+import pytest
+from enrollkit import (
+    Actor,
+    Assessment,
+    BatchMode,
+    Enrollment,
+    FailureReason,
+    Kind,
+    Order,
+    Program,
+    ProgramState,
+    Step,
+    StepStatus,
+    Store,
+    Trigger,
+    User,
+    View,
+)
+
+T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+LEARNER = Actor.learner("u1")
+
+
+def course(id: str = "crs", **kw: object) -> Program:
+    return Program(id=id, kind=Kind.COURSE, title="Course", state=ProgramState.ACTIVE,
+                   self_enrollment=True, **kw)  # type: ignore[arg-type]
+
+
+def track() -> Program:
+    return Program(id="trk", kind=Kind.TRACK, title="Track", state=ProgramState.ACTIVE, steps=[
+        Step("hello", "message", "Hello", learner_completable=False),
+        Step("survey", "survey", "Survey"),
+        Step("task", "task", "Task"),
+    ])
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store.in_memory(manual_clock=True)
+    s.set_time(T0)
+    s.upsert_user(User(id="u1", email="u1@example.com", external_id="X1", display_name="Una",
+                       groups=["Eng"], timezone="Europe/Berlin", manager_id="u2"))
+    s.upsert_user({"id": "u2", "email": "u2@example.com", "display_name": "Dos"})
+    s.create_program(course(assessment=Assessment(passing_score=60, max_attempts=2)))
+    s.create_program(track())
+    s.create_program(Program(id="cert", kind=Kind.CERTIFICATION, title="Cert", state="active"))  # type: ignore[arg-type]
+    yield s
+    assert s.closed or s.check() == []
+    s.close()
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+def test_file_store_round_trip(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "e.db")
+    with Store(path, durable=True) as s:
+        assert s.path == path and s.schema_version >= 1
+        s.upsert_user(User(id="u1"))
+        s.create_program(course())
+        e = s.enroll("u1", "crs")
+    assert s.closed
+    with pytest.raises(enrollkit.StorageError):
+        s.get_user("u1")
+    s.close()  # closing twice is fine
+    with Store(path, create=False) as again:
+        assert again.get_enrollment(e.id) == e
+
+
+def test_open_errors(tmp_path: "os.PathLike[str]") -> None:
+    with pytest.raises(enrollkit.StorageError):
+        Store(os.path.join(tmp_path, "missing.db"), create=False)
+    garbage = os.path.join(tmp_path, "garbage.db")
+    with open(garbage, "wb") as f:
+        f.write(bytes(range(256)) * 16)
+    with pytest.raises(enrollkit.CorruptError):
+        Store(garbage)
+    assert os.path.getsize(garbage) == 4096
+    newer = os.path.join(tmp_path, "newer.db")
+    Store(newer).close()
+    with open(newer, "r+b") as f:
+        f.seek(60)
+        f.write((99).to_bytes(4, "big"))
+    with pytest.raises(enrollkit.SchemaTooNewError) as info:
+        Store(newer)
+    assert info.value.details["found"] == 99
+    with pytest.raises(TypeError):
+        Store(42)  # type: ignore[arg-type]
+    with pytest.raises(enrollkit.ValidationError):
+        Store(None, busy_timeout=-1)
+
+
+def test_clock(store: Store) -> None:
+    assert store.now() == T0 and store.now().tzinfo is not None
+    store.advance_time(timedelta(seconds=1.5))
+    store.advance_time(500)
+    assert store.now() == T0 + timedelta(seconds=2)
+    store.set_time("2026-02-01T00:00:00+01:00")
+    assert store.now() == datetime(2026, 1, 31, 23, tzinfo=timezone.utc)
+    with pytest.raises(enrollkit.ValidationError):
+        store.set_time(datetime(2026, 1, 1))  # naive
+    with pytest.raises(enrollkit.ValidationError):
+        Store.in_memory().set_time(T0)  # not a manual clock
+
+
+# -- users and programs ----------------------------------------------------------------------
+
+
+def test_users(store: Store) -> None:
+    u = store.get_user("u1")
+    assert u == User(id="u1", email="u1@example.com", external_id="X1", display_name="Una", groups=["Eng"],
+                     timezone="Europe/Berlin", manager_id="u2")
+    assert store.find_user(email="U1@EXAMPLE.COM").id == "u1"
+    assert store.find_user(external_id="X1").id == "u1"
+    with pytest.raises(TypeError):
+        store.find_user()
+    with pytest.raises(TypeError):
+        store.find_user(email="a@b.c", external_id="X")
+    assert [x.id for x in store.list_users(limit=1)] == ["u1"]
+    assert [x.id for x in store.list_users(after="u1")] == ["u2"]
+    with pytest.raises(enrollkit.ConflictError):
+        store.upsert_user(User(id="u3", email="u1@example.com"))
+    with pytest.raises(enrollkit.NotFoundError) as info:
+        store.get_user("nobody")
+    assert (info.value.entity, info.value.id) == ("user", "nobody")
+    with pytest.raises(enrollkit.ValidationError):
+        store.upsert_user({"id": "u4", "shoe_size": 44})
+
+
+def test_programs(store: Store) -> None:
+    p = store.get_program("trk")
+    assert p.kind is Kind.TRACK and p.state is ProgramState.ACTIVE
+    assert [s.id for s in p.steps] == ["hello", "survey", "task"]
+    assert p.created_at == T0 and p.created_at.tzinfo is not None
+    assert [x.id for x in store.list_programs(kind=Kind.COURSE)] == ["crs"]
+    assert [x.id for x in store.list_programs(state="active", after="crs", limit=1)] == ["trk"]
+    updated = store.update_program(Program(id="cert", kind=Kind.CERTIFICATION, title="Renamed",
+                                           state=ProgramState.PAUSED))
+    assert updated.title == "Renamed" and updated.state is ProgramState.PAUSED
+    with pytest.raises(enrollkit.ValidationError):
+        store.update_program(Program(id="cert", kind=Kind.COURSE, title="X", state=ProgramState.PAUSED))
+    with pytest.raises(enrollkit.ConflictError):
+        store.create_program(course())
+    with pytest.raises(enrollkit.ValidationError):
+        store.list_programs(kind="webinar")
+
+
+# -- enrollments -----------------------------------------------------------------------------
+
+
+def test_course_lifecycle_and_records(store: Store) -> None:
+    e = store.enroll("u1", "crs", actor=LEARNER)
+    assert isinstance(e, Enrollment)
+    assert e.status == "active" and e.kind is Kind.COURSE and e.kind == "course"
+    assert e.trigger is Trigger.SELF_JOIN and e.enrolled_at == T0 and e.completed_at is None
+    assert e.timezone == "Europe/Berlin" and e.progress_percent == 0
+    with pytest.raises(enrollkit.AlreadyEnrolledError) as info:
+        store.enroll("u1", "crs")
+    assert info.value.existing_id == e.id and info.value.status == "active"
+    store.advance_time(60_000)
+    e2 = store.set_progress(e.id, 40, actor=LEARNER)
+    assert e2.progress_percent == 40 and e2.started_at == T0 + timedelta(minutes=1)
+    e2, attempt = store.submit_attempt(e.id, 55, actor=LEARNER)
+    assert (attempt.number, attempt.score, attempt.passed) == (1, 55, False)
+    store.submit_attempt(e.id, 75.5, actor=LEARNER)
+    with pytest.raises(enrollkit.AttemptLimitReachedError) as limit:
+        store.submit_attempt(e.id, 99, actor=LEARNER)
+    assert limit.value.limit == 2
+    assert [a.score for a in store.attempts(e.id)] == [55, 75.5]
+    assert store.drop(e.id, actor=LEARNER).status == "dropped"
+    with pytest.raises(enrollkit.InvalidTransitionError) as bad:
+        store.drop(e.id)
+    assert (bad.value.from_status, bad.value.to_status, bad.value.action) == ("dropped", "dropped", "drop")
+    assert store.reactivate(e.id, actor=LEARNER).status == "active"
+    done = store.set_progress(e.id, 100, actor=LEARNER)
+    assert done.status == "completed" and done.best_score == 75.5 and done.passed is True
+    assert store.render(e.id, View.COURSE) == {
+        "id": e.id, "user_id": "u1", "course_id": "crs", "status": "completed", "progress_percent": 100,
+        "enrolled_at": "2026-01-15T10:00:00.000Z", "completed_at": "2026-01-15T10:01:00.000Z"}
+    again = store.enroll("u1", "crs", allow_reenroll=True)
+    assert (again.previous_id, again.attempt_number) == (e.id, 2)
+    assert [x.id for x in store.lineage("u1", "crs", actor=LEARNER)] == [e.id, again.id]
+    assert Enrollment.from_dict(done.to_dict()) == done
+    history = store.history(e.id, actor=LEARNER)
+    assert history[0].action == "enrolled" and history[-1].to_status == "completed"
+    assert history[0].at.tzinfo is not None
+    assert store.status_at(e.id, T0) == "active"
+    assert store.status_at(e.id, T0 - timedelta(seconds=1)) is None
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.delete_enrollment(e.id, actor=LEARNER)
+    store.delete_enrollment(e.id)
+    with pytest.raises(enrollkit.NotFoundError):
+        store.get_enrollment(e.id)
+    assert store.history(e.id)[-1].action == "deleted"
+
+
+def test_track_steps_mentor_schedule(store: Store) -> None:
+    e = store.enroll(None, "trk", email="u1@example.com", trigger=Trigger.USER_JOIN,
+                     added_by_program_id="wf_src", actor=Actor.SYSTEM)
+    assert e.status == "active" and e.added_by_program_id == "wf_src"
+    store.start_step(e.id, "hello", actor=Actor.SYSTEM)
+    store.deliver_step(e.id, "hello", "user", actor=Actor.SYSTEM)
+    store.deliver_step(e.id, "survey", actor=Actor.SYSTEM)
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.complete_step(e.id, "hello", actor=LEARNER)
+    with pytest.raises(enrollkit.ValidationError) as v:
+        store.complete_step(e.id, "survey", [1, 2], actor=LEARNER)  # type: ignore[arg-type]
+    assert v.value.field == "result"
+    e = store.complete_step(e.id, "survey", {"answers": [{"value": 8}]}, actor=LEARNER)
+    assert (e.steps_delivered, e.steps_completed) == (2, 1)
+    store.fail_step(e.id, "task", "bounced", "Mailbox full", actor=Actor.SYSTEM)
+    assert store.begin_processing(e.id).status == "processing"
+    assert store.pause(e.id).resume_status == "processing"
+    assert store.resume(e.id).status == "processing"
+    assert store.end_processing(e.id).status == "active"
+    m = store.assign_mentor(e.id, "u2")
+    assert m.mentor_id == "u2" and m.mentor_assigned_at == T0
+    assert store.assign_mentor(e.id, None).mentor_id is None
+    nxt = T0 + timedelta(days=5)
+    assert store.set_next_step_at(e.id, nxt).next_step_at == nxt
+    assert store.set_next_step_at(e.id, None).next_step_at is None
+    done = store.skip_step(e.id, "task", actor=Actor.SYSTEM)
+    assert done.status == "completed" and done.delivered_at == T0
+    steps = store.step_progress(e.id, actor=LEARNER)
+    assert [s.status for s in steps] == [StepStatus.DELIVERED, StepStatus.COMPLETED, StepStatus.SKIPPED]
+    assert steps[1].result == {"answers": [{"value": 8}]} and steps[2].failure_reason == "bounced"
+    view = store.render(e.id, "track")
+    assert view["object"] == "track_enrollee" and view["manager_name"] == "Dos"
+    assert view["step_progress"][0]["object"] == "track_step_progress"
+
+    later = store.enroll("u2", "trk", start_at=T0 + timedelta(hours=1), actor=Actor.SYSTEM)
+    assert later.status == "new" and later.start_at == T0 + timedelta(hours=1)
+    assert store.start_due() == []
+    store.advance_time(timedelta(hours=1))
+    assert store.start_due() == [later.id]
+    assert store.cancel(later.id).status == "canceled"
+
+
+def test_certification(store: Store) -> None:
+    e = store.enroll("u2", "cert", partnership_id="prt_1")
+    assert e.status == "enrolled" and e.partnership_id == "prt_1"
+    assert store.start(e.id).status == "in_progress"
+    failed = store.fail(e.id, FailureReason.WORKFLOW_NOT_ACTIVE, "Closed")
+    assert failed.failure_reason is FailureReason.WORKFLOW_NOT_ACTIVE and failed.failed_at == T0
+    assert store.render(e.id, View.CERTIFICATION)["status"] == "failed"
+    with pytest.raises(enrollkit.ValidationError):
+        store.fail(e.id, "bored")
+
+
+def test_program_not_active_and_permissions(store: Store) -> None:
+    store.create_program(Program(id="draft", kind=Kind.COURSE, title="D", state=ProgramState.DRAFT))
+    with pytest.raises(enrollkit.ProgramNotActiveError) as info:
+        store.enroll("u1", "draft")
+    assert info.value.details["state"] == "draft"
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.enroll("u2", "crs", actor=LEARNER)
+    e = store.enroll("u2", "crs")
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.get_enrollment(e.id, actor=LEARNER)
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        list(store.list_enrollments(user_id="u2", actor=LEARNER))
+    assert list(store.list_enrollments(actor=LEARNER)) == []
+
+
+def test_enroll_many(store: Store) -> None:
+    rows = [{"user_id": "u1", "program_id": "crs"}, {"user_id": "ghost", "program_id": "crs"}]
+    out = store.enroll_many(rows)
+    assert [o.outcome for o in out] == ["not_applied", "failed"]
+    assert isinstance(out[1].error, enrollkit.NotFoundError)
+    out = store.enroll_many(rows + [{"email": "u2@example.com", "program_id": "trk", "batch": True}],
+                            mode=BatchMode.BEST_EFFORT, actor=Actor.SYSTEM)
+    assert [o.outcome for o in out] == ["created", "failed", "created"]
+    assert out[2].enrollment is not None and out[2].enrollment.status == "active_batch"
+    again = store.enroll_many(rows[:1], mode="best_effort")
+    assert again[0].outcome == "already_enrolled" and again[0].existing_id == out[0].enrollment.id  # type: ignore[union-attr]
+    assert again[0].to_dict() == {"outcome": "already_enrolled", "existing_id": again[0].existing_id}
+    with pytest.raises(enrollkit.ValidationError):
+        store.enroll_many(rows, mode="sometimes")
+
+
+def test_listing(store: Store) -> None:
+    for i in range(25):
+        store.upsert_user(User(id=f"p{i:02}"))
+        store.enroll(f"p{i:02}", "crs")
+        store.advance_time(1000)
+    ids = [e.id for e in store.list_enrollments(program_id="crs", page_size=7)]
+    assert len(ids) == 25 and ids == sorted(ids)
+    newest = [e.id for e in store.list_enrollments(program_id="crs", order=Order.NEWEST_FIRST, page_size=10)]
+    assert newest == ids[::-1]
+    page = store.list_page(program_id="crs", page=2, per_page=10)
+    assert [e.id for e in page.items] == ids[10:20] and page.has_more
+    assert store.list_page(program_id="crs").items == [store.get_enrollment(i) for i in ids[:20]]
+    after = store.list_page(starting_after=ids[22], per_page=10)
+    assert [e.id for e in after.items] == ids[23:] and not after.has_more and after.next_cursor is None
+    window = list(store.list_enrollments(enrolled_from=T0 + timedelta(seconds=5),
+                                         enrolled_to=T0 + timedelta(seconds=8)))
+    assert [e.id for e in window] == ids[5:8]
+    assert list(store.list_enrollments(status="completed")) == []
+    assert len(list(store.list_enrollments(status="active", trigger=Trigger.MANUAL_USER_TRIGGER))) == 25
+    with pytest.raises(enrollkit.ValidationError):
+        store.list_page(per_page=101)
+    with pytest.raises(enrollkit.ValidationError):
+        next(store.list_enrollments(status="in_progress", program_id="crs"))
+    feed = store.events_after(0, limit=5)
+    assert [ev.seq for ev in feed] == [1, 2, 3, 4, 5]
+    assert [ev.seq for ev in store.events_after(feed[-1].seq, limit=2)] == [6, 7]
+
+
+# -- bad input of every type -----------------------------------------------------------------
+
+BAD_IDS = ["", " x", "x\x00y", "tab\tid", "x" * 129, "x" * 100_000]
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_invalid_ids_are_validation_errors(store: Store, bad: str) -> None:
+    for call in (lambda: store.get_user(bad), lambda: store.get_enrollment(bad),
+                 lambda: store.enroll(bad, "crs"), lambda: store.enroll("u1", bad),
+                 lambda: store.upsert_user(User(id=bad)), lambda: store.get_program(bad)):
+        with pytest.raises(enrollkit.ValidationError):
+            call()
+    assert list(store.list_enrollments()) == []
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.01, 100.01, -1e300])
+def test_bad_numbers(store: Store, value: float) -> None:
+    e = store.enroll("u1", "crs")
+    with pytest.raises(enrollkit.ValidationError) as info:
+        store.set_progress(e.id, value)
+    assert info.value.field == "progress" and isinstance(info.value, ValueError)
+    with pytest.raises(enrollkit.ValidationError):
+        store.submit_attempt(e.id, value)
+    assert store.get_enrollment(e.id) == e
+
+
+@pytest.mark.parametrize("value", [None, "50", True, [50], object()])
+def test_numbers_of_the_wrong_type(store: Store, value: object) -> None:
+    e = store.enroll("u1", "crs")
+    with pytest.raises(TypeError):
+        store.set_progress(e.id, value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.submit_attempt(e.id, value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.events_after(value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.list_page(per_page=value)  # type: ignore[arg-type]
+    assert store.get_enrollment(e.id) == e
+
+
+@pytest.mark.parametrize("value", [None, 50, True, ["u1"], b"u1", object()])
+def test_strings_of_the_wrong_type(store: Store, value: object) -> None:
+    e = store.enroll("u1", "crs")
+    with pytest.raises(TypeError):
+        store.get_enrollment(value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.drop(e.id, actor=value)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.enroll("u2", value)  # type: ignore[arg-type]
+    with pytest.raises((TypeError, enrollkit.ValidationError)):  # None: no user named at all
+        store.enroll(value, "crs")  # type: ignore[arg-type]
+    if value is not None:
+        with pytest.raises(TypeError):
+            store.set_next_step_at(e.id, value)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            store.assign_mentor(e.id, value)  # type: ignore[arg-type]
+    assert store.get_enrollment(e.id) == e
+
+
+def test_other_bad_input(store: Store) -> None:
+    e = store.enroll("u1", "trk", actor=Actor.SYSTEM)
+    with pytest.raises(enrollkit.ValidationError):
+        store.drop(e.id, actor="root")
+    with pytest.raises(enrollkit.ValidationError):
+        store.set_next_step_at(e.id, datetime(2026, 1, 1))  # naive
+    with pytest.raises(enrollkit.ValidationError):
+        store.set_next_step_at(e.id, "tomorrow")
+    with pytest.raises(ValueError):
+        store.complete_step(e.id, "survey", {"score": math.nan})
+    with pytest.raises(enrollkit.ValidationError):
+        store.complete_step(e.id, "survey", {"blob": "x" * 70_000})
+    with pytest.raises(enrollkit.ValidationError):
+        store.list_users(limit=-1)
+    with pytest.raises(enrollkit.ValidationError):
+        store.list_users(limit=0)
+    with pytest.raises(enrollkit.ValidationError):
+        store.enroll("u1", "crs", trigger="telepathy")
+    with pytest.raises(enrollkit.ValidationError):
+        store.render(e.id, "slack")
+    odd = "o'brien\"; DROP TABLE users;--"
+    assert store.upsert_user(User(id=odd, display_name=odd)).display_name == odd
+    assert store.get_enrollment(e.id) == e
+
+
+# -- exceptions ------------------------------------------------------------------------------
+
+
+def test_exception_hierarchy() -> None:
+    assert set(enrollkit.ERRORS) == set(enrollkit._enrollkit.error_codes())
+    for code, cls in enrollkit.ERRORS.items():
+        assert issubclass(cls, enrollkit.EnrollkitError) and cls.code == code
+        err = cls("boom", {"field": "x"})
+        again = pickle.loads(pickle.dumps(err))
+        assert type(again) is cls and again.details == err.details
+    assert issubclass(enrollkit.ValidationError, ValueError)
+    assert not issubclass(enrollkit.NotFoundError, ValueError)
+
+
+def test_busy_error_and_gil_released(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "busy.db")
+    with Store(path, busy_timeout=0.8) as s:
+        s.upsert_user(User(id="u1"))
+        s.create_program(course())
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+             "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(2)", path],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            ticks: List[int] = []
+            stop = threading.Event()
+
+            def spin() -> None:
+                while not stop.is_set():
+                    ticks.append(1)
+
+            spinner = threading.Thread(target=spin)
+            spinner.start()
+            try:
+                with pytest.raises(enrollkit.BusyError):
+                    s.enroll("u1", "crs")
+            finally:
+                stop.set()
+                spinner.join()
+            # The other thread kept running while enroll waited for the lock: the GIL was free.
+            assert len(ticks) > 1000
+            assert s.get_program("crs").id == "crs"  # readers are not blocked
+        finally:
+            holder.wait()
+        s.enroll("u1", "crs")
+
+
+def test_threads_share_one_store(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "threads.db")
+    with Store(path) as s:
+        s.create_program(course())
+        errors: List[BaseException] = []
+
+        def work(t: int) -> None:
+            try:
+                for i in range(20):
+                    uid = f"t{t}_{i}"
+                    s.upsert_user(User(id=uid))
+                    me = Actor.learner(uid)
+                    e = s.enroll(uid, "crs", actor=me)
+                    for p in (30, 60, 100):
+                        s.set_progress(e.id, p, actor=me)
+                    assert [x.id for x in s.list_enrollments(actor=me)] == [e.id]
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        assert len(list(s.list_enrollments(status="completed"))) == 160
+        assert len(s.events_after(0, limit=1000)) == 160 * 4
+        assert s.check() == []
