@@ -281,6 +281,18 @@ pub(crate) fn write_program(
     Ok(())
 }
 
+/// Sets a program's stored times (imports keep the exported ones).
+pub(crate) fn set_program_times(
+    conn: &Connection,
+    id: &str,
+    created: Timestamp,
+    updated: Timestamp,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE programs SET created_at = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, created.millis(), updated.millis()])?;
+    Ok(())
+}
+
 pub(crate) fn program_has_enrollments(conn: &Connection, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM enrollments WHERE program_id = ?1 LIMIT 1")?
@@ -522,6 +534,21 @@ pub(crate) fn enrollment_id_used(conn: &Connection, id: &str) -> Result<bool> {
         .query_row([id], |r| r.get(0))?)
 }
 
+/// Calls `f` with every enrollment in creation order, streaming (nothing is collected).
+pub(crate) fn for_each_enrollment(
+    conn: &Connection,
+    mut f: impl FnMut(i64, &Enrollment) -> Result<()>,
+) -> Result<()> {
+    let sql = format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments e ORDER BY e.rid");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (rid, e) = enrollment_from_row(row)?;
+        f(rid, &e)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM enrollments WHERE rid = ?1")?
         .execute([rid])?;
@@ -654,6 +681,28 @@ pub(crate) fn insert_event(conn: &Connection, e: &Enrollment, ev: EventRecord<'_
         ev.from.map(|s| s.label(e.kind)),
         ev.to.map(|s| s.label(e.kind)),
         ev.actor.label(),
+        ev.reason,
+        ev.at.millis()
+    ])?;
+    Ok(())
+}
+
+/// Inserts an event with its own sequence number (imports).
+pub(crate) fn insert_event_raw(conn: &Connection, ev: &Event) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, from_status,
+                             to_status, actor, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        ev.seq,
+        ev.enrollment_id,
+        ev.user_id,
+        ev.program_id,
+        ev.action,
+        ev.from_status,
+        ev.to_status,
+        ev.actor,
         ev.reason,
         ev.at.millis()
     ])?;

@@ -68,6 +68,7 @@ pub mod validate;
 
 mod check;
 mod db;
+mod dump;
 mod ids;
 mod ops;
 mod query;
@@ -75,6 +76,7 @@ mod store;
 mod views;
 mod wire;
 
+pub use dump::{ImportError, ImportReport, RecordCounts, EXPORT_FORMAT, EXPORT_VERSION};
 pub use error::{Error, Result};
 pub use lifecycle::Command;
 pub use model::{

@@ -601,6 +601,110 @@ pub fn check_admin_update(actor: &Actor, e: &Enrollment, action: &'static str) -
     Ok(())
 }
 
+/// Checks a restored (imported) enrollment against its program and its own step progress and
+/// attempts: the same invariants the operations keep. Ids and texts are validated too.
+pub fn check_restored(
+    program: &Program,
+    e: &Enrollment,
+    steps: &[StepProgress],
+    attempts: &[Attempt],
+) -> Result<()> {
+    validate::id("enrollment_id", &e.id)?;
+    validate::id("user_id", &e.user_id)?;
+    validate::id("program_id", &e.program_id)?;
+    for (field, v) in [
+        ("added_by_user_id", &e.added_by_user_id),
+        ("added_by_program_id", &e.added_by_program_id),
+        ("partnership_id", &e.partnership_id),
+        ("mentor_id", &e.mentor_id),
+        ("previous_id", &e.previous_id),
+    ] {
+        validate::opt_id(field, v.as_deref())?;
+    }
+    if let Some(tz) = &e.timezone {
+        validate::timezone(tz)?;
+    }
+    if let Some(m) = &e.failure_message {
+        validate::text("failure_message", m, validate::MAX_LONG_TEXT_BYTES, true)?;
+    }
+    validate::percent("progress", e.progress_percent)?;
+    let bad = |message: String| Err(Error::validation("enrollment", message));
+    if e.kind != program.kind {
+        return bad(format!(
+            "kind {} but program {} is a {}",
+            e.kind, program.id, program.kind
+        ));
+    }
+    if e.steps_total as usize != program.steps.len() {
+        return bad(format!(
+            "steps_total {} but the program has {} steps",
+            e.steps_total,
+            program.steps.len()
+        ));
+    }
+    if e.attempt_number == 0 {
+        return bad("attempt_number starts at 1".into());
+    }
+    if (e.status == Status::Paused) != e.resume_status.is_some() {
+        return bad("resume_status is set exactly while paused".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut counted = Enrollment {
+        steps_delivered: 0,
+        steps_completed: 0,
+        steps_skipped: 0,
+        ..e.clone()
+    };
+    for p in steps {
+        if !program.steps.iter().any(|s| s.id == p.step_id) || !seen.insert(p.step_id.as_str()) {
+            return Err(Error::validation(
+                "step_id",
+                format!(
+                    "step {:?} is unknown or repeated in program {}",
+                    p.step_id, program.id
+                ),
+            ));
+        }
+        if let Some(r) = &p.result {
+            validate::result(r)?;
+        }
+        if let Some(code) = &p.failure_reason {
+            validate::code("failure_reason", code)?;
+        }
+        count_step(&mut counted, p.status, 1);
+    }
+    if (
+        counted.steps_delivered,
+        counted.steps_completed,
+        counted.steps_skipped,
+    ) != (e.steps_delivered, e.steps_completed, e.steps_skipped)
+    {
+        return bad("step counters disagree with step_progress".into());
+    }
+    if e.kind != Kind::Track
+        && e.steps_total > 0
+        && e.status != Status::Completed
+        && e.progress_percent
+            != crate::model::percent(e.steps_completed + e.steps_skipped, e.steps_total)
+    {
+        return bad("progress disagrees with the steps".into());
+    }
+    let best = attempts
+        .iter()
+        .map(|a| a.score)
+        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+    for (i, a) in attempts.iter().enumerate() {
+        validate::percent("score", a.score)?;
+        if a.number as usize != i + 1 {
+            return bad("attempts are numbered 1, 2, 3, ...".into());
+        }
+    }
+    if e.attempts as usize != attempts.len() || e.best_score != best {
+        return bad("attempts and best_score disagree with the attempt records".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

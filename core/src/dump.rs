@@ -1,0 +1,697 @@
+//! Export and import of a whole database as JSON Lines, CSV export of enrollments, and online
+//! backups.
+//!
+//! The export format (`enrollkit-export`, version 1) is one JSON object per line:
+//!
+//! 1. `{"type": "header", "format": "enrollkit-export", "version": 1, "schema_version": N}`
+//! 2. every user: `{"type": "user", ...}` (the fields of [`User`]), by id;
+//! 3. every program: `{"type": "program", ...}` (the fields of [`Program`]), by id;
+//! 4. every enrollment: `{"type": "enrollment", ...}` (the canonical JSON of [`Enrollment`]
+//!    plus `step_progress` (touched steps only) and `attempts`), in creation order;
+//! 5. every history event: `{"type": "event", ...}` (the fields of [`Event`]), by sequence.
+//!
+//! Export streams from one read snapshot; import streams line by line in one transaction.
+//! Importing an export into an empty database and exporting again gives the same bytes.
+//! Imported records are checked as strictly as the operations that create them: ids, names,
+//! vocabularies, references, and that every enrollment's counters, progress and attempts agree
+//! with its steps and attempts.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::db;
+use crate::error::{Error, Result};
+use crate::lifecycle;
+use crate::model::{
+    Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec, Status, StepProgress,
+    StepStatus, Trigger, User,
+};
+use crate::ops::BatchMode;
+use crate::store::{Store, SCHEMA_VERSION};
+use crate::time::Timestamp;
+use crate::validate;
+
+/// The `format` of the export header.
+pub const EXPORT_FORMAT: &str = "enrollkit-export";
+/// The export format version this build writes and reads.
+pub const EXPORT_VERSION: u64 = 1;
+
+/// How many records of each type an export wrote or an import read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecordCounts {
+    /// Users.
+    pub users: u64,
+    /// Programs.
+    pub programs: u64,
+    /// Enrollments.
+    pub enrollments: u64,
+    /// History events.
+    pub events: u64,
+}
+
+/// A refused line of an import.
+#[derive(Debug)]
+pub struct ImportError {
+    /// 1-based line number in the input.
+    pub line: u64,
+    /// Why the line was refused.
+    pub error: Error,
+}
+
+/// The outcome of [`Store::import_jsonl`].
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Records written (all zero when nothing was committed).
+    pub imported: RecordCounts,
+    /// Refused lines, in input order.
+    pub errors: Vec<ImportError>,
+    /// Whether anything was committed: false when a line failed in
+    /// [`BatchMode::AllOrNothing`].
+    pub committed: bool,
+}
+
+impl serde::Serialize for ImportReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let errors: Vec<Value> = self
+            .errors
+            .iter()
+            .map(|e| json!({"line": e.line, "error": e.error.details()}))
+            .collect();
+        json!({"imported": self.imported, "errors": errors, "committed": self.committed})
+            .serialize(s)
+    }
+}
+
+/// Progress of a long export or import: records done and input bytes consumed (0 on export).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+fn write_line(out: &mut dyn Write, kind: &str, value: Value) -> Result<()> {
+    let mut object = Map::new();
+    object.insert("type".into(), Value::String(kind.into()));
+    if let Value::Object(fields) = value {
+        object.extend(fields);
+    }
+    serde_json::to_writer(&mut *out, &Value::Object(object))?;
+    out.write_all(b"\n")
+        .map_err(|e| Error::Storage(format!("cannot write the export: {e}")))
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
+    Ok(serde_json::to_value(v)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    version: u64,
+    #[allow(dead_code)]
+    schema_version: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepRecord {
+    step_id: String,
+    status: StepStatus,
+    started_at: Option<Timestamp>,
+    delivered_at: Option<Timestamp>,
+    completed_at: Option<Timestamp>,
+    failed_at: Option<Timestamp>,
+    skipped_at: Option<Timestamp>,
+    failure_reason: Option<String>,
+    failure_message: Option<String>,
+    destination_type: Option<String>,
+    result: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttemptRecord {
+    number: u32,
+    score: f64,
+    passed: Option<bool>,
+    submitted_at: Timestamp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollmentRecord {
+    id: String,
+    user_id: String,
+    program_id: String,
+    kind: Kind,
+    status: String,
+    resume_status: Option<String>,
+    trigger: Trigger,
+    added_by_user_id: Option<String>,
+    added_by_program_id: Option<String>,
+    partnership_id: Option<String>,
+    mentor_id: Option<String>,
+    mentor_assigned_at: Option<Timestamp>,
+    timezone: Option<String>,
+    enrolled_at: Timestamp,
+    start_at: Option<Timestamp>,
+    started_at: Option<Timestamp>,
+    delivered_at: Option<Timestamp>,
+    completed_at: Option<Timestamp>,
+    failed_at: Option<Timestamp>,
+    dropped_at: Option<Timestamp>,
+    canceled_at: Option<Timestamp>,
+    failure_reason: Option<FailureReason>,
+    failure_message: Option<String>,
+    next_step_at: Option<Timestamp>,
+    steps_delivered: u32,
+    steps_completed: u32,
+    steps_skipped: u32,
+    steps_total: u32,
+    // Derived from the counters; read so that exports are accepted as they are.
+    #[allow(dead_code)]
+    delivery_percent: f64,
+    #[allow(dead_code)]
+    completion_percent: f64,
+    progress_percent: f64,
+    attempts: u32,
+    best_score: Option<f64>,
+    passed: Option<bool>,
+    previous_id: Option<String>,
+    attempt_number: u32,
+    updated_at: Timestamp,
+    #[serde(default)]
+    step_progress: Vec<StepRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventRecord {
+    seq: i64,
+    enrollment_id: String,
+    user_id: String,
+    program_id: String,
+    action: String,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    actor: String,
+    reason: Option<String>,
+    at: Timestamp,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::validation(field, message)
+}
+
+fn parse_record<T: serde::de::DeserializeOwned>(what: &'static str, value: Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| invalid(what, e.to_string()))
+}
+
+fn opt_status(kind: Kind, name: &Option<String>) -> Result<Option<Status>> {
+    name.as_deref().map(|n| Status::parse(kind, n)).transpose()
+}
+
+impl EnrollmentRecord {
+    fn into_parts(
+        self,
+        attempts: Vec<AttemptRecord>,
+    ) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
+        let kind = self.kind;
+        let enrollment = Enrollment {
+            id: self.id,
+            user_id: self.user_id,
+            program_id: self.program_id,
+            kind,
+            status: Status::parse(kind, &self.status)?,
+            resume_status: opt_status(kind, &self.resume_status)?,
+            trigger: self.trigger,
+            added_by_user_id: self.added_by_user_id,
+            added_by_program_id: self.added_by_program_id,
+            partnership_id: self.partnership_id,
+            mentor_id: self.mentor_id,
+            mentor_assigned_at: self.mentor_assigned_at,
+            timezone: self.timezone,
+            enrolled_at: self.enrolled_at,
+            start_at: self.start_at,
+            started_at: self.started_at,
+            delivered_at: self.delivered_at,
+            completed_at: self.completed_at,
+            failed_at: self.failed_at,
+            dropped_at: self.dropped_at,
+            canceled_at: self.canceled_at,
+            failure_reason: self.failure_reason,
+            failure_message: self.failure_message,
+            next_step_at: self.next_step_at,
+            steps_delivered: self.steps_delivered,
+            steps_completed: self.steps_completed,
+            steps_skipped: self.steps_skipped,
+            steps_total: self.steps_total,
+            progress_percent: self.progress_percent,
+            attempts: self.attempts,
+            best_score: self.best_score,
+            passed: self.passed,
+            previous_id: self.previous_id,
+            attempt_number: self.attempt_number,
+            updated_at: self.updated_at,
+        };
+        let steps = self
+            .step_progress
+            .into_iter()
+            .map(|s| StepProgress {
+                step_id: s.step_id,
+                status: s.status,
+                started_at: s.started_at,
+                delivered_at: s.delivered_at,
+                completed_at: s.completed_at,
+                failed_at: s.failed_at,
+                skipped_at: s.skipped_at,
+                failure_reason: s.failure_reason,
+                failure_message: s.failure_message,
+                destination_type: s.destination_type,
+                result: s.result,
+            })
+            .collect();
+        let attempts = attempts
+            .into_iter()
+            .map(|a| Attempt {
+                number: a.number,
+                score: a.score,
+                passed: a.passed,
+                submitted_at: a.submitted_at,
+            })
+            .collect();
+        Ok((enrollment, steps, attempts))
+    }
+}
+
+/// Runs `f` inside a savepoint: released on success, rolled back on error.
+fn savepoint<T>(conn: &Connection, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch(&format!("RELEASE {name}"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+            Err(e)
+        }
+    }
+}
+
+/// Import state carried from line to line.
+#[derive(Default)]
+struct Importer {
+    programs: HashMap<String, Program>,
+    counts: RecordCounts,
+    saw_header: bool,
+}
+
+impl Importer {
+    fn line(&mut self, conn: &Connection, text: &str) -> Result<()> {
+        let mut value: Value = serde_json::from_str(text)
+            .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
+        let kind = value
+            .as_object_mut()
+            .and_then(|o| o.remove("type"))
+            .and_then(|t| t.as_str().map(str::to_owned))
+            .ok_or_else(|| invalid("type", "each line is an object with a \"type\""))?;
+        if !self.saw_header && kind != "header" {
+            return Err(invalid(
+                "header",
+                "the first line must be the export header",
+            ));
+        }
+        match kind.as_str() {
+            "header" => {
+                if self.saw_header {
+                    return Err(invalid("header", "a second header"));
+                }
+                let h: Header = parse_record("header", value)?;
+                if h.format != EXPORT_FORMAT || h.version != EXPORT_VERSION {
+                    return Err(invalid(
+                        "header",
+                        format!(
+                            "format {} version {} is not {EXPORT_FORMAT} version {EXPORT_VERSION}",
+                            h.format, h.version
+                        ),
+                    ));
+                }
+                self.saw_header = true;
+            }
+            "user" => {
+                let user: User = parse_record("user", value)?;
+                validate::user(&user)?;
+                if db::find_user(conn, &crate::UserRef::Id(user.id.clone())).is_ok() {
+                    return Err(Error::Conflict(format!("user {} already exists", user.id)));
+                }
+                db::upsert_user(conn, &user, Timestamp::from_millis(0))?;
+                self.counts.users += 1;
+            }
+            "program" => {
+                let mut time = |name: &'static str| -> Result<Timestamp> {
+                    let v = value
+                        .as_object_mut()
+                        .and_then(|o| o.remove(name))
+                        .unwrap_or(Value::Null);
+                    parse_record(name, v)
+                };
+                let (created_at, updated_at) = (time("created_at")?, time("updated_at")?);
+                let spec: ProgramSpec = parse_record("program", value)?;
+                validate::program(&spec)?;
+                if db::get_program(conn, &spec.id).is_ok() {
+                    return Err(Error::Conflict(format!(
+                        "program {} already exists",
+                        spec.id
+                    )));
+                }
+                db::write_program(conn, &spec, created_at, true)?;
+                db::set_program_times(conn, &spec.id, created_at, updated_at)?;
+                self.programs
+                    .insert(spec.id.clone(), db::get_program(conn, &spec.id)?);
+                self.counts.programs += 1;
+            }
+            "enrollment" => {
+                let attempt_rows = value
+                    .as_object_mut()
+                    .and_then(|o| o.remove("attempt_records"))
+                    .map(|v| parse_record::<Vec<AttemptRecord>>("attempt_records", v))
+                    .transpose()?
+                    .unwrap_or_default();
+                let record: EnrollmentRecord = parse_record("enrollment", value)?;
+                let (e, steps, attempts) = record.into_parts(attempt_rows)?;
+                let program = match self.programs.get(&e.program_id) {
+                    Some(p) => p,
+                    None => {
+                        let p = db::get_program(conn, &e.program_id)?;
+                        self.programs.entry(e.program_id.clone()).or_insert(p)
+                    }
+                };
+                lifecycle::check_restored(program, &e, &steps, &attempts)?;
+                if db::enrollment_id_used(conn, &e.id)? {
+                    return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
+                }
+                let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
+                    Error::Storage(m) if m.contains("FOREIGN KEY") => {
+                        Error::not_found("user", e.user_id.clone())
+                    }
+                    other => other,
+                })?;
+                for s in &steps {
+                    db::write_step_progress(conn, rid, s)?;
+                }
+                for a in &attempts {
+                    db::insert_attempt(conn, rid, a)?;
+                }
+                self.counts.enrollments += 1;
+            }
+            "event" => {
+                let r: EventRecord = parse_record("event", value)?;
+                if r.seq < 1 {
+                    return Err(invalid("seq", "sequence numbers start at 1"));
+                }
+                validate::id("enrollment_id", &r.enrollment_id)?;
+                validate::id("user_id", &r.user_id)?;
+                validate::id("program_id", &r.program_id)?;
+                validate::code("action", &r.action)?;
+                crate::Actor::parse(&r.actor)?;
+                let event = Event {
+                    seq: r.seq,
+                    enrollment_id: r.enrollment_id,
+                    user_id: r.user_id,
+                    program_id: r.program_id,
+                    action: r.action,
+                    from_status: r.from_status,
+                    to_status: r.to_status,
+                    actor: r.actor,
+                    reason: r.reason,
+                    at: r.at,
+                };
+                db::insert_event_raw(conn, &event).map_err(|err| match err {
+                    Error::Storage(m) if m.contains("UNIQUE") => {
+                        Error::Conflict(format!("event {} already exists", event.seq))
+                    }
+                    other => other,
+                })?;
+                self.counts.events += 1;
+            }
+            other => return Err(invalid("type", format!("unknown record type {other:?}"))),
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Writes the whole database to `out` in the export format (see the module docs), from one
+    /// consistent snapshot. `progress` (if any) is called with the records written so far.
+    pub fn export_jsonl(
+        &self,
+        out: &mut dyn Write,
+        mut progress: Option<Progress<'_>>,
+    ) -> Result<RecordCounts> {
+        self.read(|c| {
+            let mut counts = RecordCounts::default();
+            let mut tick = |counts: &RecordCounts| {
+                let n = counts.users + counts.programs + counts.enrollments + counts.events;
+                if n % 10_000 == 0 {
+                    if let Some(p) = progress.as_mut() {
+                        p(n, 0);
+                    }
+                }
+            };
+            write_line(
+                out,
+                "header",
+                json!({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION}),
+            )?;
+            let mut after: Option<String> = None;
+            loop {
+                let users = db::list_users(c, after.as_deref(), 1000)?;
+                let Some(last) = users.last() else { break };
+                after = Some(last.id.clone());
+                for u in &users {
+                    write_line(out, "user", to_value(u)?)?;
+                    counts.users += 1;
+                    tick(&counts);
+                }
+            }
+            let mut after: Option<String> = None;
+            loop {
+                let programs = db::list_programs(c, None, None, after.as_deref(), 1000)?;
+                let Some(last) = programs.last() else { break };
+                after = Some(last.id.clone());
+                for p in &programs {
+                    write_line(out, "program", to_value(p)?)?;
+                    counts.programs += 1;
+                    tick(&counts);
+                }
+            }
+            db::for_each_enrollment(c, |rid, e| {
+                let mut value = to_value(e)?;
+                let steps = db::load_step_progress(c, rid)?;
+                let mut steps: Vec<StepProgress> = steps;
+                steps.sort_by(|a, b| a.step_id.cmp(&b.step_id));
+                let attempts = db::load_attempts(c, rid)?;
+                if let Value::Object(o) = &mut value {
+                    o.insert("step_progress".into(), to_value(&steps)?);
+                    o.insert("attempt_records".into(), to_value(&attempts)?);
+                }
+                write_line(out, "enrollment", value)?;
+                counts.enrollments += 1;
+                tick(&counts);
+                Ok(())
+            })?;
+            let mut after = 0;
+            loop {
+                let events = db::events_after(c, after, None, 1000)?;
+                let Some(last) = events.last() else { break };
+                after = last.seq;
+                for ev in &events {
+                    write_line(out, "event", to_value(ev)?)?;
+                    counts.events += 1;
+                    tick(&counts);
+                }
+            }
+            out.flush()
+                .map_err(|e| Error::Storage(format!("cannot write the export: {e}")))?;
+            Ok(counts)
+        })
+    }
+
+    /// Imports an export (see the module docs) line by line in one transaction.
+    ///
+    /// Every line is checked as strictly as the operation that would create it; a refused line
+    /// is reported with its line number. In [`BatchMode::AllOrNothing`] (the default) any
+    /// refused line rolls everything back (`committed` is false); in
+    /// [`BatchMode::BestEffort`] refused lines are skipped. Records must not clash with
+    /// existing ones (`conflict`). Only storage failures and unreadable input fail the call.
+    pub fn import_jsonl(
+        &self,
+        input: &mut dyn BufRead,
+        mode: BatchMode,
+        mut progress: Option<Progress<'_>>,
+    ) -> Result<ImportReport> {
+        self.write(|tx, _| {
+            tx.execute_batch("SAVEPOINT import")?;
+            let mut importer = Importer::default();
+            let mut errors = Vec::new();
+            let mut line = 0u64;
+            let mut bytes = 0u64;
+            let mut buf = String::new();
+            loop {
+                buf.clear();
+                let n = input.read_line(&mut buf).map_err(|e| {
+                    Error::Storage(format!("cannot read the import at line {}: {e}", line + 1))
+                })?;
+                if n == 0 {
+                    break;
+                }
+                line += 1;
+                bytes += n as u64;
+                let text = buf.trim_end_matches(['\n', '\r']);
+                if text.trim().is_empty() {
+                    continue;
+                }
+                match savepoint(tx, "line", || importer.line(tx, text)) {
+                    Ok(()) => {}
+                    Err(e) if is_fatal(&e) => return Err(e),
+                    Err(error) => errors.push(ImportError { line, error }),
+                }
+                if line % 10_000 == 0 {
+                    if let Some(p) = progress.as_mut() {
+                        p(line, bytes);
+                    }
+                }
+            }
+            if !importer.saw_header && errors.is_empty() && line > 0 {
+                errors.push(ImportError {
+                    line: 1,
+                    error: invalid("header", "no export header"),
+                });
+            }
+            if let Some(p) = progress.as_mut() {
+                p(line, bytes);
+            }
+            let committed = errors.is_empty() || mode == BatchMode::BestEffort;
+            if committed {
+                tx.execute_batch("RELEASE import")?;
+                Ok(ImportReport {
+                    imported: importer.counts,
+                    errors,
+                    committed,
+                })
+            } else {
+                tx.execute_batch("ROLLBACK TO import; RELEASE import")?;
+                Ok(ImportReport {
+                    imported: RecordCounts::default(),
+                    errors,
+                    committed,
+                })
+            }
+        })
+    }
+
+    /// Writes every enrollment (optionally of one program) as CSV: a header row, then one row
+    /// per enrollment with its main fields, statuses in the program's vocabulary.
+    pub fn export_enrollments_csv(
+        &self,
+        out: &mut dyn Write,
+        program_id: Option<&str>,
+    ) -> Result<u64> {
+        const COLUMNS: [&str; 16] = [
+            "id",
+            "user_id",
+            "program_id",
+            "kind",
+            "status",
+            "trigger",
+            "enrolled_at",
+            "started_at",
+            "completed_at",
+            "failed_at",
+            "progress_percent",
+            "steps_delivered",
+            "steps_completed",
+            "steps_total",
+            "best_score",
+            "passed",
+        ];
+        self.read(|c| {
+            let fail = |e: std::io::Error| Error::Storage(format!("cannot write the CSV: {e}"));
+            writeln!(out, "{}", COLUMNS.join(",")).map_err(fail)?;
+            let mut rows = 0;
+            db::for_each_enrollment(c, |_, e| {
+                if program_id.is_some_and(|p| p != e.program_id) {
+                    return Ok(());
+                }
+                let t = |t: Option<Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+                let cells = [
+                    e.id.clone(),
+                    e.user_id.clone(),
+                    e.program_id.clone(),
+                    e.kind.to_string(),
+                    e.status_name().to_owned(),
+                    e.trigger.to_string(),
+                    e.enrolled_at.to_string(),
+                    t(e.started_at),
+                    t(e.completed_at),
+                    t(e.failed_at),
+                    e.progress_percent.to_string(),
+                    e.steps_delivered.to_string(),
+                    e.steps_completed.to_string(),
+                    e.steps_total.to_string(),
+                    e.best_score.map(|s| s.to_string()).unwrap_or_default(),
+                    e.passed.map(|p| p.to_string()).unwrap_or_default(),
+                ];
+                let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                writeln!(out, "{}", line.join(",")).map_err(fail)?;
+                rows += 1;
+                Ok(())
+            })?;
+            out.flush().map_err(fail)?;
+            Ok(rows)
+        })
+    }
+
+    /// Copies the database to a new file `dest` with SQLite's backup API, from one consistent
+    /// snapshot, while other connections and processes go on writing. `dest` must not exist
+    /// (`conflict`).
+    pub fn backup(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::Conflict(format!(
+                "{} already exists",
+                dest.display()
+            )));
+        }
+        self.read(|c| {
+            let mut target = Connection::open(dest)
+                .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dest.display())))?;
+            let backup = rusqlite::backup::Backup::new(c, &mut target)?;
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => Ok(()),
+                other => Err(Error::Busy(format!("backup stopped: {other:?}"))),
+            }
+        })
+    }
+}
+
+/// A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180).
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Errors that end an import instead of refusing one line: the database itself failed
+/// (constraint failures are the line's fault).
+fn is_fatal(e: &Error) -> bool {
+    match e {
+        Error::Busy(_) | Error::Corrupt(_) => true,
+        Error::Storage(m) => !m.contains("constraint"),
+        _ => false,
+    }
+}

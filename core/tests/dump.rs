@@ -1,0 +1,273 @@
+//! Export, import (round trip, refused lines, modes), CSV, and backup.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use enrollkit::*;
+
+fn populated() -> Store {
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
+    ));
+    let s = OpenOptions::new()
+        .clock(clock.clone())
+        .open_in_memory()
+        .unwrap();
+    for i in 0..6 {
+        s.upsert_user(&User {
+            id: format!("u{i}"),
+            email: Some(format!("u{i}@example.com")),
+            groups: vec!["g,1".into(), "quote\"d".into()],
+            manager_id: (i > 0).then(|| "u0".to_owned()),
+            ..User::default()
+        })
+        .unwrap();
+    }
+    let step = |id: &str, c: bool| Step {
+        id: id.into(),
+        step_type: "task".into(),
+        title: id.into(),
+        learner_completable: c,
+    };
+    let spec = |id: &str, kind, steps, assessment| ProgramSpec {
+        id: id.into(),
+        kind,
+        title: format!("Title, \"{id}\""),
+        description: Some("multi\nline".into()),
+        state: ProgramState::Active,
+        self_enrollment: true,
+        steps,
+        assessment,
+    };
+    s.create_program(&spec("crs", Kind::Course, vec![], None))
+        .unwrap();
+    s.create_program(&spec(
+        "cert",
+        Kind::Certification,
+        vec![step("a", true)],
+        Some(Assessment {
+            passing_score: 50.0,
+            max_attempts: Some(3),
+        }),
+    ))
+    .unwrap();
+    s.create_program(&spec(
+        "trk",
+        Kind::Track,
+        vec![step("m", false), step("t", true)],
+        None,
+    ))
+    .unwrap();
+    let a = Actor::Admin;
+    for i in 0..6 {
+        let u = format!("u{i}");
+        clock.advance_millis(1234);
+        let c = s.enroll(&a, &EnrollRequest::new(&u, "crs")).unwrap();
+        if i % 2 == 0 {
+            s.set_progress(&a, &c.id, 100.0).unwrap();
+        } else {
+            s.drop_enrollment(&a, &c.id).unwrap();
+        }
+        let z = s.enroll(&a, &EnrollRequest::new(&u, "cert")).unwrap();
+        s.submit_attempt(&a, &z.id, 40.5 + i as f64).unwrap();
+        let t = s.enroll(&a, &EnrollRequest::new(&u, "trk")).unwrap();
+        s.update_step(
+            &a,
+            &t.id,
+            "m",
+            &StepChange::Deliver {
+                destination_type: Some("user".into()),
+            },
+        )
+        .unwrap();
+        if i == 3 {
+            s.assign_mentor(&a, &t.id, Some("u0")).unwrap();
+        }
+        s.update_step(
+            &a,
+            &t.id,
+            "t",
+            &StepChange::Complete {
+                result: Some(serde_json::json!({"answer": "ok, \"fine\""})),
+            },
+        )
+        .unwrap();
+        if i == 5 {
+            s.delete_enrollment(&a, &z.id).unwrap();
+        }
+    }
+    s
+}
+
+fn export(s: &Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    s.export_jsonl(&mut out, None).unwrap();
+    out
+}
+
+#[test]
+fn export_import_export_gives_the_same_bytes() {
+    let source = populated();
+    let first = export(&source);
+    let copy = Store::open_in_memory().unwrap();
+    let mut seen = 0;
+    let mut progress = |lines: u64, _bytes: u64| seen = lines;
+    let report = copy
+        .import_jsonl(
+            &mut Cursor::new(&first),
+            BatchMode::AllOrNothing,
+            Some(&mut progress),
+        )
+        .unwrap();
+    assert!(report.committed && report.errors.is_empty(), "{report:?}");
+    assert_eq!(
+        report.imported,
+        RecordCounts {
+            users: 6,
+            programs: 3,
+            enrollments: 17,
+            events: report.imported.events
+        }
+    );
+    assert_eq!(
+        seen as usize,
+        first
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
+    );
+    let second = export(&copy);
+    assert_eq!(
+        String::from_utf8(first).unwrap(),
+        String::from_utf8(second).unwrap()
+    );
+    assert!(copy.check_invariants().unwrap().is_empty());
+    // The copy keeps working: its sequences continue after the imported ones.
+    let e = copy
+        .enroll(&Actor::Admin, &EnrollRequest::new("u5", "cert"))
+        .unwrap();
+    let history = copy.events_after(&Actor::Admin, 0, 1000).unwrap();
+    assert_eq!(history.last().unwrap().enrollment_id, e.id);
+}
+
+#[test]
+fn a_bad_line_rolls_back_everything_unless_best_effort() {
+    let good = String::from_utf8(export(&populated())).unwrap();
+    let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
+    lines.insert(3, "{\"type\": \"user\", \"id\": \"\"}".into());
+    lines.insert(5, "not json".into());
+    let enrollment = lines
+        .iter()
+        .position(|l| l.starts_with("{\"type\":\"enrollment\""))
+        .unwrap();
+    lines[enrollment] = lines[enrollment].replace("\"steps_total\":0", "\"steps_total\":9");
+    let text = lines.join("\n");
+    let target = Store::open_in_memory().unwrap();
+    let report = target
+        .import_jsonl(&mut Cursor::new(&text), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(!report.committed);
+    let lines_refused: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines_refused, vec![4, 6, enrollment as u64 + 1]);
+    assert!(
+        report.errors.iter().all(|e| e.error.code() == "validation"),
+        "{report:?}"
+    );
+    assert!(
+        target.list_users(None, 10).unwrap().is_empty(),
+        "nothing half-imported"
+    );
+    let report = target
+        .import_jsonl(&mut Cursor::new(&text), BatchMode::BestEffort, None)
+        .unwrap();
+    assert!(report.committed && report.errors.len() == 3);
+    assert_eq!(report.imported.users, 6);
+    assert_eq!(report.imported.enrollments, 16);
+    // Importing the same records again clashes.
+    let again = target
+        .import_jsonl(&mut Cursor::new(&good), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(!again.committed && again.errors.iter().all(|e| e.error.code() == "conflict"));
+    let json = serde_json::to_value(&again).unwrap();
+    assert_eq!(json["errors"][0]["line"], 2);
+}
+
+#[test]
+fn imports_need_the_header_and_known_types() {
+    let target = Store::open_in_memory().unwrap();
+    for (text, line) in [
+        ("{\"type\":\"user\",\"id\":\"u\"}\n", 1),
+        ("{\"type\":\"header\",\"format\":\"other\",\"version\":1,\"schema_version\":1}\n", 1),
+        ("{\"type\":\"header\",\"format\":\"enrollkit-export\",\"version\":1,\"schema_version\":1}\n{\"type\":\"alien\"}\n", 2),
+        ("[1,2]\n", 1),
+    ] {
+        let report = target.import_jsonl(&mut Cursor::new(text), BatchMode::AllOrNothing, None).unwrap();
+        assert!(!report.committed, "{text}");
+        assert_eq!(report.errors[0].line, line, "{text}");
+    }
+    let empty = target
+        .import_jsonl(&mut Cursor::new(""), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(empty.committed && empty.errors.is_empty());
+}
+
+#[test]
+fn csv_export_quotes_what_it_must() {
+    let s = populated();
+    let mut out = Vec::new();
+    let rows = s.export_enrollments_csv(&mut out, Some("trk")).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(rows, 6);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert!(lines[0].starts_with("id,user_id,program_id,kind,status,"));
+    assert!(lines[1].contains(",trk,track,completed,manual_user_trigger,"));
+}
+
+#[test]
+fn backup_copies_a_consistent_database_while_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    let store = Arc::new(Store::open(&path).unwrap());
+    store
+        .upsert_user(&User {
+            id: "u".into(),
+            ..User::default()
+        })
+        .unwrap();
+    store
+        .create_program(&ProgramSpec {
+            id: "c".into(),
+            kind: Kind::Course,
+            title: "C".into(),
+            description: None,
+            state: ProgramState::Active,
+            self_enrollment: false,
+            steps: vec![],
+            assessment: None,
+        })
+        .unwrap();
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 0..200 {
+                store
+                    .upsert_user(&User {
+                        id: format!("w{i}"),
+                        ..User::default()
+                    })
+                    .unwrap();
+                store
+                    .enroll(&Actor::Admin, &EnrollRequest::new(format!("w{i}"), "c"))
+                    .unwrap();
+            }
+        })
+    };
+    let dest = dir.path().join("copy.db");
+    store.backup(&dest).unwrap();
+    writer.join().unwrap();
+    assert_eq!(store.backup(&dest).unwrap_err().code(), "conflict");
+    let copy = Store::open(&dest).unwrap();
+    assert!(copy.check_invariants().unwrap().is_empty());
+    assert!(copy.get_program("c").is_ok());
+}
