@@ -618,6 +618,40 @@ enrollkit_result enrollkit_render(const enrollkit_store *store,
                                   uint32_t view,
                                   char **out);
 
+/**
+ * Writes the whole database to the file `path` (created or truncated) as JSON Lines in the
+ * enrollkit export format, and the number of records of each type ({"users", "programs",
+ * "enrollments", "events"}) as JSON to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_export(const enrollkit_store *store, const char *path, char **out);
+
+/**
+ * Imports the export file `path` in one transaction (`mode`: ENROLLKIT_BATCH_ALL_OR_NOTHING
+ * rolls everything back when a line is refused; ENROLLKIT_BATCH_BEST_EFFORT skips refused
+ * lines). Writes the report ({"imported": counts, "errors": [{"line", "error"}],
+ * "committed": bool}) as JSON to `*out` unless `out` is NULL. Refused lines are reported, not
+ * a failed call.
+ */
+enrollkit_result enrollkit_import(const enrollkit_store *store,
+                                  const char *path,
+                                  uint32_t mode,
+                                  char **out);
+
+/**
+ * Writes every enrollment (of `program_id`, or all when it is NULL) as CSV to the file `path`
+ * (created or truncated) and the number of rows to `*out_rows` unless it is NULL.
+ */
+enrollkit_result enrollkit_export_csv(const enrollkit_store *store,
+                                      const char *path,
+                                      const char *program_id,
+                                      uint64_t *out_rows);
+
+/**
+ * Copies the database to the new file `dest` (which must not exist:
+ * ENROLLKIT_RESULT_CONFLICT) with SQLite's backup API, consistently, while others write.
+ */
+enrollkit_result enrollkit_backup(const enrollkit_store *store, const char *dest);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

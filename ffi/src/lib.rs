@@ -1261,6 +1261,97 @@ pub extern "C" fn enrollkit_render(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Files: export, import, CSV, backup
+
+fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| Failure::Core(Error::Storage(format!("cannot create {path}: {e}"))))
+}
+
+/// Writes the whole database to the file `path` (created or truncated) as JSON Lines in the
+/// enrollkit export format, and the number of records of each type ({"users", "programs",
+/// "enrollments", "events"}) as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_export(
+    store: *const enrollkit_store,
+    path: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let mut file = create_file(text(path, "path")?)?;
+        put_json(out, &s.store.export_jsonl(&mut file, None)?)
+    })
+}
+
+/// Imports the export file `path` in one transaction (`mode`: ENROLLKIT_BATCH_ALL_OR_NOTHING
+/// rolls everything back when a line is refused; ENROLLKIT_BATCH_BEST_EFFORT skips refused
+/// lines). Writes the report ({"imported": counts, "errors": [{"line", "error"}],
+/// "committed": bool}) as JSON to `*out` unless `out` is NULL. Refused lines are reported, not
+/// a failed call.
+#[no_mangle]
+pub extern "C" fn enrollkit_import(
+    store: *const enrollkit_store,
+    path: *const c_char,
+    mode: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let path = text(path, "path")?;
+        let mode = match mode {
+            ENROLLKIT_BATCH_ALL_OR_NOTHING => BatchMode::AllOrNothing,
+            ENROLLKIT_BATCH_BEST_EFFORT => BatchMode::BestEffort,
+            other => {
+                return Err(validation(
+                    "mode",
+                    format!("{other} is not an ENROLLKIT_BATCH_* value"),
+                ))
+            }
+        };
+        let file = std::fs::File::open(path)
+            .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))?;
+        let mut reader = std::io::BufReader::new(file);
+        put_json(out, &s.store.import_jsonl(&mut reader, mode, None)?)
+    })
+}
+
+/// Writes every enrollment (of `program_id`, or all when it is NULL) as CSV to the file `path`
+/// (created or truncated) and the number of rows to `*out_rows` unless it is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_export_csv(
+    store: *const enrollkit_store,
+    path: *const c_char,
+    program_id: *const c_char,
+    out_rows: *mut u64,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let program = opt_text(program_id, "program_id")?;
+        let mut file = create_file(text(path, "path")?)?;
+        put(
+            out_rows,
+            s.store.export_enrollments_csv(&mut file, program)?,
+        );
+        Ok(())
+    })
+}
+
+/// Copies the database to the new file `dest` (which must not exist:
+/// ENROLLKIT_RESULT_CONFLICT) with SQLite's backup API, consistently, while others write.
+#[no_mangle]
+pub extern "C" fn enrollkit_backup(
+    store: *const enrollkit_store,
+    dest: *const c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        Ok(s.store.backup(std::path::Path::new(text(dest, "dest")?))?)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

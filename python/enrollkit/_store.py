@@ -187,6 +187,31 @@ class Store:
         violations, ``[]`` when all is well."""
         return json.loads(self._native.check())  # type: ignore[no-any-return]
 
+    # -- files ---------------------------------------------------------------------------
+
+    def export(self, path: Union[str, "os.PathLike[str]"]) -> Dict[str, int]:
+        """Writes the whole database to ``path`` as JSON Lines (the enrollkit export format);
+        returns the number of records of each type. Importing it into an empty store and
+        exporting again gives the same bytes."""
+        return json.loads(self._native.export(_str("path", os.fspath(path))))  # type: ignore[no-any-return]
+
+    def import_file(self, path: Union[str, "os.PathLike[str]"], *,
+                    mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING) -> Dict[str, Any]:
+        """Imports an export file in one transaction. Returns ``{"imported": counts,
+        "errors": [{"line", "error"}], "committed": bool}``; with ``ALL_OR_NOTHING`` any refused
+        line leaves the database unchanged."""
+        raw = self._native.import_file(_str("path", os.fspath(path)), _enum(mode))
+        return json.loads(raw)  # type: ignore[no-any-return]
+
+    def export_csv(self, path: Union[str, "os.PathLike[str]"], *, program_id: Optional[str] = None) -> int:
+        """Writes enrollments (optionally of one program) as CSV; returns the row count."""
+        return self._native.export_csv(_str("path", os.fspath(path)), _opt("program_id", program_id))
+
+    def backup(self, dest: Union[str, "os.PathLike[str]"]) -> None:
+        """Copies the database to the new file ``dest`` with SQLite's backup API, consistently,
+        while others write (``ConflictError`` if ``dest`` exists)."""
+        self._native.backup(_str("dest", os.fspath(dest)))
+
     # -- users ---------------------------------------------------------------------------
 
     def upsert_user(self, user: Union[User, Mapping[str, Any]]) -> User:

@@ -16,6 +16,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::Serialize;
 
+fn io_error(what: &str, path: &str, e: std::io::Error) -> Error {
+    Error::Storage(format!("cannot {what} {path}: {e}"))
+}
+
 /// The exception class of `enrollkit.exceptions` for a core error code.
 fn exception_class(code: &str) -> &'static str {
     match code {
@@ -460,6 +464,33 @@ impl Store {
                 "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor
             }))
         })
+    }
+
+    fn export(&self, py: Python<'_>, path: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            let file = std::fs::File::create(path).map_err(|e| io_error("create", path, e))?;
+            json(&s.export_jsonl(&mut std::io::BufWriter::new(file), None)?)
+        })
+    }
+
+    fn import_file(&self, py: Python<'_>, path: &str, mode: &str) -> PyResult<String> {
+        self.run(py, |s| {
+            let mode = BatchMode::parse(mode)?;
+            let file = std::fs::File::open(path).map_err(|e| io_error("open", path, e))?;
+            json(&s.import_jsonl(&mut std::io::BufReader::new(file), mode, None)?)
+        })
+    }
+
+    #[pyo3(signature = (path, program_id))]
+    fn export_csv(&self, py: Python<'_>, path: &str, program_id: Option<&str>) -> PyResult<u64> {
+        self.run(py, |s| {
+            let file = std::fs::File::create(path).map_err(|e| io_error("create", path, e))?;
+            s.export_enrollments_csv(&mut std::io::BufWriter::new(file), program_id)
+        })
+    }
+
+    fn backup(&self, py: Python<'_>, dest: &str) -> PyResult<()> {
+        self.run(py, |s| s.backup(std::path::Path::new(dest)))
     }
 
     fn render(&self, py: Python<'_>, actor: &str, id: &str, view_name: &str) -> PyResult<String> {

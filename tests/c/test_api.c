@@ -610,6 +610,69 @@ static void test_null_and_utf8(enrollkit_store *s) {
     CHECK(has(o, "DROP TABLE"));
 }
 
+/* Export, import into an empty store, export again: same bytes. CSV and backup. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_files(enrollkit_store *s, const char *dir) {
+    char first[512], second[512], csv[512], bad[512], dest[512];
+    char *out = NULL;
+    uint64_t rows = 0;
+    snprintf(first, sizeof first, "%s/first.jsonl", dir);
+    snprintf(second, sizeof second, "%s/second.jsonl", dir);
+    snprintf(csv, sizeof csv, "%s/enrollments.csv", dir);
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", dir);
+    snprintf(dest, sizeof dest, "%s/backup.db", dir);
+    OK(enrollkit_export(s, first, &out));
+    CHECK(has(out, "\"users\":"));
+    enrollkit_store *copy = NULL;
+    OK(enrollkit_store_open_in_memory(0, &copy));
+    OK(enrollkit_import(copy, first, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+    CHECK(has(out, "\"committed\":true"));
+    OK(enrollkit_export(copy, second, NULL));
+    char *a = slurp(first), *b = slurp(second);
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    FILE *f = fopen(bad, "w");
+    fputs("{\"type\":\"header\",\"format\":\"enrollkit-export\",\"version\":1,\"schema_version\":1}\nnot json\n", f);
+    fclose(f);
+    OK(enrollkit_import(copy, bad, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+    CHECK(has(out, "\"line\":2"));
+    EXPECT(enrollkit_import(copy, bad, 9, NULL), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_import(copy, "/nonexistent/x.jsonl", 0, NULL), ENROLLKIT_RESULT_STORAGE);
+    EXPECT(enrollkit_export(copy, "/nonexistent/dir/x.jsonl", NULL), ENROLLKIT_RESULT_STORAGE);
+    enrollkit_store_free(copy);
+    OK(enrollkit_export_csv(s, csv, "trk", &rows));
+    CHECK(rows >= 1);
+    OK(enrollkit_export_csv(s, csv, NULL, NULL));
+    OK(enrollkit_backup(s, dest));
+    EXPECT(enrollkit_backup(s, dest), ENROLLKIT_RESULT_CONFLICT);
+    NUL(enrollkit_export(NULL, first, NULL));
+    NUL(enrollkit_export(s, NULL, NULL));
+    UTF(enrollkit_export(s, BAD, NULL));
+    NUL(enrollkit_import(NULL, first, 0, NULL));
+    NUL(enrollkit_import(s, NULL, 0, NULL));
+    UTF(enrollkit_import(s, BAD, 0, NULL));
+    NUL(enrollkit_export_csv(NULL, csv, NULL, NULL));
+    NUL(enrollkit_export_csv(s, NULL, NULL, NULL));
+    UTF(enrollkit_export_csv(s, BAD, NULL, NULL));
+    UTF(enrollkit_export_csv(s, csv, BAD, NULL));
+    NUL(enrollkit_backup(NULL, dest));
+    NUL(enrollkit_backup(s, NULL));
+    UTF(enrollkit_backup(s, BAD));
+}
+
 static void test_manual_clock(void) {
     enrollkit_store *s = NULL;
     char *o = NULL;
@@ -661,6 +724,7 @@ int main(int argc, char **argv) {
     test_users_and_programs(s);
     test_enrollments(s);
     test_null_and_utf8(s);
+    test_files(s, dir);
     enrollkit_store_free(s);
     test_manual_clock();
     test_busy(dir);

@@ -479,3 +479,31 @@ def test_threads_share_one_store(tmp_path: "os.PathLike[str]") -> None:
         assert len(list(s.list_enrollments(status="completed"))) == 160
         assert len(s.events_after(0, limit=1000)) == 160 * 4
         assert s.check() == []
+
+
+def test_export_import_csv_backup(store: Store, tmp_path: "os.PathLike[str]") -> None:
+    e = store.enroll("u1", "trk", actor=Actor.SYSTEM)
+    store.complete_step(e.id, "survey", {"answers": [1]}, actor=LEARNER)
+    first, second = os.path.join(tmp_path, "a.jsonl"), os.path.join(tmp_path, "b.jsonl")
+    counts = store.export(first)
+    assert counts == {"users": 2, "programs": 3, "enrollments": 1, "events": 2}
+    with Store.in_memory() as copy:
+        report = copy.import_file(first)
+        assert report["committed"] and report["errors"] == []
+        copy.export(second)
+        with open(first, "rb") as f1, open(second, "rb") as f2:
+            assert f1.read() == f2.read()
+        again = copy.import_file(first, mode=BatchMode.BEST_EFFORT)
+        assert {err["error"]["code"] for err in again["errors"]} == {"conflict"}
+    csv_path = os.path.join(tmp_path, "e.csv")
+    assert store.export_csv(csv_path, program_id="trk") == 1
+    with open(csv_path) as f:
+        assert f.readline().startswith("id,user_id,program_id")
+    dest = os.path.join(tmp_path, "backup.db")
+    store.backup(dest)
+    with pytest.raises(enrollkit.ConflictError):
+        store.backup(dest)
+    with Store(dest) as b:
+        assert b.get_enrollment(e.id) == store.get_enrollment(e.id)
+    with pytest.raises(enrollkit.StorageError):
+        store.import_file(os.path.join(tmp_path, "missing.jsonl"))
