@@ -593,6 +593,23 @@ impl Store {
         })
     }
 
+    /// How many users, programs, enrollments and history events the database holds.
+    pub fn stats(&self) -> Result<RecordCounts> {
+        self.read(|c| {
+            let count = |table: &str| -> Result<u64> {
+                let n: i64 =
+                    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(n as u64)
+            };
+            Ok(RecordCounts {
+                users: count("users")?,
+                programs: count("programs")?,
+                enrollments: count("enrollments")?,
+                events: count("events")?,
+            })
+        })
+    }
+
     /// Writes every enrollment (optionally of one program) as CSV: a header row, then one row
     /// per enrollment with its main fields, statuses in the program's vocabulary.
     pub fn export_enrollments_csv(
