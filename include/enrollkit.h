@@ -292,6 +292,12 @@ enrollkit_result enrollkit_store_now(const enrollkit_store *store, char **out);
 enrollkit_result enrollkit_store_schema_version(const enrollkit_store *store, int64_t *out);
 
 /**
+ * Writes the number of users, programs, enrollments and history events as JSON
+ * ({"users", "programs", "enrollments", "events"}) to `*out` (must not be NULL).
+ */
+enrollkit_result enrollkit_stats(const enrollkit_store *store, char **out);
+
+/**
  * Checks the whole database (SQLite integrity plus enrollkit's invariants) and writes a JSON
  * array of violations to `*out` (must not be NULL): "[]" when all is well.
  */

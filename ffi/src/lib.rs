@@ -549,6 +549,19 @@ pub extern "C" fn enrollkit_store_schema_version(
     })
 }
 
+/// Writes the number of users, programs, enrollments and history events as JSON
+/// ({"users", "programs", "enrollments", "events"}) to `*out` (must not be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_stats(
+    store: *const enrollkit_store,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        put_json(out, &self::store(store)?.store.stats()?)
+    })
+}
+
 /// Checks the whole database (SQLite integrity plus enrollkit's invariants) and writes a JSON
 /// array of violations to `*out` (must not be NULL): "[]" when all is well.
 #[no_mangle]

@@ -182,6 +182,14 @@ class Store:
         ms = int(by.total_seconds() * 1000) if isinstance(by, timedelta) else _count("by", abs(by)) * (1 if by >= 0 else -1)
         self._native.advance_time(ms)
 
+    def stats(self) -> Dict[str, int]:
+        """How many ``users``, ``programs``, ``enrollments`` and ``events`` the database holds.
+
+        >>> Store.in_memory().stats()
+        {'users': 0, 'programs': 0, 'enrollments': 0, 'events': 0}
+        """
+        return json.loads(self._native.stats())  # type: ignore[no-any-return]
+
     def check(self) -> List[str]:
         """Checks the whole database (SQLite integrity and enrollkit's invariants); returns the
         violations, ``[]`` when all is well."""

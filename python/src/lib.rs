@@ -190,6 +190,10 @@ impl Store {
         Ok(())
     }
 
+    fn stats(&self, py: Python<'_>) -> PyResult<String> {
+        self.run(py, |s| json(&s.stats()?))
+    }
+
     fn check(&self, py: Python<'_>) -> PyResult<String> {
         self.run(py, |s| json(&s.check_invariants()?))
     }

@@ -398,6 +398,10 @@ static void test_enrollments(enrollkit_store *s) {
     CHECK(has(out, "\"action\":\"deleted\""));
     OK(enrollkit_check(s, &out));
     CHECK(has(out, "[]"));
+    OK(enrollkit_stats(s, &out));
+    CHECK(has(out, "\"users\":"));
+    NUL(enrollkit_stats(NULL, &out));
+    NUL(enrollkit_stats(s, NULL));
 }
 
 /* NULL for every pointer argument and invalid UTF-8 for every string argument. */

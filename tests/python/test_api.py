@@ -487,6 +487,7 @@ def test_export_import_csv_backup(store: Store, tmp_path: "os.PathLike[str]") ->
     first, second = os.path.join(tmp_path, "a.jsonl"), os.path.join(tmp_path, "b.jsonl")
     counts = store.export(first)
     assert counts == {"users": 2, "programs": 3, "enrollments": 1, "events": 2}
+    assert store.stats() == counts
     with Store.in_memory() as copy:
         report = copy.import_file(first)
         assert report["committed"] and report["errors"] == []
