@@ -328,7 +328,10 @@ pub fn run(path: &Path, users: usize) -> Result<Summary, Error> {
     store.set_next_step_at(&system, &tracks[1], Some(now.plus_millis(DAY)))?;
     // Latecomers who enrolled in the certification today and have not started.
     for i in (1..users).step_by(3).filter(|i| i % 7 == 0) {
-        store.enroll(&admin, &EnrollRequest::new(format!("usr_{i:04}"), "cert_security"))?;
+        store.enroll(
+            &admin,
+            &EnrollRequest::new(format!("usr_{i:04}"), "cert_security"),
+        )?;
     }
 
     let counts = store.stats()?;

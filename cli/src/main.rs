@@ -536,8 +536,7 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
         Cmd::Attempt { id, score } => {
             let store = open(cli, true)?;
             let (e, attempt) = store.submit_attempt(&actor, id, *score)?;
-            out.record(&attempt);
-            out.enrollment(&e);
+            out.attempt(&attempt, &e);
             ok
         }
         Cmd::Drop { id } => transition(cli, out, &actor, id, Command::Drop),
@@ -603,7 +602,7 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
         }
         Cmd::History { id } => {
             let store = open(cli, true)?;
-            out.events(&store.history(&actor, id)?);
+            out.history(&store.history(&actor, id)?);
             ok
         }
         Cmd::Events {

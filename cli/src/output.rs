@@ -1,6 +1,6 @@
 //! Printing: readable tables by default, JSON with `--json`.
 
-use enrollkit::{Enrollment, EnrollmentPage, Event, ImportReport, Program, User};
+use enrollkit::{Attempt, Enrollment, EnrollmentPage, Event, ImportReport, Program, User};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -96,6 +96,24 @@ impl Out {
         self.record(e);
     }
 
+    /// An attempt and the enrollment after it (one JSON object with `--json`).
+    pub fn attempt(&self, attempt: &Attempt, e: &Enrollment) {
+        if self.json {
+            return say!("{}", json!({"attempt": attempt, "enrollment": e}));
+        }
+        self.record(attempt);
+        say!("");
+        self.record(e);
+    }
+
+    /// An enrollment's history (a JSON array with `--json`).
+    pub fn history(&self, events: &[Event]) {
+        if self.json {
+            return say!("{}", json!(events));
+        }
+        self.events(events);
+    }
+
     pub fn users(&self, users: &[User]) {
         if self.json {
             return say!("{}", json!(users));
@@ -163,6 +181,7 @@ impl Out {
         }
     }
 
+    /// Events: JSON Lines with `--json` (one per line, for `events --follow`), else a table.
     pub fn events(&self, events: &[Event]) {
         if self.json {
             for e in events {
@@ -277,7 +296,10 @@ impl Out {
         }
         say!(
             "demo database: {} users, {} programs, {} enrollments, {} events",
-            s.users, s.programs, s.enrollments, s.events
+            s.users,
+            s.programs,
+            s.enrollments,
+            s.events
         );
         for r in &s.reports {
             self.report(r);
