@@ -415,13 +415,16 @@ const STORED_COLUMNS: &str = "id, user_id, program_id, kind, status, resume_stat
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
 pub(crate) fn insert_enrollment(conn: &Connection, e: &Enrollment) -> Result<i64> {
-    let placeholders: Vec<String> = (1..=34).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO enrollments ({STORED_COLUMNS}) VALUES ({})",
-        placeholders.join(", ")
-    );
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let placeholders: Vec<String> = (1..=34).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO enrollments ({STORED_COLUMNS}) VALUES ({})",
+            placeholders.join(", ")
+        )
+    });
     let result = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .execute(rusqlite::params_from_iter(enrollment_values(e)));
     match result {
         Ok(_) => Ok(conn.last_insert_rowid()),
@@ -451,18 +454,21 @@ fn is_unique_violation(err: &rusqlite::Error, column: &str) -> bool {
 }
 
 pub(crate) fn update_enrollment(conn: &Connection, rid: i64, e: &Enrollment) -> Result<()> {
-    let assignments: Vec<String> = STORED_COLUMNS
-        .split(", ")
-        .enumerate()
-        .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
-        .collect();
-    let sql = format!(
-        "UPDATE enrollments SET {} WHERE rid = ?35",
-        assignments.join(", ")
-    );
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let assignments: Vec<String> = STORED_COLUMNS
+            .split(", ")
+            .enumerate()
+            .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
+            .collect();
+        format!(
+            "UPDATE enrollments SET {} WHERE rid = ?35",
+            assignments.join(", ")
+        )
+    });
     let mut values: Vec<SqlValue> = enrollment_values(e).into();
     values.push(SqlValue::Integer(rid));
-    conn.prepare_cached(&sql)?
+    conn.prepare_cached(sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }

@@ -287,15 +287,20 @@ impl EnrollmentRecord {
 }
 
 /// Runs `f` inside a savepoint: released on success, rolled back on error.
-fn savepoint<T>(conn: &Connection, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let run = |sql: &str| -> Result<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    run("SAVEPOINT line")?;
     match f() {
         Ok(v) => {
-            conn.execute_batch(&format!("RELEASE {name}"))?;
+            run("RELEASE line")?;
             Ok(v)
         }
         Err(e) => {
-            conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?;
+            run("ROLLBACK TO line")?;
+            run("RELEASE line")?;
             Err(e)
         }
     }
@@ -554,7 +559,7 @@ impl Store {
                 if text.trim().is_empty() {
                     continue;
                 }
-                match savepoint(tx, "line", || importer.line(tx, text)) {
+                match savepoint(tx, || importer.line(tx, text)) {
                     Ok(()) => {}
                     Err(e) if is_fatal(&e) => return Err(e),
                     Err(error) => errors.push(ImportError { line, error }),
