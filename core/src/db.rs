@@ -63,6 +63,27 @@ fn parse_col<T>(text: String, parse: fn(&str) -> Result<T>) -> rusqlite::Result<
     parse(&text).map_err(|_| bad_row("value", text))
 }
 
+/// Runs `f` inside a savepoint (batches and imports refuse one row without losing the others):
+/// released on success, rolled back on error.
+pub(crate) fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let run = |sql: &str| -> Result<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    run("SAVEPOINT row")?;
+    match f() {
+        Ok(v) => {
+            run("RELEASE row")?;
+            Ok(v)
+        }
+        Err(e) => {
+            run("ROLLBACK TO row")?;
+            run("RELEASE row")?;
+            Err(e)
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Users
 

@@ -286,26 +286,6 @@ impl EnrollmentRecord {
     }
 }
 
-/// Runs `f` inside a savepoint: released on success, rolled back on error.
-fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let run = |sql: &str| -> Result<()> {
-        conn.prepare_cached(sql)?.execute([])?;
-        Ok(())
-    };
-    run("SAVEPOINT line")?;
-    match f() {
-        Ok(v) => {
-            run("RELEASE line")?;
-            Ok(v)
-        }
-        Err(e) => {
-            run("ROLLBACK TO line")?;
-            run("RELEASE line")?;
-            Err(e)
-        }
-    }
-}
-
 /// Import state carried from line to line.
 #[derive(Default)]
 struct Importer {
@@ -559,7 +539,7 @@ impl Store {
                 if text.trim().is_empty() {
                     continue;
                 }
-                match savepoint(tx, || importer.line(tx, text)) {
+                match db::savepoint(tx, || importer.line(tx, text)) {
                     Ok(()) => {}
                     Err(e) if is_fatal(&e) => return Err(e),
                     Err(error) => errors.push(ImportError { line, error }),

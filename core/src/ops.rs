@@ -295,7 +295,7 @@ impl Store {
             tx.execute_batch("SAVEPOINT batch")?;
             for req in requests {
                 let row = validate_request(req).and_then(|()| {
-                    savepoint(tx, || self.enroll_in(tx, actor, req, now, &mut programs))
+                    db::savepoint(tx, || self.enroll_in(tx, actor, req, now, &mut programs))
                 });
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
@@ -636,21 +636,6 @@ impl Store {
             _ => None,
         };
         self.read(|c| db::events_after(c, after, user, limit))
-    }
-}
-
-/// Runs `f` inside a savepoint: released on success, rolled back on error.
-fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT row")?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE row")?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO row; RELEASE row")?;
-            Err(e)
-        }
     }
 }
 

@@ -332,6 +332,17 @@ fn validation(field: &'static str, message: String) -> Failure {
     Failure::Core(Error::Validation { field, message })
 }
 
+fn batch_mode(mode: u32) -> Result<BatchMode, Failure> {
+    match mode {
+        ENROLLKIT_BATCH_ALL_OR_NOTHING => Ok(BatchMode::AllOrNothing),
+        ENROLLKIT_BATCH_BEST_EFFORT => Ok(BatchMode::BestEffort),
+        other => Err(validation(
+            "mode",
+            format!("{other} is not an ENROLLKIT_BATCH_* value"),
+        )),
+    }
+}
+
 fn timestamp(p: *const c_char, name: &'static str) -> Result<Option<Timestamp>, Failure> {
     Ok(opt_text(p, name)?.map(Timestamp::parse).transpose()?)
 }
@@ -786,16 +797,7 @@ pub extern "C" fn enrollkit_enroll_many(
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let rows = EnrollRequest::many_from_json(text(requests_json, "requests_json")?)?;
-        let mode = match mode {
-            ENROLLKIT_BATCH_ALL_OR_NOTHING => BatchMode::AllOrNothing,
-            ENROLLKIT_BATCH_BEST_EFFORT => BatchMode::BestEffort,
-            other => {
-                return Err(validation(
-                    "mode",
-                    format!("{other} is not an ENROLLKIT_BATCH_* value"),
-                ))
-            }
-        };
+        let mode = batch_mode(mode)?;
         put_json(out, &s.store.enroll_many(&a, &rows, mode)?)
     })
 }
@@ -1314,16 +1316,7 @@ pub extern "C" fn enrollkit_import(
     guard(|| {
         let s = self::store(store)?;
         let path = text(path, "path")?;
-        let mode = match mode {
-            ENROLLKIT_BATCH_ALL_OR_NOTHING => BatchMode::AllOrNothing,
-            ENROLLKIT_BATCH_BEST_EFFORT => BatchMode::BestEffort,
-            other => {
-                return Err(validation(
-                    "mode",
-                    format!("{other} is not an ENROLLKIT_BATCH_* value"),
-                ))
-            }
-        };
+        let mode = batch_mode(mode)?;
         let file = std::fs::File::open(path)
             .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))?;
         let mut reader = std::io::BufReader::new(file);
