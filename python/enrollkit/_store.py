@@ -565,17 +565,12 @@ class Store:
                        completed_to=completed_to, order=order, actor=actor)
         cursor: Optional[str] = None
         while True:
-            page = self.list_page(per_page=page_size, starting_after=cursor, **filters) if cursor else \
-                self._first_page(page_size, filters)
+            # The first page by number, the rest by keyset cursor: both report next_cursor.
+            page = self.list_page(per_page=page_size, starting_after=cursor, **filters)
             yield from page.items
             if not page.has_more or page.next_cursor is None:
                 return
             cursor = page.next_cursor
-
-    def _first_page(self, size: int, filters: Dict[str, Any]) -> Page:
-        q = self._query(filters)
-        q["limit"] = _count("page_size", size)
-        return Page.from_dict(json.loads(self._native.list_enrollments(_actor(filters["actor"]), json.dumps(q))))
 
     def render(self, id: str, view: Union[View, str], *, actor: str = ADMIN) -> Dict[str, Any]:
         """The enrollment in a reference API's JSON shape (``View.TRACK``, ``CERTIFICATION``,
