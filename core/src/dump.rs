@@ -142,6 +142,8 @@ struct AttemptRecord {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EnrollmentRecord {
+    #[serde(rename = "type")]
+    _type: serde::de::IgnoredAny,
     id: String,
     user_id: String,
     program_id: String,
@@ -184,11 +186,15 @@ struct EnrollmentRecord {
     updated_at: Timestamp,
     #[serde(default)]
     step_progress: Vec<StepRecord>,
+    #[serde(default)]
+    attempt_records: Vec<AttemptRecord>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventRecord {
+    #[serde(rename = "type")]
+    _type: serde::de::IgnoredAny,
     seq: i64,
     enrollment_id: String,
     user_id: String,
@@ -214,10 +220,8 @@ fn opt_status(kind: Kind, name: &Option<String>) -> Result<Option<Status>> {
 }
 
 impl EnrollmentRecord {
-    fn into_parts(
-        self,
-        attempts: Vec<AttemptRecord>,
-    ) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
+    fn into_parts(self) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
+        let attempts = self.attempt_records;
         let kind = self.kind;
         let enrollment = Enrollment {
             id: self.id,
@@ -287,8 +291,9 @@ impl EnrollmentRecord {
 }
 
 /// Import state carried from line to line.
-#[derive(Default)]
 struct Importer {
+    /// Stamps imported users (the export does not carry user times).
+    now: Timestamp,
     programs: HashMap<String, Program>,
     counts: RecordCounts,
     saw_header: bool,
@@ -296,13 +301,24 @@ struct Importer {
 
 impl Importer {
     fn line(&mut self, conn: &Connection, text: &str) -> Result<()> {
-        let mut value: Value = serde_json::from_str(text)
-            .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
-        let kind = value
-            .as_object_mut()
-            .and_then(|o| o.remove("type"))
-            .and_then(|t| t.as_str().map(str::to_owned))
-            .ok_or_else(|| invalid("type", "each line is an object with a \"type\""))?;
+        // The type first (the rest is skipped unparsed); the numerous enrollment and event
+        // lines are then read straight into their records, the others through a JSON value.
+        #[derive(Deserialize)]
+        struct Tag {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        let kind = serde_json::from_str::<Tag>(text)
+            .map_err(|e| invalid("line", format!("not an object with a \"type\": {e}")))?
+            .kind;
+        let mut value = Value::Null;
+        if !matches!(kind.as_str(), "enrollment" | "event") {
+            value = serde_json::from_str(text)
+                .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
+            if let Some(o) = value.as_object_mut() {
+                o.remove("type");
+            }
+        }
         if !self.saw_header && kind != "header" {
             return Err(invalid(
                 "header",
@@ -332,7 +348,7 @@ impl Importer {
                 if db::find_user(conn, &crate::UserRef::Id(user.id.clone())).is_ok() {
                     return Err(Error::Conflict(format!("user {} already exists", user.id)));
                 }
-                db::upsert_user(conn, &user, Timestamp::from_millis(0))?;
+                db::upsert_user(conn, &user, self.now)?;
                 self.counts.users += 1;
             }
             "program" => {
@@ -359,14 +375,9 @@ impl Importer {
                 self.counts.programs += 1;
             }
             "enrollment" => {
-                let attempt_rows = value
-                    .as_object_mut()
-                    .and_then(|o| o.remove("attempt_records"))
-                    .map(|v| parse_record::<Vec<AttemptRecord>>("attempt_records", v))
-                    .transpose()?
-                    .unwrap_or_default();
-                let record: EnrollmentRecord = parse_record("enrollment", value)?;
-                let (e, steps, attempts) = record.into_parts(attempt_rows)?;
+                let record: EnrollmentRecord =
+                    serde_json::from_str(text).map_err(|e| invalid("enrollment", e.to_string()))?;
+                let (e, steps, attempts) = record.into_parts()?;
                 let program = match self.programs.get(&e.program_id) {
                     Some(p) => p,
                     None => {
@@ -393,7 +404,8 @@ impl Importer {
                 self.counts.enrollments += 1;
             }
             "event" => {
-                let r: EventRecord = parse_record("event", value)?;
+                let r: EventRecord =
+                    serde_json::from_str(text).map_err(|e| invalid("event", e.to_string()))?;
                 if r.seq < 1 {
                     return Err(invalid("seq", "sequence numbers start at 1"));
                 }
@@ -518,9 +530,14 @@ impl Store {
         mode: BatchMode,
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
-        self.write(|tx, _| {
+        self.write(|tx, now| {
             tx.execute_batch("SAVEPOINT import")?;
-            let mut importer = Importer::default();
+            let mut importer = Importer {
+                now,
+                programs: HashMap::new(),
+                counts: RecordCounts::default(),
+                saw_header: false,
+            };
             let mut errors = Vec::new();
             let mut line = 0u64;
             let mut bytes = 0u64;
