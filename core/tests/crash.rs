@@ -1,0 +1,119 @@
+//! Crash safety: a writer process is killed with SIGKILL at random moments, again and again;
+//! after every kill the database opens, passes `integrity_check` and enrollkit's invariants,
+//! and holds every operation the writer acknowledged (logged to a side file with fsync after
+//! the call returned). `ENROLLKIT_CRASH_KILLS` sets the number of kills (default 20).
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use enrollkit::*;
+
+/// The writer: enrolls users and sets progress forever, acknowledging each committed change.
+fn writer(db: &Path, log: &Path, run: &str) {
+    let store = Store::open(db).unwrap();
+    let mut ack = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    for n in 0.. {
+        let user = format!("{run}_{n}");
+        store
+            .upsert_user(&User {
+                id: user.clone(),
+                ..User::default()
+            })
+            .unwrap();
+        let e = store
+            .enroll(&Actor::System, &EnrollRequest::new(&user, "crs"))
+            .unwrap();
+        ack.write_all(format!("E {}\n", e.id).as_bytes()).unwrap();
+        ack.sync_data().unwrap();
+        store.set_progress(&Actor::System, &e.id, 50.0).unwrap();
+        ack.write_all(format!("P {}\n", e.id).as_bytes()).unwrap();
+        ack.sync_data().unwrap();
+    }
+}
+
+/// A tiny deterministic generator for the kill delays.
+fn next(seed: &mut u64) -> u64 {
+    *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    *seed >> 33
+}
+
+#[test]
+fn sigkill_never_loses_an_acknowledged_operation() {
+    if let (Ok(db), Ok(log), Ok(run)) = (
+        std::env::var("ENROLLKIT_CRASH_DB"),
+        std::env::var("ENROLLKIT_CRASH_LOG"),
+        std::env::var("ENROLLKIT_CRASH_RUN"),
+    ) {
+        return writer(Path::new(&db), Path::new(&log), &run);
+    }
+    let kills: u32 = std::env::var("ENROLLKIT_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let log = dir.path().join("acks.log");
+    {
+        let store = Store::open(&db).unwrap();
+        store
+            .create_program(&ProgramSpec {
+                id: "crs".into(),
+                kind: Kind::Course,
+                title: "C".into(),
+                description: None,
+                state: ProgramState::Active,
+                self_enrollment: false,
+                steps: vec![],
+                assessment: None,
+            })
+            .unwrap();
+    }
+    let mut seed = 42;
+    let mut checked = 0;
+    for k in 0..kills {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sigkill_never_loses_an_acknowledged_operation",
+                "--test-threads=1",
+            ])
+            .env("ENROLLKIT_CRASH_DB", &db)
+            .env("ENROLLKIT_CRASH_LOG", &log)
+            .env("ENROLLKIT_CRASH_RUN", format!("r{k}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(30 + next(&mut seed) % 150));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        let store = Store::open(&db).unwrap();
+        let problems = store.check_invariants().unwrap();
+        assert!(problems.is_empty(), "after kill {k}: {problems:?}");
+        let acks = std::fs::read_to_string(&log).unwrap_or_default();
+        // An acknowledgement counts once its line is complete; a kill may cut the last one.
+        let complete = &acks[..acks.rfind('\n').map_or(0, |i| i + 1)];
+        for line in complete.lines() {
+            let (op, id) = line.split_once(' ').unwrap();
+            let e = store
+                .get_enrollment(&Actor::Admin, id)
+                .unwrap_or_else(|err| panic!("after kill {k}: acknowledged {line} is lost: {err}"));
+            if op == "P" {
+                assert_eq!(e.progress_percent, 50.0, "after kill {k}: {line}");
+            }
+            checked += 1;
+        }
+    }
+    let store = Store::open(&db).unwrap();
+    println!(
+        "{kills} kills, {checked} acknowledged operations checked, {} enrollments",
+        store.stats().unwrap().enrollments
+    );
+    assert!(checked > 0, "the writer acknowledged something");
+}
