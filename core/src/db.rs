@@ -524,16 +524,18 @@ pub(crate) fn open_enrollment(
         .optional()?)
 }
 
+/// The user's latest enrollment in a program. `+program_id` keeps the planner on the user's
+/// (few) enrollments instead of walking the program's (many) backwards for the ORDER BY.
+const LATEST_ENROLLMENT: &str = "SELECT id, status, attempt_number FROM enrollments
+     WHERE user_id = ?1 AND +program_id = ?2 ORDER BY rid DESC LIMIT 1";
+
 pub(crate) fn latest_enrollment(
     conn: &Connection,
     user: &str,
     program: &str,
 ) -> Result<Option<Prior>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT id, status, attempt_number FROM enrollments
-             WHERE user_id = ?1 AND program_id = ?2 ORDER BY rid DESC LIMIT 1",
-        )?
+        .prepare_cached(LATEST_ENROLLMENT)?
         .query_row([user, program], prior_from_row)
         .optional()?)
 }
@@ -541,7 +543,7 @@ pub(crate) fn latest_enrollment(
 pub(crate) fn lineage(conn: &Connection, user: &str, program: &str) -> Result<Vec<Enrollment>> {
     let sql = format!(
         "SELECT {ENROLLMENT_COLUMNS} FROM enrollments e
-         WHERE e.user_id = ?1 AND e.program_id = ?2 ORDER BY e.rid"
+         WHERE e.user_id = ?1 AND +e.program_id = ?2 ORDER BY e.rid"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([user, program], enrollment_from_row)?;
@@ -774,4 +776,26 @@ pub(crate) fn events_after(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![after, user, limit], event_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_user_lookups_use_the_user_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt
+                .query_map(["u", "p"], |r| r.get::<_, String>(3))
+                .unwrap();
+            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+        };
+        let latest = plan(LATEST_ENROLLMENT);
+        assert!(latest.contains("enrollments_user "), "{latest}");
+        let open = plan("SELECT id FROM enrollments WHERE user_id = ?1 AND program_id = ?2 AND status NOT IN (7, 8, 10)");
+        assert!(open.contains("enrollments_one_open"), "{open}");
+    }
 }

@@ -215,7 +215,13 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
         w.add("e.user_id = ?", SqlValue::Text(u.to_owned()));
     }
     if let Some(p) = &query.program_id {
-        w.add("e.program_id = ?", SqlValue::Text(p.clone()));
+        // With a user filter, walk the user's (few) enrollments, not the program's (many).
+        let clause = if r.user_id.is_some() {
+            "+e.program_id = ?"
+        } else {
+            "e.program_id = ?"
+        };
+        w.add(clause, SqlValue::Text(p.clone()));
     }
     if let Some(name) = &query.status {
         let pairs: Vec<(Kind, Status)> = match r.program_kind {

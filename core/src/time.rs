@@ -45,6 +45,9 @@ impl Timestamp {
     ///
     /// Returns [`Error::Validation`] for anything else.
     pub fn parse(text: &str) -> Result<Timestamp> {
+        if let Some(t) = Timestamp::parse_canonical(text) {
+            return Ok(t);
+        }
         let parsed = DateTime::parse_from_rfc3339(text).map_err(|e| {
             Error::validation("timestamp", format!("{text:?} is not RFC 3339: {e}"))
         })?;
@@ -53,6 +56,65 @@ impl Timestamp {
             return Err(Error::validation("timestamp", "year outside 1-9999"));
         }
         Ok(Timestamp(millis))
+    }
+
+    /// Fast path for the form enrollkit writes (`2026-01-15T10:30:00.000Z`); `None` for
+    /// anything else, which the general parser then handles.
+    fn parse_canonical(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        if b.len() != 24
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'.'
+            || b[23] != b'Z'
+        {
+            return None;
+        }
+        let num = |from: usize, to: usize| -> Option<i64> {
+            b[from..to].iter().try_fold(0i64, |n, c| {
+                c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+            })
+        };
+        let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (hh, mm, ss, ms) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 23)?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let month_days = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if y < 1
+            || !(1..=12).contains(&m)
+            || d < 1
+            || d > month_days[(m - 1) as usize]
+            || hh > 23
+            || mm > 59
+            || ss > 59
+        {
+            return None;
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let (yy, mp) = if m > 2 { (y, m - 3) } else { (y - 1, m + 9) };
+        let era = yy.div_euclid(400);
+        let yoe = yy - era * 400;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        Some(Timestamp(
+            ((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms,
+        ))
     }
 
     /// The instant as a chrono `DateTime<Utc>`.
@@ -147,6 +209,40 @@ mod tests {
     fn renders_with_millis_and_z() {
         let t = Timestamp::parse("2026-01-15T12:30:00.123456+02:00").unwrap();
         assert_eq!(t.to_string(), "2026-01-15T10:30:00.123Z");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono() {
+        let mut x: i64 = 12345;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let t = Timestamp::from_millis(x.rem_euclid(MAX_MILLIS - MIN_MILLIS) + MIN_MILLIS);
+            let text = t.to_string();
+            assert_eq!(Timestamp::parse_canonical(&text), Some(t), "{text}");
+            let slow = DateTime::parse_from_rfc3339(&text)
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(slow, t.millis(), "{text}");
+        }
+        for odd in [
+            "2026-02-29T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-01-01T24:00:00.000Z",
+            "2026-01-01T00:00:60.000Z",
+            "0000-01-01T00:00:00.000Z",
+            "2026-01-01T00:00:00.000+",
+        ] {
+            assert_eq!(Timestamp::parse_canonical(odd), None, "{odd}");
+        }
+        assert!(Timestamp::parse("2026-02-29T00:00:00.000Z").is_err());
+        assert_eq!(
+            Timestamp::parse("2024-02-29T23:59:59.999Z")
+                .unwrap()
+                .to_string(),
+            "2024-02-29T23:59:59.999Z"
+        );
     }
 
     #[test]
