@@ -578,6 +578,13 @@ pub(crate) fn for_each_enrollment(
     Ok(())
 }
 
+/// Whether history events name `id` (a deleted enrollment's id stays taken).
+pub(crate) fn enrollment_id_in_history(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE enrollment_id = ?1)")?
+        .query_row([id], |r| r.get(0))?)
+}
+
 pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM enrollments WHERE rid = ?1")?
         .execute([rid])?;

@@ -392,7 +392,9 @@ impl Importer {
                     }
                 };
                 lifecycle::check_restored(program, &e, &steps, &attempts)?;
-                if db::enrollment_id_used(conn, &e.id)? {
+                // A current enrollment with this id fails the insert (unique index); a deleted
+                // one is only in the history.
+                if db::enrollment_id_in_history(conn, &e.id)? {
                     return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                 }
                 let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
@@ -715,13 +717,14 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
-/// Into empty tables, an import drops the secondary indexes that check nothing (the unique ones
+/// Into an empty enrollments table, an import drops its secondary indexes that check nothing (the unique ones
 /// stay, so every line is still checked) and rebuilds them once at the end, which is much
 /// cheaper than updating them row by row. Returns the statements that rebuild them; a rollback
 /// restores them anyway.
 fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
     let mut rebuild = Vec::new();
-    for table in ["enrollments", "step_progress", "events"] {
+    // Not the events index: imports check enrollment ids against history through it.
+    for table in ["enrollments"] {
         let empty: bool = conn.query_row(
             &format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"),
             [],
