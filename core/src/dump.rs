@@ -110,7 +110,6 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
 struct Header {
     format: String,
     version: u64,
-    #[allow(dead_code)]
     schema_version: i64,
 }
 
@@ -172,11 +171,11 @@ struct EnrollmentRecord {
     steps_completed: u32,
     steps_skipped: u32,
     steps_total: u32,
-    // Derived from the counters; read so that exports are accepted as they are.
-    #[allow(dead_code)]
-    delivery_percent: f64,
-    #[allow(dead_code)]
-    completion_percent: f64,
+    // Derived from the counters; accepted as exported and not stored.
+    #[serde(rename = "delivery_percent")]
+    _delivery_percent: serde::de::IgnoredAny,
+    #[serde(rename = "completion_percent")]
+    _completion_percent: serde::de::IgnoredAny,
     progress_percent: f64,
     attempts: u32,
     best_score: Option<f64>,
@@ -345,6 +344,12 @@ impl Importer {
                             h.format, h.version
                         ),
                     ));
+                }
+                if h.schema_version > SCHEMA_VERSION {
+                    return Err(Error::SchemaTooNew {
+                        found: h.schema_version,
+                        supported: SCHEMA_VERSION,
+                    });
                 }
                 self.saw_header = true;
             }

@@ -205,6 +205,11 @@ fn imports_need_the_header_and_known_types() {
         assert!(!report.committed, "{text}");
         assert_eq!(report.errors[0].line, line, "{text}");
     }
+    let newer = "{\"type\":\"header\",\"format\":\"enrollkit-export\",\"version\":1,\"schema_version\":99}\n";
+    let report = target
+        .import_jsonl(&mut Cursor::new(newer), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert_eq!(report.errors[0].error.code(), "schema_too_new");
     let empty = target
         .import_jsonl(&mut Cursor::new(""), BatchMode::AllOrNothing, None)
         .unwrap();
