@@ -379,8 +379,10 @@ impl Importer {
                         spec.id
                     )));
                 }
-                db::write_program(conn, &spec, created_at, true)?;
-                db::set_program_times(conn, &spec.id, created_at, updated_at)?;
+                db::savepoint(conn, || {
+                    db::write_program(conn, &spec, created_at, true)?;
+                    db::set_program_times(conn, &spec.id, created_at, updated_at)
+                })?;
                 self.programs
                     .insert(spec.id.clone(), db::get_program(conn, &spec.id)?);
                 self.counts.programs += 1;
@@ -402,18 +404,21 @@ impl Importer {
                 if db::enrollment_id_in_history(conn, &e.id)? {
                     return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                 }
-                let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
-                    Error::Storage(m) if m.contains("FOREIGN KEY") => {
-                        Error::not_found("user", e.user_id.clone())
+                db::savepoint(conn, || {
+                    let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
+                        Error::Storage(m) if m.contains("FOREIGN KEY") => {
+                            Error::not_found("user", e.user_id.clone())
+                        }
+                        other => other,
+                    })?;
+                    for s in &steps {
+                        db::write_step_progress(conn, rid, s)?;
                     }
-                    other => other,
+                    for a in &attempts {
+                        db::insert_attempt(conn, rid, a)?;
+                    }
+                    Ok(())
                 })?;
-                for s in &steps {
-                    db::write_step_progress(conn, rid, s)?;
-                }
-                for a in &attempts {
-                    db::insert_attempt(conn, rid, a)?;
-                }
                 self.counts.enrollments += 1;
             }
             "event" => {
@@ -570,7 +575,9 @@ impl Store {
                 if text.trim().is_empty() {
                     continue;
                 }
-                match db::savepoint(tx, || importer.line(tx, text)) {
+                // Every line checks before it writes; a line that writes several rows does so in
+                // a savepoint (see Importer::line), so a refused line leaves nothing behind.
+                match importer.line(tx, text) {
                     Ok(()) => {}
                     Err(e) if is_fatal(&e) => return Err(e),
                     Err(error) => errors.push(ImportError { line, error }),
