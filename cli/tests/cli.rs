@@ -497,18 +497,23 @@ fn demo_export_import_round_trip_and_backup() {
     assert!(report["by_status"].as_object().unwrap().len() >= 5);
 }
 
-#[test]
-fn events_follow_prints_new_events() {
-    let f = fixture();
-    cli(&f.db).args(["user", "add", "u"]).assert().success();
-    let out = cli(&f.db)
+/// What `events --follow --json` prints before it is stopped after 1.5 s.
+fn follow_for_a_while(db: &Path) -> Vec<u8> {
+    cli(db)
         .args(["events", "--follow", "--json"])
         .timeout(Duration::from_millis(1500))
         .assert()
         .interrupted()
         .get_output()
         .stdout
-        .clone();
+        .clone()
+}
+
+#[test]
+fn events_follow_prints_new_events() {
+    let f = fixture();
+    cli(&f.db).args(["user", "add", "u"]).assert().success();
+    let out = follow_for_a_while(&f.db);
     assert!(out.is_empty(), "no events yet");
     let p = f.dir.join("p.json");
     std::fs::write(
@@ -521,14 +526,7 @@ fn events_follow_prints_new_events() {
         .assert()
         .success();
     cli(&f.db).args(["enroll", "u", "c"]).assert().success();
-    let out = cli(&f.db)
-        .args(["events", "--follow", "--json"])
-        .timeout(Duration::from_millis(1500))
-        .assert()
-        .interrupted()
-        .get_output()
-        .stdout
-        .clone();
+    let out = follow_for_a_while(&f.db);
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("\"action\":\"enrolled\""), "{text}");
 }
