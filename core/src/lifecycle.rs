@@ -65,6 +65,30 @@ impl Command {
         }
     }
 
+    /// The argument-free command named by [`Command::action`] (`start`, `drop`, `reactivate`,
+    /// `pause`, `resume`, `cancel`, `begin_processing`, `end_processing`); anything else is a
+    /// `validation` error (progress and fail carry arguments).
+    ///
+    /// ```
+    /// assert_eq!(enrollkit::Command::from_action("drop").unwrap(), enrollkit::Command::Drop);
+    /// assert!(enrollkit::Command::from_action("fail").is_err());
+    /// ```
+    pub fn from_action(name: &str) -> Result<Command> {
+        [
+            Command::Start,
+            Command::Drop,
+            Command::Reactivate,
+            Command::Pause,
+            Command::Resume,
+            Command::Cancel,
+            Command::BeginProcessing,
+            Command::EndProcessing,
+        ]
+        .into_iter()
+        .find(|c| c.action() == name)
+        .ok_or_else(|| Error::validation("command", format!("{name:?} is not a lifecycle command")))
+    }
+
     /// Whether a learner may run this command on their own enrollment.
     pub fn learner_allowed(&self) -> bool {
         matches!(

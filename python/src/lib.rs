@@ -90,29 +90,6 @@ impl Store {
     }
 }
 
-fn view(name: &str) -> Result<View, Error> {
-    View::parse(name)
-}
-
-fn command(name: &str) -> Result<Command, Error> {
-    Ok(match name {
-        "start" => Command::Start,
-        "drop" => Command::Drop,
-        "reactivate" => Command::Reactivate,
-        "pause" => Command::Pause,
-        "resume" => Command::Resume,
-        "cancel" => Command::Cancel,
-        "begin_processing" => Command::BeginProcessing,
-        "end_processing" => Command::EndProcessing,
-        other => {
-            return Err(Error::Validation {
-                field: "command",
-                message: format!("{other:?} is not a lifecycle command"),
-            })
-        }
-    })
-}
-
 #[pymethods]
 impl Store {
     #[new]
@@ -291,7 +268,7 @@ impl Store {
     fn transition(&self, py: Python<'_>, actor: &str, id: &str, cmd: &str) -> PyResult<String> {
         self.run(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
-            json(&s.transition(&a, id, &command(cmd)?)?)
+            json(&s.transition(&a, id, &Command::from_action(cmd)?)?)
         })
     }
 
@@ -499,7 +476,11 @@ impl Store {
 
     fn render(&self, py: Python<'_>, actor: &str, id: &str, view_name: &str) -> PyResult<String> {
         self.run(py, |s| {
-            json(&s.render(&enrollkit::Actor::parse(actor)?, id, view(view_name)?)?)
+            json(&s.render(
+                &enrollkit::Actor::parse(actor)?,
+                id,
+                View::parse(view_name)?,
+            )?)
         })
     }
 }
