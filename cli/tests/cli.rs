@@ -372,10 +372,8 @@ fn missing_and_corrupt_databases_exit_4() {
     assert_eq!(std::fs::read(&bad).unwrap(), vec![7u8; 4096]);
 }
 
-#[test]
-fn check_reports_violations() {
-    let f = fixture();
-    cli(&f.db).args(["user", "add", "u"]).assert().success();
+/// Adds the active course `c` from a JSON file.
+fn add_course(f: &Fixture) {
     let p = f.dir.join("p.json");
     std::fs::write(
         &p,
@@ -386,9 +384,15 @@ fn check_reports_violations() {
         .args(["program", "add", p.to_str().unwrap()])
         .assert()
         .success();
+}
+
+#[test]
+fn check_reports_violations() {
+    let f = fixture();
+    cli(&f.db).args(["user", "add", "u"]).assert().success();
+    add_course(&f);
     cli(&f.db).args(["enroll", "u", "c"]).assert().success();
-    let conn = rusqlite_free_update(&f.db);
-    assert!(conn);
+    assert!(break_counters(&f.db), "python3 could edit the database");
     cli(&f.db)
         .arg("check")
         .assert()
@@ -398,7 +402,7 @@ fn check_reports_violations() {
 
 /// Breaks a counter behind the engine's back (with the sqlite3 shell semantics of another
 /// process: a Python one-liner).
-fn rusqlite_free_update(db: &Path) -> bool {
+fn break_counters(db: &Path) -> bool {
     std::process::Command::new("python3")
         .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('UPDATE enrollments SET steps_completed = 3'); c.commit()"])
         .arg(db)
@@ -515,16 +519,7 @@ fn events_follow_prints_new_events() {
     cli(&f.db).args(["user", "add", "u"]).assert().success();
     let out = follow_for_a_while(&f.db);
     assert!(out.is_empty(), "no events yet");
-    let p = f.dir.join("p.json");
-    std::fs::write(
-        &p,
-        r#"{"id": "c", "kind": "course", "title": "C", "state": "active"}"#,
-    )
-    .unwrap();
-    cli(&f.db)
-        .args(["program", "add", p.to_str().unwrap()])
-        .assert()
-        .success();
+    add_course(&f);
     cli(&f.db).args(["enroll", "u", "c"]).assert().success();
     let out = follow_for_a_while(&f.db);
     let text = String::from_utf8(out).unwrap();
