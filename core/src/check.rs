@@ -44,10 +44,17 @@ fn check(c: &Connection) -> Result<Vec<String>> {
         ));
     }
 
-    let mut dup = c.prepare(
+    // Open statuses from the engine's own definition, not the schema's copy of it.
+    let open: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.code().to_string())
+        .collect();
+    let mut dup = c.prepare(&format!(
         "SELECT user_id, program_id, count(*) FROM enrollments
-         WHERE status NOT IN (7, 8, 10) GROUP BY user_id, program_id HAVING count(*) > 1",
-    )?;
+         WHERE status IN ({}) GROUP BY user_id, program_id HAVING count(*) > 1",
+        open.join(", ")
+    ))?;
     for row in dup.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

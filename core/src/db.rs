@@ -510,16 +510,19 @@ fn prior_from_row(r: &Row<'_>) -> rusqlite::Result<Prior> {
     })
 }
 
+/// The user's open enrollment in a program. Its condition must be the partial index
+/// `enrollments_one_open`'s exactly (schema 0001), so SQLite uses that index; a test checks both
+/// against [`Status::is_open`].
+const OPEN_ENROLLMENT: &str = "SELECT id, status, attempt_number FROM enrollments
+     WHERE user_id = ?1 AND program_id = ?2 AND status NOT IN (7, 8, 10)";
+
 pub(crate) fn open_enrollment(
     conn: &Connection,
     user: &str,
     program: &str,
 ) -> Result<Option<Prior>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT id, status, attempt_number FROM enrollments
-             WHERE user_id = ?1 AND program_id = ?2 AND status NOT IN (7, 8, 10)",
-        )?
+        .prepare_cached(OPEN_ENROLLMENT)?
         .query_row([user, program], prior_from_row)
         .optional()?)
 }
@@ -802,7 +805,23 @@ mod tests {
         };
         let latest = plan(LATEST_ENROLLMENT);
         assert!(latest.contains("enrollments_user "), "{latest}");
-        let open = plan("SELECT id FROM enrollments WHERE user_id = ?1 AND program_id = ?2 AND status NOT IN (7, 8, 10)");
+        let open = plan(OPEN_ENROLLMENT);
         assert!(open.contains("enrollments_one_open"), "{open}");
+    }
+
+    #[test]
+    fn the_open_condition_matches_status_is_open() {
+        let closed: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_open())
+            .map(|s| s.code().to_string())
+            .collect();
+        let condition = format!("status NOT IN ({})", closed.join(", "));
+        assert!(OPEN_ENROLLMENT.contains(&condition), "{condition}");
+        let schema = crate::store::MIGRATIONS[0];
+        assert!(
+            schema.contains(&format!("WHERE {condition};")),
+            "{condition}"
+        );
     }
 }
