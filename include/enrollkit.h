@@ -313,6 +313,16 @@ enrollkit_result enrollkit_user_upsert(const enrollkit_store *store,
                                        char **out);
 
 /**
+ * Creates or replaces every user of the JSON array `users_json` (each as in
+ * `enrollkit_user_upsert`) in one transaction, all or nothing: a refused user fails the call
+ * (its message names the 0-based row) and writes nothing. Writes the number of users written
+ * to `*out_count` unless it is NULL.
+ */
+enrollkit_result enrollkit_users_upsert(const enrollkit_store *store,
+                                        const char *users_json,
+                                        uint64_t *out_count);
+
+/**
  * Writes the user with id `id` as JSON to `*out` (must not be NULL).
  */
 enrollkit_result enrollkit_user_get(const enrollkit_store *store, const char *id, char **out);

@@ -548,8 +548,9 @@ impl Store {
         mode: BatchMode,
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
-        self.write(|tx, now| {
-            tx.execute_batch("SAVEPOINT import")?;
+        // A refused import rolls the transaction back; no import-wide savepoint (SQLite makes
+        // nested savepoints cost time proportional to everything written before them).
+        self.write_or_discard(|tx, now| {
             let mut importer = Importer {
                 now,
                 programs: HashMap::new(),
@@ -602,20 +603,18 @@ impl Store {
                 for sql in &deferred {
                     tx.execute_batch(sql)?;
                 }
-                tx.execute_batch("RELEASE import")?;
-                Ok(ImportReport {
-                    imported: importer.counts,
-                    errors,
-                    committed,
-                })
-            } else {
-                tx.execute_batch("ROLLBACK TO import; RELEASE import")?;
-                Ok(ImportReport {
-                    imported: RecordCounts::default(),
-                    errors,
-                    committed,
-                })
             }
+            let imported = if committed {
+                importer.counts
+            } else {
+                RecordCounts::default()
+            };
+            let report = ImportReport {
+                imported,
+                errors,
+                committed,
+            };
+            Ok((report, committed))
         })
     }
 

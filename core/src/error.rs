@@ -115,6 +115,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error of one row of a batch: validation and conflict messages start with
+    /// `row N: ` (0-based); other errors are unchanged.
+    pub(crate) fn in_row(self, row: usize) -> Error {
+        match self {
+            Error::Validation { field, message } => Error::Validation {
+                field,
+                message: format!("row {row}: {message}"),
+            },
+            Error::Conflict(message) => Error::Conflict(format!("row {row}: {message}")),
+            other => other,
+        }
+    }
+
     /// The stable machine-readable code of this error.
     ///
     /// ```

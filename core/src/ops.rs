@@ -124,6 +124,32 @@ impl Store {
         })
     }
 
+    /// Creates or replaces many users in one transaction (a directory sync): each as
+    /// [`Store::upsert_user`], all or nothing. A refused user fails the whole call with its error,
+    /// whose message names the row (0-based position in `users`); nothing is written then.
+    /// Returns how many users were written.
+    ///
+    /// ```
+    /// use enrollkit::{Store, User};
+    /// let store = Store::open_in_memory()?;
+    /// let users: Vec<User> = (0..3)
+    ///     .map(|i| User { id: format!("u{i}"), ..User::default() })
+    ///     .collect();
+    /// assert_eq!(store.upsert_users(&users)?, 3);
+    /// # Ok::<(), enrollkit::Error>(())
+    /// ```
+    pub fn upsert_users(&self, users: &[User]) -> Result<u64> {
+        for (i, user) in users.iter().enumerate() {
+            validate::user(user).map_err(|e| e.in_row(i))?;
+        }
+        self.write(|tx, now| {
+            for (i, user) in users.iter().enumerate() {
+                db::upsert_user(tx, user, now).map_err(|e| e.in_row(i))?;
+            }
+            Ok(users.len() as u64)
+        })
+    }
+
     /// The user with this id.
     pub fn get_user(&self, id: &str) -> Result<User> {
         self.find_user(&UserRef::Id(id.to_owned()))
@@ -289,10 +315,11 @@ impl Store {
         requests: &[EnrollRequest],
         mode: BatchMode,
     ) -> Result<Vec<EnrollOutcome>> {
-        self.write(|tx, now| {
+        // All-or-nothing failures roll the transaction back; no batch-wide savepoint (SQLite
+        // makes nested savepoints cost time proportional to everything written before them).
+        self.write_or_discard(|tx, now| {
             let mut programs = HashMap::new();
             let mut outcomes = Vec::with_capacity(requests.len());
-            tx.execute_batch("SAVEPOINT batch")?;
             for req in requests {
                 let row = validate_request(req).and_then(|()| {
                     db::savepoint(tx, || self.enroll_in(tx, actor, req, now, &mut programs))
@@ -310,16 +337,14 @@ impl Store {
                 .iter()
                 .any(|o| matches!(o, EnrollOutcome::Failed(_)));
             if failed && mode == BatchMode::AllOrNothing {
-                tx.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
                 for o in &mut outcomes {
                     if matches!(o, EnrollOutcome::Created(_)) {
                         *o = EnrollOutcome::NotApplied;
                     }
                 }
-            } else {
-                tx.execute_batch("RELEASE batch")?;
+                return Ok((outcomes, false));
             }
-            Ok(outcomes)
+            Ok((outcomes, true))
         })
     }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
@@ -207,11 +208,24 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>,
     ) -> Result<T> {
+        self.write_or_discard(|tx, now| Ok((f(tx, now)?, true)))
+    }
+
+    /// [`Store::write`] where `f` also decides whether to commit: `(value, false)` rolls the
+    /// transaction back and still returns `value` (all-or-nothing batches report their rows).
+    pub(crate) fn write_or_discard<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<(T, bool)>,
+    ) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = self.options.clock.now();
-        let out = f(&tx, now)?;
-        tx.commit()?;
+        let (out, commit) = f(&tx, now)?;
+        if commit {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
         Ok(out)
     }
 
@@ -272,6 +286,13 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
         Durability::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
+    // Savepoint journals (every row of a batch or an import has one) stay in memory instead of
+    // temporary files: they only ever hold the pages one statement or one row changed.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The query planner stability guarantee: a statement keeps its plan whatever values are
+    // bound. Without it SQLite plans LIMIT/OFFSET with the bound values and so re-compiles a
+    // cached listing statement on every call.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

@@ -100,13 +100,7 @@ impl EnrollRequest {
             .into_iter()
             .enumerate()
             .map(|(i, row)| {
-                EnrollRequest::from_json_value(row).map_err(|e| match e {
-                    Error::Validation { field, message } => Error::Validation {
-                        field,
-                        message: format!("row {i}: {message}"),
-                    },
-                    other => other,
-                })
+                EnrollRequest::from_json_value(row).map_err(|e| e.in_row(i))
             })
             .collect()
     }
@@ -187,6 +181,22 @@ impl User {
     /// Parses a user from JSON (the same fields as the struct; `id` required).
     pub fn from_json(text: &str) -> Result<User> {
         parse("user", text)
+    }
+
+    /// Parses a JSON array of users (for [`Store::upsert_users`](crate::Store::upsert_users));
+    /// the error of a malformed user names the row (0-based).
+    ///
+    /// ```
+    /// let users = enrollkit::User::many_from_json(r#"[{"id": "u1"}, {"id": "u2", "email": "b@x.io"}]"#)?;
+    /// assert_eq!(users[1].email.as_deref(), Some("b@x.io"));
+    /// # Ok::<(), enrollkit::Error>(())
+    /// ```
+    pub fn many_from_json(text: &str) -> Result<Vec<User>> {
+        parse::<Vec<serde_json::Value>>("users", text)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| from_value::<User>("user", row).map_err(|e| e.in_row(i)))
+            .collect()
     }
 }
 

@@ -134,6 +134,10 @@ impl Runner {
                 json!({ "now": st.now() })
             }
             "upsert_user" => to_json(st.upsert_user(&User::from_json(&args.to_string())?)?),
+            "upsert_users" => {
+                let users = args.get("users").cloned().unwrap_or(Value::Null);
+                json!({ "written": st.upsert_users(&User::many_from_json(&users.to_string())?)? })
+            }
             "get_user" => to_json(st.get_user(id())?),
             "find_user" => {
                 let by = match (s(args, "email"), s(args, "external_id")) {

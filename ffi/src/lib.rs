@@ -605,6 +605,24 @@ pub extern "C" fn enrollkit_user_upsert(
     })
 }
 
+/// Creates or replaces every user of the JSON array `users_json` (each as in
+/// `enrollkit_user_upsert`) in one transaction, all or nothing: a refused user fails the call
+/// (its message names the 0-based row) and writes nothing. Writes the number of users written
+/// to `*out_count` unless it is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_users_upsert(
+    store: *const enrollkit_store,
+    users_json: *const c_char,
+    out_count: *mut u64,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let users = User::many_from_json(text(users_json, "users_json")?)?;
+        put(out_count, s.store.upsert_users(&users)?);
+        Ok(())
+    })
+}
+
 /// Writes the user with id `id` as JSON to `*out` (must not be NULL).
 #[no_mangle]
 pub extern "C" fn enrollkit_user_get(

@@ -231,6 +231,17 @@ class Store:
         data = user.to_dict() if isinstance(user, User) else dict(user)
         return User.from_dict(json.loads(self._native.upsert_user(json.dumps(data))))
 
+    def upsert_users(self, users: Iterable[Union[User, Mapping[str, Any]]]) -> int:
+        """Creates or replaces many users in one transaction, all or nothing; returns how many
+        were written. A refused user raises its error (the message names its 0-based row) and
+        writes nothing.
+
+        >>> Store.in_memory().upsert_users([User(id="u1"), {"id": "u2"}])
+        2
+        """
+        data = [u.to_dict() if isinstance(u, User) else dict(u) for u in users]
+        return self._native.upsert_users(json.dumps(data))
+
     def get_user(self, id: str) -> User:
         """The user with this id (``NotFoundError`` otherwise)."""
         return User.from_dict(json.loads(self._native.find_user("id", _str("id", id))))

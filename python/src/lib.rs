@@ -179,6 +179,10 @@ impl Store {
         self.run(py, |s| json(&s.upsert_user(&User::from_json(user_json)?)?))
     }
 
+    fn upsert_users(&self, py: Python<'_>, users_json: &str) -> PyResult<u64> {
+        self.run(py, |s| s.upsert_users(&User::many_from_json(users_json)?))
+    }
+
     fn find_user(&self, py: Python<'_>, by: &str, value: String) -> PyResult<String> {
         let r = match by {
             "id" => UserRef::Id(value),

@@ -26,6 +26,7 @@ SIGNATURES = {
     "enrollkit_store_now": [STORE, OUT],
     "enrollkit_check": [STORE, OUT],
     "enrollkit_user_upsert": [STORE, P, OUT],
+    "enrollkit_users_upsert": [STORE, P, ctypes.POINTER(ctypes.c_uint64)],
     "enrollkit_user_get": [STORE, P, OUT],
     "enrollkit_user_find": [STORE, U32, P, OUT],
     "enrollkit_user_list": [STORE, P, U32, OUT],
@@ -123,6 +124,11 @@ class CAdapter:
             return {"now": self.call("enrollkit_store_now", json_out=False)}
         if op == "upsert_user":
             return self.call("enrollkit_user_upsert", b(json.dumps(args)))
+        if op == "upsert_users":
+            written = ctypes.c_uint64()
+            self.check_ok(self.lib.enrollkit_users_upsert(self.store, b(json.dumps(args["users"])),
+                                                          ctypes.byref(written)))
+            return {"written": written.value}
         if op == "get_user":
             return self.call("enrollkit_user_get", enrollment)
         if op == "find_user":

@@ -213,6 +213,21 @@ static void test_users_and_programs(enrollkit_store *s) {
     CHECK(out == SENTINEL);
     OK(enrollkit_user_upsert(s, "{\"id\":\"u3\",\"display_name\":\"Third\"}", &out));
     CHECK(has(out, "\"display_name\":\"Third\""));
+    uint64_t written = 99;
+    OK(enrollkit_users_upsert(s, "[{\"id\":\"b1\"},{\"id\":\"b2\",\"email\":\"b2@example.com\"}]", &written));
+    CHECK(written == 2);
+    OK(enrollkit_user_get(s, "b2", &out));
+    CHECK(has(out, "\"email\":\"b2@example.com\""));
+    OK(enrollkit_users_upsert(s, "[]", NULL));
+    written = 99;
+    /* b4 takes u1's email: the whole batch is refused and b3 is not written. */
+    EXPECT(enrollkit_users_upsert(s, "[{\"id\":\"b3\"},{\"id\":\"b4\",\"email\":\"u1@example.com\"}]", &written),
+           ENROLLKIT_RESULT_CONFLICT);
+    CHECK(written == 99);
+    CHECK(strstr(enrollkit_last_error_message(), "row 1") != NULL);
+    EXPECT(enrollkit_user_get(s, "b3", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_users_upsert(s, "[{\"id\":\"b5\"},{\"idx\":1}]", &written), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_users_upsert(s, "{\"id\":\"b6\"}", &written), ENROLLKIT_RESULT_VALIDATION);
 
     OK(enrollkit_program_get(s, "trk", &out));
     CHECK(has(out, "\"steps\":[{\"id\":\"hello\""));
@@ -419,6 +434,9 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_user_upsert(NULL, "{}", &o));
     NUL(enrollkit_user_upsert(s, NULL, &o));
     UTF(enrollkit_user_upsert(s, BAD, &o));
+    NUL(enrollkit_users_upsert(NULL, "[]", NULL));
+    NUL(enrollkit_users_upsert(s, NULL, NULL));
+    UTF(enrollkit_users_upsert(s, BAD, NULL));
     NUL(enrollkit_user_get(NULL, "u", &o));
     NUL(enrollkit_user_get(s, NULL, &o));
     NUL(enrollkit_user_get(s, "u", NULL));

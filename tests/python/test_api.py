@@ -139,6 +139,20 @@ def test_users(store: Store) -> None:
         store.upsert_user({"id": "u4", "shoe_size": 44})
 
 
+def test_upsert_users_is_all_or_nothing(store: Store) -> None:
+    assert store.upsert_users([User(id="b1"), {"id": "b2", "email": "b2@example.com"}]) == 2
+    assert store.get_user("b2").email == "b2@example.com"
+    assert store.upsert_users([]) == 0
+    with pytest.raises(enrollkit.ConflictError, match="row 1"):
+        store.upsert_users([User(id="b3"), User(id="b4", email="U1@example.com")])
+    with pytest.raises(enrollkit.NotFoundError):
+        store.get_user("b3")
+    with pytest.raises(enrollkit.ValidationError, match="row 1"):
+        store.upsert_users([{"id": "b5"}, {"id": ""}])
+    with pytest.raises(enrollkit.NotFoundError):
+        store.get_user("b5")
+
+
 def test_programs(store: Store) -> None:
     p = store.get_program("trk")
     assert p.kind is Kind.TRACK and p.state is ProgramState.ACTIVE

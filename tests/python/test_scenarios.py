@@ -41,6 +41,8 @@ class PyAdapter:
             return {"now": format_time(s.now())}
         if op == "upsert_user":
             return s.upsert_user(a)
+        if op == "upsert_users":
+            return {"written": s.upsert_users(a["users"])}
         if op == "get_user":
             return s.get_user(a["id"])
         if op == "find_user":

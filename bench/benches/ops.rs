@@ -1,0 +1,125 @@
+//! Criterion micro-benchmarks of enrollkit's core operations on an in-memory store
+//! (`cargo bench -p enrollkit-bench`).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use enrollkit::{
+    Actor, BatchMode, EnrollRequest, Kind, ListQuery, Order, Pagination, ProgramSpec,
+    ProgramState, Store, User,
+};
+
+const USERS: usize = 2_000;
+
+fn store() -> Store {
+    let store = Store::open_in_memory().unwrap();
+    let users: Vec<User> = (0..USERS)
+        .map(|i| User {
+            id: format!("u{i}"),
+            ..User::default()
+        })
+        .collect();
+    store.upsert_users(&users).unwrap();
+    for p in ["crs", "other"] {
+        store
+            .create_program(&ProgramSpec {
+                id: p.into(),
+                kind: Kind::Course,
+                title: "Course".into(),
+                description: None,
+                state: ProgramState::Active,
+                self_enrollment: true,
+                steps: vec![],
+                assessment: None,
+            })
+            .unwrap();
+    }
+    store
+}
+
+fn enrolled(store: &Store) -> Vec<String> {
+    let requests: Vec<EnrollRequest> = (0..USERS)
+        .map(|i| EnrollRequest::new(format!("u{i}"), "crs"))
+        .collect();
+    store
+        .enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)
+        .unwrap()
+        .into_iter()
+        .map(|o| match o {
+            enrollkit::EnrollOutcome::Created(e) => e.id,
+            other => panic!("{}", other.kind()),
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let s = store();
+    let ids = enrolled(&s);
+    let mut i = 0;
+    c.bench_function("enroll (one transaction each)", |b| {
+        b.iter_batched(
+            || {
+                i += 1;
+                EnrollRequest::new(format!("u{}", i % USERS), "other")
+            },
+            |req| match s.enroll(&Actor::Admin, &req) {
+                Ok(e) => s.delete_enrollment(&Actor::Admin, &e.id).unwrap(),
+                Err(e) => panic!("{e}"),
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("enroll_many (1,000 per batch), per batch", |b| {
+        b.iter_batched(
+            || {
+                let st = store();
+                let reqs: Vec<EnrollRequest> = (0..1_000)
+                    .map(|i| EnrollRequest::new(format!("u{i}"), "crs"))
+                    .collect();
+                (st, reqs)
+            },
+            |(st, reqs)| {
+                st.enroll_many(&Actor::Admin, &reqs, BatchMode::AllOrNothing)
+                    .unwrap()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    c.bench_function("get_enrollment", |b| {
+        let mut k = 0;
+        b.iter(|| {
+            k = (k + 1) % ids.len();
+            s.get_enrollment(&Actor::Admin, &ids[k]).unwrap()
+        })
+    });
+    c.bench_function("set_progress", |b| {
+        let mut k = 0;
+        b.iter(|| {
+            k += 1;
+            let id = &ids[k % ids.len()];
+            s.set_progress(&Actor::Admin, id, ((k / ids.len()) % 99) as f64)
+                .unwrap()
+        })
+    });
+    c.bench_function("list first page (20, newest first)", |b| {
+        let q = ListQuery {
+            program_id: Some("crs".into()),
+            status: Some("active".into()),
+            order: Order::NewestFirst,
+            pagination: Pagination::Page {
+                page: 1,
+                per_page: 20,
+            },
+            ..ListQuery::default()
+        };
+        b.iter(|| s.list_enrollments(&Actor::Admin, &q).unwrap())
+    });
+    c.bench_function("history", |b| {
+        let mut k = 0;
+        b.iter(|| {
+            k = (k + 1) % ids.len();
+            s.history(&Actor::Admin, &ids[k]).unwrap()
+        })
+    });
+}
+
+criterion_group!(ops, benches);
+criterion_main!(ops);

@@ -1,0 +1,164 @@
+//! The comparison workload W (bench/README.md) for the two Rust contenders:
+//!
+//! * `rust`: enrollkit's Rust API, as an application would call it;
+//! * `floor`: plain rusqlite with hand-written SQL and cached statements over the lean schema in
+//!   `bench/floor_schema.sql` (the fastest code a user could write by hand).
+//!
+//! `enrollkit-bench CONTENDER DB_PATH N [--programs P] [--ops OPS] [--queries Q]` runs phases
+//! A (bulk load), B (single operations, synchronous NORMAL then FULL) and C (queries) on a fresh
+//! database file and prints one JSON object of figures on stdout. The workload and its
+//! figures are the same for every contender (see `bench/workload.md`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod enrollkit_api;
+mod floor;
+
+/// What to run.
+struct Workload {
+    /// Database file (deleted first).
+    db: PathBuf,
+    /// Enrollments (and users).
+    n: usize,
+    /// Programs; enrollment `i` is user `i` in program `i % programs`.
+    programs: usize,
+    /// Single operations per durability setting in phase B.
+    ops: usize,
+    /// Queries of each kind in phase C (program `q % programs` for query `q`).
+    queries: usize,
+}
+
+/// Enrollments per bulk transaction in phase A.
+const CHUNK: usize = 10_000;
+/// Progress steps per enrollment in phase B (10 × 10 % completes it).
+const STEPS: usize = 10;
+/// Rows per page in phase C.
+const PER_PAGE: usize = 20;
+
+impl Workload {
+    /// User id of enrollment `i`.
+    fn user(i: usize) -> String {
+        format!("usr_{i:08}")
+    }
+
+    /// Program id of program `j`.
+    fn program(j: usize) -> String {
+        format!("crs_{j:05}")
+    }
+
+    /// Enrollments (by creation index) that phase B changes: `ops / STEPS` of them for
+    /// NORMAL, the next as many for FULL.
+    fn b_targets(&self) -> usize {
+        (self.ops / STEPS).min(self.n / 2)
+    }
+
+    /// Active enrollments of program `j` after phase B (both rounds complete their targets).
+    fn active_in(&self, j: usize) -> usize {
+        let count = |limit: usize| {
+            if limit > j {
+                (limit - j).div_ceil(self.programs)
+            } else {
+                0
+            }
+        };
+        count(self.n) - count(2 * self.b_targets())
+    }
+
+    /// The 1-based number of the last page of program `j`'s active enrollments.
+    fn last_page(&self, j: usize) -> usize {
+        self.active_in(j).div_ceil(PER_PAGE).max(1)
+    }
+}
+
+/// Figures of one run, in operations per second unless named otherwise.
+#[derive(Default)]
+struct Figures {
+    users: f64,
+    enroll: f64,
+    single_normal: f64,
+    single_full: f64,
+    first_page: f64,
+    offset_deep: f64,
+    keyset_deep: f64,
+    db_bytes: u64,
+}
+
+/// Times `f` and returns `count` per second.
+fn rate(count: usize, f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Size of the database file (after its last connection closed: no WAL).
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--queries Q]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 || args.len() % 2 == 0 {
+        return usage();
+    }
+    let number = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
+    let Some(n) = number(&args[2]) else {
+        return usage();
+    };
+    let mut w = Workload {
+        db: PathBuf::from(&args[1]),
+        n,
+        programs: 1_000,
+        ops: 10_000,
+        queries: 1_000,
+    };
+    for pair in args[3..].chunks(2) {
+        let Some(v) = number(&pair[1]) else {
+            return usage();
+        };
+        match pair[0].as_str() {
+            "--programs" => w.programs = v,
+            "--ops" => w.ops = v,
+            "--queries" => w.queries = v,
+            _ => return usage(),
+        }
+    }
+    if w.programs > w.n || w.ops < STEPS {
+        return usage();
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = w.db.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let figures = match args[0].as_str() {
+        "rust" => enrollkit_api::run(&w).map_err(|e| e.to_string()),
+        "floor" => floor::run(&w).map_err(|e| e.to_string()),
+        _ => return usage(),
+    };
+    match figures {
+        Ok(f) => {
+            let out = serde_json::json!({
+                "contender": args[0], "n": w.n,
+                "users": f.users, "enroll": f.enroll,
+                "single_normal": f.single_normal, "single_full": f.single_full,
+                "first_page": f.first_page, "offset_deep": f.offset_deep,
+                "keyset_deep": f.keyset_deep, "db_bytes": f.db_bytes,
+            });
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("enrollkit-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
