@@ -203,7 +203,11 @@ fn queries(w: &Workload, c: &Connection, f: &mut Figures) -> Result<()> {
         );
         let mut stmt = c.prepare_cached(&sql)?;
         let rows = stmt.query_map(
-            params![Workload::program(q % w.programs), cursors[q], PER_PAGE as i64],
+            params![
+                Workload::program(q % w.programs),
+                cursors[q],
+                PER_PAGE as i64
+            ],
             row,
         )?;
         rows.collect()

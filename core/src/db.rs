@@ -474,22 +474,38 @@ fn is_unique_violation(err: &rusqlite::Error, column: &str) -> bool {
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE && msg.contains(column))
 }
 
-pub(crate) fn update_enrollment(conn: &Connection, rid: i64, e: &Enrollment) -> Result<()> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = SQL.get_or_init(|| {
-        let assignments: Vec<String> = STORED_COLUMNS
-            .split(", ")
-            .enumerate()
-            .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
-            .collect();
-        format!(
-            "UPDATE enrollments SET {} WHERE rid = ?35",
-            assignments.join(", ")
-        )
-    });
-    let mut values: Vec<SqlValue> = enrollment_values(e).into();
+/// Stores `after` over enrollment `rid`, whose stored state is `before`. Only the columns that
+/// changed are written, so SQLite leaves the indexes of unchanged columns (and their pages)
+/// alone: a progress update dirties one table page instead of every index.
+pub(crate) fn update_enrollment(
+    conn: &Connection,
+    rid: i64,
+    before: &Enrollment,
+    after: &Enrollment,
+) -> Result<()> {
+    let old = enrollment_values(before);
+    let mut assignments = Vec::new();
+    let mut values = Vec::new();
+    for ((column, new), old) in STORED_COLUMNS
+        .split(", ")
+        .zip(enrollment_values(after))
+        .zip(old)
+    {
+        if new != old {
+            values.push(new);
+            assignments.push(format!("{} = ?{}", column.trim(), values.len()));
+        }
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
     values.push(SqlValue::Integer(rid));
-    conn.prepare_cached(sql)?
+    let sql = format!(
+        "UPDATE enrollments SET {} WHERE rid = ?{}",
+        assignments.join(", "),
+        values.len()
+    );
+    conn.prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }

@@ -296,6 +296,8 @@ struct Importer {
     programs: HashMap<String, Program>,
     counts: RecordCounts,
     saw_header: bool,
+    /// Whether the database had no history events before the import.
+    history_was_empty: bool,
 }
 
 impl Importer {
@@ -400,11 +402,13 @@ impl Importer {
                 };
                 lifecycle::check_restored(program, &e, &steps, &attempts)?;
                 // A current enrollment with this id fails the insert (unique index); a deleted
-                // one is only in the history.
-                if db::enrollment_id_in_history(conn, &e.id)? {
+                // one is only in the history (which, in an import into a database without
+                // history, only earlier event lines can have filled).
+                let history = !self.history_was_empty || self.counts.events > 0;
+                if history && db::enrollment_id_in_history(conn, &e.id)? {
                     return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                 }
-                db::savepoint(conn, || {
+                let write = || {
                     let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
                         Error::Storage(m) if m.contains("FOREIGN KEY") => {
                             Error::not_found("user", e.user_id.clone())
@@ -418,7 +422,14 @@ impl Importer {
                         db::insert_attempt(conn, rid, a)?;
                     }
                     Ok(())
-                })?;
+                };
+                // One INSERT is atomic by itself; several rows need a savepoint so that a
+                // refused line leaves none of them behind.
+                if steps.is_empty() && attempts.is_empty() {
+                    write()?;
+                } else {
+                    db::savepoint(conn, write)?;
+                }
                 self.counts.enrollments += 1;
             }
             "event" => {
@@ -556,6 +567,11 @@ impl Store {
                 programs: HashMap::new(),
                 counts: RecordCounts::default(),
                 saw_header: false,
+                history_was_empty: tx.query_row(
+                    "SELECT NOT EXISTS (SELECT 1 FROM events)",
+                    [],
+                    |r| r.get(0),
+                )?,
             };
             let deferred = defer_indexes(tx)?;
             let mut errors = Vec::new();

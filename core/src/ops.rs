@@ -417,12 +417,13 @@ impl Store {
     ) -> Result<(Enrollment, T)> {
         validate::id("enrollment_id", id)?;
         self.write(|tx, now| {
-            let (rid, mut e) = db::get_enrollment(tx, id)?;
-            let program = db::get_program(tx, &e.program_id)?;
+            let (rid, before) = db::get_enrollment(tx, id)?;
+            let program = db::get_program(tx, &before.program_id)?;
+            let mut e = before.clone();
             let from = e.status;
             let (out, reason) = change(tx, rid, &program, &mut e, now)?;
             e.updated_at = now;
-            db::update_enrollment(tx, rid, &e)?;
+            db::update_enrollment(tx, rid, &before, &e)?;
             db::insert_event(
                 tx,
                 &e,

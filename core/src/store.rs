@@ -7,7 +7,7 @@
 //! locking serializes their writers and the busy timeout absorbs short waits.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -229,13 +229,25 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot): on a pooled read-only
-    /// connection for files, on the writer for in-memory stores.
+    /// Runs `f` in one read transaction (a consistent snapshot): on the writer connection when
+    /// it is idle (always for in-memory stores), else on a pooled read-only connection.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let Some(path) = &self.path else {
-            let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let tx = conn.transaction()?;
-            return f(&tx);
+        // An idle writer serves the read itself: its page cache is current, while a pooled
+        // reader has to read again every page that a commit since its last use changed.
+        let writer = match (self.writer.try_lock(), &self.path) {
+            (Ok(conn), _) => Ok(conn),
+            (Err(TryLockError::Poisoned(p)), _) => Ok(p.into_inner()),
+            (Err(TryLockError::WouldBlock), None) => {
+                Ok(self.writer.lock().unwrap_or_else(PoisonError::into_inner))
+            }
+            (Err(TryLockError::WouldBlock), Some(path)) => Err(path),
+        };
+        let path = match writer {
+            Ok(mut conn) => {
+                let tx = conn.transaction()?;
+                return f(&tx);
+            }
+            Err(path) => path,
         };
         let pooled = self
             .readers

@@ -99,9 +99,7 @@ impl EnrollRequest {
         parse::<Vec<serde_json::Value>>("requests", text)?
             .into_iter()
             .enumerate()
-            .map(|(i, row)| {
-                EnrollRequest::from_json_value(row).map_err(|e| e.in_row(i))
-            })
+            .map(|(i, row)| EnrollRequest::from_json_value(row).map_err(|e| e.in_row(i)))
             .collect()
     }
 }

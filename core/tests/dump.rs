@@ -193,6 +193,42 @@ fn a_bad_line_rolls_back_everything_unless_best_effort() {
 }
 
 #[test]
+fn an_enrollment_id_in_history_is_taken_even_in_the_same_import() {
+    let source = populated();
+    let text = String::from_utf8(export(&source)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let enrollment = lines
+        .iter()
+        .position(|l| l.starts_with("{\"type\":\"enrollment\""))
+        .unwrap();
+    let id = serde_json::from_str::<serde_json::Value>(lines[enrollment]).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The enrollment's first history event, moved before it (as if it had been deleted and
+    // an unrelated enrollment reused its id).
+    let event = lines
+        .iter()
+        .position(|l| l.starts_with("{\"type\":\"event\"") && l.contains(&id))
+        .unwrap();
+    let mut reordered: Vec<&str> = lines.clone();
+    let moved = reordered.remove(event);
+    reordered.insert(enrollment, moved);
+    let target = Store::open_in_memory().unwrap();
+    let report = target
+        .import_jsonl(
+            &mut Cursor::new(reordered.join("\n")),
+            BatchMode::AllOrNothing,
+            None,
+        )
+        .unwrap();
+    assert!(!report.committed);
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert_eq!(report.errors[0].line, enrollment as u64 + 2);
+    assert_eq!(report.errors[0].error.code(), "conflict");
+}
+
+#[test]
 fn imports_need_the_header_and_known_types() {
     let target = Store::open_in_memory().unwrap();
     for (text, line) in [
