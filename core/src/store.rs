@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::time::{Clock, SystemClock, Timestamp};
 
 /// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../schema/0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../schema/0001_initial.sql"),
+    include_str!("../schema/0002_open_index_comparisons.sql"),
+];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -370,6 +373,8 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
+    use rusqlite::params;
 
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
@@ -407,6 +412,40 @@ mod tests {
     }
 
     #[test]
+    fn version_1_upgrades_and_keeps_one_open_enrollment() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, created_at, updated_at) VALUES ('u', 0, 0);
+             INSERT INTO programs (id, kind, title, state, self_enrollment, created_at, updated_at)
+                 VALUES ('p', 'course', 'P', 'active', 1, 0, 0);
+             INSERT INTO enrollments (id, user_id, program_id, kind, status, trigger, enrolled_at,
+                                      updated_at)
+                 VALUES ('e1', 'u', 'p', 0, 1, 'admin', 0, 0);",
+        )
+        .unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let fresh = Connection::open_in_memory().unwrap();
+        migrate(&fresh, MIGRATIONS).unwrap();
+        assert_eq!(tables(&conn), tables(&fresh), "upgraded equals fresh");
+        let insert = |id: &str, status: i64| {
+            conn.execute(
+                "INSERT INTO enrollments (id, user_id, program_id, kind, status, trigger,
+                                          enrolled_at, updated_at)
+                 VALUES (?1, 'u', 'p', 0, ?2, 'admin', 0, 0)",
+                params![id, status],
+            )
+        };
+        for (status, open) in Status::ALL.iter().map(|s| (s.code(), s.is_open())) {
+            assert_eq!(
+                insert(&format!("e{status}x"), status).is_ok(),
+                !open,
+                "status {status}: a second open enrollment must be refused"
+            );
+        }
+    }
+
+    #[test]
     fn failed_migration_changes_nothing() {
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, MIGRATIONS).unwrap();
@@ -436,6 +475,10 @@ mod tests {
             };
             assert_eq!(store.write(|tx, _| Ok(pragma(tx))).unwrap(), level);
             assert_eq!(store.read(|tx| Ok(pragma(tx))).unwrap(), level);
+            // While the writer is busy, reads go to a pooled reader.
+            let busy = store.writer.lock().unwrap();
+            assert_eq!(store.read(|tx| Ok(pragma(tx))).unwrap(), level);
+            drop(busy);
         }
     }
 
