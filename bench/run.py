@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Runs workload W (bench/README.md) for every available contender, prints one table and
+writes it, with the targets of issue #6 marked met / not met, to bench/RESULTS.md.
+
+Usage: bench/run.py [--n N ...] [--out FILE]   (default: --n 100000 --n 1000000)
+
+Each contender runs in its own process on a fresh database under target/bench/; its peak RSS
+is the process's own (wait4). The CLI import is timed on an export of the Rust contender's
+database. Needs the release build (bench/run builds it).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+WORK = ROOT / "target" / "bench"
+MIB = 1024 * 1024
+
+# (name, command builder): each prints one JSON object of figures.
+CONTENDERS = {
+    "rust": lambda db, n: [str(RELEASE / "enrollkit-bench"), "rust", str(db), str(n)],
+    "floor": lambda db, n: [str(RELEASE / "enrollkit-bench"), "floor", str(db), str(n)],
+}
+
+PHASES = [
+    ("users", "A users/s"),
+    ("enroll", "A enroll/s"),
+    ("single_normal", "B NORMAL ops/s"),
+    ("single_full", "B FULL ops/s"),
+    ("first_page", "C first page/s"),
+    ("offset_deep", "C deep offset/s"),
+    ("keyset_deep", "C deep keyset/s"),
+]
+
+
+def run(cmd, **kwargs):
+    """Runs cmd; returns (stdout, seconds, peak RSS bytes)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, **kwargs)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed with exit code {proc.returncode}")
+    return out.decode(), seconds, usage.ru_maxrss * 1024
+
+
+def contender(name, n):
+    db = WORK / f"{name}-{n}.db"
+    out, _, rss = run(CONTENDERS[name](db, n))
+    figures = json.loads(out)
+    figures["rss"] = rss
+    return figures
+
+
+def cli_import(n):
+    """Exports the Rust contender's database and imports it into a fresh one with the CLI."""
+    cli = str(RELEASE / "enrollkit")
+    source, export, target = WORK / f"rust-{n}.db", WORK / f"export-{n}.jsonl", WORK / f"import-{n}.db"
+    for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        p.unlink(missing_ok=True)
+    run([cli, "--db", str(source), "export", str(export)], stderr=subprocess.DEVNULL)
+    _, seconds, rss = run([cli, "--db", str(target), "import", str(export)], stderr=subprocess.DEVNULL)
+    export.unlink()
+    return {"seconds": seconds, "rss": rss, "enrollments_per_s": n / seconds}
+
+
+def fmt(v):
+    return f"{v:,.0f}"
+
+
+def table(results):
+    names = [PHASES[i][1] for i in range(len(PHASES))]
+    lines = ["| N | contender | " + " | ".join(names) + " | peak RSS MiB | bytes/enrollment |",
+             "|---|---|" + "---|" * (len(names) + 2)]
+    for n, by_name in results.items():
+        floor = by_name.get("floor")
+        for name, f in by_name.items():
+            cells = []
+            for key, _ in PHASES:
+                cell = fmt(f[key])
+                if floor and name != "floor" and floor[key]:
+                    cell += f" ({f[key] / floor[key]:.2f}x)"
+                cells.append(cell)
+            lines.append(f"| {n:,} | {name} | " + " | ".join(cells)
+                         + f" | {f['rss'] / MIB:.1f} | {f['db_bytes'] / n:.0f} |")
+    return "\n".join(lines)
+
+
+def targets(results, imports):
+    small, big = results.get(100_000, {}), results.get(1_000_000, {})
+    rows = []
+
+    def add(what, value, ok):
+        rows.append((what, value, "not measured" if ok is None else "met" if ok else "NOT MET"))
+
+    rust, floor = small.get("rust"), small.get("floor")
+    add("Bulk enroll, Rust API, N=100,000: >= 100,000/s",
+        fmt(rust["enroll"]) + "/s" if rust else "-", rust and rust["enroll"] >= 100_000)
+    if rust and big.get("rust"):
+        ratio = big["rust"]["enroll"] / rust["enroll"]
+        add("Bulk enroll at N=1,000,000 >= 80 % of N=100,000", f"{ratio:.0%}", ratio >= 0.8)
+    else:
+        add("Bulk enroll at N=1,000,000 >= 80 % of N=100,000", "-", None)
+    if rust and floor:
+        ratio = rust["single_normal"] / floor["single_normal"]
+        add("Single operations (B), Rust API >= 1.0x the floor", f"{ratio:.2f}x", ratio >= 1.0)
+    else:
+        add("Single operations (B), Rust API >= 1.0x the floor", "-", None)
+    add("Single operations: C ABI within 5 % of the Rust API", "no C contender yet", None)
+    add("Single operations: Python module >= 0.9x floor, >= 1.2x sqlite3, >= 10x SQLAlchemy",
+        "no Python contenders yet", None)
+    for key, label in (("first_page", "first page"), ("keyset_deep", "keyset deep page")):
+        r = big.get("rust")
+        add(f"Queries: {label} >= 15,000/s at N=1,000,000",
+            fmt(r[key]) + "/s" if r else "-", r and r[key] >= 15_000)
+        if r and rust:
+            slower = 1 - r[key] / rust[key]
+            add(f"Queries: {label} at 1,000,000 no more than 20 % slower than at 100,000",
+                f"{slower:+.0%}", slower <= 0.2)
+        else:
+            add(f"Queries: {label} at 1,000,000 no more than 20 % slower than at 100,000", "-", None)
+    r = big.get("rust")
+    add("Peak RSS < 64 MiB, 1,000,000 bulk load from Rust",
+        f"{r['rss'] / MIB:.1f} MiB" if r else "-", r and r["rss"] < 64 * MIB)
+    imp = imports.get(1_000_000)
+    add("Peak RSS < 64 MiB, 1,000,000 CLI import",
+        f"{imp['rss'] / MIB:.1f} MiB" if imp else "-", imp and imp["rss"] < 64 * MIB)
+    sizes = [(n, f["rust"]["db_bytes"] / n) for n, f in results.items() if "rust" in f]
+    add("Database size <= 700 bytes per enrollment (with users, events, indexes)",
+        ", ".join(f"{s:.0f} at N={n:,}" for n, s in sizes) or "-",
+        bool(sizes) and all(s <= 700 for _, s in sizes) if sizes else None)
+    lines = ["| target | measured | |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, action="append", help="enrollments (repeatable)")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    args = parser.parse_args()
+    sizes = args.n or [100_000, 1_000_000]
+    WORK.mkdir(parents=True, exist_ok=True)
+    results, imports = {}, {}
+    for n in sizes:
+        results[n] = {}
+        for name in CONTENDERS:
+            print(f"bench: {name} at N={n:,} ...", file=sys.stderr, flush=True)
+            results[n][name] = contender(name, n)
+        print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
+        imports[n] = cli_import(n)
+    imports_table = "\n".join(
+        ["| N | import s | enrollments/s (with users and events) | peak RSS MiB |", "|---|---|---|---|"]
+        + [f"| {n:,} | {i['seconds']:.2f} | {fmt(i['enrollments_per_s'])} | {i['rss'] / MIB:.1f} |"
+           for n, i in imports.items()])
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+    report = f"""# Benchmark results
+
+Generated by `bench/run` on {datetime.date.today().isoformat()} ({machine}). Workload W is
+described in `bench/README.md`; figures are operations per second (ratio to the floor in
+parentheses), peak RSS of the contender's process, database file bytes per enrollment after
+phase A (users, enrollments, events and every index included).
+
+{table(results)}
+
+CLI import of the Rust contender's database (export, then `enrollkit import` into a new file):
+
+{imports_table}
+
+## Targets
+
+{targets(results, imports)}
+"""
+    Path(args.out).write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
