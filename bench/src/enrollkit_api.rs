@@ -1,11 +1,11 @@
 //! The `rust` contender: workload W through enrollkit's public Rust API.
 
 use enrollkit::{
-    Actor, BatchMode, Durability, EnrollOutcome, EnrollRequest, Kind, ListQuery, OpenOptions,
-    Order, Pagination, ProgramSpec, ProgramState, Status, Store, User,
+    Actor, BatchMode, Durability, EnrollOutcome, EnrollRequest, Enrollment, Kind, ListQuery,
+    OpenOptions, Order, Pagination, ProgramSpec, ProgramState, Status, Store, User,
 };
 
-use crate::{file_size, rate, Figures, Workload, CHUNK, PER_PAGE, STEPS};
+use crate::{chunks, file_size, rate, Figures, Workload, PER_PAGE, STEPS};
 
 type Result<T> = enrollkit::Result<T>;
 
@@ -27,25 +27,22 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
             assessment: None,
         })?;
     }
-    let mut result = Ok(());
     f.users = rate(w.n, || {
-        result = (0..w.n).step_by(CHUNK).try_for_each(|start| {
-            let users: Vec<User> = (start..(start + CHUNK).min(w.n))
+        chunks(w.n).try_for_each(|range| {
+            let users: Vec<User> = range
                 .map(|i| User {
                     id: Workload::user(i),
                     ..User::default()
                 })
                 .collect();
             store.upsert_users(&users).map(drop)
-        });
-    });
-    result?;
+        })
+    })?;
     let keep = 2 * w.b_targets();
     let mut targets = Vec::with_capacity(keep);
-    let mut result = Ok(());
     f.enroll = rate(w.n, || {
-        result = (0..w.n).step_by(CHUNK).try_for_each(|start| {
-            let requests: Vec<EnrollRequest> = (start..(start + CHUNK).min(w.n))
+        chunks(w.n).try_for_each(|range| {
+            let requests: Vec<EnrollRequest> = range
                 .map(|i| EnrollRequest::new(Workload::user(i), Workload::program(i % w.programs)))
                 .collect();
             let outcomes = store.enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)?;
@@ -62,17 +59,15 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
                 }
             }
             Ok(())
-        });
-    });
-    result?;
+        })
+    })?;
     Ok(targets)
 }
 
 /// Phase B: read, check active, add 10 % (100 % completes), each its own transaction.
 fn single(store: &Store, ids: &[String]) -> Result<f64> {
-    let mut result = Ok(());
-    let per_s = rate(ids.len() * STEPS, || {
-        result = (0..STEPS).try_for_each(|_| {
+    rate(ids.len() * STEPS, || {
+        (0..STEPS).try_for_each(|_| {
             ids.iter().try_for_each(|id| {
                 let e = store.get_enrollment(&Actor::Admin, id)?;
                 if e.status != Status::Active {
@@ -82,81 +77,60 @@ fn single(store: &Store, ids: &[String]) -> Result<f64> {
                     .set_progress(&Actor::Admin, id, e.progress_percent + 10.0)
                     .map(drop)
             })
-        });
-    });
-    result.map(|()| per_s)
+        })
+    })
 }
 
-fn page_query(program: String, pagination: Pagination) -> ListQuery {
-    ListQuery {
-        program_id: Some(program),
+/// Query `q`'s page of its program's active enrollments, newest first.
+fn list(w: &Workload, store: &Store, q: usize, pagination: Pagination) -> Result<Vec<Enrollment>> {
+    let query = ListQuery {
+        program_id: Some(Workload::program(q % w.programs)),
         status: Some("active".into()),
         order: Order::NewestFirst,
         pagination,
         ..ListQuery::default()
-    }
+    };
+    Ok(store.list_enrollments(&Actor::Admin, &query)?.items)
 }
 
-fn page(w: &Workload, store: &Store, q: usize, number: usize) -> Result<usize> {
-    let j = q % w.programs;
-    let query = page_query(
-        Workload::program(j),
-        Pagination::Page {
-            page: number as u32,
-            per_page: PER_PAGE as u32,
-        },
-    );
-    Ok(store.list_enrollments(&Actor::Admin, &query)?.items.len())
+/// Page `number` (1-based) of query `q`.
+fn page(w: &Workload, store: &Store, q: usize, number: usize) -> Result<Vec<Enrollment>> {
+    let pagination = Pagination::Page {
+        page: number as u32,
+        per_page: PER_PAGE as u32,
+    };
+    list(w, store, q, pagination)
 }
 
 /// Phase C.
 fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()> {
-    let timed = |f: &mut f64, q: &dyn Fn(usize) -> Result<usize>| -> Result<()> {
-        let mut result = Ok(());
-        *f = rate(w.queries, || {
-            result = (0..w.queries).try_for_each(|i| {
-                let rows = q(i)?;
-                if rows == 0 {
-                    return Err(enrollkit::Error::Storage(format!("query {i}: empty page")));
-                }
-                Ok(())
+    let timed = |q: &dyn Fn(usize) -> Result<Vec<Enrollment>>| -> Result<f64> {
+        rate(w.queries, || {
+            (0..w.queries).try_for_each(|i| match q(i)?.len() {
+                0 => Err(enrollkit::Error::Storage(format!("query {i}: empty page"))),
+                _ => Ok(()),
             })
-        });
-        result
+        })
     };
-    timed(&mut f.first_page, &|q| page(w, store, q, 1))?;
-    timed(&mut f.offset_deep, &|q| {
-        page(w, store, q, w.last_page(q % w.programs))
-    })?;
+    let last_page = |q: usize| w.last_page(q % w.programs);
+    f.first_page = timed(&|q| page(w, store, q, 1))?;
+    f.offset_deep = timed(&|q| page(w, store, q, last_page(q)))?;
     // Keyset: the cursor is the last id of the page before the last one (fetched untimed).
     let mut cursors = Vec::with_capacity(w.queries);
     for q in 0..w.queries {
-        let j = q % w.programs;
-        let last = w.last_page(j);
-        cursors.push(if last == 1 {
-            None
-        } else {
-            let before = page_query(
-                Workload::program(j),
-                Pagination::Page {
-                    page: last as u32 - 1,
-                    per_page: PER_PAGE as u32,
-                },
-            );
-            let items = store.list_enrollments(&Actor::Admin, &before)?.items;
-            items.last().map(|e| e.id.clone())
+        cursors.push(match last_page(q) {
+            1 => None,
+            last => page(w, store, q, last - 1)?.pop().map(|e| e.id),
         });
     }
-    timed(&mut f.keyset_deep, &|q| {
-        let query = page_query(
-            Workload::program(q % w.programs),
-            Pagination::Cursor {
-                starting_after: cursors[q].clone(),
-                limit: PER_PAGE as u32,
-            },
-        );
-        Ok(store.list_enrollments(&Actor::Admin, &query)?.items.len())
-    })
+    f.keyset_deep = timed(&|q| {
+        let pagination = Pagination::Cursor {
+            starting_after: cursors[q].clone(),
+            limit: PER_PAGE as u32,
+        };
+        list(w, store, q, pagination)
+    })?;
+    Ok(())
 }
 
 pub(crate) fn run(w: &Workload) -> Result<Figures> {

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::{file_size, rate, Figures, Workload, CHUNK, PER_PAGE, STEPS};
+use crate::{chunks, file_size, rate, Figures, Workload, PER_PAGE, STEPS};
 
 type Result<T> = rusqlite::Result<T>;
 
@@ -68,25 +68,22 @@ fn bulk(w: &Workload, c: &mut Connection, f: &mut Figures) -> Result<Vec<String>
         .execute(params![Workload::program(j), format!("Course {j}"), now()])?;
     }
     tx.commit()?;
-    let mut result = Ok(());
     f.users = rate(w.n, || {
-        result = (0..w.n).step_by(CHUNK).try_for_each(|start| {
+        chunks(w.n).try_for_each(|range| {
             let tx = c.transaction()?;
-            for i in start..(start + CHUNK).min(w.n) {
+            for i in range {
                 tx.prepare_cached("INSERT INTO users (id, created_at) VALUES (?1, ?2)")?
                     .execute(params![Workload::user(i), now()])?;
             }
             tx.commit()
-        });
-    });
-    result?;
+        })
+    })?;
     let keep = 2 * w.b_targets();
     let mut targets = Vec::with_capacity(keep);
-    let mut result = Ok(());
     f.enroll = rate(w.n, || {
-        result = (0..w.n).step_by(CHUNK).try_for_each(|start| {
+        chunks(w.n).try_for_each(|range| {
             let tx = c.transaction()?;
-            for i in start..(start + CHUNK).min(w.n) {
+            for i in range {
                 let id = format!("enr_{}", uuid::Uuid::now_v7().simple());
                 let at = now();
                 tx.prepare_cached(
@@ -108,16 +105,14 @@ fn bulk(w: &Workload, c: &mut Connection, f: &mut Figures) -> Result<Vec<String>
                 }
             }
             tx.commit()
-        });
-    });
-    result?;
+        })
+    })?;
     Ok(targets)
 }
 
 fn single(c: &mut Connection, ids: &[String]) -> Result<f64> {
-    let mut result = Ok(());
-    let per_s = rate(ids.len() * STEPS, || {
-        result = (0..STEPS).try_for_each(|_| {
+    rate(ids.len() * STEPS, || {
+        (0..STEPS).try_for_each(|_| {
             ids.iter().try_for_each(|id| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let (rid, status, progress): (i64, String, f64) = tx
@@ -152,9 +147,8 @@ fn single(c: &mut Connection, ids: &[String]) -> Result<f64> {
                 }
                 tx.commit()
             })
-        });
-    });
-    result.map(|()| per_s)
+        })
+    })
 }
 
 fn page(c: &Connection, program: &str, offset: usize) -> Result<Vec<Row>> {
@@ -168,50 +162,37 @@ fn page(c: &Connection, program: &str, offset: usize) -> Result<Vec<Row>> {
 }
 
 fn queries(w: &Workload, c: &Connection, f: &mut Figures) -> Result<()> {
-    let timed = |f: &mut f64, q: &dyn Fn(usize) -> Result<Vec<Row>>| -> Result<()> {
-        let mut result = Ok(());
-        *f = rate(w.queries, || {
-            result = (0..w.queries).try_for_each(|i| match q(i)?.len() {
+    let timed = |q: &dyn Fn(usize) -> Result<Vec<Row>>| -> Result<f64> {
+        rate(w.queries, || {
+            (0..w.queries).try_for_each(|i| match q(i)?.len() {
                 0 => Err(rusqlite::Error::QueryReturnedNoRows),
                 _ => Ok(()),
             })
-        });
-        result
+        })
     };
+    let program = |q: usize| Workload::program(q % w.programs);
     let offset = |q: usize| (w.last_page(q % w.programs) - 1) * PER_PAGE;
-    timed(&mut f.first_page, &|q| {
-        page(c, &Workload::program(q % w.programs), 0)
-    })?;
-    timed(&mut f.offset_deep, &|q| {
-        page(c, &Workload::program(q % w.programs), offset(q))
-    })?;
+    f.first_page = timed(&|q| page(c, &program(q), 0))?;
+    f.offset_deep = timed(&|q| page(c, &program(q), offset(q)))?;
     // Keyset: the cursor is the rid of the last row of the page before the last one (untimed).
     let mut cursors = Vec::with_capacity(w.queries);
     for q in 0..w.queries {
         let before = match offset(q) {
             0 => None,
-            o => page(c, &Workload::program(q % w.programs), o - PER_PAGE)?
-                .last()
-                .map(|r| r.rid),
+            o => page(c, &program(q), o - PER_PAGE)?.pop().map(|r| r.rid),
         };
         cursors.push(before.unwrap_or(i64::MAX));
     }
-    timed(&mut f.keyset_deep, &|q| {
+    f.keyset_deep = timed(&|q| {
         let sql = format!(
             "SELECT {COLUMNS} FROM enrollments WHERE program_id = ?1 AND status = 'active'
              AND rid < ?2 ORDER BY rid DESC LIMIT ?3"
         );
         let mut stmt = c.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                Workload::program(q % w.programs),
-                cursors[q],
-                PER_PAGE as i64
-            ],
-            row,
-        )?;
+        let rows = stmt.query_map(params![program(q), cursors[q], PER_PAGE as i64], row)?;
         rows.collect()
-    })
+    })?;
+    Ok(())
 }
 
 pub(crate) fn run(w: &Workload) -> Result<Figures> {

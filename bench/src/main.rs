@@ -85,11 +85,18 @@ struct Figures {
     db_bytes: u64,
 }
 
-/// Times `f` and returns `count` per second.
-fn rate(count: usize, f: impl FnOnce()) -> f64 {
+/// Runs `f` and returns `count` per second of its run, or its error.
+fn rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
     let start = Instant::now();
-    f();
-    count as f64 / start.elapsed().as_secs_f64()
+    f()?;
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The index ranges of phase A's bulk transactions: `0..n` in chunks of [`CHUNK`].
+fn chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..n)
+        .step_by(CHUNK)
+        .map(move |start| start..(start + CHUNK).min(n))
 }
 
 /// Size of the database file (after its last connection closed: no WAL).
