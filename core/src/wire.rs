@@ -22,6 +22,19 @@ fn from_value<T: serde::de::DeserializeOwned>(
     serde_json::from_value(v).map_err(|e| Error::validation(what, e.to_string()))
 }
 
+/// Parses a JSON array and each element with `each`; an element's error names its row.
+fn rows<T>(
+    what: &'static str,
+    text: &str,
+    each: impl Fn(serde_json::Value) -> Result<T>,
+) -> Result<Vec<T>> {
+    parse::<Vec<serde_json::Value>>(what, text)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| each(row).map_err(|e| e.in_row(i)))
+        .collect()
+}
+
 fn time(v: Option<String>) -> Result<Option<Timestamp>> {
     v.as_deref().map(Timestamp::parse).transpose()
 }
@@ -96,11 +109,7 @@ impl EnrollRequest {
     /// Parses a JSON array of requests (for [`Store::enroll_many`](crate::Store::enroll_many));
     /// the error of a malformed row names the row (0-based).
     pub fn many_from_json(text: &str) -> Result<Vec<EnrollRequest>> {
-        parse::<Vec<serde_json::Value>>("requests", text)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| EnrollRequest::from_json_value(row).map_err(|e| e.in_row(i)))
-            .collect()
+        rows("requests", text, EnrollRequest::from_json_value)
     }
 }
 
@@ -190,11 +199,7 @@ impl User {
     /// # Ok::<(), enrollkit::Error>(())
     /// ```
     pub fn many_from_json(text: &str) -> Result<Vec<User>> {
-        parse::<Vec<serde_json::Value>>("users", text)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| from_value::<User>("user", row).map_err(|e| e.in_row(i)))
-            .collect()
+        rows("users", text, |row| from_value("user", row))
     }
 }
 
