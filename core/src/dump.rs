@@ -492,32 +492,23 @@ impl Store {
                 "header",
                 json!({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION}),
             )?;
-            let mut after: Option<String> = None;
-            loop {
-                let users = db::list_users(c, after.as_deref(), 1000)?;
-                let Some(last) = users.last() else { break };
-                after = Some(last.id.clone());
-                for u in &users {
-                    write_line(out, "user", to_value(u)?)?;
-                    counts.users += 1;
-                    tick(&counts);
-                }
-            }
-            let mut after: Option<String> = None;
-            loop {
-                let programs = db::list_programs(c, None, None, after.as_deref(), 1000)?;
-                let Some(last) = programs.last() else { break };
-                after = Some(last.id.clone());
-                for p in &programs {
-                    write_line(out, "program", to_value(p)?)?;
-                    counts.programs += 1;
-                    tick(&counts);
-                }
-            }
+            let users = |after: Option<&str>| db::list_users(c, after, 1000);
+            for_each_by_id(users, |u| &u.id, |u| {
+                write_line(out, "user", to_value(u)?)?;
+                counts.users += 1;
+                tick(&counts);
+                Ok(())
+            })?;
+            let programs = |after: Option<&str>| db::list_programs(c, None, None, after, 1000);
+            for_each_by_id(programs, |p| &p.id, |p| {
+                write_line(out, "program", to_value(p)?)?;
+                counts.programs += 1;
+                tick(&counts);
+                Ok(())
+            })?;
             db::for_each_enrollment(c, |rid, e| {
                 let mut value = to_value(e)?;
-                let steps = db::load_step_progress(c, rid)?;
-                let mut steps: Vec<StepProgress> = steps;
+                let mut steps = db::load_step_progress(c, rid)?;
                 steps.sort_by(|a, b| a.step_id.cmp(&b.step_id));
                 let attempts = db::load_attempts(c, rid)?;
                 if let Value::Object(o) = &mut value {
@@ -773,6 +764,24 @@ fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
         }
     }
     Ok(rebuild)
+}
+
+/// Calls `each` for every record, in id order: `page(after)` returns the next records after the
+/// id `after` (from the start when `None`), none at the end.
+fn for_each_by_id<T>(
+    mut page: impl FnMut(Option<&str>) -> Result<Vec<T>>,
+    id: impl Fn(&T) -> &String,
+    mut each: impl FnMut(&T) -> Result<()>,
+) -> Result<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let records = page(after.as_deref())?;
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        after = Some(id(last).clone());
+        records.iter().try_for_each(&mut each)?;
+    }
 }
 
 /// Errors that end an import instead of refusing one line: the database itself failed
