@@ -79,7 +79,7 @@ def fmt(v):
 
 
 def table(results):
-    names = [PHASES[i][1] for i in range(len(PHASES))]
+    names = [label for _, label in PHASES]
     lines = ["| N | contender | " + " | ".join(names) + " | peak RSS MiB | bytes/enrollment |",
              "|---|---|" + "---|" * (len(names) + 2)]
     for n, by_name in results.items():
@@ -103,11 +103,11 @@ def targets(results, imports):
     def add(what, value, ok):
         rows.append((what, value, "not measured" if ok is None else "met" if ok else "NOT MET"))
 
-    rust, floor = small.get("rust"), small.get("floor")
+    rust, floor, big_rust = small.get("rust"), small.get("floor"), big.get("rust")
     add("Bulk enroll, Rust API, N=100,000: >= 100,000/s",
         fmt(rust["enroll"]) + "/s" if rust else "-", rust and rust["enroll"] >= 100_000)
-    if rust and big.get("rust"):
-        ratio = big["rust"]["enroll"] / rust["enroll"]
+    if rust and big_rust:
+        ratio = big_rust["enroll"] / rust["enroll"]
         add("Bulk enroll at N=1,000,000 >= 80 % of N=100,000", f"{ratio:.0%}", ratio >= 0.8)
     else:
         add("Bulk enroll at N=1,000,000 >= 80 % of N=100,000", "-", None)
@@ -120,7 +120,7 @@ def targets(results, imports):
     add("Single operations: Python module >= 0.9x floor, >= 1.2x sqlite3, >= 10x SQLAlchemy",
         "no Python contenders yet", None)
     for key, label in (("first_page", "first page"), ("keyset_deep", "keyset deep page")):
-        r = big.get("rust")
+        r = big_rust
         add(f"Queries: {label} >= 15,000/s at N=1,000,000",
             fmt(r[key]) + "/s" if r else "-", r and r[key] >= 15_000)
         if r and rust:
@@ -129,7 +129,7 @@ def targets(results, imports):
                 f"{slower:+.0%}", slower <= 0.2)
         else:
             add(f"Queries: {label} at 1,000,000 no more than 20 % slower than at 100,000", "-", None)
-    r = big.get("rust")
+    r = big_rust
     add("Peak RSS < 64 MiB, 1,000,000 bulk load from Rust",
         f"{r['rss'] / MIB:.1f} MiB" if r else "-", r and r["rss"] < 64 * MIB)
     imp = imports.get(1_000_000)
@@ -138,7 +138,7 @@ def targets(results, imports):
     sizes = [(n, f["rust"]["db_bytes"] / n) for n, f in results.items() if "rust" in f]
     add("Database size <= 700 bytes per enrollment (with users, events, indexes)",
         ", ".join(f"{s:.0f} at N={n:,}" for n, s in sizes) or "-",
-        bool(sizes) and all(s <= 700 for _, s in sizes) if sizes else None)
+        all(s <= 700 for _, s in sizes) if sizes else None)
     lines = ["| target | measured | |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines)
