@@ -558,11 +558,7 @@ impl Store {
                 programs: HashMap::new(),
                 counts: RecordCounts::default(),
                 saw_header: false,
-                history_was_empty: tx.query_row(
-                    "SELECT NOT EXISTS (SELECT 1 FROM events)",
-                    [],
-                    |r| r.get(0),
-                )?,
+                history_was_empty: is_empty(tx, "events")?,
             };
             let deferred = defer_indexes(tx)?;
             let mut errors = Vec::new();
@@ -735,6 +731,12 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
+/// Whether `table` has no rows.
+fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
+    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {table})");
+    Ok(conn.query_row(&sql, [], |r| r.get(0))?)
+}
+
 /// Into an empty enrollments table, an import drops its secondary indexes that check nothing (the unique ones
 /// stay, so every line is still checked) and rebuilds them once at the end, which is much
 /// cheaper than updating them row by row. Returns the statements that rebuild them; a rollback
@@ -743,12 +745,7 @@ fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
     let mut rebuild = Vec::new();
     // Not the events index: imports check enrollment ids against history through it.
     for table in ["enrollments"] {
-        let empty: bool = conn.query_row(
-            &format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"),
-            [],
-            |r| r.get(0),
-        )?;
-        if !empty {
+        if !is_empty(conn, table)? {
             continue;
         }
         let mut stmt = conn.prepare(
