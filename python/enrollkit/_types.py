@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import (Any, Callable, ClassVar, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple, Type,
+                    TypeVar, Union)
 
 from .exceptions import ERRORS, EnrollkitError, ValidationError
 
@@ -126,6 +127,13 @@ def parse_time(text: Optional[str]) -> Optional[datetime]:
     """``2026-01-15T10:30:00.000Z`` → an aware UTC ``datetime`` (``None`` stays ``None``)."""
     if text is None:
         return None
+    if len(text) == 24 and text[10] == "T" and text[23] == "Z":
+        # The canonical form: fromisoformat is ~10x faster than strptime (and on 3.9 and 3.10
+        # accepts an offset but not "Z").
+        try:
+            return datetime.fromisoformat(text[:23] + "+00:00")
+        except ValueError:
+            pass
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
@@ -150,6 +158,41 @@ def format_time(value: Union[datetime, str, None], field: str = "timestamp") -> 
 
 R = TypeVar("R", bound="_Record")
 
+class _Plan(NamedTuple):
+    """How ``from_dict`` builds one record class."""
+
+    # field name -> how to convert its JSON value (None: as it is); other names are skipped
+    # (fields of a newer enrollkit)
+    convert: Dict[str, Optional[Callable[[Any], Any]]]
+    required: FrozenSet[str]
+    factories: Tuple[Tuple[str, Callable[[], Any]], ...]
+
+
+_PLANS: Dict[type, _Plan] = {}
+
+
+def _plan(cls: Type[_Record]) -> _Plan:
+    def nested(sub: Type[_Record], many: bool) -> Callable[[Any], Any]:
+        return (lambda v: [sub.from_dict(x) for x in v]) if many else sub.from_dict
+
+    convert: Dict[str, Optional[Callable[[Any], Any]]] = {}
+    required, factories = set(), []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in cls._times:
+            convert[f.name] = parse_time
+        elif f.name in cls._enums:
+            convert[f.name] = cls._enums[f.name]
+        elif f.name in cls._nested:
+            convert[f.name] = nested(*cls._nested[f.name])
+        else:
+            convert[f.name] = None
+        if f.default_factory is not dataclasses.MISSING:
+            factories.append((f.name, f.default_factory))
+        elif f.default is dataclasses.MISSING:
+            required.add(f.name)
+    plan = _PLANS[cls] = _Plan(convert, frozenset(required), tuple(factories))
+    return plan
+
 
 class _Record:
     """Shared ``from_dict``/``to_dict`` for the dataclasses below."""
@@ -161,20 +204,24 @@ class _Record:
     @classmethod
     def from_dict(cls: Type[R], data: Mapping[str, Any]) -> R:
         """Builds the record from its canonical JSON form (as parsed by ``json.loads``)."""
+        plan = _PLANS.get(cls) or _plan(cls)
+        convert = plan.convert
         values: Dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name not in data:
-                continue
-            v = data[f.name]
-            if f.name in cls._times:
-                v = parse_time(v)
-            elif f.name in cls._enums and v is not None:
-                v = cls._enums[f.name](v)
-            elif f.name in cls._nested and v is not None:
-                sub, many = cls._nested[f.name]
-                v = [sub.from_dict(x) for x in v] if many else sub.from_dict(v)
-            values[f.name] = v
-        return cls(**values)
+        for name, v in data.items():
+            if name in convert:
+                c = convert[name]
+                values[name] = v if c is None or v is None else c(v)
+        if not plan.required <= values.keys():
+            return cls(**values)  # raises the TypeError that names the missing field
+        # The generated __init__ of a frozen dataclass sets each field through
+        # object.__setattr__ (~13 us for an Enrollment); filling __dict__ gives the same record
+        # (absent fields read their class-level defaults).
+        record = object.__new__(cls)
+        for name, factory in plan.factories:
+            if name not in values:
+                values[name] = factory()
+        record.__dict__.update(values)
+        return record
 
     def to_dict(self) -> Dict[str, Any]:
         """The record in its canonical JSON form: times as RFC 3339 strings, enums as strings."""
