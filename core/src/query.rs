@@ -88,8 +88,9 @@ pub struct ListQuery {
     pub pagination: Pagination,
 }
 
-/// One page of enrollments.
-#[derive(Clone, Debug, PartialEq)]
+/// One page of enrollments. Serializes as `{"items": [...], "has_more": bool, "next_cursor":
+/// id or null}`, the form the C ABI and the Python module return.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EnrollmentPage {
     /// The enrollments on this page.
     pub items: Vec<Enrollment>,

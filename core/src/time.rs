@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -128,19 +128,50 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The canonical text (`2026-01-15T10:30:00.000Z`) as ASCII bytes, computed without
+    /// allocating (civil-from-days, Howard Hinnant's algorithm): every list and export writes
+    /// several per row, and chrono's formatter was a tenth of the cost of a listed page.
+    fn canonical(self) -> [u8; 24] {
+        let days = self.0.div_euclid(86_400_000);
+        let ms_of_day = self.0.rem_euclid(86_400_000);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, ms_of_day / 3_600_000);
+        put(14, 2, ms_of_day / 60_000 % 60);
+        put(17, 2, ms_of_day / 1000 % 60);
+        put(20, 3, ms_of_day % 1000);
+        out
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            &self
-                .to_datetime()
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+        f.write_str(std::str::from_utf8(&self.canonical()).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let text = self.canonical();
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -204,6 +235,42 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SecondsFormat;
+
+    #[test]
+    fn renders_as_chrono_does_over_the_whole_range() {
+        let chrono = |t: Timestamp| t.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut edges = vec![
+            MIN_MILLIS,
+            MAX_MILLIS,
+            0,
+            -1,
+            1,
+            951_782_400_000,
+            4_107_542_399_999,
+        ];
+        // Days around every leap-year rule (1600, 1900, 2000, 2100) and the epoch.
+        for day in [-135_140, -25_567, 10_957, 47_482, -1, 0, 59, 60] {
+            edges.extend([
+                day * 86_400_000 - 1,
+                day * 86_400_000,
+                day * 86_400_000 + 86_399_999,
+            ]);
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let span = (MAX_MILLIS - MIN_MILLIS) as u64;
+        let random = (0..200_000).map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            MIN_MILLIS + ((x >> 11) % span) as i64
+        });
+        for millis in edges.into_iter().chain(random) {
+            let t = Timestamp::from_millis(millis);
+            assert_eq!(t.to_string(), chrono(t), "{millis}");
+            assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+        }
+    }
 
     #[test]
     fn renders_with_millis_and_z() {

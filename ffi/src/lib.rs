@@ -1257,10 +1257,7 @@ pub extern "C" fn enrollkit_list(
         let a = self::actor(actor)?;
         let query = ListQuery::from_json(text(query_json, "query_json")?)?;
         let page = s.store.list_enrollments(&a, &query)?;
-        put_json(
-            out,
-            &json!({"items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}),
-        )
+        put_json(out, &page)
     })
 }
 

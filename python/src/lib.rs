@@ -441,13 +441,10 @@ impl Store {
 
     fn list_enrollments(&self, py: Python<'_>, actor: &str, query_json: &str) -> PyResult<String> {
         self.run(py, |s| {
-            let page = s.list_enrollments(
+            json(&s.list_enrollments(
                 &enrollkit::Actor::parse(actor)?,
                 &ListQuery::from_json(query_json)?,
-            )?;
-            json(&serde_json::json!({
-                "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor
-            }))
+            )?)
         })
     }
 
