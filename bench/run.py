@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Runs workload W (bench/README.md) for every available contender, prints one table and
-writes it, with the targets of issue #6 marked met / not met, to bench/RESULTS.md.
+"""Runs workload W (bench/README.md) for every contender, prints one table and writes it, with
+the targets of issue #6 marked met / not met, to bench/RESULTS.md.
 
-Usage: bench/run.py [--n N ...] [--out FILE]   (default: --n 100000 --n 1000000)
+Usage: bench/run.py [--n N ...] [--contender NAME ...] [--smoke] [--out FILE]
+       (default: --n 100000 --n 1000000, every contender)
 
 Each contender runs in its own process on a fresh database under target/bench/; its peak RSS
 is the process's own (wait4). The CLI import is timed on an export of the Rust contender's
-database. Needs the release build (bench/run builds it).
+database. Needs the release build, the C contender's binary and .venv with the Python module
+and SQLAlchemy: bench/run builds and installs them, then runs this with .venv's Python.
 """
 
 import argparse
@@ -24,11 +26,19 @@ RELEASE = ROOT / "target" / "release"
 WORK = ROOT / "target" / "bench"
 MIB = 1024 * 1024
 
-# (name, command builder): each prints one JSON object of figures.
+BENCH = str(RELEASE / "enrollkit-bench")
+PYTHON = [sys.executable, str(ROOT / "bench" / "contenders.py")]
+# name -> command prefix; the contender gets DB_PATH N [options] and prints one JSON object.
 CONTENDERS = {
-    "rust": lambda db, n: [str(RELEASE / "enrollkit-bench"), "rust", str(db), str(n)],
-    "floor": lambda db, n: [str(RELEASE / "enrollkit-bench"), "floor", str(db), str(n)],
+    "rust": [BENCH, "rust"],
+    "c": [str(WORK / "enrollkit_bench_c")],
+    "python": PYTHON + ["python"],
+    "floor": [BENCH, "floor"],
+    "sqlite3": PYTHON + ["sqlite3"],
+    "sqlalchemy": PYTHON + ["sqlalchemy"],
 }
+# --smoke: every contender on a tiny workload (checks that the benchmark works, not figures).
+SMOKE = {"n": 2_000, "options": ["--programs", "100", "--ops", "1000", "--queries", "100"]}
 
 PHASES = [
     ("users", "A users/s"),
@@ -54,9 +64,9 @@ def run(cmd, **kwargs):
     return out.decode(), seconds, usage.ru_maxrss * 1024
 
 
-def contender(name, n):
+def contender(name, n, options):
     db = WORK / f"{name}-{n}.db"
-    out, _, rss = run(CONTENDERS[name](db, n))
+    out, _, rss = run(CONTENDERS[name] + [str(db), str(n)] + options)
     figures = json.loads(out)
     figures["rss"] = rss
     return figures
@@ -116,9 +126,19 @@ def targets(results, imports):
         add("Single operations (B), Rust API >= 1.0x the floor", f"{ratio:.2f}x", ratio >= 1.0)
     else:
         add("Single operations (B), Rust API >= 1.0x the floor", "-", None)
-    add("Single operations: C ABI within 5 % of the Rust API", "no C contender yet", None)
-    add("Single operations: Python module >= 0.9x floor, >= 1.2x sqlite3, >= 10x SQLAlchemy",
-        "no Python contenders yet", None)
+    single = {name: f["single_normal"] for name, f in small.items()}
+
+    def versus(what, name, other, factor):
+        if name in single and other in single:
+            ratio = single[name] / single[other]
+            add(what, f"{ratio:.2f}x", ratio >= factor)
+        else:
+            add(what, "-", None)
+
+    versus("Single operations: C ABI within 5 % of the Rust API (>= 0.95x)", "c", "rust", 0.95)
+    versus("Single operations: Python module >= 0.9x the floor", "python", "floor", 0.9)
+    versus("Single operations: Python module >= 1.2x hand-written sqlite3", "python", "sqlite3", 1.2)
+    versus("Single operations: Python module >= 10x SQLAlchemy", "python", "sqlalchemy", 10)
     for key, label in (("first_page", "first page"), ("keyset_deep", "keyset deep page")):
         r = big_rust
         add(f"Queries: {label} >= 15,000/s at N=1,000,000",
@@ -147,18 +167,25 @@ def targets(results, imports):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="enrollments (repeatable)")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--contender", action="append", choices=CONTENDERS,
+                        help="run only these (repeatable; default: all)")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"N = {SMOKE['n']:,} and a small workload, report in {WORK}/SMOKE.md")
+    parser.add_argument("--out", help="report file (default: bench/RESULTS.md)")
     args = parser.parse_args()
-    sizes = args.n or [100_000, 1_000_000]
+    sizes = [SMOKE["n"]] if args.smoke else args.n or [100_000, 1_000_000]
+    options = SMOKE["options"] if args.smoke else []
+    out = args.out or (WORK / "SMOKE.md" if args.smoke else ROOT / "bench" / "RESULTS.md")
     WORK.mkdir(parents=True, exist_ok=True)
     results, imports = {}, {}
     for n in sizes:
         results[n] = {}
-        for name in CONTENDERS:
+        for name in args.contender or CONTENDERS:
             print(f"bench: {name} at N={n:,} ...", file=sys.stderr, flush=True)
-            results[n][name] = contender(name, n)
-        print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
-        imports[n] = cli_import(n)
+            results[n][name] = contender(name, n, options)
+        if "rust" in results[n]:
+            print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
+            imports[n] = cli_import(n)
     imports_table = "\n".join(
         ["| N | import s | enrollments/s (with users and events) | peak RSS MiB |", "|---|---|---|---|"]
         + [f"| {n:,} | {i['seconds']:.2f} | {fmt(i['enrollments_per_s'])} | {i['rss'] / MIB:.1f} |"
@@ -181,7 +208,7 @@ CLI import of the Rust contender's database (export, then `enrollkit import` int
 
 {targets(results, imports)}
 """
-    Path(args.out).write_text(report)
+    Path(out).write_text(report)
     print(report)
 
 

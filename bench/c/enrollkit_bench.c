@@ -1,0 +1,284 @@
+/*
+ * The `c` contender: workload W (bench/README.md) through enrollkit's C ABI, as a C
+ * application would call it. Prints one JSON object of figures, like enrollkit-bench.
+ *
+ *   enrollkit_bench_c DB_PATH N [--programs P] [--ops OPS] [--queries Q]
+ *
+ * Results come back as JSON text; this program reads the few fields it needs with strstr and
+ * strtod (the documents are enrollkit's compact canonical JSON), as a small C program would.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "enrollkit.h"
+
+enum { CHUNK = 10000, STEPS = 10, PER_PAGE = 20 };
+
+static size_t n_total, programs = 1000, ops = 10000, queries = 1000;
+static const char *db;
+
+static void die(const char *what, enrollkit_result r) {
+    fprintf(stderr, "enrollkit_bench_c: %s: %s (%s)\n", what, enrollkit_result_name(r),
+            enrollkit_last_error_message());
+    exit(1);
+}
+
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        enrollkit_result r_ = (call);                                                              \
+        if (r_ != ENROLLKIT_RESULT_OK) die(#call, r_);                                             \
+    } while (0)
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A growing text buffer for request documents. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} buf;
+
+static void put(buf *b, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) exit(1);
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = (b->cap + (size_t)n) * 2;
+        b->s = realloc(b->s, b->cap);
+        if (!b->s) exit(1);
+    }
+}
+
+/* Copies the string value of the first "key":"..." at or after `from` into out[n]; returns a
+ * pointer after it, or NULL when absent. */
+static const char *str_field(const char *from, const char *key, char *out, size_t n) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(from, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    const char *end = strchr(p, '"');
+    if (!end || (size_t)(end - p) >= n) return NULL;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return end;
+}
+
+static double num_field(const char *json, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p) {
+        fprintf(stderr, "enrollkit_bench_c: no %s in %.200s\n", key, json);
+        exit(1);
+    }
+    return strtod(p + strlen(pat), NULL);
+}
+
+typedef char id_buf[64];
+
+static size_t b_targets(void) {
+    size_t t = ops / STEPS;
+    return t < n_total / 2 ? t : n_total / 2;
+}
+
+static size_t count_below(size_t limit, size_t j) {
+    return limit > j ? (limit - j + programs - 1) / programs : 0;
+}
+
+static size_t last_page(size_t j) {
+    size_t active = count_below(n_total, j) - count_below(2 * b_targets(), j);
+    size_t pages = (active + PER_PAGE - 1) / PER_PAGE;
+    return pages ? pages : 1;
+}
+
+/* Phase A; fills targets[0 .. 2 * b_targets()). */
+static void bulk(enrollkit_store *s, id_buf *targets, double *users_rate, double *enroll_rate) {
+    buf b = {0};
+    for (size_t j = 0; j < programs; j++) {
+        b.len = 0;
+        put(&b, "{\"id\":\"crs_%05zu\",\"kind\":\"course\",\"title\":\"Course %zu\",\"state\":\"active\","
+                "\"self_enrollment\":true}", j, j);
+        CHECK(enrollkit_program_create(s, b.s, NULL));
+    }
+    double start = now_s();
+    for (size_t lo = 0; lo < n_total; lo += CHUNK) {
+        size_t hi = lo + CHUNK < n_total ? lo + CHUNK : n_total;
+        b.len = 0;
+        put(&b, "[");
+        for (size_t i = lo; i < hi; i++) put(&b, "%s{\"id\":\"usr_%08zu\"}", i > lo ? "," : "", i);
+        put(&b, "]");
+        uint64_t written = 0;
+        CHECK(enrollkit_users_upsert(s, b.s, &written));
+    }
+    *users_rate = (double)n_total / (now_s() - start);
+    size_t keep = 2 * b_targets(), kept = 0;
+    start = now_s();
+    for (size_t lo = 0; lo < n_total; lo += CHUNK) {
+        size_t hi = lo + CHUNK < n_total ? lo + CHUNK : n_total;
+        b.len = 0;
+        put(&b, "[");
+        for (size_t i = lo; i < hi; i++)
+            put(&b, "%s{\"user_id\":\"usr_%08zu\",\"program_id\":\"crs_%05zu\"}", i > lo ? "," : "", i,
+                i % programs);
+        put(&b, "]");
+        char *out = NULL;
+        CHECK(enrollkit_enroll_many(s, "admin", b.s, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+        const char *p = out;
+        for (size_t i = lo; i < hi; i++) {
+            char outcome[32];
+            p = str_field(p, "outcome", outcome, sizeof outcome);
+            if (!p || strcmp(outcome, "created") != 0) {
+                fprintf(stderr, "enrollkit_bench_c: row %zu not created\n", i);
+                exit(1);
+            }
+            if (kept < keep) p = str_field(p, "id", targets[kept++], sizeof targets[0]);
+        }
+        enrollkit_string_free(out);
+    }
+    *enroll_rate = (double)n_total / (now_s() - start);
+    free(b.s);
+}
+
+/* Phase B: read, check active, add 10 % (100 % completes), each its own transaction. */
+static double single(enrollkit_store *s, id_buf *ids, size_t count) {
+    double start = now_s();
+    for (size_t k = 0; k < STEPS; k++) {
+        for (size_t i = 0; i < count; i++) {
+            char *e = NULL, status[32];
+            CHECK(enrollkit_enrollment_get(s, "admin", ids[i], &e));
+            if (!str_field(e, "status", status, sizeof status) || strcmp(status, "active") != 0) {
+                fprintf(stderr, "enrollkit_bench_c: %s is not active\n", ids[i]);
+                exit(1);
+            }
+            double progress = num_field(e, "progress_percent");
+            enrollkit_string_free(e);
+            CHECK(enrollkit_set_progress(s, "admin", ids[i], progress + 10, NULL));
+        }
+    }
+    return (double)(count * STEPS) / (now_s() - start);
+}
+
+/* Lists a page of query q's program; writes the last row's id to last (unless NULL) and
+ * returns the number of rows. `after` (a cursor) or `page` (1-based). */
+static size_t list(enrollkit_store *s, size_t q, size_t page, const char *after, char *last) {
+    char query[256];
+    if (after)
+        snprintf(query, sizeof query,
+                 "{\"program_id\":\"crs_%05zu\",\"status\":\"active\",\"order\":\"newest_first\","
+                 "\"starting_after\":\"%s\",\"limit\":%d}", q % programs, after, PER_PAGE);
+    else
+        snprintf(query, sizeof query,
+                 "{\"program_id\":\"crs_%05zu\",\"status\":\"active\",\"order\":\"newest_first\","
+                 "\"page\":%zu,\"per_page\":%d}", q % programs, page, PER_PAGE);
+    char *out = NULL;
+    CHECK(enrollkit_list(s, "admin", query, &out));
+    size_t rows = 0;
+    const char *p = out;
+    while ((p = strstr(p, "{\"id\":\"")) != NULL) {
+        rows++;
+        if (last) str_field(p, "id", last, sizeof(id_buf));
+        p++;
+    }
+    enrollkit_string_free(out);
+    if (rows == 0) {
+        fprintf(stderr, "enrollkit_bench_c: query %zu: empty page\n", q);
+        exit(1);
+    }
+    return rows;
+}
+
+static enrollkit_store *open_store(uint32_t flags) {
+    enrollkit_store *s = NULL;
+    CHECK(enrollkit_store_open(db, flags, &s));
+    return s;
+}
+
+static size_t number(const char *s) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v == 0) {
+        fprintf(stderr, "usage: enrollkit_bench_c DB_PATH N [--programs P] [--ops OPS] [--queries Q]\n");
+        exit(2);
+    }
+    return (size_t)v;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3 || argc % 2 == 0) number("");
+    db = argv[1];
+    n_total = number(argv[2]);
+    for (int i = 3; i < argc; i += 2) {
+        size_t v = number(argv[i + 1]);
+        if (strcmp(argv[i], "--programs") == 0) programs = v;
+        else if (strcmp(argv[i], "--ops") == 0) ops = v;
+        else if (strcmp(argv[i], "--queries") == 0) queries = v;
+        else number("");
+    }
+    if (programs > n_total || ops < STEPS) number("");
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+        unlink(path);
+    }
+
+    double users, enroll;
+    size_t half = b_targets();
+    id_buf *targets = calloc(2 * half + 1, sizeof *targets);
+    enrollkit_store *s = open_store(0);
+    bulk(s, targets, &users, &enroll);
+    enrollkit_store_free(s);
+    struct stat st;
+    if (stat(db, &st) != 0) return 1;
+
+    s = open_store(0);
+    double normal = single(s, targets, half);
+    enrollkit_store_free(s);
+    s = open_store(ENROLLKIT_OPEN_DURABILITY_FULL);
+    double full = single(s, targets + half, half);
+    enrollkit_store_free(s);
+
+    s = open_store(0);
+    double rate[3];
+    for (int kind = 0; kind < 2; kind++) {
+        double start = now_s();
+        for (size_t q = 0; q < queries; q++) list(s, q, kind == 0 ? 1 : last_page(q % programs), NULL, NULL);
+        rate[kind] = (double)queries / (now_s() - start);
+    }
+    /* Keyset: the cursor is the last id of the page before the last one (fetched untimed). */
+    id_buf *cursors = calloc(queries, sizeof *cursors);
+    for (size_t q = 0; q < queries; q++) {
+        size_t last = last_page(q % programs);
+        if (last > 1) list(s, q, last - 1, NULL, cursors[q]);
+    }
+    double start = now_s();
+    for (size_t q = 0; q < queries; q++)
+        cursors[q][0] ? list(s, q, 0, cursors[q], NULL) : list(s, q, 1, NULL, NULL);
+    rate[2] = (double)queries / (now_s() - start);
+    enrollkit_store_free(s);
+    free(cursors);
+    free(targets);
+
+    printf("{\"contender\":\"c\",\"n\":%zu,\"users\":%f,\"enroll\":%f,\"single_normal\":%f,"
+           "\"single_full\":%f,\"first_page\":%f,\"offset_deep\":%f,\"keyset_deep\":%f,"
+           "\"db_bytes\":%lld}\n",
+           n_total, users, enroll, normal, full, rate[0], rate[1], rate[2], (long long)st.st_size);
+    return 0;
+}
