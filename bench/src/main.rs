@@ -6,9 +6,9 @@
 //!
 //! `enrollkit-bench CONTENDER DB_PATH N [--programs P] [--ops OPS] [--queries Q]` runs phases
 //! A (bulk load), B (single operations, synchronous NORMAL then FULL) and C (queries) on a fresh
-//! database file and prints one JSON object of figures on stdout. The workload and its
-//! figures are the same for every contender (see `bench/README.md`; the C and Python contenders are `bench/c/enrollkit_bench.c` and
-//! `bench/contenders.py`).
+//! database file and prints one JSON object of figures on stdout. The workload and its figures
+//! are the same for every contender (see `bench/README.md`; the C and Python contenders are
+//! `bench/c/enrollkit_bench.c` and `bench/contenders.py`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
