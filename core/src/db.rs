@@ -1,7 +1,7 @@
 //! Row-level SQL for SQLite: reading and writing users, programs, enrollments, step progress,
 //! attempts and events. No rules live here; [`crate::lifecycle`] decides, this module stores.
 
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Error, Result};
@@ -384,25 +384,27 @@ pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollm
     ))
 }
 
-/// The values of every stored column of `e`, in `enrollments` column order after `rid`.
-fn enrollment_values(e: &Enrollment) -> [SqlValue; 34] {
-    let text = |v: &Option<String>| v.clone().map_or(SqlValue::Null, SqlValue::Text);
-    let int = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Integer);
+/// The values of every stored column of `e`, in [`STORED_COLUMNS`] order, borrowed from `e`.
+fn enrollment_values(e: &Enrollment) -> [ValueRef<'_>; 34] {
+    fn text(v: &Option<String>) -> ValueRef<'_> {
+        v.as_deref().map_or(ValueRef::Null, str_value)
+    }
+    let int = |v: Option<i64>| v.map_or(ValueRef::Null, ValueRef::Integer);
     [
-        SqlValue::Text(e.id.clone()),
-        SqlValue::Text(e.user_id.clone()),
-        SqlValue::Text(e.program_id.clone()),
-        SqlValue::Integer(kind_code(e.kind)),
-        SqlValue::Integer(e.status.code()),
+        str_value(&e.id),
+        str_value(&e.user_id),
+        str_value(&e.program_id),
+        ValueRef::Integer(kind_code(e.kind)),
+        ValueRef::Integer(e.status.code()),
         int(e.resume_status.map(Status::code)),
-        SqlValue::Text(e.trigger.as_str().to_owned()),
+        str_value(e.trigger.as_str()),
         text(&e.added_by_user_id),
         text(&e.added_by_program_id),
         text(&e.partnership_id),
         text(&e.mentor_id),
         int(ms(e.mentor_assigned_at)),
         text(&e.timezone),
-        SqlValue::Integer(e.enrolled_at.millis()),
+        ValueRef::Integer(e.enrolled_at.millis()),
         int(ms(e.start_at)),
         int(ms(e.started_at)),
         int(ms(e.delivered_at)),
@@ -410,28 +412,64 @@ fn enrollment_values(e: &Enrollment) -> [SqlValue; 34] {
         int(ms(e.failed_at)),
         int(ms(e.dropped_at)),
         int(ms(e.canceled_at)),
-        text(&e.failure_reason.map(|r| r.as_str().to_owned())),
+        e.failure_reason
+            .map_or(ValueRef::Null, |r| str_value(r.as_str())),
         text(&e.failure_message),
         int(ms(e.next_step_at)),
-        SqlValue::Integer(e.steps_delivered.into()),
-        SqlValue::Integer(e.steps_completed.into()),
-        SqlValue::Integer(e.steps_skipped.into()),
-        SqlValue::Real(e.progress_percent),
-        SqlValue::Integer(e.attempts.into()),
-        e.best_score.map_or(SqlValue::Null, SqlValue::Real),
+        ValueRef::Integer(e.steps_delivered.into()),
+        ValueRef::Integer(e.steps_completed.into()),
+        ValueRef::Integer(e.steps_skipped.into()),
+        ValueRef::Real(e.progress_percent),
+        ValueRef::Integer(e.attempts.into()),
+        e.best_score.map_or(ValueRef::Null, ValueRef::Real),
         int(e.passed.map(i64::from)),
         text(&e.previous_id),
-        SqlValue::Integer(e.attempt_number.into()),
-        SqlValue::Integer(e.updated_at.millis()),
+        ValueRef::Integer(e.attempt_number.into()),
+        ValueRef::Integer(e.updated_at.millis()),
     ]
 }
 
-const STORED_COLUMNS: &str = "id, user_id, program_id, kind, status, resume_status, trigger, \
-    added_by_user_id, added_by_program_id, partnership_id, mentor_id, mentor_assigned_at, \
-    timezone, enrolled_at, start_at, started_at, delivered_at, completed_at, failed_at, \
-    dropped_at, canceled_at, failure_reason, failure_message, next_step_at, steps_delivered, \
-    steps_completed, steps_skipped, progress, attempts, best_score, passed, previous_id, \
-    attempt_number, updated_at";
+fn str_value(s: &str) -> ValueRef<'_> {
+    ValueRef::Text(s.as_bytes())
+}
+
+/// The stored columns of `enrollments` (all but `rid`), in [`enrollment_values`] order.
+const STORED_COLUMNS: [&str; 34] = [
+    "id",
+    "user_id",
+    "program_id",
+    "kind",
+    "status",
+    "resume_status",
+    "trigger",
+    "added_by_user_id",
+    "added_by_program_id",
+    "partnership_id",
+    "mentor_id",
+    "mentor_assigned_at",
+    "timezone",
+    "enrolled_at",
+    "start_at",
+    "started_at",
+    "delivered_at",
+    "completed_at",
+    "failed_at",
+    "dropped_at",
+    "canceled_at",
+    "failure_reason",
+    "failure_message",
+    "next_step_at",
+    "steps_delivered",
+    "steps_completed",
+    "steps_skipped",
+    "progress",
+    "attempts",
+    "best_score",
+    "passed",
+    "previous_id",
+    "attempt_number",
+    "updated_at",
+];
 
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
@@ -440,13 +478,15 @@ pub(crate) fn insert_enrollment(conn: &Connection, e: &Enrollment) -> Result<i64
     let sql = SQL.get_or_init(|| {
         let placeholders: Vec<String> = (1..=34).map(|i| format!("?{i}")).collect();
         format!(
-            "INSERT INTO enrollments ({STORED_COLUMNS}) VALUES ({})",
+            "INSERT INTO enrollments ({}) VALUES ({})",
+            STORED_COLUMNS.join(", "),
             placeholders.join(", ")
         )
     });
+    let values = enrollment_values(e).map(ToSqlOutput::Borrowed);
     let result = conn
         .prepare_cached(sql)?
-        .execute(rusqlite::params_from_iter(enrollment_values(e)));
+        .execute(rusqlite::params_from_iter(values));
     match result {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(err) if is_unique_violation(&err, "enrollments.id") => Err(Error::Conflict(format!(
@@ -484,27 +524,27 @@ pub(crate) fn update_enrollment(
     after: &Enrollment,
 ) -> Result<()> {
     let old = enrollment_values(before);
-    let mut assignments = Vec::new();
-    let mut values = Vec::new();
-    for ((column, new), old) in STORED_COLUMNS
-        .split(", ")
-        .zip(enrollment_values(after))
-        .zip(old)
-    {
+    let mut sql = String::with_capacity(128);
+    let mut values = Vec::with_capacity(8);
+    for ((column, new), old) in STORED_COLUMNS.iter().zip(enrollment_values(after)).zip(old) {
         if new != old {
-            values.push(new);
-            assignments.push(format!("{} = ?{}", column.trim(), values.len()));
+            values.push(ToSqlOutput::Borrowed(new));
+            sql.push_str(if values.len() == 1 {
+                "UPDATE enrollments SET "
+            } else {
+                ", "
+            });
+            sql.push_str(column);
+            sql.push_str(" = ?");
+            sql.push_str(&values.len().to_string());
         }
     }
     if values.is_empty() {
         return Ok(());
     }
-    values.push(SqlValue::Integer(rid));
-    let sql = format!(
-        "UPDATE enrollments SET {} WHERE rid = ?{}",
-        assignments.join(", "),
-        values.len()
-    );
+    values.push(ToSqlOutput::Owned(SqlValue::Integer(rid)));
+    sql.push_str(" WHERE rid = ?");
+    sql.push_str(&values.len().to_string());
     conn.prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
