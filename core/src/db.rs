@@ -884,7 +884,17 @@ mod tests {
             assert_eq!(open, status.is_open(), "{status:?}");
         }
         assert!(OPEN_ENROLLMENT.contains(&format!("({OPEN_CONDITION})")));
-        let schema = crate::store::MIGRATIONS.last().unwrap();
-        assert!(schema.contains(&format!("WHERE {OPEN_CONDITION};")));
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let index: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'enrollments_one_open'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            index.ends_with(&format!("WHERE {OPEN_CONDITION}")),
+            "{index}"
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::time::{Clock, SystemClock, Timestamp};
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../schema/0001_initial.sql"),
     include_str!("../schema/0002_open_index_comparisons.sql"),
+    include_str!("../schema/0003_events_without_autoincrement.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -408,6 +409,50 @@ mod tests {
 
         let fresh = Connection::open_in_memory().unwrap();
         migrate(&fresh, &next).unwrap();
+        assert_eq!(tables(&conn), tables(&fresh), "upgraded equals fresh");
+    }
+
+    #[test]
+    fn version_2_upgrades_and_keeps_every_event_and_its_seq() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, &MIGRATIONS[..2]).unwrap();
+        let insert = |seq: Option<i64>, enrollment: &str| {
+            conn.execute(
+                "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, actor, at)
+                 VALUES (?1, ?2, 'u', 'p', 'enrolled', 'admin', 0)",
+                params![seq, enrollment],
+            )
+            .unwrap();
+        };
+        insert(None, "e1");
+        insert(Some(40), "e2");
+        insert(None, "e3");
+        let events = |conn: &Connection| -> Vec<(i64, String)> {
+            let mut stmt = conn
+                .prepare("SELECT seq, enrollment_id FROM events ORDER BY seq")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        let before = events(&conn);
+        assert_eq!(
+            before,
+            [(1, "e1".into()), (40, "e2".into()), (41, "e3".into())]
+        );
+        migrate(&conn, MIGRATIONS).unwrap();
+        assert_eq!(events(&conn), before);
+        insert(None, "e4");
+        assert_eq!(
+            events(&conn).last(),
+            Some(&(42, "e4".to_owned())),
+            "numbers go on"
+        );
+        let sequences: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_sequence", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sequences, 0, "no AUTOINCREMENT table is left");
+        let fresh = Connection::open_in_memory().unwrap();
+        migrate(&fresh, MIGRATIONS).unwrap();
         assert_eq!(tables(&conn), tables(&fresh), "upgraded equals fresh");
     }
 
