@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 
 use crate::db::{self, EventRecord};
 use crate::error::{Error, Result};
@@ -408,7 +408,7 @@ impl Store {
         actor: &Actor,
         action: &str,
         change: impl FnOnce(
-            &Transaction<'_>,
+            &Connection,
             i64,
             &Program,
             &mut Enrollment,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -210,7 +210,7 @@ impl Store {
     /// returns `Ok`, rolled back (database unchanged) otherwise.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>,
+        f: impl FnOnce(&Connection, Timestamp) -> Result<T>,
     ) -> Result<T> {
         self.write_or_discard(|tx, now| Ok((f(tx, now)?, true)))
     }
@@ -219,23 +219,17 @@ impl Store {
     /// transaction back and still returns `value` (all-or-nothing batches report their rows).
     pub(crate) fn write_or_discard<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<(T, bool)>,
+        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = self.options.clock.now();
-        let (out, commit) = f(&tx, now)?;
-        if commit {
-            tx.commit()?;
-        } else {
-            tx.rollback()?;
-        }
-        Ok(out)
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        in_transaction(&conn, "BEGIN IMMEDIATE", |tx| {
+            f(tx, self.options.clock.now())
+        })
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot): on the writer connection when
     /// it is idle (always for in-memory stores), else on a pooled read-only connection.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         // An idle writer serves the read itself: its page cache is current, while a pooled
         // reader has to read again every page that a commit since its last use changed.
         let writer = match (self.writer.try_lock(), &self.path) {
@@ -247,10 +241,7 @@ impl Store {
             (Err(TryLockError::WouldBlock), Some(path)) => Err(path),
         };
         let path = match writer {
-            Ok(mut conn) => {
-                let tx = conn.transaction()?;
-                return f(&tx);
-            }
+            Ok(conn) => return in_transaction(&conn, "BEGIN", |tx| Ok((f(tx)?, false))),
             Err(path) => path,
         };
         let pooled = self
@@ -258,7 +249,7 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let mut conn = match pooled {
+        let conn = match pooled {
             Some(c) => c,
             None => {
                 let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -267,10 +258,7 @@ impl Store {
                 c
             }
         };
-        let out = {
-            let tx = conn.transaction()?;
-            f(&tx)
-        };
+        let out = in_transaction(&conn, "BEGIN", |tx| Ok((f(tx)?, false)));
         let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
@@ -317,6 +305,43 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
 /// A fresh database runs every script; an older one runs the missing ones in order; a newer one
 /// is refused with [`Error::SchemaTooNew`]; a database that has tables but no enrollkit version
 /// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
+/// Runs `f` between `begin` and `COMMIT` (when `f` returns `Ok((_, true))`) or `ROLLBACK`
+/// (`Ok((_, false))`, an error, or a panic unwinding through). The three statements come from
+/// the connection's statement cache: rusqlite's `Transaction` prepares them on every call, a
+/// fifth of the cost of reading one enrollment.
+fn in_transaction<T>(
+    conn: &Connection,
+    begin: &str,
+    f: impl FnOnce(&Connection) -> Result<(T, bool)>,
+) -> Result<T> {
+    /// Rolls back whatever is still open when dropped: after an error, a failed COMMIT, a
+    /// discarded batch or a panic. SQLite may already have rolled back by itself (some I/O
+    /// errors do); then the connection is in autocommit mode and there is nothing to do.
+    struct Open<'c>(&'c Connection);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.0.is_autocommit() {
+                let rolled_back = match self.0.prepare_cached("ROLLBACK") {
+                    Ok(mut stmt) => stmt.execute([]).is_ok(),
+                    Err(_) => false,
+                };
+                if !rolled_back {
+                    // Out of memory or the like: try the uncached way before giving up.
+                    let _ = self.0.execute_batch("ROLLBACK");
+                }
+            }
+        }
+    }
+    conn.prepare_cached(begin)?.execute([])?;
+    let open = Open(conn);
+    let (out, commit) = f(conn)?;
+    if commit {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+    }
+    drop(open);
+    Ok(out)
+}
+
 pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
     let latest = migrations.len() as i64;
     let version = |c: &Connection| -> Result<i64> {
