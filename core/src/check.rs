@@ -18,7 +18,7 @@ impl Store {
     /// * at most one open enrollment exists per user and program;
     /// * replaying its history ends in its current status, and its kind matches its program's.
     pub fn check_invariants(&self) -> Result<Vec<String>> {
-        self.read(|c| check(c))
+        self.read(check)
     }
 }
 
