@@ -402,6 +402,48 @@ mod tests {
     use crate::model::Status;
     use rusqlite::params;
 
+    #[test]
+    fn a_write_that_fails_discards_or_panics_leaves_nothing_and_the_store_usable() {
+        let dir = std::env::temp_dir().join(format!("enrollkit-tx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tx.db");
+        let _ = std::fs::remove_file(&path);
+        let store = Store::open(&path).unwrap();
+        let add = |conn: &Connection, id: &str| {
+            conn.execute(
+                "INSERT INTO users (id, created_at, updated_at) VALUES (?1, 0, 0)",
+                [id],
+            )
+            .map(drop)
+            .map_err(Error::from)
+        };
+        let failed = store.write(|c, _| {
+            add(c, "failed")?;
+            Err::<(), _>(Error::validation("x", "refused"))
+        });
+        assert!(failed.is_err());
+        let kept = store.write_or_discard(|c, _| Ok((add(c, "discarded")?, false)));
+        assert!(kept.is_ok());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(|c, _| -> Result<()> {
+                add(c, "panicked")?;
+                panic!("inside a write")
+            })
+        }));
+        assert!(panicked.is_err());
+        store.write(|c, _| add(c, "committed")).unwrap();
+        let users = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT id FROM users ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap();
+        assert_eq!(users, ["committed"]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
             .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
