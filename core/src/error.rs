@@ -128,6 +128,22 @@ impl Error {
         }
     }
 
+    /// Whether this error is the database's rather than a request's (`busy`, `corrupt`,
+    /// `storage`): it fails a whole batch instead of one row.
+    pub(crate) fn is_storage(&self) -> bool {
+        matches!(self, Error::Busy(_) | Error::Corrupt(_) | Error::Storage(_))
+    }
+
+    /// This error as one that fails a whole batch: storage errors stay as they are, anything
+    /// else becomes `storage` (for a failure after a row was partly written).
+    pub(crate) fn into_storage(self) -> Error {
+        if self.is_storage() {
+            self
+        } else {
+            Error::Storage(format!("failed after a row was written: {self}"))
+        }
+    }
+
     /// The stable machine-readable code of this error.
     ///
     /// ```
