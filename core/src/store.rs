@@ -290,8 +290,9 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
         Durability::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
-    // Savepoint journals (every row of a batch or an import has one) stay in memory instead of
-    // temporary files: they only ever hold the pages one statement or one row changed.
+    // Statement and savepoint journals stay in memory instead of temporary files: they only
+    // ever hold the pages one statement or one import line changed. (Imports switch to files
+    // for their index rebuilds, which sort every row: Store::import_jsonl.)
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The query planner stability guarantee: a statement keeps its plan whatever values are
     // bound. Without it SQLite plans LIMIT/OFFSET with the bound values and so re-compiles a
@@ -300,11 +301,6 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
     Ok(())
 }
 
-/// Brings the database to the version `migrations` describe, in one IMMEDIATE transaction.
-///
-/// A fresh database runs every script; an older one runs the missing ones in order; a newer one
-/// is refused with [`Error::SchemaTooNew`]; a database that has tables but no enrollkit version
-/// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
 /// Runs `f` between `begin` and `COMMIT` (when `f` returns `Ok((_, true))`) or `ROLLBACK`
 /// (`Ok((_, false))`, an error, or a panic unwinding through). The three statements come from
 /// the connection's statement cache: rusqlite's `Transaction` prepares them on every call, a
@@ -342,6 +338,11 @@ fn in_transaction<T>(
     Ok(out)
 }
 
+/// Brings the database to the version `migrations` describe, in one IMMEDIATE transaction.
+///
+/// A fresh database runs every script; an older one runs the missing ones in order; a newer one
+/// is refused with [`Error::SchemaTooNew`]; a database that has tables but no enrollkit version
+/// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
 pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
     let latest = migrations.len() as i64;
     let version = |c: &Connection| -> Result<i64> {
