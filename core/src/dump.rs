@@ -551,8 +551,9 @@ impl Store {
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
         // A refused import rolls the transaction back; no import-wide savepoint (SQLite makes
-        // nested savepoints cost time proportional to everything written before them).
-        self.write_or_discard(|tx, now| {
+        // nested savepoints cost time proportional to everything written before them). The
+        // index rebuilds at the end sort in temporary files, not in memory.
+        self.write_or_discard_spilling(|tx, now| {
             let mut importer = Importer {
                 now,
                 programs: HashMap::new(),
