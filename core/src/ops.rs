@@ -3,6 +3,7 @@
 //! the new state with its history event in one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
@@ -257,10 +258,11 @@ impl Store {
         actor: &Actor,
         req: &EnrollRequest,
         now: Timestamp,
-        programs: &mut HashMap<String, Program>,
+        programs: &mut HashMap<String, Arc<Program>>,
     ) -> Result<Enrollment> {
+        // The batch's own map saves even the store cache's version check per row.
         if !programs.contains_key(&req.program_id) {
-            let program = db::get_program(tx, &req.program_id)?;
+            let program = self.program(tx, &req.program_id)?;
             programs.insert(req.program_id.clone(), program);
         }
         let program = &programs[&req.program_id];
@@ -423,7 +425,7 @@ impl Store {
         validate::id("enrollment_id", id)?;
         self.write(|tx, now| {
             let (rid, before) = db::get_enrollment(tx, id)?;
-            let program = db::get_program(tx, &before.program_id)?;
+            let program = self.program(tx, &before.program_id)?;
             let mut e = before.clone();
             let from = e.status;
             let (out, reason) = change(tx, rid, &program, &mut e, now)?;

@@ -6,6 +6,7 @@
 //! readers never wait for the writer (WAL). Several processes may open the same file; SQLite's
 //! locking serializes their writers and the busy timeout absorbs short waits.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
+use crate::model::Program;
 use crate::time::{Clock, SystemClock, Timestamp};
 
 /// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
@@ -21,6 +23,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../schema/0001_initial.sql"),
     include_str!("../schema/0002_open_index_comparisons.sql"),
     include_str!("../schema/0003_events_without_autoincrement.sql"),
+    include_str!("../schema/0004_program_version.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -150,7 +153,19 @@ pub struct Store {
     path: Option<PathBuf>,
     options: OpenOptions,
     ids: crate::ids::IdGenerator,
+    programs: Mutex<ProgramCache>,
 }
+
+/// Programs that writes read, kept between operations while `program_version` (schema 4: bumped
+/// by triggers on any change to a program or its steps, by any connection) stays the same.
+#[derive(Default)]
+struct ProgramCache {
+    version: i64,
+    programs: HashMap<String, Arc<Program>>,
+}
+
+/// Programs the cache holds at most; it starts over when full.
+const MAX_CACHED_PROGRAMS: usize = 1024;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,11 +214,38 @@ impl Store {
             path,
             options,
             ids: crate::ids::IdGenerator::default(),
+            programs: Mutex::default(),
         })
     }
 
     pub(crate) fn new_enrollment_id(&self, now: Timestamp) -> String {
         self.ids.next(now)
+    }
+
+    /// Program `id` with its steps as transaction `conn` sees it: from the cache when no
+    /// program changed since it was read (one row read instead of the program and its steps).
+    ///
+    /// Only for transactions that do not change programs themselves: a change rolled back
+    /// after its version was seen could be followed by another change committing the same
+    /// version number.
+    pub(crate) fn program(&self, conn: &Connection, id: &str) -> Result<Arc<Program>> {
+        let version: i64 = conn
+            .prepare_cached("SELECT version FROM program_version")?
+            .query_row([], |r| r.get(0))?;
+        let mut cache = self.programs.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.version != version {
+            cache.programs.clear();
+            cache.version = version;
+        }
+        if let Some(p) = cache.programs.get(id) {
+            return Ok(Arc::clone(p));
+        }
+        let program = Arc::new(crate::db::get_program(conn, id)?);
+        if cache.programs.len() >= MAX_CACHED_PROGRAMS {
+            cache.programs.clear();
+        }
+        cache.programs.insert(id.to_owned(), Arc::clone(&program));
+        Ok(program)
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the writer connection: committed if `f`
@@ -483,6 +525,30 @@ mod tests {
             2,
             "MEMORY after a failure too"
         );
+    }
+
+    #[test]
+    fn every_change_to_programs_or_steps_bumps_the_program_version() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let version = || -> i64 {
+            conn.query_row("SELECT version FROM program_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        let changes = [
+            "INSERT INTO programs (id, kind, title, state, self_enrollment, created_at, updated_at)
+                 VALUES ('p', 'course', 'P', 'active', 1, 0, 0)",
+            "UPDATE programs SET title = 'Q' WHERE id = 'p'",
+            "INSERT INTO program_steps (program_id, step_id, position, step_type, title,
+                                        learner_completable) VALUES ('p', 's', 1, 'x', 'S', 1)",
+            "UPDATE program_steps SET title = 'T' WHERE step_id = 's'",
+            "DELETE FROM program_steps WHERE step_id = 's'",
+            "DELETE FROM programs WHERE id = 'p'",
+        ];
+        for (i, sql) in changes.iter().enumerate() {
+            conn.execute(sql, []).unwrap();
+            assert_eq!(version(), i as i64 + 1, "{sql}");
+        }
     }
 
     fn tables(conn: &Connection) -> Vec<String> {

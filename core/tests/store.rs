@@ -320,3 +320,54 @@ fn processes_share_one_file() {
     assert_eq!(done.items.len(), 10);
     assert!(store.check_invariants().unwrap().is_empty());
 }
+
+#[test]
+fn a_program_changed_elsewhere_is_seen_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.db");
+    let a = Store::open(&path).unwrap();
+    setup(&a, 5);
+    let enroll = |store: &Store, actor: &Actor, user: &str| {
+        store.enroll(actor, &EnrollRequest::new(user, "crs"))
+    };
+    // Store `a` has read (and may keep) the active, self-enrollable program.
+    enroll(&a, &Actor::Admin, "u0").unwrap();
+    let mut spec = a.get_program("crs").unwrap().spec;
+
+    // Another connection pauses it: `a` refuses the next enrollment.
+    let b = Store::open(&path).unwrap();
+    spec.state = ProgramState::Paused;
+    b.update_program(&spec).unwrap();
+    let err = enroll(&a, &Actor::Admin, "u1").unwrap_err();
+    assert_eq!(err.code(), "program_not_active");
+
+    // It reactivates it without self-enrollment: `a` refuses a learner enrolling themself.
+    spec.state = ProgramState::Active;
+    spec.self_enrollment = false;
+    b.update_program(&spec).unwrap();
+    let learner = Actor::Learner("u2".into());
+    assert_eq!(
+        enroll(&a, &learner, "u2").unwrap_err().code(),
+        "permission_denied"
+    );
+    enroll(&a, &Actor::Admin, "u2").unwrap();
+
+    // A change through `a` itself is seen too, in batches as well.
+    spec.state = ProgramState::Archived;
+    a.update_program(&spec).unwrap();
+    assert_eq!(
+        enroll(&a, &Actor::Admin, "u3").unwrap_err().code(),
+        "program_not_active"
+    );
+    let outcomes = a
+        .enroll_many(
+            &Actor::Admin,
+            &[EnrollRequest::new("u4", "crs")],
+            BatchMode::BestEffort,
+        )
+        .unwrap();
+    assert!(
+        matches!(&outcomes[0], EnrollOutcome::Failed(e) if e.code() == "program_not_active"),
+        "{outcomes:?}"
+    );
+}
