@@ -176,10 +176,8 @@ class EnrollkitPython(Contender):
         return targets
 
     def single(self, eid: str) -> None:
-        e = self.store.get_enrollment(eid)
-        if e.status != "active":
-            raise SystemExit(f"{eid} is not active")
-        self.store.set_progress(eid, e.progress_percent + 10)
+        # One transaction: add_progress reads, refuses unless active, adds and records.
+        self.store.add_progress(eid, 10)
 
     def page(self, program: str, offset: int) -> Sequence[Any]:
         return self.store.list_page(program_id=program, status="active", order="newest_first",

@@ -434,6 +434,18 @@ enrollkit_result enrollkit_set_progress(const enrollkit_store *store,
                                         char **out);
 
 /**
+ * Adds `delta` (-100 to 100) to the progress of a course or certification without steps,
+ * reading and writing in one transaction (concurrent additions are never lost); the result
+ * is kept within 0-100 and 100 completes a course. Writes the enrollment as JSON to `*out`
+ * unless `out` is NULL.
+ */
+enrollkit_result enrollkit_add_progress(const enrollkit_store *store,
+                                        const char *actor,
+                                        const char *id,
+                                        double delta,
+                                        char **out);
+
+/**
  * Runs a lifecycle command (ENROLLKIT_COMMAND_*) on enrollment `id`. Writes the enrollment
  * as JSON to `*out` unless `out` is NULL.
  */

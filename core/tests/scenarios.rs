@@ -169,6 +169,7 @@ impl Runner {
             }
             "get" => to_json(st.get_enrollment(actor, id())?),
             "set_progress" => to_json(st.set_progress(actor, id(), num(args, "percent"))?),
+            "add_progress" => to_json(st.add_progress(actor, id(), num(args, "delta"))?),
             "start" => to_json(st.start(actor, id())?),
             "drop" => to_json(st.drop_enrollment(actor, id())?),
             "reactivate" => to_json(st.reactivate(actor, id())?),

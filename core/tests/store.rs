@@ -371,3 +371,41 @@ fn a_program_changed_elsewhere_is_seen_by_the_next_write() {
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn concurrent_add_progress_loses_no_addition() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Arc::new(Store::open(&path).unwrap());
+    setup(&store, 1);
+    let id = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap()
+        .id;
+    // Four threads on one store and two more stores (connections) on the same file.
+    let stores = [
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        Arc::new(Store::open(&path).unwrap()),
+        Arc::new(Store::open(&path).unwrap()),
+    ];
+    let handles: Vec<_> = stores
+        .into_iter()
+        .map(|s| {
+            let id = id.clone();
+            std::thread::spawn(move || {
+                for _ in 0..15 {
+                    s.add_progress(&Actor::Admin, &id, 1.0).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let e = store.get_enrollment(&Actor::Admin, &id).unwrap();
+    assert_eq!((e.progress_percent, e.status), (90.0, Status::Active));
+    assert_eq!(store.history(&Actor::Admin, &id).unwrap().len(), 1 + 90);
+}

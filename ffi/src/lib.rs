@@ -862,6 +862,28 @@ pub extern "C" fn enrollkit_set_progress(
     })
 }
 
+/// Adds `delta` (-100 to 100) to the progress of a course or certification without steps,
+/// reading and writing in one transaction (concurrent additions are never lost); the result
+/// is kept within 0-100 and 100 completes a course. Writes the enrollment as JSON to `*out`
+/// unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_add_progress(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    delta: f64,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store
+                .add_progress(&self::actor(actor)?, text(id, "id")?, delta)?,
+        )
+    })
+}
+
 /// Runs a lifecycle command (ENROLLKIT_COMMAND_*) on enrollment `id`. Writes the enrollment
 /// as JSON to `*out` unless `out` is NULL.
 #[no_mangle]

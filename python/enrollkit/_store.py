@@ -380,6 +380,25 @@ class Store:
         a course."""
         return self._enrollment(self._native.set_progress(_actor(actor), _str("id", id), _number("percent", percent)))
 
+    def add_progress(self, id: str, delta: float, *, actor: str = ADMIN) -> Enrollment:
+        """Adds ``delta`` (-100 to 100) to the progress of a course or certification without
+        steps, reading and writing in one transaction, so concurrent additions are never lost
+        (unlike ``get_enrollment`` then ``set_progress``). The result is kept within 0-100;
+        reaching 100 completes a course.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="c1", kind=enrollkit.Kind.COURSE, title="C",
+        ...     state=enrollkit.ProgramState.ACTIVE, self_enrollment=True))
+        >>> e = store.enroll("u1", "c1")
+        >>> store.add_progress(e.id, 70).progress_percent
+        70.0
+        >>> store.add_progress(e.id, 70).status
+        'completed'
+        """
+        return self._enrollment(self._native.add_progress(_actor(actor), _str("id", id), _number("delta", delta)))
+
     def _transition(self, id: str, command: str, actor: str) -> Enrollment:
         return self._enrollment(self._native.transition(_actor(actor), _str("id", id), command))
 

@@ -269,6 +269,12 @@ impl Store {
         })
     }
 
+    fn add_progress(&self, py: Python<'_>, actor: &str, id: &str, delta: f64) -> PyResult<String> {
+        self.run(py, |s| {
+            json(&s.add_progress(&enrollkit::Actor::parse(actor)?, id, delta)?)
+        })
+    }
+
     fn transition(&self, py: Python<'_>, actor: &str, id: &str, cmd: &str) -> PyResult<String> {
         self.run(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;

@@ -38,6 +38,7 @@ SIGNATURES = {
     "enrollkit_enroll_many": [STORE, P, P, U32, OUT],
     "enrollkit_enrollment_get": [STORE, P, P, OUT],
     "enrollkit_set_progress": [STORE, P, P, F64, OUT],
+    "enrollkit_add_progress": [STORE, P, P, F64, OUT],
     "enrollkit_transition": [STORE, P, P, U32, OUT],
     "enrollkit_fail": [STORE, P, P, P, P, OUT],
     "enrollkit_step_start": [STORE, P, P, P, OUT],
@@ -153,6 +154,8 @@ class CAdapter:
             return self.call("enrollkit_enrollment_get", a, enrollment)
         if op == "set_progress":
             return self.call("enrollkit_set_progress", a, enrollment, float(args["percent"]))
+        if op == "add_progress":
+            return self.call("enrollkit_add_progress", a, enrollment, float(args["delta"]))
         if op in COMMANDS:
             return self.call("enrollkit_transition", a, enrollment, COMMANDS[op])
         if op == "fail":

@@ -298,8 +298,15 @@ static void test_enrollments(enrollkit_store *s) {
     CHECK(last_details_have("\"action\":\"drop\""));
     EXPECT(enrollkit_transition(s, learner, course_id, 99, NULL), ENROLLKIT_RESULT_VALIDATION);
     OK(enrollkit_transition(s, learner, course_id, ENROLLKIT_COMMAND_REACTIVATE, NULL));
-    OK(enrollkit_set_progress(s, learner, course_id, 100, &out));
-    CHECK(has(out, "\"status\":\"completed\""));
+    OK(enrollkit_add_progress(s, learner, course_id, 30, &out));
+    CHECK(has(out, "\"progress_percent\":70.0"));
+    EXPECT(enrollkit_add_progress(s, learner, course_id, 100.5, NULL), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"delta\""));
+    EXPECT(enrollkit_add_progress(s, learner, course_id, 0.0 / 0.0, NULL), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_add_progress(s, "learner:u2", course_id, 1, NULL), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    OK(enrollkit_add_progress(s, learner, course_id, 35, &out));
+    CHECK(has(out, "\"status\":\"completed\"")); /* has() frees out; render below shows 100 */
+    EXPECT(enrollkit_add_progress(s, learner, course_id, 1, NULL), ENROLLKIT_RESULT_INVALID_TRANSITION);
     OK(enrollkit_render(s, learner, course_id, ENROLLKIT_VIEW_COURSE, &out));
     CHECK(has(out, "\"progress_percent\":100,"));
     OK(enrollkit_render(s, "admin", course_id, ENROLLKIT_VIEW_CERTIFICATION, &out));
@@ -491,6 +498,11 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_set_progress(s, A, NULL, 1, &o));
     UTF(enrollkit_set_progress(s, BAD, I, 1, &o));
     UTF(enrollkit_set_progress(s, A, BAD, 1, &o));
+    NUL(enrollkit_add_progress(NULL, A, I, 1, &o));
+    NUL(enrollkit_add_progress(s, NULL, I, 1, &o));
+    NUL(enrollkit_add_progress(s, A, NULL, 1, &o));
+    UTF(enrollkit_add_progress(s, BAD, I, 1, &o));
+    UTF(enrollkit_add_progress(s, A, BAD, 1, &o));
     NUL(enrollkit_transition(NULL, A, I, 0, &o));
     NUL(enrollkit_transition(s, NULL, I, 0, &o));
     NUL(enrollkit_transition(s, A, NULL, 0, &o));

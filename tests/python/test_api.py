@@ -522,3 +522,29 @@ def test_export_import_csv_backup(store: Store, tmp_path: "os.PathLike[str]") ->
         assert b.get_enrollment(e.id) == store.get_enrollment(e.id)
     with pytest.raises(enrollkit.StorageError):
         store.import_file(os.path.join(tmp_path, "missing.jsonl"))
+
+
+def test_concurrent_add_progress_loses_no_addition(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "c.db")
+    store = enrollkit.Store(path)
+    store.upsert_user(enrollkit.User(id="u1"))
+    store.create_program(enrollkit.Program(id="c1", kind=enrollkit.Kind.COURSE, title="C",
+                                           state=enrollkit.ProgramState.ACTIVE))
+    eid = store.enroll("u1", "c1").id
+    others = [enrollkit.Store(path) for _ in range(2)]
+
+    def add(s: enrollkit.Store) -> None:
+        for _ in range(15):
+            s.add_progress(eid, 1)
+
+    threads = [threading.Thread(target=add, args=(s,)) for s in [store, store, store, store, *others]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    e = store.get_enrollment(eid)
+    assert (e.progress_percent, e.status) == (90.0, "active")
+    with pytest.raises(enrollkit.ValidationError):
+        store.add_progress(eid, float("nan"))
+    with pytest.raises(TypeError):
+        store.add_progress(eid, "5")  # type: ignore[arg-type]

@@ -69,6 +69,8 @@ class PyAdapter:
             return s.get_enrollment(a["id"], actor=actor)
         if op == "set_progress":
             return s.set_progress(a["id"], a["percent"], actor=actor)
+        if op == "add_progress":
+            return s.add_progress(a["id"], a["delta"], actor=actor)
         if op in ("start", "drop", "reactivate", "pause", "resume", "cancel", "begin_processing", "end_processing"):
             return getattr(s, op)(a["id"], actor=actor)
         if op == "fail":
