@@ -26,9 +26,9 @@ fn filler(db: &Path) {
             .iter()
             .map(|u| EnrollRequest::new(&u.id, "crs"))
             .collect();
-        let result = store.upsert_users(&users).and_then(|_| {
-            store.enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)
-        });
+        let result = store
+            .upsert_users(&users)
+            .and_then(|_| store.enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing));
         match result {
             Ok(outcomes) => {
                 for o in outcomes {
@@ -83,16 +83,16 @@ fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
         .unwrap();
     assert!(out.status.success(), "the child crashed: {out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    let acked: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("E "))
-        .collect();
+    let acked: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("E ")).collect();
     let error = text
         .lines()
         .find_map(|l| l.strip_prefix("ERROR "))
         .expect("the child never hit the limit");
     assert!(error.starts_with("storage "), "{error}");
-    assert!(acked.len() >= 50, "something was committed before the disk filled");
+    assert!(
+        acked.len() >= 50,
+        "something was committed before the disk filled"
+    );
 
     let store = Store::open(&db).unwrap();
     assert!(store.check_invariants().unwrap().is_empty());
@@ -100,7 +100,11 @@ fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
         store.get_enrollment(&Actor::Admin, id).unwrap();
     }
     let stats = store.stats().unwrap();
-    assert_eq!(stats.enrollments, acked.len() as u64, "nothing half-written");
+    assert_eq!(
+        stats.enrollments,
+        acked.len() as u64,
+        "nothing half-written"
+    );
     store
         .upsert_user(&User {
             id: "after".into(),

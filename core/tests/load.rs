@@ -37,7 +37,10 @@ fn next(seed: &mut u64) -> usize {
 }
 
 fn open(db: &Path) -> Store {
-    OpenOptions::new().busy_timeout(BUSY_TIMEOUT).open(db).unwrap()
+    OpenOptions::new()
+        .busy_timeout(BUSY_TIMEOUT)
+        .open(db)
+        .unwrap()
 }
 
 /// One thread of a child process: random operations, each acknowledged on stdout after it
@@ -202,7 +205,11 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
             },
         )
         .unwrap();
-    assert_eq!(all.items.len(), created, "every acknowledged enrollment, no other");
+    assert_eq!(
+        all.items.len(),
+        created,
+        "every acknowledged enrollment, no other"
+    );
     for e in &all.items {
         let added = additions.get(&e.id).copied().unwrap_or(0);
         assert_eq!(e.progress_percent, added as f64, "{}: additions lost", e.id);

@@ -1,0 +1,284 @@
+//! The fuzz targets' bodies, shared by cargo-fuzz (`fuzz/fuzz_targets/*.rs`, nightly, the
+//! long run) and by `core/tests/fuzz_corpus.rs`, which replays the saved corpus
+//! (`fuzz/corpus/<target>/`) on stable in the test command. Every target must never panic
+//! and must leave a database that passes enrollkit's invariant check.
+
+use std::io::Cursor;
+
+use enrollkit::*;
+
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
+/// The targets by name (the corpus directory names).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("step_result", step_result),
+    ("import_line", import_line),
+    ("program_definition", program_definition),
+    ("requests", requests),
+    ("stateful", stateful),
+];
+
+fn text(data: &[u8]) -> &str {
+    std::str::from_utf8(data).unwrap_or("")
+}
+
+fn course(id: &str, steps: Vec<Step>, kind: Kind) -> ProgramSpec {
+    ProgramSpec {
+        id: id.into(),
+        kind,
+        title: id.into(),
+        description: None,
+        state: ProgramState::Active,
+        self_enrollment: true,
+        steps,
+        assessment: None,
+    }
+}
+
+/// A store with two users, a course and a track with one learner step, and an enrollment in
+/// each; returns (store, course enrollment id, track enrollment id).
+fn fixture() -> (Store, String, String) {
+    let store = Store::open_in_memory().unwrap();
+    for u in ["u1", "u2"] {
+        store
+            .upsert_user(&User {
+                id: u.into(),
+                ..User::default()
+            })
+            .unwrap();
+    }
+    store
+        .create_program(&course("crs", vec![], Kind::Course))
+        .unwrap();
+    let step = Step {
+        id: "s1".into(),
+        step_type: "survey".into(),
+        title: "Survey".into(),
+        learner_completable: true,
+    };
+    store
+        .create_program(&course("trk", vec![step], Kind::Track))
+        .unwrap();
+    let e1 = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
+        .unwrap();
+    let e2 = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u1", "trk"))
+        .unwrap();
+    (store, e1.id, e2.id)
+}
+
+fn assert_sound(store: &Store) {
+    let problems = store.check_invariants().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// A JSON step result (as the C ABI and Python pass it) completing a track step.
+pub fn step_result(data: &[u8]) {
+    let Ok(result) = parse_result(text(data)) else {
+        return;
+    };
+    let (store, _, track) = fixture();
+    let change = StepChange::Complete {
+        result: Some(result.clone()),
+    };
+    let learner = Actor::Learner("u1".into());
+    if store.update_step(&learner, &track, "s1", &change).is_ok() {
+        let steps = store.step_progress(&Actor::Admin, &track).unwrap();
+        assert_eq!(steps[0].result.as_ref(), Some(&result), "stored exactly");
+    }
+    assert_sound(&store);
+}
+
+/// Export lines (JSON Lines) imported into a database that already has records, best effort
+/// and all-or-nothing.
+pub fn import_line(data: &[u8]) {
+    let header = format!(
+        "{{\"type\":\"header\",\"format\":\"{EXPORT_FORMAT}\",\"version\":{EXPORT_VERSION},\
+         \"schema_version\":{SCHEMA_VERSION}}}\n"
+    );
+    let input = [header.as_bytes(), data].concat();
+    for mode in [BatchMode::AllOrNothing, BatchMode::BestEffort] {
+        let (store, _, _) = fixture();
+        let before = store.stats().unwrap();
+        match store.import_jsonl(&mut Cursor::new(&input), mode, None) {
+            Ok(report) if !report.committed => assert_eq!(store.stats().unwrap(), before),
+            Ok(_) => {}
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::Storage(_) | Error::Validation { .. }),
+                    "{e}"
+                );
+                assert_eq!(store.stats().unwrap(), before, "a failed import wrote");
+            }
+        }
+        assert_sound(&store);
+    }
+}
+
+/// A program definition (JSON), created and read back.
+pub fn program_definition(data: &[u8]) {
+    let Ok(spec) = ProgramSpec::from_json(text(data)) else {
+        return;
+    };
+    let store = Store::open_in_memory().unwrap();
+    if let Ok(created) = store.create_program(&spec) {
+        assert_eq!(created.spec, spec);
+        assert_eq!(store.get_program(&spec.id).unwrap().spec, spec);
+    }
+    assert_sound(&store);
+}
+
+/// The other JSON documents the surfaces accept: enroll requests (one and many), users (one
+/// and many), list queries, timestamps and actors; parsed, then used.
+pub fn requests(data: &[u8]) {
+    let t = text(data);
+    let _ = Timestamp::parse(t);
+    let _ = Actor::parse(t);
+    let (store, _, _) = fixture();
+    if let Ok(q) = ListQuery::from_json(t) {
+        let _ = store.list_enrollments(&Actor::Admin, &q);
+    }
+    if let Ok(u) = User::from_json(t) {
+        let _ = store.upsert_user(&u);
+    }
+    if let Ok(users) = User::many_from_json(t) {
+        let _ = store.upsert_users(&users);
+    }
+    if let Ok(r) = EnrollRequest::from_json(t) {
+        let _ = store.enroll(&Actor::Admin, &r);
+    }
+    if let Ok(rs) = EnrollRequest::many_from_json(t) {
+        let _ = store.enroll_many(&Actor::Admin, &rs, BatchMode::BestEffort);
+    }
+    assert_sound(&store);
+}
+
+/// Random operation sequences against a reference model of the course rules: each byte pair
+/// is one operation on one of two users and two courses.
+pub fn stateful(data: &[u8]) {
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum S {
+        Active,
+        Dropped,
+        Completed,
+    }
+    let store = Store::open_in_memory().unwrap();
+    let users = ["u0", "u1"];
+    for u in users {
+        store
+            .upsert_user(&User {
+                id: u.into(),
+                ..User::default()
+            })
+            .unwrap();
+    }
+    for p in ["c0", "c1"] {
+        store
+            .create_program(&course(p, vec![], Kind::Course))
+            .unwrap();
+    }
+    // (id, user, program, status, progress)
+    let mut model: Vec<(String, usize, usize, S, f64)> = Vec::new();
+    for op in data.chunks(2) {
+        let (a, b) = (op[0], op.get(1).copied().unwrap_or(0));
+        let (user, program) = ((b & 1) as usize, ((b >> 1) & 1) as usize);
+        let actor = if a & 0x80 == 0 {
+            Actor::Admin
+        } else {
+            Actor::Learner(users[((b >> 2) & 1) as usize].into())
+        };
+        let allowed = match &actor {
+            Actor::Learner(u) => u == users[user],
+            _ => true,
+        };
+        let pick = if model.is_empty() {
+            None
+        } else {
+            Some((b as usize >> 3) % model.len())
+        };
+        match (a & 0x7f) % 4 {
+            0 => {
+                let again = a & 0x40 != 0;
+                let req = EnrollRequest {
+                    allow_reenroll: again,
+                    ..EnrollRequest::new(users[user], format!("c{program}"))
+                };
+                let mine = model.iter().filter(|m| m.1 == user && m.2 == program);
+                let open = mine.clone().any(|m| m.3 != S::Completed);
+                let any = mine.count() > 0;
+                match store.enroll(&actor, &req) {
+                    Ok(e) => {
+                        assert!(allowed && !open && (again || !any), "enrolled wrongly");
+                        model.push((e.id, user, program, S::Active, 0.0));
+                    }
+                    Err(Error::PermissionDenied(_)) => assert!(!allowed),
+                    Err(Error::AlreadyEnrolled { .. }) => {
+                        assert!(allowed && (open || (any && !again)))
+                    }
+                    Err(e) => panic!("enroll: {e}"),
+                }
+            }
+            1 => {
+                let Some(i) = pick else { continue };
+                let delta = f64::from(a & 0x3f) - 20.0;
+                let m = &mut model[i];
+                let owner_ok = match &actor {
+                    Actor::Learner(u) => u == users[m.1],
+                    _ => true,
+                };
+                match store.add_progress(&actor, &m.0, delta) {
+                    Ok(e) => {
+                        assert!(owner_ok && m.3 == S::Active);
+                        m.4 = (m.4 + delta).clamp(0.0, 100.0);
+                        if m.4 >= 100.0 {
+                            m.3 = S::Completed;
+                        }
+                        assert_eq!(e.progress_percent, m.4);
+                    }
+                    Err(Error::PermissionDenied(_)) => assert!(!owner_ok),
+                    Err(Error::InvalidTransition { .. }) => assert!(owner_ok && m.3 != S::Active),
+                    Err(e) => panic!("add_progress: {e}"),
+                }
+            }
+            2 => {
+                let Some(i) = pick else { continue };
+                let m = &mut model[i];
+                let drop = a & 0x40 != 0;
+                let result = if drop {
+                    store.drop_enrollment(&Actor::Admin, &m.0)
+                } else {
+                    store.reactivate(&Actor::Admin, &m.0)
+                };
+                let (from, to) = if drop {
+                    (S::Active, S::Dropped)
+                } else {
+                    (S::Dropped, S::Active)
+                };
+                match result {
+                    Ok(_) => {
+                        assert_eq!(m.3, from);
+                        m.3 = to;
+                    }
+                    Err(Error::InvalidTransition { .. }) => assert_ne!(m.3, from),
+                    Err(e) => panic!("transition: {e}"),
+                }
+            }
+            _ => {
+                let Actor::Learner(me) = &actor else { continue };
+                let page = store
+                    .list_enrollments(&actor, &ListQuery::default())
+                    .unwrap();
+                let expected = model.iter().filter(|m| users[m.1] == me).count();
+                assert_eq!(page.items.len(), expected.min(DEFAULT_PER_PAGE as usize));
+                assert!(page.items.iter().all(|e| &e.user_id == me), "saw another's");
+            }
+        }
+    }
+    for m in &model {
+        let e = store.get_enrollment(&Actor::Admin, &m.0).unwrap();
+        assert_eq!(e.progress_percent, m.4);
+    }
+    assert_sound(&store);
+}
