@@ -584,7 +584,7 @@ impl Store {
         score: f64,
     ) -> Result<(Enrollment, Attempt)> {
         self.modify(id, actor, "attempt", |tx, rid, program, e, now| {
-            let steps = db::load_step_progress(tx, rid)?;
+            let steps = step_rows(tx, rid, program)?;
             let attempt = lifecycle::apply_attempt(actor, program, e, &steps, score, now)?;
             db::insert_attempt(tx, rid, &attempt)?;
             let reason = format!("attempt={} score={score}", attempt.number);

@@ -179,6 +179,10 @@ impl std::fmt::Debug for Store {
 /// The writer connection's page cache in KiB (32 MiB; SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
+/// The writer's page cache in KiB during imports (Store::write_or_discard_spilling): their
+/// index rebuilds sort in memory up to about the cache size, on top of the cache itself.
+const SPILLING_CACHE_KIB: i64 = 16 * 1024;
+
 /// Readers kept open for reuse; more may be opened under load and are closed when returned.
 const MAX_IDLE_READERS: usize = 4;
 
@@ -280,11 +284,15 @@ impl Store {
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
         let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // SQLite's sorter keeps about a page cache's worth of rows in memory before it spills.
         conn.pragma_update(None, "temp_store", "FILE")?;
+        conn.pragma_update(None, "cache_size", -SPILLING_CACHE_KIB)?;
         let out = in_transaction(&conn, "BEGIN IMMEDIATE", |tx| {
             f(tx, self.options.clock.now())
         });
-        let restored = conn.pragma_update(None, "temp_store", "MEMORY");
+        let restored = conn
+            .pragma_update(None, "temp_store", "MEMORY")
+            .and_then(|()| conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB));
         let out = out?;
         restored?;
         Ok(out)
@@ -522,6 +530,15 @@ mod tests {
             .write_or_discard_spilling(|c, _| Ok((temp_store(c)?, true)))
             .unwrap();
         assert_eq!(inside, 1, "FILE during the write");
+        let cache = store
+            .write_or_discard_spilling(|c, _| {
+                Ok((
+                    c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))?,
+                    true,
+                ))
+            })
+            .unwrap();
+        assert_eq!(cache, -SPILLING_CACHE_KIB);
         assert_eq!(store.read(temp_store).unwrap(), 2, "MEMORY after it");
         let failed = store.write_or_discard_spilling(|_, _| -> Result<((), bool)> {
             Err(Error::validation("x", "refused"))
@@ -532,6 +549,10 @@ mod tests {
             2,
             "MEMORY after a failure too"
         );
+        let cache: i64 = store
+            .write(|c, _| Ok(c.query_row("PRAGMA cache_size", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(cache, -WRITER_CACHE_KIB, "the writer's cache is back");
     }
 
     #[test]
