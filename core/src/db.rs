@@ -590,18 +590,30 @@ pub(crate) fn open_enrollment(
 
 /// The user's latest enrollment in a program. `+program_id` keeps the planner on the user's
 /// (few) enrollments instead of walking the program's (many) backwards for the ORDER BY.
-const LATEST_ENROLLMENT: &str = "SELECT id, status, attempt_number FROM enrollments
-     WHERE user_id = ?1 AND +program_id = ?2 ORDER BY rid DESC LIMIT 1";
+/// A user's enrollments in a program, newest first (the user index, then a filter).
+const PRIOR_ENROLLMENTS: &str = "SELECT id, status, attempt_number FROM enrollments
+     WHERE user_id = ?1 AND +program_id = ?2 ORDER BY rid DESC";
 
-pub(crate) fn latest_enrollment(
+/// The user's open enrollment in a program and their latest one there, in one query: the
+/// rows are read newest first until an open one (at most one exists) or the end.
+pub(crate) fn prior_enrollments(
     conn: &Connection,
     user: &str,
     program: &str,
-) -> Result<Option<Prior>> {
-    Ok(conn
-        .prepare_cached(LATEST_ENROLLMENT)?
-        .query_row([user, program], prior_from_row)
-        .optional()?)
+) -> Result<(Option<Prior>, Option<Prior>)> {
+    let mut stmt = conn.prepare_cached(PRIOR_ENROLLMENTS)?;
+    let mut rows = stmt.query_map([user, program], prior_from_row)?;
+    let latest = rows.next().transpose()?;
+    if latest.as_ref().is_some_and(|p| p.status.is_open()) {
+        return Ok((latest.clone(), latest));
+    }
+    for row in rows {
+        let prior = row?;
+        if prior.status.is_open() {
+            return Ok((Some(prior), latest));
+        }
+    }
+    Ok((None, latest))
 }
 
 pub(crate) fn lineage(conn: &Connection, user: &str, program: &str) -> Result<Vec<Enrollment>> {
@@ -864,8 +876,8 @@ mod tests {
                 .unwrap();
             rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
         };
-        let latest = plan(LATEST_ENROLLMENT);
-        assert!(latest.contains("enrollments_user "), "{latest}");
+        let priors = plan(PRIOR_ENROLLMENTS);
+        assert!(priors.contains("enrollments_user "), "{priors}");
         let open = plan(OPEN_ENROLLMENT);
         assert!(open.contains("enrollments_one_open"), "{open}");
     }

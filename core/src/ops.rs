@@ -267,8 +267,7 @@ impl Store {
         }
         let program = &programs[&req.program_id];
         let user = db::find_user(tx, &req.user)?;
-        let open = db::open_enrollment(tx, &user.id, &program.id)?;
-        let latest = db::latest_enrollment(tx, &user.id, &program.id)?;
+        let (open, latest) = db::prior_enrollments(tx, &user.id, &program.id)?;
         let id = req
             .id
             .clone()
