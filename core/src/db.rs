@@ -87,8 +87,21 @@ pub(crate) fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> 
 // ---------------------------------------------------------------------------------------------
 // Users
 
-const USER_COLUMNS: &str =
-    "id, email, display_name, external_id, department, location, manager_id, groups_json, timezone";
+/// The user columns `user_from_row` reads, as a macro so that statements can be `concat!`ed
+/// at compile time instead of formatted on every call.
+macro_rules! user_columns {
+    () => {
+        "id, email, display_name, external_id, department, location, manager_id, groups_json, \
+         timezone"
+    };
+}
+
+/// `SELECT <user columns> FROM users WHERE `.
+macro_rules! select_user {
+    () => {
+        concat!("SELECT ", user_columns!(), " FROM users WHERE ")
+    };
+}
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let groups: String = r.get(7)?;
@@ -150,21 +163,28 @@ pub(crate) fn upsert_user(conn: &Connection, user: &User, now: Timestamp) -> Res
 }
 
 pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
-    let (column, value, entity) = match by {
-        UserRef::Id(v) => ("id", v, "user"),
-        UserRef::Email(v) => ("email COLLATE NOCASE", v, "user with email"),
-        UserRef::ExternalId(v) => ("external_id", v, "user with external id"),
+    let (sql, value, entity) = match by {
+        UserRef::Id(v) => (concat!(select_user!(), "id = ?1"), v, "user"),
+        UserRef::Email(v) => (
+            concat!(select_user!(), "email COLLATE NOCASE = ?1"),
+            v,
+            "user with email",
+        ),
+        UserRef::ExternalId(v) => (
+            concat!(select_user!(), "external_id = ?1"),
+            v,
+            "user with external id",
+        ),
     };
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1");
-    conn.prepare_cached(&sql)?
+    conn.prepare_cached(sql)?
         .query_row([value], user_from_row)
         .optional()?
         .ok_or_else(|| Error::not_found(entity, value.clone()))
 }
 
 pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let sql = concat!(select_user!(), "id > ?1 ORDER BY id LIMIT ?2");
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![after.unwrap_or(""), limit], user_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
