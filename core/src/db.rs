@@ -345,16 +345,23 @@ pub(crate) fn program_has_enrollments(conn: &Connection, id: &str) -> Result<boo
 // ---------------------------------------------------------------------------------------------
 // Enrollments
 
+/// [`ENROLLMENT_COLUMNS`] as a macro, for statements `concat!`ed at compile time.
+macro_rules! enrollment_columns {
+    () => {
+        "e.rid, e.id, e.user_id, e.program_id, e.kind, \
+         e.status, e.resume_status, e.trigger, e.added_by_user_id, e.added_by_program_id, \
+         e.partnership_id, e.mentor_id, e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, \
+         e.started_at, e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
+         e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, e.steps_completed, \
+         e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, e.previous_id, \
+         e.attempt_number, e.updated_at, \
+         (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)"
+    };
+}
+
 /// Columns of `enrollments` in the order `enrollment_from_row` reads them, qualified with `e.`,
 /// followed by the program's step count.
-pub(crate) const ENROLLMENT_COLUMNS: &str = "e.rid, e.id, e.user_id, e.program_id, e.kind, \
-    e.status, e.resume_status, e.trigger, e.added_by_user_id, e.added_by_program_id, \
-    e.partnership_id, e.mentor_id, e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, \
-    e.started_at, e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
-    e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, e.steps_completed, \
-    e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, e.previous_id, \
-    e.attempt_number, e.updated_at, \
-    (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)";
+pub(crate) const ENROLLMENT_COLUMNS: &str = enrollment_columns!();
 
 /// Reads a row selected with [`ENROLLMENT_COLUMNS`]: `(rid, enrollment)`.
 pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
@@ -571,8 +578,12 @@ pub(crate) fn update_enrollment(
 }
 
 pub(crate) fn get_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {
-    let sql = format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments e WHERE e.id = ?1");
-    conn.prepare_cached(&sql)?
+    let sql = concat!(
+        "SELECT ",
+        enrollment_columns!(),
+        " FROM enrollments e WHERE e.id = ?1"
+    );
+    conn.prepare_cached(sql)?
         .query_row([id], enrollment_from_row)
         .optional()?
         .ok_or_else(|| Error::not_found("enrollment", id))
