@@ -348,13 +348,13 @@ pub(crate) fn program_has_enrollments(conn: &Connection, id: &str) -> Result<boo
 /// [`ENROLLMENT_COLUMNS`] as a macro, for statements `concat!`ed at compile time.
 macro_rules! enrollment_columns {
     () => {
-        "e.rid, e.id, e.user_id, e.program_id, e.kind, \
-         e.status, e.resume_status, e.trigger, e.added_by_user_id, e.added_by_program_id, \
-         e.partnership_id, e.mentor_id, e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, \
-         e.started_at, e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
-         e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, e.steps_completed, \
-         e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, e.previous_id, \
-         e.attempt_number, e.updated_at, \
+        "e.rid, e.id, e.user_id, e.program_id, e.kind, e.status, e.resume_status, e.trigger, \
+         e.added_by_user_id, e.added_by_program_id, e.partnership_id, e.mentor_id, \
+         e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, e.started_at, \
+         e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
+         e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, \
+         e.steps_completed, e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, \
+         e.previous_id, e.attempt_number, e.updated_at, \
          (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)"
     };
 }
