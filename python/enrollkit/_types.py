@@ -158,6 +158,7 @@ def format_time(value: Union[datetime, str, None], field: str = "timestamp") -> 
 
 R = TypeVar("R", bound="_Record")
 
+
 class _Plan(NamedTuple):
     """How ``from_dict`` builds one record class."""
 
