@@ -7,7 +7,8 @@
 //! * no caller saw `busy` (the busy timeout, 30 s, is never exceeded) and no list call waited
 //!   longer than that for a writer.
 //!
-//! `ENROLLKIT_LOAD_OPS` sets the operations per thread (default 500; the long run uses more).
+//! `ENROLLKIT_LOAD_OPS` sets the operations per thread (default 500; the long run uses more;
+//! the number of users grows with it).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -18,9 +19,14 @@ use enrollkit::*;
 
 const PROCESSES: usize = 4;
 const THREADS: usize = 4;
-const USERS: usize = 24;
 const PROGRAMS: usize = 3;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Users to enroll: enough that long runs keep most enrollments below 100 % (an enrollment that
+/// completes refuses further additions, and the mix would dwindle to lists).
+fn users() -> usize {
+    (ops_per_thread() / 20).max(24)
+}
 
 fn ops_per_thread() -> usize {
     std::env::var("ENROLLKIT_LOAD_OPS")
@@ -50,7 +56,7 @@ fn worker(store: &Store, seed: u64, out: &mut Vec<String>) {
     let mut seed = seed;
     let mut mine: Vec<String> = Vec::new();
     for _ in 0..ops_per_thread() {
-        let user = format!("u{}", next(&mut seed) % USERS);
+        let user = format!("u{}", next(&mut seed) % users());
         let program = format!("p{}", next(&mut seed) % PROGRAMS);
         match next(&mut seed) % 10 {
             0..=2 => match store.enroll(&Actor::System, &EnrollRequest::new(&user, &program)) {
@@ -128,7 +134,7 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
     let db = dir.path().join("load.db");
     {
         let store = open(&db);
-        for u in 0..USERS {
+        for u in 0..users() {
             store
                 .upsert_user(&User {
                     id: format!("u{u}"),
@@ -193,24 +199,29 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
 
     let store = open(&db);
     assert!(store.check_invariants().unwrap().is_empty());
-    let all = store
-        .list_enrollments(
-            &Actor::Admin,
-            &ListQuery {
-                pagination: Pagination::Page {
-                    page: 1,
-                    per_page: 100,
-                },
-                ..ListQuery::default()
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let query = ListQuery {
+            pagination: Pagination::Cursor {
+                starting_after: after,
+                limit: 100,
             },
-        )
-        .unwrap();
+            ..ListQuery::default()
+        };
+        let page = store.list_enrollments(&Actor::Admin, &query).unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
     assert_eq!(
-        all.items.len(),
+        all.len(),
         created,
         "every acknowledged enrollment, no other"
     );
-    for e in &all.items {
+    for e in &all {
         let added = additions.get(&e.id).copied().unwrap_or(0);
         assert_eq!(e.progress_percent, added as f64, "{}: additions lost", e.id);
     }
