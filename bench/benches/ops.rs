@@ -3,8 +3,7 @@
 
 use criterion::{criterion_main, BatchSize, Criterion};
 use enrollkit::{
-    Actor, BatchMode, EnrollRequest, Kind, ListQuery, Order, Pagination, ProgramSpec, ProgramState,
-    Store, User,
+    Actor, BatchMode, EnrollRequest, ListQuery, Order, Pagination, ProgramSpec, Store, User,
 };
 
 const USERS: usize = 2_000;
@@ -20,16 +19,7 @@ fn store() -> Store {
     store.upsert_users(&users).unwrap();
     for p in ["crs", "other"] {
         store
-            .create_program(&ProgramSpec {
-                id: p.into(),
-                kind: Kind::Course,
-                title: "Course".into(),
-                description: None,
-                state: ProgramState::Active,
-                self_enrollment: true,
-                steps: vec![],
-                assessment: None,
-            })
+            .create_program(&ProgramSpec::course(p, "Course"))
             .unwrap();
     }
     store

@@ -1,8 +1,8 @@
 //! The `rust` contender: workload W through enrollkit's public Rust API.
 
 use enrollkit::{
-    Actor, BatchMode, Durability, EnrollOutcome, EnrollRequest, Enrollment, Kind, ListQuery,
-    OpenOptions, Order, Pagination, ProgramSpec, ProgramState, Store, User,
+    Actor, BatchMode, Durability, EnrollOutcome, EnrollRequest, Enrollment, ListQuery, OpenOptions,
+    Order, Pagination, ProgramSpec, Store, User,
 };
 
 use crate::{chunks, file_size, rate, Figures, Workload, PER_PAGE, STEPS};
@@ -16,16 +16,10 @@ fn open(w: &Workload, durability: Durability) -> Result<Store> {
 /// Phase A; returns the ids of the enrollments phase B changes.
 fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
     for j in 0..w.programs {
-        store.create_program(&ProgramSpec {
-            id: Workload::program(j),
-            kind: Kind::Course,
-            title: format!("Course {j}"),
-            description: None,
-            state: ProgramState::Active,
-            self_enrollment: true,
-            steps: vec![],
-            assessment: None,
-        })?;
+        store.create_program(&ProgramSpec::course(
+            Workload::program(j),
+            format!("Course {j}"),
+        ))?;
     }
     f.users = rate(w.n, || {
         chunks(w.n).try_for_each(|range| {

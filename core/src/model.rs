@@ -462,6 +462,30 @@ pub struct ProgramSpec {
     pub assessment: Option<Assessment>,
 }
 
+impl ProgramSpec {
+    /// An active course without steps or assessment that learners may join themselves: the
+    /// simplest program, which examples, tests and benchmarks start from (change fields with
+    /// struct update syntax).
+    ///
+    /// ```
+    /// use enrollkit::{Kind, ProgramSpec, ProgramState};
+    /// let draft = ProgramSpec { state: ProgramState::Draft, ..ProgramSpec::course("crs_1", "Rust 101") };
+    /// assert_eq!((draft.kind, draft.self_enrollment, draft.steps.len()), (Kind::Course, true, 0));
+    /// ```
+    pub fn course(id: impl Into<String>, title: impl Into<String>) -> ProgramSpec {
+        ProgramSpec {
+            id: id.into(),
+            kind: Kind::Course,
+            title: title.into(),
+            description: None,
+            state: ProgramState::Active,
+            self_enrollment: true,
+            steps: vec![],
+            assessment: None,
+        }
+    }
+}
+
 /// A stored program.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Program {

@@ -491,9 +491,7 @@ impl Store {
     /// # use enrollkit::*;
     /// # let store = Store::open_in_memory().unwrap();
     /// # store.upsert_user(&User { id: "u1".into(), ..User::default() }).unwrap();
-    /// # store.create_program(&ProgramSpec { id: "c1".into(), kind: Kind::Course,
-    /// #     title: "C".into(), description: None, state: ProgramState::Active,
-    /// #     self_enrollment: true, steps: vec![], assessment: None }).unwrap();
+    /// # store.create_program(&ProgramSpec::course("c1", "C")).unwrap();
     /// let e = store.enroll(&Actor::Admin, &EnrollRequest::new("u1", "c1")).unwrap();
     /// assert_eq!(store.add_progress(&Actor::Admin, &e.id, 60.0).unwrap().progress_percent, 60.0);
     /// let done = store.add_progress(&Actor::Admin, &e.id, 60.0).unwrap();

@@ -57,16 +57,7 @@ fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
     {
         let store = Store::open(&db).unwrap();
         store
-            .create_program(&ProgramSpec {
-                id: "crs".into(),
-                kind: Kind::Course,
-                title: "Course".into(),
-                description: None,
-                state: ProgramState::Active,
-                self_enrollment: true,
-                steps: vec![],
-                assessment: None,
-            })
+            .create_program(&ProgramSpec::course("crs", "Course"))
             .unwrap();
     }
     // bash's `ulimit -f` counts KiB: no file may grow past 3 MiB.

@@ -144,16 +144,7 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
         }
         for p in 0..PROGRAMS {
             store
-                .create_program(&ProgramSpec {
-                    id: format!("p{p}"),
-                    kind: Kind::Course,
-                    title: format!("P{p}"),
-                    description: None,
-                    state: ProgramState::Active,
-                    self_enrollment: true,
-                    steps: vec![],
-                    assessment: None,
-                })
+                .create_program(&ProgramSpec::course(format!("p{p}"), format!("P{p}")))
                 .unwrap();
         }
     }

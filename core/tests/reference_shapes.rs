@@ -276,16 +276,7 @@ fn course_enrollment_has_the_reference_fields() {
         .upsert_user(&user("usr_lrn001", "L", "l@example.com"))
         .unwrap();
     store
-        .create_program(&ProgramSpec {
-            id: "crs_ghi789".into(),
-            kind: Kind::Course,
-            title: "C".into(),
-            description: None,
-            state: ProgramState::Active,
-            self_enrollment: true,
-            steps: vec![],
-            assessment: None,
-        })
+        .create_program(&ProgramSpec::course("crs_ghi789", "C"))
         .unwrap();
     let e = store
         .enroll(

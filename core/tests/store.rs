@@ -15,16 +15,7 @@ fn setup(store: &Store, users: usize) {
             .unwrap();
     }
     store
-        .create_program(&ProgramSpec {
-            id: "crs".into(),
-            kind: Kind::Course,
-            title: "Course".into(),
-            description: None,
-            state: ProgramState::Active,
-            self_enrollment: true,
-            steps: vec![],
-            assessment: None,
-        })
+        .create_program(&ProgramSpec::course("crs", "Course"))
         .unwrap();
 }
 

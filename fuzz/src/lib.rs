@@ -25,14 +25,9 @@ fn text(data: &[u8]) -> &str {
 
 fn course(id: &str, steps: Vec<Step>, kind: Kind) -> ProgramSpec {
     ProgramSpec {
-        id: id.into(),
         kind,
-        title: id.into(),
-        description: None,
-        state: ProgramState::Active,
-        self_enrollment: true,
         steps,
-        assessment: None,
+        ..ProgramSpec::course(id, id)
     }
 }
 
