@@ -47,6 +47,14 @@
 #define ENROLLKIT_OPEN_MANUAL_CLOCK 4
 
 /**
+ * Open flag: read only, for a file this process may not write. Every read works; every write
+ * fails with `ENROLLKIT_RESULT_STORAGE`; the file is never created nor upgraded. Without it,
+ * opening a file that cannot be written fails with `ENROLLKIT_RESULT_STORAGE`. In-memory
+ * stores refuse it with `ENROLLKIT_RESULT_VALIDATION`.
+ */
+#define ENROLLKIT_OPEN_READ_ONLY 8
+
+/**
  * `enrollkit_user_find`: look the user up by id.
  */
 #define ENROLLKIT_USER_BY_ID 0

@@ -4,7 +4,7 @@
     scripts/long-run [--kills N] [--load-ops N] [--fuzz-seconds S] [--out FILE]
 
 Runs, each in release mode: the SIGKILL crash harness (default 200 kills), the 4 x 4 load test
-(default 20,000 operations per thread), the full-disk fault test, the fuzz corpus replay, every
+(default 20,000 operations per thread), the fault tests (full disk, read-only file), the fuzz corpus replay, every
 cargo-fuzz target for S seconds (default 600; needs a nightly toolchain and cargo-fuzz:
 `rustup toolchain install nightly && cargo install cargo-fuzz`; skipped with a note
 otherwise), and the C ABI tests under ASan/UBSan and Valgrind (scripts/test-c).
@@ -73,7 +73,8 @@ def main():
     ok, out, secs = cargo_test("load", {"ENROLLKIT_LOAD_OPS": str(args.load_ops)})
     rows.append(("Concurrency, 4 processes x 4 threads", line(out, r"load: .*"), ok, secs))
     ok, out, secs = cargo_test("faults", {})
-    rows.append(("Disk full under a writer", line(out, r"faults: .*"), ok, secs))
+    figures = "; ".join(re.findall(r"faults: (.*)", out)) or "(no summary line)"
+    rows.append(("Faults: disk full under a writer, read-only file", figures, ok, secs))
     ok, out, secs = cargo_test("fuzz_corpus", {})
     rows.append(("Fuzz corpus replay (stable)", line(out, r"fuzz corpus: .*"), ok, secs))
     for target, figure, ok, secs in fuzz(args.fuzz_seconds):

@@ -48,6 +48,10 @@ struct Cli {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
+    /// Open the database for reading only (a file this process may not write): commands that
+    /// read work, commands that write fail with a storage error (exit code 4).
+    #[arg(long, global = true)]
+    read_only: bool,
     /// Who acts: admin, system or learner:<user id>.
     #[arg(long, global = true, default_value = "admin")]
     actor: String,
@@ -349,6 +353,7 @@ fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
     }
     Ok(enrollkit::OpenOptions::new()
         .create(!must_exist)
+        .read_only(cli.read_only)
         .open(&cli.db)?)
 }
 

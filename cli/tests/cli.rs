@@ -372,6 +372,35 @@ fn missing_and_corrupt_databases_exit_4() {
     assert_eq!(std::fs::read(&bad).unwrap(), vec![7u8; 4096]);
 }
 
+#[test]
+fn read_only_reads_and_refuses_writes() {
+    let f = fixture();
+    cli(&f.db).arg("init").assert().success();
+    add_course(&f);
+    cli(&f.db).args(["user", "add", "u1"]).assert().success();
+    cli(&f.db).args(["enroll", "u1", "c"]).assert().success();
+    let before = std::fs::read(&f.db).unwrap();
+    let info = json(&f.db, &["--read-only", "info"]);
+    assert_eq!(info["records"]["enrollments"], 1, "{info}");
+    assert_eq!(
+        json(&f.db, &["--read-only", "list"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    cli(&f.db).args(["--read-only", "check"]).assert().success();
+    cli(&f.db)
+        .args(["--read-only", "user", "add", "u2"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("read-only"));
+    assert_eq!(std::fs::read(&f.db).unwrap(), before, "nothing was written");
+    let missing = f.dir.join("missing.db");
+    cli(&missing).args(["--read-only", "init"]).assert().code(4);
+    assert!(!missing.exists());
+}
+
 /// Adds the active course `c` from a JSON file.
 fn add_course(f: &Fixture) {
     let p = f.dir.join("p.json");

@@ -66,6 +66,7 @@ pub struct OpenOptions {
     busy_timeout: Duration,
     clock: Arc<dyn Clock>,
     create: bool,
+    read_only: bool,
 }
 
 impl Default for OpenOptions {
@@ -83,6 +84,7 @@ impl OpenOptions {
             busy_timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
             create: true,
+            read_only: false,
         }
     }
 
@@ -113,20 +115,55 @@ impl OpenOptions {
         self
     }
 
-    /// Opens (creating or upgrading as needed) the database at `path`.
+    /// Whether to open the file for reading only (default false): for a file this process may
+    /// not write (a read-only file or mount, an archived copy). Every read works; every write
+    /// fails with [`Error::Storage`] before it touches the file. The file is never created
+    /// nor upgraded: it must already be at [`SCHEMA_VERSION`]. SQLite still needs the WAL's
+    /// `-shm` file, or a directory it may create it in; without either, opening fails with
+    /// [`Error::Storage`].
+    ///
+    /// Without this option, opening a file that cannot be written fails with
+    /// [`Error::Storage`] saying so, before anything is read or written.
+    pub fn read_only(mut self, read_only: bool) -> OpenOptions {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
+    /// [`OpenOptions::read_only`] say otherwise) the database at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if self.create {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if self.read_only {
+            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+        } else {
+            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if self.create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
         }
         let conn = Connection::open_with_flags(&path, flags)
             .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+        // SQLite falls back to reading only when it may not write the file; say so now
+        // rather than fail the first write (or the migration) with "readonly database".
+        if !self.read_only && conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(Error::Storage(format!(
+                "{} is read-only for this process: open it with the read-only option to read it",
+                path.display()
+            )));
+        }
         Store::init(conn, Some(path), self)
     }
 
-    /// Opens a private in-memory database (gone when the store is dropped).
+    /// Opens a private in-memory database (gone when the store is dropped). Refused with
+    /// [`Error::Validation`] when [`OpenOptions::read_only`] is set: it would be empty forever.
     pub fn open_in_memory(self) -> Result<Store> {
+        if self.read_only {
+            return Err(Error::validation(
+                "read_only",
+                "an in-memory database cannot be opened read-only",
+            ));
+        }
         let conn = Connection::open_in_memory()?;
         Store::init(conn, None, self)
     }
@@ -213,8 +250,12 @@ impl Store {
     }
 
     fn init(conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Store> {
-        configure(&conn, &options, true)?;
-        migrate(&conn, MIGRATIONS)?;
+        configure(&conn, &options, !options.read_only)?;
+        if options.read_only {
+            check_version(&conn, MIGRATIONS.len() as i64)?;
+        } else {
+            migrate(&conn, MIGRATIONS)?;
+        }
         Ok(Store {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
@@ -270,6 +311,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
+        self.check_writable()?;
         let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         in_transaction(&conn, "BEGIN IMMEDIATE", |tx| {
             f(tx, self.options.clock.now())
@@ -283,6 +325,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
+        self.check_writable()?;
         let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         // SQLite's sorter keeps about a page cache's worth of rows in memory before it spills.
         conn.pragma_update(None, "temp_store", "FILE")?;
@@ -296,6 +339,13 @@ impl Store {
         let out = out?;
         restored?;
         Ok(out)
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::Storage("the store was opened read-only".into()));
+        }
+        Ok(())
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot): on the writer connection when
@@ -411,6 +461,26 @@ fn in_transaction<T>(
     }
     drop(open);
     Ok(out)
+}
+
+/// For a read-only open: the database must be exactly at version `latest`, since it cannot be
+/// upgraded (or created).
+fn check_version(conn: &Connection, latest: i64) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    match current {
+        c if c > latest => Err(Error::SchemaTooNew {
+            found: c,
+            supported: latest,
+        }),
+        c if c == latest => Ok(()),
+        0 => Err(Error::Corrupt(
+            "the file is not an enrollkit database (it has no enrollkit schema version)".into(),
+        )),
+        c => Err(Error::Storage(format!(
+            "the database is at schema version {c} and needs an upgrade to {latest}: \
+             open it once without the read-only option"
+        ))),
+    }
 }
 
 /// Brings the database to the version `migrations` describe, in one IMMEDIATE transaction.
@@ -751,5 +821,37 @@ mod tests {
         let other = Connection::open_in_memory().unwrap();
         other.execute_batch("CREATE TABLE notes (x)").unwrap();
         assert_eq!(migrate(&other, MIGRATIONS).unwrap_err().code(), "corrupt");
+    }
+
+    #[test]
+    fn read_only_opens_only_a_current_database() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let open = |p: &Path| OpenOptions::new().read_only(true).open(p);
+        let code = |r: Result<Store>| r.unwrap_err().code();
+        assert_eq!(code(open(&dir.join("missing.db"))), "storage");
+        std::fs::write(dir.join("empty.db"), b"").unwrap();
+        assert_eq!(code(open(&dir.join("empty.db"))), "corrupt");
+        let at = |name: &str, version: usize| {
+            let path = dir.join(name);
+            let conn = Connection::open(&path).unwrap();
+            migrate(&conn, &MIGRATIONS[..version]).unwrap();
+            if version == MIGRATIONS.len() {
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                    .unwrap();
+            }
+            path
+        };
+        let old = open(&at("old.db", 2)).unwrap_err();
+        assert_eq!(old.code(), "storage");
+        assert!(old.to_string().contains("schema version 2"), "{old}");
+        assert_eq!(
+            code(open(&at("new.db", MIGRATIONS.len()))),
+            "schema_too_new"
+        );
+        assert_eq!(
+            code(OpenOptions::new().read_only(true).open_in_memory()),
+            "validation"
+        );
     }
 }

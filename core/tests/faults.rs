@@ -1,10 +1,20 @@
-//! Faults: the disk fills up under a writer. A child process runs with a file size limit
-//! (`ulimit -f`, SIGXFSZ ignored, so writes past it fail with EFBIG as on a full disk) and
-//! enrolls until a write fails; it must get a clean `storage` error, and afterwards the database
-//! (opened without the limit) passes its checks, holds every enrollment the child saw
-//! committed, and takes writes again.
+//! Faults that need a second process.
+//!
+//! - The disk fills up under a writer. A child process runs with a file size limit
+//!   (`ulimit -f`, SIGXFSZ ignored, so writes past it fail with EFBIG as on a full disk) and
+//!   enrolls until a write fails; it must get a clean `storage` error, and afterwards the
+//!   database (opened without the limit) passes its checks, holds every enrollment the child
+//!   saw committed, and takes writes again.
+//! - The file is read-only (mode 0444). The child runs as `nobody` when the tests run as root,
+//!   since root may write any file. Opening it normally must fail with `storage` saying it is
+//!   read-only; opening it read-only must read everything and refuse every write with
+//!   `storage`; the file's bytes must not change.
+//!
+//! Busy, corrupt, foreign and newer-schema files are in `store.rs`.
 
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use enrollkit::*;
@@ -108,5 +118,151 @@ fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
     eprintln!(
         "faults: disk full after {} enrollments ({error}); all of them intact",
         acked.len()
+    );
+}
+
+/// The read-only child: prints one line per attempt.
+fn read_only_reader(db: &Path) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out).unwrap();
+    match Store::open(db) {
+        Ok(_) => writeln!(out, "OPEN ok").unwrap(),
+        Err(e) => writeln!(out, "OPEN {} {e}", e.code()).unwrap(),
+    }
+    let store = OpenOptions::new().read_only(true).open(db).unwrap();
+    assert!(store.check_invariants().unwrap().is_empty());
+    let page = store
+        .list_enrollments(&Actor::Admin, &ListQuery::default())
+        .unwrap();
+    for e in &page.items {
+        writeln!(out, "E {} {}", e.id, e.progress_percent).unwrap();
+    }
+    let mut export = Vec::new();
+    store.export_jsonl(&mut export, None).unwrap();
+    writeln!(out, "EXPORT {}", export.len()).unwrap();
+    let id = &page.items[0].id;
+    let user = User {
+        id: "new".into(),
+        ..User::default()
+    };
+    let attempts: [(&str, Result<()>); 4] = [
+        ("upsert_user", store.upsert_user(&user).map(drop)),
+        (
+            "enroll",
+            store
+                .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
+                .map(drop),
+        ),
+        (
+            "add_progress",
+            store.add_progress(&Actor::Admin, id, 5.0).map(drop),
+        ),
+        (
+            "import",
+            store
+                .import_jsonl(&mut export.as_slice(), BatchMode::AllOrNothing, None)
+                .map(drop),
+        ),
+    ];
+    for (what, result) in attempts {
+        match result {
+            Ok(()) => writeln!(out, "WRITE {what} ok").unwrap(),
+            Err(e) => writeln!(out, "WRITE {what} {} {e}", e.code()).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn a_read_only_file_is_readable_with_the_option_and_never_written() {
+    if let Ok(db) = std::env::var("ENROLLKIT_READ_ONLY_DB") {
+        return read_only_reader(Path::new(&db));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The child may be another user: it must reach the file and create the WAL's -shm.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = dir.path().join("ro.db");
+    let mut expected = Vec::new();
+    {
+        let store = Store::open(&db).unwrap();
+        store
+            .create_program(&ProgramSpec::course("crs", "Course"))
+            .unwrap();
+        for i in 0..3 {
+            let u = format!("u{i}");
+            store
+                .upsert_user(&User {
+                    id: u.clone(),
+                    ..User::default()
+                })
+                .unwrap();
+            let e = store
+                .enroll(&Actor::Admin, &EnrollRequest::new(&u, "crs"))
+                .unwrap();
+            let e = store
+                .set_progress(&Actor::Admin, &e.id, 10.0 * i as f64)
+                .unwrap();
+            expected.push(format!("E {} {}", e.id, e.progress_percent));
+        }
+    }
+    let bytes = std::fs::read(&db).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "a_read_only_file_is_readable_with_the_option_and_never_written",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ENROLLKIT_READ_ONLY_DB", &db);
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    if root {
+        child.uid(65534).gid(65534);
+    }
+    let out = child.output().unwrap();
+    assert!(out.status.success(), "the child crashed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line in {text}"))
+    };
+    let open = line("OPEN ");
+    assert!(
+        open.starts_with("OPEN storage ") && open.contains("read-only"),
+        "{open}"
+    );
+    let mut seen: Vec<&str> = text.lines().filter(|l| l.starts_with("E ")).collect();
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected, "the read-only store reads every enrollment");
+    assert_ne!(line("EXPORT "), "EXPORT 0");
+    for what in ["upsert_user", "enroll", "add_progress", "import"] {
+        let l = line(&format!("WRITE {what} "));
+        assert!(
+            l.contains(" storage ") && l.contains("read-only"),
+            "a write on a read-only store: {l}"
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "the file changed");
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&db).unwrap();
+    assert!(store.check_invariants().unwrap().is_empty());
+    assert_eq!(store.stats().unwrap().enrollments, 3);
+    store
+        .upsert_user(&User {
+            id: "after".into(),
+            ..User::default()
+        })
+        .unwrap();
+    store
+        .enroll(&Actor::Admin, &EnrollRequest::new("after", "crs"))
+        .unwrap();
+    eprintln!(
+        "faults: read-only file (child {}): open refused, {} enrollments read, 4 writes refused, file unchanged",
+        if root { "as nobody" } else { "as this user" },
+        seen.len()
     );
 }

@@ -132,6 +132,11 @@ pub const ENROLLKIT_OPEN_NO_CREATE: u32 = 2;
 /// Open flag: a manual clock starting at the current time, moved only by
 /// `enrollkit_store_set_time` / `enrollkit_store_advance_time` (tests, replays).
 pub const ENROLLKIT_OPEN_MANUAL_CLOCK: u32 = 4;
+/// Open flag: read only, for a file this process may not write. Every read works; every write
+/// fails with `ENROLLKIT_RESULT_STORAGE`; the file is never created nor upgraded. Without it,
+/// opening a file that cannot be written fails with `ENROLLKIT_RESULT_STORAGE`. In-memory
+/// stores refuse it with `ENROLLKIT_RESULT_VALIDATION`.
+pub const ENROLLKIT_OPEN_READ_ONLY: u32 = 8;
 
 /// `enrollkit_user_find`: look the user up by id.
 pub const ENROLLKIT_USER_BY_ID: u32 = 0;
@@ -414,15 +419,19 @@ fn open(
     out: *mut *mut enrollkit_store,
 ) -> Outcome {
     need(out, "out")?;
-    let known =
-        ENROLLKIT_OPEN_DURABILITY_FULL | ENROLLKIT_OPEN_NO_CREATE | ENROLLKIT_OPEN_MANUAL_CLOCK;
+    let known = ENROLLKIT_OPEN_DURABILITY_FULL
+        | ENROLLKIT_OPEN_NO_CREATE
+        | ENROLLKIT_OPEN_MANUAL_CLOCK
+        | ENROLLKIT_OPEN_READ_ONLY;
     if flags & !known != 0 {
         return Err(validation(
             "flags",
             format!("unknown open flags {:#x}", flags & !known),
         ));
     }
-    let mut options = OpenOptions::new().create(flags & ENROLLKIT_OPEN_NO_CREATE == 0);
+    let mut options = OpenOptions::new()
+        .create(flags & ENROLLKIT_OPEN_NO_CREATE == 0)
+        .read_only(flags & ENROLLKIT_OPEN_READ_ONLY != 0);
     if flags & ENROLLKIT_OPEN_DURABILITY_FULL != 0 {
         options = options.durability(enrollkit::Durability::Full);
     }

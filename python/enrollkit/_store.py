@@ -108,6 +108,7 @@ class Store:
         busy_timeout: float = 5.0,
         create: bool = True,
         manual_clock: bool = False,
+        read_only: bool = False,
     ) -> None:
         """Opens (creating or upgrading as needed) the database at ``path``; ``None`` opens a
         private in-memory database.
@@ -120,6 +121,10 @@ class Store:
             busy_timeout: seconds to wait for another connection's lock before ``BusyError``.
             create: create the file if it is missing (otherwise ``StorageError``).
             manual_clock: the store's clock moves only with ``set_time``/``advance_time``.
+            read_only: open for reading only, for a file this process may not write: every
+                read works, every write raises ``StorageError``, and the file is never
+                created nor upgraded. Without it, opening a file that cannot be written
+                raises ``StorageError``. In-memory stores refuse it (``ValidationError``).
         """
         p = None if path is None else os.fspath(path)
         if p is not None and not isinstance(p, str):
@@ -129,7 +134,9 @@ class Store:
             from .exceptions import ValidationError
 
             raise ValidationError("invalid busy_timeout: must be 0 to 86400 seconds", {"field": "busy_timeout"})
-        self._native = _enrollkit.Store(p, bool(durable), int(timeout * 1000), bool(create), bool(manual_clock))
+        self._native = _enrollkit.Store(
+            p, bool(durable), int(timeout * 1000), bool(create), bool(manual_clock), bool(read_only)
+        )
 
     @classmethod
     def in_memory(cls, *, manual_clock: bool = False) -> Store:

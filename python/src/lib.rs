@@ -93,7 +93,7 @@ impl Store {
 #[pymethods]
 impl Store {
     #[new]
-    #[pyo3(signature = (path=None, durability_full=false, busy_timeout_ms=5000, create=true, manual_clock=false))]
+    #[pyo3(signature = (path=None, durability_full=false, busy_timeout_ms=5000, create=true, manual_clock=false, read_only=false))]
     fn new(
         py: Python<'_>,
         path: Option<String>,
@@ -101,9 +101,11 @@ impl Store {
         busy_timeout_ms: u64,
         create: bool,
         manual_clock: bool,
+        read_only: bool,
     ) -> PyResult<Self> {
         let mut options = OpenOptions::new()
             .create(create)
+            .read_only(read_only)
             .busy_timeout(Duration::from_millis(busy_timeout_ms));
         if durability_full {
             options = options.durability(enrollkit::Durability::Full);

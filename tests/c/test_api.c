@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int checks = 0, failures = 0;
 
@@ -144,6 +145,18 @@ static void test_opening(const char *dir) {
     enrollkit_store_free(s);
     OK(enrollkit_store_open_with_timeout(path, ENROLLKIT_OPEN_NO_CREATE, 250, &s));
     enrollkit_store_free(s);
+    /* Read only: reads work, writes are refused, nothing is created. */
+    OK(enrollkit_store_open(path, ENROLLKIT_OPEN_READ_ONLY, &s));
+    version = -1;
+    OK(enrollkit_store_schema_version(s, &version));
+    CHECK(version >= 1);
+    EXPECT(enrollkit_user_upsert(s, "{\"id\":\"ro\"}", NULL), ENROLLKIT_RESULT_STORAGE);
+    CHECK(strstr(enrollkit_last_error_message(), "read-only") != NULL);
+    enrollkit_store_free(s);
+    EXPECT(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_READ_ONLY, &s), ENROLLKIT_RESULT_VALIDATION);
+    snprintf(bad, sizeof bad, "%s/never.db", dir);
+    EXPECT(enrollkit_store_open(bad, ENROLLKIT_OPEN_READ_ONLY, &s), ENROLLKIT_RESULT_STORAGE);
+    CHECK(access(bad, F_OK) != 0);
 
     /* A file that is not a database: refused, left as it was. */
     snprintf(bad, sizeof bad, "%s/garbage.db", dir);

@@ -79,6 +79,29 @@ def test_file_store_round_trip(tmp_path: "os.PathLike[str]") -> None:
         assert again.get_enrollment(e.id) == e
 
 
+def test_read_only(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "e.db")
+    with Store(path) as s:
+        s.upsert_user(User(id="u1"))
+        s.create_program(course())
+        e = s.enroll("u1", "crs")
+    with open(path, "rb") as f:
+        before = f.read()
+    with Store(path, read_only=True) as ro:
+        assert ro.get_enrollment(e.id) == e
+        with pytest.raises(enrollkit.StorageError, match="read-only"):
+            ro.upsert_user(User(id="u2"))
+        with pytest.raises(enrollkit.StorageError, match="read-only"):
+            ro.drop(e.id)
+    with open(path, "rb") as f:
+        assert f.read() == before
+    with pytest.raises(enrollkit.StorageError):
+        Store(os.path.join(tmp_path, "never.db"), read_only=True)
+    assert not os.path.exists(os.path.join(tmp_path, "never.db"))
+    with pytest.raises(enrollkit.ValidationError):
+        Store(None, read_only=True)
+
+
 def test_open_errors(tmp_path: "os.PathLike[str]") -> None:
     with pytest.raises(enrollkit.StorageError):
         Store(os.path.join(tmp_path, "missing.db"), create=False)
