@@ -346,16 +346,13 @@ pub(crate) fn program_has_enrollments(conn: &Connection, id: &str) -> Result<boo
 // Enrollments
 
 /// [`ENROLLMENT_COLUMNS`] as a macro, for statements `concat!`ed at compile time.
+///
+/// `e.*` is `rid` then [`STORED_COLUMNS`] (the table's column order, which a test checks):
+/// a short SQL text matters, because rusqlite's statement cache hashes the whole text twice
+/// per use.
 macro_rules! enrollment_columns {
     () => {
-        "e.rid, e.id, e.user_id, e.program_id, e.kind, e.status, e.resume_status, e.trigger, \
-         e.added_by_user_id, e.added_by_program_id, e.partnership_id, e.mentor_id, \
-         e.mentor_assigned_at, e.timezone, e.enrolled_at, e.start_at, e.started_at, \
-         e.delivered_at, e.completed_at, e.failed_at, e.dropped_at, e.canceled_at, \
-         e.failure_reason, e.failure_message, e.next_step_at, e.steps_delivered, \
-         e.steps_completed, e.steps_skipped, e.progress, e.attempts, e.best_score, e.passed, \
-         e.previous_id, e.attempt_number, e.updated_at, \
-         (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)"
+        "e.*, (SELECT count(*) FROM program_steps s WHERE s.program_id = e.program_id)"
     };
 }
 
@@ -365,6 +362,13 @@ pub(crate) const ENROLLMENT_COLUMNS: &str = enrollment_columns!();
 
 /// Reads a row selected with [`ENROLLMENT_COLUMNS`]: `(rid, enrollment)`.
 pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
+    let (rid, mut e) = stored_enrollment_from_row(r)?;
+    e.steps_total = r.get(35)?;
+    Ok((rid, e))
+}
+
+/// Reads a row selected with `e.*`: `(rid, enrollment)` with `steps_total` 0.
+fn stored_enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
     let resume: Option<i64> = r.get(6)?;
     let reason: Option<String> = r.get(22)?;
     Ok((
@@ -406,7 +410,7 @@ pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollm
             previous_id: r.get(32)?,
             attempt_number: r.get(33)?,
             updated_at: Timestamp::from_millis(r.get(34)?),
-            steps_total: r.get(35)?,
+            steps_total: 0,
         },
     ))
 }
@@ -501,18 +505,13 @@ const STORED_COLUMNS: [&str; 34] = [
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
 pub(crate) fn insert_enrollment(conn: &Connection, e: &Enrollment) -> Result<i64> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = SQL.get_or_init(|| {
-        let placeholders: Vec<String> = (1..=34).map(|i| format!("?{i}")).collect();
-        format!(
-            "INSERT INTO enrollments ({}) VALUES ({})",
-            STORED_COLUMNS.join(", "),
-            placeholders.join(", ")
-        )
-    });
+    // The table's columns are rid then STORED_COLUMNS (checked by a test); a NULL rid is the
+    // next one.
+    const SQL: &str = "INSERT INTO enrollments VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,\
+                       ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     let values = enrollment_values(e).map(ToSqlOutput::Borrowed);
     let result = conn
-        .prepare_cached(sql)?
+        .prepare_cached(SQL)?
         .execute(rusqlite::params_from_iter(values));
     match result {
         Ok(_) => Ok(conn.last_insert_rowid()),
@@ -575,6 +574,15 @@ pub(crate) fn update_enrollment(
     conn.prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
+}
+
+/// The enrollment with this id, as writes read it: without the program's step count
+/// (`steps_total` is 0), which they take from the program they load anyway.
+pub(crate) fn get_stored_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {
+    conn.prepare_cached("SELECT e.* FROM enrollments e WHERE e.id = ?1")?
+        .query_row([id], stored_enrollment_from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("enrollment", id))
 }
 
 pub(crate) fn get_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {
@@ -812,9 +820,8 @@ pub(crate) struct EventRecord<'a> {
 
 pub(crate) fn insert_event(conn: &Connection, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO events (enrollment_id, user_id, program_id, action, from_status, to_status,
-                             actor, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO events (enrollment_id,user_id,program_id,action,from_status,to_status,\
+         actor,reason,at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     )?
     .execute(params![
         e.id,
@@ -895,6 +902,24 @@ pub(crate) fn events_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `SELECT e.*` and `INSERT INTO enrollments VALUES (NULL, ...)` rely on it.
+    #[test]
+    fn the_enrollments_columns_are_rid_then_the_stored_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('enrollments')")
+            .unwrap();
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let mut expected = vec!["rid"];
+        expected.extend(STORED_COLUMNS);
+        assert_eq!(names, expected);
+    }
 
     #[test]
     fn per_user_lookups_use_the_user_index() {

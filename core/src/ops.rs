@@ -423,8 +423,9 @@ impl Store {
     ) -> Result<(Enrollment, T)> {
         validate::id("enrollment_id", id)?;
         self.write(|tx, now| {
-            let (rid, before) = db::get_enrollment(tx, id)?;
+            let (rid, mut before) = db::get_stored_enrollment(tx, id)?;
             let program = self.program(tx, &before.program_id)?;
+            before.steps_total = program.steps.len() as u32;
             let mut e = before.clone();
             let from = e.status;
             let (out, reason) = change(tx, rid, &program, &mut e, now)?;
