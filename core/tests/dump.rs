@@ -252,6 +252,51 @@ fn imports_need_the_header_and_known_types() {
     assert!(empty.committed && empty.errors.is_empty());
 }
 
+/// User lines as export writes them are read straight into users, others through a JSON
+/// value; both import the same, and refusals say where in the line they are.
+#[test]
+fn user_lines_import_the_same_in_either_spelling() {
+    let header = format!(
+        "{{\"type\":\"header\",\"format\":\"{EXPORT_FORMAT}\",\"version\":{EXPORT_VERSION},\
+         \"schema_version\":{SCHEMA_VERSION}}}\n"
+    );
+    let exact = "{\"type\":\"user\",\"id\":\"u1\",\"email\":\"a@x.org\",\"groups\":[\"g\"]}";
+    let spaced =
+        "{ \"type\": \"user\", \"id\": \"u1\", \"email\": \"a@x.org\", \"groups\": [\"g\"] }";
+    let reversed = "{\"id\":\"u1\",\"email\":\"a@x.org\",\"groups\":[\"g\"],\"type\":\"user\"}";
+    let mut users = Vec::new();
+    for line in [exact, spaced, reversed] {
+        let store = Store::open_in_memory().unwrap();
+        let report = store
+            .import_jsonl(
+                &mut Cursor::new(format!("{header}{line}\n")),
+                BatchMode::AllOrNothing,
+                None,
+            )
+            .unwrap();
+        assert!(report.committed, "{line}: {report:?}");
+        users.push(store.list_users(None, 10).unwrap());
+    }
+    assert_eq!(users[0][0].groups, ["g"]);
+    assert!(users.iter().all(|u| *u == users[0]));
+
+    let store = Store::open_in_memory().unwrap();
+    let bad = "{\"type\":\"user\",\"id\":\"u1\",\"bogus\":1}";
+    let report = store
+        .import_jsonl(
+            &mut Cursor::new(format!("{header}{bad}\n")),
+            BatchMode::AllOrNothing,
+            None,
+        )
+        .unwrap();
+    let error = report.errors[0].error.to_string();
+    assert!(
+        error.contains("unknown field `bogus`") && error.contains("column 32"),
+        "{error}"
+    );
+    assert_eq!(report.errors[0].line, 2);
+}
+
 #[test]
 fn csv_export_quotes_what_it_must() {
     let s = populated();
