@@ -576,13 +576,20 @@ pub(crate) fn update_enrollment(
     Ok(())
 }
 
-/// The enrollment with this id, as writes read it: without the program's step count
-/// (`steps_total` is 0), which they take from the program they load anyway.
-pub(crate) fn get_stored_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {
-    conn.prepare_cached("SELECT e.* FROM enrollments e WHERE e.id = ?1")?
-        .query_row([id], stored_enrollment_from_row)
-        .optional()?
-        .ok_or_else(|| Error::not_found("enrollment", id))
+/// The enrollment with this id as writes read it, `(rid, enrollment, program version)`:
+/// without the program's step count (`steps_total` is 0), which they take from the program
+/// they load anyway, and with the `program_version` that tells whether the cached program is
+/// current (one statement instead of two).
+pub(crate) fn get_stored_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment, i64)> {
+    conn.prepare_cached(
+        "SELECT e.*, (SELECT version FROM program_version) FROM enrollments e WHERE e.id = ?1",
+    )?
+    .query_row([id], |r| {
+        let (rid, e) = stored_enrollment_from_row(r)?;
+        Ok((rid, e, r.get(35)?))
+    })
+    .optional()?
+    .ok_or_else(|| Error::not_found("enrollment", id))
 }
 
 pub(crate) fn get_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {

@@ -423,8 +423,8 @@ impl Store {
     ) -> Result<(Enrollment, T)> {
         validate::id("enrollment_id", id)?;
         self.write(|tx, now| {
-            let (rid, mut before) = db::get_stored_enrollment(tx, id)?;
-            let program = self.program(tx, &before.program_id)?;
+            let (rid, mut before, version) = db::get_stored_enrollment(tx, id)?;
+            let program = self.program_at(tx, &before.program_id, version)?;
             before.steps_total = program.steps.len() as u32;
             let mut e = before.clone();
             let from = e.status;

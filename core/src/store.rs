@@ -280,6 +280,17 @@ impl Store {
         let version: i64 = conn
             .prepare_cached("SELECT version FROM program_version")?
             .query_row([], |r| r.get(0))?;
+        self.program_at(conn, id, version)
+    }
+
+    /// [`Store::program`] where the caller read `program_version` (`version`) in the same
+    /// transaction, along with something else.
+    pub(crate) fn program_at(
+        &self,
+        conn: &Connection,
+        id: &str,
+        version: i64,
+    ) -> Result<Arc<Program>> {
         let mut cache = self.programs.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.version != version {
             cache.programs.clear();
