@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 from enum import Enum
-from typing import (Any, Callable, ClassVar, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple, Type,
+from typing import (Any, Callable, ClassVar, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Set, Tuple, Type,
                     TypeVar, Union)
 
 from .exceptions import ERRORS, EnrollkitError, ValidationError
@@ -162,9 +162,9 @@ R = TypeVar("R", bound="_Record")
 class _Plan(NamedTuple):
     """How ``from_dict`` builds one record class."""
 
-    # field name -> how to convert its JSON value (None: as it is); other names are skipped
-    # (fields of a newer enrollkit)
-    convert: Dict[str, Optional[Callable[[Any], Any]]]
+    fields: FrozenSet[str]  # other names are skipped (fields of a newer enrollkit)
+    # (field name, how to convert its JSON value) for the fields that need converting
+    convert: Tuple[Tuple[str, Callable[[Any], Any]], ...]
     required: FrozenSet[str]
     factories: Tuple[Tuple[str, Callable[[], Any]], ...]
 
@@ -176,22 +176,22 @@ def _plan(cls: Type[_Record]) -> _Plan:
     def nested(sub: Type[_Record], many: bool) -> Callable[[Any], Any]:
         return (lambda v: [sub.from_dict(x) for x in v]) if many else sub.from_dict
 
-    convert: Dict[str, Optional[Callable[[Any], Any]]] = {}
+    fields: Set[str] = set()
+    convert: List[Tuple[str, Callable[[Any], Any]]] = []
     required, factories = set(), []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        fields.add(f.name)
         if f.name in cls._times:
-            convert[f.name] = parse_time
+            convert.append((f.name, parse_time))
         elif f.name in cls._enums:
-            convert[f.name] = cls._enums[f.name]
+            convert.append((f.name, cls._enums[f.name]))
         elif f.name in cls._nested:
-            convert[f.name] = nested(*cls._nested[f.name])
-        else:
-            convert[f.name] = None
+            convert.append((f.name, nested(*cls._nested[f.name])))
         if f.default_factory is not dataclasses.MISSING:
             factories.append((f.name, f.default_factory))
         elif f.default is dataclasses.MISSING:
             required.add(f.name)
-    plan = _PLANS[cls] = _Plan(convert, frozenset(required), tuple(factories))
+    plan = _PLANS[cls] = _Plan(frozenset(fields), tuple(convert), frozenset(required), tuple(factories))
     return plan
 
 
@@ -206,12 +206,14 @@ class _Record:
     def from_dict(cls: Type[R], data: Mapping[str, Any]) -> R:
         """Builds the record from its canonical JSON form (as parsed by ``json.loads``)."""
         plan = _PLANS.get(cls) or _plan(cls)
-        convert = plan.convert
-        values: Dict[str, Any] = {}
-        for name, v in data.items():
-            if name in convert:
-                c = convert[name]
-                values[name] = v if c is None or v is None else c(v)
+        if data.keys() <= plan.fields:  # as enrollkit writes it: one set operation
+            values: Dict[str, Any] = dict(data)
+        else:
+            values = {k: v for k, v in data.items() if k in plan.fields}
+        for name, c in plan.convert:
+            v = values.get(name)
+            if v is not None:
+                values[name] = c(v)
         if not plan.required <= values.keys():
             return cls(**values)  # raises the TypeError that names the missing field
         # The generated __init__ of a frozen dataclass sets each field through

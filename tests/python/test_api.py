@@ -230,6 +230,12 @@ def test_course_lifecycle_and_records(store: Store) -> None:
     assert (again.previous_id, again.attempt_number) == (e.id, 2)
     assert [x.id for x in store.lineage("u1", "crs", actor=LEARNER)] == [e.id, again.id]
     assert Enrollment.from_dict(done.to_dict()) == done
+    # Fields of a newer enrollkit are skipped; a missing required field is a TypeError.
+    assert Enrollment.from_dict({**done.to_dict(), "from_the_future": 1}) == done
+    partial = done.to_dict()
+    del partial["user_id"]
+    with pytest.raises(TypeError, match="user_id"):
+        Enrollment.from_dict(partial)
     history = store.history(e.id, actor=LEARNER)
     assert history[0].action == "enrolled" and history[-1].to_status == "completed"
     assert history[0].at.tzinfo is not None
