@@ -195,12 +195,12 @@ class Store:
         >>> Store.in_memory().stats()
         {'users': 0, 'programs': 0, 'enrollments': 0, 'events': 0}
         """
-        return json.loads(self._native.stats())  # type: ignore[no-any-return]
+        return self._native.stats()  # type: ignore[no-any-return]
 
     def check(self) -> List[str]:
         """Checks the whole database (SQLite integrity and enrollkit's invariants); returns the
         violations, ``[]`` when all is well."""
-        return json.loads(self._native.check())  # type: ignore[no-any-return]
+        return self._native.check()  # type: ignore[no-any-return]
 
     # -- files ---------------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class Store:
         """Writes the whole database to ``path`` as JSON Lines (the enrollkit export format);
         returns the number of records of each type. Importing it into an empty store and
         exporting again gives the same bytes."""
-        return json.loads(self._native.export(_str("path", os.fspath(path))))  # type: ignore[no-any-return]
+        return self._native.export(_str("path", os.fspath(path)))  # type: ignore[no-any-return]
 
     def import_file(self, path: Union[str, "os.PathLike[str]"], *,
                     mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING) -> Dict[str, Any]:
@@ -216,7 +216,7 @@ class Store:
         "errors": [{"line", "error"}], "committed": bool}``; with ``ALL_OR_NOTHING`` any refused
         line leaves the database unchanged."""
         raw = self._native.import_file(_str("path", os.fspath(path)), _enum(mode))
-        return json.loads(raw)  # type: ignore[no-any-return]
+        return raw  # type: ignore[no-any-return]
 
     def export_csv(self, path: Union[str, "os.PathLike[str]"], *, program_id: Optional[str] = None) -> int:
         """Writes enrollments (optionally of one program) as CSV; returns the row count."""
@@ -236,7 +236,7 @@ class Store:
         'a@example.com'
         """
         data = user.to_dict() if isinstance(user, User) else dict(user)
-        return User.from_dict(json.loads(self._native.upsert_user(json.dumps(data))))
+        return User.from_dict(self._native.upsert_user(json.dumps(data)))
 
     def upsert_users(self, users: Iterable[Union[User, Mapping[str, Any]]]) -> int:
         """Creates or replaces many users in one transaction, all or nothing; returns how many
@@ -251,35 +251,35 @@ class Store:
 
     def get_user(self, id: str) -> User:
         """The user with this id (``NotFoundError`` otherwise)."""
-        return User.from_dict(json.loads(self._native.find_user("id", _str("id", id))))
+        return User.from_dict(self._native.find_user("id", _str("id", id)))
 
     def find_user(self, *, email: Optional[str] = None, external_id: Optional[str] = None) -> User:
         """The user with this email (case-insensitive) or external id."""
         if (email is None) == (external_id is None):
             raise TypeError("give exactly one of email= or external_id=")
         by, value = ("email", email) if email is not None else ("external_id", external_id)
-        return User.from_dict(json.loads(self._native.find_user(by, _str(by, value))))
+        return User.from_dict(self._native.find_user(by, _str(by, value)))
 
     def list_users(self, *, after: Optional[str] = None, limit: int = 100) -> List[User]:
         """Users ordered by id, after ``after`` (exclusive), at most ``limit`` (1-1000)."""
         raw = self._native.list_users(_opt("after", after), _count("limit", limit))
-        return [User.from_dict(u) for u in json.loads(raw)]
+        return [User.from_dict(u) for u in raw]
 
     # -- programs ------------------------------------------------------------------------
 
     def create_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Creates a program with its steps (``ConflictError`` if the id exists)."""
         spec = program.spec() if isinstance(program, Program) else dict(program)
-        return Program.from_dict(json.loads(self._native.create_program(json.dumps(spec))))
+        return Program.from_dict(self._native.create_program(json.dumps(spec)))
 
     def update_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Replaces a program's settings; steps may change only while it has no enrollments."""
         spec = program.spec() if isinstance(program, Program) else dict(program)
-        return Program.from_dict(json.loads(self._native.update_program(json.dumps(spec))))
+        return Program.from_dict(self._native.update_program(json.dumps(spec)))
 
     def get_program(self, id: str) -> Program:
         """The program with its steps."""
-        return Program.from_dict(json.loads(self._native.get_program(_str("id", id))))
+        return Program.from_dict(self._native.get_program(_str("id", id)))
 
     def list_programs(
         self,
@@ -291,7 +291,7 @@ class Store:
     ) -> List[Program]:
         """Programs ordered by id, optionally of one kind and state."""
         raw = self._native.list_programs(_opt_enum(kind), _opt_enum(state), _opt("after", after), _count("limit", limit))
-        return [Program.from_dict(p) for p in json.loads(raw)]
+        return [Program.from_dict(p) for p in raw]
 
     # -- enrolling -----------------------------------------------------------------------
 
@@ -354,7 +354,7 @@ class Store:
         """
         req = self._request(user_id, program_id, email, external_id, id, trigger, added_by_user_id,
                             added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch)
-        return Enrollment.from_dict(json.loads(self._native.enroll(_actor(actor), json.dumps(req))))
+        return Enrollment.from_dict(self._native.enroll(_actor(actor), json.dumps(req)))
 
     def enroll_many(
         self,
@@ -371,16 +371,16 @@ class Store:
         """
         rows = [self._request(**{"user_id": None, **dict(r)}) for r in requests]
         raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode))
-        return [EnrollOutcome.from_dict(o) for o in json.loads(raw)]
+        return [EnrollOutcome.from_dict(o) for o in raw]
 
     # -- one enrollment ------------------------------------------------------------------
 
     def get_enrollment(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """The enrollment with this id."""
-        return Enrollment.from_dict(json.loads(self._native.get_enrollment(_actor(actor), _str("id", id))))
+        return Enrollment.from_dict(self._native.get_enrollment(_actor(actor), _str("id", id)))
 
-    def _enrollment(self, raw: str) -> Enrollment:
-        return Enrollment.from_dict(json.loads(raw))
+    def _enrollment(self, raw: Dict[str, Any]) -> Enrollment:
+        return Enrollment.from_dict(raw)
 
     def set_progress(self, id: str, percent: float, *, actor: str = ADMIN) -> Enrollment:
         """Sets the progress (0-100) of a course or certification without steps; 100 completes
@@ -480,7 +480,7 @@ class Store:
 
     def submit_attempt(self, id: str, score: float, *, actor: str = ADMIN) -> Tuple[Enrollment, Attempt]:
         """Records an assessment attempt (score 0-100); returns the enrollment and the attempt."""
-        data = json.loads(self._native.submit_attempt(_actor(actor), _str("id", id), _number("score", score)))
+        data = self._native.submit_attempt(_actor(actor), _str("id", id), _number("score", score))
         return Enrollment.from_dict(data["enrollment"]), Attempt.from_dict(data["attempt"])
 
     def assign_mentor(self, id: str, mentor_id: Optional[str], *, actor: str = ADMIN) -> Enrollment:
@@ -494,7 +494,7 @@ class Store:
 
     def start_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
         """Starts scheduled enrollments whose start time has come; returns their ids."""
-        return json.loads(self._native.start_due(_actor(actor), _count("limit", limit)))  # type: ignore[no-any-return]
+        return self._native.start_due(_actor(actor), _count("limit", limit))  # type: ignore[no-any-return]
 
     def delete_enrollment(self, id: str, *, actor: str = ADMIN) -> None:
         """Deletes the enrollment with its steps and attempts (admin only); history stays."""
@@ -504,15 +504,15 @@ class Store:
 
     def step_progress(self, id: str, *, actor: str = ADMIN) -> List[StepProgress]:
         """Progress of every step of the enrollment's program, in step order."""
-        return [StepProgress.from_dict(p) for p in json.loads(self._native.step_progress(_actor(actor), _str("id", id)))]
+        return [StepProgress.from_dict(p) for p in self._native.step_progress(_actor(actor), _str("id", id))]
 
     def attempts(self, id: str, *, actor: str = ADMIN) -> List[Attempt]:
         """The enrollment's assessment attempts, oldest first."""
-        return [Attempt.from_dict(a) for a in json.loads(self._native.attempts(_actor(actor), _str("id", id)))]
+        return [Attempt.from_dict(a) for a in self._native.attempts(_actor(actor), _str("id", id))]
 
     def history(self, id: str, *, actor: str = ADMIN) -> List[Event]:
         """The enrollment's history, oldest first (kept after deletion)."""
-        return [Event.from_dict(e) for e in json.loads(self._native.history(_actor(actor), _str("id", id)))]
+        return [Event.from_dict(e) for e in self._native.history(_actor(actor), _str("id", id))]
 
     def status_at(self, id: str, at: Time, *, actor: str = ADMIN) -> Optional[str]:
         """The enrollment's status at instant ``at``, or ``None`` when it did not exist then."""
@@ -523,12 +523,12 @@ class Store:
         if isinstance(after, bool) or not isinstance(after, int):
             raise TypeError("after must be an int")
         raw = self._native.events_after(_actor(actor), after, _count("limit", limit))
-        return [Event.from_dict(e) for e in json.loads(raw)]
+        return [Event.from_dict(e) for e in raw]
 
     def lineage(self, user_id: str, program_id: str, *, actor: str = ADMIN) -> List[Enrollment]:
         """Every enrollment of the user in the program, oldest first."""
         raw = self._native.lineage(_actor(actor), _str("user_id", user_id), _str("program_id", program_id))
-        return [Enrollment.from_dict(e) for e in json.loads(raw)]
+        return [Enrollment.from_dict(e) for e in raw]
 
     @staticmethod
     def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
@@ -573,7 +573,7 @@ class Store:
         else:
             q["page"] = _count("page", page)
             q["per_page"] = _count("per_page", per_page)
-        return Page.from_dict(json.loads(self._native.list_enrollments(_actor(actor), json.dumps(q))))
+        return Page.from_dict(self._native.list_enrollments(_actor(actor), json.dumps(q)))
 
     def list_enrollments(
         self,
@@ -613,4 +613,4 @@ class Store:
         """The enrollment in a reference API's JSON shape (``View.TRACK``, ``CERTIFICATION``,
         ``COURSE``), as a dict."""
         raw = self._native.render(_actor(actor), _str("id", id), _enum(view))
-        return json.loads(raw)  # type: ignore[no-any-return]
+        return raw  # type: ignore[no-any-return]

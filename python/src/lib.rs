@@ -1,6 +1,7 @@
 //! `enrollkit._enrollkit`: the native half of the Python package.
 //!
-//! It only translates: Python strings and numbers in, JSON text out, core errors to the
+//! It only translates: Python strings and numbers (and JSON text for records) in, Python
+//! dicts and lists out (`topy`: what `json.loads` would build from the JSON), core errors to the
 //! exception classes of `enrollkit.exceptions`. The pure-Python package wraps it in typed
 //! objects. Every database call runs with the GIL released, so Python threads sharing one
 //! `Store` run concurrently.
@@ -15,6 +16,8 @@ use enrollkit::{
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::Serialize;
+
+mod topy;
 
 fn io_error(what: &str, path: &str, e: std::io::Error) -> Error {
     Error::Storage(format!("cannot {what} {path}: {e}"))
@@ -49,10 +52,6 @@ fn raise(py: Python<'_>, e: &Error) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(Error::from)
-}
-
 /// The native store. Thread-safe; `close()` releases the database, after which every call
 /// raises `StorageError`.
 #[pyclass(frozen, module = "enrollkit._enrollkit")]
@@ -75,6 +74,17 @@ impl Store {
             .clone()
             .ok_or_else(|| raise(py, &Error::Storage("the store is closed".into())))?;
         py.detach(|| f(&store)).map_err(|e| raise(py, &e))
+    }
+
+    /// [`Store::run`], then the result as Python objects (what `json.loads` would make of its
+    /// JSON form).
+    fn call<T: Serialize + Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&enrollkit::Store) -> Result<T, Error> + Send,
+    ) -> PyResult<Py<PyAny>> {
+        let value = self.run(py, f)?;
+        Ok(topy::to_py(py, &value)?.unbind())
     }
 
     fn manual_clock(&self, py: Python<'_>) -> PyResult<&ManualClock> {
@@ -169,51 +179,51 @@ impl Store {
         Ok(())
     }
 
-    fn stats(&self, py: Python<'_>) -> PyResult<String> {
-        self.run(py, |s| json(&s.stats()?))
+    fn stats(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.stats())
     }
 
-    fn check(&self, py: Python<'_>) -> PyResult<String> {
-        self.run(py, |s| json(&s.check_invariants()?))
+    fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.check_invariants())
     }
 
-    fn upsert_user(&self, py: Python<'_>, user_json: &str) -> PyResult<String> {
-        self.run(py, |s| json(&s.upsert_user(&User::from_json(user_json)?)?))
+    fn upsert_user(&self, py: Python<'_>, user_json: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.upsert_user(&User::from_json(user_json)?))
     }
 
     fn upsert_users(&self, py: Python<'_>, users_json: &str) -> PyResult<u64> {
         self.run(py, |s| s.upsert_users(&User::many_from_json(users_json)?))
     }
 
-    fn find_user(&self, py: Python<'_>, by: &str, value: String) -> PyResult<String> {
+    fn find_user(&self, py: Python<'_>, by: &str, value: String) -> PyResult<Py<PyAny>> {
         let r = match by {
             "id" => UserRef::Id(value),
             "email" => UserRef::Email(value),
             "external_id" => UserRef::ExternalId(value),
             other => return Err(PyValueError::new_err(format!("unknown lookup {other:?}"))),
         };
-        self.run(py, |s| json(&s.find_user(&r)?))
+        self.call(py, |s| s.find_user(&r))
     }
 
     #[pyo3(signature = (after, limit))]
-    fn list_users(&self, py: Python<'_>, after: Option<&str>, limit: u32) -> PyResult<String> {
-        self.run(py, |s| json(&s.list_users(after, limit)?))
+    fn list_users(&self, py: Python<'_>, after: Option<&str>, limit: u32) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.list_users(after, limit))
     }
 
-    fn create_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.create_program(&ProgramSpec::from_json(spec_json)?)?)
+    fn create_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.create_program(&ProgramSpec::from_json(spec_json)?)
         })
     }
 
-    fn update_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.update_program(&ProgramSpec::from_json(spec_json)?)?)
+    fn update_program(&self, py: Python<'_>, spec_json: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.update_program(&ProgramSpec::from_json(spec_json)?)
         })
     }
 
-    fn get_program(&self, py: Python<'_>, id: &str) -> PyResult<String> {
-        self.run(py, |s| json(&s.get_program(id)?))
+    fn get_program(&self, py: Python<'_>, id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.get_program(id))
     }
 
     #[pyo3(signature = (kind, state, after, limit))]
@@ -224,18 +234,18 @@ impl Store {
         state: Option<&str>,
         after: Option<&str>,
         limit: u32,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let kind = kind.map(Kind::parse).transpose()?;
             let state = state.map(ProgramState::parse).transpose()?;
-            json(&s.list_programs(kind, state, after, limit)?)
+            s.list_programs(kind, state, after, limit)
         })
     }
 
-    fn enroll(&self, py: Python<'_>, actor: &str, request_json: &str) -> PyResult<String> {
-        self.run(py, |s| {
+    fn enroll(&self, py: Python<'_>, actor: &str, request_json: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
-            json(&s.enroll(&a, &EnrollRequest::from_json(request_json)?)?)
+            s.enroll(&a, &EnrollRequest::from_json(request_json)?)
         })
     }
 
@@ -245,17 +255,17 @@ impl Store {
         actor: &str,
         requests_json: &str,
         mode: &str,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
             let rows = EnrollRequest::many_from_json(requests_json)?;
-            json(&s.enroll_many(&a, &rows, BatchMode::parse(mode)?)?)
+            s.enroll_many(&a, &rows, BatchMode::parse(mode)?)
         })
     }
 
-    fn get_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.get_enrollment(&enrollkit::Actor::parse(actor)?, id)?)
+    fn get_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.get_enrollment(&enrollkit::Actor::parse(actor)?, id)
         })
     }
 
@@ -265,22 +275,28 @@ impl Store {
         actor: &str,
         id: &str,
         percent: f64,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.set_progress(&enrollkit::Actor::parse(actor)?, id, percent)?)
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.set_progress(&enrollkit::Actor::parse(actor)?, id, percent)
         })
     }
 
-    fn add_progress(&self, py: Python<'_>, actor: &str, id: &str, delta: f64) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.add_progress(&enrollkit::Actor::parse(actor)?, id, delta)?)
+    fn add_progress(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        delta: f64,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.add_progress(&enrollkit::Actor::parse(actor)?, id, delta)
         })
     }
 
-    fn transition(&self, py: Python<'_>, actor: &str, id: &str, cmd: &str) -> PyResult<String> {
-        self.run(py, |s| {
+    fn transition(&self, py: Python<'_>, actor: &str, id: &str, cmd: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
-            json(&s.transition(&a, id, &Command::from_action(cmd)?)?)
+            s.transition(&a, id, &Command::from_action(cmd)?)
         })
     }
 
@@ -292,10 +308,10 @@ impl Store {
         id: &str,
         reason: &str,
         message: Option<&str>,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
-            json(&s.fail(&a, id, FailureReason::parse(reason)?, message)?)
+            s.fail(&a, id, FailureReason::parse(reason)?, message)
         })
     }
 
@@ -313,8 +329,8 @@ impl Store {
         change: &str,
         detail: Option<&str>,
         message: Option<&str>,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let a = enrollkit::Actor::parse(actor)?;
             let change = match change {
                 "start" => StepChange::Start,
@@ -336,7 +352,7 @@ impl Store {
                     })
                 }
             };
-            json(&s.update_step(&a, id, step_id, &change)?)
+            s.update_step(&a, id, step_id, &change)
         })
     }
 
@@ -346,10 +362,10 @@ impl Store {
         actor: &str,
         id: &str,
         score: f64,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let (e, a) = s.submit_attempt(&enrollkit::Actor::parse(actor)?, id, score)?;
-            json(&serde_json::json!({"enrollment": e, "attempt": a}))
+            Ok(serde_json::json!({"enrollment": e, "attempt": a}))
         })
     }
 
@@ -360,9 +376,9 @@ impl Store {
         actor: &str,
         id: &str,
         mentor_id: Option<&str>,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.assign_mentor(&enrollkit::Actor::parse(actor)?, id, mentor_id)?)
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.assign_mentor(&enrollkit::Actor::parse(actor)?, id, mentor_id)
         })
     }
 
@@ -373,17 +389,15 @@ impl Store {
         actor: &str,
         id: &str,
         at: Option<&str>,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let at = at.map(Timestamp::parse).transpose()?;
-            json(&s.set_next_step_at(&enrollkit::Actor::parse(actor)?, id, at)?)
+            s.set_next_step_at(&enrollkit::Actor::parse(actor)?, id, at)
         })
     }
 
-    fn start_due(&self, py: Python<'_>, actor: &str, limit: u32) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.start_due(&enrollkit::Actor::parse(actor)?, limit)?)
-        })
+    fn start_due(&self, py: Python<'_>, actor: &str, limit: u32) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.start_due(&enrollkit::Actor::parse(actor)?, limit))
     }
 
     fn delete_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<()> {
@@ -392,22 +406,18 @@ impl Store {
         })
     }
 
-    fn step_progress(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.step_progress(&enrollkit::Actor::parse(actor)?, id)?)
+    fn step_progress(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.step_progress(&enrollkit::Actor::parse(actor)?, id)
         })
     }
 
-    fn attempts(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.attempts(&enrollkit::Actor::parse(actor)?, id)?)
-        })
+    fn attempts(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.attempts(&enrollkit::Actor::parse(actor)?, id))
     }
 
-    fn history(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.history(&enrollkit::Actor::parse(actor)?, id)?)
-        })
+    fn history(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| s.history(&enrollkit::Actor::parse(actor)?, id))
     }
 
     fn status_at(
@@ -429,9 +439,9 @@ impl Store {
         actor: &str,
         after: i64,
         limit: u32,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.events_after(&enrollkit::Actor::parse(actor)?, after, limit)?)
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.events_after(&enrollkit::Actor::parse(actor)?, after, limit)
         })
     }
 
@@ -441,33 +451,38 @@ impl Store {
         actor: &str,
         user_id: &str,
         program_id: &str,
-    ) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.lineage(&enrollkit::Actor::parse(actor)?, user_id, program_id)?)
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.lineage(&enrollkit::Actor::parse(actor)?, user_id, program_id)
         })
     }
 
-    fn list_enrollments(&self, py: Python<'_>, actor: &str, query_json: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.list_enrollments(
+    fn list_enrollments(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        query_json: &str,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.list_enrollments(
                 &enrollkit::Actor::parse(actor)?,
                 &ListQuery::from_json(query_json)?,
-            )?)
+            )
         })
     }
 
-    fn export(&self, py: Python<'_>, path: &str) -> PyResult<String> {
-        self.run(py, |s| {
+    fn export(&self, py: Python<'_>, path: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let file = std::fs::File::create(path).map_err(|e| io_error("create", path, e))?;
-            json(&s.export_jsonl(&mut std::io::BufWriter::new(file), None)?)
+            s.export_jsonl(&mut std::io::BufWriter::new(file), None)
         })
     }
 
-    fn import_file(&self, py: Python<'_>, path: &str, mode: &str) -> PyResult<String> {
-        self.run(py, |s| {
+    fn import_file(&self, py: Python<'_>, path: &str, mode: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
             let mode = BatchMode::parse(mode)?;
             let file = std::fs::File::open(path).map_err(|e| io_error("open", path, e))?;
-            json(&s.import_jsonl(&mut std::io::BufReader::new(file), mode, None)?)
+            s.import_jsonl(&mut std::io::BufReader::new(file), mode, None)
         })
     }
 
@@ -483,13 +498,19 @@ impl Store {
         self.run(py, |s| s.backup(std::path::Path::new(dest)))
     }
 
-    fn render(&self, py: Python<'_>, actor: &str, id: &str, view_name: &str) -> PyResult<String> {
-        self.run(py, |s| {
-            json(&s.render(
+    fn render(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        id: &str,
+        view_name: &str,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.render(
                 &enrollkit::Actor::parse(actor)?,
                 id,
                 View::parse(view_name)?,
-            )?)
+            )
         })
     }
 }

@@ -1,5 +1,6 @@
 """The Python API: every method, every exception class, threads, and bad input of every type."""
 
+import json
 import math
 import os
 import pickle
@@ -279,6 +280,16 @@ def test_track_steps_mentor_schedule(store: Store) -> None:
     steps = store.step_progress(e.id, actor=LEARNER)
     assert [s.status for s in steps] == [StepStatus.DELIVERED, StepStatus.COMPLETED, StepStatus.SKIPPED]
     assert steps[1].result == {"answers": [{"value": 8}]} and steps[2].failure_reason == "bounced"
+    # Results come back as json.loads would build them: same types, same values.
+    rich = {"n": -(2**63), "u": 2**64 - 1, "f": 0.1, "e": 1e-300, "t": True, "z": None,
+            "s": "é\u0000'; DROP TABLE x; --", "l": [[], {}, [1.5, "x"]], "": {"nested": {"k": 1}}}
+    store.upsert_user(User(id="u3"))
+    again = store.enroll("u3", "trk", actor=Actor.SYSTEM)
+    store.deliver_step(again.id, "survey", actor=Actor.SYSTEM)
+    store.complete_step(again.id, "survey", rich, actor="learner:u3")
+    back = store.step_progress(again.id)[1].result
+    assert back == rich and json.dumps(back) == json.dumps(rich)
+    assert [type(back[k]) for k in "nuft"] == [int, int, float, bool]
     view = store.render(e.id, "track")
     assert view["object"] == "track_enrollee" and view["manager_name"] == "Dos"
     assert view["step_progress"][0]["object"] == "track_step_progress"
