@@ -2,7 +2,7 @@
 //! attempts and events. No rules live here; [`crate::lifecycle`] decides, this module stores.
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
 use crate::error::{Error, Result};
 use crate::lifecycle::Prior;
@@ -11,6 +11,41 @@ use crate::model::{
     ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::time::Timestamp;
+
+/// Statements taken from the connection's statement cache once and kept for reuse, for loops
+/// that run the same few statements for every row (bulk enrollment, imports): rusqlite's
+/// cache copies and hashes a statement's SQL text when it is taken and hashes it again when
+/// it is given back, about 14 % of a bulk-enrolled row. Single operations use a fresh `Held`,
+/// which costs what the cache costs.
+pub(crate) struct Held<'c> {
+    conn: &'c Connection,
+    stmts: Vec<(&'static str, CachedStatement<'c>)>,
+}
+
+impl<'c> Held<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Held<'c> {
+        Held {
+            conn,
+            stmts: Vec::new(),
+        }
+    }
+
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// The prepared statement for `sql`, taken from the cache on first use.
+    fn stmt(&mut self, sql: &'static str) -> Result<&mut CachedStatement<'c>> {
+        let i = match self.stmts.iter().position(|(s, _)| *s == sql) {
+            Some(i) => i,
+            None => {
+                self.stmts.push((sql, self.conn.prepare_cached(sql)?));
+                self.stmts.len() - 1
+            }
+        };
+        Ok(&mut self.stmts[i].1)
+    }
+}
 
 pub(crate) fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_millis)
@@ -118,13 +153,28 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub(crate) fn upsert_user(conn: &Connection, user: &User, now: Timestamp) -> Result<()> {
+/// Column list and values of a user row, shared by the two user INSERTs.
+macro_rules! insert_user {
+    () => {
+        "INSERT INTO users (id, email, display_name, external_id, department, location, \
+         manager_id, groups_json, timezone, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+    };
+}
+
+/// Creates or (with `replace`) replaces a user. Without `replace`, an existing id is a
+/// conflict. An email or external id that belongs to another user is a conflict.
+pub(crate) fn upsert_user(
+    held: &mut Held<'_>,
+    user: &User,
+    now: Timestamp,
+    replace: bool,
+) -> Result<()> {
     let groups = serde_json::to_string(&user.groups)?;
-    let clash = |column: &str, value: &Option<String>| -> Result<()> {
+    let mut clash = |column: &str, sql: &'static str, value: &Option<String>| -> Result<()> {
         let Some(v) = value else { return Ok(()) };
-        let sql = format!("SELECT id FROM users WHERE {column} = ?1 AND id <> ?2");
-        let other: Option<String> = conn
-            .prepare_cached(&sql)?
+        let other: Option<String> = held
+            .stmt(sql)?
             .query_row(params![v, user.id], |r| r.get(0))
             .optional()?;
         match other {
@@ -134,20 +184,29 @@ pub(crate) fn upsert_user(conn: &Connection, user: &User, now: Timestamp) -> Res
             None => Ok(()),
         }
     };
-    clash("email COLLATE NOCASE", &user.email)?;
-    clash("external_id", &user.external_id)?;
-    conn.prepare_cached(
-        "INSERT INTO users (id, email, display_name, external_id, department, location,
-                            manager_id, groups_json, timezone, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-         ON CONFLICT (id) DO UPDATE SET
-            email = excluded.email, display_name = excluded.display_name,
-            external_id = excluded.external_id, department = excluded.department,
-            location = excluded.location, manager_id = excluded.manager_id,
-            groups_json = excluded.groups_json, timezone = excluded.timezone,
-            updated_at = excluded.updated_at",
-    )?
-    .execute(params![
+    clash(
+        "email COLLATE NOCASE",
+        "SELECT id FROM users WHERE email COLLATE NOCASE = ?1 AND id <> ?2",
+        &user.email,
+    )?;
+    clash(
+        "external_id",
+        "SELECT id FROM users WHERE external_id = ?1 AND id <> ?2",
+        &user.external_id,
+    )?;
+    let sql = if replace {
+        concat!(
+            insert_user!(),
+            " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+             display_name = excluded.display_name, external_id = excluded.external_id, \
+             department = excluded.department, location = excluded.location, \
+             manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
+             timezone = excluded.timezone, updated_at = excluded.updated_at"
+        )
+    } else {
+        concat!(insert_user!(), " ON CONFLICT (id) DO NOTHING")
+    };
+    let changed = held.stmt(sql)?.execute(params![
         user.id,
         user.email,
         user.display_name,
@@ -159,10 +218,17 @@ pub(crate) fn upsert_user(conn: &Connection, user: &User, now: Timestamp) -> Res
         user.timezone,
         now.millis()
     ])?;
+    if changed == 0 {
+        return Err(Error::Conflict(format!("user {} already exists", user.id)));
+    }
     Ok(())
 }
 
 pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
+    find_user_held(&mut Held::new(conn), by)
+}
+
+pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
     let (sql, value, entity) = match by {
         UserRef::Id(v) => (concat!(select_user!(), "id = ?1"), v, "user"),
         UserRef::Email(v) => (
@@ -176,7 +242,7 @@ pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
             "user with external id",
         ),
     };
-    conn.prepare_cached(sql)?
+    held.stmt(sql)?
         .query_row([value], user_from_row)
         .optional()?
         .ok_or_else(|| Error::not_found(entity, value.clone()))
@@ -504,15 +570,14 @@ const STORED_COLUMNS: [&str; 34] = [
 
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
-pub(crate) fn insert_enrollment(conn: &Connection, e: &Enrollment) -> Result<i64> {
+pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i64> {
     // The table's columns are rid then STORED_COLUMNS (checked by a test); a NULL rid is the
     // next one.
     const SQL: &str = "INSERT INTO enrollments VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,\
                        ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     let values = enrollment_values(e).map(ToSqlOutput::Borrowed);
-    let result = conn
-        .prepare_cached(SQL)?
-        .execute(rusqlite::params_from_iter(values));
+    let result = held.stmt(SQL)?.execute(rusqlite::params_from_iter(values));
+    let conn = held.conn();
     match result {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(err) if is_unique_violation(&err, "enrollments.id") => Err(Error::Conflict(format!(
@@ -643,12 +708,13 @@ const PRIOR_ENROLLMENTS: &str = "SELECT id, status, attempt_number FROM enrollme
 /// The user's open enrollment in a program and their latest one there, in one query: the
 /// rows are read newest first until an open one (at most one exists) or the end.
 pub(crate) fn prior_enrollments(
-    conn: &Connection,
+    held: &mut Held<'_>,
     user: &str,
     program: &str,
 ) -> Result<(Option<Prior>, Option<Prior>)> {
-    let mut stmt = conn.prepare_cached(PRIOR_ENROLLMENTS)?;
-    let mut rows = stmt.query_map([user, program], prior_from_row)?;
+    let mut rows = held
+        .stmt(PRIOR_ENROLLMENTS)?
+        .query_map([user, program], prior_from_row)?;
     let latest = rows.next().transpose()?;
     if latest.as_ref().is_some_and(|p| p.status.is_open()) {
         return Ok((latest.clone(), latest));
@@ -825,8 +891,8 @@ pub(crate) struct EventRecord<'a> {
     pub at: Timestamp,
 }
 
-pub(crate) fn insert_event(conn: &Connection, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
-    conn.prepare_cached(
+pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
+    held.stmt(
         "INSERT INTO events (enrollment_id,user_id,program_id,action,from_status,to_status,\
          actor,reason,at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     )?
@@ -845,11 +911,10 @@ pub(crate) fn insert_event(conn: &Connection, e: &Enrollment, ev: EventRecord<'_
 }
 
 /// Inserts an event with its own sequence number (imports).
-pub(crate) fn insert_event_raw(conn: &Connection, ev: &Event) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, from_status,
-                             to_status, actor, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+pub(crate) fn insert_event_raw(held: &mut Held<'_>, ev: &Event) -> Result<()> {
+    held.stmt(
+        "INSERT INTO events (seq,enrollment_id,user_id,program_id,action,from_status,\
+         to_status,actor,reason,at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     )?
     .execute(params![
         ev.seq,

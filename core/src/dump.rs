@@ -301,7 +301,8 @@ struct Importer {
 }
 
 impl Importer {
-    fn line(&mut self, conn: &Connection, text: &str) -> Result<()> {
+    fn line(&mut self, held: &mut db::Held<'_>, text: &str) -> Result<()> {
+        let conn = held.conn();
         // The type first (the rest is skipped unparsed); the numerous user, enrollment and
         // event lines are then read straight into their records, the others through a JSON
         // value.
@@ -375,10 +376,7 @@ impl Importer {
                     None => parse_record("user", value)?,
                 };
                 validate::user(&user)?;
-                if db::find_user(conn, &crate::UserRef::Id(user.id.clone())).is_ok() {
-                    return Err(Error::Conflict(format!("user {} already exists", user.id)));
-                }
-                db::upsert_user(conn, &user, self.now)?;
+                db::upsert_user(held, &user, self.now, false)?;
                 self.counts.users += 1;
             }
             "program" => {
@@ -425,8 +423,8 @@ impl Importer {
                 if history && db::enrollment_id_in_history(conn, &e.id)? {
                     return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                 }
-                let write = || {
-                    let rid = db::insert_enrollment(conn, &e).map_err(|err| match err {
+                let mut write = || {
+                    let rid = db::insert_enrollment(held, &e).map_err(|err| match err {
                         Error::Storage(m) if m.contains("FOREIGN KEY") => {
                             Error::not_found("user", e.user_id.clone())
                         }
@@ -472,7 +470,7 @@ impl Importer {
                     reason: r.reason,
                     at: r.at,
                 };
-                db::insert_event_raw(conn, &event).map_err(|err| match err {
+                db::insert_event_raw(held, &event).map_err(|err| match err {
                     Error::Storage(m) if m.contains("UNIQUE") => {
                         Error::Conflict(format!("event {} already exists", event.seq))
                     }
@@ -579,6 +577,7 @@ impl Store {
                 history_was_empty: is_empty(tx, "events")?,
             };
             let deferred = defer_indexes(tx)?;
+            let mut held = db::Held::new(tx);
             let mut errors = Vec::new();
             let mut line = 0u64;
             let mut bytes = 0u64;
@@ -599,7 +598,7 @@ impl Store {
                 }
                 // Every line checks before it writes; a line that writes several rows does so in
                 // a savepoint (see Importer::line), so a refused line leaves nothing behind.
-                match importer.line(tx, text) {
+                match importer.line(&mut held, text) {
                     Ok(()) => {}
                     Err(e) if is_fatal(&e) => return Err(e),
                     Err(error) => errors.push(ImportError { line, error }),
@@ -619,6 +618,7 @@ impl Store {
             if let Some(p) = progress.as_mut() {
                 p(line, bytes);
             }
+            drop(held);
             let committed = errors.is_empty() || mode == BatchMode::BestEffort;
             if committed {
                 for sql in &deferred {

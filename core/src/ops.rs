@@ -120,8 +120,9 @@ impl Store {
     pub fn upsert_user(&self, user: &User) -> Result<User> {
         validate::user(user)?;
         self.write(|tx, now| {
-            db::upsert_user(tx, user, now)?;
-            db::find_user(tx, &UserRef::Id(user.id.clone()))
+            let mut held = db::Held::new(tx);
+            db::upsert_user(&mut held, user, now, true)?;
+            db::find_user_held(&mut held, &UserRef::Id(user.id.clone()))
         })
     }
 
@@ -144,8 +145,9 @@ impl Store {
             validate::user(user).map_err(|e| e.in_row(i))?;
         }
         self.write(|tx, now| {
+            let mut held = db::Held::new(tx);
             for (i, user) in users.iter().enumerate() {
-                db::upsert_user(tx, user, now).map_err(|e| e.in_row(i))?;
+                db::upsert_user(&mut held, user, now, true).map_err(|e| e.in_row(i))?;
             }
             Ok(users.len() as u64)
         })
@@ -249,25 +251,29 @@ impl Store {
     /// earlier one links to it (`previous_id`, `attempt_number`).
     pub fn enroll(&self, actor: &Actor, req: &EnrollRequest) -> Result<Enrollment> {
         validate_request(req)?;
-        self.write(|tx, now| self.enroll_in(tx, actor, req, now, &mut HashMap::new()))
+        self.write(|tx, now| {
+            let mut held = db::Held::new(tx);
+            self.enroll_in(&mut held, actor, req, now, &mut HashMap::new())
+        })
     }
 
     fn enroll_in(
         &self,
-        tx: &Connection,
+        held: &mut db::Held<'_>,
         actor: &Actor,
         req: &EnrollRequest,
         now: Timestamp,
         programs: &mut HashMap<String, Arc<Program>>,
     ) -> Result<Enrollment> {
         // The batch's own map saves even the store cache's version check per row.
+        let tx = held.conn();
         if !programs.contains_key(&req.program_id) {
             let program = self.program(tx, &req.program_id)?;
             programs.insert(req.program_id.clone(), program);
         }
         let program = &programs[&req.program_id];
-        let user = db::find_user(tx, &req.user)?;
-        let (open, latest) = db::prior_enrollments(tx, &user.id, &program.id)?;
+        let user = db::find_user_held(held, &req.user)?;
+        let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
         let id = req
             .id
             .clone()
@@ -291,9 +297,9 @@ impl Store {
         // A refused INSERT (already enrolled, id taken) changes nothing: SQLite backs out the
         // failed statement. Once it succeeded, a failure is not this row's refusal (the
         // enrollment would stay without its event), so it fails the whole call.
-        db::insert_enrollment(tx, &e)?;
+        db::insert_enrollment(held, &e)?;
         db::insert_event(
-            tx,
+            held,
             &e,
             EventRecord {
                 action: "enrolled",
@@ -325,11 +331,12 @@ impl Store {
         // (enroll_in), and a savepoint per row made SQLite copy every page each row touched
         // into its sub-journal (a fifth of a bulk load's instructions).
         self.write_or_discard(|tx, now| {
+            let mut held = db::Held::new(tx);
             let mut programs = HashMap::new();
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
                 let row = validate_request(req)
-                    .and_then(|()| self.enroll_in(tx, actor, req, now, &mut programs));
+                    .and_then(|()| self.enroll_in(&mut held, actor, req, now, &mut programs));
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
                     Err(Error::AlreadyEnrolled { existing_id, .. }) => {
@@ -432,7 +439,7 @@ impl Store {
             e.updated_at = now;
             db::update_enrollment(tx, rid, &before, &e)?;
             db::insert_event(
-                tx,
+                &mut db::Held::new(tx),
                 &e,
                 EventRecord {
                     action,
@@ -659,7 +666,7 @@ impl Store {
             let (rid, e) = db::get_enrollment(tx, id)?;
             db::delete_enrollment(tx, rid)?;
             db::insert_event(
-                tx,
+                &mut db::Held::new(tx),
                 &e,
                 EventRecord {
                     action: "deleted",
