@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use rusqlite::Connection;
 use serde::Deserialize;
@@ -300,96 +301,243 @@ struct Importer {
     history_was_empty: bool,
 }
 
-impl Importer {
-    fn line(&mut self, held: &mut db::Held<'_>, text: &str) -> Result<()> {
-        let conn = held.conn();
-        // The type first (the rest is skipped unparsed); the numerous user, enrollment and
-        // event lines are then read straight into their records, the others through a JSON
-        // value.
-        #[derive(Deserialize)]
-        struct Tag {
-            #[serde(rename = "type")]
-            kind: String,
+/// One import line, parsed and checked as far as it can be without the database: the reader
+/// thread's work, which overlaps the writer's (Store::import_jsonl).
+enum Parsed {
+    Header,
+    User(User),
+    Program {
+        spec: ProgramSpec,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+    },
+    Enrollment(Box<(Enrollment, Vec<StepProgress>, Vec<Attempt>)>),
+    Event(Event),
+}
+
+/// Reads a line's type, then the line itself. An error in the type (or a line that is not
+/// JSON) is the outer error; an error in the rest is the inner one, which the writer reports
+/// only after checking that the header came first (`Importer::apply`).
+fn parse_line(text: &str) -> Result<(String, Result<Parsed>)> {
+    // The type first (the rest is skipped unparsed); the numerous user, enrollment and event
+    // lines are then read straight into their records, the others through a JSON value.
+    #[derive(Deserialize)]
+    struct Tag {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    // As written by export; anything else takes the long way.
+    const FAST: [&str; 3] = ["user", "enrollment", "event"];
+    let fast = FAST.into_iter().find(|k| {
+        text.strip_prefix("{\"type\":\"")
+            .and_then(|t| t.strip_prefix(k))
+            .is_some_and(|t| t.starts_with("\","))
+    });
+    let kind = match fast {
+        Some(k) => k.to_owned(),
+        None => {
+            serde_json::from_str::<Tag>(text)
+                .map_err(|e| invalid("line", format!("not an object with a \"type\": {e}")))?
+                .kind
         }
-        // As written by export; anything else takes the long way.
-        const FAST: [&str; 3] = ["user", "enrollment", "event"];
-        let fast = FAST.into_iter().find(|k| {
-            text.strip_prefix("{\"type\":\"")
-                .and_then(|t| t.strip_prefix(k))
-                .is_some_and(|t| t.starts_with("\","))
+    };
+    let mut value = Value::Null;
+    if fast.is_none() {
+        value = serde_json::from_str(text)
+            .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
+        if let Some(o) = value.as_object_mut() {
+            o.remove("type");
+        }
+    }
+    let parsed = match kind.as_str() {
+        "header" => parse_header(value),
+        "user" => parse_user(text, fast.is_some(), value),
+        "program" => parse_program(value),
+        "enrollment" => serde_json::from_str::<EnrollmentRecord>(text)
+            .map_err(|e| invalid("enrollment", e.to_string()))
+            .and_then(EnrollmentRecord::into_parts)
+            .map(|parts| Parsed::Enrollment(Box::new(parts))),
+        "event" => parse_event(text),
+        other => Err(invalid("type", format!("unknown record type {other:?}"))),
+    };
+    Ok((kind, parsed))
+}
+
+fn parse_header(value: Value) -> Result<Parsed> {
+    let h: Header = parse_record("header", value)?;
+    if h.format != EXPORT_FORMAT || h.version != EXPORT_VERSION {
+        return Err(invalid(
+            "header",
+            format!(
+                "format {} version {} is not {EXPORT_FORMAT} version {EXPORT_VERSION}",
+                h.format, h.version
+            ),
+        ));
+    }
+    if h.schema_version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: h.schema_version,
+            supported: SCHEMA_VERSION,
         });
-        let kind = match fast {
-            Some(k) => k.to_owned(),
-            None => {
-                serde_json::from_str::<Tag>(text)
-                    .map_err(|e| invalid("line", format!("not an object with a \"type\": {e}")))?
-                    .kind
+    }
+    Ok(Parsed::Header)
+}
+
+/// A user line; `fast` when it starts as export writes it, else `value` holds it.
+fn parse_user(text: &str, fast: bool, value: Value) -> Result<Parsed> {
+    let user: User = if fast {
+        // `User` has no "type" field: blank it out (same length, so that error positions
+        // stay right) rather than go through a JSON value.
+        let mut line = text.to_owned();
+        let end = "{\"type\":\"user\",".len();
+        line.replace_range(1..end, &" ".repeat(end - 1));
+        serde_json::from_str(&line).map_err(|e| invalid("user", e.to_string()))?
+    } else {
+        parse_record("user", value)?
+    };
+    validate::user(&user)?;
+    Ok(Parsed::User(user))
+}
+
+fn parse_program(mut value: Value) -> Result<Parsed> {
+    let mut time = |name: &'static str| -> Result<Timestamp> {
+        let v = value
+            .as_object_mut()
+            .and_then(|o| o.remove(name))
+            .unwrap_or(Value::Null);
+        parse_record(name, v)
+    };
+    let (created_at, updated_at) = (time("created_at")?, time("updated_at")?);
+    let spec: ProgramSpec = parse_record("program", value)?;
+    validate::program(&spec)?;
+    Ok(Parsed::Program {
+        spec,
+        created_at,
+        updated_at,
+    })
+}
+
+fn parse_event(text: &str) -> Result<Parsed> {
+    let r: EventRecord = serde_json::from_str(text).map_err(|e| invalid("event", e.to_string()))?;
+    if r.seq < 1 {
+        return Err(invalid("seq", "sequence numbers start at 1"));
+    }
+    validate::id("enrollment_id", &r.enrollment_id)?;
+    validate::id("user_id", &r.user_id)?;
+    validate::id("program_id", &r.program_id)?;
+    validate::code("action", &r.action)?;
+    crate::Actor::parse(&r.actor)?;
+    Ok(Parsed::Event(Event {
+        seq: r.seq,
+        enrollment_id: r.enrollment_id,
+        user_id: r.user_id,
+        program_id: r.program_id,
+        action: r.action,
+        from_status: r.from_status,
+        to_status: r.to_status,
+        actor: r.actor,
+        reason: r.reason,
+        at: r.at,
+    }))
+}
+
+/// A line as the reader thread hands it to the writer.
+struct ReadLine {
+    /// 1-based line number.
+    number: u64,
+    /// Bytes read up to the end of this line.
+    bytes: u64,
+    /// `None` for a blank line.
+    record: Option<Result<(String, Result<Parsed>)>>,
+}
+
+/// Lines per message from the reader thread: one hand-over (and wake-up) per line cost more
+/// than the parsing it overlapped.
+const LINES_PER_BATCH: usize = 512;
+
+/// The reader thread: reads and parses lines and sends them to `out` in batches, until the end
+/// of the input, a read error (sent as the last message) or the writer hanging up. The writer
+/// sends the batches it is done with back through `done`, so that their records are freed
+/// by the thread that allocated them: freeing in the other thread made the allocator a
+/// quarter of the import's time.
+fn read_lines(
+    input: &mut (dyn BufRead + Send),
+    out: &SyncSender<Result<Vec<ReadLine>>>,
+    done: &Receiver<Vec<ReadLine>>,
+) {
+    let (mut number, mut bytes) = (0u64, 0u64);
+    let mut buf = String::new();
+    let mut batch = Vec::with_capacity(LINES_PER_BATCH);
+    loop {
+        buf.clear();
+        let n = match input.read_line(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let error = Error::Storage(format!(
+                    "cannot read the import at line {}: {e}",
+                    number + 1
+                ));
+                let _ = out.send(Ok(batch)).and_then(|()| out.send(Err(error)));
+                return;
             }
         };
-        let mut value = Value::Null;
-        if fast.is_none() {
-            value = serde_json::from_str(text)
-                .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
-            if let Some(o) = value.as_object_mut() {
-                o.remove("type");
+        if n > 0 {
+            number += 1;
+            bytes += n as u64;
+            let text = buf.trim_end_matches(['\n', '\r']);
+            let record = (!text.trim().is_empty()).then(|| parse_line(text));
+            batch.push(ReadLine {
+                number,
+                bytes,
+                record,
+            });
+        }
+        if n == 0 || batch.len() == LINES_PER_BATCH {
+            let next = match done.try_recv() {
+                Ok(mut used) => {
+                    used.clear();
+                    used
+                }
+                Err(_) => Vec::with_capacity(LINES_PER_BATCH),
+            };
+            if out.send(Ok(std::mem::replace(&mut batch, next))).is_err() || n == 0 {
+                return;
             }
         }
+    }
+}
+
+impl Importer {
+    /// Writes one parsed line of type `kind`. Every check comes before the first write; a line
+    /// that writes several rows does so in a savepoint, so a refused line leaves nothing.
+    fn apply(
+        &mut self,
+        held: &mut db::Held<'_>,
+        kind: &str,
+        parsed: Result<&Parsed>,
+    ) -> Result<()> {
+        let conn = held.conn();
         if !self.saw_header && kind != "header" {
             return Err(invalid(
                 "header",
                 "the first line must be the export header",
             ));
         }
-        match kind.as_str() {
-            "header" => {
-                if self.saw_header {
-                    return Err(invalid("header", "a second header"));
-                }
-                let h: Header = parse_record("header", value)?;
-                if h.format != EXPORT_FORMAT || h.version != EXPORT_VERSION {
-                    return Err(invalid(
-                        "header",
-                        format!(
-                            "format {} version {} is not {EXPORT_FORMAT} version {EXPORT_VERSION}",
-                            h.format, h.version
-                        ),
-                    ));
-                }
-                if h.schema_version > SCHEMA_VERSION {
-                    return Err(Error::SchemaTooNew {
-                        found: h.schema_version,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                self.saw_header = true;
-            }
-            "user" => {
-                let user: User = match fast {
-                    // `User` has no "type" field: blank it out (same length, so that error
-                    // positions stay right) rather than go through a JSON value.
-                    Some(_) => {
-                        let mut line = text.to_owned();
-                        let end = "{\"type\":\"user\",".len();
-                        line.replace_range(1..end, &" ".repeat(end - 1));
-                        serde_json::from_str(&line).map_err(|e| invalid("user", e.to_string()))?
-                    }
-                    None => parse_record("user", value)?,
-                };
-                validate::user(&user)?;
-                db::upsert_user(held, &user, self.now, false)?;
+        if kind == "header" && self.saw_header {
+            return Err(invalid("header", "a second header"));
+        }
+        match parsed? {
+            Parsed::Header => self.saw_header = true,
+            Parsed::User(user) => {
+                db::upsert_user(held, user, self.now, false)?;
                 self.counts.users += 1;
             }
-            "program" => {
-                let mut time = |name: &'static str| -> Result<Timestamp> {
-                    let v = value
-                        .as_object_mut()
-                        .and_then(|o| o.remove(name))
-                        .unwrap_or(Value::Null);
-                    parse_record(name, v)
-                };
-                let (created_at, updated_at) = (time("created_at")?, time("updated_at")?);
-                let spec: ProgramSpec = parse_record("program", value)?;
-                validate::program(&spec)?;
+            Parsed::Program {
+                spec,
+                created_at,
+                updated_at,
+            } => {
+                let (created_at, updated_at) = (*created_at, *updated_at);
                 if db::get_program(conn, &spec.id).is_ok() {
                     return Err(Error::Conflict(format!(
                         "program {} already exists",
@@ -397,17 +545,15 @@ impl Importer {
                     )));
                 }
                 db::savepoint(conn, || {
-                    db::write_program(conn, &spec, created_at, true)?;
+                    db::write_program(conn, spec, created_at, true)?;
                     db::set_program_times(conn, &spec.id, created_at, updated_at)
                 })?;
                 self.programs
                     .insert(spec.id.clone(), db::get_program(conn, &spec.id)?);
                 self.counts.programs += 1;
             }
-            "enrollment" => {
-                let record: EnrollmentRecord =
-                    serde_json::from_str(text).map_err(|e| invalid("enrollment", e.to_string()))?;
-                let (e, steps, attempts) = record.into_parts()?;
+            Parsed::Enrollment(parts) => {
+                let (e, steps, attempts) = &**parts;
                 let program = match self.programs.get(&e.program_id) {
                     Some(p) => p,
                     None => {
@@ -415,7 +561,7 @@ impl Importer {
                         self.programs.entry(e.program_id.clone()).or_insert(p)
                     }
                 };
-                lifecycle::check_restored(program, &e, &steps, &attempts)?;
+                lifecycle::check_restored(program, e, steps, attempts)?;
                 // A current enrollment with this id fails the insert (unique index); a deleted
                 // one is only in the history (which, in an import into a database without
                 // history, only earlier event lines can have filled).
@@ -424,16 +570,16 @@ impl Importer {
                     return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                 }
                 let mut write = || {
-                    let rid = db::insert_enrollment(held, &e).map_err(|err| match err {
+                    let rid = db::insert_enrollment(held, e).map_err(|err| match err {
                         Error::Storage(m) if m.contains("FOREIGN KEY") => {
                             Error::not_found("user", e.user_id.clone())
                         }
                         other => other,
                     })?;
-                    for s in &steps {
+                    for s in steps {
                         db::write_step_progress(conn, rid, s)?;
                     }
-                    for a in &attempts {
+                    for a in attempts {
                         db::insert_attempt(conn, rid, a)?;
                     }
                     Ok(())
@@ -447,30 +593,8 @@ impl Importer {
                 }
                 self.counts.enrollments += 1;
             }
-            "event" => {
-                let r: EventRecord =
-                    serde_json::from_str(text).map_err(|e| invalid("event", e.to_string()))?;
-                if r.seq < 1 {
-                    return Err(invalid("seq", "sequence numbers start at 1"));
-                }
-                validate::id("enrollment_id", &r.enrollment_id)?;
-                validate::id("user_id", &r.user_id)?;
-                validate::id("program_id", &r.program_id)?;
-                validate::code("action", &r.action)?;
-                crate::Actor::parse(&r.actor)?;
-                let event = Event {
-                    seq: r.seq,
-                    enrollment_id: r.enrollment_id,
-                    user_id: r.user_id,
-                    program_id: r.program_id,
-                    action: r.action,
-                    from_status: r.from_status,
-                    to_status: r.to_status,
-                    actor: r.actor,
-                    reason: r.reason,
-                    at: r.at,
-                };
-                db::insert_event_raw(held, &event).map_err(|err| match err {
+            Parsed::Event(event) => {
+                db::insert_event_raw(held, event).map_err(|err| match err {
                     Error::Storage(m) if m.contains("UNIQUE") => {
                         Error::Conflict(format!("event {} already exists", event.seq))
                     }
@@ -478,7 +602,6 @@ impl Importer {
                 })?;
                 self.counts.events += 1;
             }
-            other => return Err(invalid("type", format!("unknown record type {other:?}"))),
         }
         Ok(())
     }
@@ -561,7 +684,7 @@ impl Store {
     /// existing ones (`conflict`). Only storage failures and unreadable input fail the call.
     pub fn import_jsonl(
         &self,
-        input: &mut dyn BufRead,
+        input: &mut (dyn BufRead + Send),
         mode: BatchMode,
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
@@ -579,36 +702,48 @@ impl Store {
             let deferred = defer_indexes(tx)?;
             let mut held = db::Held::new(tx);
             let mut errors = Vec::new();
-            let mut line = 0u64;
-            let mut bytes = 0u64;
-            let mut buf = String::new();
-            loop {
-                buf.clear();
-                let n = input.read_line(&mut buf).map_err(|e| {
-                    Error::Storage(format!("cannot read the import at line {}: {e}", line + 1))
-                })?;
-                if n == 0 {
-                    break;
-                }
-                line += 1;
-                bytes += n as u64;
-                let text = buf.trim_end_matches(['\n', '\r']);
-                if text.trim().is_empty() {
-                    continue;
-                }
-                // Every line checks before it writes; a line that writes several rows does so in
-                // a savepoint (see Importer::line), so a refused line leaves nothing behind.
-                match importer.line(&mut held, text) {
-                    Ok(()) => {}
-                    Err(e) if is_fatal(&e) => return Err(e),
-                    Err(error) => errors.push(ImportError { line, error }),
-                }
-                if line % 10_000 == 0 {
-                    if let Some(p) = progress.as_mut() {
-                        p(line, bytes);
+            let (mut line, mut bytes) = (0u64, 0u64);
+            // A reader thread reads and parses lines (about a third of an import's work) while
+            // this one writes them.
+            std::thread::scope(|scope| -> Result<()> {
+                let (sender, batches) = std::sync::mpsc::sync_channel(4);
+                let (give_back, done) = std::sync::mpsc::sync_channel(4);
+                scope.spawn(move || read_lines(input, &sender, &done));
+                // Returning early drops `batches`, which stops the reader.
+                for batch in batches {
+                    let mut batch = batch?;
+                    for read in &mut batch {
+                        (line, bytes) = (read.number, read.bytes);
+                        let outcome = match &read.record {
+                            None => Ok(()),
+                            Some(Ok((kind, Ok(parsed)))) => {
+                                importer.apply(&mut held, kind, Ok(parsed))
+                            }
+                            // A refused line: its error moves into the report.
+                            Some(_) => match read.record.take() {
+                                Some(Ok((kind, Err(e)))) => {
+                                    importer.apply(&mut held, &kind, Err(e))
+                                }
+                                Some(Err(e)) => Err(e),
+                                _ => Ok(()),
+                            },
+                        };
+                        match outcome {
+                            Ok(()) => {}
+                            Err(e) if is_fatal(&e) => return Err(e),
+                            Err(error) => errors.push(ImportError { line, error }),
+                        }
+                        if line % 10_000 == 0 {
+                            if let Some(p) = progress.as_mut() {
+                                p(line, bytes);
+                            }
+                        }
                     }
+                    // Full means the reader is behind on freeing: free this one here.
+                    let _ = give_back.try_send(batch);
                 }
-            }
+                Ok(())
+            })?;
             if !importer.saw_header && errors.is_empty() && line > 0 {
                 errors.push(ImportError {
                     line: 1,

@@ -357,3 +357,74 @@ fn backup_copies_a_consistent_database_while_writing() {
     assert!(copy.check_invariants().unwrap().is_empty());
     assert!(copy.get_program("c").is_ok());
 }
+
+fn header() -> String {
+    format!(
+        "{{\"type\":\"header\",\"format\":\"{EXPORT_FORMAT}\",\"version\":{EXPORT_VERSION},\
+         \"schema_version\":{SCHEMA_VERSION}}}\n"
+    )
+}
+
+/// Lines are read and parsed by a second thread in batches of hundreds: refused lines, blank
+/// lines and progress keep their line numbers and byte counts across batches.
+#[test]
+fn line_numbers_and_progress_hold_across_reader_batches() {
+    let mut text = header();
+    let mut refused = Vec::new();
+    for i in 2..=1500u64 {
+        let line = match i {
+            3 | 700 | 1400 => {
+                refused.push(i);
+                "{\"type\":\"user\",\"id\":\"\"}\n".to_owned()
+            }
+            513 | 514 | 1024 => "\n".to_owned(),
+            _ => format!("{{\"type\":\"user\",\"id\":\"u{i}\"}}\n"),
+        };
+        text.push_str(&line);
+    }
+    let mut seen = Vec::new();
+    let mut progress = |line: u64, bytes: u64| seen.push((line, bytes));
+    let store = Store::open_in_memory().unwrap();
+    let report = store
+        .import_jsonl(
+            &mut Cursor::new(&text),
+            BatchMode::BestEffort,
+            Some(&mut progress),
+        )
+        .unwrap();
+    let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, refused);
+    assert_eq!(report.imported.users, 1499 - 3 - 3);
+    assert_eq!(seen.last(), Some(&(1500, text.len() as u64)));
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+
+    // All or nothing: the same refusals, nothing written.
+    let store = Store::open_in_memory().unwrap();
+    let report = store
+        .import_jsonl(&mut Cursor::new(&text), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(!report.committed);
+    assert_eq!(report.errors.len(), 3);
+    assert_eq!(store.stats().unwrap(), RecordCounts::default());
+}
+
+/// Input that cannot be read (here: not UTF-8) ends the import with a storage error naming
+/// the line, whatever was already read; nothing is written.
+#[test]
+fn unreadable_input_fails_the_whole_import() {
+    let mut bytes = header().into_bytes();
+    for i in 0..1000 {
+        bytes.extend(format!("{{\"type\":\"user\",\"id\":\"u{i}\"}}\n").as_bytes());
+    }
+    bytes.extend(b"{\"type\":\"user\",\"id\":\"\xff\"}\n");
+    bytes.extend(b"{\"type\":\"user\",\"id\":\"after\"}\n");
+    let store = Store::open_in_memory().unwrap();
+    for mode in [BatchMode::AllOrNothing, BatchMode::BestEffort] {
+        let err = store
+            .import_jsonl(&mut Cursor::new(&bytes), mode, None)
+            .unwrap_err();
+        assert_eq!(err.code(), "storage");
+        assert!(err.to_string().contains("line 1002"), "{err}");
+        assert_eq!(store.stats().unwrap(), RecordCounts::default());
+    }
+}
