@@ -299,6 +299,9 @@ struct Importer {
     saw_header: bool,
     /// Whether the database had no history events before the import.
     history_was_empty: bool,
+    /// `(table, CREATE INDEX statement)` of the indexes dropped for the import
+    /// ([`defer_indexes`]).
+    deferred: Vec<(&'static str, String)>,
 }
 
 /// One import line, parsed and checked as far as it can be without the database: the reader
@@ -508,6 +511,15 @@ fn read_lines(
 }
 
 impl Importer {
+    /// Rebuilds the deferred indexes of `table`.
+    fn rebuild_deferred(&mut self, conn: &Connection, table: &str) -> Result<()> {
+        for (_, sql) in self.deferred.iter().filter(|(t, _)| *t == table) {
+            conn.execute_batch(sql)?;
+        }
+        self.deferred.retain(|(t, _)| *t != table);
+        Ok(())
+    }
+
     /// Writes one parsed line of type `kind`. Every check comes before the first write; a line
     /// that writes several rows does so in a savepoint, so a refused line leaves nothing.
     fn apply(
@@ -566,8 +578,13 @@ impl Importer {
                 // one is only in the history (which, in an import into a database without
                 // history, only earlier event lines can have filled).
                 let history = !self.history_was_empty || self.counts.events > 0;
-                if history && db::enrollment_id_in_history(conn, &e.id)? {
-                    return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
+                if history {
+                    // Looking up history needs its index: rebuild it now if it was deferred
+                    // (an enrollment after event lines, which export never writes).
+                    self.rebuild_deferred(conn, "events")?;
+                    if db::enrollment_id_in_history(conn, &e.id)? {
+                        return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
+                    }
                 }
                 let mut write = || {
                     let rid = db::insert_enrollment(held, e).map_err(|err| match err {
@@ -698,8 +715,8 @@ impl Store {
                 counts: RecordCounts::default(),
                 saw_header: false,
                 history_was_empty: is_empty(tx, "events")?,
+                deferred: defer_indexes(tx)?,
             };
-            let deferred = defer_indexes(tx)?;
             let mut held = db::Held::new(tx);
             let mut errors = Vec::new();
             let (mut line, mut bytes) = (0u64, 0u64);
@@ -756,8 +773,8 @@ impl Store {
             drop(held);
             let committed = errors.is_empty() || mode == BatchMode::BestEffort;
             if committed {
-                for sql in &deferred {
-                    tx.execute_batch(sql)?;
+                for table in ["enrollments", "events"] {
+                    importer.rebuild_deferred(tx, table)?;
                 }
             }
             let imported = if committed {
@@ -890,14 +907,13 @@ fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
     Ok(conn.query_row(&sql, [], |r| r.get(0))?)
 }
 
-/// Into an empty enrollments table, an import drops its secondary indexes that check nothing (the unique ones
-/// stay, so every line is still checked) and rebuilds them once at the end, which is much
-/// cheaper than updating them row by row. Returns the statements that rebuild them; a rollback
-/// restores them anyway.
-fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
+/// Into an empty enrollments or events table, an import drops the secondary indexes that check
+/// nothing (the unique ones stay, so every line is still checked) and rebuilds them once at the
+/// end, which is much cheaper than updating them row by row. Returns `(table, statement)` for
+/// each, to rebuild them; a rollback restores them anyway.
+fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut rebuild = Vec::new();
-    // Not the events index: imports check enrollment ids against history through it.
-    for table in ["enrollments"] {
+    for table in ["enrollments", "events"] {
         if !is_empty(conn, table)? {
             continue;
         }
@@ -910,7 +926,7 @@ fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
             .collect::<rusqlite::Result<_>>()?;
         for (name, sql) in indexes {
             conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-            rebuild.push(sql);
+            rebuild.push((table, sql));
         }
     }
     Ok(rebuild)

@@ -550,14 +550,22 @@ pub fn apply_step(
 
 /// Adds `delta` to the counters a step in `status` contributes to.
 fn count_step(e: &mut Enrollment, status: StepStatus, delta: i32) {
+    let mut counters = (e.steps_delivered, e.steps_completed, e.steps_skipped);
+    count_step_in(&mut counters, status, delta);
+    (e.steps_delivered, e.steps_completed, e.steps_skipped) = counters;
+}
+
+/// [`count_step`] on `(delivered, completed, skipped)`.
+fn count_step_in(counters: &mut (u32, u32, u32), status: StepStatus, delta: i32) {
     let bump = |n: &mut u32| *n = n.saturating_add_signed(delta);
+    let (delivered, completed, skipped) = counters;
     match status {
-        StepStatus::Delivered => bump(&mut e.steps_delivered),
+        StepStatus::Delivered => bump(delivered),
         StepStatus::Completed => {
-            bump(&mut e.steps_delivered);
-            bump(&mut e.steps_completed);
+            bump(delivered);
+            bump(completed);
         }
-        StepStatus::Skipped => bump(&mut e.steps_skipped),
+        StepStatus::Skipped => bump(skipped),
         StepStatus::Pending | StepStatus::Failed => {}
     }
 }
@@ -673,12 +681,7 @@ pub fn check_restored(
         return bad("resume_status is set exactly while paused".into());
     }
     let mut seen = std::collections::HashSet::new();
-    let mut counted = Enrollment {
-        steps_delivered: 0,
-        steps_completed: 0,
-        steps_skipped: 0,
-        ..e.clone()
-    };
+    let mut counted = (0, 0, 0);
     for p in steps {
         if !program.steps.iter().any(|s| s.id == p.step_id) || !seen.insert(p.step_id.as_str()) {
             return Err(Error::validation(
@@ -695,14 +698,9 @@ pub fn check_restored(
         if let Some(code) = &p.failure_reason {
             validate::code("failure_reason", code)?;
         }
-        count_step(&mut counted, p.status, 1);
+        count_step_in(&mut counted, p.status, 1);
     }
-    if (
-        counted.steps_delivered,
-        counted.steps_completed,
-        counted.steps_skipped,
-    ) != (e.steps_delivered, e.steps_completed, e.steps_skipped)
-    {
+    if counted != (e.steps_delivered, e.steps_completed, e.steps_skipped) {
         return bad("step counters disagree with step_progress".into());
     }
     if e.kind != Kind::Track

@@ -428,3 +428,48 @@ fn unreadable_input_fails_the_whole_import() {
         assert_eq!(store.stats().unwrap(), RecordCounts::default());
     }
 }
+
+/// Imports drop the secondary indexes of empty tables and rebuild them: afterwards (committed,
+/// refused, or with an event line before an enrollment, which rebuilds the history index
+/// early) the schema is the fresh one.
+#[test]
+fn imports_leave_every_index_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = |path: &std::path::Path| -> Vec<(String, Option<String>)> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let fresh = dir.path().join("fresh.db");
+    drop(Store::open(&fresh).unwrap());
+    let expected = schema(&fresh);
+    assert!(expected.iter().any(|(n, _)| n == "events_enrollment"));
+
+    let text = String::from_utf8(export(&populated())).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let first_event = lines
+        .iter()
+        .position(|l| l.starts_with("{\"type\":\"event\""))
+        .unwrap();
+    let mut event_early = lines.clone();
+    let moved = event_early.remove(first_event);
+    event_early.insert(first_event - 1, moved);
+    let broken = text.replacen("{\"type\":\"enrollment\"", "{\"type\":\"enrolment\"", 1);
+    for (name, input, committed) in [
+        ("plain", text.clone(), true),
+        ("event_early", event_early.join("\n"), true),
+        ("refused", broken, false),
+    ] {
+        let path = dir.path().join(format!("{name}.db"));
+        let store = Store::open(&path).unwrap();
+        let report = store
+            .import_jsonl(&mut Cursor::new(input), BatchMode::AllOrNothing, None)
+            .unwrap();
+        assert_eq!(report.committed, committed, "{name}: {report:?}");
+        drop(store);
+        assert_eq!(schema(&path), expected, "{name}");
+    }
+}
