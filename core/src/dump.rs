@@ -460,13 +460,13 @@ const LINES_PER_BATCH: usize = 512;
 
 /// The reader thread: reads and parses lines and sends them to `out` in batches, until the end
 /// of the input, a read error (sent as the last message) or the writer hanging up. The writer
-/// sends the batches it is done with back through `done`, so that their records are freed
-/// by the thread that allocated them: freeing in the other thread made the allocator a
-/// quarter of the import's time.
+/// sends the records it is done with back through `done`, so that they are freed by the
+/// thread that allocated them: freeing in the other thread made the allocator a quarter of
+/// the import's time.
 fn read_lines(
     input: &mut (dyn BufRead + Send),
     out: &SyncSender<Result<Vec<ReadLine>>>,
-    done: &Receiver<Vec<ReadLine>>,
+    done: &Receiver<Vec<(String, Parsed)>>,
 ) {
     let (mut number, mut bytes) = (0u64, 0u64);
     let mut buf = String::new();
@@ -496,15 +496,12 @@ fn read_lines(
             });
         }
         if n == 0 || batch.len() == LINES_PER_BATCH {
-            let next = match done.try_recv() {
-                Ok(mut used) => {
-                    used.clear();
-                    used
-                }
-                Err(_) => Vec::with_capacity(LINES_PER_BATCH),
-            };
-            if out.send(Ok(std::mem::replace(&mut batch, next))).is_err() || n == 0 {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(LINES_PER_BATCH));
+            if out.send(Ok(full)).is_err() || n == 0 {
                 return;
+            }
+            while let Ok(used) = done.try_recv() {
+                drop(used);
             }
         }
     }
@@ -728,22 +725,18 @@ impl Store {
                 scope.spawn(move || read_lines(input, &sender, &done));
                 // Returning early drops `batches`, which stops the reader.
                 for batch in batches {
-                    let mut batch = batch?;
-                    for read in &mut batch {
+                    let mut used = Vec::new();
+                    for read in batch? {
                         (line, bytes) = (read.number, read.bytes);
-                        let outcome = match &read.record {
+                        let outcome = match read.record {
                             None => Ok(()),
+                            Some(Err(e)) => Err(e),
+                            Some(Ok((kind, Err(e)))) => importer.apply(&mut held, &kind, Err(e)),
                             Some(Ok((kind, Ok(parsed)))) => {
-                                importer.apply(&mut held, kind, Ok(parsed))
+                                let applied = importer.apply(&mut held, &kind, Ok(&parsed));
+                                used.push((kind, parsed));
+                                applied
                             }
-                            // A refused line: its error moves into the report.
-                            Some(_) => match read.record.take() {
-                                Some(Ok((kind, Err(e)))) => {
-                                    importer.apply(&mut held, &kind, Err(e))
-                                }
-                                Some(Err(e)) => Err(e),
-                                _ => Ok(()),
-                            },
                         };
                         match outcome {
                             Ok(()) => {}
@@ -756,8 +749,8 @@ impl Store {
                             }
                         }
                     }
-                    // Full means the reader is behind on freeing: free this one here.
-                    let _ = give_back.try_send(batch);
+                    // Full means the reader is behind on freeing: free them here.
+                    let _ = give_back.try_send(used);
                 }
                 Ok(())
             })?;
