@@ -4,6 +4,9 @@
 //! and must leave a database that passes enrollkit's invariant check.
 
 use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use enrollkit::*;
 
@@ -31,10 +34,82 @@ fn course(id: &str, steps: Vec<Step>, kind: Kind) -> ProgramSpec {
     }
 }
 
+/// A database file of its own for one input, removed when dropped. Inputs start from copies of
+/// templates built once per process: building a store runs every migration, which took most
+/// of an input's time when each input built its own.
+struct Scratch {
+    store: Option<Store>,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        self.store.as_ref().expect("open until dropped")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        drop(self.store.take());
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A fresh file path (in memory-backed /dev/shm where there is one).
+fn scratch_path() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!("enrollkit-fuzz-{}-{n}.db", std::process::id()))
+}
+
+/// A database built by `build`, as the bytes of its file (the file itself is removed).
+fn build_template<T>(build: impl FnOnce(&Store) -> T) -> (Vec<u8>, T) {
+    let path = scratch_path();
+    let store = Store::open(&path).unwrap();
+    let out = build(&store);
+    // Closing checkpoints the WAL into the file, so the file alone is the database.
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    drop(Scratch { store: None, path });
+    (bytes, out)
+}
+
+/// A store on a copy of `template`.
+fn copy_of(template: &[u8]) -> Scratch {
+    let path = scratch_path();
+    std::fs::write(&path, template).unwrap();
+    Scratch {
+        store: Some(Store::open(&path).unwrap()),
+        path,
+    }
+}
+
+/// An empty store.
+fn empty() -> Scratch {
+    static EMPTY: OnceLock<Vec<u8>> = OnceLock::new();
+    copy_of(EMPTY.get_or_init(|| build_template(|_| ()).0))
+}
+
 /// A store with two users, a course and a track with one learner step, and an enrollment in
 /// each; returns (store, course enrollment id, track enrollment id).
-fn fixture() -> (Store, String, String) {
-    let store = Store::open_in_memory().unwrap();
+fn fixture() -> (Scratch, String, String) {
+    static FIXTURE: OnceLock<(Vec<u8>, (String, String))> = OnceLock::new();
+    let (bytes, (course, track)) = FIXTURE.get_or_init(|| build_template(fill_fixture));
+    (copy_of(bytes), course.clone(), track.clone())
+}
+
+fn fill_fixture(store: &Store) -> (String, String) {
     for u in ["u1", "u2"] {
         store
             .upsert_user(&User {
@@ -55,13 +130,13 @@ fn fixture() -> (Store, String, String) {
     store
         .create_program(&course("trk", vec![step], Kind::Track))
         .unwrap();
-    let e1 = store
-        .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
-        .unwrap();
-    let e2 = store
-        .enroll(&Actor::Admin, &EnrollRequest::new("u1", "trk"))
-        .unwrap();
-    (store, e1.id, e2.id)
+    let enroll = |program: &str| {
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", program))
+            .unwrap()
+            .id
+    };
+    (enroll("crs"), enroll("trk"))
 }
 
 fn assert_sound(store: &Store) {
@@ -117,7 +192,7 @@ pub fn program_definition(data: &[u8]) {
     let Ok(spec) = ProgramSpec::from_json(text(data)) else {
         return;
     };
-    let store = Store::open_in_memory().unwrap();
+    let store = empty();
     if let Ok(created) = store.create_program(&spec) {
         assert_eq!(created.spec, spec);
         assert_eq!(store.get_program(&spec.id).unwrap().spec, spec);
@@ -159,7 +234,7 @@ pub fn stateful(data: &[u8]) {
         Dropped,
         Completed,
     }
-    let store = Store::open_in_memory().unwrap();
+    let store = empty();
     let users = ["u0", "u1"];
     for u in users {
         store
