@@ -171,7 +171,7 @@ pub(crate) fn upsert_user(
     replace: bool,
 ) -> Result<()> {
     let groups = serde_json::to_string(&user.groups)?;
-    let mut clash = |column: &str, sql: &'static str, value: &Option<String>| -> Result<()> {
+    let mut clash = |field: &str, sql: &'static str, value: &Option<String>| -> Result<()> {
         let Some(v) = value else { return Ok(()) };
         let other: Option<String> = held
             .stmt(sql)?
@@ -179,13 +179,13 @@ pub(crate) fn upsert_user(
             .optional()?;
         match other {
             Some(other) => Err(Error::Conflict(format!(
-                "{column} {v:?} already belongs to user {other}"
+                "{field} {v:?} already belongs to user {other}"
             ))),
             None => Ok(()),
         }
     };
     clash(
-        "email COLLATE NOCASE",
+        "email",
         "SELECT id FROM users WHERE email COLLATE NOCASE = ?1 AND id <> ?2",
         &user.email,
     )?;

@@ -400,3 +400,34 @@ fn concurrent_add_progress_loses_no_addition() {
     assert_eq!((e.progress_percent, e.status), (90.0, Status::Active));
     assert_eq!(store.history(&Actor::Admin, &id).unwrap().len(), 1 + 90);
 }
+
+#[test]
+fn emails_and_external_ids_belong_to_one_user() {
+    let store = Store::open_in_memory().unwrap();
+    let user = |id: &str, email: &str, external: &str| User {
+        id: id.into(),
+        email: Some(email.into()),
+        external_id: Some(external.into()),
+        ..User::default()
+    };
+    store.upsert_user(&user("a", "a@x.org", "A1")).unwrap();
+    let clash = store.upsert_user(&user("b", "A@X.org", "B1")).unwrap_err();
+    assert_eq!(clash.code(), "conflict");
+    assert_eq!(
+        clash.to_string(),
+        "conflict: email \"A@X.org\" already belongs to user a"
+    );
+    let clash = store.upsert_user(&user("b", "b@x.org", "A1")).unwrap_err();
+    assert!(
+        clash
+            .to_string()
+            .ends_with("external_id \"A1\" already belongs to user a"),
+        "{clash}"
+    );
+    // The user itself may keep (or re-case) its own.
+    store.upsert_user(&user("a", "A@x.org", "A1")).unwrap();
+    assert_eq!(
+        store.get_user("a").unwrap().email.as_deref(),
+        Some("A@x.org")
+    );
+}
