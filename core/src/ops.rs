@@ -265,8 +265,8 @@ impl Store {
         now: Timestamp,
         programs: &mut HashMap<String, Arc<Program>>,
     ) -> Result<Enrollment> {
-        // The batch's own map saves even the store cache's version check per row.
         let tx = held.conn();
+        // The batch's own map saves even the store cache's version check per row.
         if !programs.contains_key(&req.program_id) {
             let program = self.program(tx, &req.program_id)?;
             programs.insert(req.program_id.clone(), program);
