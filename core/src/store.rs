@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -322,11 +322,8 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
-        self.check_writable()?;
-        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        in_transaction(&conn, "BEGIN IMMEDIATE", |tx| {
-            f(tx, self.options.clock.now())
-        })
+        let conn = self.lock_writer()?;
+        self.transact(&conn, f)
     }
 
     /// [`Store::write_or_discard`] with temporary data (sorts, journals) in files instead of
@@ -336,14 +333,11 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
-        self.check_writable()?;
-        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.lock_writer()?;
         // SQLite's sorter keeps about a page cache's worth of rows in memory before it spills.
         conn.pragma_update(None, "temp_store", "FILE")?;
         conn.pragma_update(None, "cache_size", -SPILLING_CACHE_KIB)?;
-        let out = in_transaction(&conn, "BEGIN IMMEDIATE", |tx| {
-            f(tx, self.options.clock.now())
-        });
+        let out = self.transact(&conn, f);
         let restored = conn
             .pragma_update(None, "temp_store", "MEMORY")
             .and_then(|()| conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB));
@@ -352,11 +346,23 @@ impl Store {
         Ok(out)
     }
 
-    fn check_writable(&self) -> Result<()> {
+    /// The writer connection, locked; refused (before any waiting) on a read-only store.
+    fn lock_writer(&self) -> Result<MutexGuard<'_, Connection>> {
         if self.options.read_only {
             return Err(Error::Storage("the store was opened read-only".into()));
         }
-        Ok(())
+        Ok(self.writer.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the locked writer `conn`.
+    fn transact<T>(
+        &self,
+        conn: &Connection,
+        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        in_transaction(conn, "BEGIN IMMEDIATE", |tx| {
+            f(tx, self.options.clock.now())
+        })
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot): on the writer connection when
