@@ -57,6 +57,18 @@ fn filler(db: &Path) {
     }
 }
 
+/// A new user enrolls in `crs`: the store writes again after the fault.
+fn takes_writes_again(store: &Store) {
+    let user = User {
+        id: "after".into(),
+        ..User::default()
+    };
+    store.upsert_user(&user).unwrap();
+    store
+        .enroll(&Actor::Admin, &EnrollRequest::new("after", "crs"))
+        .unwrap();
+}
+
 #[test]
 fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
     if let Ok(db) = std::env::var("ENROLLKIT_FAULT_DB") {
@@ -106,15 +118,7 @@ fn a_full_disk_is_a_storage_error_and_loses_nothing_committed() {
         acked.len() as u64,
         "nothing half-written"
     );
-    store
-        .upsert_user(&User {
-            id: "after".into(),
-            ..User::default()
-        })
-        .unwrap();
-    store
-        .enroll(&Actor::Admin, &EnrollRequest::new("after", "crs"))
-        .unwrap();
+    takes_writes_again(&store);
     eprintln!(
         "faults: disk full after {} enrollments ({error}); all of them intact",
         acked.len()
@@ -251,15 +255,7 @@ fn a_read_only_file_is_readable_with_the_option_and_never_written() {
     let store = Store::open(&db).unwrap();
     assert!(store.check_invariants().unwrap().is_empty());
     assert_eq!(store.stats().unwrap().enrollments, 3);
-    store
-        .upsert_user(&User {
-            id: "after".into(),
-            ..User::default()
-        })
-        .unwrap();
-    store
-        .enroll(&Actor::Admin, &EnrollRequest::new("after", "crs"))
-        .unwrap();
+    takes_writes_again(&store);
     eprintln!(
         "faults: read-only file (child {}): open refused, {} enrollments read, 4 writes refused, file unchanged",
         if root { "as nobody" } else { "as this user" },
