@@ -627,7 +627,6 @@ pub(crate) fn update_enrollment(
             });
             sql.push_str(column);
             sql.push_str(" = ?");
-            sql.push_str(&values.len().to_string());
         }
     }
     if values.is_empty() {
@@ -635,7 +634,6 @@ pub(crate) fn update_enrollment(
     }
     values.push(ToSqlOutput::Owned(SqlValue::Integer(rid)));
     sql.push_str(" WHERE rid = ?");
-    sql.push_str(&values.len().to_string());
     conn.prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
