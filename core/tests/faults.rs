@@ -9,10 +9,13 @@
 //!   since root may write any file. Opening it normally must fail with `storage` saying it is
 //!   read-only; opening it read-only must read everything and refuse every write with
 //!   `storage`; the file's bytes must not change.
+//! - Another process holds the write lock longer than the busy timeout: writes fail with
+//!   `busy` after the timeout (not before), reads go on, nothing committed is lost, and writes
+//!   work once the lock is gone.
 //!
 //! Busy, corrupt, foreign and newer-schema files are in `store.rs`.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -260,5 +263,104 @@ fn a_read_only_file_is_readable_with_the_option_and_never_written() {
         "faults: read-only file (child {}): open refused, {} enrollments read, 4 writes refused, file unchanged",
         if root { "as nobody" } else { "as this user" },
         seen.len()
+    );
+}
+
+/// The lock holder: takes the write lock, writes a row it never commits, says "locked" and
+/// waits for its stdin to close.
+fn lock_holder(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "BEGIN IMMEDIATE; INSERT INTO users (id, created_at, updated_at) VALUES ('ghost', 0, 0);",
+    )
+    .unwrap();
+    // On a line of its own: the harness has written "test <name> ... " before it.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nlocked").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+}
+
+#[test]
+fn a_lock_held_by_another_process_is_busy_after_the_timeout() {
+    if let Ok(db) = std::env::var("ENROLLKIT_LOCK_DB") {
+        return lock_holder(Path::new(&db));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("locked.db");
+    let timeout = std::time::Duration::from_millis(300);
+    let store = OpenOptions::new().busy_timeout(timeout).open(&db).unwrap();
+    store
+        .create_program(&ProgramSpec::course("crs", "Course"))
+        .unwrap();
+    let user = |id: &str| User {
+        id: id.into(),
+        ..User::default()
+    };
+    store.upsert_user(&user("u1")).unwrap();
+    let before = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
+        .unwrap();
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_lock_held_by_another_process_is_busy_after_the_timeout",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ENROLLKIT_LOCK_DB", &db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while line.trim() != "locked" {
+        line.clear();
+        assert_ne!(
+            out.read_line(&mut line).unwrap(),
+            0,
+            "the child never locked"
+        );
+    }
+
+    let start = std::time::Instant::now();
+    let err = store.upsert_user(&user("u2")).unwrap_err();
+    let waited = start.elapsed();
+    assert_eq!(err.code(), "busy", "{err}");
+    assert!(waited >= timeout, "gave up after {waited:?}");
+    let err = store
+        .add_progress(&Actor::Admin, &before.id, 10.0)
+        .unwrap_err();
+    assert_eq!(err.code(), "busy", "{err}");
+    // Reads go on, and see only what was committed.
+    assert_eq!(
+        store.get_enrollment(&Actor::Admin, &before.id).unwrap(),
+        before
+    );
+    assert!(store.get_user("ghost").is_err());
+
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(
+        store.get_user("ghost").is_err(),
+        "the holder never committed"
+    );
+    assert_eq!(
+        store
+            .add_progress(&Actor::Admin, &before.id, 10.0)
+            .unwrap()
+            .progress_percent,
+        10.0
+    );
+    assert!(store.check_invariants().unwrap().is_empty());
+    eprintln!(
+        "faults: lock held by another process: busy after {} ms (timeout {} ms), reads went on, \
+         nothing lost",
+        waited.as_millis(),
+        timeout.as_millis()
     );
 }
