@@ -22,6 +22,16 @@ use std::path::Path;
 
 use enrollkit::*;
 
+/// This test binary, to run test `name` as a child process with `env` set (which makes the test
+/// play the child's part).
+fn rerun(name: &str, env: (&str, &Path)) -> std::process::Command {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1);
+    child
+}
+
 /// The child: enrolls fresh users in batches of 50 until a call fails.
 fn filler(db: &Path) {
     let store = Store::open(db).unwrap();
@@ -214,15 +224,10 @@ fn a_read_only_file_is_readable_with_the_option_and_never_written() {
     let bytes = std::fs::read(&db).unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
 
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
-    child
-        .args([
-            "--exact",
-            "a_read_only_file_is_readable_with_the_option_and_never_written",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("ENROLLKIT_READ_ONLY_DB", &db);
+    let mut child = rerun(
+        "a_read_only_file_is_readable_with_the_option_and_never_written",
+        ("ENROLLKIT_READ_ONLY_DB", &db),
+    );
     let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
     if root {
         child.uid(65534).gid(65534);
@@ -304,18 +309,14 @@ fn a_lock_held_by_another_process_is_busy_after_the_timeout() {
         .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
         .unwrap();
 
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_lock_held_by_another_process_is_busy_after_the_timeout",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("ENROLLKIT_LOCK_DB", &db)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = rerun(
+        "a_lock_held_by_another_process_is_busy_after_the_timeout",
+        ("ENROLLKIT_LOCK_DB", &db),
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while line.trim() != "locked" {
