@@ -1,7 +1,8 @@
 //! Core values straight to Python objects (`dict`, `list`, `str`, `int`, `float`, `bool`,
 //! `None`), through their `serde::Serialize` impls: the objects `json.loads` would build from
 //! the same value's JSON, without writing and parsing the text. Map keys that are field names
-//! are interned, as Python interns attribute names.
+//! are interned, as Python interns attribute names. Other map keys are converted like values:
+//! every map in the core's records has string keys, as JSON objects do.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
