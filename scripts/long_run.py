@@ -49,14 +49,21 @@ def fuzz(seconds):
     if shutil.which("cargo-fuzz") is None:
         return [(t, "not run: cargo-fuzz is not installed", None, 0.0) for t in TARGETS]
     rows = []
+    logs = ROOT / "target" / "long-run"
+    logs.mkdir(parents=True, exist_ok=True)
     for target in TARGETS:
         corpus = ROOT / "fuzz" / "corpus" / target
         ok, out, secs = run(["cargo", "+nightly", "fuzz", "run", "-O", target, str(corpus), "--",
                              f"-max_total_time={seconds}", "-rss_limit_mb=1024"], cwd=ROOT / "fuzz")
-        execs = re.findall(r"#(\d+)\s+DONE", out) or re.findall(r"#(\d+)", out)
+        # libFuzzer's status lines start with "#<executions>"; the last one is the total.
+        execs = re.findall(r"^#(\d+)\s", out, re.MULTILINE)
         figure = f"{int(execs[-1]):,} executions" if execs else "no execution count"
-        crash = "" if ok else " - CRASH: " + line(out, r"(panicked at|ERROR: libFuzzer).*")
-        rows.append((target, figure + crash, ok, secs))
+        if not ok:
+            log = logs / f"fuzz-{target}.log"
+            log.write_text(out)
+            crash = line(out, r"(panicked at|ERROR: \w+).*")
+            figure += f" - FAILED: {crash} (log: {log.relative_to(ROOT)}, input: fuzz/artifacts/{target}/)"
+        rows.append((target, figure, ok, secs))
     return rows
 
 
