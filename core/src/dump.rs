@@ -344,8 +344,9 @@ fn parse_line(text: &str) -> Result<(String, Result<Parsed>)> {
                 .kind
         }
     };
+    // Enrollment and event records have a "type" field: they are always read from the text.
     let mut value = Value::Null;
-    if fast.is_none() {
+    if fast.is_none() && !matches!(kind.as_str(), "enrollment" | "event") {
         value = serde_json::from_str(text)
             .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
         if let Some(o) = value.as_object_mut() {

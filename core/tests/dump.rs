@@ -252,6 +252,33 @@ fn imports_need_the_header_and_known_types() {
     assert!(empty.committed && empty.errors.is_empty());
 }
 
+/// Enrollment and event lines in another spelling than export's import the same.
+#[test]
+fn enrollment_and_event_lines_import_in_any_spelling() {
+    let source = populated();
+    let text = String::from_utf8(export(&source)).unwrap();
+    let respelled: String = text
+        .lines()
+        .map(|l| {
+            let l = l
+                .replacen(
+                    "{\"type\":\"enrollment\",",
+                    "{ \"type\" : \"enrollment\" ,",
+                    1,
+                )
+                .replacen("{\"type\":\"event\",", "{\"type\": \"event\", ", 1);
+            l + "\n"
+        })
+        .collect();
+    assert_ne!(respelled, text);
+    let copy = Store::open_in_memory().unwrap();
+    let report = copy
+        .import_jsonl(&mut Cursor::new(&respelled), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(report.committed, "{report:?}");
+    assert_eq!(String::from_utf8(export(&copy)).unwrap(), text);
+}
+
 /// User lines as export writes them are read straight into users, others through a JSON
 /// value; both import the same, and refusals say where in the line they are.
 #[test]
