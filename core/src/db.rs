@@ -697,9 +697,9 @@ pub(crate) fn open_enrollment(
         .optional()?)
 }
 
-/// The user's latest enrollment in a program. `+program_id` keeps the planner on the user's
-/// (few) enrollments instead of walking the program's (many) backwards for the ORDER BY.
-/// A user's enrollments in a program, newest first (the user index, then a filter).
+/// A user's enrollments in a program, newest first. `+program_id` keeps the planner on the
+/// user's (few) enrollments (the user index, then a filter) instead of walking the program's
+/// (many) backwards for the ORDER BY.
 const PRIOR_ENROLLMENTS: &str = "SELECT id, status, attempt_number FROM enrollments
      WHERE user_id = ?1 AND +program_id = ?2 ORDER BY rid DESC";
 
