@@ -246,7 +246,7 @@ impl Store {
 
     /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
     pub fn schema_version(&self) -> Result<i64> {
-        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+        self.read(user_version)
     }
 
     fn init(conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Store> {
@@ -480,15 +480,28 @@ fn in_transaction<T>(
     Ok(out)
 }
 
+/// The schema version of the file (`PRAGMA user_version`; 0 for a file enrollkit never wrote).
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Refuses a database from a newer enrollkit (version `current` above `latest`).
+fn refuse_newer(current: i64, latest: i64) -> Result<()> {
+    if current > latest {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    Ok(())
+}
+
 /// For a read-only open: the database must be exactly at version `latest`, since it cannot be
 /// upgraded (or created).
 fn check_version(conn: &Connection, latest: i64) -> Result<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = user_version(conn)?;
+    refuse_newer(current, latest)?;
     match current {
-        c if c > latest => Err(Error::SchemaTooNew {
-            found: c,
-            supported: latest,
-        }),
         c if c == latest => Ok(()),
         0 => Err(Error::Corrupt(
             "the file is not an enrollkit database (it has no enrollkit schema version)".into(),
@@ -507,29 +520,16 @@ fn check_version(conn: &Connection, latest: i64) -> Result<()> {
 /// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
 pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
     let latest = migrations.len() as i64;
-    let version = |c: &Connection| -> Result<i64> {
-        Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    };
-    let current = version(conn)?;
-    if current > latest {
-        return Err(Error::SchemaTooNew {
-            found: current,
-            supported: latest,
-        });
-    }
+    let current = user_version(conn)?;
+    refuse_newer(current, latest)?;
     if current == latest {
         return Ok(());
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| {
         // Another process may have migrated while we waited for the lock.
-        let current = version(conn)?;
-        if current > latest {
-            return Err(Error::SchemaTooNew {
-                found: current,
-                supported: latest,
-            });
-        }
+        let current = user_version(conn)?;
+        refuse_newer(current, latest)?;
         if current == 0 {
             let tables: i64 = conn.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
