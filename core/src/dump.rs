@@ -723,37 +723,48 @@ impl Store {
             std::thread::scope(|scope| -> Result<()> {
                 let (sender, batches) = std::sync::mpsc::sync_channel(4);
                 let (give_back, done) = std::sync::mpsc::sync_channel(4);
-                scope.spawn(move || read_lines(input, &sender, &done));
-                // Returning early drops `batches`, which stops the reader.
-                for batch in batches {
-                    let mut used = Vec::new();
-                    for read in batch? {
-                        (line, bytes) = (read.number, read.bytes);
-                        let outcome = match read.record {
-                            None => Ok(()),
-                            Some(Err(e)) => Err(e),
-                            Some(Ok((kind, Err(e)))) => importer.apply(&mut held, &kind, Err(e)),
-                            Some(Ok((kind, Ok(parsed)))) => {
-                                let applied = importer.apply(&mut held, &kind, Ok(&parsed));
-                                used.push((kind, parsed));
-                                applied
+                let reader = scope.spawn(move || read_lines(input, &sender, &done));
+                let written = (|| {
+                    // Returning early drops `batches`, which stops the reader.
+                    for batch in batches {
+                        let mut used = Vec::new();
+                        for read in batch? {
+                            (line, bytes) = (read.number, read.bytes);
+                            let outcome = match read.record {
+                                None => Ok(()),
+                                Some(Err(e)) => Err(e),
+                                Some(Ok((kind, Err(e)))) => {
+                                    importer.apply(&mut held, &kind, Err(e))
+                                }
+                                Some(Ok((kind, Ok(parsed)))) => {
+                                    let applied = importer.apply(&mut held, &kind, Ok(&parsed));
+                                    used.push((kind, parsed));
+                                    applied
+                                }
+                            };
+                            match outcome {
+                                Ok(()) => {}
+                                Err(e) if is_fatal(&e) => return Err(e),
+                                Err(error) => errors.push(ImportError { line, error }),
                             }
-                        };
-                        match outcome {
-                            Ok(()) => {}
-                            Err(e) if is_fatal(&e) => return Err(e),
-                            Err(error) => errors.push(ImportError { line, error }),
-                        }
-                        if line % 10_000 == 0 {
-                            if let Some(p) = progress.as_mut() {
-                                p(line, bytes);
+                            if line % 10_000 == 0 {
+                                if let Some(p) = progress.as_mut() {
+                                    p(line, bytes);
+                                }
                             }
                         }
+                        // Full means the reader is behind on freeing: free them here.
+                        let _ = give_back.try_send(used);
                     }
-                    // Full means the reader is behind on freeing: free them here.
-                    let _ = give_back.try_send(used);
+                    Ok(())
+                })();
+                // The scope only waits for `read_lines` to return; joining also waits for the
+                // thread's exit (its thread-local destructors), so nothing it allocated is
+                // still live when the import returns. A reader panic is re-raised here.
+                if let Err(panic) = reader.join() {
+                    std::panic::resume_unwind(panic);
                 }
-                Ok(())
+                written
             })?;
             if !importer.saw_header && errors.is_empty() && line > 0 {
                 errors.push(ImportError {

@@ -1,6 +1,8 @@
 //! Export, import (round trip, refused lines, modes), CSV, and backup.
 
-use std::io::Cursor;
+use std::cell::RefCell;
+use std::io::{BufRead, Cursor};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use enrollkit::*;
@@ -498,5 +500,109 @@ fn imports_leave_every_index_in_place() {
         assert_eq!(report.committed, committed, "{name}: {report:?}");
         drop(store);
         assert_eq!(schema(&path), expected, "{name}");
+    }
+}
+
+/// Input whose reading panics (at line `panic_at`, after a full reader batch) and that leaves
+/// a value in a thread-local of the reader thread, counting its drop in `dropped`.
+struct Hostile {
+    lines: Cursor<Vec<u8>>,
+    panic_at: Option<u64>,
+    read: u64,
+    dropped: Arc<AtomicUsize>,
+}
+
+struct CountsItsDrop(Arc<AtomicUsize>);
+
+impl Drop for CountsItsDrop {
+    fn drop(&mut self) {
+        // Slow, so that a caller not waiting for the thread's exit sees the count unchanged.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static READER_LOCAL: RefCell<Option<CountsItsDrop>> = const { RefCell::new(None) };
+}
+
+impl Hostile {
+    fn new(panic_at: Option<u64>, dropped: &Arc<AtomicUsize>) -> Self {
+        let mut text = header();
+        for i in 0..2000 {
+            text.push_str(&format!("{{\"type\":\"user\",\"id\":\"u{i}\"}}\n"));
+        }
+        Hostile {
+            lines: Cursor::new(text.into_bytes()),
+            panic_at,
+            read: 0,
+            dropped: Arc::clone(dropped),
+        }
+    }
+}
+
+impl std::io::Read for Hostile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.lines.read(buf)
+    }
+}
+
+impl BufRead for Hostile {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.lines.fill_buf()
+    }
+    fn consume(&mut self, amount: usize) {
+        self.lines.consume(amount)
+    }
+    fn read_line(&mut self, buf: &mut String) -> std::io::Result<usize> {
+        self.read += 1;
+        assert_ne!(Some(self.read), self.panic_at, "the input broke");
+        READER_LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.is_none() {
+                *l = Some(CountsItsDrop(Arc::clone(&self.dropped)));
+            }
+        });
+        self.lines.read_line(buf)
+    }
+}
+
+/// A panic while reading the input reaches the caller with its own message, the import is
+/// rolled back and the store stays usable.
+#[test]
+fn a_panicking_reader_panics_the_import_and_writes_nothing() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let store = Store::open_in_memory().unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut input = Hostile::new(Some(1001), &dropped);
+        store.import_jsonl(&mut input, BatchMode::BestEffort, None)
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("the input broke"), "{message:?}");
+    assert_eq!(store.stats().unwrap(), RecordCounts::default());
+    let report = store
+        .import_jsonl(
+            &mut Hostile::new(None, &dropped),
+            BatchMode::AllOrNothing,
+            None,
+        )
+        .unwrap();
+    assert!(report.committed);
+    assert_eq!(store.stats().unwrap().users, 2000);
+}
+
+/// The import returns only after the reader thread has exited, thread-local destructors
+/// included: nothing the reader allocated outlives the call (leak checkers rely on this).
+#[test]
+fn the_reader_thread_has_exited_when_the_import_returns() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    for round in 1..=5 {
+        let store = Store::open_in_memory().unwrap();
+        let mut input = Hostile::new(None, &dropped);
+        store
+            .import_jsonl(&mut input, BatchMode::AllOrNothing, None)
+            .unwrap();
+        assert_eq!(dropped.load(Ordering::SeqCst), round, "round {round}");
     }
 }
