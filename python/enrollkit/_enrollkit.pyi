@@ -3,12 +3,13 @@
 Results are the objects ``json.loads`` would build from the records' canonical JSON: dicts, lists,
 strings, numbers, booleans and ``None``."""
 
-from typing import Any, List, Optional, final
+from typing import Any, List, Optional, Tuple, final
 
-__all__ = ["Store", "__version__", "error_codes"]
+__all__ = ["Store", "__version__", "error_codes", "_topy_cases"]
 __version__: str
 
 def error_codes() -> List[str]: ...
+def _topy_cases() -> List[Tuple[str, Any, str]]: ...
 
 @final
 class Store:

@@ -521,11 +521,19 @@ fn error_codes() -> Vec<&'static str> {
     Error::CODES.to_vec()
 }
 
+/// `(label, object, JSON text)` cases of the conversion to Python objects, for the tests
+/// (`tests/python/test_api.py`): each object must equal `json.loads` of its text.
+#[pyfunction]
+fn _topy_cases(py: Python<'_>) -> PyResult<Vec<(String, Bound<'_, PyAny>, String)>> {
+    topy::cases(py)
+}
+
 /// The native module.
 #[pymodule]
 fn _enrollkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Store>()?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(_topy_cases, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -588,3 +588,17 @@ def test_concurrent_add_progress_loses_no_addition(tmp_path: "os.PathLike[str]")
         store.add_progress(eid, float("nan"))
     with pytest.raises(TypeError):
         store.add_progress(eid, "5")  # type: ignore[arg-type]
+
+
+def test_native_results_are_what_json_loads_builds_even_when_structs_change_shape() -> None:
+    # The native module turns core values into Python objects directly and reuses the dict of a
+    # struct's previous shape; structs that share a name or skip fields must not leak keys.
+    from enrollkit import _enrollkit
+
+    cases = _enrollkit._topy_cases()
+    assert len(cases) >= 10
+    for _ in range(3):
+        for label, obj, text in _enrollkit._topy_cases():
+            expected = json.loads(text)
+            assert obj == expected, label
+            assert json.dumps(obj) == json.dumps(expected), label  # same keys, same order
