@@ -26,6 +26,9 @@ from ._types import (
     Trigger,
     User,
     View,
+    _from_native,
+    _native_outcome,
+    _native_page,
     format_time,
 )
 
@@ -236,7 +239,7 @@ class Store:
         'a@example.com'
         """
         data = user.to_dict() if isinstance(user, User) else dict(user)
-        return User.from_dict(self._native.upsert_user(json.dumps(data)))
+        return _from_native(User, self._native.upsert_user(json.dumps(data)))
 
     def upsert_users(self, users: Iterable[Union[User, Mapping[str, Any]]]) -> int:
         """Creates or replaces many users in one transaction, all or nothing; returns how many
@@ -251,35 +254,35 @@ class Store:
 
     def get_user(self, id: str) -> User:
         """The user with this id (``NotFoundError`` otherwise)."""
-        return User.from_dict(self._native.find_user("id", _str("id", id)))
+        return _from_native(User, self._native.find_user("id", _str("id", id)))
 
     def find_user(self, *, email: Optional[str] = None, external_id: Optional[str] = None) -> User:
         """The user with this email (case-insensitive) or external id."""
         if (email is None) == (external_id is None):
             raise TypeError("give exactly one of email= or external_id=")
         by, value = ("email", email) if email is not None else ("external_id", external_id)
-        return User.from_dict(self._native.find_user(by, _str(by, value)))
+        return _from_native(User, self._native.find_user(by, _str(by, value)))
 
     def list_users(self, *, after: Optional[str] = None, limit: int = 100) -> List[User]:
         """Users ordered by id, after ``after`` (exclusive), at most ``limit`` (1-1000)."""
         raw = self._native.list_users(_opt("after", after), _count("limit", limit))
-        return [User.from_dict(u) for u in raw]
+        return [_from_native(User, u) for u in raw]
 
     # -- programs ------------------------------------------------------------------------
 
     def create_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Creates a program with its steps (``ConflictError`` if the id exists)."""
         spec = program.spec() if isinstance(program, Program) else dict(program)
-        return Program.from_dict(self._native.create_program(json.dumps(spec)))
+        return _from_native(Program, self._native.create_program(json.dumps(spec)))
 
     def update_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Replaces a program's settings; steps may change only while it has no enrollments."""
         spec = program.spec() if isinstance(program, Program) else dict(program)
-        return Program.from_dict(self._native.update_program(json.dumps(spec)))
+        return _from_native(Program, self._native.update_program(json.dumps(spec)))
 
     def get_program(self, id: str) -> Program:
         """The program with its steps."""
-        return Program.from_dict(self._native.get_program(_str("id", id)))
+        return _from_native(Program, self._native.get_program(_str("id", id)))
 
     def list_programs(
         self,
@@ -291,7 +294,7 @@ class Store:
     ) -> List[Program]:
         """Programs ordered by id, optionally of one kind and state."""
         raw = self._native.list_programs(_opt_enum(kind), _opt_enum(state), _opt("after", after), _count("limit", limit))
-        return [Program.from_dict(p) for p in raw]
+        return [_from_native(Program, p) for p in raw]
 
     # -- enrolling -----------------------------------------------------------------------
 
@@ -354,7 +357,7 @@ class Store:
         """
         req = self._request(user_id, program_id, email, external_id, id, trigger, added_by_user_id,
                             added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch)
-        return Enrollment.from_dict(self._native.enroll(_actor(actor), json.dumps(req)))
+        return _from_native(Enrollment, self._native.enroll(_actor(actor), json.dumps(req)))
 
     def enroll_many(
         self,
@@ -371,16 +374,16 @@ class Store:
         """
         rows = [self._request(**{"user_id": None, **dict(r)}) for r in requests]
         raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode))
-        return [EnrollOutcome.from_dict(o) for o in raw]
+        return [_native_outcome(o) for o in raw]
 
     # -- one enrollment ------------------------------------------------------------------
 
     def get_enrollment(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """The enrollment with this id."""
-        return Enrollment.from_dict(self._native.get_enrollment(_actor(actor), _str("id", id)))
+        return _from_native(Enrollment, self._native.get_enrollment(_actor(actor), _str("id", id)))
 
     def _enrollment(self, raw: Dict[str, Any]) -> Enrollment:
-        return Enrollment.from_dict(raw)
+        return _from_native(Enrollment, raw)
 
     def set_progress(self, id: str, percent: float, *, actor: str = ADMIN) -> Enrollment:
         """Sets the progress (0-100) of a course or certification without steps; 100 completes
@@ -481,7 +484,7 @@ class Store:
     def submit_attempt(self, id: str, score: float, *, actor: str = ADMIN) -> Tuple[Enrollment, Attempt]:
         """Records an assessment attempt (score 0-100); returns the enrollment and the attempt."""
         data = self._native.submit_attempt(_actor(actor), _str("id", id), _number("score", score))
-        return Enrollment.from_dict(data["enrollment"]), Attempt.from_dict(data["attempt"])
+        return _from_native(Enrollment, data["enrollment"]), _from_native(Attempt, data["attempt"])
 
     def assign_mentor(self, id: str, mentor_id: Optional[str], *, actor: str = ADMIN) -> Enrollment:
         """Assigns a mentor (a known user), or removes it with ``None``."""
@@ -504,15 +507,15 @@ class Store:
 
     def step_progress(self, id: str, *, actor: str = ADMIN) -> List[StepProgress]:
         """Progress of every step of the enrollment's program, in step order."""
-        return [StepProgress.from_dict(p) for p in self._native.step_progress(_actor(actor), _str("id", id))]
+        return [_from_native(StepProgress, p) for p in self._native.step_progress(_actor(actor), _str("id", id))]
 
     def attempts(self, id: str, *, actor: str = ADMIN) -> List[Attempt]:
         """The enrollment's assessment attempts, oldest first."""
-        return [Attempt.from_dict(a) for a in self._native.attempts(_actor(actor), _str("id", id))]
+        return [_from_native(Attempt, a) for a in self._native.attempts(_actor(actor), _str("id", id))]
 
     def history(self, id: str, *, actor: str = ADMIN) -> List[Event]:
         """The enrollment's history, oldest first (kept after deletion)."""
-        return [Event.from_dict(e) for e in self._native.history(_actor(actor), _str("id", id))]
+        return [_from_native(Event, e) for e in self._native.history(_actor(actor), _str("id", id))]
 
     def status_at(self, id: str, at: Time, *, actor: str = ADMIN) -> Optional[str]:
         """The enrollment's status at instant ``at``, or ``None`` when it did not exist then."""
@@ -523,12 +526,12 @@ class Store:
         if isinstance(after, bool) or not isinstance(after, int):
             raise TypeError("after must be an int")
         raw = self._native.events_after(_actor(actor), after, _count("limit", limit))
-        return [Event.from_dict(e) for e in raw]
+        return [_from_native(Event, e) for e in raw]
 
     def lineage(self, user_id: str, program_id: str, *, actor: str = ADMIN) -> List[Enrollment]:
         """Every enrollment of the user in the program, oldest first."""
         raw = self._native.lineage(_actor(actor), _str("user_id", user_id), _str("program_id", program_id))
-        return [Enrollment.from_dict(e) for e in raw]
+        return [_from_native(Enrollment, e) for e in raw]
 
     @staticmethod
     def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
@@ -573,7 +576,7 @@ class Store:
         else:
             q["page"] = _count("page", page)
             q["per_page"] = _count("per_page", per_page)
-        return Page.from_dict(self._native.list_enrollments(_actor(actor), json.dumps(q)))
+        return _native_page(self._native.list_enrollments(_actor(actor), json.dumps(q)))
 
     def list_enrollments(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from datetime import datetime, timezone
 from enum import Enum
 from typing import (Any, Callable, ClassVar, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Set, Tuple, Type,
@@ -123,10 +124,7 @@ class Actor:
 # ------------------------------------------------------------------------------------------
 # Conversions between the canonical JSON form and Python values
 
-def parse_time(text: Optional[str]) -> Optional[datetime]:
-    """``2026-01-15T10:30:00.000Z`` → an aware UTC ``datetime`` (``None`` stays ``None``)."""
-    if text is None:
-        return None
+def _parse_time_slow(text: str) -> datetime:
     if len(text) == 24 and text[10] == "T" and text[23] == "Z":
         # The canonical form: fromisoformat is ~10x faster than strptime (and on 3.9 and 3.10
         # accepts an offset but not "Z").
@@ -135,6 +133,24 @@ def parse_time(text: Optional[str]) -> Optional[datetime]:
         except ValueError:
             pass
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _parse_time_311(text: str) -> datetime:
+    if len(text) == 24 and text[10] == "T" and text[23] == "Z":
+        # Python 3.11+ reads the canonical form, "Z" included, as an aware UTC datetime.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    return _parse_time_slow(text)
+
+
+_parse_time = _parse_time_311 if sys.version_info >= (3, 11) else _parse_time_slow
+
+
+def parse_time(text: Optional[str]) -> Optional[datetime]:
+    """``2026-01-15T10:30:00.000Z`` → an aware UTC ``datetime`` (``None`` stays ``None``)."""
+    return None if text is None else _parse_time(text)
 
 
 def format_time(value: Union[datetime, str, None], field: str = "timestamp") -> Optional[str]:
@@ -163,8 +179,10 @@ class _Plan(NamedTuple):
     """How ``from_dict`` builds one record class."""
 
     fields: FrozenSet[str]  # other names are skipped (fields of a newer enrollkit)
-    # (field name, how to convert its JSON value) for the fields that need converting
-    convert: Tuple[Tuple[str, Callable[[Any], Any]], ...]
+    times: Tuple[str, ...]  # RFC 3339 strings -> datetime
+    # (field, its enum's members by value, the enum): str -> enum member
+    enums: Tuple[Tuple[str, Mapping[Any, Any], Type[Enum]], ...]
+    nested: Tuple[Tuple[str, Callable[[Any], Any]], ...]  # dicts (lists of dicts) -> records
     required: FrozenSet[str]
     factories: Tuple[Tuple[str, Callable[[], Any]], ...]
 
@@ -177,22 +195,49 @@ def _plan(cls: Type[_Record]) -> _Plan:
         return (lambda v: [sub.from_dict(x) for x in v]) if many else sub.from_dict
 
     fields: Set[str] = set()
-    convert: List[Tuple[str, Callable[[Any], Any]]] = []
     required, factories = set(), []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         fields.add(f.name)
-        if f.name in cls._times:
-            convert.append((f.name, parse_time))
-        elif f.name in cls._enums:
-            convert.append((f.name, cls._enums[f.name]))
-        elif f.name in cls._nested:
-            convert.append((f.name, nested(*cls._nested[f.name])))
         if f.default_factory is not dataclasses.MISSING:
             factories.append((f.name, f.default_factory))
         elif f.default is dataclasses.MISSING:
             required.add(f.name)
-    plan = _PLANS[cls] = _Plan(frozenset(fields), tuple(convert), frozenset(required), tuple(factories))
+    plan = _PLANS[cls] = _Plan(
+        frozenset(fields),
+        tuple(cls._times),
+        tuple((name, enum._value2member_map_, enum) for name, enum in cls._enums.items()),
+        tuple((name, nested(*spec)) for name, spec in cls._nested.items()),
+        frozenset(required),
+        tuple(factories),
+    )
     return plan
+
+
+def _convert(plan: _Plan, values: Dict[str, Any]) -> None:
+    """Converts, in place, the JSON values of ``values`` that the record holds as objects."""
+    for name in plan.times:
+        v = values.get(name)
+        if v is not None:
+            values[name] = _parse_time(v)
+    for name, members, enum in plan.enums:
+        v = values.get(name)
+        if v is not None:
+            values[name] = members.get(v) or enum(v)  # the call raises for unknown values
+    for name, build in plan.nested:
+        v = values.get(name)
+        if v is not None:
+            values[name] = build(v)
+
+
+def _from_native(cls: Type[R], data: Dict[str, Any]) -> R:
+    """The record of a dict the native module just built: it has exactly the record's fields
+    (tests/python/test_api.py checks every record type) and nobody else holds it, so it is
+    converted in place and becomes the record's ``__dict__``."""
+    plan = _PLANS.get(cls) or _plan(cls)
+    _convert(plan, data)
+    record = object.__new__(cls)
+    object.__setattr__(record, "__dict__", data)
+    return record
 
 
 class _Record:
@@ -210,10 +255,7 @@ class _Record:
             values: Dict[str, Any] = dict(data)
         else:
             values = {k: v for k, v in data.items() if k in plan.fields}
-        for name, c in plan.convert:
-            v = values.get(name)
-            if v is not None:
-                values[name] = c(v)
+        _convert(plan, values)
         if not plan.required <= values.keys():
             return cls(**values)  # raises the TypeError that names the missing field
         # The generated __init__ of a frozen dataclass sets each field through
@@ -425,12 +467,16 @@ class EnrollOutcome:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnrollOutcome:
         """Builds the outcome from its canonical JSON form."""
+        return cls._build(data, Enrollment.from_dict)
+
+    @classmethod
+    def _build(cls, data: Mapping[str, Any], enrollment: Callable[[Any], Enrollment]) -> EnrollOutcome:
         error = None
         if "error" in data:
             details = data["error"]
             error = ERRORS.get(details.get("code"), EnrollkitError)(details.get("message", ""), details)
-        enrollment = Enrollment.from_dict(data["enrollment"]) if "enrollment" in data else None
-        return cls(data["outcome"], enrollment, data.get("existing_id"), error)
+        built = enrollment(data["enrollment"]) if "enrollment" in data else None
+        return cls(data["outcome"], built, data.get("existing_id"), error)
 
     def to_dict(self) -> Dict[str, Any]:
         """The canonical JSON form."""
@@ -455,9 +501,27 @@ class Page:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Page:
         """Builds the page from its canonical JSON form."""
-        return cls([Enrollment.from_dict(e) for e in data["items"]], data["has_more"], data["next_cursor"])
+        return cls._build(data, Enrollment.from_dict)
+
+    @classmethod
+    def _build(cls, data: Mapping[str, Any], enrollment: Callable[[Any], Enrollment]) -> Page:
+        return cls([enrollment(e) for e in data["items"]], data["has_more"], data["next_cursor"])
 
     def to_dict(self) -> Dict[str, Any]:
         """The canonical JSON form."""
         return {"items": [e.to_dict() for e in self.items], "has_more": self.has_more,
                 "next_cursor": self.next_cursor}
+
+
+def _native_enrollment(data: Dict[str, Any]) -> Enrollment:
+    return _from_native(Enrollment, data)
+
+
+def _native_outcome(data: Dict[str, Any]) -> EnrollOutcome:
+    """``EnrollOutcome.from_dict`` for the native module's results (see ``_from_native``)."""
+    return EnrollOutcome._build(data, _native_enrollment)
+
+
+def _native_page(data: Dict[str, Any]) -> Page:
+    """``Page.from_dict`` for the native module's results (see ``_from_native``)."""
+    return Page._build(data, _native_enrollment)

@@ -602,3 +602,30 @@ def test_native_results_are_what_json_loads_builds_even_when_structs_change_shap
             expected = json.loads(text)
             assert obj == expected, label
             assert json.dumps(obj) == json.dumps(expected), label  # same keys, same order
+
+
+def test_native_records_have_exactly_the_record_fields(store: Store) -> None:
+    # Store builds records from the native module's dicts in place (enrollkit._types._from_native)
+    # and trusts them to hold every field of the record and nothing else.
+    import dataclasses
+
+    from enrollkit import Attempt, Event, StepProgress
+
+    native = store._native
+    e = store.enroll("u1", "trk")
+    store.deliver_step(e.id, "survey")
+    c = store.enroll("u1", "crs")
+    data = native.submit_attempt("admin", c.id, 70.0)
+    raws = {
+        User: native.list_users(None, 10),
+        Program: native.list_programs(None, None, None, 10),
+        Enrollment: [native.get_enrollment("admin", e.id), data["enrollment"]],
+        StepProgress: native.step_progress("admin", e.id),
+        Attempt: [data["attempt"]],
+        Event: native.history("admin", e.id),
+    }
+    for cls, dicts in raws.items():
+        fields = [f.name for f in dataclasses.fields(cls)]
+        assert dicts, cls
+        for d in dicts:
+            assert sorted(d) == sorted(fields), cls
