@@ -248,6 +248,36 @@ pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> 
         .ok_or_else(|| Error::not_found(entity, value.clone()))
 }
 
+/// The user `by` refers to, with only the fields an enrollment takes from its user (`id` and
+/// `timezone`, as read by [`crate::lifecycle::enroll`]); the others are left empty. Bulk enrolls
+/// look up one user per row: the full row (with its groups parsed from JSON) cost a tenth of
+/// a bulk enroll.
+pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
+    let (sql, value, entity) = match by {
+        UserRef::Id(v) => ("SELECT id, timezone FROM users WHERE id = ?1", v, "user"),
+        UserRef::Email(v) => (
+            "SELECT id, timezone FROM users WHERE email COLLATE NOCASE = ?1",
+            v,
+            "user with email",
+        ),
+        UserRef::ExternalId(v) => (
+            "SELECT id, timezone FROM users WHERE external_id = ?1",
+            v,
+            "user with external id",
+        ),
+    };
+    held.stmt(sql)?
+        .query_row([value], |r| {
+            Ok(User {
+                id: r.get(0)?,
+                timezone: r.get(1)?,
+                ..User::default()
+            })
+        })
+        .optional()?
+        .ok_or_else(|| Error::not_found(entity, value.clone()))
+}
+
 pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
     let sql = concat!(select_user!(), "id > ?1 ORDER BY id LIMIT ?2");
     let mut stmt = conn.prepare_cached(sql)?;

@@ -140,7 +140,8 @@ pub struct Prior {
 /// Decides whether `req` may create an enrollment and builds it.
 ///
 /// `open` is the user's open enrollment in the program if any; `latest` their most recent one.
-/// The caller has validated the request's fields and resolved `user`.
+/// The caller has validated the request's fields and resolved `user`, of which only `id` and
+/// `timezone` are read (the store passes a user with just those two fields).
 #[allow(clippy::too_many_arguments)]
 pub fn enroll(
     actor: &Actor,

@@ -272,7 +272,7 @@ impl Store {
             programs.insert(req.program_id.clone(), program);
         }
         let program = &programs[&req.program_id];
-        let user = db::find_user_held(held, &req.user)?;
+        let user = db::find_enrolling_user(held, &req.user)?;
         let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
         let id = req
             .id
