@@ -674,6 +674,23 @@ enrollkit_result enrollkit_import(const enrollkit_store *store,
                                   char **out);
 
 /**
+ * Enrolls the rows of the CSV roster file `path` as `actor`, in one transaction. A roster's
+ * header names its columns: one of user_id, email, external_id; program_id; optionally id,
+ * trigger, added_by_user_id, added_by_program_id, partnership_id, timezone, start_at,
+ * allow_reenroll, batch (an empty cell is an absent field). `mode` as for enrollkit_import.
+ * Writes the report ({"imported": counts, "errors": [{"line", "error"}], "committed": bool})
+ * as JSON to `*out` unless `out` is NULL; refused rows are reported with the line they start
+ * on, not a failed call. A header that is not a roster's fails with
+ * ENROLLKIT_RESULT_VALIDATION, an unreadable file with ENROLLKIT_RESULT_STORAGE; nothing is
+ * written then.
+ */
+enrollkit_result enrollkit_enroll_csv(const enrollkit_store *store,
+                                      const char *actor,
+                                      const char *path,
+                                      uint32_t mode,
+                                      char **out);
+
+/**
  * Writes every enrollment (of `program_id`, or all when it is NULL) as CSV to the file `path`
  * (created or truncated) and the number of rows to `*out_rows` unless it is NULL.
  */

@@ -134,12 +134,18 @@ enum Cmd {
     },
     /// Totals by status, average completion, average time to complete, step funnel.
     Report { program: String },
-    /// Import an export (JSON Lines) in one transaction.
+    /// Import an export (JSON Lines), or enroll a CSV roster, in one transaction.
     Import {
         file: PathBuf,
         /// Skip refused lines instead of rolling everything back.
         #[arg(long)]
         best_effort: bool,
+        /// FILE is a CSV roster of enrollments, enrolled by --actor: a header naming the
+        /// columns (one of user_id, email, external_id; program_id; optionally id, trigger,
+        /// added_by_user_id, added_by_program_id, partnership_id, timezone, start_at,
+        /// allow_reenroll, batch), then one row per enrollment; empty cells are absent fields.
+        #[arg(long)]
+        csv: bool,
     },
     /// Export the whole database as JSON Lines, or enrollments as CSV.
     Export {
@@ -638,7 +644,11 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
             out.report(&report::program(&store, &actor, program)?);
             ok
         }
-        Cmd::Import { file, best_effort } => {
+        Cmd::Import {
+            file,
+            best_effort,
+            csv,
+        } => {
             let store = open(cli, false)?;
             let f = std::fs::File::open(file)
                 .map_err(|e| Fail::Usage(format!("cannot read {}: {e}", file.display())))?;
@@ -650,11 +660,12 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
             } else {
                 BatchMode::AllOrNothing
             };
-            let report = store.import_jsonl(
-                &mut BufReader::with_capacity(1 << 20, f),
-                mode,
-                Some(&mut progress),
-            )?;
+            let mut input = BufReader::with_capacity(1 << 20, f);
+            let report = if *csv {
+                store.enroll_csv(&actor, &mut input, mode, Some(&mut progress))?
+            } else {
+                store.import_jsonl(&mut input, mode, Some(&mut progress))?
+            };
             bar.finish_and_clear();
             out.import(&report);
             Ok(if report.errors.is_empty() {

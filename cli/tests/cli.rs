@@ -402,6 +402,66 @@ fn read_only_reads_and_refuses_writes() {
 }
 
 /// Adds the active course `c` from a JSON file.
+/// `import --csv`: a roster enrolled by --actor, refused rows with their lines, all or nothing
+/// unless --best-effort, and a header that is not a roster's.
+#[test]
+fn import_csv_enrolls_a_roster() {
+    let f = fixture();
+    cli(&f.db).arg("init").assert().success();
+    add_course(&f);
+    for u in ["u1", "u2"] {
+        cli(&f.db).args(["user", "add", u]).assert().success();
+    }
+    let roster = f.dir.join("roster.csv");
+    std::fs::write(
+        &roster,
+        "user_id,program_id,trigger\nu1,c,schedule\nu9,c,\nu2,c,\n",
+    )
+    .unwrap();
+    let path = roster.to_str().unwrap();
+    cli(&f.db)
+        .args(["import", "--csv", path])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "line 3: user not found: u9 [not_found]",
+        ))
+        .stdout(predicate::str::contains("nothing imported"));
+    assert_eq!(json(&f.db, &["info"])["records"]["enrollments"], 0);
+    let out = cli(&f.db)
+        .args([
+            "--json",
+            "import",
+            "--csv",
+            path,
+            "--best-effort",
+            "--actor",
+            "system",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["imported"]["enrollments"], 2);
+    assert_eq!(report["errors"][0]["line"], 3);
+    let listed = json(&f.db, &["list", "--program", "c"]);
+    let triggers: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["schedule", "user_join"]);
+    std::fs::write(&roster, "id,user_id,program_id,kind,status\n").unwrap();
+    cli(&f.db)
+        .args(["import", "--csv", path])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("unknown column \"kind\""));
+}
+
 fn add_course(f: &Fixture) {
     let p = f.dir.join("p.json");
     std::fs::write(

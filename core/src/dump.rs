@@ -55,7 +55,7 @@ pub struct RecordCounts {
     pub events: u64,
 }
 
-/// A refused line of an import.
+/// A refused line of an import (or row of a roster: the line it starts on).
 #[derive(Debug)]
 pub struct ImportError {
     /// 1-based line number in the input.
@@ -64,7 +64,7 @@ pub struct ImportError {
     pub error: Error,
 }
 
-/// The outcome of [`Store::import_jsonl`].
+/// The outcome of [`Store::import_jsonl`] and [`Store::enroll_csv`].
 #[derive(Debug, Default)]
 pub struct ImportReport {
     /// Records written (all zero when nothing was committed).

@@ -72,6 +72,7 @@ mod dump;
 mod ids;
 mod ops;
 mod query;
+mod roster;
 mod store;
 mod views;
 mod wire;
@@ -86,6 +87,7 @@ pub use model::{
 };
 pub use ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
 pub use query::{EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE};
+pub use roster::ROSTER_COLUMNS;
 pub use store::{Durability, OpenOptions, Store, SCHEMA_VERSION};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use validate::parse_result;

@@ -314,6 +314,20 @@ impl Store {
         Ok(e)
     }
 
+    /// One row of a bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]): `req` checked
+    /// and enrolled within the caller's transaction; `programs` keeps the batch's programs.
+    pub(crate) fn enroll_row(
+        &self,
+        held: &mut db::Held<'_>,
+        actor: &Actor,
+        req: &EnrollRequest,
+        now: Timestamp,
+        programs: &mut HashMap<String, Arc<Program>>,
+    ) -> Result<Enrollment> {
+        validate_request(req)?;
+        self.enroll_in(held, actor, req, now, programs)
+    }
+
     /// Enrolls a batch in one transaction, with one [`EnrollOutcome`] per request, in order.
     ///
     /// In [`BatchMode::AllOrNothing`] a failed row rolls everything back (the other valid rows
@@ -335,8 +349,7 @@ impl Store {
             let mut programs = HashMap::new();
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
-                let row = validate_request(req)
-                    .and_then(|()| self.enroll_in(&mut held, actor, req, now, &mut programs));
+                let row = self.enroll_row(&mut held, actor, req, now, &mut programs);
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
                     Err(Error::AlreadyEnrolled { existing_id, .. }) => {

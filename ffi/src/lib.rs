@@ -1370,6 +1370,35 @@ pub extern "C" fn enrollkit_import(
     })
 }
 
+/// Enrolls the rows of the CSV roster file `path` as `actor`, in one transaction. A roster's
+/// header names its columns: one of user_id, email, external_id; program_id; optionally id,
+/// trigger, added_by_user_id, added_by_program_id, partnership_id, timezone, start_at,
+/// allow_reenroll, batch (an empty cell is an absent field). `mode` as for enrollkit_import.
+/// Writes the report ({"imported": counts, "errors": [{"line", "error"}], "committed": bool})
+/// as JSON to `*out` unless `out` is NULL; refused rows are reported with the line they start
+/// on, not a failed call. A header that is not a roster's fails with
+/// ENROLLKIT_RESULT_VALIDATION, an unreadable file with ENROLLKIT_RESULT_STORAGE; nothing is
+/// written then.
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_csv(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    path: *const c_char,
+    mode: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        let s = self::store(store)?;
+        let actor = self::actor(actor)?;
+        let path = text(path, "path")?;
+        let mode = batch_mode(mode)?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))?;
+        let mut reader = std::io::BufReader::new(file);
+        put_json(out, &s.store.enroll_csv(&actor, &mut reader, mode, None)?)
+    })
+}
+
 /// Writes every enrollment (of `program_id`, or all when it is NULL) as CSV to the file `path`
 /// (created or truncated) and the number of rows to `*out_rows` unless it is NULL.
 #[no_mangle]

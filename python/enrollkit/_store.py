@@ -221,6 +221,33 @@ class Store:
         raw = self._native.import_file(_str("path", os.fspath(path)), _enum(mode))
         return raw  # type: ignore[no-any-return]
 
+    def enroll_csv(self, path: Union[str, "os.PathLike[str]"], *,
+                   mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING, actor: str = ADMIN) -> Dict[str, Any]:
+        """Enrolls the rows of a CSV roster in one transaction, as ``enroll_many`` would.
+
+        The header names the columns: one of ``user_id``, ``email``, ``external_id``; then
+        ``program_id``; optionally ``id``, ``trigger``, ``added_by_user_id``,
+        ``added_by_program_id``, ``partnership_id``, ``timezone``, ``start_at``,
+        ``allow_reenroll``, ``batch`` (``true``/``false``). An empty cell is an absent field.
+        Returns ``{"imported": counts, "errors": [{"line", "error"}], "committed": bool}``;
+        a refused row (``already_enrolled`` included) is reported with the line it starts on,
+        and with ``ALL_OR_NOTHING`` leaves the database unchanged. A header that is not a
+        roster's raises ``ValidationError``.
+
+        >>> import enrollkit, os, tempfile
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1", email="ada@example.com"))
+        >>> _ = store.create_program(enrollkit.Program(id="c1", kind=enrollkit.Kind.COURSE, title="C",
+        ...     state=enrollkit.ProgramState.ACTIVE))
+        >>> path = os.path.join(tempfile.mkdtemp(), "roster.csv")
+        >>> _ = open(path, "w").write("email,program_id\\nada@example.com,c1\\nbob@example.com,c1\\n")
+        >>> report = store.enroll_csv(path, mode=enrollkit.BatchMode.BEST_EFFORT)
+        >>> report["imported"]["enrollments"], [(e["line"], e["error"]["code"]) for e in report["errors"]]
+        (1, [(3, 'not_found')])
+        """
+        raw = self._native.enroll_csv(_actor(actor), _str("path", os.fspath(path)), _enum(mode))
+        return raw  # type: ignore[no-any-return]
+
     def export_csv(self, path: Union[str, "os.PathLike[str]"], *, program_id: Optional[str] = None) -> int:
         """Writes enrollments (optionally of one program) as CSV; returns the row count."""
         return self._native.export_csv(_str("path", os.fspath(path)), _opt("program_id", program_id))

@@ -486,6 +486,21 @@ impl Store {
         })
     }
 
+    fn enroll_csv(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        path: &str,
+        mode: &str,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            let actor = enrollkit::Actor::parse(actor)?;
+            let mode = BatchMode::parse(mode)?;
+            let file = std::fs::File::open(path).map_err(|e| io_error("open", path, e))?;
+            s.enroll_csv(&actor, &mut std::io::BufReader::new(file), mode, None)
+        })
+    }
+
     #[pyo3(signature = (path, program_id))]
     fn export_csv(&self, py: Python<'_>, path: &str, program_id: Option<&str>) -> PyResult<u64> {
         self.run(py, |s| {

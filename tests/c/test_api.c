@@ -700,6 +700,33 @@ static void test_files(enrollkit_store *s, const char *dir) {
     EXPECT(enrollkit_import(copy, "/nonexistent/x.jsonl", 0, NULL), ENROLLKIT_RESULT_STORAGE);
     EXPECT(enrollkit_export(copy, "/nonexistent/dir/x.jsonl", NULL), ENROLLKIT_RESULT_STORAGE);
     enrollkit_store_free(copy);
+    /* A CSV roster: one row enrolled, one refused (line 3), all or nothing, then best effort. */
+    char roster[512];
+    snprintf(roster, sizeof roster, "%s/roster.csv", dir);
+    f = fopen(roster, "wb");
+    fputs("email,program_id,trigger\r\nu1@example.com,cert,schedule\r\nnobody@example.com,cert,\r\n", f);
+    fclose(f);
+    OK(enrollkit_store_open_in_memory(0, &copy));
+    OK(enrollkit_user_upsert(copy, "{\"id\":\"u1\",\"email\":\"u1@example.com\"}", NULL));
+    OK(enrollkit_program_create(copy, "{\"id\":\"cert\",\"kind\":\"certification\",\"title\":\"C\","
+                                      "\"state\":\"active\"}", NULL));
+    OK(enrollkit_enroll_csv(copy, "admin", roster, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+    CHECK(has(out, "\"line\":3,\"error\":{\"code\":\"not_found\""));
+    OK(enrollkit_enroll_csv(copy, "admin", roster, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+    CHECK(has(out, "\"enrollments\":0,\"events\":0},\"errors\""));
+    OK(enrollkit_enroll_csv(copy, "admin", roster, ENROLLKIT_BATCH_BEST_EFFORT, &out));
+    CHECK(has(out, "\"enrollments\":1,"));
+    OK(enrollkit_enroll_csv(copy, "admin", roster, ENROLLKIT_BATCH_BEST_EFFORT, NULL));
+    EXPECT(enrollkit_enroll_csv(copy, "admin", bad, 0, NULL), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_enroll_csv(copy, "admin", roster, 9, NULL), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_enroll_csv(copy, "root", roster, 0, NULL), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_enroll_csv(copy, "admin", "/nonexistent/r.csv", 0, NULL), ENROLLKIT_RESULT_STORAGE);
+    NUL(enrollkit_enroll_csv(NULL, "admin", roster, 0, NULL));
+    NUL(enrollkit_enroll_csv(copy, NULL, roster, 0, NULL));
+    NUL(enrollkit_enroll_csv(copy, "admin", NULL, 0, NULL));
+    UTF(enrollkit_enroll_csv(copy, BAD, roster, 0, NULL));
+    UTF(enrollkit_enroll_csv(copy, "admin", BAD, 0, NULL));
+    enrollkit_store_free(copy);
     OK(enrollkit_export_csv(s, csv, "trk", &rows));
     CHECK(rows >= 1);
     OK(enrollkit_export_csv(s, csv, NULL, NULL));

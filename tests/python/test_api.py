@@ -564,6 +564,35 @@ def test_export_import_csv_backup(store: Store, tmp_path: "os.PathLike[str]") ->
         store.import_file(os.path.join(tmp_path, "missing.jsonl"))
 
 
+def test_enroll_csv_roster(store: Store, tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "roster.csv")
+    with open(path, "w", newline="") as f:
+        f.write("\ufeffuser_id,program_id,trigger,start_at\r\n"
+                "u1,crs,schedule,\r\n"
+                "u2,trk,,2026-02-01T00:00:00Z\r\n"
+                "u1,crs,,\r\n")
+    before = store.stats()
+    report = store.enroll_csv(path)
+    assert not report["committed"] and report["imported"]["enrollments"] == 0
+    assert [(e["line"], e["error"]["code"]) for e in report["errors"]] == [(4, "already_enrolled")]
+    assert store.stats() == before
+    report = store.enroll_csv(path, mode=BatchMode.BEST_EFFORT, actor=Actor.SYSTEM)
+    assert report["committed"] and report["imported"]["enrollments"] == 2
+    e = list(store.list_enrollments(user_id="u2"))[0]
+    assert e.status == "new" and e.start_at == datetime(2026, 2, 1, tzinfo=timezone.utc)
+    assert list(store.list_enrollments(user_id="u1"))[0].trigger is Trigger.SCHEDULE
+    learner = store.enroll_csv(path, mode="best_effort", actor=LEARNER)
+    assert {e["error"]["code"] for e in learner["errors"]} == {"already_enrolled", "permission_denied"}
+    with open(path, "w") as f:
+        f.write("id,user_id,program_id,kind\n")
+    with pytest.raises(enrollkit.ValidationError, match="unknown column"):
+        store.enroll_csv(path)
+    with pytest.raises(enrollkit.StorageError):
+        store.enroll_csv(os.path.join(tmp_path, "missing.csv"))
+    with pytest.raises(TypeError):
+        store.enroll_csv(path, actor=1)  # type: ignore[arg-type]
+
+
 def test_concurrent_add_progress_loses_no_addition(tmp_path: "os.PathLike[str]") -> None:
     path = os.path.join(tmp_path, "c.db")
     store = enrollkit.Store(path)
