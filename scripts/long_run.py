@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["step_result", "import_line", "program_definition", "requests", "stateful"]
+TARGETS = ["step_result", "import_line", "program_definition", "requests", "stateful", "roster"]
 
 
 def run(cmd, env=None, cwd=ROOT):

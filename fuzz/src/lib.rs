@@ -20,6 +20,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("program_definition", program_definition),
     ("requests", requests),
     ("stateful", stateful),
+    ("roster", roster),
 ];
 
 fn text(data: &[u8]) -> &str {
@@ -181,6 +182,44 @@ pub fn import_line(data: &[u8]) {
                     "{e}"
                 );
                 assert_eq!(store.stats().unwrap(), before, "a failed import wrote");
+            }
+        }
+        assert_sound(&store);
+    }
+}
+
+/// A CSV roster (`Store::enroll_csv`), all or nothing and best effort, by an admin and by a
+/// learner: refused rows are reported in line order, a failed or refused roster writes
+/// nothing, a committed one writes exactly the enrollments it reports.
+pub fn roster(data: &[u8]) {
+    for (mode, actor) in [
+        (BatchMode::AllOrNothing, Actor::Admin),
+        (BatchMode::BestEffort, Actor::Admin),
+        (BatchMode::BestEffort, Actor::Learner("u1".into())),
+    ] {
+        let (store, _, _) = fixture();
+        let before = store.stats().unwrap();
+        match store.enroll_csv(&actor, &mut Cursor::new(data), mode, None) {
+            Ok(report) => {
+                let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+                assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+                assert!(lines.iter().all(|&l| l >= 2), "{lines:?}");
+                let after = store.stats().unwrap();
+                if report.committed {
+                    let created = report.imported.enrollments;
+                    assert_eq!(after.enrollments, before.enrollments + created);
+                    assert_eq!(after.events, before.events + created);
+                } else {
+                    assert_eq!(report.imported, RecordCounts::default());
+                    assert_eq!(after, before);
+                }
+            }
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::Storage(_) | Error::Validation { .. }),
+                    "{e}"
+                );
+                assert_eq!(store.stats().unwrap(), before, "a failed roster wrote");
             }
         }
         assert_sound(&store);
