@@ -168,10 +168,16 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The name a [`Timestamp`] serializes under: a newtype struct around its canonical text.
+/// Serializers without a time type (serde_json among them) write the text as it is; one that
+/// has a time type can recognise the name (the Python binding makes an aware `datetime`).
+pub const TIMESTAMP_SERDE_NAME: &str = "enrollkit::Timestamp";
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let text = self.canonical();
-        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
+        let text = std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_newtype_struct(TIMESTAMP_SERDE_NAME, text)
     }
 }
 

@@ -1,7 +1,7 @@
 """Type stubs for the native module (python/src/lib.rs). Private: use ``enrollkit.Store``.
 
 Results are the objects ``json.loads`` would build from the records' canonical JSON: dicts, lists,
-strings, numbers, booleans and ``None``."""
+strings, numbers, booleans and ``None``, except that the records' times are aware UTC datetimes."""
 
 from typing import Any, List, Optional, Tuple, final
 

@@ -213,12 +213,16 @@ def _plan(cls: Type[_Record]) -> _Plan:
     return plan
 
 
-def _convert(plan: _Plan, values: Dict[str, Any]) -> None:
-    """Converts, in place, the JSON values of ``values`` that the record holds as objects."""
+def _convert_times(plan: _Plan, values: Dict[str, Any]) -> None:
+    """Converts, in place, the RFC 3339 strings among the record's times to datetimes."""
     for name in plan.times:
         v = values.get(name)
-        if v is not None:
+        if v.__class__ is str:
             values[name] = _parse_time(v)
+
+
+def _convert_objects(plan: _Plan, values: Dict[str, Any]) -> None:
+    """Converts, in place, enum values and nested records."""
     for name, members, enum in plan.enums:
         v = values.get(name)
         if v is not None:
@@ -231,10 +235,10 @@ def _convert(plan: _Plan, values: Dict[str, Any]) -> None:
 
 def _from_native(cls: Type[R], data: Dict[str, Any]) -> R:
     """The record of a dict the native module just built: it has exactly the record's fields
-    (tests/python/test_api.py checks every record type) and nobody else holds it, so it is
-    converted in place and becomes the record's ``__dict__``."""
+    (tests/python/test_api.py checks every record type), its times are already datetimes and
+    nobody else holds it, so it is converted in place and becomes the record's ``__dict__``."""
     plan = _PLANS.get(cls) or _plan(cls)
-    _convert(plan, data)
+    _convert_objects(plan, data)
     record = object.__new__(cls)
     object.__setattr__(record, "__dict__", data)
     return record
@@ -249,13 +253,15 @@ class _Record:
 
     @classmethod
     def from_dict(cls: Type[R], data: Mapping[str, Any]) -> R:
-        """Builds the record from its canonical JSON form (as parsed by ``json.loads``)."""
+        """Builds the record from its canonical JSON form (as parsed by ``json.loads``); times
+        may also be given as datetimes."""
         plan = _PLANS.get(cls) or _plan(cls)
         if data.keys() <= plan.fields:  # as enrollkit writes it: one set operation
             values: Dict[str, Any] = dict(data)
         else:
             values = {k: v for k, v in data.items() if k in plan.fields}
-        _convert(plan, values)
+        _convert_times(plan, values)
+        _convert_objects(plan, values)
         if not plan.required <= values.keys():
             return cls(**values)  # raises the TypeError that names the missing field
         # The generated __init__ of a frozen dataclass sets each field through

@@ -1,9 +1,9 @@
 //! `enrollkit._enrollkit`: the native half of the Python package.
 //!
 //! It only translates: Python strings and numbers (and JSON text for records) in, Python
-//! dicts and lists out (`topy`: what `json.loads` would build from the JSON), core errors to the
-//! exception classes of `enrollkit.exceptions`. The pure-Python package wraps it in typed
-//! objects. Every database call runs with the GIL released, so Python threads sharing one
+//! dicts and lists out (`topy`: what `json.loads` would build from the JSON, with aware
+//! `datetime`s for the records' times), core errors to the exception classes of
+//! `enrollkit.exceptions`. The pure-Python package wraps it in typed objects. Every database call runs with the GIL released, so Python threads sharing one
 //! `Store` run concurrently.
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -363,9 +363,19 @@ impl Store {
         id: &str,
         score: f64,
     ) -> PyResult<Py<PyAny>> {
+        /// `{"enrollment": ..., "attempt": ...}`.
+        #[derive(Serialize)]
+        struct Submitted {
+            enrollment: enrollkit::Enrollment,
+            attempt: enrollkit::Attempt,
+        }
         self.call(py, |s| {
-            let (e, a) = s.submit_attempt(&enrollkit::Actor::parse(actor)?, id, score)?;
-            Ok(serde_json::json!({"enrollment": e, "attempt": a}))
+            let (enrollment, attempt) =
+                s.submit_attempt(&enrollkit::Actor::parse(actor)?, id, score)?;
+            Ok(Submitted {
+                enrollment,
+                attempt,
+            })
         })
     }
 

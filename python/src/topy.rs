@@ -1,6 +1,7 @@
 //! Core values straight to Python objects (`dict`, `list`, `str`, `int`, `float`, `bool`,
 //! `None`), through their `serde::Serialize` impls: the objects `json.loads` would build from
-//! the same value's JSON, without writing and parsing the text. Field names and unit variants
+//! the same value's JSON, without writing and parsing the text, except that timestamps
+//! ([`enrollkit::TIMESTAMP_SERDE_NAME`]) become aware UTC `datetime`s. Field names and unit variants
 //! (the core's `&'static str`s) are interned, as Python interns attribute names, and kept: an
 //! Enrollment has 36 of them. Other map keys are converted like values: every map in the
 //! core's records has string keys, as JSON objects do.
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString};
 use serde::ser::{self, Serialize};
 
@@ -191,6 +193,26 @@ impl<'py> Struct<'py> {
     }
 }
 
+/// `datetime.datetime.fromisoformat`, and whether it reads a trailing `Z` (Python 3.11+).
+static FROM_ISO: PyOnceLock<(Py<PyAny>, bool)> = PyOnceLock::new();
+
+/// The aware UTC `datetime` of a timestamp's canonical text (`2026-01-15T10:30:00.123Z`), as
+/// a Python string: records reach Python with their times converted, instead of each time
+/// field being looked at by Python code.
+fn datetime<'py>(py: Python<'py>, text: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let (from_iso, reads_z) = FROM_ISO.get_or_try_init(py, || -> PyResult<_> {
+        let class = py.import("datetime")?.getattr("datetime")?;
+        Ok((class.getattr("fromisoformat")?.unbind(), py.version_info() >= (3, 11)))
+    })?;
+    if *reads_z {
+        return from_iso.bind(py).call1((text,));
+    }
+    // Python 3.9 and 3.10 read an offset, not "Z".
+    let text = text.cast::<PyString>()?.to_cow()?;
+    let offset = format!("{}+00:00", text.trim_end_matches('Z'));
+    from_iso.bind(py).call1((offset,))
+}
+
 /// A Python exception carried through serde.
 #[derive(Debug)]
 pub(crate) struct Error(PyErr);
@@ -339,10 +361,14 @@ impl<'py> ser::Serializer for Serializer<'py> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<Self::Ok> {
-        value.serialize(self)
+        let value = value.serialize(self)?;
+        if name == enrollkit::TIMESTAMP_SERDE_NAME {
+            return Ok(datetime(self.py, value)?);
+        }
+        Ok(value)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,

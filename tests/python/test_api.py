@@ -658,3 +658,11 @@ def test_native_records_have_exactly_the_record_fields(store: Store) -> None:
         assert dicts, cls
         for d in dicts:
             assert sorted(d) == sorted(fields), cls
+            # Times arrive as aware UTC datetimes, the rest as json.loads would build it.
+            for name in cls._times:  # type: ignore[attr-defined]
+                assert d[name] is None or (type(d[name]) is datetime and d[name].tzinfo is timezone.utc), name
+    raw = native.get_enrollment("admin", e.id)
+    assert raw["enrolled_at"] == T0 and raw["kind"] == "track"
+    assert Enrollment.from_dict(store.get_enrollment(e.id).to_dict()) == store.get_enrollment(e.id)
+    with_datetimes = dict(raw)
+    assert Enrollment.from_dict(with_datetimes) == store.get_enrollment(e.id)
