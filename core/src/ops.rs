@@ -250,6 +250,7 @@ impl Store {
     /// program, or a completed one and `allow_reenroll` is false. A new enrollment after an
     /// earlier one links to it (`previous_id`, `attempt_number`).
     pub fn enroll(&self, actor: &Actor, req: &EnrollRequest) -> Result<Enrollment> {
+        // Bad input is refused before waiting for the writer (enroll_in checks it again).
         validate_request(req)?;
         self.write(|tx, now| {
             let mut held = db::Held::new(tx);
@@ -257,7 +258,10 @@ impl Store {
         })
     }
 
-    fn enroll_in(
+    /// Checks and enrolls `req` within the caller's transaction: one enroll, or one row of a
+    /// bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]); `programs` keeps the
+    /// programs read so far.
+    pub(crate) fn enroll_in(
         &self,
         held: &mut db::Held<'_>,
         actor: &Actor,
@@ -265,6 +269,7 @@ impl Store {
         now: Timestamp,
         programs: &mut HashMap<String, Arc<Program>>,
     ) -> Result<Enrollment> {
+        validate_request(req)?;
         let tx = held.conn();
         // The batch's own map saves even the store cache's version check per row.
         if !programs.contains_key(&req.program_id) {
@@ -314,20 +319,6 @@ impl Store {
         Ok(e)
     }
 
-    /// One row of a bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]): `req` checked
-    /// and enrolled within the caller's transaction; `programs` keeps the batch's programs.
-    pub(crate) fn enroll_row(
-        &self,
-        held: &mut db::Held<'_>,
-        actor: &Actor,
-        req: &EnrollRequest,
-        now: Timestamp,
-        programs: &mut HashMap<String, Arc<Program>>,
-    ) -> Result<Enrollment> {
-        validate_request(req)?;
-        self.enroll_in(held, actor, req, now, programs)
-    }
-
     /// Enrolls a batch in one transaction, with one [`EnrollOutcome`] per request, in order.
     ///
     /// In [`BatchMode::AllOrNothing`] a failed row rolls everything back (the other valid rows
@@ -349,7 +340,7 @@ impl Store {
             let mut programs = HashMap::new();
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
-                let row = self.enroll_row(&mut held, actor, req, now, &mut programs);
+                let row = self.enroll_in(&mut held, actor, req, now, &mut programs);
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
                     Err(Error::AlreadyEnrolled { existing_id, .. }) => {

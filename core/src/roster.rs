@@ -212,7 +212,7 @@ impl Store {
             while reader.read_record(&mut row).map_err(unreadable)? {
                 let line = row.position().map_or(0, |p| p.line());
                 let outcome = request(&columns, &row)
-                    .and_then(|req| self.enroll_row(&mut held, actor, &req, now, &mut programs));
+                    .and_then(|req| self.enroll_in(&mut held, actor, &req, now, &mut programs));
                 match outcome {
                     Ok(_) => report.imported.enrollments += 1,
                     Err(e) if e.is_storage() => return Err(e),

@@ -202,7 +202,10 @@ static FROM_ISO: PyOnceLock<(Py<PyAny>, bool)> = PyOnceLock::new();
 fn datetime<'py>(py: Python<'py>, text: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let (from_iso, reads_z) = FROM_ISO.get_or_try_init(py, || -> PyResult<_> {
         let class = py.import("datetime")?.getattr("datetime")?;
-        Ok((class.getattr("fromisoformat")?.unbind(), py.version_info() >= (3, 11)))
+        Ok((
+            class.getattr("fromisoformat")?.unbind(),
+            py.version_info() >= (3, 11),
+        ))
     })?;
     if *reads_z {
         return from_iso.bind(py).call1((text,));
