@@ -1325,6 +1325,14 @@ pub extern "C" fn enrollkit_render(
 // ---------------------------------------------------------------------------------------------
 // Files: export, import, CSV, backup
 
+/// The file `path`, opened for reading, buffered.
+fn open_file(path: &str) -> Result<std::io::BufReader<std::fs::File>, Failure> {
+    std::fs::File::open(path)
+        .map(std::io::BufReader::new)
+        .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))
+}
+
+/// The file `path`, created or truncated, buffered.
 fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
     std::fs::File::create(path)
         .map(std::io::BufWriter::new)
@@ -1363,10 +1371,8 @@ pub extern "C" fn enrollkit_import(
         let s = self::store(store)?;
         let path = text(path, "path")?;
         let mode = batch_mode(mode)?;
-        let file = std::fs::File::open(path)
-            .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))?;
-        let mut reader = std::io::BufReader::new(file);
-        put_json(out, &s.store.import_jsonl(&mut reader, mode, None)?)
+        let mut input = open_file(path)?;
+        put_json(out, &s.store.import_jsonl(&mut input, mode, None)?)
     })
 }
 
@@ -1392,10 +1398,8 @@ pub extern "C" fn enrollkit_enroll_csv(
         let actor = self::actor(actor)?;
         let path = text(path, "path")?;
         let mode = batch_mode(mode)?;
-        let file = std::fs::File::open(path)
-            .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))?;
-        let mut reader = std::io::BufReader::new(file);
-        put_json(out, &s.store.enroll_csv(&actor, &mut reader, mode, None)?)
+        let mut input = open_file(path)?;
+        put_json(out, &s.store.enroll_csv(&actor, &mut input, mode, None)?)
     })
 }
 
