@@ -87,7 +87,6 @@ pub use model::{
 };
 pub use ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
 pub use query::{EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE};
-pub use roster::ROSTER_COLUMNS;
 pub use store::{Durability, OpenOptions, Store, SCHEMA_VERSION};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
 pub use validate::parse_result;

@@ -25,7 +25,7 @@ use crate::ops::BatchMode;
 use crate::store::Store;
 
 /// The columns a roster may have.
-pub const ROSTER_COLUMNS: [&str; 13] = [
+const ROSTER_COLUMNS: [&str; 13] = [
     "user_id",
     "email",
     "external_id",
