@@ -1,10 +1,10 @@
 //! Core values straight to Python objects (`dict`, `list`, `str`, `int`, `float`, `bool`,
 //! `None`), through their `serde::Serialize` impls: the objects `json.loads` would build from
 //! the same value's JSON, without writing and parsing the text, except that timestamps
-//! ([`enrollkit::TIMESTAMP_SERDE_NAME`]) become aware UTC `datetime`s. Field names and unit variants
-//! (the core's `&'static str`s) are interned, as Python interns attribute names, and kept: an
-//! Enrollment has 36 of them. Other map keys are converted like values: every map in the
-//! core's records has string keys, as JSON objects do.
+//! ([`enrollkit::TIMESTAMP_SERDE_NAME`]) become aware UTC `datetime`s. Field names and unit
+//! variants (the core's `&'static str`s) are interned, as Python interns attribute names, and
+//! kept: an Enrollment has 36 of them. Other map keys are converted like values: every map in
+//! the core's records has string keys, as JSON objects do.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -196,9 +196,9 @@ impl<'py> Struct<'py> {
 /// `datetime.datetime.fromisoformat`, and whether it reads a trailing `Z` (Python 3.11+).
 static FROM_ISO: PyOnceLock<(Py<PyAny>, bool)> = PyOnceLock::new();
 
-/// The aware UTC `datetime` of a timestamp's canonical text (`2026-01-15T10:30:00.123Z`), as
-/// a Python string: records reach Python with their times converted, instead of each time
-/// field being looked at by Python code.
+/// The aware UTC `datetime` of `text`, a timestamp's canonical text
+/// (`2026-01-15T10:30:00.123Z`) as a Python string: records reach Python with their times
+/// converted, instead of Python code looking at each time field of each record.
 fn datetime<'py>(py: Python<'py>, text: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let (from_iso, reads_z) = FROM_ISO.get_or_try_init(py, || -> PyResult<_> {
         let class = py.import("datetime")?.getattr("datetime")?;
