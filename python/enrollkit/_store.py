@@ -52,6 +52,8 @@ def _opt(name: str, value: Any) -> Optional[str]:
 
 
 def _number(name: str, value: Any) -> float:
+    if value.__class__ is float or value.__class__ is int:  # not bool; without the ABC check
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     return float(value)
