@@ -228,24 +228,40 @@ pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
     find_user_held(&mut Held::new(conn), by)
 }
 
-pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
-    let (sql, value, entity) = match by {
-        UserRef::Id(v) => (concat!(select_user!(), "id = ?1"), v, "user"),
-        UserRef::Email(v) => (
-            concat!(select_user!(), "email COLLATE NOCASE = ?1"),
-            v,
-            "user with email",
-        ),
-        UserRef::ExternalId(v) => (
-            concat!(select_user!(), "external_id = ?1"),
-            v,
-            "user with external id",
-        ),
+/// `(SQL, value, entity)` that find the user `$by` (a [`UserRef`]) with `$select`, a SELECT
+/// ending in `WHERE `.
+macro_rules! user_lookup {
+    ($select:expr, $by:expr) => {
+        match $by {
+            UserRef::Id(v) => (concat!($select, "id = ?1"), v, "user"),
+            UserRef::Email(v) => (
+                concat!($select, "email COLLATE NOCASE = ?1"),
+                v,
+                "user with email",
+            ),
+            UserRef::ExternalId(v) => (
+                concat!($select, "external_id = ?1"),
+                v,
+                "user with external id",
+            ),
+        }
     };
+}
+
+/// Runs a [`user_lookup!`]: the row as `row` reads it, or `not_found`.
+fn find_user_by<T>(
+    held: &mut Held<'_>,
+    (sql, value, entity): (&'static str, &String, &'static str),
+    row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<T> {
     held.stmt(sql)?
-        .query_row([value], user_from_row)
+        .query_row([value], row)
         .optional()?
         .ok_or_else(|| Error::not_found(entity, value.clone()))
+}
+
+pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
+    find_user_by(held, user_lookup!(select_user!(), by), user_from_row)
 }
 
 /// The user `by` refers to, with only the fields an enrollment takes from its user (`id` and
@@ -253,29 +269,14 @@ pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> 
 /// look up one user per row: the full row (with its groups parsed from JSON) cost a tenth of
 /// a bulk enroll.
 pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
-    let (sql, value, entity) = match by {
-        UserRef::Id(v) => ("SELECT id, timezone FROM users WHERE id = ?1", v, "user"),
-        UserRef::Email(v) => (
-            "SELECT id, timezone FROM users WHERE email COLLATE NOCASE = ?1",
-            v,
-            "user with email",
-        ),
-        UserRef::ExternalId(v) => (
-            "SELECT id, timezone FROM users WHERE external_id = ?1",
-            v,
-            "user with external id",
-        ),
-    };
-    held.stmt(sql)?
-        .query_row([value], |r| {
-            Ok(User {
-                id: r.get(0)?,
-                timezone: r.get(1)?,
-                ..User::default()
-            })
+    let lookup = user_lookup!("SELECT id, timezone FROM users WHERE ", by);
+    find_user_by(held, lookup, |r| {
+        Ok(User {
+            id: r.get(0)?,
+            timezone: r.get(1)?,
+            ..User::default()
         })
-        .optional()?
-        .ok_or_else(|| Error::not_found(entity, value.clone()))
+    })
 }
 
 pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
