@@ -3,8 +3,8 @@
 //! It only translates: Python strings and numbers (and JSON text for records) in, Python
 //! dicts and lists out (`topy`: what `json.loads` would build from the JSON, with aware
 //! `datetime`s for the records' times), core errors to the exception classes of
-//! `enrollkit.exceptions`. The pure-Python package wraps it in typed objects. Every database call runs with the GIL released, so Python threads sharing one
-//! `Store` run concurrently.
+//! `enrollkit.exceptions`. The pure-Python package wraps it in typed objects. Every database
+//! call runs with the GIL released, so Python threads sharing one `Store` run concurrently.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -19,8 +19,18 @@ use serde::Serialize;
 
 mod topy;
 
-fn io_error(what: &str, path: &str, e: std::io::Error) -> Error {
-    Error::Storage(format!("cannot {what} {path}: {e}"))
+/// The file `path`, opened for reading, buffered.
+fn open_file(path: &str) -> Result<std::io::BufReader<std::fs::File>, Error> {
+    std::fs::File::open(path)
+        .map(std::io::BufReader::new)
+        .map_err(|e| Error::Storage(format!("cannot open {path}: {e}")))
+}
+
+/// The file `path`, created or truncated, buffered.
+fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Error> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| Error::Storage(format!("cannot create {path}: {e}")))
 }
 
 /// The exception class of `enrollkit.exceptions` for a core error code.
@@ -482,17 +492,13 @@ impl Store {
     }
 
     fn export(&self, py: Python<'_>, path: &str) -> PyResult<Py<PyAny>> {
-        self.call(py, |s| {
-            let file = std::fs::File::create(path).map_err(|e| io_error("create", path, e))?;
-            s.export_jsonl(&mut std::io::BufWriter::new(file), None)
-        })
+        self.call(py, |s| s.export_jsonl(&mut create_file(path)?, None))
     }
 
     fn import_file(&self, py: Python<'_>, path: &str, mode: &str) -> PyResult<Py<PyAny>> {
         self.call(py, |s| {
             let mode = BatchMode::parse(mode)?;
-            let file = std::fs::File::open(path).map_err(|e| io_error("open", path, e))?;
-            s.import_jsonl(&mut std::io::BufReader::new(file), mode, None)
+            s.import_jsonl(&mut open_file(path)?, mode, None)
         })
     }
 
@@ -506,16 +512,14 @@ impl Store {
         self.call(py, |s| {
             let actor = enrollkit::Actor::parse(actor)?;
             let mode = BatchMode::parse(mode)?;
-            let file = std::fs::File::open(path).map_err(|e| io_error("open", path, e))?;
-            s.enroll_csv(&actor, &mut std::io::BufReader::new(file), mode, None)
+            s.enroll_csv(&actor, &mut open_file(path)?, mode, None)
         })
     }
 
     #[pyo3(signature = (path, program_id))]
     fn export_csv(&self, py: Python<'_>, path: &str, program_id: Option<&str>) -> PyResult<u64> {
         self.run(py, |s| {
-            let file = std::fs::File::create(path).map_err(|e| io_error("create", path, e))?;
-            s.export_enrollments_csv(&mut std::io::BufWriter::new(file), program_id)
+            s.export_enrollments_csv(&mut create_file(path)?, program_id)
         })
     }
 
