@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["step_result", "import_line", "program_definition", "requests", "stateful", "roster"]
+# The cargo-fuzz targets: one file each in fuzz/fuzz_targets/ (named as in fuzz/Cargo.toml).
+TARGETS = sorted(p.stem for p in (ROOT / "fuzz" / "fuzz_targets").glob("*.rs"))
 
 
 def run(cmd, env=None, cwd=ROOT):
