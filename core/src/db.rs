@@ -599,6 +599,47 @@ const STORED_COLUMNS: [&str; 34] = [
     "updated_at",
 ];
 
+/// The columns (indexes into [`STORED_COLUMNS`]) that [`crate::lifecycle::enroll`] can set on
+/// a new enrollment; it leaves the others at their defaults ([`FRESH_DEFAULTS`]).
+const FRESH_COLUMNS: [usize; 16] = [0, 1, 2, 3, 4, 6, 7, 8, 9, 12, 13, 14, 15, 31, 32, 33];
+
+/// The columns outside [`FRESH_COLUMNS`] with the value an INSERT that leaves them out gives
+/// them: the schema's defaults (checked by a test).
+const FRESH_DEFAULTS: [(usize, ValueRef<'static>); 18] = [
+    (5, ValueRef::Null),        // resume_status
+    (10, ValueRef::Null),       // mentor_id
+    (11, ValueRef::Null),       // mentor_assigned_at
+    (16, ValueRef::Null),       // delivered_at
+    (17, ValueRef::Null),       // completed_at
+    (18, ValueRef::Null),       // failed_at
+    (19, ValueRef::Null),       // dropped_at
+    (20, ValueRef::Null),       // canceled_at
+    (21, ValueRef::Null),       // failure_reason
+    (22, ValueRef::Null),       // failure_message
+    (23, ValueRef::Null),       // next_step_at
+    (24, ValueRef::Integer(0)), // steps_delivered
+    (25, ValueRef::Integer(0)), // steps_completed
+    (26, ValueRef::Integer(0)), // steps_skipped
+    (27, ValueRef::Real(0.0)),  // progress
+    (28, ValueRef::Integer(0)), // attempts
+    (29, ValueRef::Null),       // best_score
+    (30, ValueRef::Null),       // passed
+];
+
+/// [`insert_enrollment`]'s statement for an enrollment whose other columns hold their
+/// defaults (a new one): the [`FRESH_COLUMNS`] only. A bulk-enrolled row binds 16 values
+/// instead of 34 (-4 % instructions).
+const INSERT_FRESH: &str = "INSERT INTO enrollments (id, user_id, program_id, kind, status, \
+     trigger, added_by_user_id, added_by_program_id, partnership_id, timezone, enrolled_at, \
+     start_at, started_at, previous_id, attempt_number, updated_at) \
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+/// Whether every column outside [`FRESH_COLUMNS`] holds its default, so that
+/// [`INSERT_FRESH`] stores `values` exactly.
+fn is_fresh(values: &[ValueRef<'_>; 34]) -> bool {
+    FRESH_DEFAULTS.iter().all(|(i, d)| values[*i] == *d)
+}
+
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
 pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i64> {
@@ -606,8 +647,15 @@ pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i
     // next one.
     const SQL: &str = "INSERT INTO enrollments VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,\
                        ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    let values = enrollment_values(e).map(ToSqlOutput::Borrowed);
-    let result = held.stmt(SQL)?.execute(rusqlite::params_from_iter(values));
+    let values = enrollment_values(e);
+    let result = if is_fresh(&values) {
+        let fresh = FRESH_COLUMNS.map(|i| ToSqlOutput::Borrowed(values[i]));
+        held.stmt(INSERT_FRESH)?
+            .execute(rusqlite::params_from_iter(fresh))
+    } else {
+        let all = values.map(ToSqlOutput::Borrowed);
+        held.stmt(SQL)?.execute(rusqlite::params_from_iter(all))
+    };
     let conn = held.conn();
     match result {
         Ok(_) => Ok(conn.last_insert_rowid()),
@@ -1065,5 +1113,94 @@ mod tests {
             index.ends_with(&format!("WHERE {OPEN_CONDITION}")),
             "{index}"
         );
+    }
+
+    #[test]
+    fn a_fresh_insert_stores_what_the_full_one_does() {
+        // Every column is either bound by INSERT_FRESH or has a listed default, not both.
+        let mut seen = [0; 34];
+        FRESH_COLUMNS.iter().for_each(|&i| seen[i] += 1);
+        FRESH_DEFAULTS.iter().for_each(|&(i, _)| seen[i] += 1);
+        assert_eq!(seen, [1; 34]);
+        let names: Vec<&str> = FRESH_COLUMNS.iter().map(|&i| STORED_COLUMNS[i]).collect();
+        assert!(
+            INSERT_FRESH.contains(&format!("({})", names.join(", "))),
+            "{INSERT_FRESH}"
+        );
+        // The defaults are the schema's: a row inserted with only the fresh columns reads
+        // back FRESH_DEFAULTS in the others.
+        let conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let values: Vec<rusqlite::types::Value> = FRESH_COLUMNS
+            .iter()
+            .map(|&i| match STORED_COLUMNS[i] {
+                "kind" | "status" | "enrolled_at" | "updated_at" | "attempt_number" => 1.into(),
+                _ => "x".to_owned().into(),
+            })
+            .collect();
+        conn.execute(INSERT_FRESH, rusqlite::params_from_iter(values))
+            .unwrap();
+        let mut stmt = conn.prepare("SELECT * FROM enrollments").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        for (i, default) in FRESH_DEFAULTS {
+            let stored = row.get_ref(i + 1).unwrap();
+            assert_eq!(stored, default, "{}", STORED_COLUMNS[i]);
+        }
+    }
+
+    #[test]
+    fn new_enrollments_are_fresh_and_changed_ones_are_not() {
+        use crate::lifecycle::{apply, enroll, Command, Prior};
+        use crate::EnrollRequest;
+        let now = Timestamp::from_millis(1_000);
+        let user = User {
+            id: "u".into(),
+            timezone: Some("Europe/Paris".into()),
+            ..User::default()
+        };
+        let latest = Prior {
+            id: "e0".into(),
+            status: Status::Completed,
+            attempt_number: 1,
+        };
+        for kind in [Kind::Course, Kind::Certification, Kind::Track] {
+            let program = Program {
+                spec: ProgramSpec {
+                    kind,
+                    ..ProgramSpec::course("p", "P")
+                },
+                created_at: now,
+                updated_at: now,
+            };
+            let track = kind == Kind::Track;
+            let req = EnrollRequest {
+                added_by_user_id: Some("a".into()),
+                added_by_program_id: Some("q".into()),
+                partnership_id: Some("x".into()),
+                start_at: track.then_some(Timestamp::from_millis(5_000)),
+                allow_reenroll: true,
+                ..EnrollRequest::new("u", "p")
+            };
+            let mut e = enroll(
+                &Actor::Admin,
+                &program,
+                &user,
+                &req,
+                "e1".into(),
+                None,
+                Some(&latest),
+                now,
+            )
+            .unwrap();
+            assert!(is_fresh(&enrollment_values(&e)), "{e:?}");
+            let cmd = match kind {
+                Kind::Track => Command::Cancel,
+                _ => Command::Progress(10.0),
+            };
+            apply(&Actor::Admin, &program, &mut e, &[], &cmd, now).unwrap();
+            assert!(!is_fresh(&enrollment_values(&e)), "{e:?}");
+        }
     }
 }
