@@ -18,6 +18,12 @@ use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validate;
 
+/// The smallest [`Store::enroll_many`] batch that runs without SQLite's foreign-key checks
+/// ([`Store::write_or_discard_prechecked`]): switching them off and on makes SQLite prepare
+/// each cached statement again, about 90 µs, which rows without the checks save back from
+/// about 100 rows on (measured on 2-core x86-64).
+const PRECHECKED_BATCH_ROWS: usize = 256;
+
 /// Largest page any list call returns.
 pub const MAX_LIMIT: u32 = 1_000;
 
@@ -335,7 +341,7 @@ impl Store {
         // before it writes anything or by its one INSERT, which SQLite backs out by itself
         // (enroll_in), and a savepoint per row made SQLite copy every page each row touched
         // into its sub-journal (a fifth of a bulk load's instructions).
-        self.write_or_discard(|tx, now| {
+        let batch = |tx: &Connection, now| {
             let mut held = db::Held::new(tx);
             let mut programs = HashMap::new();
             let mut outcomes = Vec::with_capacity(requests.len());
@@ -362,7 +368,12 @@ impl Store {
                 return Ok((outcomes, false));
             }
             Ok((outcomes, true))
-        })
+        };
+        if requests.len() >= PRECHECKED_BATCH_ROWS {
+            self.write_or_discard_prechecked(batch)
+        } else {
+            self.write_or_discard(batch)
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -203,7 +203,9 @@ impl Store {
             return Err(Error::validation("header", "the roster is empty"));
         }
         let columns = columns(&header)?;
-        self.write_or_discard(|tx, now| {
+        // Rosters are long: the foreign-key checks enroll_in's look-ups make redundant cost
+        // more than re-preparing statements once.
+        self.write_or_discard_prechecked(|tx, now| {
             let mut held = db::Held::new(tx);
             let mut programs = HashMap::new();
             let mut report = ImportReport::default();

@@ -431,3 +431,39 @@ fn emails_and_external_ids_belong_to_one_user() {
         Some("A@x.org")
     );
 }
+
+#[test]
+fn long_batches_refuse_unknown_users_and_programs_themselves() {
+    // Batches of 256 rows and more run without SQLite's foreign-key checks: enroll_in's own
+    // look-ups must refuse what those checks would have.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fk.db");
+    let store = Store::open(&path).unwrap();
+    setup(&store, 300);
+    let mut requests: Vec<EnrollRequest> = (0..300)
+        .map(|i| EnrollRequest::new(format!("u{i}"), "crs"))
+        .collect();
+    requests[100] = EnrollRequest::new("ghost", "crs");
+    requests[200] = EnrollRequest::new("u200", "nope");
+    let outcomes = store
+        .enroll_many(&Actor::Admin, &requests, BatchMode::BestEffort)
+        .unwrap();
+    for (i, o) in outcomes.iter().enumerate() {
+        match (i, o) {
+            (100 | 200, EnrollOutcome::Failed(e)) => assert_eq!(e.code(), "not_found", "{i}"),
+            (_, EnrollOutcome::Created(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let orphans: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let enrolled: i64 = conn
+        .query_row("SELECT count(*) FROM enrollments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(enrolled, 298);
+}
