@@ -333,10 +333,8 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
-        let conn = self.lock_writer()?;
         // SQLite's sorter keeps about a page cache's worth of rows in memory before it spills.
-        let changed = Changed::new(
-            &conn,
+        self.write_or_discard_changed(
             |c| {
                 c.pragma_update(None, "temp_store", "FILE")?;
                 c.pragma_update(None, "cache_size", -SPILLING_CACHE_KIB)
@@ -345,12 +343,8 @@ impl Store {
                 c.pragma_update(None, "temp_store", "MEMORY")?;
                 c.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
             },
-        )?;
-        let out = self.transact(&conn, f);
-        let restored = changed.restore();
-        let out = out?;
-        restored?;
-        Ok(out)
+            f,
+        )
     }
 
     /// [`Store::write_or_discard`] without SQLite's foreign-key checks, for batches whose rows
@@ -363,12 +357,23 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
-        let conn = self.lock_writer()?;
-        let changed = Changed::new(
-            &conn,
+        self.write_or_discard_changed(
             |c| c.pragma_update(None, "foreign_keys", false),
             |c| c.pragma_update(None, "foreign_keys", true),
-        )?;
+            f,
+        )
+    }
+
+    /// [`Store::write_or_discard`] with the writer's settings changed by `set` for the
+    /// transaction and set back by `back` afterwards, however the write ends ([`Changed`]).
+    fn write_or_discard_changed<T>(
+        &self,
+        set: fn(&Connection) -> rusqlite::Result<()>,
+        back: fn(&Connection) -> rusqlite::Result<()>,
+        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        let conn = self.lock_writer()?;
+        let changed = Changed::new(&conn, set, back)?;
         let out = self.transact(&conn, f);
         let restored = changed.restore();
         let out = out?;
