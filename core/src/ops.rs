@@ -18,10 +18,10 @@ use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validate;
 
-/// The smallest [`Store::enroll_many`] batch that runs without SQLite's foreign-key checks
-/// ([`Store::write_or_discard_prechecked`]): switching them off and on makes SQLite prepare
-/// each cached statement again, about 90 µs, which rows without the checks save back from
-/// about 100 rows on (measured on 2-core x86-64).
+/// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
+/// foreign-key checks ([`Store::write_or_discard_bulk`]): switching them off and on makes
+/// SQLite prepare each cached statement again, about 90 µs, which rows without the checks save
+/// back from about 100 rows on (measured on 2-core x86-64).
 const PRECHECKED_BATCH_ROWS: usize = 256;
 
 /// Largest page any list call returns.
@@ -370,7 +370,7 @@ impl Store {
             Ok((outcomes, true))
         };
         if requests.len() >= PRECHECKED_BATCH_ROWS {
-            self.write_or_discard_prechecked(batch)
+            self.write_or_discard_bulk(batch)
         } else {
             self.write_or_discard(batch)
         }

@@ -205,7 +205,7 @@ impl Store {
         let columns = columns(&header)?;
         // Rosters are long: the foreign-key checks enroll_in's look-ups make redundant cost
         // more than re-preparing statements once.
-        self.write_or_discard_prechecked(|tx, now| {
+        self.write_or_discard_bulk(|tx, now| {
             let mut held = db::Held::new(tx);
             let mut programs = HashMap::new();
             let mut report = ImportReport::default();

@@ -216,6 +216,13 @@ impl std::fmt::Debug for Store {
 /// The writer connection's page cache in KiB (32 MiB; SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
+/// The writer's WAL auto-checkpoint threshold in pages: SQLite's default, set explicitly
+/// because [`Store::write_or_discard_bulk`] changes it and sets it back.
+const WRITER_CHECKPOINT_PAGES: i64 = 1000;
+
+/// The WAL auto-checkpoint threshold in pages during bulk writes (64 MiB of 4 KiB pages).
+const BULK_CHECKPOINT_PAGES: i64 = 16 * 1024;
+
 /// The writer's page cache in KiB during imports (Store::write_or_discard_spilling): their
 /// index rebuilds sort in memory up to about the cache size, on top of the cache itself.
 const SPILLING_CACHE_KIB: i64 = 16 * 1024;
@@ -347,19 +354,35 @@ impl Store {
         )
     }
 
-    /// [`Store::write_or_discard`] without SQLite's foreign-key checks, for batches whose rows
-    /// find the user and program they reference in the same transaction before they write
-    /// (`enroll_in`): the checks would only repeat those look-ups, two index searches per
-    /// row (-7 % instructions per bulk-enrolled row). The setting can only change outside a
-    /// transaction, and changing it makes SQLite prepare every cached statement again, so
-    /// small batches are better off with [`Store::write_or_discard`].
-    pub(crate) fn write_or_discard_prechecked<T>(
+    /// [`Store::write_or_discard`] for long batches whose rows find the user and program they
+    /// reference in the same transaction before they write (`enroll_in`):
+    ///
+    /// * without SQLite's foreign-key checks, which would only repeat those look-ups, two
+    ///   index searches per row (-7 % instructions per bulk-enrolled row);
+    /// * with the WAL checkpointed every [`BULK_CHECKPOINT_PAGES`] instead of SQLite's 1,000
+    ///   pages ([`WRITER_CHECKPOINT_PAGES`]). A batch of 10,000 enrollments into 1,000,000
+    ///   writes about 7,000 pages, so every commit checkpointed, copying again the index
+    ///   pages that every batch changes (one per program and program index): loading
+    ///   1,000,000 now writes 16 % fewer pages, reads 43 % fewer and syncs 62 % less often
+    ///   (8-15 % more enrollments per second). Single writes keep 1,000: with
+    ///   `Durability::Full`, a WAL that kept growing made their syncs slower (-20 %).
+    ///
+    /// Both settings can only change outside a transaction, and switching the foreign-key
+    /// checks makes SQLite prepare every cached statement again, so small batches are better
+    /// off with [`Store::write_or_discard`].
+    pub(crate) fn write_or_discard_bulk<T>(
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
     ) -> Result<T> {
         self.write_or_discard_changed(
-            |c| c.pragma_update(None, "foreign_keys", false),
-            |c| c.pragma_update(None, "foreign_keys", true),
+            |c| {
+                c.pragma_update(None, "foreign_keys", false)?;
+                c.pragma_update(None, "wal_autocheckpoint", BULK_CHECKPOINT_PAGES)
+            },
+            |c| {
+                c.pragma_update(None, "foreign_keys", true)?;
+                c.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            },
             f,
         )
     }
@@ -497,6 +520,7 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
             )));
         }
         conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         // The writer's page cache, grown only as pages are used: a bulk load inserts into the
         // program indexes all over, and SQLite's default 2 MiB made it re-read index pages
         // from the file. Readers keep the default.
@@ -718,28 +742,41 @@ mod tests {
     }
 
     #[test]
-    fn prechecked_writes_turn_foreign_keys_off_and_always_back_on() {
-        let store = Store::open_in_memory().unwrap();
-        let enforced = |c: &Connection| -> Result<bool> {
-            Ok(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?)
+    fn bulk_writes_change_two_settings_and_always_set_them_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("bulk.db")).unwrap();
+        // (foreign keys enforced, WAL auto-checkpoint pages)
+        let settings = |c: &Connection| -> Result<(bool, i64)> {
+            Ok((
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?,
+            ))
         };
+        let single = (true, WRITER_CHECKPOINT_PAGES);
+        assert_eq!(store.write(|c, _| settings(c)).unwrap(), single);
         let inside = store
-            .write_or_discard_prechecked(|c, _| Ok((enforced(c)?, true)))
+            .write_or_discard_bulk(|c, _| Ok((settings(c)?, true)))
             .unwrap();
-        assert!(!inside, "off during the write");
-        assert!(store.read(enforced).unwrap(), "on after it");
-        let failed = store.write_or_discard_prechecked(|_, _| -> Result<((), bool)> {
+        assert_eq!(inside, (false, BULK_CHECKPOINT_PAGES), "during the write");
+        assert_eq!(store.write(|c, _| settings(c)).unwrap(), single, "after it");
+        let failed = store.write_or_discard_bulk(|_, _| -> Result<((), bool)> {
             Err(Error::validation("x", "refused"))
         });
         assert!(failed.is_err());
-        assert!(store.read(enforced).unwrap(), "on after a failure");
+        assert_eq!(
+            store.write(|c, _| settings(c)).unwrap(),
+            single,
+            "after a failure"
+        );
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.write_or_discard_prechecked(|_, _| -> Result<((), bool)> {
-                panic!("inside a write")
-            })
+            store.write_or_discard_bulk(|_, _| -> Result<((), bool)> { panic!("inside a write") })
         }));
         assert!(panicked.is_err());
-        assert!(store.read(enforced).unwrap(), "on after a panic");
+        assert_eq!(
+            store.write(|c, _| settings(c)).unwrap(),
+            single,
+            "after a panic"
+        );
         // And enforced: an enrollment of a user that does not exist is refused by SQLite.
         let orphan = store.write(|c, _| {
             Ok(c.execute(
