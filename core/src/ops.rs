@@ -22,7 +22,7 @@ use crate::validate;
 /// foreign-key checks ([`Store::write_or_discard_bulk`]): switching them off and on makes
 /// SQLite prepare each cached statement again, about 90 µs, which rows without the checks save
 /// back from about 100 rows on (measured on 2-core x86-64).
-const PRECHECKED_BATCH_ROWS: usize = 256;
+const BULK_BATCH_ROWS: usize = 256;
 
 /// Largest page any list call returns.
 pub const MAX_LIMIT: u32 = 1_000;
@@ -369,7 +369,7 @@ impl Store {
             }
             Ok((outcomes, true))
         };
-        if requests.len() >= PRECHECKED_BATCH_ROWS {
+        if requests.len() >= BULK_BATCH_ROWS {
             self.write_or_discard_bulk(batch)
         } else {
             self.write_or_discard(batch)

@@ -203,8 +203,8 @@ impl Store {
             return Err(Error::validation("header", "the roster is empty"));
         }
         let columns = columns(&header)?;
-        // Rosters are long: the foreign-key checks enroll_in's look-ups make redundant cost
-        // more than re-preparing statements once.
+        // Rosters are long enough to be worth a bulk write (enroll_in looks up each row's user
+        // and program itself).
         self.write_or_discard_bulk(|tx, now| {
             let mut held = db::Held::new(tx);
             let mut programs = HashMap::new();
