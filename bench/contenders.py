@@ -2,7 +2,8 @@
 """Workload W (bench/README.md) for the Python contenders; prints one JSON object of figures,
 the same as ``enrollkit-bench`` prints for the Rust contenders.
 
-    contenders.py python|sqlite3|sqlalchemy DB_PATH N [--programs P] [--ops OPS] [--queries Q]
+    contenders.py python|sqlite3|sqlalchemy DB_PATH N [--programs P] [--ops OPS]
+                  [--rounds R] [--queries Q]
 
 * ``python``: enrollkit's Python module, as an application would call it;
 * ``sqlite3``: hand-written SQL with the standard library's ``sqlite3`` over
@@ -16,6 +17,7 @@ event row per change and the partial unique index for one open enrollment (enrol
 import argparse
 import json
 import os
+import statistics
 import time
 import uuid
 from pathlib import Path
@@ -31,8 +33,9 @@ PER_PAGE = 20  # rows per page in phase C
 class Workload:
     """What to run; the same arithmetic as bench/src/main.rs."""
 
-    def __init__(self, db: Path, n: int, programs: int, ops: int, queries: int) -> None:
+    def __init__(self, db: Path, n: int, programs: int, ops: int, rounds: int, queries: int) -> None:
         self.db, self.n, self.programs, self.ops, self.queries = db, n, programs, ops, queries
+        self.rounds = rounds
 
     @staticmethod
     def user(i: int) -> str:
@@ -48,8 +51,13 @@ class Workload:
             yield range(start, min(start + CHUNK, self.n))
 
     def b_targets(self) -> int:
-        """Enrollments phase B changes per durability setting."""
-        return min(self.ops // STEPS, self.n // 2)
+        """Enrollments one round of phase B changes."""
+        return min(self.ops // STEPS, self.n // (self.rounds + 1))
+
+    def b_changed(self) -> int:
+        """Enrollments phase B changes in all (the first ones by creation index): the NORMAL
+        rounds' in turn, then FULL's."""
+        return (self.rounds + 1) * self.b_targets()
 
     def last_page(self, j: int) -> int:
         """The 1-based number of the last page of program j's active enrollments after B."""
@@ -57,7 +65,7 @@ class Workload:
         def count(limit: int) -> int:
             return -(-(limit - j) // self.programs) if limit > j else 0
 
-        active = count(self.n) - count(2 * self.b_targets())
+        active = count(self.n) - count(self.b_changed())
         return max(-(-active // PER_PAGE), 1)
 
 
@@ -108,16 +116,24 @@ def run(c: Contender, w: Workload) -> Dict[str, Any]:
     targets = c.bulk(w, figures)
     c.close()
     figures["db_bytes"] = w.db.stat().st_size
-    half = w.b_targets()
-    for key, full, ids in (("single_normal", False, targets[:half]), ("single_full", True, targets[half:])):
-        def phase_b() -> None:
+    per_round = w.b_targets()
+
+    def phase_b(ids: List[str]) -> float:
+        def steps() -> None:
             for _ in range(STEPS):
                 for i in ids:
                     c.single(i)
 
-        c.open(w, full)
-        figures[key] = rate(len(ids) * STEPS, phase_b)
-        c.close()
+        return rate(len(ids) * STEPS, steps)
+
+    # NORMAL: the median of w.rounds rounds, each on enrollments of its own; FULL: one round.
+    c.open(w, full=False)
+    figures["single_normal"] = statistics.median(
+        phase_b(targets[r * per_round:(r + 1) * per_round]) for r in range(w.rounds))
+    c.close()
+    c.open(w, full=True)
+    figures["single_full"] = phase_b(targets[w.rounds * per_round:])
+    c.close()
     c.open(w, full=False)
     program = [w.program(q % w.programs) for q in range(w.queries)]
     offset = [(w.last_page(q % w.programs) - 1) * PER_PAGE for q in range(w.queries)]
@@ -159,7 +175,7 @@ class EnrollkitPython:
                                                  state=ek.ProgramState.ACTIVE, self_enrollment=True))
         figures["users"] = rate(w.n, lambda: [self.store.upsert_users([{"id": w.user(i)} for i in r])
                                               for r in w.chunks()])
-        keep = 2 * w.b_targets()
+        keep = w.b_changed()
         targets: List[str] = []
 
         def enroll() -> None:
@@ -224,7 +240,7 @@ class Sqlite3:
                 c.execute("COMMIT")
 
         figures["users"] = rate(w.n, users)
-        keep = 2 * w.b_targets()
+        keep = w.b_changed()
         targets: List[str] = []
 
         def enroll() -> None:
@@ -360,7 +376,7 @@ class SqlAlchemy:
                     s.add_all(self.User(id=w.user(i), created_at=now_ms()) for i in r)
 
         figures["users"] = rate(w.n, users)
-        keep = 2 * w.b_targets()
+        keep = w.b_changed()
         targets: List[str] = []
 
         def enroll() -> None:
@@ -427,13 +443,15 @@ def main() -> None:
     parser.add_argument("n", type=int)
     parser.add_argument("--programs", type=int, default=1_000)
     parser.add_argument("--ops", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--queries", type=int, default=1_000)
     a = parser.parse_args()
-    if min(a.n, a.programs, a.queries) <= 0 or a.programs > a.n or a.ops < STEPS:
-        parser.error("need N >= programs > 0, queries > 0, ops >= 10")
+    if (min(a.n, a.programs, a.queries, a.rounds) <= 0 or a.programs > a.n or a.ops < STEPS
+            or a.n <= a.rounds):
+        parser.error("need N >= programs > 0, N > rounds > 0, queries > 0, ops >= 10")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{a.db}{suffix}").unlink(missing_ok=True)
-    w = Workload(a.db, a.n, a.programs, a.ops, a.queries)
+    w = Workload(a.db, a.n, a.programs, a.ops, a.rounds, a.queries)
     figures = run(CONTENDERS[a.contender](), w)
     print(json.dumps({"contender": a.contender, "n": a.n, **figures}))
 

@@ -5,7 +5,7 @@ use enrollkit::{
     Order, Pagination, ProgramSpec, Store, User,
 };
 
-use crate::{chunks, file_size, rate, Figures, Workload, PER_PAGE, STEPS};
+use crate::{chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS};
 
 type Result<T> = enrollkit::Result<T>;
 
@@ -32,7 +32,7 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
             store.upsert_users(&users).map(drop)
         })
     })?;
-    let keep = 2 * w.b_targets();
+    let keep = w.b_changed();
     let mut targets = Vec::with_capacity(keep);
     f.enroll = rate(w.n, || {
         chunks(w.n).try_for_each(|range| {
@@ -128,8 +128,10 @@ pub(crate) fn run(w: &Workload) -> Result<Figures> {
         bulk(w, &store, &mut f)?
     };
     f.db_bytes = file_size(&w.db);
-    let (normal, full) = targets.split_at(w.b_targets());
-    f.single_normal = single(&open(w, Durability::Normal)?, normal)?;
+    let (normal, full) = targets.split_at(w.rounds * w.b_targets());
+    let store = open(w, Durability::Normal)?;
+    f.single_normal = median_round(w, normal, |ids| single(&store, ids))?;
+    drop(store);
     f.single_full = single(&open(w, Durability::Full)?, full)?;
     queries(w, &open(w, Durability::Normal)?, &mut f)?;
     Ok(f)

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::{chunks, file_size, rate, Figures, Workload, PER_PAGE, STEPS};
+use crate::{chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS};
 
 type Result<T> = rusqlite::Result<T>;
 
@@ -78,7 +78,7 @@ fn bulk(w: &Workload, c: &mut Connection, f: &mut Figures) -> Result<Vec<String>
             tx.commit()
         })
     })?;
-    let keep = 2 * w.b_targets();
+    let keep = w.b_changed();
     let mut targets = Vec::with_capacity(keep);
     f.enroll = rate(w.n, || {
         chunks(w.n).try_for_each(|range| {
@@ -203,8 +203,10 @@ pub(crate) fn run(w: &Workload) -> Result<Figures> {
         bulk(w, &mut c, &mut f)?
     };
     f.db_bytes = file_size(&w.db);
-    let (normal, full) = targets.split_at(w.b_targets());
-    f.single_normal = single(&mut open(w, false)?, normal)?;
+    let (normal, full) = targets.split_at(w.rounds * w.b_targets());
+    let mut c = open(w, false)?;
+    f.single_normal = median_round(w, normal, |ids| single(&mut c, ids))?;
+    drop(c);
     f.single_full = single(&mut open(w, true)?, full)?;
     let c = open(w, false)?;
     // Phase B must have completed exactly its targets.
@@ -215,7 +217,7 @@ pub(crate) fn run(w: &Workload) -> Result<Figures> {
             |r| r.get(0),
         )
         .optional()?;
-    if completed != Some(2 * w.b_targets() as i64) {
+    if completed != Some(w.b_changed() as i64) {
         return Err(rusqlite::Error::InvalidQuery);
     }
     queries(w, &c, &mut f)?;

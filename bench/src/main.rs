@@ -4,9 +4,10 @@
 //! * `floor`: plain rusqlite with hand-written SQL and cached statements over the lean schema in
 //!   `bench/floor_schema.sql` (the fastest code a user could write by hand).
 //!
-//! `enrollkit-bench CONTENDER DB_PATH N [--programs P] [--ops OPS] [--queries Q]` runs phases
-//! A (bulk load), B (single operations, synchronous NORMAL then FULL) and C (queries) on a fresh
-//! database file and prints one JSON object of figures on stdout. The workload and its figures
+//! `enrollkit-bench CONTENDER DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]`
+//! runs phases A (bulk load), B (single operations: R rounds with synchronous NORMAL, of which
+//! the median counts, then one with FULL) and C (queries) on a fresh database file and prints
+//! one JSON object of figures on stdout. The workload and its figures
 //! are the same for every contender (see `bench/README.md`; the C and Python contenders are
 //! `bench/c/enrollkit_bench.c` and `bench/contenders.py`).
 
@@ -25,8 +26,11 @@ struct Workload {
     n: usize,
     /// Programs; enrollment `i` is user `i` in program `i % programs`.
     programs: usize,
-    /// Single operations per durability setting in phase B.
+    /// Single operations per round of phase B.
     ops: usize,
+    /// Rounds of phase B with synchronous NORMAL, each on enrollments of its own; the median
+    /// round is the figure (FULL runs one round).
+    rounds: usize,
     /// Queries of each kind in phase C (program `q % programs` for query `q`).
     queries: usize,
 }
@@ -49,10 +53,16 @@ impl Workload {
         format!("crs_{j:05}")
     }
 
-    /// Enrollments (by creation index) that phase B changes: `ops / STEPS` of them for
-    /// NORMAL, the next as many for FULL.
+    /// Enrollments that one round of phase B changes: `ops / STEPS`. Phase B changes the first
+    /// [`Workload::b_changed`] enrollments (by creation index): the NORMAL rounds' in turn,
+    /// then FULL's.
     fn b_targets(&self) -> usize {
-        (self.ops / STEPS).min(self.n / 2)
+        (self.ops / STEPS).min(self.n / (self.rounds + 1))
+    }
+
+    /// Enrollments that phase B changes (and completes) in all.
+    fn b_changed(&self) -> usize {
+        (self.rounds + 1) * self.b_targets()
     }
 
     /// Active enrollments of program `j` after phase B (both rounds complete their targets).
@@ -64,7 +74,7 @@ impl Workload {
                 0
             }
         };
-        count(self.n) - count(2 * self.b_targets())
+        count(self.n) - count(self.b_changed())
     }
 
     /// The 1-based number of the last page of program `j`'s active enrollments.
@@ -93,6 +103,22 @@ fn rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
     Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
+/// Phase B with synchronous NORMAL: `round` on each of [`Workload::rounds`] consecutive runs of
+/// [`Workload::b_targets`] ids; the median of the rates it returns. Single rounds of 10,000
+/// operations (a third of a second) vary by 10-20 % with the machine's I/O.
+fn median_round<E>(
+    w: &Workload,
+    ids: &[String],
+    mut round: impl FnMut(&[String]) -> Result<f64, E>,
+) -> Result<f64, E> {
+    let mut rates = ids
+        .chunks(w.b_targets())
+        .map(&mut round)
+        .collect::<Result<Vec<f64>, E>>()?;
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[rates.len() / 2])
+}
+
 /// The index ranges of phase A's bulk transactions: `0..n` in chunks of [`CHUNK`].
 fn chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     (0..n)
@@ -107,7 +133,8 @@ fn file_size(path: &Path) -> u64 {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--queries Q]"
+        "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--rounds R] \
+         [--queries Q]"
     );
     ExitCode::from(2)
 }
@@ -126,6 +153,7 @@ fn main() -> ExitCode {
         n,
         programs: 1_000,
         ops: 10_000,
+        rounds: 5,
         queries: 1_000,
     };
     for pair in args[3..].chunks(2) {
@@ -135,11 +163,12 @@ fn main() -> ExitCode {
         match pair[0].as_str() {
             "--programs" => w.programs = v,
             "--ops" => w.ops = v,
+            "--rounds" => w.rounds = v,
             "--queries" => w.queries = v,
             _ => return usage(),
         }
     }
-    if w.programs > w.n || w.ops < STEPS {
+    if w.programs > w.n || w.ops < STEPS || w.n < w.rounds + 1 {
         return usage();
     }
     for suffix in ["", "-wal", "-shm"] {
