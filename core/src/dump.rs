@@ -914,8 +914,11 @@ fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
 
 /// Into an empty enrollments or events table, an import drops the secondary indexes that check
 /// nothing (the unique ones stay, so every line is still checked) and rebuilds them once at the
-/// end, which is much cheaper than updating them row by row. Returns `(table, statement)` for
-/// each, to rebuild them; a rollback restores them anyway.
+/// end, which is much cheaper than updating them row by row. Partial indexes stay too: they
+/// hold few rows (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping
+/// them costs a condition per row, while each rebuild reads the whole table again (from the
+/// WAL, 4 KiB per read: 1,000,000 enrollments took 33,000 reads). Returns `(table, statement)`
+/// for each, to rebuild them; a rollback restores them anyway.
 fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut rebuild = Vec::new();
     for table in ["enrollments", "events"] {
@@ -923,8 +926,9 @@ fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
             continue;
         }
         let mut stmt = conn.prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1
-             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+            "SELECT m.name, m.sql FROM pragma_index_list(?1) l
+             JOIN sqlite_master m ON m.type = 'index' AND m.name = l.name
+             WHERE l.origin = 'c' AND NOT l.\"unique\" AND NOT l.partial",
         )?;
         let indexes: Vec<(String, String)> = stmt
             .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -962,5 +966,47 @@ fn is_fatal(e: &Error) -> bool {
         Error::Busy(_) | Error::Corrupt(_) => true,
         Error::Storage(m) => !m.contains("constraint"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_defer_the_full_secondary_indexes_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let mut deferred: Vec<String> = defer_indexes(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|(table, sql)| format!("{table}: {}", sql.split(" ON ").next().unwrap()))
+            .collect();
+        deferred.sort();
+        assert_eq!(
+            deferred,
+            [
+                "enrollments: CREATE INDEX enrollments_program",
+                "enrollments: CREATE INDEX enrollments_program_status",
+                "enrollments: CREATE INDEX enrollments_user",
+                "events: CREATE INDEX events_enrollment",
+            ]
+        );
+        let kept: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            kept,
+            [
+                "enrollments_one_open",
+                "enrollments_scheduled",
+                "users_email",
+                "users_external_id"
+            ]
+        );
     }
 }

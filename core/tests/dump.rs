@@ -606,3 +606,65 @@ fn the_reader_thread_has_exited_when_the_import_returns() {
         assert_eq!(dropped.load(Ordering::SeqCst), round, "round {round}");
     }
 }
+
+/// A scheduled enrollment survives an import as one: `start_due` on the copy starts it once it
+/// is due, not before. (The partial index of scheduled enrollments is the one secondary index
+/// an import into empty tables keeps up to date row by row instead of rebuilding it.)
+#[test]
+fn imported_scheduled_enrollments_start_when_due() {
+    let start = Timestamp::parse("2026-03-01T09:00:00Z").unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-02-01T09:00:00Z").unwrap(),
+    ));
+    let source = OpenOptions::new()
+        .clock(clock.clone())
+        .open_in_memory()
+        .unwrap();
+    source
+        .upsert_user(&User {
+            id: "u1".into(),
+            ..User::default()
+        })
+        .unwrap();
+    source
+        .create_program(&ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![Step {
+                id: "s1".into(),
+                step_type: "task".into(),
+                title: "Step".into(),
+                learner_completable: true,
+            }],
+            ..ProgramSpec::course("trk", "Track")
+        })
+        .unwrap();
+    let mut req = EnrollRequest::new("u1", "trk");
+    req.start_at = Some(start);
+    let scheduled = source.enroll(&Actor::Admin, &req).unwrap();
+    assert_eq!(scheduled.status_name(), "new");
+
+    let copy = OpenOptions::new()
+        .clock(clock.clone())
+        .open_in_memory()
+        .unwrap();
+    let report = copy
+        .import_jsonl(
+            &mut Cursor::new(export(&source)),
+            BatchMode::AllOrNothing,
+            None,
+        )
+        .unwrap();
+    assert!(report.committed, "{report:?}");
+    assert!(copy.start_due(&Actor::System, 10).unwrap().is_empty());
+    clock.advance_millis(start.millis() - clock.now().millis());
+    assert_eq!(
+        copy.start_due(&Actor::System, 10).unwrap(),
+        std::slice::from_ref(&scheduled.id)
+    );
+    assert_eq!(
+        copy.get_enrollment(&Actor::Admin, &scheduled.id)
+            .unwrap()
+            .status_name(),
+        "active"
+    );
+}
