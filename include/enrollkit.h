@@ -666,7 +666,9 @@ enrollkit_result enrollkit_export(const enrollkit_store *store, const char *path
  * rolls everything back when a line is refused; ENROLLKIT_BATCH_BEST_EFFORT skips refused
  * lines). Writes the report ({"imported": counts, "errors": [{"line", "error"}],
  * "committed": bool}) as JSON to `*out` unless `out` is NULL. Refused lines are reported, not
- * a failed call.
+ * a failed call. An import into an empty database file that no other connection has open
+ * holds the file alone until it returns: other connections wait (up to their busy timeout)
+ * instead of reading the empty database.
  */
 enrollkit_result enrollkit_import(const enrollkit_store *store,
                                   const char *path,

@@ -134,7 +134,8 @@ enum Cmd {
     },
     /// Totals by status, average completion, average time to complete, step funnel.
     Report { program: String },
-    /// Import an export (JSON Lines), or enroll a CSV roster, in one transaction.
+    /// Import an export (JSON Lines), or enroll a CSV roster, in one transaction. An import
+    /// into an empty database file holds the file alone while it runs (other processes wait).
     Import {
         file: PathBuf,
         /// Skip refused lines instead of rolling everything back.

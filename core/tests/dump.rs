@@ -668,3 +668,57 @@ fn imported_scheduled_enrollments_start_when_due() {
         "active"
     );
 }
+
+/// An import into an empty database file writes through a rollback journal (no WAL while it
+/// runs) and leaves the file in WAL mode; an import into a database with content keeps the WAL
+/// throughout, so that other connections can read. (The progress callback runs on the writing
+/// thread, in the middle of the import, every 10,000 lines.)
+#[test]
+fn imports_into_an_empty_file_skip_the_wal_and_others_keep_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "{\"type\":\"header\",\"format\":\"enrollkit-export\",\"version\":1,\"schema_version\":4}\n",
+    );
+    for i in 0..12_000 {
+        text.push_str(&format!("{{\"type\":\"user\",\"id\":\"usr_{i:05}\"}}\n"));
+    }
+    let journal_mode = |path: &std::path::Path| -> String {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    };
+    for (name, existing_user) in [("empty", false), ("not_empty", true)] {
+        let path = dir.path().join(format!("{name}.db"));
+        let wal = dir.path().join(format!("{name}.db-wal"));
+        let store = Store::open(&path).unwrap();
+        if existing_user {
+            store
+                .upsert_user(&User {
+                    id: "someone".into(),
+                    ..User::default()
+                })
+                .unwrap();
+        }
+        let mut wal_seen = Vec::new();
+        let mut progress = |_: u64, _: u64| wal_seen.push(wal.exists());
+        let report = store
+            .import_jsonl(
+                &mut Cursor::new(text.as_bytes()),
+                BatchMode::AllOrNothing,
+                Some(&mut progress),
+            )
+            .unwrap();
+        assert!(report.committed, "{name}: {report:?}");
+        assert!(
+            !wal_seen.is_empty() && wal_seen.iter().all(|&w| w == existing_user),
+            "{name}: WAL during the import: {wal_seen:?}"
+        );
+        assert_eq!(
+            store.stats().unwrap().users,
+            12_000 + u64::from(existing_user)
+        );
+        drop(store);
+        assert_eq!(journal_mode(&path), "wal", "{name}: after the import");
+    }
+}

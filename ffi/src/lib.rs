@@ -1359,7 +1359,9 @@ pub extern "C" fn enrollkit_export(
 /// rolls everything back when a line is refused; ENROLLKIT_BATCH_BEST_EFFORT skips refused
 /// lines). Writes the report ({"imported": counts, "errors": [{"line", "error"}],
 /// "committed": bool}) as JSON to `*out` unless `out` is NULL. Refused lines are reported, not
-/// a failed call.
+/// a failed call. An import into an empty database file that no other connection has open
+/// holds the file alone until it returns: other connections wait (up to their busy timeout)
+/// instead of reading the empty database.
 #[no_mangle]
 pub extern "C" fn enrollkit_import(
     store: *const enrollkit_store,

@@ -219,7 +219,10 @@ class Store:
                     mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING) -> Dict[str, Any]:
         """Imports an export file in one transaction. Returns ``{"imported": counts,
         "errors": [{"line", "error"}], "committed": bool}``; with ``ALL_OR_NOTHING`` any refused
-        line leaves the database unchanged."""
+        line leaves the database unchanged. An import into an empty database file that no other
+        connection has open holds the file alone until it returns: other connections (other
+        threads' reads included) wait, up to their busy timeout, instead of reading the empty
+        database."""
         raw = self._native.import_file(_str("path", os.fspath(path)), _enum(mode))
         return raw  # type: ignore[no-any-return]
 

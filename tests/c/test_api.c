@@ -698,6 +698,24 @@ static void test_files(enrollkit_store *s, const char *dir) {
     CHECK(has(out, "\"line\":2"));
     EXPECT(enrollkit_import(copy, bad, 9, NULL), ENROLLKIT_RESULT_VALIDATION);
     EXPECT(enrollkit_import(copy, "/nonexistent/x.jsonl", 0, NULL), ENROLLKIT_RESULT_STORAGE);
+
+    /* Into an empty file (written through a rollback journal): the same export, and the file is
+     * back in WAL mode afterwards (the next write creates the -wal file). */
+    char loaded[512], loaded_wal[600];
+    snprintf(loaded, sizeof loaded, "%s/loaded.db", dir);
+    snprintf(loaded_wal, sizeof loaded_wal, "%s-wal", loaded);
+    enrollkit_store *file_copy = NULL;
+    OK(enrollkit_store_open(loaded, 0, &file_copy));
+    OK(enrollkit_import(file_copy, first, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+    CHECK(has(out, "\"committed\":true"));
+    OK(enrollkit_export(file_copy, second, NULL));
+    a = slurp(first), b = slurp(second);
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    OK(enrollkit_user_upsert(file_copy, "{\"id\":\"after_import\"}", NULL));
+    CHECK(access(loaded_wal, F_OK) == 0);
+    enrollkit_store_free(file_copy);
     EXPECT(enrollkit_export(copy, "/nonexistent/dir/x.jsonl", NULL), ENROLLKIT_RESULT_STORAGE);
     enrollkit_store_free(copy);
     /* A CSV roster: one row enrolled, one refused (line 3), all or nothing, then best effort. */

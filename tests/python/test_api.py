@@ -550,6 +550,16 @@ def test_export_import_csv_backup(store: Store, tmp_path: "os.PathLike[str]") ->
             assert f1.read() == f2.read()
         again = copy.import_file(first, mode=BatchMode.BEST_EFFORT)
         assert {err["error"]["code"] for err in again["errors"]} == {"conflict"}
+    # Into an empty file (written through a rollback journal): the same export, and the file is
+    # back in WAL mode afterwards (the next write creates the -wal file).
+    loaded, third = os.path.join(tmp_path, "loaded.db"), os.path.join(tmp_path, "c.jsonl")
+    with Store(loaded) as file_copy:
+        assert file_copy.import_file(first)["committed"]
+        file_copy.export(third)
+        with open(first, "rb") as f1, open(third, "rb") as f3:
+            assert f1.read() == f3.read()
+        file_copy.upsert_user(User(id="after_import"))
+        assert os.path.exists(loaded + "-wal")
     csv_path = os.path.join(tmp_path, "e.csv")
     assert store.export_csv(csv_path, program_id="trk") == 1
     with open(csv_path) as f:
