@@ -9,6 +9,7 @@ use rusqlite::Connection;
 
 use crate::db::{self, EventRecord};
 use crate::error::{Error, Result};
+use crate::ids::IdRandom;
 use crate::lifecycle::{self, Command};
 use crate::model::{
     Actor, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
@@ -86,6 +87,24 @@ impl EnrollOutcome {
             EnrollOutcome::AlreadyEnrolled { .. } => "already_enrolled",
             EnrollOutcome::Failed(_) => "failed",
             EnrollOutcome::NotApplied => "not_applied",
+        }
+    }
+}
+
+/// What the rows of one enrolling call share ([`Store::enroll_in`]): the programs read so far
+/// (the call's own map saves even the store cache's version check per row) and the random
+/// bytes for new enrollment ids.
+pub(crate) struct Enrolling {
+    programs: HashMap<String, Arc<Program>>,
+    random: IdRandom,
+}
+
+impl Enrolling {
+    /// For a call of up to `rows` rows.
+    pub(crate) fn new(rows: usize) -> Enrolling {
+        Enrolling {
+            programs: HashMap::new(),
+            random: IdRandom::for_ids(rows),
         }
     }
 }
@@ -260,35 +279,33 @@ impl Store {
         validate_request(req)?;
         self.write(|tx, now| {
             let mut held = db::Held::new(tx);
-            self.enroll_in(&mut held, actor, req, now, &mut HashMap::new())
+            self.enroll_in(&mut held, actor, req, now, &mut Enrolling::new(1))
         })
     }
 
     /// Checks and enrolls `req` within the caller's transaction: one enroll, or one row of a
-    /// bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]); `programs` keeps the
-    /// programs read so far.
+    /// bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]), whose rows share `call`.
     pub(crate) fn enroll_in(
         &self,
         held: &mut db::Held<'_>,
         actor: &Actor,
         req: &EnrollRequest,
         now: Timestamp,
-        programs: &mut HashMap<String, Arc<Program>>,
+        call: &mut Enrolling,
     ) -> Result<Enrollment> {
         validate_request(req)?;
         let tx = held.conn();
-        // The batch's own map saves even the store cache's version check per row.
-        if !programs.contains_key(&req.program_id) {
+        if !call.programs.contains_key(&req.program_id) {
             let program = self.program(tx, &req.program_id)?;
-            programs.insert(req.program_id.clone(), program);
+            call.programs.insert(req.program_id.clone(), program);
         }
-        let program = &programs[&req.program_id];
+        let program = &call.programs[&req.program_id];
         let user = db::find_enrolling_user(held, &req.user)?;
         let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
-        let id = req
-            .id
-            .clone()
-            .unwrap_or_else(|| self.new_enrollment_id(now));
+        let id = match &req.id {
+            Some(id) => id.clone(),
+            None => self.new_enrollment_id(now, &mut call.random)?,
+        };
         let e = lifecycle::enroll(
             actor,
             program,
@@ -343,10 +360,10 @@ impl Store {
         // into its sub-journal (a fifth of a bulk load's instructions).
         let batch = |tx: &Connection, now| {
             let mut held = db::Held::new(tx);
-            let mut programs = HashMap::new();
+            let mut call = Enrolling::new(requests.len());
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
-                let row = self.enroll_in(&mut held, actor, req, now, &mut programs);
+                let row = self.enroll_in(&mut held, actor, req, now, &mut call);
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
                     Err(Error::AlreadyEnrolled { existing_id, .. }) => {

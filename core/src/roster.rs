@@ -12,7 +12,6 @@
 //! `allow_reenroll`) is refused with `already_enrolled`, so that a roster imported twice
 //! creates nothing the second time.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
@@ -21,7 +20,7 @@ use crate::db;
 use crate::dump::{ImportError, ImportReport, Progress};
 use crate::error::{Error, Result};
 use crate::model::{Actor, EnrollRequest};
-use crate::ops::BatchMode;
+use crate::ops::{BatchMode, Enrolling};
 use crate::store::Store;
 
 /// The columns a roster may have.
@@ -207,14 +206,15 @@ impl Store {
         // and program itself).
         self.write_or_discard_bulk(|tx, now| {
             let mut held = db::Held::new(tx);
-            let mut programs = HashMap::new();
+            // (Rosters are usually long: random bytes for the most ids one read serves.)
+            let mut call = Enrolling::new(usize::MAX);
             let mut report = ImportReport::default();
             let mut row = csv::StringRecord::new();
             let mut rows = 0u64;
             while reader.read_record(&mut row).map_err(unreadable)? {
                 let line = row.position().map_or(0, |p| p.line());
                 let outcome = request(&columns, &row)
-                    .and_then(|req| self.enroll_in(&mut held, actor, &req, now, &mut programs));
+                    .and_then(|req| self.enroll_in(&mut held, actor, &req, now, &mut call));
                 match outcome {
                     Ok(_) => report.imported.enrollments += 1,
                     Err(e) if e.is_storage() => return Err(e),

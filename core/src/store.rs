@@ -273,8 +273,12 @@ impl Store {
         })
     }
 
-    pub(crate) fn new_enrollment_id(&self, now: Timestamp) -> String {
-        self.ids.next(now)
+    pub(crate) fn new_enrollment_id(
+        &self,
+        now: Timestamp,
+        random: &mut crate::ids::IdRandom,
+    ) -> Result<String> {
+        self.ids.next(now, random)
     }
 
     /// Program `id` with its steps as transaction `conn` sees it: from the cache when no
