@@ -233,7 +233,8 @@ described in `bench/README.md`; figures are operations per second (ratio to the 
 parentheses), peak RSS of the contender's process, database file bytes per enrollment after
 phase A (users, enrollments, events and every index included). Each figure is the median of
 3 runs up to N = 100,000 (one run above; the CLI import's, 3 runs at every size), run in
-rounds of every contender: single runs on this machine vary by 10-40 %.
+rounds of every contender: single runs on this machine vary by 10-40 %. Within each run,
+B NORMAL is the median of {DEFAULT_ROUNDS} rounds of 10,000 operations (SQLAlchemy: {ROUNDS['sqlalchemy']}).
 
 {table(results)}
 
