@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
@@ -191,6 +192,9 @@ pub struct Store {
     options: OpenOptions,
     ids: crate::ids::IdGenerator,
     programs: Mutex<ProgramCache>,
+    /// Set when a write that left WAL mode could not return to it (another connection held the
+    /// file at that moment): the next write tries again before it begins.
+    wal_pending: AtomicBool,
 }
 
 /// Programs that writes read, kept between operations while `program_version` (schema 4: bumped
@@ -270,6 +274,7 @@ impl Store {
             options,
             ids: crate::ids::IdGenerator::default(),
             programs: Mutex::default(),
+            wal_pending: AtomicBool::new(false),
         })
     }
 
@@ -371,7 +376,10 @@ impl Store {
             |c| {
                 c.pragma_update(None, "temp_store", "MEMORY")?;
                 c.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
-                return_to_wal(c, sync)
+                if !return_to_wal(c, sync)? {
+                    self.wal_pending.store(true, Ordering::Relaxed);
+                }
+                Ok(())
             },
             f,
         )
@@ -432,7 +440,16 @@ impl Store {
         if self.options.read_only {
             return Err(Error::Storage("the store was opened read-only".into()));
         }
-        Ok(self.writer.lock().unwrap_or_else(PoisonError::into_inner))
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.wal_pending.load(Ordering::Relaxed)
+            && matches!(
+                return_to_wal(&conn, synchronous(self.options.durability)),
+                Ok(true)
+            )
+        {
+            self.wal_pending.store(false, Ordering::Relaxed);
+        }
+        Ok(conn)
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the locked writer `conn`.
@@ -552,22 +569,31 @@ fn leave_wal(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Undoes [`leave_wal`] when it switched: WAL again, with the store's `synchronous` setting.
-/// (It waits for other connections like any write, up to the busy timeout.)
-fn return_to_wal(conn: &Connection, synchronous: &str) -> rusqlite::Result<()> {
+/// Returns whether the database is in WAL mode. Another connection that opened the file
+/// meanwhile and reads it keeps it in rollback-journal mode (with `synchronous = FULL`) until it
+/// lets go: that is not an error, the write that left WAL mode has committed; the store tries
+/// again before its next write (`Store::lock_writer`), and any connection opening the file
+/// switches it to WAL as well.
+fn return_to_wal(conn: &Connection, synchronous: &str) -> rusqlite::Result<bool> {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if mode != "delete" {
-        return Ok(());
+        return Ok(true);
     }
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if mode != "wal" {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            Some(format!(
-                "cannot switch the database back to WAL mode (journal_mode is {mode})"
-            )),
-        ));
+    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+        Ok(mode) if mode == "wal" => {}
+        Ok(_) => return Ok(false),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            ) =>
+        {
+            return Ok(false)
+        }
+        Err(e) => return Err(e),
     }
-    conn.pragma_update(None, "synchronous", synchronous)
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    Ok(true)
 }
 
 /// `PRAGMA synchronous` for `durability`.
@@ -895,6 +921,45 @@ mod tests {
                 .unwrap();
             assert_eq!(inside, configured);
         }
+    }
+
+    #[test]
+    fn a_reader_that_holds_the_file_only_delays_the_return_to_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.db");
+        let store = Store::open(&path).unwrap();
+        {
+            let conn = store.lock_writer().unwrap();
+            leave_wal(&conn).unwrap();
+        }
+        let mode = |c: &Connection| -> Result<(String, i64)> {
+            Ok((
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+            ))
+        };
+        // Another connection reads the file in rollback-journal mode (a SHARED lock).
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+            .unwrap();
+        {
+            let conn = store.lock_writer().unwrap();
+            conn.busy_timeout(Duration::from_millis(20)).unwrap();
+            assert!(
+                !return_to_wal(&conn, "NORMAL").unwrap(),
+                "not while it reads"
+            );
+            assert_eq!(mode(&conn).unwrap(), ("delete".to_owned(), 2));
+            conn.busy_timeout(store.options.busy_timeout).unwrap();
+        }
+        store.wal_pending.store(true, Ordering::Relaxed);
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        // The next write switches back first, with the store's own synchronous setting.
+        assert_eq!(store.write(|c, _| mode(c)).unwrap(), ("wal".to_owned(), 1));
+        assert!(!store.wal_pending.load(Ordering::Relaxed));
     }
 
     #[test]
