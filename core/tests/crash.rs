@@ -117,3 +117,103 @@ fn sigkill_never_loses_an_acknowledged_operation() {
     );
     assert!(checked > 0, "the writer acknowledged something");
 }
+
+/// An import into an empty file writes through a rollback journal (not the WAL): a process
+/// killed at any moment of it leaves the file empty or fully imported, never in between, and
+/// the next open rolls a cut import back and returns the file to WAL mode.
+#[test]
+fn sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything() {
+    if let (Ok(db), Ok(file)) = (
+        std::env::var("ENROLLKIT_IMPORT_DB"),
+        std::env::var("ENROLLKIT_IMPORT_FILE"),
+    ) {
+        let store = Store::open(&db).unwrap();
+        let mut input = std::io::BufReader::new(std::fs::File::open(file).unwrap());
+        let report = store
+            .import_jsonl(&mut input, BatchMode::AllOrNothing, None)
+            .unwrap();
+        assert!(report.committed);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.jsonl");
+    let full = {
+        let source = Store::open_in_memory().unwrap();
+        source
+            .create_program(&ProgramSpec::course("crs", "Course"))
+            .unwrap();
+        let users: Vec<User> = (0..5_000)
+            .map(|i| User {
+                id: format!("u{i}"),
+                ..User::default()
+            })
+            .collect();
+        source.upsert_users(&users).unwrap();
+        let requests: Vec<EnrollRequest> = users
+            .iter()
+            .map(|u| EnrollRequest::new(&u.id, "crs"))
+            .collect();
+        source
+            .enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)
+            .unwrap();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&export).unwrap());
+        source.export_jsonl(&mut out, None).unwrap();
+        source.stats().unwrap()
+    };
+    let db = dir.path().join("import.db");
+    let remove = || {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    let import = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything",
+                "--test-threads=1",
+            ])
+            .env("ENROLLKIT_IMPORT_DB", &db)
+            .env("ENROLLKIT_IMPORT_FILE", &export)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // How long a whole import takes here (process start included): kills land within it.
+    let start = std::time::Instant::now();
+    assert!(import().wait().unwrap().success());
+    let whole = start.elapsed().as_millis() as u64;
+    let mut seed = 7;
+    let (mut cut, mut journals) = (0, 0);
+    for k in 0..8 {
+        remove();
+        let mut child = import();
+        std::thread::sleep(Duration::from_millis(whole / 4 + next(&mut seed) % whole));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if Path::new(&format!("{}-journal", db.display())).exists() {
+            journals += 1;
+        }
+        let store = Store::open(&db).unwrap();
+        let problems = store.check_invariants().unwrap();
+        assert!(problems.is_empty(), "after kill {k}: {problems:?}");
+        let stats = store.stats().unwrap();
+        if stats == RecordCounts::default() {
+            cut += 1;
+        } else {
+            assert_eq!(stats, full, "after kill {k}: a partial import");
+        }
+        drop(store);
+        let mode: String = rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "after kill {k}");
+    }
+    println!("8 kills during imports: {cut} cut (rolled back), {journals} left a hot journal");
+    assert!(
+        journals > 0,
+        "some kill landed inside the import's transaction"
+    );
+}
