@@ -461,8 +461,11 @@ impl Store {
         ) -> Result<(T, Option<String>)>,
     ) -> Result<(Enrollment, T)> {
         validate::id("enrollment_id", id)?;
-        self.write(|tx, now| {
-            let (rid, mut before, version) = db::get_stored_enrollment(tx, id)?;
+        self.write_enrollment(id, |tx, now, version, kept| {
+            let (rid, mut before) = match kept {
+                Some(kept) => kept,
+                None => db::get_stored_enrollment(tx, id)?,
+            };
             let program = self.program_at(tx, &before.program_id, version)?;
             before.steps_total = program.steps.len() as u32;
             let mut e = before.clone();
@@ -482,7 +485,7 @@ impl Store {
                     at: now,
                 },
             )?;
-            Ok((e, out))
+            Ok((rid, e, out))
         })
     }
 

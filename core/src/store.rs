@@ -195,7 +195,27 @@ pub struct Store {
     /// Set when a write that left WAL mode could not return to it (another connection held the
     /// file at that moment): the next write tries again before it begins.
     wal_pending: AtomicBool,
+    enrollments: Mutex<WrittenEnrollments>,
 }
+
+/// Enrollments as this store's single-enrollment changes ([`Store::write_enrollment`]) left
+/// them, so that the next change of the same enrollment need not read its 35 columns again
+/// (a quarter of an `add_progress`). An entry is current only while nothing else changed the
+/// database since it was written: every other write of this store empties the map
+/// ([`Store::lock_writer`]), and `data_version` (which only another connection's commit
+/// changes) must still be the one the entries were written under.
+#[derive(Default)]
+struct WrittenEnrollments {
+    data_version: i64,
+    /// `program_version` when the entries were written: current too while they are (only
+    /// other writes change programs).
+    program_version: i64,
+    /// id -> (rid, enrollment with `steps_total` 0).
+    entries: HashMap<String, (i64, crate::model::Enrollment)>,
+}
+
+/// Enrollments [`WrittenEnrollments`] keeps at most; it starts over when full.
+const MAX_WRITTEN_ENROLLMENTS: usize = 4096;
 
 /// Programs that writes read, kept between operations while `program_version` (schema 4: bumped
 /// by triggers on any change to a program or its steps, by any connection) stays the same.
@@ -275,6 +295,7 @@ impl Store {
             ids: crate::ids::IdGenerator::default(),
             programs: Mutex::default(),
             wal_pending: AtomicBool::new(false),
+            enrollments: Mutex::default(),
         })
     }
 
@@ -293,10 +314,7 @@ impl Store {
     /// after its version was seen could be followed by another change committing the same
     /// version number.
     pub(crate) fn program(&self, conn: &Connection, id: &str) -> Result<Arc<Program>> {
-        let version: i64 = conn
-            .prepare_cached("SELECT version FROM program_version")?
-            .query_row([], |r| r.get(0))?;
-        self.program_at(conn, id, version)
+        self.program_at(conn, id, crate::db::program_version(conn)?)
     }
 
     /// [`Store::program`] where the caller read `program_version` (`version`) in the same
@@ -435,8 +453,81 @@ impl Store {
         Ok(out)
     }
 
-    /// The writer connection, locked; refused (before any waiting) on a read-only store.
+    /// The writer connection, locked, for any write but a single-enrollment change: such a
+    /// write may change enrollments, so the store forgets the ones it kept
+    /// ([`WrittenEnrollments`]).
     fn lock_writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        let conn = self.lock_writer_keeping_enrollments()?;
+        self.written_enrollments().entries.clear();
+        Ok(conn)
+    }
+
+    fn written_enrollments(&self) -> MutexGuard<'_, WrittenEnrollments> {
+        self.enrollments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`Store::write`] for a change of the one enrollment `id` that `f` makes and returns as
+    /// `(rid, enrollment as written, value)`. `f` gets the program version for
+    /// [`Store::program_at`] and the enrollment as this store last wrote it (`(rid,
+    /// enrollment)` with `steps_total` 0) when that is still current ([`WrittenEnrollments`]),
+    /// else `None`: it must then read it. Returns the enrollment and the value.
+    pub(crate) fn write_enrollment<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(
+            &Connection,
+            Timestamp,
+            i64,
+            Option<(i64, crate::model::Enrollment)>,
+        ) -> Result<(i64, crate::model::Enrollment, T)>,
+    ) -> Result<(crate::model::Enrollment, T)> {
+        let conn = self.lock_writer_keeping_enrollments()?;
+        let mut written = None;
+        let out = self.transact(&conn, |tx, now| {
+            let data_version = crate::db::data_version(tx)?;
+            let (program_version, kept) = {
+                let mut kept = self.written_enrollments();
+                if kept.data_version != data_version {
+                    kept.entries.clear();
+                    kept.data_version = data_version;
+                }
+                match kept.entries.is_empty() {
+                    true => (None, None),
+                    false => (Some(kept.program_version), kept.entries.get(id).cloned()),
+                }
+            };
+            let program_version = match program_version {
+                Some(version) => version,
+                None => crate::db::program_version(tx)?,
+            };
+            let (rid, e, value) = f(tx, now, program_version, kept)?;
+            written = Some((rid, e.clone(), program_version));
+            Ok(((e, value), true))
+        });
+        // Still holding the writer: no other write can come between the commit and this.
+        let mut kept = self.written_enrollments();
+        match (&out, written) {
+            (Ok(_), Some((rid, mut e, program_version))) => {
+                if kept.entries.len() >= MAX_WRITTEN_ENROLLMENTS {
+                    kept.entries.clear();
+                }
+                e.steps_total = 0;
+                kept.program_version = program_version;
+                kept.entries.insert(id.to_owned(), (rid, e));
+            }
+            _ => {
+                kept.entries.remove(id);
+            }
+        }
+        drop(kept);
+        drop(conn);
+        out
+    }
+
+    /// The writer connection, locked; refused (before any waiting) on a read-only store.
+    fn lock_writer_keeping_enrollments(&self) -> Result<MutexGuard<'_, Connection>> {
         if self.options.read_only {
             return Err(Error::Storage("the store was opened read-only".into()));
         }

@@ -169,6 +169,9 @@ fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
             .as_ref()
             .and_then(|id| store.get_enrollment(&Actor::Admin, id).ok())
             .map(|e| e.user_id);
+        // The enrollment a change returns, which the store keeps for the next change of it.
+        let mut returned: Option<Enrollment> = None;
+        let mut keep = |e: Enrollment| returned = Some(e);
         let result: Result<(), Error> = match op {
             Op::Enroll {
                 user,
@@ -187,7 +190,7 @@ fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
             }
             Op::Progress(_, p) => store
                 .set_progress(&actor, target.as_ref().unwrap(), p)
-                .map(drop),
+                .map(&mut keep),
             Op::Step(_, s, c) => {
                 let change = match c {
                     0 => StepChange::Start,
@@ -204,11 +207,11 @@ fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
                 let step = ["a", "b", "c", "d"][s];
                 store
                     .update_step(&actor, target.as_ref().unwrap(), step, &change)
-                    .map(drop)
+                    .map(&mut keep)
             }
             Op::Attempt(_, score) => store
                 .submit_attempt(&actor, target.as_ref().unwrap(), score)
-                .map(drop),
+                .map(|(e, _)| keep(e)),
             Op::Transition(_, t) => {
                 let cmd = match t {
                     0 => Command::Start,
@@ -226,7 +229,7 @@ fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
                 };
                 store
                     .transition(&actor, target.as_ref().unwrap(), &cmd)
-                    .map(drop)
+                    .map(&mut keep)
             }
             Op::Delete(_) => store.delete_enrollment(&actor, target.as_ref().unwrap()),
             Op::StartDue => store.start_due(&Actor::System, 100).map(drop),
@@ -252,6 +255,10 @@ fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
             Ok(()) => {
                 if let (Actor::Learner(me), Some(owner)) = (&actor, &owner) {
                     prop_assert_eq!(me, owner, "a learner changed someone else's enrollment");
+                }
+                // What a change returns is exactly what the database now holds.
+                if let Some(e) = &returned {
+                    prop_assert_eq!(&store.get_enrollment(&Actor::Admin, &e.id).unwrap(), e);
                 }
             }
         }

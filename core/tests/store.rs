@@ -467,3 +467,104 @@ fn long_batches_refuse_unknown_users_and_programs_themselves() {
         .unwrap();
     assert_eq!(enrolled, 298);
 }
+
+/// A store keeps the enrollments its own changes wrote, to change them again without reading
+/// them: every change another connection commits, and every other write of the store itself,
+/// must make it read them again.
+#[test]
+fn changes_start_from_what_the_database_holds_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kept.db");
+    let a = Store::open(&path).unwrap();
+    let b = Store::open(&path).unwrap();
+    setup(&a, 3);
+    let admin = Actor::Admin;
+    let x = a
+        .enroll(&admin, &EnrollRequest::new("u0", "crs"))
+        .unwrap()
+        .id;
+
+    // Another connection's change.
+    assert_eq!(
+        a.add_progress(&admin, &x, 10.0).unwrap().progress_percent,
+        10.0
+    );
+    assert_eq!(
+        b.add_progress(&admin, &x, 20.0).unwrap().progress_percent,
+        30.0
+    );
+    assert_eq!(
+        a.add_progress(&admin, &x, 5.0).unwrap().progress_percent,
+        35.0
+    );
+    assert_eq!(a.history(&admin, &x).unwrap().len(), 4);
+
+    // Another connection's delete, then this store's own.
+    let y = a
+        .enroll(&admin, &EnrollRequest::new("u1", "crs"))
+        .unwrap()
+        .id;
+    a.add_progress(&admin, &y, 10.0).unwrap();
+    b.delete_enrollment(&admin, &y).unwrap();
+    assert_eq!(
+        a.add_progress(&admin, &y, 10.0).unwrap_err().code(),
+        "not_found"
+    );
+    let z = a
+        .enroll(&admin, &EnrollRequest::new("u2", "crs"))
+        .unwrap()
+        .id;
+    a.add_progress(&admin, &z, 10.0).unwrap();
+    a.delete_enrollment(&admin, &z).unwrap();
+    assert_eq!(
+        a.add_progress(&admin, &z, 10.0).unwrap_err().code(),
+        "not_found"
+    );
+
+    // A refused change leaves the enrollment as the database holds it.
+    a.set_progress(&admin, &x, 100.0).unwrap();
+    assert_eq!(
+        a.add_progress(&admin, &x, 1.0).unwrap_err().code(),
+        "invalid_transition"
+    );
+    assert_eq!(
+        a.get_enrollment(&admin, &x).unwrap().status_name(),
+        "completed"
+    );
+
+    // Programs: a passing score changed by the other connection, then by this store.
+    let mut cert = ProgramSpec {
+        kind: Kind::Certification,
+        assessment: Some(Assessment {
+            passing_score: 80.0,
+            max_attempts: Some(5),
+        }),
+        ..ProgramSpec::course("cert", "Certification")
+    };
+    a.create_program(&cert).unwrap();
+    let c = a
+        .enroll(&admin, &EnrollRequest::new("u0", "cert"))
+        .unwrap()
+        .id;
+    assert_eq!(
+        a.submit_attempt(&admin, &c, 70.0).unwrap().1.passed,
+        Some(false)
+    );
+    cert.assessment = Some(Assessment {
+        passing_score: 75.0,
+        max_attempts: Some(5),
+    });
+    b.update_program(&cert).unwrap();
+    assert_eq!(
+        a.submit_attempt(&admin, &c, 74.0).unwrap().1.passed,
+        Some(false)
+    );
+    cert.assessment = Some(Assessment {
+        passing_score: 60.0,
+        max_attempts: Some(5),
+    });
+    a.update_program(&cert).unwrap();
+    let (e, attempt) = a.submit_attempt(&admin, &c, 65.0).unwrap();
+    assert_eq!(attempt.passed, Some(true), "{attempt:?}");
+    assert_eq!((e.attempts, e.best_score), (3, Some(74.0)));
+}
