@@ -639,24 +639,28 @@ impl<B: FnMut(&Connection) -> rusqlite::Result<()>> Drop for Changed<'_, B> {
 /// power cut. SQLite refuses the switch while another connection has the file open; the
 /// database then simply stays in WAL mode.
 fn leave_wal(conn: &Connection) -> rusqlite::Result<()> {
-    let mode = match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
-        r.get::<_, String>(0)
-    }) {
-        Ok(mode) => mode,
+    if switch_journal_mode(conn, "DELETE")?.as_deref() == Some("delete") {
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(())
+}
+
+/// `PRAGMA journal_mode = mode` on `conn`: the journal mode afterwards, or `None` when another
+/// connection's lock refused the switch (SQLite reports that as busy, or returns the old mode).
+fn switch_journal_mode(conn: &Connection, mode: &str) -> rusqlite::Result<Option<String>> {
+    let sql = format!("PRAGMA journal_mode = {mode}");
+    match conn.query_row(&sql, [], |r| r.get(0)) {
+        Ok(mode) => Ok(Some(mode)),
         Err(e)
             if matches!(
                 e.sqlite_error_code(),
                 Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
             ) =>
         {
-            return Ok(())
+            Ok(None)
         }
-        Err(e) => return Err(e),
-    };
-    if mode == "delete" {
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 /// Undoes [`leave_wal`] when it switched: WAL again, with the store's `synchronous` setting.
@@ -670,18 +674,8 @@ fn return_to_wal(conn: &Connection, synchronous: &str) -> rusqlite::Result<bool>
     if mode != "delete" {
         return Ok(true);
     }
-    match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
-        Ok(mode) if mode == "wal" => {}
-        Ok(_) => return Ok(false),
-        Err(e)
-            if matches!(
-                e.sqlite_error_code(),
-                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-            ) =>
-        {
-            return Ok(false)
-        }
-        Err(e) => return Err(e),
+    if switch_journal_mode(conn, "WAL")?.as_deref() != Some("wal") {
+        return Ok(false);
     }
     conn.pragma_update(None, "synchronous", synchronous)?;
     Ok(true)
