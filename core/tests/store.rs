@@ -533,15 +533,15 @@ fn changes_start_from_what_the_database_holds_now() {
     );
 
     // Programs: a passing score changed by the other connection, then by this store.
-    let mut cert = ProgramSpec {
+    let cert = |passing_score: f64| ProgramSpec {
         kind: Kind::Certification,
         assessment: Some(Assessment {
-            passing_score: 80.0,
+            passing_score,
             max_attempts: Some(5),
         }),
         ..ProgramSpec::course("cert", "Certification")
     };
-    a.create_program(&cert).unwrap();
+    a.create_program(&cert(80.0)).unwrap();
     let c = a
         .enroll(&admin, &EnrollRequest::new("u0", "cert"))
         .unwrap()
@@ -550,20 +550,12 @@ fn changes_start_from_what_the_database_holds_now() {
         a.submit_attempt(&admin, &c, 70.0).unwrap().1.passed,
         Some(false)
     );
-    cert.assessment = Some(Assessment {
-        passing_score: 75.0,
-        max_attempts: Some(5),
-    });
-    b.update_program(&cert).unwrap();
+    b.update_program(&cert(75.0)).unwrap();
     assert_eq!(
         a.submit_attempt(&admin, &c, 74.0).unwrap().1.passed,
         Some(false)
     );
-    cert.assessment = Some(Assessment {
-        passing_score: 60.0,
-        max_attempts: Some(5),
-    });
-    a.update_program(&cert).unwrap();
+    a.update_program(&cert(60.0)).unwrap();
     let (e, attempt) = a.submit_attempt(&admin, &c, 65.0).unwrap();
     assert_eq!(attempt.passed, Some(true), "{attempt:?}");
     assert_eq!((e.attempts, e.best_score), (3, Some(74.0)));
