@@ -735,13 +735,17 @@ pub(crate) fn program_version(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// `PRAGMA data_version` of `conn`: it changes when another connection commits anything, and
-/// only then. (Read through its table-valued function in a SELECT, it cost 8,600
-/// instructions instead of about 1,500.)
-pub(crate) fn data_version(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("PRAGMA data_version")?
-        .query_row([], |r| r.get(0))?)
+/// The main database's pager data version (`SQLITE_FCNTL_DATA_VERSION`): it changes with
+/// every commit, this connection's own as well as another connection's (seen when `conn`
+/// starts its next transaction). A file control, so reading it runs no statement: about 100
+/// instructions, against about 1,000 for `PRAGMA data_version` (which ignores own commits).
+pub(crate) fn data_version(conn: &Connection) -> Result<u32> {
+    let mut version = 0;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::DataVersion(&mut version),
+    )?;
+    Ok(version)
 }
 
 pub(crate) fn get_enrollment(conn: &Connection, id: &str) -> Result<(i64, Enrollment)> {

@@ -201,12 +201,14 @@ pub struct Store {
 /// Enrollments as this store's single-enrollment changes ([`Store::write_enrollment`]) left
 /// them, so that the next change of the same enrollment need not read its 35 columns again
 /// (a quarter of an `add_progress`). An entry is current only while nothing else changed the
-/// database since it was written: every other write of this store empties the map
-/// ([`Store::lock_writer`]), and `data_version` (which only another connection's commit
-/// changes) must still be the one the entries were written under.
+/// database since it was written: the writer's pager data version ([`crate::db::data_version`],
+/// which every commit changes, this store's other writes' as well as another connection's)
+/// must still be the one that the last single-enrollment change left.
 #[derive(Default)]
 struct WrittenEnrollments {
-    data_version: i64,
+    /// The writer's data version right after the commit of the last change kept; `None`
+    /// before any (and after a failure to read it), which matches no version.
+    data_version: Option<u32>,
     /// `program_version` when the entries were written: current too while they are (only
     /// other writes change programs).
     program_version: i64,
@@ -453,12 +455,20 @@ impl Store {
         Ok(out)
     }
 
-    /// The writer connection, locked, for any write but a single-enrollment change: such a
-    /// write may change enrollments, so the store forgets the ones it kept
-    /// ([`WrittenEnrollments`]).
+    /// The writer connection, locked; refused (before any waiting) on a read-only store.
     fn lock_writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        let conn = self.lock_writer_keeping_enrollments()?;
-        self.written_enrollments().entries.clear();
+        if self.options.read_only {
+            return Err(Error::Storage("the store was opened read-only".into()));
+        }
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.wal_pending.load(Ordering::Relaxed)
+            && matches!(
+                return_to_wal(&conn, synchronous(self.options.durability)),
+                Ok(true)
+            )
+        {
+            self.wal_pending.store(false, Ordering::Relaxed);
+        }
         Ok(conn)
     }
 
@@ -483,19 +493,20 @@ impl Store {
             Option<(i64, crate::model::Enrollment)>,
         ) -> Result<(i64, crate::model::Enrollment, T)>,
     ) -> Result<(crate::model::Enrollment, T)> {
-        let conn = self.lock_writer_keeping_enrollments()?;
+        let conn = self.lock_writer()?;
         let mut written = None;
         let out = self.transact(&conn, |tx, now| {
+            // Read inside the transaction: beginning it is what notices other commits.
             let data_version = crate::db::data_version(tx)?;
             let (program_version, kept) = {
                 let mut kept = self.written_enrollments();
-                if kept.data_version != data_version {
+                if kept.data_version != Some(data_version) {
                     kept.entries.clear();
-                    kept.data_version = data_version;
                 }
+                // Taken out: a failed change leaves it out, a successful one puts it back.
                 match kept.entries.is_empty() {
                     true => (None, None),
-                    false => (Some(kept.program_version), kept.entries.get(id).cloned()),
+                    false => (Some(kept.program_version), kept.entries.remove(id)),
                 }
             };
             let program_version = match program_version {
@@ -506,41 +517,29 @@ impl Store {
             written = Some((rid, e.clone(), program_version));
             Ok(((e, value), true))
         });
-        // Still holding the writer: no other write can come between the commit and this.
+        // Still holding the writer: no other write can come between the commit and this. The
+        // commit changed the data version; the other entries stay current under the new one.
         let mut kept = self.written_enrollments();
-        match (&out, written) {
-            (Ok(_), Some((rid, mut e, program_version))) => {
+        match (&out, written, crate::db::data_version(&conn)) {
+            (Ok(_), Some((rid, mut e, program_version)), Ok(data_version)) => {
                 if kept.entries.len() >= MAX_WRITTEN_ENROLLMENTS {
                     kept.entries.clear();
                 }
                 e.steps_total = 0;
+                kept.data_version = Some(data_version);
                 kept.program_version = program_version;
                 kept.entries.insert(id.to_owned(), (rid, e));
             }
-            _ => {
-                kept.entries.remove(id);
+            (Ok(_), _, _) => {
+                kept.data_version = None;
+                kept.entries.clear();
             }
+            // The failed change took its entry out already (or found none).
+            (Err(_), _, _) => {}
         }
         drop(kept);
         drop(conn);
         out
-    }
-
-    /// The writer connection, locked; refused (before any waiting) on a read-only store.
-    fn lock_writer_keeping_enrollments(&self) -> Result<MutexGuard<'_, Connection>> {
-        if self.options.read_only {
-            return Err(Error::Storage("the store was opened read-only".into()));
-        }
-        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.wal_pending.load(Ordering::Relaxed)
-            && matches!(
-                return_to_wal(&conn, synchronous(self.options.durability)),
-                Ok(true)
-            )
-        {
-            self.wal_pending.store(false, Ordering::Relaxed);
-        }
-        Ok(conn)
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the locked writer `conn`.
