@@ -48,7 +48,10 @@ fn fixture() -> Fixture {
 fn every_command_on_a_small_database() {
     let f = fixture();
     let db = &f.db;
-    assert_eq!(json(db, &["init"])["schema_version"], 4);
+    assert_eq!(
+        json(db, &["init"])["schema_version"],
+        enrollkit::SCHEMA_VERSION
+    );
     json(
         db,
         &[

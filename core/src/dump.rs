@@ -1001,7 +1001,6 @@ mod tests {
         assert_eq!(
             deferred,
             [
-                "enrollments: CREATE INDEX enrollments_program",
                 "enrollments: CREATE INDEX enrollments_program_status",
                 "enrollments: CREATE INDEX enrollments_user",
                 "events: CREATE INDEX events_enrollment",

@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../schema/0002_open_index_comparisons.sql"),
     include_str!("../schema/0003_events_without_autoincrement.sql"),
     include_str!("../schema/0004_program_version.sql"),
+    include_str!("../schema/0005_no_program_index.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
