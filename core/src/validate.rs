@@ -19,6 +19,14 @@ pub const MAX_GROUPS: usize = 100;
 
 /// An id: 1 to [`MAX_ID_BYTES`] bytes, no control characters, no leading or trailing spaces.
 pub fn id(field: &'static str, value: &str) -> Result<()> {
+    // Fast path for the usual id (printable ASCII without spaces): it passes every check
+    // below, which decode it character by character.
+    if !value.is_empty()
+        && value.len() <= MAX_ID_BYTES
+        && value.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Ok(());
+    }
     if value.is_empty() {
         return Err(Error::validation(field, "must not be empty"));
     }
@@ -260,6 +268,19 @@ mod tests {
         assert!(id("x", "a\0b").is_err());
         assert!(id("x", &"a".repeat(MAX_ID_BYTES)).is_ok());
         assert!(id("x", &"a".repeat(MAX_ID_BYTES + 1)).is_err());
+        // Every ASCII character inside, alone and at the end (the fast path covers only
+        // printable ones without spaces); and non-ASCII ones, which take the full checks.
+        for c in (0u8..=0x7f).map(char::from) {
+            let bad = c.is_control();
+            assert_eq!(id("x", &format!("a{c}b")).is_err(), bad, "{c:?} inside");
+            let bad_alone = bad || c.is_whitespace();
+            assert_eq!(id("x", &c.to_string()).is_err(), bad_alone, "{c:?} alone");
+            assert_eq!(id("x", &format!("a{c}")).is_err(), bad_alone, "{c:?} last");
+        }
+        assert!(id("x", "caf\u{e9} \u{2013} \u{65e5}").is_ok());
+        assert!(id("x", "a\u{85}b").is_err());
+        assert!(id("x", "\u{2003}a").is_err());
+        assert!(id("x", &"\u{e9}".repeat(MAX_ID_BYTES / 2 + 1)).is_err());
     }
 
     #[test]
