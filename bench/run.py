@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,15 @@ ROUNDS = {"sqlalchemy": 1}
 DEFAULT_ROUNDS = 5
 # --smoke: every contender on a tiny workload (checks that the benchmark works, not figures).
 SMOKE = {"n": 2_000, "options": ["--programs", "100", "--ops", "1000", "--queries", "100"]}
+
+# Instruction counts (callgrind): the workload and the contenders. Unlike wall-clock figures,
+# which move by 10-40 % between runs on a shared machine, they repeat to within a fraction of a
+# percent. Python is left out: it runs about 50 times slower under valgrind.
+INSTRUCTIONS = {"n": 20_000, "ops": 2_000, "contenders": ["rust", "c", "floor"]}
+SMOKE_INSTRUCTIONS = {**INSTRUCTIONS, "n": 2_000, "ops": 200}
+# Each contender runs phase A's enrollments in a function named bulk_enroll_rate and phase B
+# NORMAL's rounds in one named median_round (bench/src/main.rs, bench/c/enrollkit_bench.c).
+MEASURED = {"enroll": "*bulk_enroll_rate*", "single_normal": "*median_round*"}
 
 PHASES = [
     ("users", "A users/s"),
@@ -105,6 +115,49 @@ def cli_import(n, repeat):
     export.unlink()
     seconds = statistics.median(times)
     return {"seconds": seconds, "rss": max(peaks), "enrollments_per_s": n / seconds}
+
+
+def instructions(settings):
+    """Instructions per enrolled row (phase A) and per phase-B NORMAL operation of each
+    contender in settings["contenders"] ({name: {phase: count}}), counted by callgrind on a
+    workload of settings["n"] enrollments; None without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    n, ops = settings["n"], settings["ops"]
+    # One round of phase B: b_targets = min(ops / STEPS, n / 2) enrollments, STEPS = 10 each.
+    counts = {"enroll": n, "single_normal": min(ops // 10, n // 2) * 10}
+    db, out = WORK / "instructions.db", WORK / "instructions.callgrind"
+    per_op = {}
+    for name in settings["contenders"]:
+        per_op[name] = {}
+        for key, pattern in MEASURED.items():
+            print(f"bench: instructions of {name}, {key} (callgrind, N={n:,}) ...",
+                  file=sys.stderr, flush=True)
+            run(["valgrind", "--tool=callgrind", f"--toggle-collect={pattern}",
+                 f"--callgrind-out-file={out}"] + CONTENDERS[name]
+                + [str(db), str(n), "--ops", str(ops), "--queries", "10", "--rounds", "1"],
+                stderr=subprocess.DEVNULL)
+            totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
+            per_op[name][key] = int(totals[0].split()[1]) / counts[key]
+    out.unlink()
+    return per_op
+
+
+def instructions_table(per_op):
+    if per_op is None:
+        return "(valgrind is not installed: no instruction counts.)"
+    floor = per_op.get("floor")
+    lines = ["| contender | A enroll: instructions per row | B NORMAL: instructions per operation |",
+             "|---|---|---|"]
+    for name, figures in per_op.items():
+        cells = []
+        for key in MEASURED:
+            cell = fmt(figures[key])
+            if floor and name != "floor":
+                cell += f" ({figures[key] / floor[key]:.2f}x the floor's)"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def fmt(v):
@@ -221,6 +274,8 @@ def main():
         if "rust" in results[n]:
             print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
             imports[n] = cli_import(n, repeat if args.smoke else max(repeat, IMPORT_REPEAT))
+    counting = SMOKE_INSTRUCTIONS if args.smoke else INSTRUCTIONS
+    counted = instructions(counting)
     imports_table = "\n".join(
         ["| N | import s | enrollments/s (with users and events) | peak RSS MiB |", "|---|---|---|---|"]
         + [f"| {n:,} | {i['seconds']:.2f} | {fmt(i['enrollments_per_s'])} | {i['rss'] / MIB:.1f} |"
@@ -241,6 +296,12 @@ B NORMAL is the median of {DEFAULT_ROUNDS} rounds of 10,000 operations (SQLAlche
 CLI import of the Rust contender's database (export, then `enrollkit import` into a new file):
 
 {imports_table}
+
+Instructions per operation (callgrind, N = {counting['n']:,}, one round of phase B; in
+parentheses, the ratio to the floor's count: lower is less work). They repeat between runs
+where the rates above do not, so they show the work each contender does:
+
+{instructions_table(counted)}
 
 ## Targets
 

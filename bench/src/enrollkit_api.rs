@@ -5,7 +5,9 @@ use enrollkit::{
     Order, Pagination, ProgramSpec, Store, User,
 };
 
-use crate::{chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS};
+use crate::{
+    bulk_enroll_rate, chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS,
+};
 
 type Result<T> = enrollkit::Result<T>;
 
@@ -34,7 +36,7 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
     })?;
     let keep = w.b_changed();
     let mut targets = Vec::with_capacity(keep);
-    f.enroll = rate(w.n, || {
+    f.enroll = bulk_enroll_rate(w.n, || {
         chunks(w.n).try_for_each(|range| {
             let requests: Vec<EnrollRequest> = range
                 .map(|i| EnrollRequest::new(Workload::user(i), Workload::program(i % w.programs)))

@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::{chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS};
+use crate::{
+    bulk_enroll_rate, chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS,
+};
 
 type Result<T> = rusqlite::Result<T>;
 
@@ -80,7 +82,7 @@ fn bulk(w: &Workload, c: &mut Connection, f: &mut Figures) -> Result<Vec<String>
     })?;
     let keep = w.b_changed();
     let mut targets = Vec::with_capacity(keep);
-    f.enroll = rate(w.n, || {
+    f.enroll = bulk_enroll_rate(w.n, || {
         chunks(w.n).try_for_each(|range| {
             let tx = c.transaction()?;
             for i in range {

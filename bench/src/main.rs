@@ -103,9 +103,18 @@ fn rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
     Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
+/// [`rate`] of phase A's enrollments, out of line under this name: bench/run.py counts the
+/// instructions of this function alone (callgrind `--toggle-collect`), as of
+/// [`median_round`]'s.
+#[inline(never)]
+fn bulk_enroll_rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
+    rate(count, f)
+}
+
 /// Phase B with synchronous NORMAL: `round` on each of [`Workload::rounds`] consecutive runs of
 /// [`Workload::b_targets`] ids; the median of the rates it returns. Single rounds of 10,000
 /// operations (a third of a second) vary by 10-20 % with the machine's I/O.
+#[inline(never)]
 fn median_round<E>(
     w: &Workload,
     ids: &[String],
