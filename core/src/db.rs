@@ -464,8 +464,12 @@ pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollm
     Ok((rid, e))
 }
 
+/// The stored columns of `enrollments` (alias `e`), as [`stored_enrollment_from_row`] reads
+/// them: [`ENROLLMENT_COLUMNS`] without the program's step count.
+pub(crate) const ENROLLMENT_STORED_COLUMNS: &str = "e.*";
+
 /// Reads a row selected with `e.*`: `(rid, enrollment)` with `steps_total` 0.
-fn stored_enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
+pub(crate) fn stored_enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollment)> {
     let resume: Option<i64> = r.get(6)?;
     let reason: Option<String> = r.get(22)?;
     Ok((

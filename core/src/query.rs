@@ -146,8 +146,8 @@ impl Store {
         };
 
         self.read(|c| {
-            let program_kind = match &query.program_id {
-                Some(p) => Some(db::get_program(c, p)?.kind),
+            let program = match &query.program_id {
+                Some(p) => Some(db::get_program(c, p)?),
                 None => None,
             };
             let cursor_rid = match &query.pagination {
@@ -169,18 +169,28 @@ impl Store {
             };
             let resolved = Resolved {
                 user_id: user_id.as_deref(),
-                program_kind,
+                program_kind: program.as_ref().map(|p| p.kind),
                 cursor_rid,
                 limit,
                 offset,
             };
             let (sql, values) = list_sql(query, &resolved)?;
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows =
-                stmt.query_map(rusqlite::params_from_iter(values), db::enrollment_from_row)?;
+            // Rows of one program take its step count from the program read above (list_sql
+            // selects only the stored columns); others count their program's steps in SQL.
+            let from_row = match program {
+                Some(_) => db::stored_enrollment_from_row,
+                None => db::enrollment_from_row,
+            };
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), from_row)?;
             let mut items: Vec<Enrollment> = rows
                 .map(|r| r.map(|(_, e)| e))
                 .collect::<rusqlite::Result<_>>()?;
+            if let Some(p) = &program {
+                for e in &mut items {
+                    e.steps_total = p.steps.len() as u32;
+                }
+            }
             let has_more = items.len() > limit as usize;
             items.truncate(limit as usize);
             let next_cursor = if has_more {
@@ -283,7 +293,12 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
     values.push(SqlValue::Integer(r.offset as i64));
     let n = values.len();
     let (limit, offset) = (n - 1, n);
-    let columns = db::ENROLLMENT_COLUMNS;
+    // With a program filter, the caller knows the step count: counting it for every row (a
+    // correlated subquery, one index seek a row) cost a tenth of a first page at 1,000,000.
+    let columns = match query.program_id {
+        Some(_) => db::ENROLLMENT_STORED_COLUMNS,
+        None => db::ENROLLMENT_COLUMNS,
+    };
     let sql = if query.program_id.is_some() && r.user_id.is_none() && query.status.is_none() {
         // No index orders a program's enrollments by rid alone (one more index would cost
         // every enrollment a B-tree write): merge the program's per-status runs of
