@@ -170,15 +170,14 @@ impl Store {
             let resolved = Resolved {
                 user_id: user_id.as_deref(),
                 program_kind: program.as_ref().map(|p| p.kind),
+                program_steps: program.as_ref().map(|p| p.steps.len() as u32),
                 cursor_rid,
                 limit,
                 offset,
             };
             let (sql, values) = list_sql(query, &resolved)?;
             let mut stmt = c.prepare_cached(&sql)?;
-            // Rows of one program take its step count from the program read above (list_sql
-            // selects only the stored columns); others count their program's steps in SQL.
-            let from_row = match program {
+            let from_row = match resolved.program_steps {
                 Some(_) => db::stored_enrollment_from_row,
                 None => db::enrollment_from_row,
             };
@@ -186,9 +185,9 @@ impl Store {
             let mut items: Vec<Enrollment> = rows
                 .map(|r| r.map(|(_, e)| e))
                 .collect::<rusqlite::Result<_>>()?;
-            if let Some(p) = &program {
+            if let Some(steps) = resolved.program_steps {
                 for e in &mut items {
-                    e.steps_total = p.steps.len() as u32;
+                    e.steps_total = steps;
                 }
             }
             let has_more = items.len() > limit as usize;
@@ -213,6 +212,10 @@ struct Resolved<'a> {
     user_id: Option<&'a str>,
     /// The kind of the filtered program, to parse the status in its vocabulary.
     program_kind: Option<Kind>,
+    /// The filtered program's step count: the listing then selects only the stored columns
+    /// and the caller sets every row's `steps_total` to it; without a program filter, rows
+    /// span programs and count their program's steps in SQL.
+    program_steps: Option<u32>,
     /// The rowid of the `starting_after` enrollment.
     cursor_rid: Option<i64>,
     /// Rows to return (one more is fetched to learn `has_more`).
@@ -293,9 +296,9 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
     values.push(SqlValue::Integer(r.offset as i64));
     let n = values.len();
     let (limit, offset) = (n - 1, n);
-    // With a program filter, the caller knows the step count: counting it for every row (a
-    // correlated subquery, one index seek a row) cost a tenth of a first page at 1,000,000.
-    let columns = match query.program_id {
+    // Counting the steps for every row (a correlated subquery, one index seek a row) cost a
+    // tenth of a first page at 1,000,000.
+    let columns = match r.program_steps {
         Some(_) => db::ENROLLMENT_STORED_COLUMNS,
         None => db::ENROLLMENT_COLUMNS,
     };
@@ -365,6 +368,7 @@ mod tests {
         let r = Resolved {
             user_id: user,
             program_kind: kind,
+            program_steps: kind.map(|_| 0),
             cursor_rid: Some(1_000),
             limit: 20,
             offset: 0,
