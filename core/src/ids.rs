@@ -12,6 +12,10 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// the version and variant bits are fixed).
 const RANDOM_BITS: u32 = 74;
 
+/// The random bits a millisecond's first id keeps: all but the top one, which leaves room for
+/// 2^73 steps in the millisecond.
+const FRESH_RANDOM: u128 = (1 << (RANDOM_BITS - 1)) - 1;
+
 /// Random bytes one id takes from an [`IdRandom`] (80 bits: 74, rounded up to whole bytes).
 const BYTES_PER_ID: usize = 10;
 
@@ -83,16 +87,15 @@ impl IdGenerator {
         let millis = now.millis().max(0) as u64;
         let step = 1 + (bits & 0xFFFF_FFFF);
         if millis > last.millis {
-            // A fresh start leaves the top bit clear: room for 2^73 steps in the millisecond.
             *last = Last {
                 millis,
-                random: bits & ((1 << (RANDOM_BITS - 1)) - 1),
+                random: bits & FRESH_RANDOM,
             };
         } else if last.random + step < 1 << RANDOM_BITS {
             last.random += step;
         } else {
             last.millis += 1;
-            last.random = bits & ((1 << (RANDOM_BITS - 1)) - 1);
+            last.random = bits & FRESH_RANDOM;
         }
         // 48 bits of milliseconds, version 7, 12 random bits, variant 0b10, 62 random bits.
         let value = (u128::from(last.millis & 0xFFFF_FFFF_FFFF) << 80)

@@ -505,9 +505,10 @@ impl Store {
                     kept.entries.clear();
                 }
                 // Taken out: a failed change leaves it out, a successful one puts it back.
-                match kept.entries.is_empty() {
-                    true => (None, None),
-                    false => (Some(kept.program_version), kept.entries.remove(id)),
+                if kept.entries.is_empty() {
+                    (None, None)
+                } else {
+                    (Some(kept.program_version), kept.entries.remove(id))
                 }
             };
             let program_version = match program_version {
