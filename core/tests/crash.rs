@@ -37,6 +37,18 @@ fn writer(db: &Path, log: &Path, run: &str) {
 }
 
 /// A tiny deterministic generator for the kill delays.
+/// Starts this test binary again as a child process that runs only `test`, with `env` set and
+/// its output discarded: the process that a test then kills.
+fn spawn_test(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1"])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn next(seed: &mut u64) -> u64 {
     *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
     *seed >> 33
@@ -76,19 +88,15 @@ fn sigkill_never_loses_an_acknowledged_operation() {
     let mut seed = 42;
     let mut checked = 0;
     for k in 0..kills {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "sigkill_never_loses_an_acknowledged_operation",
-                "--test-threads=1",
-            ])
-            .env("ENROLLKIT_CRASH_DB", &db)
-            .env("ENROLLKIT_CRASH_LOG", &log)
-            .env("ENROLLKIT_CRASH_RUN", format!("r{k}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let run = format!("r{k}");
+        let mut child = spawn_test(
+            "sigkill_never_loses_an_acknowledged_operation",
+            &[
+                ("ENROLLKIT_CRASH_DB", db.as_os_str()),
+                ("ENROLLKIT_CRASH_LOG", log.as_os_str()),
+                ("ENROLLKIT_CRASH_RUN", run.as_ref()),
+            ],
+        );
         std::thread::sleep(Duration::from_millis(30 + next(&mut seed) % 150));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -167,18 +175,13 @@ fn sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything() {
         }
     };
     let import = || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything",
-                "--test-threads=1",
-            ])
-            .env("ENROLLKIT_IMPORT_DB", &db)
-            .env("ENROLLKIT_IMPORT_FILE", &export)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+        spawn_test(
+            "sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything",
+            &[
+                ("ENROLLKIT_IMPORT_DB", db.as_os_str()),
+                ("ENROLLKIT_IMPORT_FILE", export.as_os_str()),
+            ],
+        )
     };
     // How long a whole import takes here (process start included): kills land within it.
     let start = std::time::Instant::now();
