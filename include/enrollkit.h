@@ -415,7 +415,9 @@ enrollkit_result enrollkit_enroll_json(const enrollkit_store *store,
  * one outcome per row ({"outcome": "created" | "already_enrolled" | "failed" |
  * "not_applied", ...}) as a JSON array to `*out` unless `out` is NULL. A row refused by the
  * rules is an outcome, not a failed call; a malformed document (or row) fails the whole call
- * with ENROLLKIT_RESULT_VALIDATION and writes nothing.
+ * with ENROLLKIT_RESULT_VALIDATION and writes nothing. When a refused row rolls an
+ * all-or-nothing batch back, the other rows report "not_applied", including a row already
+ * enrolled by an earlier row of the batch.
  */
 enrollkit_result enrollkit_enroll_many(const enrollkit_store *store,
                                        const char *actor,

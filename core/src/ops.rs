@@ -2,7 +2,7 @@
 //! transitions, history. Each write loads the state, lets [`crate::lifecycle`] decide, and stores
 //! the new state with its history event in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -20,7 +20,8 @@ use crate::time::Timestamp;
 use crate::validate;
 
 /// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
-/// foreign-key checks ([`Store::write_or_discard_bulk`]): switching them off and on makes
+/// foreign-key checks ([`Store::write_or_discard_bulk`]) and with new enrollments written
+/// several to a statement ([`Enrolling::bulk`]): switching the checks off and on makes
 /// SQLite prepare each cached statement again, about 90 µs, which rows without the checks save
 /// back from about 100 rows on (measured on 2-core x86-64).
 const BULK_BATCH_ROWS: usize = 256;
@@ -92,20 +93,79 @@ impl EnrollOutcome {
 }
 
 /// What the rows of one enrolling call share ([`Store::enroll_in`]): the programs read so far
-/// (the call's own map saves even the store cache's version check per row) and the random
-/// bytes for new enrollment ids.
+/// (the call's own map saves even the store cache's version check per row), the random
+/// bytes for new enrollment ids and, in bulk calls, the new enrollments not written yet.
 pub(crate) struct Enrolling {
     programs: HashMap<String, Arc<Program>>,
     random: IdRandom,
+    /// Bulk calls: accepted new enrollments that wait to be written
+    /// [`db::ROWS_PER_INSERT`] at a time ([`Enrolling::write_pending`]).
+    pending: Option<Vec<Enrollment>>,
 }
 
 impl Enrolling {
-    /// For a call of up to `rows` rows.
+    /// For a call of up to `rows` rows, each written when it is accepted.
     pub(crate) fn new(rows: usize) -> Enrolling {
         Enrolling {
             programs: HashMap::new(),
             random: IdRandom::for_ids(rows),
+            pending: None,
         }
+    }
+
+    /// For a bulk call of up to `rows` rows, which writes new enrollments
+    /// [`db::ROWS_PER_INSERT`] at a time: the caller must call [`Enrolling::write_pending`]
+    /// after its last row, and must not commit when a call returned a storage error.
+    pub(crate) fn bulk(rows: usize) -> Enrolling {
+        Enrolling {
+            pending: Some(Vec::with_capacity(db::ROWS_PER_INSERT)),
+            ..Enrolling::new(rows)
+        }
+    }
+
+    /// Writes the waiting enrollments and their events. They were accepted, so a failure
+    /// here is not a row's refusal: it fails the call (a storage error).
+    pub(crate) fn write_pending(
+        &mut self,
+        held: &mut db::Held<'_>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some(pending) = self.pending.as_mut() else {
+            return Ok(());
+        };
+        let event = |e: &Enrollment| enrolled_event(e, actor, now);
+        let written = if pending.len() == db::ROWS_PER_INSERT {
+            db::insert_new_enrollments(held, pending, event)
+        } else {
+            pending.iter().try_for_each(|e| {
+                db::insert_enrollment(held, e)?;
+                db::insert_event(held, e, event(e))
+            })
+        };
+        pending.clear();
+        written.map_err(Error::into_storage)
+    }
+
+    /// Whether a waiting enrollment is of `user` in `program`, or has the id `id`: a row
+    /// that reads those must see it written.
+    fn waiting(&self, user: &str, program: &str, id: Option<&str>) -> bool {
+        self.pending
+            .iter()
+            .flatten()
+            .any(|e| (e.user_id == user && e.program_id == program) || id == Some(e.id.as_str()))
+    }
+}
+
+/// The event of a new enrollment.
+fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> EventRecord<'a> {
+    EventRecord {
+        action: "enrolled",
+        from: None,
+        to: Some(e.status),
+        actor,
+        reason: Some(e.trigger.as_str().to_owned()),
+        at,
     }
 }
 
@@ -299,8 +359,11 @@ impl Store {
             let program = self.program(tx, &req.program_id)?;
             call.programs.insert(req.program_id.clone(), program);
         }
-        let program = &call.programs[&req.program_id];
         let user = db::find_enrolling_user(held, &req.user)?;
+        if call.waiting(&user.id, &req.program_id, req.id.as_deref()) {
+            call.write_pending(held, actor, now)?;
+        }
+        let program = &call.programs[&req.program_id];
         let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
         let id = match &req.id {
             Some(id) => id.clone(),
@@ -322,23 +385,21 @@ impl Store {
                 e.id
             )));
         }
+        if let Some(pending) = call.pending.as_mut() {
+            if db::is_new_enrollment(&e) {
+                pending.push(e.clone());
+                if pending.len() == db::ROWS_PER_INSERT {
+                    call.write_pending(held, actor, now)?;
+                }
+                return Ok(e);
+            }
+            call.write_pending(held, actor, now)?;
+        }
         // A refused INSERT (already enrolled, id taken) changes nothing: SQLite backs out the
         // failed statement. Once it succeeded, a failure is not this row's refusal (the
         // enrollment would stay without its event), so it fails the whole call.
         db::insert_enrollment(held, &e)?;
-        db::insert_event(
-            held,
-            &e,
-            EventRecord {
-                action: "enrolled",
-                from: None,
-                to: Some(e.status),
-                actor,
-                reason: Some(e.trigger.as_str().to_owned()),
-                at: now,
-            },
-        )
-        .map_err(Error::into_storage)?;
+        db::insert_event(held, &e, enrolled_event(&e, actor, now)).map_err(Error::into_storage)?;
         Ok(e)
     }
 
@@ -347,7 +408,9 @@ impl Store {
     /// In [`BatchMode::AllOrNothing`] a failed row rolls everything back (the other valid rows
     /// report [`EnrollOutcome::NotApplied`]); in [`BatchMode::BestEffort`] failed rows are
     /// skipped. A row whose user is already enrolled reports the existing id and is not a
-    /// failure. Only storage failures (`busy`, `corrupt`, `storage`) fail the whole call.
+    /// failure (when the existing enrollment is an earlier row of the batch and the batch
+    /// rolls back, the row reports [`EnrollOutcome::NotApplied`] instead). Only storage
+    /// failures (`busy`, `corrupt`, `storage`) fail the whole call.
     pub fn enroll_many(
         &self,
         actor: &Actor,
@@ -357,10 +420,16 @@ impl Store {
         // All-or-nothing failures roll the transaction back. No savepoints: a row is refused
         // before it writes anything or by its one INSERT, which SQLite backs out by itself
         // (enroll_in), and a savepoint per row made SQLite copy every page each row touched
-        // into its sub-journal (a fifth of a bulk load's instructions).
+        // into its sub-journal (a fifth of a bulk load's instructions). Long batches write
+        // their new enrollments several at a time (Enrolling::bulk).
+        let bulk = requests.len() >= BULK_BATCH_ROWS;
         let batch = |tx: &Connection, now| {
             let mut held = db::Held::new(tx);
-            let mut call = Enrolling::new(requests.len());
+            let mut call = if bulk {
+                Enrolling::bulk(requests.len())
+            } else {
+                Enrolling::new(requests.len())
+            };
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
                 let row = self.enroll_in(&mut held, actor, req, now, &mut call);
@@ -373,12 +442,29 @@ impl Store {
                     Err(e) => EnrollOutcome::Failed(e),
                 });
             }
+            call.write_pending(&mut held, actor, now)?;
             let failed = outcomes
                 .iter()
                 .any(|o| matches!(o, EnrollOutcome::Failed(_)));
             if failed && mode == BatchMode::AllOrNothing {
+                // Rolled back: the batch's new enrollments, and so the "already enrolled"
+                // of a later row in one of them, are not applied.
+                let created: HashSet<String> = outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        EnrollOutcome::Created(e) => Some(e.id.clone()),
+                        _ => None,
+                    })
+                    .collect();
                 for o in &mut outcomes {
-                    if matches!(o, EnrollOutcome::Created(_)) {
+                    let undone = match o {
+                        EnrollOutcome::Created(_) => true,
+                        EnrollOutcome::AlreadyEnrolled { existing_id } => {
+                            created.contains(existing_id)
+                        }
+                        _ => false,
+                    };
+                    if undone {
                         *o = EnrollOutcome::NotApplied;
                     }
                 }
@@ -386,7 +472,7 @@ impl Store {
             }
             Ok((outcomes, true))
         };
-        if requests.len() >= BULK_BATCH_ROWS {
+        if bulk {
             self.write_or_discard_bulk(batch)
         } else {
             self.write_or_discard(batch)

@@ -207,7 +207,7 @@ impl Store {
         self.write_or_discard_bulk(|tx, now| {
             let mut held = db::Held::new(tx);
             // (Rosters are usually long: random bytes for the most ids one read serves.)
-            let mut call = Enrolling::new(usize::MAX);
+            let mut call = Enrolling::bulk(usize::MAX);
             let mut report = ImportReport::default();
             let mut row = csv::StringRecord::new();
             let mut rows = 0u64;
@@ -227,6 +227,7 @@ impl Store {
                     }
                 }
             }
+            call.write_pending(&mut held, actor, now)?;
             if let Some(p) = progress.as_mut() {
                 p(reader.position().line(), reader.get_ref().bytes);
             }

@@ -366,11 +366,186 @@ fn every_cursor_page(store: &Store, query: &ListQuery, limit: u32) -> Vec<Enroll
     }
 }
 
+/// Users of the bulk test: `b{i}`, with email `b{i}@x.org`.
+const BULK_USERS: usize = 40;
+
+/// One row of a bulk enroll: user (an index into the bulk users, `BULK_USERS` for an unknown
+/// one; by email when the flag is set), program (an index into `PROGRAMS`, their length for
+/// an unknown one), explicit id (`x{k}`, or `pre{k}` for one an earlier enrollment has), and
+/// whether it may re-enroll and starts later.
+type BulkRow = (usize, bool, usize, Option<(bool, usize)>, bool, bool);
+
+fn bulk_row() -> impl Strategy<Value = BulkRow> {
+    (
+        prop_oneof![20 => 0..BULK_USERS, 1 => Just(BULK_USERS)],
+        any::<bool>(),
+        prop_oneof![12 => 0..PROGRAMS.len(), 1 => Just(PROGRAMS.len())],
+        prop_oneof![6 => Just(None), 1 => (any::<bool>(), 0..12usize).prop_map(Some)],
+        any::<bool>(),
+        prop_oneof![5 => Just(false), 1 => Just(true)],
+    )
+}
+
+/// Replaces every string of `v` that `names` has a name for.
+fn rename(v: &mut serde_json::Value, names: &std::collections::HashMap<String, String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(name) = names.get(s.as_str()) {
+                *s = name.clone();
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| rename(v, names)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|v| rename(v, names)),
+        _ => {}
+    }
+}
+
+/// Every enrollment and event of `store`, with the enrollment ids in `names` renamed.
+fn bulk_state(store: &Store, names: &std::collections::HashMap<String, String>) -> String {
+    let enrollments = every_page(store, &ListQuery::default(), 100);
+    let mut events = Vec::new();
+    loop {
+        let after = events.last().map_or(0, |e: &Event| e.seq);
+        let page = store.events_after(&Actor::Admin, after, 1000).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page);
+    }
+    let mut v = serde_json::json!([enrollments, events]);
+    rename(&mut v, names);
+    v.to_string()
+}
+
+/// Enrolls `rows` in one bulk `enroll_many` call on one store and one `enroll` at a time on
+/// another: the outcomes and the stores' contents must agree (bulk calls write their new
+/// enrollments several at a time).
+fn bulk_matches_one_at_a_time(
+    pre: Vec<(usize, usize, bool)>,
+    rows: Vec<BulkRow>,
+    all_or_nothing: bool,
+) -> Result<(), TestCaseError> {
+    let (bulk, clock) = setup();
+    let (single, _) = setup();
+    for store in [&bulk, &single] {
+        for i in 0..BULK_USERS {
+            store
+                .upsert_user(&User {
+                    id: format!("b{i}"),
+                    email: Some(format!("b{i}@x.org")),
+                    ..User::default()
+                })
+                .unwrap();
+        }
+        for (k, &(user, program, completed)) in pre.iter().enumerate() {
+            let req = EnrollRequest {
+                id: Some(format!("pre{k}")),
+                ..EnrollRequest::new(format!("b{user}"), PROGRAMS[program])
+            };
+            // Completed: only a course without steps completes by progress.
+            if store.enroll(&Actor::Admin, &req).is_ok() && completed && program == 0 {
+                store
+                    .add_progress(&Actor::Admin, &format!("pre{k}"), 100.0)
+                    .unwrap();
+            }
+        }
+    }
+    let later = clock.now().plus_millis(86_400_000);
+    let requests: Vec<EnrollRequest> = rows
+        .iter()
+        .map(
+            |&(user, by_email, program, id, allow_reenroll, starts_later)| {
+                let user = match (user == BULK_USERS, by_email) {
+                    (true, _) => UserRef::Id("ghost".into()),
+                    (false, true) => UserRef::Email(format!("b{user}@x.org")),
+                    (false, false) => UserRef::Id(format!("b{user}")),
+                };
+                EnrollRequest {
+                    id: id.map(|(pre, k)| format!("{}{k}", if pre { "pre" } else { "x" })),
+                    allow_reenroll,
+                    start_at: starts_later.then_some(later),
+                    ..EnrollRequest::for_user(user, *PROGRAMS.get(program).unwrap_or(&"nope"))
+                }
+            },
+        )
+        .collect();
+    let mode = if all_or_nothing {
+        BatchMode::AllOrNothing
+    } else {
+        BatchMode::BestEffort
+    };
+    let mut names_bulk = std::collections::HashMap::new();
+    let mut names_single = std::collections::HashMap::new();
+    let before = bulk_state(&bulk, &names_bulk);
+    let outcomes = bulk.enroll_many(&Actor::Admin, &requests, mode).unwrap();
+    prop_assert_eq!(outcomes.len(), requests.len());
+    let results: Vec<Result<Enrollment>> = requests
+        .iter()
+        .map(|req| single.enroll(&Actor::Admin, req))
+        .collect();
+    for (i, (o, r)) in outcomes.iter().zip(&results).enumerate() {
+        if let EnrollOutcome::Created(a) = o {
+            names_bulk.insert(a.id.clone(), format!("r{i}"));
+        }
+        if let Ok(b) = r {
+            names_single.insert(b.id.clone(), format!("r{i}"));
+        }
+    }
+    let refused = results
+        .iter()
+        .any(|r| matches!(r, Err(e) if !matches!(e, Error::AlreadyEnrolled { .. })));
+    for (i, (o, r)) in outcomes.iter().zip(&results).enumerate() {
+        let agree = match (o, r) {
+            (EnrollOutcome::Created(a), Ok(b)) => {
+                let mut a = serde_json::to_value(a).unwrap();
+                let mut b = serde_json::to_value(b).unwrap();
+                rename(&mut a, &names_bulk);
+                rename(&mut b, &names_single);
+                a == b
+            }
+            (EnrollOutcome::NotApplied, Ok(_)) => all_or_nothing && refused,
+            // Already enrolled by an earlier row, which the refusal rolled back.
+            (EnrollOutcome::NotApplied, Err(Error::AlreadyEnrolled { existing_id, .. })) => {
+                all_or_nothing && refused && names_single.contains_key(existing_id)
+            }
+            (
+                EnrollOutcome::AlreadyEnrolled { existing_id: a },
+                Err(Error::AlreadyEnrolled { existing_id: b, .. }),
+            ) => names_bulk.get(a).unwrap_or(a) == names_single.get(b).unwrap_or(b),
+            (EnrollOutcome::Failed(a), Err(b)) => a.code() == b.code(),
+            _ => false,
+        };
+        prop_assert!(agree, "row {}: {:?} against {:?}", i, o, r);
+    }
+    if all_or_nothing && refused {
+        prop_assert_eq!(bulk_state(&bulk, &names_bulk), before);
+    } else {
+        prop_assert_eq!(
+            bulk_state(&bulk, &names_bulk),
+            bulk_state(&single, &names_single)
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn random_operation_sequences_keep_the_invariants(ops in prop::collection::vec((actor(), op()), 1..60)) {
         run(ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_bulk_enroll_ends_where_one_enroll_at_a_time_does(
+        pre in prop::collection::vec((0..BULK_USERS, 0..PROGRAMS.len(), any::<bool>()), 0..30),
+        rows in prop::collection::vec(bulk_row(), 256..300),
+        all_or_nothing in prop_oneof![4 => Just(false), 1 => Just(true)],
+    ) {
+        bulk_matches_one_at_a_time(pre, rows, all_or_nothing)?;
     }
 }

@@ -560,3 +560,43 @@ fn changes_start_from_what_the_database_holds_now() {
     assert_eq!(attempt.passed, Some(true), "{attempt:?}");
     assert_eq!((e.attempts, e.best_score), (3, Some(74.0)));
 }
+
+/// Batches of 256 rows and more write their new enrollments several to a statement, after
+/// the rows were accepted: a refusal SQLite makes only then (here an application's trigger)
+/// fails the whole call and leaves nothing written, as in a short batch.
+#[test]
+fn a_refusal_when_a_batch_writes_fails_the_call_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trigger.db");
+    let store = Store::open(&path).unwrap();
+    setup(&store, 300);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_u150 BEFORE INSERT ON enrollments WHEN NEW.user_id = 'u150'
+         BEGIN SELECT RAISE(ABORT, 'u150 may not enroll'); END;",
+    )
+    .unwrap();
+    let requests: Vec<EnrollRequest> = (0..300)
+        .map(|i| EnrollRequest::new(format!("u{i}"), "crs"))
+        .collect();
+    for rows in [&requests[..], &requests[140..160]] {
+        let err = store
+            .enroll_many(&Actor::Admin, rows, BatchMode::BestEffort)
+            .unwrap_err();
+        assert_eq!(err.code(), "storage", "{} rows: {err}", rows.len());
+        assert!(err.to_string().contains("u150 may not enroll"), "{err}");
+        let count = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((count("enrollments"), count("events")), (0, 0));
+    }
+    // Without the trigger, the same batch enrolls every row.
+    conn.execute_batch("DROP TRIGGER no_u150").unwrap();
+    let outcomes = store
+        .enroll_many(&Actor::Admin, &requests, BatchMode::BestEffort)
+        .unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, EnrollOutcome::Created(_))));
+}

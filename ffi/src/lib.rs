@@ -811,7 +811,9 @@ pub extern "C" fn enrollkit_enroll_json(
 /// one outcome per row ({"outcome": "created" | "already_enrolled" | "failed" |
 /// "not_applied", ...}) as a JSON array to `*out` unless `out` is NULL. A row refused by the
 /// rules is an outcome, not a failed call; a malformed document (or row) fails the whole call
-/// with ENROLLKIT_RESULT_VALIDATION and writes nothing.
+/// with ENROLLKIT_RESULT_VALIDATION and writes nothing. When a refused row rolls an
+/// all-or-nothing batch back, the other rows report "not_applied", including a row already
+/// enrolled by an earlier row of the batch.
 #[no_mangle]
 pub extern "C" fn enrollkit_enroll_many(
     store: *const enrollkit_store,

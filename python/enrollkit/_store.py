@@ -402,7 +402,8 @@ class Store:
 
         Each request is a mapping with the keyword arguments of ``enroll`` (``user_id`` or
         ``email`` or ``external_id``, ``program_id``, ...). In ``ALL_OR_NOTHING`` mode a failed
-        row rolls everything back (the others report ``not_applied``).
+        row rolls everything back (the others report ``not_applied``, including a row already
+        enrolled by an earlier row of the batch).
         """
         rows = [self._request(**{"user_id": None, **dict(r)}) for r in requests]
         raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode))
