@@ -338,10 +338,12 @@ static void test_enrollments(enrollkit_store *s) {
                                           "\"added_by_program_id\":\"wf_source\"}", &out));
     field(out, "id", track_id, sizeof track_id);
     CHECK(has(out, "\"status\":\"active\""));
+    /* Rolled back: the second row, enrolled only by the first, is not applied either. */
     OK(enrollkit_enroll_many(s, "system", "[{\"user_id\":\"u2\",\"program_id\":\"trk\"},"
+                                          "{\"user_id\":\"u2\",\"program_id\":\"trk\"},"
                                           "{\"user_id\":\"ghost\",\"program_id\":\"trk\"}]",
                              ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
-    CHECK(has(out, "[{\"outcome\":\"not_applied\"},{\"outcome\":\"failed\""));
+    CHECK(has(out, "[{\"outcome\":\"not_applied\"},{\"outcome\":\"not_applied\"},{\"outcome\":\"failed\""));
     OK(enrollkit_enroll_many(s, "system", "[{\"user_id\":\"u2\",\"program_id\":\"trk\",\"batch\":true},"
                                           "{\"user_id\":\"ghost\",\"program_id\":\"trk\"}]",
                              ENROLLKIT_BATCH_BEST_EFFORT, &out));

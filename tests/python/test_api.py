@@ -330,9 +330,10 @@ def test_program_not_active_and_permissions(store: Store) -> None:
 
 def test_enroll_many(store: Store) -> None:
     rows = [{"user_id": "u1", "program_id": "crs"}, {"user_id": "ghost", "program_id": "crs"}]
-    out = store.enroll_many(rows)
-    assert [o.outcome for o in out] == ["not_applied", "failed"]
-    assert isinstance(out[1].error, enrollkit.NotFoundError)
+    # Rolled back: the second row, enrolled only by the first, is not applied either.
+    out = store.enroll_many(rows[:1] + rows)
+    assert [o.outcome for o in out] == ["not_applied", "not_applied", "failed"]
+    assert isinstance(out[2].error, enrollkit.NotFoundError)
     out = store.enroll_many(rows + [{"email": "u2@example.com", "program_id": "trk", "batch": True}],
                             mode=BatchMode.BEST_EFFORT, actor=Actor.SYSTEM)
     assert [o.outcome for o in out] == ["created", "failed", "created"]
