@@ -518,14 +518,15 @@ impl Importer {
         Ok(())
     }
 
-    /// Writes one parsed line of type `kind`. Every check comes before the first write; a line
-    /// that writes several rows does so in a savepoint, so a refused line leaves nothing.
+    /// Checks one parsed line of type `kind` and writes it, or leaves it to the caller to
+    /// write with others ([`Applied::Waiting`]). Every check comes before the first write; a
+    /// line that writes several rows does so in a savepoint, so a refused line leaves nothing.
     fn apply(
         &mut self,
         held: &mut db::Held<'_>,
         kind: &str,
         parsed: Result<&Parsed>,
-    ) -> Result<()> {
+    ) -> Result<Applied> {
         let conn = held.conn();
         if !self.saw_header && kind != "header" {
             return Err(invalid(
@@ -536,7 +537,8 @@ impl Importer {
         if kind == "header" && self.saw_header {
             return Err(invalid("header", "a second header"));
         }
-        match parsed? {
+        let parsed = parsed?;
+        match parsed {
             Parsed::Header => self.saw_header = true,
             Parsed::User(user) => {
                 db::upsert_user(held, user, self.now, false)?;
@@ -584,13 +586,13 @@ impl Importer {
                         return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                     }
                 }
-                let mut write = || {
-                    let rid = db::insert_enrollment(held, e).map_err(|err| match err {
-                        Error::Storage(m) if m.contains("FOREIGN KEY") => {
-                            Error::not_found("user", e.user_id.clone())
-                        }
-                        other => other,
-                    })?;
+                if can_wait(parsed) {
+                    self.counts.enrollments += 1;
+                    return Ok(Applied::Waiting);
+                }
+                // Several rows: a savepoint, so that a refused line leaves none behind.
+                db::savepoint(conn, || {
+                    let rid = write_enrollment(held, e)?;
                     for s in steps {
                         db::write_step_progress(conn, rid, s)?;
                     }
@@ -598,28 +600,122 @@ impl Importer {
                         db::insert_attempt(conn, rid, a)?;
                     }
                     Ok(())
-                };
-                // One INSERT is atomic by itself; several rows need a savepoint so that a
-                // refused line leaves none of them behind.
-                if steps.is_empty() && attempts.is_empty() {
-                    write()?;
-                } else {
-                    db::savepoint(conn, write)?;
-                }
+                })?;
                 self.counts.enrollments += 1;
             }
-            Parsed::Event(event) => {
-                db::insert_event_raw(held, event).map_err(|err| match err {
-                    Error::Storage(m) if m.contains("UNIQUE") => {
-                        Error::Conflict(format!("event {} already exists", event.seq))
-                    }
-                    other => other,
-                })?;
+            Parsed::Event(_) => {
                 self.counts.events += 1;
+                return Ok(Applied::Waiting);
             }
         }
+        Ok(Applied::Written)
+    }
+
+    /// Writes the `waiting` lines, [`db::ROWS_PER_INSERT`] to a statement when there are that
+    /// many, and moves them to `used`. A statement that fails writes none of its rows; they
+    /// are then written one by one, and each refused line is added to `errors` (and no longer
+    /// counted). Only a fatal error ends the import.
+    fn write_waiting(
+        &mut self,
+        held: &mut db::Held<'_>,
+        waiting: &mut Vec<Waiting>,
+        used: &mut Vec<(String, Parsed)>,
+        errors: &mut Vec<ImportError>,
+    ) -> Result<()> {
+        let enrollments: Vec<&Enrollment> = waiting
+            .iter()
+            .filter_map(|w| match &w.parsed {
+                Parsed::Enrollment(parts) => Some(&parts.0),
+                _ => None,
+            })
+            .collect();
+        let events: Vec<&Event> = waiting
+            .iter()
+            .filter_map(|w| match &w.parsed {
+                Parsed::Event(ev) => Some(ev),
+                _ => None,
+            })
+            .collect();
+        let together = match (enrollments.len(), events.len()) {
+            (db::ROWS_PER_INSERT, _) => Some(db::insert_enrollments(held, &enrollments)),
+            (_, db::ROWS_PER_INSERT) => Some(db::insert_events_raw(held, &events)),
+            _ => None,
+        };
+        match together {
+            Some(Ok(())) => {}
+            Some(Err(e)) if is_fatal(&e) => return Err(e),
+            Some(Err(_)) | None => {
+                for w in waiting.iter() {
+                    let written = match &w.parsed {
+                        Parsed::Enrollment(parts) => write_enrollment(held, &parts.0).map(drop),
+                        Parsed::Event(ev) => write_event(held, ev),
+                        _ => Ok(()),
+                    };
+                    match written {
+                        Ok(()) => {}
+                        Err(e) if is_fatal(&e) => return Err(e),
+                        Err(error) => {
+                            match w.parsed {
+                                Parsed::Enrollment(_) => self.counts.enrollments -= 1,
+                                _ => self.counts.events -= 1,
+                            }
+                            errors.push(ImportError {
+                                line: w.line,
+                                error,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        used.extend(waiting.drain(..).map(|w| (w.kind, w.parsed)));
         Ok(())
     }
+}
+
+/// What [`Importer::apply`] did with a line.
+enum Applied {
+    /// Wrote it (or it writes nothing).
+    Written,
+    /// Checked it: an enrollment without steps or attempts, or an event, to be written with
+    /// others of its kind ([`Importer::write_waiting`]).
+    Waiting,
+}
+
+/// Whether a line of this record can wait to be written ([`Applied::Waiting`]).
+fn can_wait(parsed: &Parsed) -> bool {
+    match parsed {
+        Parsed::Enrollment(parts) => parts.1.is_empty() && parts.2.is_empty(),
+        Parsed::Event(_) => true,
+        _ => false,
+    }
+}
+
+/// A checked line that waits to be written ([`Applied::Waiting`]).
+struct Waiting {
+    line: u64,
+    kind: String,
+    parsed: Parsed,
+}
+
+/// Inserts an imported enrollment; an unknown user (the foreign key) is `not_found`.
+fn write_enrollment(held: &mut db::Held<'_>, e: &Enrollment) -> Result<i64> {
+    db::insert_enrollment(held, e).map_err(|err| match err {
+        Error::Storage(m) if m.contains("FOREIGN KEY") => {
+            Error::not_found("user", e.user_id.clone())
+        }
+        other => other,
+    })
+}
+
+/// Inserts an imported event; a sequence number in use is a `conflict`.
+fn write_event(held: &mut db::Held<'_>, ev: &Event) -> Result<()> {
+    db::insert_event_raw(held, ev).map_err(|err| match err {
+        Error::Storage(m) if m.contains("UNIQUE") => {
+            Error::Conflict(format!("event {} already exists", ev.seq))
+        }
+        other => other,
+    })
 }
 
 impl Store {
@@ -740,6 +836,10 @@ impl Store {
                 let (give_back, done) = std::sync::mpsc::sync_channel(4);
                 let reader = scope.spawn(move || read_lines(input, &sender, &done));
                 let written = (|| {
+                    // Enrollment and event lines wait to be written several to a statement;
+                    // a line of another kind (or an enrollment with steps or attempts) is
+                    // applied after them.
+                    let mut waiting: Vec<Waiting> = Vec::with_capacity(db::ROWS_PER_INSERT);
                     // Returning early drops `batches`, which stops the reader.
                     for batch in batches {
                         let mut used = Vec::new();
@@ -749,12 +849,37 @@ impl Store {
                                 None => Ok(()),
                                 Some(Err(e)) => Err(e),
                                 Some(Ok((kind, Err(e)))) => {
-                                    importer.apply(&mut held, &kind, Err(e))
+                                    importer.apply(&mut held, &kind, Err(e)).map(drop)
                                 }
                                 Some(Ok((kind, Ok(parsed)))) => {
-                                    let applied = importer.apply(&mut held, &kind, Ok(&parsed));
-                                    used.push((kind, parsed));
-                                    applied
+                                    let joins = waiting.first().is_some_and(|w| w.kind == kind)
+                                        && can_wait(&parsed);
+                                    if !waiting.is_empty() && !joins {
+                                        importer.write_waiting(
+                                            &mut held,
+                                            &mut waiting,
+                                            &mut used,
+                                            &mut errors,
+                                        )?;
+                                    }
+                                    match importer.apply(&mut held, &kind, Ok(&parsed)) {
+                                        Ok(Applied::Waiting) => {
+                                            waiting.push(Waiting { line, kind, parsed });
+                                            if waiting.len() == db::ROWS_PER_INSERT {
+                                                importer.write_waiting(
+                                                    &mut held,
+                                                    &mut waiting,
+                                                    &mut used,
+                                                    &mut errors,
+                                                )?;
+                                            }
+                                            Ok(())
+                                        }
+                                        applied => {
+                                            used.push((kind, parsed));
+                                            applied.map(drop)
+                                        }
+                                    }
                                 }
                             };
                             match outcome {
@@ -771,7 +896,7 @@ impl Store {
                         // Full means the reader is behind on freeing: free them here.
                         let _ = give_back.try_send(used);
                     }
-                    Ok(())
+                    importer.write_waiting(&mut held, &mut waiting, &mut Vec::new(), &mut errors)
                 })();
                 // The scope only waits for `read_lines` to return; joining also waits for the
                 // thread's exit (its thread-local destructors), so nothing it allocated is
@@ -781,6 +906,8 @@ impl Store {
                 }
                 written
             })?;
+            // Lines that waited report their refusals late.
+            errors.sort_by_key(|e| e.line);
             if !importer.saw_header && errors.is_empty() && line > 0 {
                 errors.push(ImportError {
                     line: 1,

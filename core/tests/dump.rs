@@ -722,3 +722,109 @@ fn imports_into_an_empty_file_skip_the_wal_and_others_keep_it() {
         assert_eq!(journal_mode(&path), "wal", "{name}: after the import");
     }
 }
+
+/// Enrollment and event lines are written several to a statement: a refusal that only the
+/// write finds (an unknown user, a taken id, a sequence number in use) still names its own
+/// line, the other lines of its statement are imported, and all-or-nothing imports nothing.
+#[test]
+fn refusals_found_when_lines_are_written_together_name_their_lines() {
+    let source = Store::open_in_memory().unwrap();
+    source
+        .create_program(&ProgramSpec::course("crs", "Course"))
+        .unwrap();
+    for i in 0..40 {
+        source
+            .upsert_user(&User {
+                id: format!("u{i:02}"),
+                ..User::default()
+            })
+            .unwrap();
+        source
+            .enroll(
+                &Actor::Admin,
+                &EnrollRequest::new(format!("u{i:02}"), "crs"),
+            )
+            .unwrap();
+    }
+    let text = String::from_utf8(export(&source)).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let find = |lines: &[String], start: &str, has: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(start) && l.contains(has))
+            .unwrap()
+    };
+    let enrollment = |lines: &[String], user: &str| {
+        find(
+            lines,
+            "{\"type\":\"enrollment\"",
+            &format!("\"user_id\":\"{user}\""),
+        )
+    };
+    let id_of = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    };
+    // The 8th enrollment line: a user nobody has.
+    let ghost = enrollment(&lines, "u07");
+    lines[ghost] = lines[ghost].replace("\"user_id\":\"u07\"", "\"user_id\":\"ghost\"");
+    // The 11th: refused by its own checks, before the 8th's statement is written.
+    let invalid = enrollment(&lines, "u10");
+    lines[invalid] = lines[invalid].replace("\"steps_total\":0", "\"steps_total\":9");
+    // The 22nd: the id of the 4th.
+    let taken = enrollment(&lines, "u21");
+    let (old, new) = (
+        id_of(&lines[taken]),
+        id_of(&lines[enrollment(&lines, "u03")]),
+    );
+    lines[taken] = lines[taken].replace(&old, &new);
+    // The 25th event: the sequence number of the 20th.
+    let events = find(&lines, "{\"type\":\"event\"", "");
+    let seq = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["seq"].as_i64().unwrap()
+    };
+    let (from, to) = (seq(&lines[events + 24]), seq(&lines[events + 19]));
+    let lost = {
+        let v: serde_json::Value = serde_json::from_str(&lines[events + 24]).unwrap();
+        v["enrollment_id"].as_str().unwrap().to_owned()
+    };
+    lines[events + 24] =
+        lines[events + 24].replace(&format!("\"seq\":{from},"), &format!("\"seq\":{to},"));
+    let text = lines.join("\n");
+    let expected = vec![
+        (ghost as u64 + 1, "not_found"),
+        (invalid as u64 + 1, "validation"),
+        (taken as u64 + 1, "conflict"),
+        (events as u64 + 25, "conflict"),
+    ];
+    for mode in [BatchMode::BestEffort, BatchMode::AllOrNothing] {
+        let target = Store::open_in_memory().unwrap();
+        let report = target
+            .import_jsonl(&mut Cursor::new(&text), mode, None)
+            .unwrap();
+        let refused: Vec<(u64, &str)> = report
+            .errors
+            .iter()
+            .map(|e| (e.line, e.error.code()))
+            .collect();
+        assert_eq!(refused, expected, "{mode:?}");
+        let stats = target.stats().unwrap();
+        if mode == BatchMode::BestEffort {
+            let counts = RecordCounts {
+                users: 40,
+                programs: 1,
+                enrollments: 37,
+                events: 39,
+            };
+            assert_eq!((report.imported, stats), (counts, counts));
+            // The one imported enrollment whose "enrolled" event was refused has no history.
+            let violations = target.check_invariants().unwrap();
+            assert_eq!(violations.len(), 1, "{violations:?}");
+            assert!(violations[0].starts_with(&lost), "{violations:?}");
+        } else {
+            assert!(!report.committed);
+            assert_eq!(stats, RecordCounts::default());
+        }
+    }
+}
