@@ -1061,6 +1061,15 @@ fn bind_event(
         &ev.reason,
         &ev.at.millis(),
     ];
+    bind_values(stmt, offset, values)
+}
+
+/// Binds `values` to parameters `offset + 1` onwards.
+fn bind_values<'v>(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    values: impl IntoIterator<Item = &'v dyn ToSql>,
+) -> rusqlite::Result<()> {
     for (i, value) in values.into_iter().enumerate() {
         stmt.raw_bind_parameter(offset + i + 1, value)?;
     }
@@ -1142,10 +1151,7 @@ fn bind_event_raw(
         &ev.reason,
         &ev.at.millis(),
     ];
-    for (i, value) in values.into_iter().enumerate() {
-        stmt.raw_bind_parameter(offset + i + 1, value)?;
-    }
-    Ok(())
+    bind_values(stmt, offset, values)
 }
 
 /// Inserts [`ROWS_PER_INSERT`] events with their own sequence numbers (imports) with one

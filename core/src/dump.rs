@@ -837,8 +837,9 @@ impl Store {
                 let reader = scope.spawn(move || read_lines(input, &sender, &done));
                 let written = (|| {
                     // Enrollment and event lines wait to be written several to a statement;
-                    // a line of another kind (or an enrollment with steps or attempts) is
-                    // applied after them.
+                    // they are written before the next line is applied when they are that
+                    // many, or when it is of another kind (or an enrollment with steps or
+                    // attempts), and at the end.
                     let mut waiting: Vec<Waiting> = Vec::with_capacity(db::ROWS_PER_INSERT);
                     // Returning early drops `batches`, which stops the reader.
                     for batch in batches {
@@ -852,9 +853,11 @@ impl Store {
                                     importer.apply(&mut held, &kind, Err(e)).map(drop)
                                 }
                                 Some(Ok((kind, Ok(parsed)))) => {
-                                    let joins = waiting.first().is_some_and(|w| w.kind == kind)
-                                        && can_wait(&parsed);
-                                    if !waiting.is_empty() && !joins {
+                                    let write_first = waiting.len() == db::ROWS_PER_INSERT
+                                        || waiting
+                                            .first()
+                                            .is_some_and(|w| w.kind != kind || !can_wait(&parsed));
+                                    if write_first {
                                         importer.write_waiting(
                                             &mut held,
                                             &mut waiting,
@@ -865,14 +868,6 @@ impl Store {
                                     match importer.apply(&mut held, &kind, Ok(&parsed)) {
                                         Ok(Applied::Waiting) => {
                                             waiting.push(Waiting { line, kind, parsed });
-                                            if waiting.len() == db::ROWS_PER_INSERT {
-                                                importer.write_waiting(
-                                                    &mut held,
-                                                    &mut waiting,
-                                                    &mut used,
-                                                    &mut errors,
-                                                )?;
-                                            }
                                             Ok(())
                                         }
                                         applied => {
