@@ -694,10 +694,6 @@ fn is_fresh(values: &[ValueRef<'_>; 34]) -> bool {
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
 pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i64> {
-    // The table's columns are rid then STORED_COLUMNS (checked by a test); a NULL rid is the
-    // next one.
-    const SQL: &str = "INSERT INTO enrollments VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,\
-                       ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     let values = enrollment_values(e);
     let result = if is_fresh(&values) {
         let fresh = FRESH_COLUMNS.map(|i| ToSqlOutput::Borrowed(values[i]));
@@ -705,7 +701,8 @@ pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i
             .execute(rusqlite::params_from_iter(fresh))
     } else {
         let all = values.map(ToSqlOutput::Borrowed);
-        held.stmt(SQL)?.execute(rusqlite::params_from_iter(all))
+        held.stmt(INSERT_ENROLLMENT.as_str())?
+            .execute(rusqlite::params_from_iter(all))
     };
     let conn = held.conn();
     match result {
@@ -1165,13 +1162,17 @@ pub(crate) fn insert_events_raw(held: &mut Held<'_>, events: &[&Event]) -> Resul
     execute_and_clear(stmt)
 }
 
-/// Every column of an enrollment but `rid`, whose NULL makes it the next one.
+/// Every stored column of an enrollment: all but `rid`, which SQLite assigns (the next one).
 static INSERT_ENROLLMENT_INTO: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO enrollments ({}) VALUES ",
         STORED_COLUMNS.join(", ")
     )
 });
+
+/// `INSERT INTO` [`INSERT_ENROLLMENT_INTO`] one enrollment ([`insert_enrollment`]).
+static INSERT_ENROLLMENT: LazyLock<String> =
+    LazyLock::new(|| values_insert(&INSERT_ENROLLMENT_INTO, STORED_COLUMNS.len(), 1));
 
 /// [`INSERT_ENROLLMENT_INTO`] for [`ROWS_PER_INSERT`] enrollments, a plain `INSERT` as
 /// [`EVENT_RAW_ROWS`].
