@@ -43,6 +43,12 @@ fn enrolled(store: &Store) -> Vec<String> {
 fn benches(c: &mut Criterion) {
     let s = store();
     let ids = enrolled(&s);
+    // Before the benchmarks below add history: 2,000 users and enrollments, 2,000 events.
+    let export = {
+        let mut out = Vec::new();
+        s.export_jsonl(&mut out, None).unwrap();
+        out
+    };
     let mut i = 0;
     c.bench_function("enroll (one transaction each)", |b| {
         b.iter_batched(
@@ -89,6 +95,35 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    c.bench_function(
+        "add_progress (read, check active, add, record; workload B)",
+        |b| {
+            let mut k = 0;
+            b.iter(|| {
+                k += 1;
+                // Up and down by 1, so that no enrollment completes.
+                let delta = if (k / ids.len()) % 2 == 0 { 1.0 } else { -1.0 };
+                s.add_progress(&Actor::Admin, &ids[k % ids.len()], delta)
+                    .unwrap()
+            })
+        },
+    );
+    c.bench_function(
+        "import_jsonl (2,000 users, enrollments and events), per import",
+        |b| {
+            b.iter_batched(
+                || Store::open_in_memory().unwrap(),
+                |target| {
+                    let report = target
+                        .import_jsonl(&mut &export[..], BatchMode::AllOrNothing, None)
+                        .unwrap();
+                    assert!(report.committed, "{report:?}");
+                    target
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
     c.bench_function("list first page (20, newest first)", |b| {
         let q = ListQuery {
             program_id: Some("crs".into()),
