@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use enrollkit::*;
 
-/// The writer: enrolls users and sets progress forever, acknowledging each committed change.
+/// The writer: enrolls users and sets progress forever, and in round 50 of every 100 enrolls
+/// a bulk batch of 256 (written 16 rows to a statement), acknowledging each committed change.
 fn writer(db: &Path, log: &Path, run: &str) {
     let store = Store::open(db).unwrap();
     let mut ack = std::fs::OpenOptions::new()
@@ -33,6 +34,31 @@ fn writer(db: &Path, log: &Path, run: &str) {
         store.set_progress(&Actor::System, &e.id, 50.0).unwrap();
         ack.write_all(format!("P {}\n", e.id).as_bytes()).unwrap();
         ack.sync_data().unwrap();
+        if n % 100 == 50 {
+            let users: Vec<User> = (0..256)
+                .map(|i| User {
+                    id: format!("{user}_b{i}"),
+                    ..User::default()
+                })
+                .collect();
+            store.upsert_users(&users).unwrap();
+            let requests: Vec<EnrollRequest> = users
+                .iter()
+                .map(|u| EnrollRequest::new(&u.id, "crs"))
+                .collect();
+            let outcomes = store
+                .enroll_many(&Actor::System, &requests, BatchMode::AllOrNothing)
+                .unwrap();
+            let mut acks = String::new();
+            for o in outcomes {
+                match o {
+                    EnrollOutcome::Created(e) => acks += &format!("E {}\n", e.id),
+                    other => panic!("{}", other.kind()),
+                }
+            }
+            ack.write_all(acks.as_bytes()).unwrap();
+            ack.sync_data().unwrap();
+        }
     }
 }
 
