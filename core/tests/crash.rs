@@ -35,34 +35,39 @@ fn writer(db: &Path, log: &Path, run: &str) {
         ack.write_all(format!("P {}\n", e.id).as_bytes()).unwrap();
         ack.sync_data().unwrap();
         if n % 100 == 50 {
-            let users: Vec<User> = (0..256)
-                .map(|i| User {
-                    id: format!("{user}_b{i}"),
-                    ..User::default()
-                })
-                .collect();
-            store.upsert_users(&users).unwrap();
-            let requests: Vec<EnrollRequest> = users
-                .iter()
-                .map(|u| EnrollRequest::new(&u.id, "crs"))
-                .collect();
-            let outcomes = store
-                .enroll_many(&Actor::System, &requests, BatchMode::AllOrNothing)
-                .unwrap();
-            let mut acks = String::new();
-            for o in outcomes {
-                match o {
-                    EnrollOutcome::Created(e) => acks += &format!("E {}\n", e.id),
-                    other => panic!("{}", other.kind()),
-                }
-            }
+            let ids = enroll_new_users(&store, (0..256).map(|i| format!("{user}_b{i}")));
+            let acks: String = ids.iter().map(|id| format!("E {id}\n")).collect();
             ack.write_all(acks.as_bytes()).unwrap();
             ack.sync_data().unwrap();
         }
     }
 }
 
-/// A tiny deterministic generator for the kill delays.
+/// Adds the users `ids` and enrolls each in `crs` with one `enroll_many` (the bulk path from
+/// 256 rows): the new enrollments' ids.
+fn enroll_new_users(store: &Store, ids: impl Iterator<Item = String>) -> Vec<String> {
+    let users: Vec<User> = ids
+        .map(|id| User {
+            id,
+            ..User::default()
+        })
+        .collect();
+    store.upsert_users(&users).unwrap();
+    let requests: Vec<EnrollRequest> = users
+        .iter()
+        .map(|u| EnrollRequest::new(&u.id, "crs"))
+        .collect();
+    store
+        .enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)
+        .unwrap()
+        .into_iter()
+        .map(|o| match o {
+            EnrollOutcome::Created(e) => e.id,
+            other => panic!("{}", other.kind()),
+        })
+        .collect()
+}
+
 /// Starts this test binary again as a child process that runs only `test`, with `env` set and
 /// its output discarded: the process that a test then kills.
 fn spawn_test(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
@@ -75,6 +80,7 @@ fn spawn_test(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Chi
         .unwrap()
 }
 
+/// A tiny deterministic generator for the kill delays.
 fn next(seed: &mut u64) -> u64 {
     *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
     *seed >> 33
@@ -176,20 +182,7 @@ fn sigkill_during_an_import_into_an_empty_file_leaves_nothing_or_everything() {
         source
             .create_program(&ProgramSpec::course("crs", "Course"))
             .unwrap();
-        let users: Vec<User> = (0..5_000)
-            .map(|i| User {
-                id: format!("u{i}"),
-                ..User::default()
-            })
-            .collect();
-        source.upsert_users(&users).unwrap();
-        let requests: Vec<EnrollRequest> = users
-            .iter()
-            .map(|u| EnrollRequest::new(&u.id, "crs"))
-            .collect();
-        source
-            .enroll_many(&Actor::Admin, &requests, BatchMode::AllOrNothing)
-            .unwrap();
+        enroll_new_users(&source, (0..5_000).map(|i| format!("u{i}")));
         let mut out = std::io::BufWriter::new(std::fs::File::create(&export).unwrap());
         source.export_jsonl(&mut out, None).unwrap();
         source.stats().unwrap()
