@@ -459,8 +459,9 @@ fn unreadable_input_fails_the_whole_import() {
 }
 
 /// Imports drop the secondary indexes of empty tables and rebuild them: afterwards (committed,
-/// refused, or with an event line before an enrollment, which rebuilds the history index
-/// early) the schema is the fresh one.
+/// refused, or with an event line before an enrollment, which rebuilds the enrollment indexes
+/// early, and then the history index) the schema is the fresh one, and every index holds
+/// exactly its table's rows (`PRAGMA integrity_check`).
 #[test]
 fn imports_leave_every_index_in_place() {
     let dir = tempfile::tempdir().unwrap();
@@ -500,6 +501,11 @@ fn imports_leave_every_index_in_place() {
         assert_eq!(report.committed, committed, "{name}: {report:?}");
         drop(store);
         assert_eq!(schema(&path), expected, "{name}");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{name}");
     }
 }
 
