@@ -183,8 +183,24 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+        deserializer.deserialize_str(TimestampVisitor)
+    }
+}
+
+/// Reads a [`Timestamp`] from the text as the deserializer has it: borrowed from the input
+/// where it can be (serde_json without escapes), so that no `String` is allocated for it (an
+/// import reads several timestamps a line). Anything but text is refused, "expected a string".
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Timestamp, E> {
+        Timestamp::parse(text).map_err(E::custom)
     }
 }
 
@@ -325,6 +341,28 @@ mod tests {
             "validation"
         );
         assert_eq!(Timestamp::parse("").unwrap_err().code(), "validation");
+    }
+
+    #[test]
+    fn deserializes_from_text_borrowed_escaped_or_owned() {
+        let want = Timestamp::parse("2026-01-15T10:30:00.000Z").unwrap();
+        for json in [
+            r#""2026-01-15T10:30:00.000Z""#,
+            r#""2026-01-15T10:30:00\u002e000Z""#,
+            r#""2026-01-15T11:30:00+01:00""#,
+        ] {
+            let t: Timestamp = serde_json::from_str(json).unwrap();
+            assert_eq!(t, want, "{json}");
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::from_value::<Timestamp>(value).unwrap(), want);
+        }
+        let not_text = serde_json::from_str::<Timestamp>("5").unwrap_err();
+        assert!(
+            not_text.to_string().contains("expected a string"),
+            "{not_text}"
+        );
+        let bad = serde_json::from_str::<Timestamp>(r#""yesterday""#).unwrap_err();
+        assert!(bad.to_string().contains("not RFC 3339"), "{bad}");
     }
 
     #[test]
