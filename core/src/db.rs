@@ -155,12 +155,21 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-/// Column list and values of a user row, shared by the two user INSERTs.
-macro_rules! insert_user {
+/// The column list of a user row, shared by the user INSERTs.
+macro_rules! user_into {
     () => {
         "INSERT INTO users (id, email, display_name, external_id, department, location, \
-         manager_id, groups_json, timezone, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+         manager_id, groups_json, timezone, created_at, updated_at) VALUES "
+    };
+}
+
+/// [`user_into`] one user, with the time in `?10` for both times.
+macro_rules! insert_user {
+    () => {
+        concat!(
+            user_into!(),
+            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+        )
     };
 }
 
@@ -224,6 +233,42 @@ pub(crate) fn upsert_user(
         return Err(Error::Conflict(format!("user {} already exists", user.id)));
     }
     Ok(())
+}
+
+/// How many values [`insert_users`] binds a user.
+const USER_PARAMS: usize = 11;
+
+/// [`user_into`] for [`ROWS_PER_INSERT`] users, a plain `INSERT` as [`EVENT_RAW_ROWS`].
+static INSERT_USER_ROWS: LazyLock<String> =
+    LazyLock::new(|| values_insert(user_into!(), USER_PARAMS, ROWS_PER_INSERT));
+
+/// Inserts [`ROWS_PER_INSERT`] new users (imports) with one statement: all of them, or (an
+/// error: an id, email or external id taken, also by another of them) none. The caller then
+/// writes them one by one with [`upsert_user`], which names the conflict.
+pub(crate) fn insert_users(held: &mut Held<'_>, users: &[&User], now: Timestamp) -> Result<()> {
+    debug_assert_eq!(users.len(), ROWS_PER_INSERT);
+    let groups = users
+        .iter()
+        .map(|u| serde_json::to_string(&u.groups))
+        .collect::<serde_json::Result<Vec<_>>>()?;
+    let stmt = held.stmt(INSERT_USER_ROWS.as_str())?;
+    for (row, (u, groups)) in users.iter().zip(&groups).enumerate() {
+        let values: [&dyn ToSql; USER_PARAMS] = [
+            &u.id,
+            &u.email,
+            &u.display_name,
+            &u.external_id,
+            &u.department,
+            &u.location,
+            &u.manager_id,
+            groups,
+            &u.timezone,
+            &now.millis(),
+            &now.millis(),
+        ];
+        bind_values(stmt, row * USER_PARAMS, values)?;
+    }
+    execute_and_clear(stmt)
 }
 
 pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {

@@ -540,9 +540,11 @@ impl Importer {
         let parsed = parsed?;
         match parsed {
             Parsed::Header => self.saw_header = true,
-            Parsed::User(user) => {
-                db::upsert_user(held, user, self.now, false)?;
+            Parsed::User(_) => {
+                // Everything about a user is checked by the write: a user whose id, email or
+                // external id is taken fails its statement, and is then refused on its own.
                 self.counts.users += 1;
+                return Ok(Applied::Waiting);
             }
             Parsed::Program {
                 spec,
@@ -641,9 +643,17 @@ impl Importer {
                 _ => None,
             })
             .collect();
-        let together = match (enrollments.len(), events.len()) {
-            (db::ROWS_PER_INSERT, _) => Some(db::insert_enrollments(held, &enrollments)),
-            (_, db::ROWS_PER_INSERT) => Some(db::insert_events_raw(held, &events)),
+        let users: Vec<&User> = waiting
+            .iter()
+            .filter_map(|w| match &w.parsed {
+                Parsed::User(user) => Some(user),
+                _ => None,
+            })
+            .collect();
+        let together = match (enrollments.len(), events.len(), users.len()) {
+            (db::ROWS_PER_INSERT, _, _) => Some(db::insert_enrollments(held, &enrollments)),
+            (_, db::ROWS_PER_INSERT, _) => Some(db::insert_events_raw(held, &events)),
+            (_, _, db::ROWS_PER_INSERT) => Some(db::insert_users(held, &users, self.now)),
             _ => None,
         };
         match together {
@@ -654,6 +664,7 @@ impl Importer {
                     let written = match &w.parsed {
                         Parsed::Enrollment(parts) => write_enrollment(held, &parts.0).map(drop),
                         Parsed::Event(ev) => write_event(held, ev),
+                        Parsed::User(user) => db::upsert_user(held, user, self.now, false),
                         _ => Ok(()),
                     };
                     match written {
@@ -662,6 +673,7 @@ impl Importer {
                         Err(error) => {
                             match w.parsed {
                                 Parsed::Enrollment(_) => self.counts.enrollments -= 1,
+                                Parsed::User(_) => self.counts.users -= 1,
                                 _ => self.counts.events -= 1,
                             }
                             errors.push(ImportError {
@@ -682,8 +694,8 @@ impl Importer {
 enum Applied {
     /// Wrote it (or it writes nothing).
     Written,
-    /// Checked it: an enrollment without steps or attempts, or an event, to be written with
-    /// others of its kind ([`Importer::write_waiting`]).
+    /// Checked it: a user, an enrollment without steps or attempts, or an event, to be
+    /// written with others of its kind ([`Importer::write_waiting`]).
     Waiting,
 }
 
@@ -691,7 +703,7 @@ enum Applied {
 fn can_wait(parsed: &Parsed) -> bool {
     match parsed {
         Parsed::Enrollment(parts) => parts.1.is_empty() && parts.2.is_empty(),
-        Parsed::Event(_) => true,
+        Parsed::Event(_) | Parsed::User(_) => true,
         _ => false,
     }
 }
@@ -841,7 +853,7 @@ impl Store {
                 let (give_back, done) = std::sync::mpsc::sync_channel(4);
                 let reader = scope.spawn(move || read_lines(input, &sender, &done));
                 let written = (|| {
-                    // Enrollment and event lines wait to be written several to a statement;
+                    // User, enrollment and event lines wait to be written several to a statement;
                     // they are written before the next line is applied when they are that
                     // many, or when it is of another kind (or an enrollment with steps or
                     // attempts), and at the end.

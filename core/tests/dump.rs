@@ -729,9 +729,10 @@ fn imports_into_an_empty_file_skip_the_wal_and_others_keep_it() {
     }
 }
 
-/// Enrollment and event lines are written several to a statement: a refusal that only the
-/// write finds (an unknown user, a taken id, a sequence number in use) still names its own
-/// line, the other lines of its statement are imported, and all-or-nothing imports nothing.
+/// User, enrollment and event lines are written several to a statement: a refusal that only
+/// the write finds (a user id given twice, an email taken by a user of the same statement, an
+/// unknown user, a taken id, a sequence number in use) still names its own line, the other
+/// lines of its statement are imported, and all-or-nothing imports nothing.
 #[test]
 fn refusals_found_when_lines_are_written_together_name_their_lines() {
     let source = Store::open_in_memory().unwrap();
@@ -771,6 +772,21 @@ fn refusals_found_when_lines_are_written_together_name_their_lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         v["id"].as_str().unwrap().to_owned()
     };
+    let user =
+        |lines: &[String], id: &str| find(lines, "{\"type\":\"user\"", &format!("\"id\":\"{id}\""));
+    // A second line for user u12, in the next statement of users.
+    let u12 = user(&lines, "u12");
+    lines.insert(u12 + 1, lines[u12].clone());
+    let twice = u12 + 1;
+    // Two new users with the same email (in another case), in one statement.
+    let u20 = user(&lines, "u20");
+    for (i, email) in [(1, "same@example.com"), (2, "SAME@example.com")] {
+        let line = lines[u20]
+            .replace("\"u20\"", &format!("\"x{i}\""))
+            .replace("\"email\":null", &format!("\"email\":\"{email}\""));
+        lines.insert(u20 + i, line);
+    }
+    let same_email = u20 + 2;
     // The 8th enrollment line: a user nobody has.
     let ghost = enrollment(&lines, "u07");
     lines[ghost] = lines[ghost].replace("\"user_id\":\"u07\"", "\"user_id\":\"ghost\"");
@@ -799,6 +815,8 @@ fn refusals_found_when_lines_are_written_together_name_their_lines() {
         lines[events + 24].replace(&format!("\"seq\":{from},"), &format!("\"seq\":{to},"));
     let text = lines.join("\n");
     let expected = vec![
+        (twice as u64 + 1, "conflict"),
+        (same_email as u64 + 1, "conflict"),
         (ghost as u64 + 1, "not_found"),
         (invalid as u64 + 1, "validation"),
         (taken as u64 + 1, "conflict"),
@@ -817,8 +835,10 @@ fn refusals_found_when_lines_are_written_together_name_their_lines() {
         assert_eq!(refused, expected, "{mode:?}");
         let stats = target.stats().unwrap();
         if mode == BatchMode::BestEffort {
+            let email = &report.errors[1].error;
+            assert!(email.to_string().contains("belongs to user x1"), "{email}");
             let counts = RecordCounts {
-                users: 40,
+                users: 41,
                 programs: 1,
                 enrollments: 37,
                 events: 39,
