@@ -318,6 +318,29 @@ enum Parsed {
     Event(Event),
 }
 
+impl Parsed {
+    fn user(&self) -> Option<&User> {
+        match self {
+            Parsed::User(user) => Some(user),
+            _ => None,
+        }
+    }
+
+    fn enrollment(&self) -> Option<&Enrollment> {
+        match self {
+            Parsed::Enrollment(parts) => Some(&parts.0),
+            _ => None,
+        }
+    }
+
+    fn event(&self) -> Option<&Event> {
+        match self {
+            Parsed::Event(ev) => Some(ev),
+            _ => None,
+        }
+    }
+}
+
 /// Reads a line's type, then the line itself. An error in the type (or a line that is not
 /// JSON) is the outer error; an error in the rest is the inner one, which the writer reports
 /// only after checking that the header came first (`Importer::apply`).
@@ -629,32 +652,12 @@ impl Importer {
         used: &mut Vec<(String, Parsed)>,
         errors: &mut Vec<ImportError>,
     ) -> Result<()> {
-        let enrollments: Vec<&Enrollment> = waiting
-            .iter()
-            .filter_map(|w| match &w.parsed {
-                Parsed::Enrollment(parts) => Some(&parts.0),
-                _ => None,
-            })
-            .collect();
-        let events: Vec<&Event> = waiting
-            .iter()
-            .filter_map(|w| match &w.parsed {
-                Parsed::Event(ev) => Some(ev),
-                _ => None,
-            })
-            .collect();
-        let users: Vec<&User> = waiting
-            .iter()
-            .filter_map(|w| match &w.parsed {
-                Parsed::User(user) => Some(user),
-                _ => None,
-            })
-            .collect();
-        let together = match (enrollments.len(), events.len(), users.len()) {
-            (db::ROWS_PER_INSERT, _, _) => Some(db::insert_enrollments(held, &enrollments)),
-            (_, db::ROWS_PER_INSERT, _) => Some(db::insert_events_raw(held, &events)),
-            (_, _, db::ROWS_PER_INSERT) => Some(db::insert_users(held, &users, self.now)),
-            _ => None,
+        let together = if let Some(es) = full(waiting, Parsed::enrollment) {
+            Some(db::insert_enrollments(held, &es))
+        } else if let Some(events) = full(waiting, Parsed::event) {
+            Some(db::insert_events_raw(held, &events))
+        } else {
+            full(waiting, Parsed::user).map(|users| db::insert_users(held, &users, self.now))
         };
         match together {
             Some(Ok(())) => {}
@@ -706,6 +709,18 @@ fn can_wait(parsed: &Parsed) -> bool {
         Parsed::Event(_) | Parsed::User(_) => true,
         _ => false,
     }
+}
+
+/// The records of `waiting` that `pick` picks, when there are [`db::ROWS_PER_INSERT`] and it
+/// picks each of them (they are all of its kind); else `None`.
+fn full<'a, T>(
+    waiting: &'a [Waiting],
+    pick: impl Fn(&'a Parsed) -> Option<&'a T>,
+) -> Option<Vec<&'a T>> {
+    if waiting.len() != db::ROWS_PER_INSERT {
+        return None;
+    }
+    waiting.iter().map(|w| pick(&w.parsed)).collect()
 }
 
 /// A checked line that waits to be written ([`Applied::Waiting`]).
