@@ -868,10 +868,10 @@ impl Store {
                 let (give_back, done) = std::sync::mpsc::sync_channel(4);
                 let reader = scope.spawn(move || read_lines(input, &sender, &done));
                 let written = (|| {
-                    // User, enrollment and event lines wait to be written several to a statement;
-                    // they are written before the next line is applied when they are that
-                    // many, or when it is of another kind (or an enrollment with steps or
-                    // attempts), and at the end.
+                    // User, enrollment and event lines wait to be written several to a
+                    // statement; they are written before the next line is applied when they
+                    // are that many, or when it is of another kind (or an enrollment with
+                    // steps or attempts), and at the end.
                     let mut waiting: Vec<Waiting> = Vec::with_capacity(db::ROWS_PER_INSERT);
                     // Returning early drops `batches`, which stops the reader.
                     for batch in batches {
@@ -1084,10 +1084,10 @@ fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
 /// Into an empty enrollments or events table, an import drops the secondary indexes that check
 /// nothing (the unique ones stay, so every line is still checked) and rebuilds them once (those
 /// of enrollments at the first event line, the others at the end), which is much cheaper than
-/// updating them row by row. Partial indexes stay too: they
-/// hold few rows (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping
-/// them costs a condition per row, while each rebuild reads the whole table again (from the
-/// WAL, 4 KiB per read: 1,000,000 enrollments took 33,000 reads). Returns `(table, statement)`
+/// updating them row by row. Partial indexes stay too: they hold few rows
+/// (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping them costs a
+/// condition per row, while each rebuild reads the whole table again (from the WAL, 4 KiB per
+/// read: 1,000,000 enrollments took 33,000 reads). Returns `(table, statement)`
 /// for each, to rebuild them; a rollback restores them anyway.
 fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut rebuild = Vec::new();
