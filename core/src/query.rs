@@ -14,7 +14,7 @@ use rusqlite::types::Value as SqlValue;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::lifecycle;
-use crate::model::{Actor, Enrollment, Kind, Status, Trigger};
+use crate::model::{Actor, Enrollment, Kind, Program, Status, Trigger};
 use crate::store::Store;
 use crate::time::Timestamp;
 use crate::validate;
@@ -169,15 +169,14 @@ impl Store {
             };
             let resolved = Resolved {
                 user_id: user_id.as_deref(),
-                program_kind: program.as_ref().map(|p| p.kind),
-                program_steps: program.as_ref().map(|p| p.steps.len() as u32),
+                program: program.as_ref(),
                 cursor_rid,
                 limit,
                 offset,
             };
             let (sql, values) = list_sql(query, &resolved)?;
             let mut stmt = c.prepare_cached(&sql)?;
-            let from_row = match resolved.program_steps {
+            let from_row = match resolved.program {
                 Some(_) => db::stored_enrollment_from_row,
                 None => db::enrollment_from_row,
             };
@@ -185,9 +184,9 @@ impl Store {
             let mut items: Vec<Enrollment> = rows
                 .map(|r| r.map(|(_, e)| e))
                 .collect::<rusqlite::Result<_>>()?;
-            if let Some(steps) = resolved.program_steps {
+            if let Some(p) = resolved.program {
                 for e in &mut items {
-                    e.steps_total = steps;
+                    e.steps_total = p.steps.len() as u32;
                 }
             }
             let has_more = items.len() > limit as usize;
@@ -210,12 +209,11 @@ impl Store {
 struct Resolved<'a> {
     /// The user filter after applying the actor (learners: always themselves).
     user_id: Option<&'a str>,
-    /// The kind of the filtered program, to parse the status in its vocabulary.
-    program_kind: Option<Kind>,
-    /// The filtered program's step count: the listing then selects only the stored columns
-    /// and the caller sets every row's `steps_total` to it; without a program filter, rows
-    /// span programs and count their program's steps in SQL.
-    program_steps: Option<u32>,
+    /// The filtered program: the status is parsed in its kind's vocabulary, and the listing
+    /// selects only the stored columns, the caller setting every row's `steps_total` to the
+    /// program's step count; without a program filter, rows span programs and count their
+    /// program's steps in SQL.
+    program: Option<&'a Program>,
     /// The rowid of the `starting_after` enrollment.
     cursor_rid: Option<i64>,
     /// Rows to return (one more is fetched to learn `has_more`).
@@ -240,8 +238,8 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
         w.add(clause, SqlValue::Text(p.clone()));
     }
     if let Some(name) = &query.status {
-        let pairs: Vec<(Kind, Status)> = match r.program_kind {
-            Some(kind) => vec![(kind, Status::parse(kind, name)?)],
+        let pairs: Vec<(Kind, Status)> = match r.program {
+            Some(p) => vec![(p.kind, Status::parse(p.kind, name)?)],
             None => Status::matching(name),
         };
         if pairs.is_empty() {
@@ -255,7 +253,7 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
         let statuses: Vec<String> = pairs.iter().map(|(_, s)| s.code().to_string()).collect();
         w.clauses
             .push(format!("e.status IN ({})", statuses.join(", ")));
-        if r.program_kind.is_none() {
+        if r.program.is_none() {
             let kinds: Vec<String> = pairs
                 .iter()
                 .map(|(k, _)| db::kind_code(*k).to_string())
@@ -298,7 +296,7 @@ fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue
     let (limit, offset) = (n - 1, n);
     // Counting the steps for every row (a correlated subquery, one index seek a row) cost a
     // tenth of a first page at 1,000,000.
-    let columns = match r.program_steps {
+    let columns = match r.program {
         Some(_) => db::ENROLLMENT_STORED_COLUMNS,
         None => db::ENROLLMENT_COLUMNS,
     };
@@ -359,16 +357,24 @@ fn check_page_size(n: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ProgramSpec;
 
     /// The query plan of a listing: no full scan of enrollments (other than by rowid when
     /// nothing narrows it) and no sort, so a deep keyset page costs what the first page costs.
     fn plan(query: &ListQuery, user: Option<&str>, kind: Option<Kind>) -> String {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        let program = kind.map(|kind| Program {
+            spec: ProgramSpec {
+                kind,
+                ..ProgramSpec::course("p", "P")
+            },
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        });
         let r = Resolved {
             user_id: user,
-            program_kind: kind,
-            program_steps: kind.map(|_| 0),
+            program: program.as_ref(),
             cursor_rid: Some(1_000),
             limit: 20,
             offset: 0,
