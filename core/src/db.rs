@@ -1170,8 +1170,11 @@ static EVENT_RAW: LazyLock<String> =
     LazyLock::new(|| values_insert(EVENT_RAW_INTO, EVENT_RAW_PARAMS, 1));
 
 /// [`EVENT_RAW_INTO`] for [`ROWS_PER_INSERT`] events. A plain `INSERT`: a refused row rolls
-/// the whole statement back (SQLite keeps a statement journal, cheap here: the rows of an
-/// import go to the ends of the table and its unique index).
+/// the whole statement back (SQLite keeps a statement journal: the rows of an import go to the
+/// ends of the table and its unique index, so a statement journals a few pages. During
+/// imports temporary data is in files, and once one statement's journal passed SQLite's
+/// 64 KiB it stays a file: 400,000 page writes for 1,000,000 enrollments, which measured no
+/// slower than keeping it in memory).
 static EVENT_RAW_ROWS: LazyLock<String> =
     LazyLock::new(|| values_insert(EVENT_RAW_INTO, EVENT_RAW_PARAMS, ROWS_PER_INSERT));
 
