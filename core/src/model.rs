@@ -349,10 +349,15 @@ pub enum Actor {
 impl Actor {
     /// The text recorded in history events: `admin`, `system` or `learner:<user id>`.
     pub fn label(&self) -> String {
+        self.label_text().into_owned()
+    }
+
+    /// [`Actor::label`], borrowed where it is a constant (for each event written).
+    pub(crate) fn label_text(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            Actor::Admin => "admin".to_owned(),
-            Actor::System => "system".to_owned(),
-            Actor::Learner(id) => format!("learner:{id}"),
+            Actor::Admin => "admin".into(),
+            Actor::System => "system".into(),
+            Actor::Learner(id) => format!("learner:{id}").into(),
         }
     }
 
