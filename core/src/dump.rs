@@ -875,7 +875,7 @@ impl Store {
                     let mut waiting: Vec<Waiting> = Vec::with_capacity(db::ROWS_PER_INSERT);
                     // Returning early drops `batches`, which stops the reader.
                     for batch in batches {
-                        let mut used = Vec::new();
+                        let mut used = Vec::with_capacity(LINES_PER_BATCH);
                         for read in batch? {
                             (line, bytes) = (read.number, read.bytes);
                             let outcome = match read.record {
