@@ -117,6 +117,16 @@ def cli_import(n, repeat):
     return {"seconds": seconds, "rss": max(peaks), "enrollments_per_s": n / seconds}
 
 
+def paired(n, options):
+    """Phase B NORMAL rounds of the Rust API and the floor on the databases their last runs at
+    N = n left, alternately in one process (enrollkit-bench paired): their rates, and the
+    median ratio of adjacent rounds."""
+    ops = options[options.index("--ops") + 1] if "--ops" in options else "10000"
+    out, _, _ = run([BENCH, "paired", str(WORK / f"rust-{n}.db"), str(WORK / f"floor-{n}.db"),
+                     "--ops", ops, "--rounds", str(DEFAULT_ROUNDS)])
+    return json.loads(out)
+
+
 def instructions(settings):
     """Instructions per enrolled row (phase A) and per phase-B NORMAL operation of each
     contender in settings["contenders"] ({name: {phase: count}}), counted by callgrind on a
@@ -160,6 +170,14 @@ def instructions_table(per_op):
     return "\n".join(lines)
 
 
+def paired_table(pairs):
+    lines = ["| N | rust ops/s (rounds) | floor ops/s (rounds) | median ratio |", "|---|---|---|---|"]
+    for n, p in pairs.items():
+        rates = [", ".join(fmt(v) for v in p[name]) for name in ("rust", "floor")]
+        lines.append(f"| {n:,} | {rates[0]} | {rates[1]} | {p['ratio']:.2f}x |")
+    return "\n".join(lines)
+
+
 def fmt(v):
     return f"{v:,.0f}"
 
@@ -182,7 +200,7 @@ def table(results):
     return "\n".join(lines)
 
 
-def targets(results, imports):
+def targets(results, imports, pairs):
     small, big = results.get(100_000, {}), results.get(1_000_000, {})
     rows = []
 
@@ -208,11 +226,16 @@ def targets(results, imports):
         add(what, fmt(big_rust["enroll"]) + "/s" + kept, big_rust["enroll"] >= 80_000)
     else:
         add(what, "-", None)
-    if rust and floor:
-        ratio = rust["single_normal"] / floor["single_normal"]
-        add("Single operations (B), Rust API >= 1.0x the floor", f"{ratio:.2f}x", ratio >= 1.0)
+    # Decided by the paired rounds (below the table), which compare the two on the same
+    # machine minutes apart at most; the table's ratio, of separate runs, is shown beside it.
+    what = "Single operations (B), Rust API >= 1.0x the floor"
+    pair = pairs.get(100_000)
+    if pair:
+        table_ratio = f" (separate runs: {rust['single_normal'] / floor['single_normal']:.2f}x)" \
+            if rust and floor else ""
+        add(what, f"{pair['ratio']:.2f}x paired{table_ratio}", pair["ratio"] >= 1.0)
     else:
-        add("Single operations (B), Rust API >= 1.0x the floor", "-", None)
+        add(what, "-", None)
     single = {name: f["single_normal"] for name, f in small.items()}
 
     def versus(what, name, other, factor):
@@ -269,7 +292,7 @@ def main():
     options = SMOKE["options"] if args.smoke else []
     out = args.out or (WORK / "SMOKE.md" if args.smoke else ROOT / "bench" / "RESULTS.md")
     WORK.mkdir(parents=True, exist_ok=True)
-    results, imports = {}, {}
+    results, imports, pairs = {}, {}, {}
     for n in sizes:
         repeat = args.repeat or (1 if args.smoke or n > 100_000 else 3)
         names = args.contender or list(CONTENDERS)
@@ -285,6 +308,10 @@ def main():
         if "rust" in results[n]:
             print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
             imports[n] = cli_import(n, repeat if args.smoke else max(repeat, IMPORT_REPEAT))
+        if "rust" in results[n] and "floor" in results[n]:
+            print(f"bench: phase B of rust and floor, paired, at N={n:,} ...",
+                  file=sys.stderr, flush=True)
+            pairs[n] = paired(n, options)
     counting = SMOKE_INSTRUCTIONS if args.smoke else INSTRUCTIONS
     counted = instructions(counting)
     imports_table = "\n".join(
@@ -304,6 +331,13 @@ B NORMAL is the median of {DEFAULT_ROUNDS} rounds of 10,000 operations (SQLAlche
 
 {table(results)}
 
+Phase B NORMAL of the Rust API and the floor, paired: after the runs above, {DEFAULT_ROUNDS} more
+rounds of each on the databases their last runs left, alternately in one process (rust then
+floor, then floor then rust, ...), each on active enrollments of its own. The ratio is the
+median of the adjacent rounds' ratios:
+
+{paired_table(pairs)}
+
 CLI import of the Rust contender's database (export, then `enrollkit import` into a new file):
 
 {imports_table}
@@ -316,7 +350,7 @@ where the rates above do not, so they show the work each contender does:
 
 ## Targets
 
-{targets(results, imports)}
+{targets(results, imports, pairs)}
 """
     Path(out).write_text(report)
     print(report)

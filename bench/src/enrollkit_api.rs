@@ -62,7 +62,7 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
 
 /// Phase B: read, check active, add 10 % (100 % completes), each its own transaction:
 /// `add_progress` does all of it in one (it refuses an enrollment that is not active).
-fn single(store: &Store, ids: &[String]) -> Result<f64> {
+pub(crate) fn single(store: &Store, ids: &[String]) -> Result<f64> {
     rate(ids.len() * STEPS, || {
         (0..STEPS).try_for_each(|_| {
             ids.iter()
@@ -121,6 +121,28 @@ fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()> {
         list(w, store, q, pagination)
     })?;
     Ok(())
+}
+
+/// The ids of the `count` newest active enrollments (the paired rounds' targets).
+pub(crate) fn active_ids(store: &Store, count: usize) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = Vec::with_capacity(count);
+    while ids.len() < count {
+        let query = ListQuery {
+            status: Some("active".into()),
+            order: Order::NewestFirst,
+            pagination: Pagination::Cursor {
+                starting_after: ids.last().cloned(),
+                limit: (count - ids.len()).min(100) as u32,
+            },
+            ..ListQuery::default()
+        };
+        let page = store.list_enrollments(&Actor::Admin, &query)?;
+        ids.extend(page.items.into_iter().map(|e| e.id));
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 pub(crate) fn run(w: &Workload) -> Result<Figures> {

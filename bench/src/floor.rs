@@ -2,6 +2,7 @@
 //! over `bench/floor_schema.sql`. Nothing a hand-written application could skip is skipped: ids
 //! are UUIDv7 text, every change writes its event, the open-enrollment rule is the database's.
 
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -22,7 +23,12 @@ fn now() -> i64 {
 }
 
 fn open(w: &Workload, full: bool) -> Result<Connection> {
-    let c = Connection::open(&w.db)?;
+    open_path(&w.db, full)
+}
+
+/// The floor's connection to `db`: WAL, synchronous NORMAL (FULL if `full`), foreign keys.
+pub(crate) fn open_path(db: &Path, full: bool) -> Result<Connection> {
+    let c = Connection::open(db)?;
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", if full { "FULL" } else { "NORMAL" })?;
     c.pragma_update(None, "foreign_keys", "ON")?;
@@ -112,7 +118,8 @@ fn bulk(w: &Workload, c: &mut Connection, f: &mut Figures) -> Result<Vec<String>
     Ok(targets)
 }
 
-fn single(c: &mut Connection, ids: &[String]) -> Result<f64> {
+/// Phase B's round on `ids`: read, check active, add 10 %, each its own transaction.
+pub(crate) fn single(c: &mut Connection, ids: &[String]) -> Result<f64> {
     rate(ids.len() * STEPS, || {
         (0..STEPS).try_for_each(|_| {
             ids.iter().try_for_each(|id| {
@@ -195,6 +202,13 @@ fn queries(w: &Workload, c: &Connection, f: &mut Figures) -> Result<()> {
         rows.collect()
     })?;
     Ok(())
+}
+
+/// The ids of the `count` newest active enrollments (the paired rounds' targets).
+pub(crate) fn active_ids(c: &Connection, count: usize) -> Result<Vec<String>> {
+    c.prepare("SELECT id FROM enrollments WHERE status = 'active' ORDER BY rid DESC LIMIT ?1")?
+        .query_map([count as i64], |r| r.get(0))?
+        .collect()
 }
 
 pub(crate) fn run(w: &Workload) -> Result<Figures> {

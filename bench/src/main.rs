@@ -10,10 +10,15 @@
 //! one JSON object of figures on stdout. The workload and its figures
 //! are the same for every contender (see `bench/README.md`; the C and Python contenders are
 //! `bench/c/enrollkit_bench.c` and `bench/contenders.py`).
+//!
+//! `enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]` then runs more phase B
+//! rounds of the two on the databases they left, alternately in one process ([`paired`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+use serde_json::{json, Value};
 
 mod enrollkit_api;
 mod floor;
@@ -140,20 +145,85 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
+/// `enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]`: phase B's NORMAL
+/// rounds on the databases the `rust` and `floor` contenders left (same workload and N),
+/// alternately in this one process: rust then floor, then floor then rust, and so on, each
+/// pair on enrollments of its own (the newest active ones). Prints both contenders' rates and
+/// the median of the pairs' ratios (rust / floor): adjacent rounds see the same machine, so the
+/// ratio moves much less between runs than one of separate processes minutes apart.
+fn paired(rust_db: &Path, floor_db: &Path, ops: usize, rounds: usize) -> Result<Value, String> {
+    let per_round = ops / STEPS;
+    let store = enrollkit::OpenOptions::new()
+        .create(false)
+        .open(rust_db)
+        .map_err(|e| e.to_string())?;
+    let mut floor = floor::open_path(floor_db, false).map_err(|e| e.to_string())?;
+    let ours = enrollkit_api::active_ids(&store, rounds * per_round).map_err(|e| e.to_string())?;
+    let theirs = floor::active_ids(&floor, rounds * per_round).map_err(|e| e.to_string())?;
+    if ours.len() < rounds * per_round || theirs.len() < rounds * per_round {
+        return Err(format!(
+            "too few active enrollments for {rounds} rounds of {per_round}"
+        ));
+    }
+    let (mut rust_rates, mut floor_rates, mut ratios) = (vec![], vec![], vec![]);
+    for (r, (ours, theirs)) in ours
+        .chunks(per_round)
+        .zip(theirs.chunks(per_round))
+        .enumerate()
+    {
+        let run_rust = || enrollkit_api::single(&store, ours).map_err(|e| e.to_string());
+        let mut run_floor = || floor::single(&mut floor, theirs).map_err(|e| e.to_string());
+        let (rust, floor) = if r % 2 == 0 {
+            let rust = run_rust()?;
+            (rust, run_floor()?)
+        } else {
+            let floor = run_floor()?;
+            (run_rust()?, floor)
+        };
+        rust_rates.push(rust);
+        floor_rates.push(floor);
+        ratios.push(rust / floor);
+    }
+    ratios.sort_by(f64::total_cmp);
+    Ok(json!({
+        "contender": "paired", "rust": rust_rates, "floor": floor_rates,
+        "ratio": ratios[ratios.len() / 2],
+    }))
+}
+
 fn usage() -> ExitCode {
     eprintln!(
         "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--rounds R] \
-         [--queries Q]"
+         [--queries Q]\n       enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]"
     );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
+    if args.first().map(String::as_str) == Some("paired") {
+        if args.len() < 3 || args.len() % 2 == 0 {
+            return usage();
+        }
+        let (mut ops, mut rounds) = (10_000, 5);
+        for pair in args[3..].chunks(2) {
+            match (pair[0].as_str(), number(&pair[1])) {
+                ("--ops", Some(v)) if v >= STEPS => ops = v,
+                ("--rounds", Some(v)) => rounds = v,
+                _ => return usage(),
+            }
+        }
+        return print(paired(
+            Path::new(&args[1]),
+            Path::new(&args[2]),
+            ops,
+            rounds,
+        ));
+    }
     if args.len() < 3 || args.len() % 2 == 0 {
         return usage();
     }
-    let number = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
     let Some(n) = number(&args[2]) else {
         return usage();
     };
@@ -190,15 +260,21 @@ fn main() -> ExitCode {
         "floor" => floor::run(&w).map_err(|e| e.to_string()),
         _ => return usage(),
     };
-    match figures {
-        Ok(f) => {
-            let out = serde_json::json!({
-                "contender": args[0], "n": w.n,
-                "users": f.users, "enroll": f.enroll,
-                "single_normal": f.single_normal, "single_full": f.single_full,
-                "first_page": f.first_page, "offset_deep": f.offset_deep,
-                "keyset_deep": f.keyset_deep, "db_bytes": f.db_bytes,
-            });
+    print(figures.map(|f| {
+        json!({
+            "contender": args[0], "n": w.n,
+            "users": f.users, "enroll": f.enroll,
+            "single_normal": f.single_normal, "single_full": f.single_full,
+            "first_page": f.first_page, "offset_deep": f.offset_deep,
+            "keyset_deep": f.keyset_deep, "db_bytes": f.db_bytes,
+        })
+    }))
+}
+
+/// Prints `out` (one JSON object) on stdout, or its error on stderr.
+fn print(out: Result<Value, String>) -> ExitCode {
+    match out {
+        Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS
         }
