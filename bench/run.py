@@ -48,7 +48,12 @@ CONTENDERS = {
 ROUNDS = {"sqlalchemy": 1}
 DEFAULT_ROUNDS = 5
 # --smoke: every contender on a tiny workload (checks that the benchmark works, not figures).
-SMOKE = {"n": 2_000, "options": ["--programs", "100", "--ops", "1000", "--queries", "100"]}
+SMOKE = {"n": 2_000, "options": ["--programs", "100", "--ops", "1000", "--queries", "100"],
+         "paired_rounds": 5}
+# Paired rounds of phase B (enrollkit-bench paired) for each of the Rust API and the floor:
+# the ratio of two adjacent rounds still ranged from 0.81x to 1.12x in one run, so the median
+# needs many of them. 15 pairs take about 11 s.
+PAIRED_ROUNDS = 15
 
 # Instruction counts (callgrind): the workload and the contenders. Unlike wall-clock figures,
 # which move by 10-40 % between runs on a shared machine, they repeat to within a fraction of a
@@ -117,13 +122,13 @@ def cli_import(n, repeat):
     return {"seconds": seconds, "rss": max(peaks), "enrollments_per_s": n / seconds}
 
 
-def paired(n, options):
-    """Phase B NORMAL rounds of the Rust API and the floor on the databases their last runs at
-    N = n left, alternately in one process (enrollkit-bench paired): their rates, and the
-    median ratio of adjacent rounds."""
+def paired(n, options, rounds):
+    """`rounds` phase B NORMAL rounds each of the Rust API and the floor on the databases their
+    last runs at N = n left, alternately in one process (enrollkit-bench paired): their rates,
+    and the median ratio of adjacent rounds."""
     ops = options[options.index("--ops") + 1] if "--ops" in options else "10000"
     out, _, _ = run([BENCH, "paired", str(WORK / f"rust-{n}.db"), str(WORK / f"floor-{n}.db"),
-                     "--ops", ops, "--rounds", str(DEFAULT_ROUNDS)])
+                     "--ops", ops, "--rounds", str(rounds)])
     return json.loads(out)
 
 
@@ -171,11 +176,18 @@ def instructions_table(per_op):
 
 
 def paired_table(pairs):
-    lines = ["| N | rust ops/s (rounds) | floor ops/s (rounds) | median ratio |", "|---|---|---|---|"]
+    lines = ["| N | rust ops/s (median round) | floor ops/s (median round) | ratio of adjacent "
+             "rounds: median (range) |", "|---|---|---|---|"]
     for n, p in pairs.items():
-        rates = [", ".join(fmt(v) for v in p[name]) for name in ("rust", "floor")]
-        lines.append(f"| {n:,} | {rates[0]} | {rates[1]} | {p['ratio']:.2f}x |")
+        ratios = [r / f for r, f in zip(p["rust"], p["floor"])]
+        lines.append(f"| {n:,} | {fmt(statistics.median(p['rust']))} | "
+                     f"{fmt(statistics.median(p['floor']))} | {p['ratio']:.2f}x "
+                     f"({min(ratios):.2f}x-{max(ratios):.2f}x) |")
     return "\n".join(lines)
+
+
+def pairs_rounds(pairs):
+    return next((len(p["rust"]) for p in pairs.values()), 0)
 
 
 def fmt(v):
@@ -233,7 +245,8 @@ def targets(results, imports, pairs):
     if pair:
         table_ratio = f" (separate runs: {rust['single_normal'] / floor['single_normal']:.2f}x)" \
             if rust and floor else ""
-        add(what, f"{pair['ratio']:.2f}x paired{table_ratio}", pair["ratio"] >= 1.0)
+        add(what, f"{pair['ratio']:.2f}x, median of {len(pair['rust'])} paired rounds"
+            f"{table_ratio}", pair["ratio"] >= 1.0)
     else:
         add(what, "-", None)
     single = {name: f["single_normal"] for name, f in small.items()}
@@ -311,7 +324,7 @@ def main():
         if "rust" in results[n] and "floor" in results[n]:
             print(f"bench: phase B of rust and floor, paired, at N={n:,} ...",
                   file=sys.stderr, flush=True)
-            pairs[n] = paired(n, options)
+            pairs[n] = paired(n, options, SMOKE["paired_rounds"] if args.smoke else PAIRED_ROUNDS)
     counting = SMOKE_INSTRUCTIONS if args.smoke else INSTRUCTIONS
     counted = instructions(counting)
     imports_table = "\n".join(
@@ -331,10 +344,9 @@ B NORMAL is the median of {DEFAULT_ROUNDS} rounds of 10,000 operations (SQLAlche
 
 {table(results)}
 
-Phase B NORMAL of the Rust API and the floor, paired: after the runs above, {DEFAULT_ROUNDS} more
-rounds of each on the databases their last runs left, alternately in one process (rust then
-floor, then floor then rust, ...), each on active enrollments of its own. The ratio is the
-median of the adjacent rounds' ratios:
+Phase B NORMAL of the Rust API and the floor, paired: after the runs above, {pairs_rounds(pairs)} more
+rounds of 10,000 operations of each on the databases their last runs left, alternately in one
+process (rust then floor, then floor then rust, ...), each on active enrollments of its own:
 
 {paired_table(pairs)}
 
