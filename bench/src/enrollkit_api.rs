@@ -92,8 +92,8 @@ fn page(w: &Workload, store: &Store, q: usize, number: usize) -> Result<Vec<Enro
     list(w, store, q, pagination)
 }
 
-/// Phase C.
-fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()> {
+/// Phase C: first pages, last pages by offset and by keyset cursor, into `f`.
+pub(crate) fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()> {
     let timed = |q: &dyn Fn(usize) -> Result<Vec<Enrollment>>| -> Result<f64> {
         rate(w.queries, || {
             (0..w.queries).try_for_each(|i| match q(i)?.len() {
