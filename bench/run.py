@@ -188,14 +188,19 @@ def instructions_table(per_op):
     return "\n".join(lines)
 
 
+def paired_row(label, first, second, ratios, median):
+    """A row of a paired table: the median rounds of `first` and `second`, the median ratio
+    of adjacent rounds and the range of `ratios`."""
+    return (f"| {label} | {fmt(statistics.median(first))} | {fmt(statistics.median(second))}"
+            f" | {median:.2f}x ({min(ratios):.2f}x-{max(ratios):.2f}x) |")
+
+
 def paired_table(pairs):
     lines = ["| N | rust ops/s (median round) | floor ops/s (median round) | ratio of adjacent "
              "rounds: median (range) |", "|---|---|---|---|"]
     for n, p in pairs.items():
         ratios = [r / f for r, f in zip(p["rust"], p["floor"])]
-        lines.append(f"| {n:,} | {fmt(statistics.median(p['rust']))} | "
-                     f"{fmt(statistics.median(p['floor']))} | {p['ratio']:.2f}x "
-                     f"({min(ratios):.2f}x-{max(ratios):.2f}x) |")
+        lines.append(paired_row(f"{n:,}", p["rust"], p["floor"], ratios, p["ratio"]))
     return "\n".join(lines)
 
 
@@ -207,9 +212,7 @@ def paired_queries_table(query_pairs):
     for key, label in (("first_page", "first page"), ("keyset_deep", "keyset deep page")):
         p = query_pairs[key]
         ratios = [large / small for small, large in zip(p["small"], p["large"])]
-        lines.append(f"| {label} | {fmt(statistics.median(p['small']))} | "
-                     f"{fmt(statistics.median(p['large']))} | {p['ratio']:.2f}x "
-                     f"({min(ratios):.2f}x-{max(ratios):.2f}x) |")
+        lines.append(paired_row(label, p["small"], p["large"], ratios, p["ratio"]))
     return "\n".join(lines)
 
 
