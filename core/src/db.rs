@@ -163,14 +163,32 @@ macro_rules! user_into {
     };
 }
 
-/// [`user_into`] one user, with the time in `?10` for both times.
+/// [`user_into`] one user, bound with [`user_values`].
 macro_rules! insert_user {
     () => {
         concat!(
             user_into!(),
-            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         )
     };
+}
+
+/// The values of a new user row in [`user_into`]'s order: `groups` is `u.groups` as JSON, and
+/// `now` both times.
+fn user_values<'a>(u: &'a User, groups: &'a str, now: Timestamp) -> [ValueRef<'a>; USER_PARAMS] {
+    [
+        str_value(&u.id),
+        opt_str_value(&u.email),
+        opt_str_value(&u.display_name),
+        opt_str_value(&u.external_id),
+        opt_str_value(&u.department),
+        opt_str_value(&u.location),
+        opt_str_value(&u.manager_id),
+        str_value(groups),
+        opt_str_value(&u.timezone),
+        ValueRef::Integer(now.millis()),
+        ValueRef::Integer(now.millis()),
+    ]
 }
 
 /// Creates or (with `replace`) replaces a user. Without `replace`, an existing id is a
@@ -217,25 +235,16 @@ pub(crate) fn upsert_user(
     } else {
         concat!(insert_user!(), " ON CONFLICT (id) DO NOTHING")
     };
-    let changed = held.stmt(sql)?.execute(params![
-        user.id,
-        user.email,
-        user.display_name,
-        user.external_id,
-        user.department,
-        user.location,
-        user.manager_id,
-        groups,
-        user.timezone,
-        now.millis()
-    ])?;
+    let changed = held.stmt(sql)?.execute(rusqlite::params_from_iter(
+        user_values(user, &groups, now).map(ToSqlOutput::Borrowed),
+    ))?;
     if changed == 0 {
         return Err(Error::Conflict(format!("user {} already exists", user.id)));
     }
     Ok(())
 }
 
-/// How many values [`insert_users`] binds a user.
+/// How many values [`user_values`] gives a user.
 const USER_PARAMS: usize = 11;
 
 /// [`user_into`] for [`ROWS_PER_INSERT`] users, a plain `INSERT` as [`EVENT_RAW_ROWS`].
@@ -254,20 +263,7 @@ pub(crate) fn insert_users(held: &mut Held<'_>, users: &[&User], now: Timestamp)
     let stmt = held.stmt(INSERT_USER_ROWS.as_str())?;
     run_cleared(stmt, |stmt| {
         for (row, (u, groups)) in users.iter().zip(&groups).enumerate() {
-            let values = [
-                str_value(&u.id),
-                opt_str_value(&u.email),
-                opt_str_value(&u.display_name),
-                opt_str_value(&u.external_id),
-                opt_str_value(&u.department),
-                opt_str_value(&u.location),
-                opt_str_value(&u.manager_id),
-                str_value(groups),
-                opt_str_value(&u.timezone),
-                ValueRef::Integer(now.millis()),
-                ValueRef::Integer(now.millis()),
-            ];
-            bind_values(stmt, row * USER_PARAMS, values)?;
+            bind_values(stmt, row * USER_PARAMS, user_values(u, groups, now))?;
         }
         Ok(())
     })
