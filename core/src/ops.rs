@@ -548,19 +548,23 @@ impl Store {
     ) -> Result<(Enrollment, T)> {
         validate::id("enrollment_id", id)?;
         self.write_enrollment(id, |tx, now, version, kept| {
-            let (rid, mut before) = match kept {
+            let read;
+            let (rid, before) = match kept {
                 Some(kept) => kept,
-                None => db::get_stored_enrollment(tx, id)?,
+                None => {
+                    read = db::get_stored_enrollment(tx, id)?;
+                    (read.0, &read.1)
+                }
             };
             let program = self.program_at(tx, &before.program_id, version)?;
-            before.steps_total = program.steps.len() as u32;
             let mut e = before.clone();
+            e.steps_total = program.steps.len() as u32;
             let from = e.status;
             let (out, reason) = change(tx, rid, &program, &mut e, now)?;
             e.updated_at = now;
-            db::update_enrollment(tx, rid, &before, &e)?;
-            db::insert_event(
-                &mut db::Held::new(tx),
+            db::update_enrollment(tx, rid, before, &e)?;
+            db::insert_one_event(
+                tx,
                 &e,
                 EventRecord {
                     action,
@@ -786,8 +790,8 @@ impl Store {
         self.write(|tx, now| {
             let (rid, e) = db::get_enrollment(tx, id)?;
             db::delete_enrollment(tx, rid)?;
-            db::insert_event(
-                &mut db::Held::new(tx),
+            db::insert_one_event(
+                tx,
                 &e,
                 EventRecord {
                     action: "deleted",

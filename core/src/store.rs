@@ -214,8 +214,12 @@ struct WrittenEnrollments {
     /// other writes change programs).
     program_version: i64,
     /// id -> (rid, enrollment with `steps_total` 0).
-    entries: HashMap<String, (i64, crate::model::Enrollment)>,
+    entries: FastMap<(i64, crate::model::Enrollment)>,
 }
+
+/// The caches' maps from ids: hashed with foldhash, a quarter of the default SipHash's cost
+/// (about 300 instructions of every `add_progress`), and seeded per process like it.
+type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// Enrollments [`WrittenEnrollments`] keeps at most; it starts over when full.
 const MAX_WRITTEN_ENROLLMENTS: usize = 4096;
@@ -225,7 +229,7 @@ const MAX_WRITTEN_ENROLLMENTS: usize = 4096;
 #[derive(Default)]
 struct ProgramCache {
     version: i64,
-    programs: HashMap<String, Arc<Program>>,
+    programs: FastMap<Arc<Program>>,
 }
 
 /// Programs the cache holds at most; it starts over when full.
@@ -491,57 +495,63 @@ impl Store {
             &Connection,
             Timestamp,
             i64,
-            Option<(i64, crate::model::Enrollment)>,
+            Option<(i64, &crate::model::Enrollment)>,
         ) -> Result<(i64, crate::model::Enrollment, T)>,
     ) -> Result<(crate::model::Enrollment, T)> {
         let conn = self.lock_writer()?;
-        let mut written = None;
+        // Held for the whole change, like the writer: only changes made under both touch it.
+        let mut kept = self.written_enrollments();
+        let mut program_version = 0;
         let out = self.transact(&conn, |tx, now| {
             // Read inside the transaction: beginning it is what notices other commits.
             let data_version = crate::db::data_version(tx)?;
-            let (program_version, kept) = {
-                let mut kept = self.written_enrollments();
-                if kept.data_version != Some(data_version) {
-                    kept.entries.clear();
-                }
-                // Taken out: a failed change leaves it out, a successful one puts it back.
-                if kept.entries.is_empty() {
-                    (None, None)
-                } else {
-                    (Some(kept.program_version), kept.entries.remove(id))
-                }
+            if kept.data_version != Some(data_version) {
+                kept.entries.clear();
+            }
+            program_version = match kept.entries.is_empty() {
+                true => crate::db::program_version(tx)?,
+                false => kept.program_version,
             };
-            let program_version = match program_version {
-                Some(version) => version,
-                None => crate::db::program_version(tx)?,
-            };
-            let (rid, e, value) = f(tx, now, program_version, kept)?;
-            written = Some((rid, e.clone(), program_version));
-            Ok(((e, value), true))
+            let current = kept.entries.get(id).map(|(rid, e)| (*rid, e));
+            Ok((f(tx, now, program_version, current)?, true))
         });
+        let (rid, e, value) = match out {
+            Ok(written) => written,
+            // Rolled back, so every entry still holds. Except, to be safe, this one: a failed
+            // COMMIT may have written part of the change (an I/O error).
+            Err(err) => {
+                kept.entries.remove(id);
+                return Err(err);
+            }
+        };
         // Still holding the writer: no other write can come between the commit and this. The
         // commit changed the data version; the other entries stay current under the new one.
-        let mut kept = self.written_enrollments();
-        match (&out, written, crate::db::data_version(&conn)) {
-            (Ok(_), Some((rid, mut e, program_version)), Ok(data_version)) => {
-                if kept.entries.len() >= MAX_WRITTEN_ENROLLMENTS {
-                    kept.entries.clear();
-                }
-                e.steps_total = 0;
+        match crate::db::data_version(&conn) {
+            Ok(data_version) => {
                 kept.data_version = Some(data_version);
                 kept.program_version = program_version;
-                kept.entries.insert(id.to_owned(), (rid, e));
+                match kept.entries.get_mut(id) {
+                    Some(entry) => {
+                        entry.0 = rid;
+                        entry.1.clone_from(&e);
+                        entry.1.steps_total = 0;
+                    }
+                    None => {
+                        if kept.entries.len() >= MAX_WRITTEN_ENROLLMENTS {
+                            kept.entries.clear();
+                        }
+                        let mut entry = e.clone();
+                        entry.steps_total = 0;
+                        kept.entries.insert(id.to_owned(), (rid, entry));
+                    }
+                }
             }
-            (Ok(_), _, _) => {
+            Err(_) => {
                 kept.data_version = None;
                 kept.entries.clear();
             }
-            // The failed change took its entry out already (or found none).
-            (Err(_), _, _) => {}
         }
-        drop(kept);
-        drop(conn);
-        out
+        Ok((e, value))
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the locked writer `conn`.
