@@ -67,6 +67,7 @@ pub mod time;
 pub mod validate;
 
 mod check;
+mod checkpoint;
 mod db;
 mod dump;
 mod ids;
