@@ -21,9 +21,10 @@
 //!
 //! Durability does not change: with `synchronous = NORMAL` a commit is durable once a
 //! checkpoint has synced the WAL, and the WAL is still synced every [`REQUEST_PAGES`] pages
-//! (with `FULL` every commit syncs it, as before). When the thread cannot be started, the
-//! writer checkpoints by itself every [`REQUEST_PAGES`] pages, as SQLite would; bulk writes
-//! only checkpoint by themselves, at [`INLINE_PAGES`] ([`Checkpointer::set_bulk`]).
+//! (with `FULL` every commit syncs it, as before; with `FULL` the writer also checkpoints
+//! itself sooner, at [`FULL_INLINE_PAGES`]). When the thread cannot be started, the writer
+//! checkpoints by itself every [`REQUEST_PAGES`] pages, as SQLite would; bulk writes only
+//! checkpoint by themselves, at [`INLINE_PAGES`] ([`Checkpointer::set_bulk`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,15 +35,23 @@ use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::store::Durability;
+
 /// The writer asks for a checkpoint each time the WAL has grown by this many pages: SQLite's
 /// own auto-checkpoint threshold.
 pub(crate) const REQUEST_PAGES: i64 = 1000;
 
-/// WAL pages from which the writer checkpoints itself (64 MiB of 4 KiB pages). Each such
-/// checkpoint is a stall of two or three `fsync`s; measured in phase B at 1,000,000
-/// enrollments, 4,000 pages gave 17 % more operations a second than SQLite's own checkpoints,
-/// 8,000 pages 20 %, 16,384 pages 32 %.
+/// WAL pages from which the writer checkpoints itself with [`Durability::Normal`] and during
+/// bulk writes (64 MiB of 4 KiB pages). Each such checkpoint is a stall of two or three
+/// `fsync`s; measured in phase B at 1,000,000 enrollments, 4,000 pages gave 17 % more
+/// operations a second than SQLite's own checkpoints, 8,000 pages 20 %, 16,384 pages 32 %.
 pub(crate) const INLINE_PAGES: i64 = 16 * 1024;
+
+/// WAL pages from which the writer checkpoints itself with [`Durability::Full`] (8 MiB). Its
+/// commits each sync the WAL, which costs more while the file grows: phase B with `FULL`
+/// measured 5,400-5,700 operations a second with 2,000 pages, 4,200-4,700 with 4,000 and
+/// 3,600-4,100 with 16,384 (SQLite's own checkpoints: 4,900-5,900).
+pub(crate) const FULL_INLINE_PAGES: i64 = 2 * REQUEST_PAGES;
 
 /// A store's checkpointing thread, and the WAL hook that feeds it ([`Checkpointer::hook`]).
 /// Dropping it stops the thread and waits for it.
@@ -57,6 +66,10 @@ struct Shared {
     wake: Condvar,
     /// WAL growth in pages between requests; `i64::MAX` asks for none.
     request_pages: AtomicI64,
+    /// WAL pages from which the writer checkpoints itself.
+    inline_pages: AtomicI64,
+    /// `inline_pages` outside bulk writes, for the store's durability.
+    single_inline_pages: i64,
 }
 
 #[derive(Default)]
@@ -89,9 +102,13 @@ impl Shared {
 }
 
 impl Checkpointer {
-    /// Starts the thread for the database file at `path`; its connections use `synchronous`.
-    /// If the thread cannot be started, the writer checkpoints by itself.
-    pub(crate) fn start(path: &Path, synchronous: &'static str) -> Self {
+    /// Starts the thread for the store of the database file at `path` opened with
+    /// `durability`. If the thread cannot be started, the writer checkpoints by itself.
+    pub(crate) fn start(path: &Path, durability: Durability) -> Self {
+        let single_inline_pages = match durability {
+            Durability::Normal => INLINE_PAGES,
+            Durability::Full => FULL_INLINE_PAGES,
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 running: true,
@@ -99,10 +116,12 @@ impl Checkpointer {
             }),
             wake: Condvar::new(),
             request_pages: AtomicI64::new(REQUEST_PAGES),
+            inline_pages: AtomicI64::new(single_inline_pages),
+            single_inline_pages,
         });
         let target = Target {
             path: path.to_owned(),
-            synchronous,
+            synchronous: crate::store::synchronous(durability),
         };
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -128,7 +147,8 @@ impl Checkpointer {
         let mut pacing = Pacing::default();
         move |wal, pages| {
             let request_pages = shared.request_pages.load(Ordering::Relaxed);
-            let checkpoint = match pacing.next(i64::from(pages), request_pages) {
+            let inline_pages = shared.inline_pages.load(Ordering::Relaxed);
+            let checkpoint = match pacing.next(i64::from(pages), request_pages, inline_pages) {
                 Step::Nothing => false,
                 Step::Request => !shared.request(),
                 Step::Checkpoint => true,
@@ -141,18 +161,25 @@ impl Checkpointer {
         }
     }
 
-    /// Switches requests off for bulk writes (`Store::write_or_discard_bulk`), which then
-    /// checkpoint by themselves at [`INLINE_PAGES`] (SQLite's own threshold would checkpoint
-    /// after every batch), and on again.
+    /// Switches to bulk writes' settings (`Store::write_or_discard_bulk`): no requests, and
+    /// the writer's own checkpoint at [`INLINE_PAGES`] (SQLite's own threshold would
+    /// checkpoint after every batch); and back.
     pub(crate) fn set_bulk(&self, bulk: bool) {
-        let request = if bulk { i64::MAX } else { REQUEST_PAGES };
+        let (request, inline) = match bulk {
+            true => (i64::MAX, INLINE_PAGES),
+            false => (REQUEST_PAGES, self.shared.single_inline_pages),
+        };
         self.shared.request_pages.store(request, Ordering::Relaxed);
+        self.shared.inline_pages.store(inline, Ordering::Relaxed);
     }
 
-    /// WAL growth in pages between requests as the hook uses it now (`i64::MAX`: none).
+    /// `(request, inline)` pages as the hook uses them now (request `i64::MAX`: none).
     #[cfg(test)]
-    pub(crate) fn request_pages(&self) -> i64 {
-        self.shared.request_pages.load(Ordering::Relaxed)
+    pub(crate) fn pages(&self) -> (i64, i64) {
+        (
+            self.shared.request_pages.load(Ordering::Relaxed),
+            self.shared.inline_pages.load(Ordering::Relaxed),
+        )
     }
 
     /// Checkpoints the thread ran so far.
@@ -203,14 +230,15 @@ enum Step {
 }
 
 impl Pacing {
-    /// The step after a commit that left `pages` pages in the WAL.
-    fn next(&mut self, pages: i64, request_pages: i64) -> Step {
+    /// The step after a commit that left `pages` pages in the WAL, asking every
+    /// `request_pages` pages of growth, checkpointing here from `inline_pages`.
+    fn next(&mut self, pages: i64, request_pages: i64, inline_pages: i64) -> Step {
         if pages < self.last {
             // The WAL started over.
             self.requested_at = 0;
         }
         self.last = pages;
-        if pages >= INLINE_PAGES {
+        if pages >= inline_pages {
             Step::Checkpoint
         } else if pages - self.requested_at >= request_pages {
             self.requested_at = pages;
@@ -279,7 +307,10 @@ mod tests {
     fn the_hook_asks_every_request_pages_of_growth_and_checkpoints_itself_past_the_limit() {
         let mut pacing = Pacing::default();
         let mut steps = |pages: &[i64], request: i64| -> Vec<Step> {
-            pages.iter().map(|&p| pacing.next(p, request)).collect()
+            pages
+                .iter()
+                .map(|&p| pacing.next(p, request, INLINE_PAGES))
+                .collect()
         };
         use Step::*;
         assert_eq!(
@@ -305,5 +336,12 @@ mod tests {
             steps(&[INLINE_PAGES + 9, 3], REQUEST_PAGES),
             [Checkpoint, Nothing]
         );
+        // With Durability::Full, from its own limit on.
+        let mut full = Pacing::default();
+        let steps: Vec<Step> = [1_000, 1_999, 2_000, 2_500]
+            .iter()
+            .map(|&p| full.next(p, REQUEST_PAGES, FULL_INLINE_PAGES))
+            .collect();
+        assert_eq!(steps, [Request, Nothing, Checkpoint, Checkpoint]);
     }
 }

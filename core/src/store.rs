@@ -297,8 +297,7 @@ impl Store {
         }
         let checkpointer = match &path {
             Some(path) if !options.read_only => {
-                let sync = synchronous(options.durability);
-                let checkpointer = Checkpointer::start(path, sync);
+                let checkpointer = Checkpointer::start(path, options.durability);
                 conn.wal_hook(Some(checkpointer.hook()))?;
                 Some(checkpointer)
             }
@@ -711,7 +710,7 @@ fn return_to_wal(conn: &Connection, synchronous: &str) -> rusqlite::Result<bool>
 }
 
 /// `PRAGMA synchronous` for `durability`.
-fn synchronous(durability: Durability) -> &'static str {
+pub(crate) fn synchronous(durability: Durability) -> &'static str {
     match durability {
         Durability::Normal => "NORMAL",
         Durability::Full => "FULL",
@@ -1080,23 +1079,22 @@ mod tests {
     fn bulk_writes_change_two_settings_and_always_set_them_back() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("bulk.db")).unwrap();
-        // (foreign keys enforced, WAL pages between checkpoint requests); SQLite's own
-        // auto-checkpoint stays off (the checkpointer's hook replaces it)
-        let settings = |c: &Connection| -> Result<(bool, i64)> {
+        // (foreign keys enforced, (WAL pages between checkpoint requests, pages from which
+        // the writer checkpoints itself)); SQLite's own auto-checkpoint stays off (the
+        // checkpointer's hook replaces it)
+        let settings = |c: &Connection| -> Result<(bool, (i64, i64))> {
             let auto: i64 = c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?;
             assert_eq!(auto, 0, "SQLite's own checkpoints");
-            let request = store.checkpointer.as_ref().unwrap().request_pages();
-            Ok((
-                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
-                request,
-            ))
+            let pages = store.checkpointer.as_ref().unwrap().pages();
+            Ok((c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?, pages))
         };
-        let single = (true, checkpoint::REQUEST_PAGES);
+        let single = (true, (checkpoint::REQUEST_PAGES, checkpoint::INLINE_PAGES));
         assert_eq!(store.write(|c, _| settings(c)).unwrap(), single);
         let inside = store
             .write_or_discard_bulk(|c, _| Ok((settings(c)?, true)))
             .unwrap();
-        assert_eq!(inside, (false, i64::MAX), "during the write");
+        let bulk = (i64::MAX, checkpoint::INLINE_PAGES);
+        assert_eq!(inside, (false, bulk), "during the write");
         assert_eq!(store.write(|c, _| settings(c)).unwrap(), single, "after it");
         let failed = store.write_or_discard_bulk(|_, _| -> Result<((), bool)> {
             Err(Error::validation("x", "refused"))
@@ -1214,6 +1212,21 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT count(*) FROM pad", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(rows, 2_700);
+    }
+
+    #[test]
+    fn with_full_durability_the_writer_checkpoints_itself_sooner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OpenOptions::new()
+            .durability(Durability::Full)
+            .open(dir.path().join("full.db"))
+            .unwrap();
+        let checkpointer = store.checkpointer.as_ref().unwrap();
+        let single = (checkpoint::REQUEST_PAGES, checkpoint::FULL_INLINE_PAGES);
+        assert_eq!(checkpointer.pages(), single);
+        let bulk = store.write_or_discard_bulk(|_, _| Ok((checkpointer.pages(), true)));
+        assert_eq!(bulk.unwrap(), (i64::MAX, checkpoint::INLINE_PAGES));
+        assert_eq!(checkpointer.pages(), single, "after a bulk write");
     }
 
     #[test]
