@@ -188,12 +188,13 @@ impl Checkpointer {
         self.shared.state().ran
     }
 
-    /// Stops the thread (a test of the writer's own checkpoints).
-    #[cfg(test)]
+    /// Stops the thread and waits for it (a checkpoint it is running ends first). From then
+    /// on the writer checkpoints by itself.
     pub(crate) fn stop(&mut self) {
         self.shared.state().stop = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {
+            // Nothing the thread runs panics; a join error would have nothing to report.
             let _ = thread.join();
         }
     }
@@ -201,12 +202,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.shared.state().stop = true;
-        self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // The thread catches nothing that could panic; a join error has nothing to report.
-            let _ = thread.join();
-        }
+        self.stop();
     }
 }
 
