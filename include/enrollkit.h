@@ -250,7 +250,8 @@ void enrollkit_string_free(char *s);
 /**
  * Opens (creating or upgrading as needed) the database file at `path` and writes a new handle
  * to `*out`. `flags` is 0 or a combination of the ENROLLKIT_OPEN_* flags. `path` and `out`
- * must not be NULL. Release the handle with enrollkit_store_free.
+ * must not be NULL. Release the handle with enrollkit_store_free. Unless opened read-only,
+ * the handle runs one thread of its own that checkpoints the database's write-ahead log.
  */
 enrollkit_result enrollkit_store_open(const char *path, uint32_t flags, enrollkit_store **out);
 
@@ -271,8 +272,9 @@ enrollkit_result enrollkit_store_open_with_timeout(const char *path,
 enrollkit_result enrollkit_store_open_in_memory(uint32_t flags, enrollkit_store **out);
 
 /**
- * Closes a handle. Calling with NULL is fine. Must not be called twice with the same handle,
- * nor while another thread still uses it.
+ * Closes a handle, after stopping its checkpoint thread (a checkpoint it is running ends
+ * first). Calling with NULL is fine. Must not be called twice with the same handle, nor
+ * while another thread still uses it.
  */
 void enrollkit_store_free(enrollkit_store *store);
 

@@ -459,7 +459,8 @@ fn open(
 
 /// Opens (creating or upgrading as needed) the database file at `path` and writes a new handle
 /// to `*out`. `flags` is 0 or a combination of the ENROLLKIT_OPEN_* flags. `path` and `out`
-/// must not be NULL. Release the handle with enrollkit_store_free.
+/// must not be NULL. Release the handle with enrollkit_store_free. Unless opened read-only,
+/// the handle runs one thread of its own that checkpoints the database's write-ahead log.
 #[no_mangle]
 pub extern "C" fn enrollkit_store_open(
     path: *const c_char,
@@ -492,8 +493,9 @@ pub extern "C" fn enrollkit_store_open_in_memory(
     guard(|| open(None, flags, None, out))
 }
 
-/// Closes a handle. Calling with NULL is fine. Must not be called twice with the same handle,
-/// nor while another thread still uses it.
+/// Closes a handle, after stopping its checkpoint thread (a checkpoint it is running ends
+/// first). Calling with NULL is fine. Must not be called twice with the same handle, nor
+/// while another thread still uses it.
 #[no_mangle]
 pub extern "C" fn enrollkit_store_free(store: *mut enrollkit_store) {
     if !store.is_null() {

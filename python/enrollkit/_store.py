@@ -90,7 +90,8 @@ class Store:
     """An enrollkit database: one SQLite file (or a private in-memory database).
 
     Thread-safe: share one ``Store`` between threads; database work releases the GIL. Use it as
-    a context manager, or call ``close()``.
+    a context manager, or call ``close()``. A store of a file it may write runs one native
+    thread of its own, which checkpoints the write-ahead log; ``close()`` stops it.
 
     Every enrollment operation takes ``actor``: ``"admin"`` (the default), ``"system"`` or
     ``Actor.learner(user_id)``. Learners see and change only their own enrollments.

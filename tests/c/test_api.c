@@ -717,6 +717,28 @@ static void test_files(enrollkit_store *s, const char *dir) {
     free(b);
     OK(enrollkit_user_upsert(file_copy, "{\"id\":\"after_import\"}", NULL));
     CHECK(access(loaded_wal, F_OK) == 0);
+    /* Past 1,000 WAL pages (40,000 users in one write): the handle's own thread checkpoints.
+     * Freeing the handle stops the thread first, so the writer closes last and removes the
+     * WAL. */
+    size_t cap = 40000 * 64 + 16, len = 0;
+    char *users = malloc(cap);
+    CHECK(users != NULL);
+    len += (size_t)snprintf(users + len, cap - len, "[");
+    for (int i = 0; i < 40000; i++)
+        len += (size_t)snprintf(users + len, cap - len,
+                                "%s{\"id\":\"bulk%d\",\"email\":\"bulk%d@bulk.example\"}",
+                                i ? "," : "", i, i);
+    snprintf(users + len, cap - len, "]");
+    uint64_t upserted = 0;
+    OK(enrollkit_users_upsert(file_copy, users, &upserted));
+    CHECK(upserted == 40000);
+    free(users);
+    enrollkit_store_free(file_copy);
+    CHECK(access(loaded_wal, F_OK) != 0);
+    OK(enrollkit_store_open(loaded, 0, &file_copy));
+    out = NULL;
+    OK(enrollkit_user_get(file_copy, "bulk39999", &out));
+    CHECK(has(out, "bulk39999@bulk.example"));
     enrollkit_store_free(file_copy);
     EXPECT(enrollkit_export(copy, "/nonexistent/dir/x.jsonl", NULL), ENROLLKIT_RESULT_STORAGE);
     enrollkit_store_free(copy);

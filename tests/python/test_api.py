@@ -630,6 +630,20 @@ def test_concurrent_add_progress_loses_no_addition(tmp_path: "os.PathLike[str]")
         store.add_progress(eid, "5")  # type: ignore[arg-type]
 
 
+def test_close_stops_the_checkpoint_thread_first(tmp_path: "os.PathLike[str]") -> None:
+    # Past 1,000 WAL pages (40,000 users in one write) the store's own thread checkpoints.
+    # close() stops it first, so the writer closes last and removes the WAL.
+    path = os.path.join(tmp_path, "w.db")
+    store = enrollkit.Store(path)
+    users = [enrollkit.User(id=f"bulk{i}", email=f"b{i}@example.com") for i in range(40_000)]
+    assert store.upsert_users(users) == 40_000
+    assert os.path.exists(path + "-wal")
+    store.close()
+    assert not os.path.exists(path + "-wal")
+    with enrollkit.Store(path) as reopened:
+        assert reopened.find_user(email="b39999@example.com").id == "bulk39999"
+
+
 def test_native_results_are_what_json_loads_builds_even_when_structs_change_shape() -> None:
     # The native module turns core values into Python objects directly and reuses the dict of a
     # struct's previous shape; structs that share a name or skip fields must not leak keys.
