@@ -431,12 +431,12 @@ impl Store {
     ///   writes about 7,000 pages, so every commit checkpointed, copying again the index
     ///   pages that every batch changes (one per program and program index): loading
     ///   1,000,000 now writes 16 % fewer pages, reads 43 % fewer and syncs 62 % less often
-    ///   (8-15 % more enrollments per second). Single writes keep 1,000: with
-    ///   `Durability::Full`, a WAL that kept growing made their syncs slower (-20 %).
+    ///   (8-15 % more enrollments per second). Single writes go back to asking the thread
+    ///   ([`crate::checkpoint`]).
     ///
-    /// Both settings can only change outside a transaction, and switching the foreign-key
-    /// checks makes SQLite prepare every cached statement again, so small batches are better
-    /// off with [`Store::write_or_discard`].
+    /// The foreign-key setting can only change outside a transaction, and switching it makes
+    /// SQLite prepare every cached statement again, so small batches are better off with
+    /// [`Store::write_or_discard`].
     pub(crate) fn write_or_discard_bulk<T>(
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
