@@ -70,6 +70,9 @@ struct Shared {
     inline_pages: AtomicI64,
     /// `inline_pages` outside bulk writes, for the store's durability.
     single_inline_pages: i64,
+    /// The process that started the thread. A child forked from it (with a copy of the store)
+    /// has no such thread, and its copy of `state` may even be locked forever.
+    pid: u32,
 }
 
 #[derive(Default)]
@@ -89,8 +92,16 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether this is the process that started the thread (not a child forked from it).
+    fn in_own_process(&self) -> bool {
+        std::process::id() == self.pid
+    }
+
     /// Asks the thread for a checkpoint; false when no thread runs.
     fn request(&self) -> bool {
+        if !self.in_own_process() {
+            return false;
+        }
         let mut state = self.state();
         if !state.running {
             return false;
@@ -118,6 +129,7 @@ impl Checkpointer {
             request_pages: AtomicI64::new(REQUEST_PAGES),
             inline_pages: AtomicI64::new(single_inline_pages),
             single_inline_pages,
+            pid: std::process::id(),
         });
         let target = Target {
             path: path.to_owned(),
@@ -191,6 +203,12 @@ impl Checkpointer {
     /// Stops the thread and waits for it (a checkpoint it is running ends first). From then
     /// on the writer checkpoints by itself.
     pub(crate) fn stop(&mut self) {
+        if !self.shared.in_own_process() {
+            // A forked child's copy of the store: the thread is the parent's, and waiting
+            // for it (or for its lock) would wait forever.
+            std::mem::forget(self.thread.take());
+            return;
+        }
         self.shared.state().stop = true;
         self.shared.wake.notify_one();
         if let Some(thread) = self.thread.take() {

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, List
 
@@ -642,6 +643,37 @@ def test_close_stops_the_checkpoint_thread_first(tmp_path: "os.PathLike[str]") -
     assert not os.path.exists(path + "-wal")
     with enrollkit.Store(path) as reopened:
         assert reopened.find_user(email="b39999@example.com").id == "bulk39999"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads (3.12+)
+def test_a_forked_child_closes_its_copy_of_a_store(tmp_path: "os.PathLike[str]") -> None:
+    # A child forked while a store is open (a pre-forking server, say) has no checkpoint
+    # thread: closing its copy of the store must not wait for the parent's.
+    path = os.path.join(tmp_path, "fork.db")
+    store = enrollkit.Store(path)
+    store.upsert_user(enrollkit.User(id="u1"))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            store.close()
+            code = 0
+        except BaseException:
+            code = 1
+        os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung closing its store")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.get_user("u1").id == "u1"
+    store.close()
 
 
 def test_native_results_are_what_json_loads_builds_even_when_structs_change_shape() -> None:
