@@ -22,9 +22,10 @@
 //! Durability does not change: with `synchronous = NORMAL` a commit is durable once a
 //! checkpoint has synced the WAL, and the WAL is still synced every [`REQUEST_PAGES`] pages
 //! (with `FULL` every commit syncs it, as before; with `FULL` the writer also checkpoints
-//! itself sooner, at [`FULL_INLINE_PAGES`]). When the thread cannot be started, the writer
-//! checkpoints by itself every [`REQUEST_PAGES`] pages, as SQLite would; bulk writes only
-//! checkpoint by themselves, at [`INLINE_PAGES`] ([`Checkpointer::set_bulk`]).
+//! itself sooner, at [`FULL_INLINE_PAGES`]). When the thread cannot be started, and in a
+//! process forked from the one that started it, the writer checkpoints by itself every
+//! [`REQUEST_PAGES`] pages, as SQLite would; bulk writes only checkpoint by themselves, at
+//! [`INLINE_PAGES`] ([`Checkpointer::set_bulk`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -272,7 +273,7 @@ struct Target {
 impl Target {
     /// One `PASSIVE` checkpoint on a connection opened for it. Without a busy timeout: a
     /// lock held elsewhere skips the checkpoint rather than keep a dropped store waiting.
-    fn checkpoint(&self) -> rusqlite::Result<()> {
+    fn checkpoint(&self) -> Result<(), Box<dyn std::error::Error>> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
         conn.pragma_update(None, "synchronous", self.synchronous)?;
@@ -282,9 +283,8 @@ impl Target {
         // have to sync everything copied since. Syncing here keeps that short.
         std::fs::OpenOptions::new()
             .write(true)
-            .open(&self.path)
-            .and_then(|file| file.sync_data())
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            .open(&self.path)?
+            .sync_data()?;
         Ok(())
     }
 }
