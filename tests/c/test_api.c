@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int checks = 0, failures = 0;
@@ -717,22 +718,28 @@ static void test_files(enrollkit_store *s, const char *dir) {
     free(b);
     OK(enrollkit_user_upsert(file_copy, "{\"id\":\"after_import\"}", NULL));
     CHECK(access(loaded_wal, F_OK) == 0);
-    /* Past 1,000 WAL pages (40,000 users in one write): the handle's own thread checkpoints.
-     * Freeing the handle stops the thread first, so the writer closes last and removes the
-     * WAL. */
-    size_t cap = 40000 * 64 + 16, len = 0;
+    /* Past 1,000 WAL pages (40,000 users with 100-character names in one write, about 1,600
+     * pages): the handle's own thread is asked to checkpoint. Freeing the handle stops the
+     * thread first, so the writer closes last and removes the WAL. */
+    char name[101];
+    memset(name, 'n', 100);
+    name[100] = 0;
+    size_t cap = 40000 * 200 + 16, len = 0;
     char *users = malloc(cap);
     CHECK(users != NULL);
     len += (size_t)snprintf(users + len, cap - len, "[");
     for (int i = 0; i < 40000; i++)
         len += (size_t)snprintf(users + len, cap - len,
-                                "%s{\"id\":\"bulk%d\",\"email\":\"bulk%d@bulk.example\"}",
-                                i ? "," : "", i, i);
+                                "%s{\"id\":\"bulk%d\",\"email\":\"bulk%d@bulk.example\","
+                                "\"display_name\":\"%s\"}",
+                                i ? "," : "", i, i, name);
     snprintf(users + len, cap - len, "]");
     uint64_t upserted = 0;
     OK(enrollkit_users_upsert(file_copy, users, &upserted));
     CHECK(upserted == 40000);
     free(users);
+    struct stat wal;
+    CHECK(stat(loaded_wal, &wal) == 0 && wal.st_size > 1000 * 4120);
     enrollkit_store_free(file_copy);
     CHECK(access(loaded_wal, F_OK) != 0);
     OK(enrollkit_store_open(loaded, 0, &file_copy));

@@ -632,13 +632,15 @@ def test_concurrent_add_progress_loses_no_addition(tmp_path: "os.PathLike[str]")
 
 
 def test_close_stops_the_checkpoint_thread_first(tmp_path: "os.PathLike[str]") -> None:
-    # Past 1,000 WAL pages (40,000 users in one write) the store's own thread checkpoints.
-    # close() stops it first, so the writer closes last and removes the WAL.
+    # Past 1,000 WAL pages (40,000 users with 100-character names in one write, about 1,600
+    # pages) the store's own thread is asked to checkpoint. close() stops it first, so the
+    # writer closes last and removes the WAL.
     path = os.path.join(tmp_path, "w.db")
     store = enrollkit.Store(path)
-    users = [enrollkit.User(id=f"bulk{i}", email=f"b{i}@example.com") for i in range(40_000)]
+    users = [enrollkit.User(id=f"bulk{i}", email=f"b{i}@example.com", display_name="n" * 100)
+             for i in range(40_000)]
     assert store.upsert_users(users) == 40_000
-    assert os.path.exists(path + "-wal")
+    assert os.path.getsize(path + "-wal") > 1_000 * 4_120
     store.close()
     assert not os.path.exists(path + "-wal")
     with enrollkit.Store(path) as reopened:
