@@ -197,7 +197,12 @@ pub struct Store {
     checkpointer: Option<Checkpointer>,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The path the store was opened with, as given ([`Store::path`]).
     path: Option<PathBuf>,
+    /// The database file as SQLite resolved it when the writer opened it (an absolute path):
+    /// what pooled readers and the checkpointer open, whatever the working directory is by
+    /// then.
+    file: Option<PathBuf>,
     options: OpenOptions,
     ids: crate::ids::IdGenerator,
     programs: Mutex<ProgramCache>,
@@ -295,9 +300,13 @@ impl Store {
         } else {
             migrate(&conn, MIGRATIONS)?;
         }
-        let checkpointer = match &path {
-            Some(path) if !options.read_only => {
-                let checkpointer = Checkpointer::start(path, options.durability);
+        let file = path.as_ref().map(|given| match conn.path() {
+            Some(resolved) if !resolved.is_empty() => PathBuf::from(resolved),
+            _ => given.clone(),
+        });
+        let checkpointer = match &file {
+            Some(file) if !options.read_only => {
+                let checkpointer = Checkpointer::start(file, options.durability);
                 conn.wal_hook(Some(checkpointer.hook()))?;
                 Some(checkpointer)
             }
@@ -308,6 +317,7 @@ impl Store {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             path,
+            file,
             options,
             ids: crate::ids::IdGenerator::default(),
             programs: Mutex::default(),
@@ -587,7 +597,7 @@ impl Store {
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         // An idle writer serves the read itself: its page cache is current, while a pooled
         // reader has to read again every page that a commit since its last use changed.
-        let writer = match (self.writer.try_lock(), &self.path) {
+        let writer = match (self.writer.try_lock(), &self.file) {
             (Ok(conn), _) => Ok(conn),
             (Err(TryLockError::Poisoned(p)), _) => Ok(p.into_inner()),
             (Err(TryLockError::WouldBlock), None) => {
