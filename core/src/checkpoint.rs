@@ -28,7 +28,7 @@
 //! [`INLINE_PAGES`] ([`Checkpointer::set_bulk`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -65,11 +65,10 @@ pub(crate) struct Checkpointer {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
-    /// WAL growth in pages between requests; `i64::MAX` asks for none.
-    request_pages: AtomicI64,
-    /// WAL pages from which the writer checkpoints itself.
-    inline_pages: AtomicI64,
-    /// `inline_pages` outside bulk writes, for the store's durability.
+    /// A bulk write is running ([`Checkpointer::set_bulk`]).
+    bulk: AtomicBool,
+    /// WAL pages from which the writer checkpoints itself outside bulk writes, for the
+    /// store's durability.
     single_inline_pages: i64,
     /// The process that started the thread. A child forked from it (with a copy of the store)
     /// has no such thread, and its copy of `state` may even be locked forever.
@@ -91,6 +90,15 @@ struct State {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `(request, inline)`: WAL growth in pages between requests (`i64::MAX`: none), and the
+    /// WAL pages from which the writer checkpoints itself.
+    fn pages(&self) -> (i64, i64) {
+        match self.bulk.load(Ordering::Relaxed) {
+            true => (i64::MAX, INLINE_PAGES),
+            false => (REQUEST_PAGES, self.single_inline_pages),
+        }
     }
 
     /// Whether this is the process that started the thread (not a child forked from it).
@@ -127,8 +135,7 @@ impl Checkpointer {
                 ..State::default()
             }),
             wake: Condvar::new(),
-            request_pages: AtomicI64::new(REQUEST_PAGES),
-            inline_pages: AtomicI64::new(single_inline_pages),
+            bulk: AtomicBool::new(false),
             single_inline_pages,
             pid: std::process::id(),
         });
@@ -159,8 +166,7 @@ impl Checkpointer {
         let shared = Arc::clone(&self.shared);
         let mut pacing = Pacing::default();
         move |wal, pages| {
-            let request_pages = shared.request_pages.load(Ordering::Relaxed);
-            let inline_pages = shared.inline_pages.load(Ordering::Relaxed);
+            let (request_pages, inline_pages) = shared.pages();
             let checkpoint = match pacing.next(i64::from(pages), request_pages, inline_pages) {
                 Step::Nothing => false,
                 Step::Request => !shared.request(),
@@ -178,21 +184,13 @@ impl Checkpointer {
     /// the writer's own checkpoint at [`INLINE_PAGES`] (SQLite's own threshold would
     /// checkpoint after every batch); and back.
     pub(crate) fn set_bulk(&self, bulk: bool) {
-        let (request, inline) = match bulk {
-            true => (i64::MAX, INLINE_PAGES),
-            false => (REQUEST_PAGES, self.shared.single_inline_pages),
-        };
-        self.shared.request_pages.store(request, Ordering::Relaxed);
-        self.shared.inline_pages.store(inline, Ordering::Relaxed);
+        self.shared.bulk.store(bulk, Ordering::Relaxed);
     }
 
     /// `(request, inline)` pages as the hook uses them now (request `i64::MAX`: none).
     #[cfg(test)]
     pub(crate) fn pages(&self) -> (i64, i64) {
-        (
-            self.shared.request_pages.load(Ordering::Relaxed),
-            self.shared.inline_pages.load(Ordering::Relaxed),
-        )
+        self.shared.pages()
     }
 
     /// Checkpoints the thread ran so far.

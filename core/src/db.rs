@@ -1120,8 +1120,9 @@ fn bind_event(
     bind_values(stmt, offset, values)
 }
 
-/// Binds `values` to parameters `offset + 1` onwards of a statement that [`run_cleared`]
-/// runs, whose parameters are all NULL: NULL values are not bound again.
+/// Binds `values` to parameters `offset + 1` onwards of a statement whose parameters are all
+/// NULL (one that [`run_cleared`] runs, or one fresh from the statement cache): NULL values
+/// are not bound again.
 fn bind_values<'v>(
     stmt: &mut CachedStatement<'_>,
     offset: usize,
