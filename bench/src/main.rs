@@ -126,12 +126,22 @@ fn median_round<E>(
     ids: &[String],
     mut round: impl FnMut(&[String]) -> Result<f64, E>,
 ) -> Result<f64, E> {
-    let mut rates = ids
+    let rates = ids
         .chunks(w.b_targets())
         .map(&mut round)
         .collect::<Result<Vec<f64>, E>>()?;
-    rates.sort_by(f64::total_cmp);
-    Ok(rates[rates.len() / 2])
+    Ok(median(rates))
+}
+
+/// The median of `values` (the upper one of an even count); `values` must not be empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A count given on the command line: a number above 0.
+fn number(s: &str) -> Option<usize> {
+    s.parse::<usize>().ok().filter(|&v| v > 0)
 }
 
 /// The index ranges of phase A's bulk transactions: `0..n` in chunks of [`CHUNK`].
@@ -185,10 +195,9 @@ fn paired(rust_db: &Path, floor_db: &Path, ops: usize, rounds: usize) -> Result<
         floor_rates.push(floor);
         ratios.push(rust / floor);
     }
-    ratios.sort_by(f64::total_cmp);
     Ok(json!({
         "contender": "paired", "rust": rust_rates, "floor": floor_rates,
-        "ratio": ratios[ratios.len() / 2],
+        "ratio": median(ratios),
     }))
 }
 
@@ -204,7 +213,6 @@ fn usage() -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
     if args.first().map(String::as_str) == Some("paired") {
         if args.len() < 3 || args.len() % 2 == 0 {
             return usage();
@@ -262,7 +270,6 @@ fn main() -> ExitCode {
 /// The workload of `DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]`, or
 /// `None` for bad arguments.
 fn workload(db: &str, n: &str, options: &[String]) -> Option<Workload> {
-    let number = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
     let mut w = Workload {
         db: PathBuf::from(db),
         n: number(n)?,
@@ -310,16 +317,15 @@ fn paired_queries(small: &Workload, large: &Workload, pairs: usize) -> Result<Va
         }
     }
     let ratio = |key: fn(&Figures) -> f64| {
-        let mut ratios: Vec<f64> = rounds[0]
+        let ratios = rounds[0]
             .iter()
             .zip(&rounds[1])
             .map(|(s, l)| key(l) / key(s))
             .collect();
-        ratios.sort_by(f64::total_cmp);
         json!({
             "small": rounds[0].iter().map(key).collect::<Vec<_>>(),
             "large": rounds[1].iter().map(key).collect::<Vec<_>>(),
-            "ratio": ratios[ratios.len() / 2],
+            "ratio": median(ratios),
         })
     };
     Ok(json!({
