@@ -25,7 +25,12 @@ use enrollkit::*;
 /// This test binary, to run test `name` as a child process with `env` set (which makes the test
 /// play the child's part).
 fn rerun(name: &str, env: (&str, &Path)) -> std::process::Command {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    rerun_exe(&std::env::current_exe().unwrap(), name, env)
+}
+
+/// [`rerun`] with a copy of this test binary at `exe`.
+fn rerun_exe(exe: &Path, name: &str, env: (&str, &Path)) -> std::process::Command {
+    let mut child = std::process::Command::new(exe);
     child
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(env.0, env.1);
@@ -224,14 +229,20 @@ fn a_read_only_file_is_readable_with_the_option_and_never_written() {
     let bytes = std::fs::read(&db).unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
 
-    let mut child = rerun(
-        "a_read_only_file_is_readable_with_the_option_and_never_written",
-        ("ENROLLKIT_READ_ONLY_DB", &db),
-    );
+    let name = "a_read_only_file_is_readable_with_the_option_and_never_written";
     let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
-    if root {
+    let mut child = if root {
+        // The checkout (and so this binary) may sit in a folder that nobody else may enter,
+        // such as a 0700 `mktemp -d`: the child runs a copy in the world-readable temp folder.
+        let exe = dir.path().join("faults-child");
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = rerun_exe(&exe, name, ("ENROLLKIT_READ_ONLY_DB", &db));
         child.uid(65534).gid(65534);
-    }
+        child
+    } else {
+        rerun(name, ("ENROLLKIT_READ_ONLY_DB", &db))
+    };
     let out = child.output().unwrap();
     assert!(out.status.success(), "the child crashed: {out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
