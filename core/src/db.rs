@@ -1444,6 +1444,17 @@ mod tests {
             let program = Program {
                 spec: ProgramSpec {
                     kind,
+                    // An active track needs a step; the others progress by percent.
+                    steps: if kind == Kind::Track {
+                        vec![Step {
+                            id: "s".into(),
+                            step_type: "message".into(),
+                            title: "S".into(),
+                            learner_completable: false,
+                        }]
+                    } else {
+                        Vec::new()
+                    },
                     ..ProgramSpec::course("p", "P")
                 },
                 created_at: now,

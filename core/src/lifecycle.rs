@@ -173,6 +173,7 @@ pub fn enroll(
             state: program.state.as_str().to_owned(),
         });
     }
+    check_runnable(program.kind, program.state, &program.steps)?;
     if program.kind != Kind::Track {
         if req.start_at.is_some() {
             return Err(Error::validation(
@@ -252,6 +253,20 @@ pub fn enroll(
         attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
         updated_at: now,
     })
+}
+
+/// Refuses an active track without steps. A track runs by delivering its steps: with none it
+/// could never become `delivered` or `completed`, and completing it at once would count people
+/// as done with a program that asked nothing of them. Create the track as a draft, give it its
+/// steps, then publish it. Courses and certifications without steps follow their progress.
+pub fn check_runnable(kind: Kind, state: ProgramState, steps: &[crate::model::Step]) -> Result<()> {
+    if kind == Kind::Track && state == ProgramState::Active && steps.is_empty() {
+        return Err(Error::validation(
+            "steps",
+            "an active track needs at least one step (create it as a draft, then publish it with its steps)",
+        ));
+    }
+    Ok(())
 }
 
 /// Applies a lifecycle [`Command`]. `steps` is the enrollment's step progress (pending steps may
@@ -809,6 +824,36 @@ mod tests {
             let err = apply(&Actor::Admin, &p, &mut e, &[], &cmd, t(3)).unwrap_err();
             assert_eq!(err.code(), "invalid_transition", "{cmd:?}");
         }
+    }
+
+    #[test]
+    fn an_active_track_without_steps_runs_nobody() {
+        let p = program(Kind::Track, &[], None);
+        let err = enroll(
+            &Actor::Admin,
+            &p,
+            &User {
+                id: "u".into(),
+                ..User::default()
+            },
+            &EnrollRequest::new("u", "p"),
+            "e1".into(),
+            None,
+            None,
+            t(0),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Validation { field: "steps", .. }),
+            "{err:?}"
+        );
+        let ok = |kind, state, steps: &[Step]| check_runnable(kind, state, steps).is_ok();
+        assert!(!ok(Kind::Track, ProgramState::Active, &[]));
+        assert!(ok(Kind::Track, ProgramState::Draft, &[]));
+        assert!(ok(Kind::Course, ProgramState::Active, &[]));
+        assert!(ok(Kind::Certification, ProgramState::Active, &[]));
+        let one = program(Kind::Track, &[("s", false)], None);
+        assert!(ok(Kind::Track, ProgramState::Active, &one.steps));
     }
 
     #[test]

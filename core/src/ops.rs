@@ -265,6 +265,7 @@ impl Store {
     /// Creates a program; an existing id is a `conflict`.
     pub fn create_program(&self, spec: &ProgramSpec) -> Result<Program> {
         validate::program(spec)?;
+        lifecycle::check_runnable(spec.kind, spec.state, &spec.steps)?;
         self.write(|tx, now| {
             if db::get_program(tx, &spec.id).is_ok() {
                 return Err(Error::Conflict(format!(
@@ -293,6 +294,7 @@ impl Store {
                     ),
                 ));
             }
+            lifecycle::check_runnable(spec.kind, spec.state, &spec.steps)?;
             let steps_changed = old.steps != spec.steps;
             if steps_changed && db::program_has_enrollments(tx, &spec.id)? {
                 return Err(Error::Conflict(format!(
