@@ -223,8 +223,13 @@ impl EnrollmentRecord {
     fn into_parts(self) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
         let attempts = self.attempt_records;
         let kind = self.kind;
+        // Ids in UUID form are kept in their `enr_` form, as `enroll` keeps them.
+        let canonical = |id: String| match crate::ids::from_uuid_text(&id) {
+            Some(enr) => enr,
+            None => id,
+        };
         let enrollment = Enrollment {
-            id: self.id,
+            id: canonical(self.id),
             user_id: self.user_id,
             program_id: self.program_id,
             kind,
@@ -256,7 +261,7 @@ impl EnrollmentRecord {
             attempts: self.attempts,
             best_score: self.best_score,
             passed: self.passed,
-            previous_id: self.previous_id,
+            previous_id: self.previous_id.map(canonical),
             attempt_number: self.attempt_number,
             updated_at: self.updated_at,
         };
@@ -449,14 +454,14 @@ fn parse_event(text: &str) -> Result<Parsed> {
     if r.seq < 1 {
         return Err(invalid("seq", "sequence numbers start at 1"));
     }
-    validate::id("enrollment_id", &r.enrollment_id)?;
+    let enrollment_id = validate::enrollment_id("enrollment_id", &r.enrollment_id)?.into_owned();
     validate::id("user_id", &r.user_id)?;
     validate::id("program_id", &r.program_id)?;
     validate::code("action", &r.action)?;
     crate::Actor::parse(&r.actor)?;
     Ok(Parsed::Event(Event {
         seq: r.seq,
-        enrollment_id: r.enrollment_id,
+        enrollment_id,
         user_id: r.user_id,
         program_id: r.program_id,
         action: r.action,

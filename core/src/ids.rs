@@ -104,14 +104,64 @@ impl IdGenerator {
             | (0b10 << 62)
             | (last.random & ((1 << 62) - 1));
         drop(last);
-        let mut out = String::with_capacity(30);
-        out.push_str("enr_");
-        for i in (0..26).rev() {
-            let digit = ((value >> (i * 5)) & 31) as usize;
-            out.push(CROCKFORD[digit] as char);
-        }
-        Ok(out)
+        Ok(from_value(value))
     }
+}
+
+/// The 128-bit value of a generated id (`enr_` and 26 Crockford base32 digits, the first at
+/// most `7`), or `None` for an id of another form (ids chosen by callers are kept as given).
+pub(crate) fn value_of(id: &str) -> Option<u128> {
+    let digits = id.strip_prefix("enr_")?.as_bytes();
+    if digits.len() != 26 || digits[0] > b'7' {
+        return None;
+    }
+    digits.iter().try_fold(0u128, |acc, c| {
+        let digit = CROCKFORD.iter().position(|d| d == c)?;
+        Some((acc << 5) | digit as u128)
+    })
+}
+
+/// The generated-id form (`enr_…`) of a 128-bit value.
+fn from_value(value: u128) -> String {
+    let mut out = String::with_capacity(30);
+    out.push_str("enr_");
+    for i in (0..26).rev() {
+        let digit = ((value >> (i * 5)) & 31) as usize;
+        out.push(CROCKFORD[digit] as char);
+    }
+    out
+}
+
+/// The certification reference's `uuid` of an enrollment: a generated id's 128-bit value as
+/// canonical 8-4-4-4-12 lowercase text; any other id as it is.
+pub(crate) fn uuid_text(id: &str) -> std::borrow::Cow<'_, str> {
+    match value_of(id) {
+        Some(v) => uuid::Uuid::from_u128(v).hyphenated().to_string().into(),
+        None => id.into(),
+    }
+}
+
+/// An enrollment id given as canonical 8-4-4-4-12 UUID text (either case), as the `enr_…` id of
+/// the same 128-bit value; `None` for anything else. Every place that takes an enrollment id
+/// accepts both forms through it, and an id chosen in UUID form is stored in the `enr_` form,
+/// so one enrollment never has two spellings.
+pub(crate) fn from_uuid_text(text: &str) -> Option<String> {
+    if text.len() != 36 {
+        return None;
+    }
+    let hyphens = [8, 13, 18, 23];
+    let well_formed = text.bytes().enumerate().all(|(i, b)| {
+        if hyphens.contains(&i) {
+            b == b'-'
+        } else {
+            b.is_ascii_hexdigit()
+        }
+    });
+    if !well_formed {
+        return None;
+    }
+    let value = uuid::Uuid::try_parse(text).ok()?.as_u128();
+    Some(from_value(value))
 }
 
 #[cfg(test)]
@@ -119,9 +169,49 @@ mod tests {
     use super::*;
 
     fn decode(id: &str) -> u128 {
-        id[4..].bytes().fold(0u128, |acc, c| {
-            (acc << 5) | CROCKFORD.iter().position(|&d| d == c).unwrap() as u128
-        })
+        value_of(id).unwrap()
+    }
+
+    #[test]
+    fn a_generated_id_and_its_uuid_text_name_the_same_value() {
+        let generator = IdGenerator::default();
+        let id = generator
+            .next(
+                Timestamp::from_millis(1_760_000_123_456),
+                &mut IdRandom::for_ids(1),
+            )
+            .unwrap();
+        let text = uuid_text(&id).into_owned();
+        assert_eq!(text.len(), 36);
+        assert_eq!(uuid::Uuid::try_parse(&text).unwrap().as_u128(), decode(&id));
+        assert_eq!(from_uuid_text(&text).as_deref(), Some(id.as_str()));
+        assert_eq!(
+            from_uuid_text(&text.to_uppercase()).as_deref(),
+            Some(id.as_str())
+        );
+        // The extremes of the 128-bit range.
+        for v in [0, u128::MAX] {
+            let id = from_value(v);
+            assert_eq!(value_of(&id), Some(v), "{id}");
+        }
+        // Other forms are not UUID text, and other ids render as given.
+        for other in [
+            "enr_1",
+            "enr_8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "enr_01kezzzzzzzzzzzzzzzzzzzzzz",
+            "my-own-id",
+        ] {
+            assert_eq!(uuid_text(other), other);
+        }
+        for not_uuid in [
+            "0190a8f2c3d44e5f8a9b0c1d2e3f4a5b",
+            "{0190a8f2-c3d4-4e5f-8a9b-0c1d2e3f4a5b}",
+            "0190a8f2-c3d4-4e5f-8a9b-0c1d2e3f4a5",
+            "0190a8f2-c3d4-4e5f-8a9b_0c1d2e3f4a5b",
+            "g190a8f2-c3d4-4e5f-8a9b-0c1d2e3f4a5b",
+        ] {
+            assert_eq!(from_uuid_text(not_uuid), None, "{not_uuid}");
+        }
     }
 
     #[test]

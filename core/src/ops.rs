@@ -362,13 +362,19 @@ impl Store {
             call.programs.insert(req.program_id.clone(), program);
         }
         let user = db::find_enrolling_user(held, &req.user)?;
-        if call.waiting(&user.id, &req.program_id, req.id.as_deref()) {
+        // An id given in UUID form is kept in its `enr_` form.
+        let given = req
+            .id
+            .as_deref()
+            .map(|id| validate::enrollment_id("enrollment_id", id))
+            .transpose()?;
+        if call.waiting(&user.id, &req.program_id, given.as_deref()) {
             call.write_pending(held, actor, now)?;
         }
         let program = &call.programs[&req.program_id];
         let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
-        let id = match &req.id {
-            Some(id) => id.clone(),
+        let id = match given {
+            Some(id) => id.into_owned(),
             None => self.new_enrollment_id(now, &mut call.random)?,
         };
         let e = lifecycle::enroll(
@@ -486,7 +492,7 @@ impl Store {
 
     /// The enrollment with this id. Learners may read only their own.
     pub fn get_enrollment(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         self.read(|c| {
             let (_, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
@@ -497,7 +503,7 @@ impl Store {
     /// Progress of every step of the enrollment's program, in step order (untouched steps are
     /// `pending`).
     pub fn step_progress(&self, actor: &Actor, id: &str) -> Result<Vec<StepProgress>> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         self.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
@@ -509,7 +515,7 @@ impl Store {
 
     /// The enrollment's assessment attempts, oldest first.
     pub fn attempts(&self, actor: &Actor, id: &str) -> Result<Vec<Attempt>> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         self.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
@@ -548,7 +554,7 @@ impl Store {
             Timestamp,
         ) -> Result<(T, Option<String>)>,
     ) -> Result<(Enrollment, T)> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         self.write_enrollment(id, |tx, now, version, kept| {
             let read;
             let (rid, before) = match kept {
@@ -782,7 +788,7 @@ impl Store {
     /// Deletes the enrollment with its step progress and attempts (admin only). Its history
     /// stays, ending with a `deleted` event.
     pub fn delete_enrollment(&self, actor: &Actor, id: &str) -> Result<()> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         if *actor != Actor::Admin {
             return Err(Error::PermissionDenied(format!(
                 "deleting an enrollment needs an admin, not {}",
@@ -812,7 +818,7 @@ impl Store {
 
     /// The enrollment's history, oldest first (kept after deletion).
     pub fn history(&self, actor: &Actor, id: &str) -> Result<Vec<Event>> {
-        validate::id("enrollment_id", id)?;
+        let id = &*validate::enrollment_id("enrollment_id", id)?;
         self.read(|c| {
             let events = db::history(c, id)?;
             let first = events

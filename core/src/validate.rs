@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Assessment, ProgramSpec, User};
+use std::borrow::Cow;
 
 /// Longest accepted id, in bytes.
 pub const MAX_ID_BYTES: usize = 128;
@@ -215,6 +216,16 @@ pub fn user(user: &User) -> Result<()> {
         timezone(tz)?;
     }
     Ok(())
+}
+
+/// An enrollment id as stored: valid as an [`id`], and given either as stored or as the
+/// canonical 8-4-4-4-12 UUID text of a generated id (the certification reference's `uuid`).
+pub fn enrollment_id<'a>(field: &'static str, value: &'a str) -> Result<Cow<'a, str>> {
+    id(field, value)?;
+    Ok(match crate::ids::from_uuid_text(value) {
+        Some(id) => Cow::Owned(id),
+        None => Cow::Borrowed(value),
+    })
 }
 
 /// A whole program spec.

@@ -82,7 +82,7 @@ impl Store {
     /// # Ok::<(), enrollkit::Error>(())
     /// ```
     pub fn render(&self, actor: &Actor, id: &str, view: View) -> Result<Value> {
-        crate::validate::id("enrollment_id", id)?;
+        let id = &*crate::validate::enrollment_id("enrollment_id", id)?;
         self.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
@@ -129,7 +129,7 @@ pub fn course(e: &Enrollment) -> Value {
 /// The certification reference's enrollment object.
 pub fn certification(e: &Enrollment, user: &User) -> Value {
     json!({
-        "uuid": e.id,
+        "uuid": crate::ids::uuid_text(&e.id),
         "user_uuid": e.user_id,
         "user_email": user.email,
         "status": e.status_name(),

@@ -281,6 +281,35 @@ fn enrollment_and_event_lines_import_in_any_spelling() {
     assert_eq!(String::from_utf8(export(&copy)).unwrap(), text);
 }
 
+/// Enrollment ids written as the UUID text of the same 128-bit value (as the certification
+/// view renders them) import as the `enr_` ids they name, references included.
+#[test]
+fn enrollment_ids_in_uuid_form_import_as_their_enr_form() {
+    let source = populated();
+    let text = String::from_utf8(export(&source)).unwrap();
+    let items = source
+        .list_enrollments(&Actor::Admin, &ListQuery::default())
+        .unwrap()
+        .items;
+    assert!(items.len() > 1);
+    let mut respelled = text.clone();
+    for e in &items {
+        let view = source
+            .render(&Actor::Admin, &e.id, View::Certification)
+            .unwrap();
+        let uuid = view["uuid"].as_str().unwrap().to_owned();
+        assert_eq!((uuid.len(), uuid.matches('-').count()), (36, 4), "{uuid}");
+        respelled = respelled.replace(&e.id, &uuid);
+    }
+    assert!(items.iter().all(|e| !respelled.contains(&e.id)));
+    let copy = Store::open_in_memory().unwrap();
+    let report = copy
+        .import_jsonl(&mut Cursor::new(&respelled), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(report.committed, "{report:?}");
+    assert_eq!(String::from_utf8(export(&copy)).unwrap(), text);
+}
+
 /// User lines as export writes them are read straight into users, others through a JSON
 /// value; both import the same, and refusals say where in the line they are.
 #[test]
