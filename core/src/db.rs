@@ -173,9 +173,26 @@ macro_rules! insert_user {
     };
 }
 
-/// The values of a new user row in [`user_into`]'s order: `groups` is `u.groups` as JSON, and
-/// `now` both times.
-fn user_values<'a>(u: &'a User, groups: &'a str, now: Timestamp) -> [ValueRef<'a>; USER_PARAMS] {
+/// When a user row was created and last changed. A new user has one time for both; an import
+/// keeps the times its export carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UserTimes {
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+impl UserTimes {
+    /// A user created (or changed) at `now`.
+    pub(crate) fn at(now: Timestamp) -> UserTimes {
+        UserTimes {
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The values of a new user row in [`user_into`]'s order: `groups` is `u.groups` as JSON.
+fn user_values<'a>(u: &'a User, groups: &'a str, times: UserTimes) -> [ValueRef<'a>; USER_PARAMS] {
     [
         str_value(&u.id),
         opt_str_value(&u.email),
@@ -186,8 +203,8 @@ fn user_values<'a>(u: &'a User, groups: &'a str, now: Timestamp) -> [ValueRef<'a
         opt_str_value(&u.manager_id),
         str_value(groups),
         opt_str_value(&u.timezone),
-        ValueRef::Integer(now.millis()),
-        ValueRef::Integer(now.millis()),
+        ValueRef::Integer(times.created_at.millis()),
+        ValueRef::Integer(times.updated_at.millis()),
     ]
 }
 
@@ -196,7 +213,7 @@ fn user_values<'a>(u: &'a User, groups: &'a str, now: Timestamp) -> [ValueRef<'a
 pub(crate) fn upsert_user(
     held: &mut Held<'_>,
     user: &User,
-    now: Timestamp,
+    times: UserTimes,
     replace: bool,
 ) -> Result<()> {
     let groups = serde_json::to_string(&user.groups)?;
@@ -236,7 +253,7 @@ pub(crate) fn upsert_user(
         concat!(insert_user!(), " ON CONFLICT (id) DO NOTHING")
     };
     let changed = held.stmt(sql)?.execute(rusqlite::params_from_iter(
-        user_values(user, &groups, now).map(ToSqlOutput::Borrowed),
+        user_values(user, &groups, times).map(ToSqlOutput::Borrowed),
     ))?;
     if changed == 0 {
         return Err(Error::Conflict(format!("user {} already exists", user.id)));
@@ -254,16 +271,16 @@ static INSERT_USER_ROWS: LazyLock<String> =
 /// Inserts [`ROWS_PER_INSERT`] new users (imports) with one statement: all of them, or (an
 /// error: an id, email or external id taken, also by another of them) none. The caller then
 /// writes them one by one with [`upsert_user`], which names the conflict.
-pub(crate) fn insert_users(held: &mut Held<'_>, users: &[&User], now: Timestamp) -> Result<()> {
+pub(crate) fn insert_users(held: &mut Held<'_>, users: &[(&User, UserTimes)]) -> Result<()> {
     debug_assert_eq!(users.len(), ROWS_PER_INSERT);
     let groups = users
         .iter()
-        .map(|u| serde_json::to_string(&u.groups))
+        .map(|(u, _)| serde_json::to_string(&u.groups))
         .collect::<serde_json::Result<Vec<_>>>()?;
     let stmt = held.stmt(INSERT_USER_ROWS.as_str())?;
     run_cleared(stmt, |stmt| {
-        for (row, (u, groups)) in users.iter().zip(&groups).enumerate() {
-            bind_values(stmt, row * USER_PARAMS, user_values(u, groups, now))?;
+        for (row, ((u, times), groups)) in users.iter().zip(&groups).enumerate() {
+            bind_values(stmt, row * USER_PARAMS, user_values(u, groups, *times))?;
         }
         Ok(())
     })
@@ -322,6 +339,28 @@ pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<U
             ..User::default()
         })
     })
+}
+
+/// [`list_users`] with each user's times (exports).
+pub(crate) fn list_users_with_times(
+    conn: &Connection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<(User, UserTimes)>> {
+    let sql = concat!(
+        "SELECT ",
+        user_columns!(),
+        ", created_at, updated_at FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit], |r| {
+        let times = UserTimes {
+            created_at: Timestamp::from_millis(r.get(9)?),
+            updated_at: Timestamp::from_millis(r.get(10)?),
+        };
+        Ok((user_from_row(r)?, times))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {

@@ -1,10 +1,12 @@
 //! Export and import of a whole database as JSON Lines, CSV export of enrollments, and online
 //! backups.
 //!
-//! The export format (`enrollkit-export`, version 1) is one JSON object per line:
+//! The export format (`enrollkit-export`, version 2; version 1 is still read) is one JSON object
+//! per line:
 //!
-//! 1. `{"type": "header", "format": "enrollkit-export", "version": 1, "schema_version": N}`
-//! 2. every user: `{"type": "user", ...}` (the fields of [`User`]), by id;
+//! 1. `{"type": "header", "format": "enrollkit-export", "version": 2, "schema_version": N}`
+//! 2. every user: `{"type": "user", ...}` (the fields of [`User`], then `created_at` and
+//!    `updated_at`), by id;
 //! 3. every program: `{"type": "program", ...}` (the fields of [`Program`]), by id;
 //! 4. every enrollment: `{"type": "enrollment", ...}` (the canonical JSON of [`Enrollment`]
 //!    plus `step_progress` (touched steps only) and `attempts`), in creation order;
@@ -39,8 +41,9 @@ use crate::validate;
 
 /// The `format` of the export header.
 pub const EXPORT_FORMAT: &str = "enrollkit-export";
-/// The export format version this build writes and reads.
-pub const EXPORT_VERSION: u64 = 1;
+/// The export format version this build writes. It reads this one and every earlier one:
+/// version 1 lacked users' `created_at` and `updated_at`.
+pub const EXPORT_VERSION: u64 = 2;
 
 /// How many records of each type an export wrote or an import read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -297,7 +300,7 @@ impl EnrollmentRecord {
 
 /// Import state carried from line to line.
 struct Importer {
-    /// Stamps imported users (the export does not carry user times).
+    /// Stamps imported users whose lines carry no times (format version 1).
     now: Timestamp,
     programs: HashMap<String, Program>,
     counts: RecordCounts,
@@ -313,7 +316,8 @@ struct Importer {
 /// thread's work, which overlaps the writer's (Store::import_jsonl).
 enum Parsed {
     Header,
-    User(User),
+    /// A user, with the times its line carries.
+    User(Box<(User, Option<db::UserTimes>)>),
     Program {
         spec: ProgramSpec,
         created_at: Timestamp,
@@ -324,7 +328,7 @@ enum Parsed {
 }
 
 impl Parsed {
-    fn user(&self) -> Option<&User> {
+    fn user(&self) -> Option<&(User, Option<db::UserTimes>)> {
         match self {
             Parsed::User(user) => Some(user),
             _ => None,
@@ -397,11 +401,11 @@ fn parse_line(text: &str) -> Result<(String, Result<Parsed>)> {
 
 fn parse_header(value: Value) -> Result<Parsed> {
     let h: Header = parse_record("header", value)?;
-    if h.format != EXPORT_FORMAT || h.version != EXPORT_VERSION {
+    if h.format != EXPORT_FORMAT || !(1..=EXPORT_VERSION).contains(&h.version) {
         return Err(invalid(
             "header",
             format!(
-                "format {} version {} is not {EXPORT_FORMAT} version {EXPORT_VERSION}",
+                "format {} version {} is not {EXPORT_FORMAT} version 1 to {EXPORT_VERSION}",
                 h.format, h.version
             ),
         ));
@@ -415,20 +419,92 @@ fn parse_header(value: Value) -> Result<Parsed> {
     Ok(Parsed::Header)
 }
 
-/// A user line; `fast` when it starts as export writes it, else `value` holds it.
-fn parse_user(text: &str, fast: bool, value: Value) -> Result<Parsed> {
-    let user: User = if fast {
-        // `User` has no "type" field: blank it out (same length, so that error positions
-        // stay right) rather than go through a JSON value.
+/// The end of a user line as export writes it: `,"created_at":"<time>","updated_at":"<time>"}`
+/// with times of [`EXPORTED_TIME_LEN`] characters; returns the two times' text and where the
+/// tail starts.
+fn exported_user_times(text: &str) -> Option<(&str, &str, usize)> {
+    const CREATED: &str = ",\"created_at\":\"";
+    const UPDATED: &str = "\",\"updated_at\":\"";
+    const END: &str = "\"}";
+    let len = CREATED.len() + UPDATED.len() + END.len() + 2 * EXPORTED_TIME_LEN;
+    let start = text.len().checked_sub(len)?;
+    let tail = text.get(start..)?;
+    let created = tail.strip_prefix(CREATED)?;
+    let (created, rest) = (
+        created.get(..EXPORTED_TIME_LEN)?,
+        created.get(EXPORTED_TIME_LEN..)?,
+    );
+    let updated = rest.strip_prefix(UPDATED)?;
+    let (updated, rest) = (
+        updated.get(..EXPORTED_TIME_LEN)?,
+        updated.get(EXPORTED_TIME_LEN..)?,
+    );
+    (rest == END).then_some((created, updated, start))
+}
+
+/// Characters of a time as export writes it (`2026-01-15T10:00:00.000Z`).
+const EXPORTED_TIME_LEN: usize = 24;
+
+/// A user line; `fast` when it starts as export writes it, else `value` holds it. Its
+/// `created_at` and `updated_at` are optional: exports of format version 1 have none, and the
+/// import then stamps the user with its own time.
+fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
+    let times = |created: Option<Timestamp>, updated: Option<Timestamp>| match (created, updated) {
+        (Some(created_at), Some(updated_at)) => Ok(Some(db::UserTimes {
+            created_at,
+            updated_at,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(invalid(
+            "user",
+            "created_at and updated_at come together or not at all",
+        )),
+    };
+    let tail = fast.then(|| exported_user_times(text)).flatten();
+    // Times written another way than export's take the JSON value's way.
+    let direct = fast
+        && (tail.is_some()
+            || !(text.contains("\"created_at\"") || text.contains("\"updated_at\"")));
+    let (user, times): (User, _) = if direct {
+        // `User` has neither a "type" field nor the times: blank them out (same length, so that
+        // error positions stay right) rather than go through a JSON value.
         let mut line = text.to_owned();
         let end = "{\"type\":\"user\",".len();
         line.replace_range(1..end, &" ".repeat(end - 1));
-        serde_json::from_str(&line).map_err(|e| invalid("user", e.to_string()))?
+        let mut given = None;
+        if let Some((created, updated, tail)) = tail {
+            given = times(
+                Some(Timestamp::parse(created)?),
+                Some(Timestamp::parse(updated)?),
+            )?;
+            line.replace_range(tail..text.len() - 1, &" ".repeat(text.len() - 1 - tail));
+        }
+        let user = serde_json::from_str(&line).map_err(|e| invalid("user", e.to_string()))?;
+        (user, given)
     } else {
-        parse_record("user", value)?
+        if value.is_null() {
+            value = serde_json::from_str(text)
+                .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
+            if let Some(o) = value.as_object_mut() {
+                o.remove("type");
+            }
+        }
+        let mut time = |name: &'static str| -> Result<Option<Timestamp>> {
+            match value.as_object_mut().and_then(|o| o.remove(name)) {
+                Some(v) => parse_record(name, v),
+                None => Ok(None),
+            }
+        };
+        let (created, updated) = (time("created_at")?, time("updated_at")?);
+        (parse_record("user", value)?, times(created, updated)?)
     };
     validate::user(&user)?;
-    Ok(Parsed::User(user))
+    if let Some(t) = times {
+        if t.updated_at < t.created_at {
+            return Err(invalid("updated_at", "earlier than created_at"));
+        }
+    }
+    Ok(Parsed::User(Box::new((user, times))))
 }
 
 fn parse_program(mut value: Value) -> Result<Parsed> {
@@ -537,6 +613,11 @@ fn read_lines(
 }
 
 impl Importer {
+    /// The times a user line carries, or the import's time for both.
+    fn times(&self, given: Option<db::UserTimes>) -> db::UserTimes {
+        given.unwrap_or(db::UserTimes::at(self.now))
+    }
+
     /// Rebuilds the deferred indexes of `table`.
     fn rebuild_deferred(&mut self, conn: &Connection, table: &str) -> Result<()> {
         for (_, sql) in self.deferred.iter().filter(|(t, _)| *t == table) {
@@ -662,7 +743,10 @@ impl Importer {
         } else if let Some(events) = full(waiting, Parsed::event) {
             Some(db::insert_events_raw(held, &events))
         } else {
-            full(waiting, Parsed::user).map(|users| db::insert_users(held, &users, self.now))
+            full(waiting, Parsed::user).map(|users| {
+                let rows: Vec<_> = users.iter().map(|(u, t)| (u, self.times(*t))).collect();
+                db::insert_users(held, &rows)
+            })
         };
         match together {
             Some(Ok(())) => {}
@@ -672,7 +756,9 @@ impl Importer {
                     let written = match &w.parsed {
                         Parsed::Enrollment(parts) => write_enrollment(held, &parts.0).map(drop),
                         Parsed::Event(ev) => write_event(held, ev),
-                        Parsed::User(user) => db::upsert_user(held, user, self.now, false),
+                        Parsed::User(user) => {
+                            db::upsert_user(held, &user.0, self.times(user.1), false)
+                        }
                         _ => Ok(()),
                     };
                     match written {
@@ -778,9 +864,14 @@ impl Store {
                 "header",
                 json!({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION}),
             )?;
-            let users = |after: Option<&str>| db::list_users(c, after, 1000);
-            for_each_by_id(users, |u| &u.id, |u| {
-                write_line(out, "user", to_value(u)?)?;
+            let users = |after: Option<&str>| db::list_users_with_times(c, after, 1000);
+            for_each_by_id(users, |(u, _)| &u.id, |(u, times)| {
+                let mut value = to_value(u)?;
+                if let Value::Object(fields) = &mut value {
+                    fields.insert("created_at".into(), to_value(&times.created_at)?);
+                    fields.insert("updated_at".into(), to_value(&times.updated_at)?);
+                }
+                write_line(out, "user", value)?;
                 counts.users += 1;
                 tick(&counts);
                 Ok(())

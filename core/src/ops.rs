@@ -206,7 +206,7 @@ impl Store {
         validate::user(user)?;
         self.write(|tx, now| {
             let mut held = db::Held::new(tx);
-            db::upsert_user(&mut held, user, now, true)?;
+            db::upsert_user(&mut held, user, db::UserTimes::at(now), true)?;
             db::find_user_held(&mut held, &UserRef::Id(user.id.clone()))
         })
     }
@@ -232,7 +232,8 @@ impl Store {
         self.write(|tx, now| {
             let mut held = db::Held::new(tx);
             for (i, user) in users.iter().enumerate() {
-                db::upsert_user(&mut held, user, now, true).map_err(|e| e.in_row(i))?;
+                db::upsert_user(&mut held, user, db::UserTimes::at(now), true)
+                    .map_err(|e| e.in_row(i))?;
             }
             Ok(users.len() as u64)
         })

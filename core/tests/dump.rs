@@ -310,6 +310,91 @@ fn enrollment_ids_in_uuid_form_import_as_their_enr_form() {
     assert_eq!(String::from_utf8(export(&copy)).unwrap(), text);
 }
 
+/// Users keep their own created_at and updated_at through export and import, whatever the
+/// importing store's clock says; a version 1 line (without times) and one spelled another way
+/// import too.
+#[test]
+fn user_times_survive_export_and_import() {
+    let at = |t: &str| Arc::new(ManualClock::new(Timestamp::parse(t).unwrap()));
+    let source = OpenOptions::new()
+        .clock(at("2025-03-01T08:00:00Z"))
+        .open_in_memory()
+        .unwrap();
+    let user = |id: &str| User {
+        id: id.into(),
+        ..User::default()
+    };
+    source.upsert_user(&user("u1")).unwrap();
+    let text = String::from_utf8(export(&source)).unwrap();
+    assert!(
+        text.contains(
+            "\"created_at\":\"2025-03-01T08:00:00.000Z\",\"updated_at\":\"2025-03-01T08:00:00.000Z\"}"
+        ),
+        "{text}"
+    );
+    let later = || {
+        OpenOptions::new()
+            .clock(at("2026-06-01T00:00:00Z"))
+            .open_in_memory()
+            .unwrap()
+    };
+    let copy = later();
+    let report = copy
+        .import_jsonl(&mut Cursor::new(&text), BatchMode::AllOrNothing, None)
+        .unwrap();
+    assert!(report.committed, "{report:?}");
+    assert_eq!(String::from_utf8(export(&copy)).unwrap(), text);
+
+    let header = text
+        .lines()
+        .next()
+        .unwrap()
+        .replace(&format!("\"version\":{EXPORT_VERSION}"), "\"version\":1");
+    for (line, created) in [
+        ("{\"type\":\"user\",\"id\":\"u1\"}", "2026-06-01T00:00:00.000Z"),
+        (
+            "{\"type\": \"user\", \"updated_at\": \"2025-04-01T00:00:00Z\", \"id\": \"u1\", \"created_at\": \"2025-01-01T00:00:00Z\"}",
+            "2025-01-01T00:00:00.000Z",
+        ),
+        (
+            "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"2025-01-01T00:00:00Z\",\"updated_at\":\"2025-04-01T00:00:00Z\"}",
+            "2025-01-01T00:00:00.000Z",
+        ),
+    ] {
+        let copy = later();
+        let report = copy
+            .import_jsonl(
+                &mut Cursor::new(format!("{header}\n{line}\n")),
+                BatchMode::AllOrNothing,
+                None,
+            )
+            .unwrap();
+        assert!(report.committed, "{line}: {report:?}");
+        let out = String::from_utf8(export(&copy)).unwrap();
+        assert!(
+            out.contains(&format!("\"created_at\":\"{created}\"")),
+            "{line}: {out}"
+        );
+    }
+    for bad in [
+        "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"2025-01-01T00:00:00Z\"}",
+        "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"2025-05-01T00:00:00.000Z\",\"updated_at\":\"2025-04-01T00:00:00.000Z\"}",
+        "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"yesterday at noon please\",\"updated_at\":\"2025-04-01T00:00:00.000Z\"}",
+    ] {
+        let copy = later();
+        let report = copy
+            .import_jsonl(
+                &mut Cursor::new(format!("{header}\n{bad}\n")),
+                BatchMode::AllOrNothing,
+                None,
+            )
+            .unwrap();
+        assert!(!report.committed, "{bad}");
+        assert_eq!(report.errors[0].error.code(), "validation", "{bad}");
+        assert_eq!(copy.stats().unwrap().users, 0);
+    }
+}
+
 /// User lines as export writes them are read straight into users, others through a JSON
 /// value; both import the same, and refusals say where in the line they are.
 #[test]
