@@ -5,6 +5,107 @@
 //! maps to a result code and the Python module maps to an exception class. The `Display` text is
 //! for people and may change between releases; the code does not.
 
+/// The stable code of an [`Error`], declared once here: its text (`not_found`, ...), which
+/// the Python exception classes and the CLI use, and its number, which the C ABI's
+/// `enrollkit_result` carries. Bindings map it with exhaustive matches, so a new code does not
+/// compile until every surface has its mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorCode {
+    /// `not_found` (7200).
+    NotFound,
+    /// `already_enrolled` (7201).
+    AlreadyEnrolled,
+    /// `invalid_transition` (7202).
+    InvalidTransition,
+    /// `permission_denied` (7203).
+    PermissionDenied,
+    /// `validation` (7204).
+    Validation,
+    /// `conflict` (7205).
+    Conflict,
+    /// `program_not_active` (7206).
+    ProgramNotActive,
+    /// `attempt_limit_reached` (7207).
+    AttemptLimitReached,
+    /// `busy` (7208).
+    Busy,
+    /// `schema_too_new` (7209).
+    SchemaTooNew,
+    /// `corrupt` (7210).
+    Corrupt,
+    /// `storage` (7211).
+    Storage,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of their numbers.
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyEnrolled,
+        ErrorCode::InvalidTransition,
+        ErrorCode::PermissionDenied,
+        ErrorCode::Validation,
+        ErrorCode::Conflict,
+        ErrorCode::ProgramNotActive,
+        ErrorCode::AttemptLimitReached,
+        ErrorCode::Busy,
+        ErrorCode::SchemaTooNew,
+        ErrorCode::Corrupt,
+        ErrorCode::Storage,
+    ];
+
+    /// The stable text of the code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyEnrolled => "already_enrolled",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::Validation => "validation",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::ProgramNotActive => "program_not_active",
+            ErrorCode::AttemptLimitReached => "attempt_limit_reached",
+            ErrorCode::Busy => "busy",
+            ErrorCode::SchemaTooNew => "schema_too_new",
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::Storage => "storage",
+        }
+    }
+
+    /// The stable number of the code, as the C ABI's `enrollkit_result` has it: 7200 and up,
+    /// in the order of [`ErrorCode::ALL`].
+    ///
+    /// ```
+    /// assert_eq!(enrollkit::ErrorCode::Storage.number(), 7211);
+    /// ```
+    pub const fn number(self) -> i32 {
+        7200 + self as i32
+    }
+
+    /// The code with this text.
+    pub fn parse(text: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Result alias used throughout enrollkit.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -147,23 +248,25 @@ impl Error {
     /// The stable machine-readable code of this error.
     ///
     /// ```
-    /// let err = enrollkit::Error::Validation { field: "user_id", message: "empty".into() };
+    /// use enrollkit::{Error, ErrorCode};
+    /// let err = Error::Validation { field: "user_id", message: "empty".into() };
+    /// assert_eq!(err.code(), ErrorCode::Validation);
     /// assert_eq!(err.code(), "validation");
     /// ```
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::NotFound { .. } => "not_found",
-            Error::AlreadyEnrolled { .. } => "already_enrolled",
-            Error::InvalidTransition { .. } => "invalid_transition",
-            Error::PermissionDenied(_) => "permission_denied",
-            Error::Validation { .. } => "validation",
-            Error::Conflict(_) => "conflict",
-            Error::ProgramNotActive { .. } => "program_not_active",
-            Error::AttemptLimitReached { .. } => "attempt_limit_reached",
-            Error::Busy(_) => "busy",
-            Error::SchemaTooNew { .. } => "schema_too_new",
-            Error::Corrupt(_) => "corrupt",
-            Error::Storage(_) => "storage",
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::AlreadyEnrolled { .. } => ErrorCode::AlreadyEnrolled,
+            Error::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Error::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Error::Validation { .. } => ErrorCode::Validation,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::ProgramNotActive { .. } => ErrorCode::ProgramNotActive,
+            Error::AttemptLimitReached { .. } => ErrorCode::AttemptLimitReached,
+            Error::Busy(_) => ErrorCode::Busy,
+            Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            Error::Corrupt(_) => ErrorCode::Corrupt,
+            Error::Storage(_) => ErrorCode::Storage,
         }
     }
 
@@ -178,7 +281,7 @@ impl Error {
     /// ```
     pub fn details(&self) -> serde_json::Value {
         use serde_json::json;
-        let mut out = json!({ "code": self.code(), "message": self.to_string() });
+        let mut out = json!({ "code": self.code().as_str(), "message": self.to_string() });
         let extra = match self {
             Error::NotFound { entity, id } => json!({ "entity": entity, "id": id }),
             Error::AlreadyEnrolled {
@@ -208,22 +311,6 @@ impl Error {
         }
         out
     }
-
-    /// Every error code, in a fixed order (bindings use it to build their code tables).
-    pub const CODES: &'static [&'static str] = &[
-        "not_found",
-        "already_enrolled",
-        "invalid_transition",
-        "permission_denied",
-        "validation",
-        "conflict",
-        "program_not_active",
-        "attempt_limit_reached",
-        "busy",
-        "schema_too_new",
-        "corrupt",
-        "storage",
-    ];
 
     pub(crate) fn validation(field: &'static str, message: impl Into<String>) -> Error {
         Error::Validation {
@@ -259,5 +346,22 @@ impl From<rusqlite::Error> for Error {
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Error::Storage(format!("stored JSON is unreadable: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn codes_have_distinct_texts_and_consecutive_numbers() {
+        for (i, code) in ErrorCode::ALL.into_iter().enumerate() {
+            assert_eq!(code.number(), 7200 + i as i32);
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        let texts: std::collections::HashSet<_> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(texts.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::parse("nope"), None);
     }
 }

@@ -79,7 +79,7 @@ mod views;
 mod wire;
 
 pub use dump::{ImportError, ImportReport, RecordCounts, EXPORT_FORMAT, EXPORT_VERSION};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use lifecycle::Command;
 pub use model::{
     Actor, Assessment, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program,

@@ -944,7 +944,7 @@ fn refusals_found_when_lines_are_written_together_name_their_lines() {
         let refused: Vec<(u64, &str)> = report
             .errors
             .iter()
-            .map(|e| (e.line, e.error.code()))
+            .map(|e| (e.line, e.error.code().as_str()))
             .collect();
         assert_eq!(refused, expected, "{mode:?}");
         let stats = target.stats().unwrap();

@@ -34,7 +34,7 @@ fn refused(report: &ImportReport) -> Vec<(u64, &'static str)> {
     report
         .errors
         .iter()
-        .map(|e| (e.line, e.error.code()))
+        .map(|e| (e.line, e.error.code().as_str()))
         .collect()
 }
 

@@ -341,7 +341,7 @@ fn run_file(path: &Path) -> std::result::Result<usize, String> {
             }
             (Err(err), None) => return Err(format!("{where_}: unexpected error {err:?}")),
             (Err(err), Some(code)) => {
-                if err.code() != code {
+                if err.code().as_str() != code {
                     return Err(format!("{where_}: expected error {code}, got {err:?}"));
                 }
                 if let Some(details) = step.get("error_details") {

@@ -18,8 +18,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use enrollkit::{
-    Actor, BatchMode, Command, EnrollRequest, Error, FailureReason, Kind, ListQuery, ManualClock,
-    OpenOptions, ProgramSpec, ProgramState, StepChange, Store, Timestamp, User, UserRef, View,
+    Actor, BatchMode, Command, EnrollRequest, Error, ErrorCode, FailureReason, Kind, ListQuery,
+    ManualClock, OpenOptions, ProgramSpec, ProgramState, StepChange, Store, Timestamp, User,
+    UserRef, View,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -82,22 +83,23 @@ impl enrollkit_result {
         enrollkit_result::Storage,
     ];
 
-    /// The code for a core error code (`not_found`, ...).
-    fn from_core(code: &str) -> enrollkit_result {
+    /// The result for a core error code. Exhaustive: a new core code does not compile until it
+    /// has its result here (and the test below checks that the numbers agree with core's).
+    fn from_core(code: ErrorCode) -> enrollkit_result {
         use enrollkit_result::*;
         match code {
-            "not_found" => NotFound,
-            "already_enrolled" => AlreadyEnrolled,
-            "invalid_transition" => InvalidTransition,
-            "permission_denied" => PermissionDenied,
-            "validation" => Validation,
-            "conflict" => Conflict,
-            "program_not_active" => ProgramNotActive,
-            "attempt_limit_reached" => AttemptLimitReached,
-            "busy" => Busy,
-            "schema_too_new" => SchemaTooNew,
-            "corrupt" => Corrupt,
-            _ => Storage,
+            ErrorCode::NotFound => NotFound,
+            ErrorCode::AlreadyEnrolled => AlreadyEnrolled,
+            ErrorCode::InvalidTransition => InvalidTransition,
+            ErrorCode::PermissionDenied => PermissionDenied,
+            ErrorCode::Validation => Validation,
+            ErrorCode::Conflict => Conflict,
+            ErrorCode::ProgramNotActive => ProgramNotActive,
+            ErrorCode::AttemptLimitReached => AttemptLimitReached,
+            ErrorCode::Busy => Busy,
+            ErrorCode::SchemaTooNew => SchemaTooNew,
+            ErrorCode::Corrupt => Corrupt,
+            ErrorCode::Storage => Storage,
         }
     }
 
@@ -1450,11 +1452,15 @@ mod tests {
     #[test]
     fn every_core_code_has_its_own_result() {
         let mut seen = std::collections::HashSet::new();
-        for code in Error::CODES {
+        for code in ErrorCode::ALL {
             let r = enrollkit_result::from_core(code);
             assert!(seen.insert(r as i32), "{code} shares a result");
+            assert_eq!(r as i32, code.number(), "{code}: the C number is core's");
             let name = r.name().to_str().unwrap();
-            assert_eq!(name, format!("ENROLLKIT_RESULT_{}", code.to_uppercase()));
+            assert_eq!(
+                name,
+                format!("ENROLLKIT_RESULT_{}", code.as_str().to_uppercase())
+            );
         }
     }
 

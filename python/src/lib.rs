@@ -10,8 +10,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use enrollkit::{
-    BatchMode, Command, EnrollRequest, Error, FailureReason, Kind, ListQuery, ManualClock,
-    OpenOptions, ProgramSpec, ProgramState, StepChange, Timestamp, User, UserRef, View,
+    BatchMode, Command, EnrollRequest, Error, ErrorCode, FailureReason, Kind, ListQuery,
+    ManualClock, OpenOptions, ProgramSpec, ProgramState, StepChange, Timestamp, User, UserRef,
+    View,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -33,21 +34,23 @@ fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Error> {
         .map_err(|e| Error::Storage(format!("cannot create {path}: {e}")))
 }
 
-/// The exception class of `enrollkit.exceptions` for a core error code.
-fn exception_class(code: &str) -> &'static str {
+/// The exception class of `enrollkit.exceptions` for a core error code. Exhaustive: a new core
+/// code does not compile until it has its class (and `tests/python` checks that each class
+/// exists with that code).
+fn exception_class(code: ErrorCode) -> &'static str {
     match code {
-        "not_found" => "NotFoundError",
-        "already_enrolled" => "AlreadyEnrolledError",
-        "invalid_transition" => "InvalidTransitionError",
-        "permission_denied" => "PermissionDeniedError",
-        "validation" => "ValidationError",
-        "conflict" => "ConflictError",
-        "program_not_active" => "ProgramNotActiveError",
-        "attempt_limit_reached" => "AttemptLimitReachedError",
-        "busy" => "BusyError",
-        "schema_too_new" => "SchemaTooNewError",
-        "corrupt" => "CorruptError",
-        _ => "StorageError",
+        ErrorCode::NotFound => "NotFoundError",
+        ErrorCode::AlreadyEnrolled => "AlreadyEnrolledError",
+        ErrorCode::InvalidTransition => "InvalidTransitionError",
+        ErrorCode::PermissionDenied => "PermissionDeniedError",
+        ErrorCode::Validation => "ValidationError",
+        ErrorCode::Conflict => "ConflictError",
+        ErrorCode::ProgramNotActive => "ProgramNotActiveError",
+        ErrorCode::AttemptLimitReached => "AttemptLimitReachedError",
+        ErrorCode::Busy => "BusyError",
+        ErrorCode::SchemaTooNew => "SchemaTooNewError",
+        ErrorCode::Corrupt => "CorruptError",
+        ErrorCode::Storage => "StorageError",
     }
 }
 
@@ -544,10 +547,13 @@ impl Store {
     }
 }
 
-/// Error codes, for the Python layer's checks.
+/// `(code, exception class name)` of every core error code, for the Python layer's checks.
 #[pyfunction]
-fn error_codes() -> Vec<&'static str> {
-    Error::CODES.to_vec()
+fn error_codes() -> Vec<(&'static str, &'static str)> {
+    ErrorCode::ALL
+        .into_iter()
+        .map(|c| (c.as_str(), exception_class(c)))
+        .collect()
 }
 
 /// `(label, object, JSON text)` cases of the conversion to Python objects, for the tests

@@ -462,7 +462,10 @@ def test_other_bad_input(store: Store) -> None:
 
 
 def test_exception_hierarchy() -> None:
-    assert set(enrollkit.ERRORS) == set(enrollkit._enrollkit.error_codes())
+    native = enrollkit._enrollkit.error_codes()
+    assert set(enrollkit.ERRORS) == {code for code, _ in native}
+    for code, name in native:
+        assert getattr(enrollkit.exceptions, name) is enrollkit.ERRORS[code], code
     for code, cls in enrollkit.ERRORS.items():
         assert issubclass(cls, enrollkit.EnrollkitError) and cls.code == code
         err = cls("boom", {"field": "x"})
