@@ -659,6 +659,20 @@ enrollkit_result enrollkit_render(const enrollkit_store *store,
                                   char **out);
 
 /**
+ * Writes program `program_id`'s report to `*out` (must not be NULL) as a JSON object:
+ * `program_id`, `kind`, the track reference's summary (`total_enrollees`, `active`,
+ * `completed`, `failed`, `paused`, `canceled`, `average_completion_rate` in percent,
+ * `average_time_to_complete` in seconds or null), `by_status` (counts in the program's
+ * vocabulary) and `steps` (the funnel: `step_id`, `position`, `delivered`, `completed`,
+ * `skipped`, `failed`).
+ * `actor` must be "admin" or "system". Free `*out` with enrollkit_string_free.
+ */
+enrollkit_result enrollkit_report(const enrollkit_store *store,
+                                  const char *actor,
+                                  const char *program_id,
+                                  char **out);
+
+/**
  * Writes the whole database to the file `path` (created or truncated) as JSON Lines in the
  * enrollkit export format, and the number of records of each type ({"users", "programs",
  * "enrollments", "events"}) as JSON to `*out` unless `out` is NULL.

@@ -83,16 +83,26 @@ def fingerprint(db_path):
 
 
 _ID = re.compile(r"enr_[0-9A-HJKMNP-TV-Z]{26}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _enr_form(uuid_text):
+    """The ``enr_`` id of the same 128-bit value as a UUID text (the certification view's uuid)."""
+    value = int(uuid_text.replace("-", ""), 16)
+    return "enr_" + "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in range(25, -1, -1))
 
 
 def normalize(transcript):
-    """Replaces generated enrollment ids (random per run) by their order of appearance, and
+    """Replaces generated enrollment ids (random per run; in either spelling) by their order of
+    appearance, and
     drops error messages (text for people; the code and fields are the contract)."""
     transcript = [
         {**step, "error": {k: v for k, v in step["error"].items() if k != "message"}} if "error" in step else step
         for step in transcript
     ]
     text = json.dumps(transcript, sort_keys=True)
+    text = _UUID.sub(lambda m: _enr_form(m.group(0)), text)
     seen = {}
     text = _ID.sub(lambda m: seen.setdefault(m.group(0), f"enr#{len(seen)}"), text)
     return json.loads(text)

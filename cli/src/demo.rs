@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use enrollkit::{
     Actor, Assessment, BatchMode, EnrollOutcome, EnrollRequest, Error, FailureReason, Kind,
-    ManualClock, OpenOptions, ProgramSpec, ProgramState, Step, StepChange, StepStatus, Trigger,
-    User,
+    ManualClock, OpenOptions, ProgramReport, ProgramSpec, ProgramState, Step, StepChange,
+    StepStatus, Trigger, User,
 };
 use serde::Serialize;
-
-use crate::report::{self, ProgramReport};
 
 /// What the demo created.
 #[derive(Serialize)]
@@ -342,7 +340,7 @@ pub fn run(path: &Path, users: usize) -> Result<Summary, Error> {
         "wf_kickoff",
     ]
     .iter()
-    .map(|p| report::program(&store, &admin, p))
+    .map(|p| store.report(&admin, p))
     .collect::<Result<Vec<_>, _>>()?;
     Ok(Summary {
         users: counts.users,

@@ -651,7 +651,7 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
         }
         Cmd::Report { program } => {
             let store = open(cli, true)?;
-            out.report(&report::program(&store, &actor, program)?);
+            out.report(&store.report(&actor, program)?);
             ok
         }
         Cmd::Import {

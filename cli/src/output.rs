@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::demo::Summary;
-use crate::report::ProgramReport;
+use enrollkit::ProgramReport;
 
 /// `println!` that ends the process quietly when stdout is closed (e.g. piped into `head`)
 /// instead of panicking.
@@ -217,36 +217,60 @@ impl Out {
         );
     }
 
+    /// A program report: as JSON, the core's shape (the track reference's summary fields at the
+    /// top level); as text, the summary, the counts per status and the step funnel.
     pub fn report(&self, r: &ProgramReport) {
         if self.json {
             return say!("{}", json!(r));
         }
-        say!("{} ({}): {} enrollments", r.program_id, r.kind, r.total);
+        say!(
+            "{} ({}): {} enrollments: {} active, {} completed, {} failed, {} paused, {} canceled",
+            r.program_id,
+            r.kind,
+            r.total_enrollees,
+            r.active,
+            r.completed,
+            r.failed,
+            r.paused,
+            r.canceled
+        );
         for (status, n) in &r.by_status {
             say!("  {status:<18} {n}");
         }
         say!(
             "average completion       {:.1} %",
-            r.average_completion_percent
+            r.average_completion_rate
         );
-        match r.average_days_to_complete {
-            Some(d) => say!("average time to complete {d:.2} days"),
+        match r.average_time_to_complete {
+            Some(s) => say!("average time to complete {:.2} days", s / 86_400.0),
             None => say!("average time to complete -"),
         }
-        if !r.funnel.is_empty() {
+        if !r.steps.is_empty() {
             let rows: Vec<Vec<String>> = r
-                .funnel
+                .steps
                 .iter()
                 .map(|s| {
                     vec![
-                        s.order.to_string(),
+                        s.position.to_string(),
                         s.step_id.clone(),
                         s.delivered.to_string(),
                         s.completed.to_string(),
+                        s.skipped.to_string(),
+                        s.failed.to_string(),
                     ]
                 })
                 .collect();
-            table(&["ORDER", "STEP", "DELIVERED", "COMPLETED"], &rows);
+            table(
+                &[
+                    "ORDER",
+                    "STEP",
+                    "DELIVERED",
+                    "COMPLETED",
+                    "SKIPPED",
+                    "FAILED",
+                ],
+                &rows,
+            );
         }
     }
 

@@ -280,8 +280,8 @@ fn every_command_on_a_small_database() {
         .success()
         .stdout(predicate::str::contains("SEQ"));
     let report = json(db, &["report", "trk"]);
-    assert_eq!(report["total"], 2);
-    assert_eq!(report["funnel"][1]["completed"], 1);
+    assert_eq!(report["total_enrollees"], 2);
+    assert_eq!(report["steps"][1]["completed"], 1);
     let info = json(db, &["info"]);
     assert_eq!(info["records"]["users"], 2);
 

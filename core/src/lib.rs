@@ -41,7 +41,7 @@
 //! | [`model`] | the data: [`User`], [`ProgramSpec`]/[`Program`], [`Enrollment`], [`StepProgress`], [`Attempt`], [`Event`], [`Actor`], the canonical [`Status`] and its per-kind vocabularies |
 //! | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no SQL |
 //! | [`validate`] | input bounds: ids, texts, percentages, JSON results |
-//! | [`Store`] (`store`, `ops`, `query`, `views`, `check`) | SQLite: opening and migrating, one transaction per operation with its history event, listing, rendering each reference's JSON shape, invariant checks |
+//! | [`Store`] (`store`, `ops`, `query`, `views`, `report`, `check`) | SQLite: opening and migrating, one transaction per operation with its history event, listing, rendering each reference's JSON shape, program reports ([`ProgramReport`]), invariant checks |
 //! | [`Error`] | one error enum with stable codes |
 //!
 //! ## Vocabularies
@@ -73,6 +73,7 @@ mod dump;
 mod ids;
 mod ops;
 mod query;
+mod report;
 mod roster;
 mod store;
 mod views;
@@ -88,6 +89,7 @@ pub use model::{
 };
 pub use ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
 pub use query::{EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE};
+pub use report::{ProgramReport, StepFunnel};
 pub use store::{Durability, OpenOptions, Store, SCHEMA_VERSION};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
 pub use validate::parse_result;

@@ -237,6 +237,7 @@ impl Runner {
                 json!({ "items": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor })
             }
             "render" => st.render(actor, id(), View::parse(req_s(args, "view"))?)?,
+            "report" => to_json(st.report(actor, req_s(args, "program_id"))?),
             "check" => to_json(st.check_invariants()?),
             other => panic!("unknown scenario op {other:?}"),
         })

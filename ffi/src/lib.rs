@@ -1328,6 +1328,31 @@ pub extern "C" fn enrollkit_render(
     })
 }
 
+/// Writes program `program_id`'s report to `*out` (must not be NULL) as a JSON object:
+/// `program_id`, `kind`, the track reference's summary (`total_enrollees`, `active`,
+/// `completed`, `failed`, `paused`, `canceled`, `average_completion_rate` in percent,
+/// `average_time_to_complete` in seconds or null), `by_status` (counts in the program's
+/// vocabulary) and `steps` (the funnel: `step_id`, `position`, `delivered`, `completed`,
+/// `skipped`, `failed`).
+/// `actor` must be "admin" or "system". Free `*out` with enrollkit_string_free.
+#[no_mangle]
+pub extern "C" fn enrollkit_report(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    guard(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        put_json(
+            out,
+            &s.store
+                .report(&self::actor(actor)?, text(program_id, "program_id")?)?,
+        )
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files: export, import, CSV, backup
 

@@ -21,6 +21,7 @@ from ._types import (
     Order,
     Page,
     Program,
+    ProgramReport,
     ProgramState,
     StepProgress,
     Trigger,
@@ -645,6 +646,20 @@ class Store:
             if not page.has_more or page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def report(self, program_id: str, *, actor: str = ADMIN) -> ProgramReport:
+        """The program's report, read in one snapshot: the track reference's summary
+        (``total_enrollees``, ``active``, ``completed``, ``failed``, ``paused``, ``canceled``,
+        ``average_completion_rate`` in percent, ``average_time_to_complete`` in seconds), the
+        counts per status in the program's vocabulary and the step funnel. For admins and the
+        system; a learner gets ``PermissionDeniedError``.
+
+        >>> s = Store.in_memory()
+        >>> _ = s.create_program(Program(id="crs", kind="course", title="C", state="active"))
+        >>> s.report("crs").total_enrollees
+        0
+        """
+        return _from_native(ProgramReport, self._native.report(_actor(actor), _str("program_id", program_id)))
 
     def render(self, id: str, view: Union[View, str], *, actor: str = ADMIN) -> Dict[str, Any]:
         """The enrollment in a reference API's JSON shape (``View.TRACK``, ``CERTIFICATION``,

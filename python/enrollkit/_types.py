@@ -451,6 +451,44 @@ class Event(_Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class StepFunnel(_Record):
+    """One step's line of a program report's funnel: how many enrollments have the step
+    ``delivered`` (completed included), ``completed``, ``skipped`` and ``failed``."""
+
+    step_id: str
+    position: int
+    delivered: int
+    completed: int
+    skipped: int
+    failed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramReport(_Record):
+    """A program's report (``Store.report``). The summary fields are the track reference's:
+    ``active`` counts open enrollments that are not paused, ``canceled`` canceled tracks and
+    dropped courses; ``average_completion_rate`` is in percent (0-100) and
+    ``average_time_to_complete`` in seconds (``None`` when nobody completed). ``by_status``
+    counts enrollments per status in the program's vocabulary; ``steps`` is the funnel."""
+
+    program_id: str
+    kind: Kind
+    total_enrollees: int
+    active: int
+    completed: int
+    failed: int
+    paused: int
+    canceled: int
+    average_completion_rate: float
+    average_time_to_complete: Optional[float]
+    by_status: Dict[str, int]
+    steps: List[StepFunnel]
+
+    _enums = {"kind": Kind}
+    _nested = {"steps": (StepFunnel, True)}
+
+
+@dataclasses.dataclass(frozen=True)
 class EnrollOutcome:
     """The result of one row of ``Store.enroll_many``: ``outcome`` is ``created``,
     ``already_enrolled``, ``failed`` or ``not_applied``."""

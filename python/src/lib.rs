@@ -530,6 +530,12 @@ impl Store {
         self.run(py, |s| s.backup(std::path::Path::new(dest)))
     }
 
+    fn report(&self, py: Python<'_>, actor: &str, program_id: &str) -> PyResult<Py<PyAny>> {
+        self.call(py, |s| {
+            s.report(&enrollkit::Actor::parse(actor)?, program_id)
+        })
+    }
+
     fn render(
         &self,
         py: Python<'_>,

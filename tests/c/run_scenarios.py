@@ -59,6 +59,7 @@ SIGNATURES = {
     "enrollkit_lineage": [STORE, P, P, P, OUT],
     "enrollkit_list": [STORE, P, P, OUT],
     "enrollkit_render": [STORE, P, P, U32, OUT],
+    "enrollkit_report": [STORE, P, P, OUT],
 }
 
 # Values of the header's #defines.
@@ -201,6 +202,8 @@ class CAdapter:
                 # Not a view constant: the C caller's mistake is an out-of-range value.
                 view = 99
             return self.call("enrollkit_render", a, enrollment, view)
+        if op == "report":
+            return self.call("enrollkit_report", a, b(args["program_id"]))
         if op == "check":
             return self.call("enrollkit_check")
         raise ValueError(f"unknown op {op}")

@@ -385,6 +385,12 @@ static void test_enrollments(enrollkit_store *s) {
     CHECK(has(out, "\"status\":\"completed\""));
     OK(enrollkit_render(s, "admin", track_id, ENROLLKIT_VIEW_TRACK, &out));
     CHECK(has(out, "\"object\":\"track_enrollee\""));
+    OK(enrollkit_report(s, "admin", "trk", &out));
+    CHECK(has(out, "{\"program_id\":\"trk\",\"kind\":\"track\",\"total_enrollees\":2,\"active\":1,\"completed\":1,"));
+    OK(enrollkit_report(s, "system", "trk", &out));
+    CHECK(has(out, "{\"step_id\":\"task\",\"position\":3,\"delivered\":0,\"completed\":0,\"skipped\":1,"));
+    EXPECT(enrollkit_report(s, learner, "trk", &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_report(s, "system", "nope", &out), ENROLLKIT_RESULT_NOT_FOUND);
     OK(enrollkit_step_progress(s, learner, track_id, &out));
     CHECK(has(out, "\"result\":{\"answers\":[{\"value\":8}]}"));
     OK(enrollkit_history(s, learner, track_id, &out));
@@ -641,6 +647,12 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_list(s, A, "{}", NULL));
     UTF(enrollkit_list(s, BAD, "{}", &o));
     UTF(enrollkit_list(s, A, BAD, &o));
+    NUL(enrollkit_report(NULL, A, "p", &o));
+    NUL(enrollkit_report(s, NULL, "p", &o));
+    NUL(enrollkit_report(s, A, NULL, &o));
+    NUL(enrollkit_report(s, A, "p", NULL));
+    UTF(enrollkit_report(s, BAD, "p", &o));
+    UTF(enrollkit_report(s, A, BAD, &o));
     NUL(enrollkit_render(NULL, A, I, 0, &o));
     NUL(enrollkit_render(s, NULL, I, 0, &o));
     NUL(enrollkit_render(s, A, NULL, 0, &o));

@@ -700,7 +700,7 @@ def test_native_records_have_exactly_the_record_fields(store: Store) -> None:
     # and trusts them to hold every field of the record and nothing else.
     import dataclasses
 
-    from enrollkit import Attempt, Event, StepProgress
+    from enrollkit import Attempt, Event, ProgramReport, StepFunnel, StepProgress
 
     native = store._native
     e = store.enroll("u1", "trk")
@@ -714,6 +714,8 @@ def test_native_records_have_exactly_the_record_fields(store: Store) -> None:
         StepProgress: native.step_progress("admin", e.id),
         Attempt: [data["attempt"]],
         Event: native.history("admin", e.id),
+        ProgramReport: [native.report("admin", "trk")],
+        StepFunnel: native.report("admin", "trk")["steps"],
     }
     for cls, dicts in raws.items():
         fields = [f.name for f in dataclasses.fields(cls)]
@@ -728,3 +730,25 @@ def test_native_records_have_exactly_the_record_fields(store: Store) -> None:
     assert Enrollment.from_dict(store.get_enrollment(e.id).to_dict()) == store.get_enrollment(e.id)
     with_datetimes = dict(raw)
     assert Enrollment.from_dict(with_datetimes) == store.get_enrollment(e.id)
+
+
+def test_report_summarises_a_program(store: Store) -> None:
+    from enrollkit import ProgramReport, StepFunnel
+
+    e = store.enroll("u1", "trk")
+    store.deliver_step(e.id, "survey")
+    r = store.report("trk")
+    assert isinstance(r, ProgramReport) and r.kind is Kind.TRACK
+    assert (r.total_enrollees, r.active, r.completed, r.failed, r.paused, r.canceled) == (1, 1, 0, 0, 0, 0)
+    assert r.average_time_to_complete is None and r.by_status == {"active": 1}
+    assert all(isinstance(s, StepFunnel) for s in r.steps)
+    survey = next(s for s in r.steps if s.step_id == "survey")
+    assert (survey.delivered, survey.completed) == (1, 0)
+    assert ProgramReport.from_dict(r.to_dict()) == r
+    assert pickle.loads(pickle.dumps(r)) == r
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.report("trk", actor="learner:u1")
+    with pytest.raises(enrollkit.NotFoundError):
+        store.report("nope")
+    with pytest.raises(enrollkit.ValidationError):
+        store.report("")

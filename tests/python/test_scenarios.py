@@ -119,6 +119,8 @@ class PyAdapter:
             return s.list_page(page=get("page", 1), per_page=get("per_page", 20), actor=actor, **filters)
         if op == "render":
             return s.render(a["id"], a["view"], actor=actor)
+        if op == "report":
+            return s.report(a["program_id"], actor=actor)
         if op == "check":
             return s.check()
         raise ValueError(f"unknown op {op}")
