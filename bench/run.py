@@ -57,6 +57,9 @@ PAIRED_ROUNDS = 15
 # Paired rounds of phase C at N = 100,000 and 1,000,000 (enrollkit-bench paired-queries) for
 # the targets "no more than 20 % slower at 1,000,000": about 2 s a pair.
 PAIRED_QUERY_ROUNDS = 7
+# Calls of Store::report whose median is the figure (every program of a 1,000,000 database
+# takes about a second).
+REPORT_ROUNDS = 5
 
 # Instruction counts (callgrind): the workload and the contenders. Unlike wall-clock figures,
 # which move by 10-40 % between runs on a shared machine, they repeat to within a fraction of a
@@ -143,6 +146,28 @@ def paired_queries(small, large, options, rounds):
     out, _, _ = run([BENCH, "paired-queries", str(WORK / f"rust-{small}.db"), str(small),
                      str(WORK / f"rust-{large}.db"), str(large), str(rounds)] + options)
     return json.loads(out)
+
+
+def reports(one_n, all_n, rounds):
+    """Store::report's median milliseconds for one program of `one_n` enrollments (a database
+    of its own), and for every program of the Rust contender's database at N = all_n
+    (enrollkit-bench reports)."""
+    cmd = [BENCH, "reports", str(WORK / "reports.db"), str(one_n), str(rounds)]
+    if all_n:
+        cmd.append(str(WORK / f"rust-{all_n}.db"))
+    out, _, _ = run(cmd)
+    return json.loads(out)
+
+
+def reports_table(r):
+    if not r:
+        return "(not measured)"
+    lines = ["| report of | enrollments | median ms |", "|---|---|---|",
+             f"| one program (a track of 3 steps) | {r['one_n']:,} | {r['one_ms']:.1f} |"]
+    if "all_ms" in r:
+        lines.append(f"| every program of the Rust contender's database, one after another "
+                     f"({r['all_programs']:,} programs) | {r['all_enrollments']:,} | {r['all_ms']:.1f} |")
+    return "\n".join(lines)
 
 
 def instructions(settings):
@@ -246,12 +271,16 @@ def table(results):
     return "\n".join(lines)
 
 
-def targets(results, imports, pairs, query_pairs):
+def targets(results, imports, pairs, query_pairs, report_times):
     small, big = results.get(100_000, {}), results.get(1_000_000, {})
     rows = []
 
     def add(what, value, ok):
         rows.append((what, value, "not measured" if ok is None else "met" if ok else "NOT MET"))
+
+    one = report_times and report_times["one_n"] == 100_000
+    add("Program report (Store::report), one program of 100,000 enrollments: < 100 ms",
+        f"{report_times['one_ms']:.1f} ms" if one else "-", report_times["one_ms"] < 100 if one else None)
 
     rust, floor, big_rust = small.get("rust"), small.get("floor"), big.get("rust")
     add("Bulk enroll, Rust API, N=100,000: >= 100,000/s",
@@ -375,6 +404,9 @@ def main():
             print(f"bench: phase B of rust and floor, paired, at N={n:,} ...",
                   file=sys.stderr, flush=True)
             pairs[n] = paired(n, options, SMOKE["paired_rounds"] if args.smoke else PAIRED_ROUNDS)
+    print("bench: program reports ...", file=sys.stderr, flush=True)
+    report_times = reports(sizes[0] if args.smoke else 100_000,
+                           rust_sizes[-1] if rust_sizes else None, 3 if args.smoke else REPORT_ROUNDS)
     counting = SMOKE_INSTRUCTIONS if args.smoke else INSTRUCTIONS
     counted = instructions(counting)
     imports_table = "\n".join(
@@ -406,6 +438,11 @@ smaller size then the larger, then the larger then the smaller, ...):
 
 {paired_queries_table(query_pairs)}
 
+Program reports (`Store::report`, aggregate queries in one read snapshot), the median of
+{report_times['rounds']} calls (or of reporting every program {report_times['rounds']} times):
+
+{reports_table(report_times)}
+
 CLI import of the Rust contender's database (export, then `enrollkit import` into a new file):
 
 {imports_table}
@@ -418,7 +455,7 @@ where the rates above do not, so they show the work each contender does:
 
 ## Targets
 
-{targets(results, imports, pairs, query_pairs)}
+{targets(results, imports, pairs, query_pairs, report_times)}
 """
     Path(out).write_text(report)
     print(report)

@@ -14,6 +14,7 @@
 //! `enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]` then runs more phase B
 //! rounds of the two on the databases they left, alternately in one process ([`paired`]), and
 //! `enrollkit-bench paired-queries ...` phase C of the Rust API at two sizes ([`paired_queries`]).
+//! `enrollkit-bench reports ...` times `Store::report` ([`reports::run`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use serde_json::{json, Value};
 
 mod enrollkit_api;
 mod floor;
+mod reports;
 
 /// What to run.
 struct Workload {
@@ -206,7 +208,8 @@ fn usage() -> ExitCode {
         "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--rounds R] \
          [--queries Q]\n       enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]\n       \
          enrollkit-bench paired-queries SMALL_DB SMALL_N LARGE_DB LARGE_N PAIRS [--programs P] \
-         [--ops OPS] [--rounds R] [--queries Q]"
+         [--ops OPS] [--rounds R] [--queries Q]\n       \
+         enrollkit-bench reports ONE_DB ONE_N ROUNDS [ALL_DB]"
     );
     ExitCode::from(2)
 }
@@ -237,6 +240,17 @@ fn main() -> ExitCode {
         let large = workload(&args[3], &args[4], &args[6..]);
         return match (small, large, number(&args[5])) {
             (Some(small), Some(large), Some(pairs)) => print(paired_queries(&small, &large, pairs)),
+            _ => usage(),
+        };
+    }
+    if args.first().map(String::as_str) == Some("reports") && (4..=5).contains(&args.len()) {
+        return match (number(&args[2]), number(&args[3])) {
+            (Some(n), Some(rounds)) => print(reports::run(
+                Path::new(&args[1]),
+                n,
+                rounds,
+                args.get(4).map(Path::new),
+            )),
             _ => usage(),
         };
     }
