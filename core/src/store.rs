@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../schema/0003_events_without_autoincrement.sql"),
     include_str!("../schema/0004_program_version.sql"),
     include_str!("../schema/0005_no_program_index.sql"),
+    include_str!("../schema/0006_sql_views.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -1412,6 +1413,52 @@ mod tests {
             assert_eq!(store.read(|tx| Ok(pragma(tx))).unwrap(), level);
             drop(busy);
         }
+    }
+
+    /// The SQL views' name tables are copies of the engine's: they must say what it says.
+    #[test]
+    fn views_name_every_status_as_the_engine() {
+        use crate::db::{kind_code, step_status_code};
+        use crate::model::{Kind, StepStatus};
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let rows = |sql: &str| -> Vec<(i64, i64, String)> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap();
+            let mut rows: Vec<_> = rows.map(|r| r.unwrap()).collect();
+            rows.sort();
+            rows
+        };
+        let kinds = [Kind::Course, Kind::Certification, Kind::Track];
+        let mut expected: Vec<(i64, i64, String)> = kinds
+            .iter()
+            .flat_map(|k| {
+                Status::ALL.iter().filter_map(move |s| {
+                    s.name(*k).map(|n| (kind_code(*k), s.code(), n.to_owned()))
+                })
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(
+            rows("SELECT kind, status, name FROM status_names"),
+            expected
+        );
+        let mut expected: Vec<_> = kinds
+            .iter()
+            .map(|k| (kind_code(*k), 0, k.as_str().to_owned()))
+            .collect();
+        expected.sort();
+        assert_eq!(rows("SELECT kind, 0, name FROM kind_names"), expected);
+        let expected: Vec<_> = StepStatus::ALL
+            .iter()
+            .map(|s| (step_status_code(*s), 0, s.as_str().to_owned()))
+            .collect();
+        assert_eq!(
+            rows("SELECT status, 0, name FROM step_status_names"),
+            expected
+        );
     }
 
     #[test]

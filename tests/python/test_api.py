@@ -81,6 +81,53 @@ def test_file_store_round_trip(tmp_path: "os.PathLike[str]") -> None:
         assert again.get_enrollment(e.id) == e
 
 
+def test_sql_views_read_from_outside_the_library(tmp_path: "os.PathLike[str]") -> None:
+    """The views a SQL reader sees (sqlite3 here, a different SQLite from enrollkit's): names
+    in each program's vocabulary and ISO-8601 UTC times, the same as the records'."""
+    import sqlite3
+
+    path = os.path.join(tmp_path, "views.db")
+    with Store(path, manual_clock=True) as s:
+        s.set_time(T0 + timedelta(milliseconds=123))
+        s.upsert_user(User(id="u1", email="u1@example.com"))
+        s.create_program(track())
+        s.create_program(Program(id="cert", kind=Kind.CERTIFICATION, title="Cert", state="active"))  # type: ignore[arg-type]
+        t = s.enroll("u1", "trk")
+        t = s.deliver_step(t.id, "hello")
+        c = s.enroll("u1", "cert")
+        c = s.set_progress(c.id, 40)
+        records = {e.id: e for e in (t, c)}
+        steps = s.step_progress(t.id)
+        history = s.history(c.id)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM enrollments_view ORDER BY id").fetchall()
+        assert {r["id"] for r in rows} == set(records)
+        for r in rows:
+            e = records[r["id"]].to_dict()
+            for key in ("kind", "status", "enrolled_at", "started_at", "updated_at", "progress_percent", "steps_delivered"):
+                assert r[key] == e[key], (key, r[key], e[key])
+        assert {r["status"] for r in rows} == {"active", "in_progress"}
+        assert rows[0]["enrolled_at"] == "2026-01-15T10:00:00.123Z"
+        step_rows = conn.execute(
+            "SELECT step_id, status, delivered_at FROM step_progress_view WHERE enrollment_id = ?", (t.id,)
+        ).fetchall()
+        touched = [p for p in steps if p.status is not StepStatus.PENDING]
+        assert [(r["step_id"], r["status"]) for r in step_rows] == [(p.step_id, p.status.value) for p in touched]
+        assert step_rows[0]["delivered_at"] == "2026-01-15T10:00:00.123Z"
+        events = conn.execute(
+            "SELECT seq, action, to_status, at FROM events_view WHERE enrollment_id = ? ORDER BY seq", (c.id,)
+        ).fetchall()
+        assert [(r["seq"], r["action"], r["to_status"]) for r in events] == [
+            (ev.seq, ev.action, ev.to_status) for ev in history
+        ]
+        assert all(r["at"] == "2026-01-15T10:00:00.123Z" for r in events)
+        user = conn.execute("SELECT email, created_at FROM users_view").fetchone()
+        assert tuple(user) == ("u1@example.com", "2026-01-15T10:00:00.123Z")
+        with pytest.raises(sqlite3.OperationalError):
+            conn.execute("UPDATE enrollments_view SET status = 'completed'")
+
+
 def test_read_only(tmp_path: "os.PathLike[str]") -> None:
     path = os.path.join(tmp_path, "e.db")
     with Store(path) as s:
