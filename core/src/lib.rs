@@ -61,56 +61,37 @@
 //! is administrative and takes no actor: the host exposes it only to administrators.
 
 pub mod error;
-pub mod lifecycle;
-pub mod model;
-pub mod time;
-pub mod validate;
 
-mod check;
-mod checkpoint;
-mod db;
-mod dump;
-mod ids;
-mod ops;
-mod query;
-mod report;
-mod roster;
-mod store;
-mod views;
-mod wire;
+mod api;
+mod domain;
+mod sqlite;
 
-pub use dump::{ImportError, ImportReport, RecordCounts, EXPORT_FORMAT, EXPORT_VERSION};
-pub use error::{Error, ErrorCode, Result};
-pub use lifecycle::Command;
-pub use model::{
+pub use api::dump::{ImportError, ImportReport, RecordCounts, EXPORT_FORMAT, EXPORT_VERSION};
+pub use api::ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
+pub use api::query::{
+    EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+};
+pub use api::report::{ProgramReport, StepFunnel};
+pub use api::views::View;
+pub use api::Store;
+pub use domain::lifecycle::Command;
+pub use domain::model::{
     Actor, Assessment, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program,
     ProgramSpec, ProgramState, Status, Step, StepChange, StepProgress, StepStatus, Trigger, User,
     UserRef,
 };
-pub use ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
-pub use query::{EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE};
-pub use report::{ProgramReport, StepFunnel};
-pub use store::{Durability, OpenOptions, Store, SCHEMA_VERSION};
-pub use time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
-pub use validate::parse_result;
-pub use views::View;
+pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
+pub use domain::validate::parse_result;
+pub use domain::{lifecycle, model, time, validate};
+pub use error::{Error, ErrorCode, Result};
+pub use sqlite::{Durability, OpenOptions, SCHEMA_VERSION};
 
 /// Renderers for each reference shape, for callers that already hold the records.
 pub mod render {
-    pub use crate::views::{certification, course, track};
+    pub use crate::api::views::{certification, course, track};
 }
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
-
-#[cfg(test)]
-mod send_sync {
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn store_is_send_and_sync() {
-        assert_send_sync::<crate::Store>();
-    }
-}

@@ -8,13 +8,13 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::db;
+use crate::api::ops::ordered_steps;
+use crate::api::Store;
+use crate::domain::lifecycle;
+use crate::domain::model::{Actor, Enrollment, Program, StepProgress, User, UserRef};
+use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::lifecycle;
-use crate::model::{Actor, Enrollment, Program, StepProgress, User, UserRef};
-use crate::ops::ordered_steps;
-use crate::store::Store;
-use crate::time::Timestamp;
+use crate::sqlite::db;
 
 /// Which reference shape to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +82,8 @@ impl Store {
     /// # Ok::<(), enrollkit::Error>(())
     /// ```
     pub fn render(&self, actor: &Actor, id: &str, view: View) -> Result<Value> {
-        let id = &*crate::validate::enrollment_id("enrollment_id", id)?;
-        self.read(|c| {
+        let id = &*crate::domain::validate::enrollment_id("enrollment_id", id)?;
+        self.db.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
             let user = db::find_user(c, &UserRef::Id(e.user_id.clone()))?;
@@ -129,7 +129,7 @@ pub fn course(e: &Enrollment) -> Value {
 /// The certification reference's enrollment object.
 pub fn certification(e: &Enrollment, user: &User) -> Value {
     json!({
-        "uuid": crate::ids::uuid_text(&e.id),
+        "uuid": crate::domain::ids::uuid_text(&e.id),
         "user_uuid": e.user_id,
         "user_email": user.email,
         "status": e.status_name(),

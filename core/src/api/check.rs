@@ -2,10 +2,10 @@
 
 use rusqlite::Connection;
 
-use crate::db;
+use crate::api::Store;
+use crate::domain::model::{percent, Kind, Status, StepStatus};
 use crate::error::Result;
-use crate::model::{percent, Kind, Status, StepStatus};
-use crate::store::Store;
+use crate::sqlite::db;
 
 impl Store {
     /// Checks the whole database and returns every violation found, as readable lines (empty
@@ -18,7 +18,7 @@ impl Store {
     /// * at most one open enrollment exists per user and program;
     /// * replaying its history ends in its current status, and its kind matches its program's.
     pub fn check_invariants(&self) -> Result<Vec<String>> {
-        self.read(check)
+        self.db.read(check)
     }
 }
 

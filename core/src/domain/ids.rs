@@ -3,8 +3,8 @@
 
 use std::sync::Mutex;
 
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::db::{self, StatusTotals};
+use crate::api::Store;
+use crate::domain::model::{Actor, Kind, Program, Status, StepStatus};
+use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::model::{Actor, Kind, Program, Status, StepStatus};
-use crate::store::Store;
-use crate::validate;
+use crate::sqlite::db::{self, StatusTotals};
 
 /// A program's report. Its first fields are the track reference's report summary, named as
 /// there; the rest break it down in the program's own terms.
@@ -181,7 +181,7 @@ impl Store {
                 "learner {me} cannot read a program's report"
             )));
         }
-        self.read(|c| {
+        self.db.read(|c| {
             let program = db::get_program(c, program_id)?;
             let totals = db::status_totals(c, program_id)?;
             let steps = db::step_counts(c, program_id)?;

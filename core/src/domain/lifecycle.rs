@@ -9,13 +9,13 @@
 //! One engine serves the three vocabularies: it works on canonical [`Status`] values and names
 //! them per [`Kind`] only for errors and rendering.
 
-use crate::error::{Error, Result};
-use crate::model::{
+use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, Program, ProgramState, Status,
     StepChange, StepProgress, StepStatus, Trigger, User,
 };
-use crate::time::Timestamp;
-use crate::validate;
+use crate::domain::time::Timestamp;
+use crate::domain::validate;
+use crate::error::{Error, Result};
 
 /// A change of an enrollment's status or lifecycle, as opposed to steps and attempts.
 #[derive(Clone, Debug, PartialEq)]
@@ -259,7 +259,11 @@ pub fn enroll(
 /// could never become `delivered` or `completed`, and completing it at once would count people
 /// as done with a program that asked nothing of them. Create the track as a draft, give it its
 /// steps, then publish it. Courses and certifications without steps follow their progress.
-pub fn check_runnable(kind: Kind, state: ProgramState, steps: &[crate::model::Step]) -> Result<()> {
+pub fn check_runnable(
+    kind: Kind,
+    state: ProgramState,
+    steps: &[crate::domain::model::Step],
+) -> Result<()> {
     if kind == Kind::Track && state == ProgramState::Active && steps.is_empty() {
         return Err(Error::validation(
             "steps",
@@ -555,7 +559,7 @@ pub fn apply_step(
     count_step(e, new, 1);
     if e.steps_total > 0 && e.kind != Kind::Track {
         e.progress_percent =
-            crate::model::percent(e.steps_completed + e.steps_skipped, e.steps_total);
+            crate::domain::model::percent(e.steps_completed + e.steps_skipped, e.steps_total);
     }
     if e.status == Status::New {
         enter(e, Status::Active, now);
@@ -723,7 +727,7 @@ pub fn check_restored(
         && e.steps_total > 0
         && e.status != Status::Completed
         && e.progress_percent
-            != crate::model::percent(e.steps_completed + e.steps_skipped, e.steps_total)
+            != crate::domain::model::percent(e.steps_completed + e.steps_skipped, e.steps_total)
     {
         return bad("progress disagrees with the steps".into());
     }
@@ -746,7 +750,7 @@ pub fn check_restored(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Assessment, ProgramSpec, Step};
+    use crate::domain::model::{Assessment, ProgramSpec, Step};
 
     fn program(kind: Kind, steps: &[(&str, bool)], assessment: Option<Assessment>) -> Program {
         Program {

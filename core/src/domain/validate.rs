@@ -1,8 +1,8 @@
 //! Input validation shared by every operation. Everything here returns
 //! [`Error::Validation`](crate::Error) and runs before any write.
 
+use crate::domain::model::{Assessment, ProgramSpec, User};
 use crate::error::{Error, Result};
-use crate::model::{Assessment, ProgramSpec, User};
 use std::borrow::Cow;
 
 /// Longest accepted id, in bytes.
@@ -222,7 +222,7 @@ pub fn user(user: &User) -> Result<()> {
 /// canonical 8-4-4-4-12 UUID text of a generated id (the certification reference's `uuid`).
 pub fn enrollment_id<'a>(field: &'static str, value: &'a str) -> Result<Cow<'a, str>> {
     id(field, value)?;
-    Ok(match crate::ids::from_uuid_text(value) {
+    Ok(match crate::domain::ids::from_uuid_text(value) {
         Some(id) => Cow::Owned(id),
         None => Cow::Borrowed(value),
     })

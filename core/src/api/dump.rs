@@ -27,17 +27,18 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::db;
-use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::model::{
+use crate::api::ops::BatchMode;
+use crate::api::Store;
+use crate::domain::lifecycle;
+use crate::domain::model::{
     Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec, Status, StepProgress,
     StepStatus, Trigger, User,
 };
-use crate::ops::BatchMode;
-use crate::store::{Store, SCHEMA_VERSION};
-use crate::time::Timestamp;
-use crate::validate;
+use crate::domain::time::Timestamp;
+use crate::domain::validate;
+use crate::error::{Error, Result};
+use crate::sqlite::db;
+use crate::sqlite::SCHEMA_VERSION;
 
 /// The `format` of the export header.
 pub const EXPORT_FORMAT: &str = "enrollkit-export";
@@ -227,7 +228,7 @@ impl EnrollmentRecord {
         let attempts = self.attempt_records;
         let kind = self.kind;
         // Ids in UUID form are kept in their `enr_` form, as `enroll` keeps them.
-        let canonical = |id: String| match crate::ids::from_uuid_text(&id) {
+        let canonical = |id: String| match crate::domain::ids::from_uuid_text(&id) {
             Some(enr) => enr,
             None => id,
         };
@@ -849,7 +850,7 @@ impl Store {
         out: &mut dyn Write,
         mut progress: Option<Progress<'_>>,
     ) -> Result<RecordCounts> {
-        self.read(|c| {
+        self.db.read(|c| {
             let mut counts = RecordCounts::default();
             let mut tick = |counts: &RecordCounts| {
                 let n = counts.users + counts.programs + counts.enrollments + counts.events;
@@ -934,7 +935,7 @@ impl Store {
         mode: BatchMode,
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
-        let empty = self.read(|c| {
+        let empty = self.db.read(|c| {
             for table in ["users", "programs", "enrollments", "events"] {
                 if !is_empty(c, table)? {
                     return Ok(false);
@@ -945,7 +946,7 @@ impl Store {
         // A refused import rolls the transaction back; no import-wide savepoint (SQLite makes
         // nested savepoints cost time proportional to everything written before them). The
         // index rebuilds at the end sort in temporary files, not in memory.
-        self.write_or_discard_spilling(empty, |tx, now| {
+        self.db.write_or_discard_spilling(empty, |tx, now| {
             let mut importer = Importer {
                 now,
                 programs: HashMap::new(),
@@ -1063,7 +1064,7 @@ impl Store {
 
     /// How many users, programs, enrollments and history events the database holds.
     pub fn stats(&self) -> Result<RecordCounts> {
-        self.read(|c| {
+        self.db.read(|c| {
             let count = |table: &str| -> Result<u64> {
                 let n: i64 =
                     c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
@@ -1103,7 +1104,7 @@ impl Store {
             "best_score",
             "passed",
         ];
-        self.read(|c| {
+        self.db.read(|c| {
             let fail = |e: std::io::Error| Error::Storage(format!("cannot write the CSV: {e}"));
             writeln!(out, "{}", COLUMNS.join(",")).map_err(fail)?;
             let mut rows = 0;
@@ -1150,7 +1151,7 @@ impl Store {
                 dest.display()
             )));
         }
-        self.read(|c| {
+        self.db.read(|c| {
             let mut target = Connection::open(dest)
                 .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dest.display())))?;
             let backup = rusqlite::backup::Backup::new(c, &mut target)?;
@@ -1242,7 +1243,7 @@ mod tests {
     #[test]
     fn imports_defer_the_full_secondary_indexes_only() {
         let conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         let mut deferred: Vec<String> = defer_indexes(&conn)
             .unwrap()
             .into_iter()

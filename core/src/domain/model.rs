@@ -1,12 +1,12 @@
 //! Domain types: users, programs, steps, enrollments, step progress, attempts, events, actors.
 //!
-//! These are plain data. The rules that change them live in [`crate::lifecycle`]; the SQL that
+//! These are plain data. The rules that change them live in [`crate::domain::lifecycle`]; the SQL that
 //! stores them lives in the store.
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
 
 /// Declares a string-valued enum with `as_str`, `parse` (a `validation` error on unknown names),
 /// `ALL`, `Display` and serde as the same names.
@@ -368,7 +368,7 @@ impl Actor {
             "system" => Ok(Actor::System),
             _ => match text.strip_prefix("learner:") {
                 Some(id) => {
-                    crate::validate::id("actor", id)?;
+                    crate::domain::validate::id("actor", id)?;
                     Ok(Actor::Learner(id.to_owned()))
                 }
                 None => Err(Error::validation(

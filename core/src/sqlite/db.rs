@@ -1,18 +1,18 @@
 //! Row-level SQL for SQLite: reading and writing users, programs, enrollments, step progress,
-//! attempts and events. No rules live here; [`crate::lifecycle`] decides, this module stores.
+//! attempts and events. No rules live here; [`crate::domain::lifecycle`] decides, this module stores.
 
 use std::sync::LazyLock;
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
-use crate::error::{Error, Result};
-use crate::lifecycle::Prior;
-use crate::model::{
+use crate::domain::lifecycle::Prior;
+use crate::domain::model::{
     Actor, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
     ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
-use crate::time::Timestamp;
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Result};
 
 /// Statements taken from the connection's statement cache once and kept for reuse, for loops
 /// that run the same few statements for every row (bulk enrollment, imports): rusqlite's
@@ -327,7 +327,7 @@ pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> 
 }
 
 /// The user `by` refers to, with only the fields an enrollment takes from its user (`id` and
-/// `timezone`, as read by [`crate::lifecycle::enroll`]); the others are left empty. Bulk enrolls
+/// `timezone`, as read by [`crate::domain::lifecycle::enroll`]); the others are left empty. Bulk enrolls
 /// look up one user per row: the full row (with its groups parsed from JSON) cost a tenth of
 /// a bulk enroll.
 pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
@@ -689,7 +689,7 @@ const STORED_COLUMNS: [&str; 34] = [
     "updated_at",
 ];
 
-/// The columns (indexes into [`STORED_COLUMNS`]) that [`crate::lifecycle::enroll`] can set on
+/// The columns (indexes into [`STORED_COLUMNS`]) that [`crate::domain::lifecycle::enroll`] can set on
 /// a new enrollment; it leaves the others at their defaults ([`FRESH_DEFAULTS`]).
 const FRESH_COLUMNS: [usize; 16] = [0, 1, 2, 3, 4, 6, 7, 8, 9, 12, 13, 14, 15, 31, 32, 33];
 
@@ -1427,7 +1427,7 @@ mod tests {
     #[test]
     fn the_enrollments_columns_are_rid_then_the_stored_columns() {
         let conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         let mut stmt = conn
             .prepare("SELECT name FROM pragma_table_info('enrollments')")
             .unwrap();
@@ -1444,7 +1444,7 @@ mod tests {
     #[test]
     fn per_user_lookups_use_the_user_index() {
         let conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         let plan = |sql: &str| -> String {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let rows = stmt
@@ -1472,7 +1472,7 @@ mod tests {
             assert_eq!(open, status.is_open(), "{status:?}");
         }
         assert!(OPEN_ENROLLMENT.contains(&format!("({OPEN_CONDITION})")));
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         let index: String = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE name = 'enrollments_one_open'",
@@ -1502,7 +1502,7 @@ mod tests {
         // The defaults are the schema's: a row inserted with only the fresh columns reads
         // back FRESH_DEFAULTS in the others.
         let conn = Connection::open_in_memory().unwrap();
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         conn.pragma_update(None, "foreign_keys", false).unwrap();
         let values: Vec<rusqlite::types::Value> = FRESH_COLUMNS
             .iter()
@@ -1524,7 +1524,7 @@ mod tests {
 
     #[test]
     fn new_enrollments_are_fresh_and_changed_ones_are_not() {
-        use crate::lifecycle::{apply, enroll, Command, Prior};
+        use crate::domain::lifecycle::{apply, enroll, Command, Prior};
         use crate::EnrollRequest;
         let now = Timestamp::from_millis(1_000);
         let user = User {

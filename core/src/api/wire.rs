@@ -5,11 +5,11 @@
 
 use serde::Deserialize;
 
+use crate::api::ops::BatchMode;
+use crate::api::query::{ListQuery, Order, Pagination, DEFAULT_PER_PAGE};
+use crate::domain::model::{EnrollRequest, ProgramSpec, Trigger, User, UserRef};
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::model::{EnrollRequest, ProgramSpec, Trigger, User, UserRef};
-use crate::ops::BatchMode;
-use crate::query::{ListQuery, Order, Pagination, DEFAULT_PER_PAGE};
-use crate::time::Timestamp;
 
 fn parse<'a, T: Deserialize<'a>>(what: &'static str, text: &'a str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| Error::validation(what, format!("malformed JSON: {e}")))

@@ -36,7 +36,7 @@ use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::Durability;
+use crate::sqlite::Durability;
 
 /// The writer asks for a checkpoint each time the WAL has grown by this many pages: SQLite's
 /// own auto-checkpoint threshold.
@@ -141,7 +141,7 @@ impl Checkpointer {
         });
         let target = Target {
             path: path.to_owned(),
-            synchronous: crate::store::synchronous(durability),
+            synchronous: crate::sqlite::database_synchronous(durability),
         };
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()

@@ -1,5 +1,5 @@
 //! The public operations of [`Store`]: users, programs, enrollments, steps, attempts,
-//! transitions, history. Each write loads the state, lets [`crate::lifecycle`] decide, and stores
+//! transitions, history. Each write loads the state, lets [`crate::domain::lifecycle`] decide, and stores
 //! the new state with its history event in one transaction.
 
 use std::collections::{HashMap, HashSet};
@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use crate::db::{self, EventRecord};
-use crate::error::{Error, Result};
-use crate::ids::IdRandom;
-use crate::lifecycle::{self, Command};
-use crate::model::{
+use crate::api::Store;
+use crate::domain::ids::IdRandom;
+use crate::domain::lifecycle::{self, Command};
+use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
     ProgramState, StepChange, StepProgress, User, UserRef,
 };
-use crate::store::Store;
-use crate::time::Timestamp;
-use crate::validate;
+use crate::domain::time::Timestamp;
+use crate::domain::validate;
+use crate::error::{Error, Result};
+use crate::sqlite::db::{self, EventRecord};
 
 /// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
 /// foreign-key checks ([`Store::write_or_discard_bulk`]) and with new enrollments written
@@ -204,7 +204,7 @@ impl Store {
     /// external id must not belong to another user (`conflict`).
     pub fn upsert_user(&self, user: &User) -> Result<User> {
         validate::user(user)?;
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             let mut held = db::Held::new(tx);
             db::upsert_user(&mut held, user, db::UserTimes::at(now), true)?;
             db::find_user_held(&mut held, &UserRef::Id(user.id.clone()))
@@ -229,7 +229,7 @@ impl Store {
         for (i, user) in users.iter().enumerate() {
             validate::user(user).map_err(|e| e.in_row(i))?;
         }
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             let mut held = db::Held::new(tx);
             for (i, user) in users.iter().enumerate() {
                 db::upsert_user(&mut held, user, db::UserTimes::at(now), true)
@@ -251,13 +251,13 @@ impl Store {
             UserRef::Email(v) => validate::text("email", v, validate::MAX_TEXT_BYTES, true)?,
             UserRef::ExternalId(v) => validate::id("external_id", v)?,
         }
-        self.read(|c| db::find_user(c, by))
+        self.db.read(|c| db::find_user(c, by))
     }
 
     /// Users ordered by id, after `after` (exclusive), at most `limit` (1–1000).
     pub fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         check_limit(limit)?;
-        self.read(|c| db::list_users(c, after, limit))
+        self.db.read(|c| db::list_users(c, after, limit))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ impl Store {
     pub fn create_program(&self, spec: &ProgramSpec) -> Result<Program> {
         validate::program(spec)?;
         lifecycle::check_runnable(spec.kind, spec.state, &spec.steps)?;
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             if db::get_program(tx, &spec.id).is_ok() {
                 return Err(Error::Conflict(format!(
                     "program {} already exists",
@@ -284,7 +284,7 @@ impl Store {
     /// the steps they count.
     pub fn update_program(&self, spec: &ProgramSpec) -> Result<Program> {
         validate::program(spec)?;
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             let old = db::get_program(tx, &spec.id)?;
             if old.kind != spec.kind {
                 return Err(Error::validation(
@@ -311,7 +311,7 @@ impl Store {
     /// The program with this id, with its steps.
     pub fn get_program(&self, id: &str) -> Result<Program> {
         validate::id("program_id", id)?;
-        self.read(|c| db::get_program(c, id))
+        self.db.read(|c| db::get_program(c, id))
     }
 
     /// Programs ordered by id, optionally of one kind and state, after `after` (a program id,
@@ -324,7 +324,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Program>> {
         check_limit(limit)?;
-        self.read(|c| db::list_programs(c, kind, state, after, limit))
+        self.db
+            .read(|c| db::list_programs(c, kind, state, after, limit))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ impl Store {
     pub fn enroll(&self, actor: &Actor, req: &EnrollRequest) -> Result<Enrollment> {
         // Bad input is refused before waiting for the writer (enroll_in checks it again).
         validate_request(req)?;
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             let mut held = db::Held::new(tx);
             self.enroll_in(&mut held, actor, req, now, &mut Enrolling::new(1))
         })
@@ -359,7 +360,7 @@ impl Store {
         validate_request(req)?;
         let tx = held.conn();
         if !call.programs.contains_key(&req.program_id) {
-            let program = self.program(tx, &req.program_id)?;
+            let program = self.db.program(tx, &req.program_id)?;
             call.programs.insert(req.program_id.clone(), program);
         }
         let user = db::find_enrolling_user(held, &req.user)?;
@@ -376,7 +377,7 @@ impl Store {
         let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
         let id = match given {
             Some(id) => id.into_owned(),
-            None => self.new_enrollment_id(now, &mut call.random)?,
+            None => self.db.new_enrollment_id(now, &mut call.random)?,
         };
         let e = lifecycle::enroll(
             actor,
@@ -482,9 +483,9 @@ impl Store {
             Ok((outcomes, true))
         };
         if bulk {
-            self.write_or_discard_bulk(batch)
+            self.db.write_or_discard_bulk(batch)
         } else {
-            self.write_or_discard(batch)
+            self.db.write_or_discard(batch)
         }
     }
 
@@ -494,7 +495,7 @@ impl Store {
     /// The enrollment with this id. Learners may read only their own.
     pub fn get_enrollment(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.read(|c| {
+        self.db.read(|c| {
             let (_, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
             Ok(e)
@@ -505,7 +506,7 @@ impl Store {
     /// `pending`).
     pub fn step_progress(&self, actor: &Actor, id: &str) -> Result<Vec<StepProgress>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.read(|c| {
+        self.db.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
             let program = db::get_program(c, &e.program_id)?;
@@ -517,7 +518,7 @@ impl Store {
     /// The enrollment's assessment attempts, oldest first.
     pub fn attempts(&self, actor: &Actor, id: &str) -> Result<Vec<Attempt>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.read(|c| {
+        self.db.read(|c| {
             let (rid, e) = db::get_enrollment(c, id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
             db::load_attempts(c, rid)
@@ -534,7 +535,7 @@ impl Store {
         validate::id("user_id", user_id)?;
         validate::id("program_id", program_id)?;
         lifecycle::authorize_read(actor, user_id)?;
-        self.read(|c| db::lineage(c, user_id, program_id))
+        self.db.read(|c| db::lineage(c, user_id, program_id))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -556,7 +557,7 @@ impl Store {
         ) -> Result<(T, Option<String>)>,
     ) -> Result<(Enrollment, T)> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.write_enrollment(id, |tx, now, version, kept| {
+        self.db.write_enrollment(id, |tx, now, version, kept| {
             let read;
             let (rid, before) = match kept {
                 Some(kept) => kept,
@@ -565,7 +566,7 @@ impl Store {
                     (read.0, &read.1)
                 }
             };
-            let program = self.program_at(tx, &before.program_id, version)?;
+            let program = self.db.program_at(tx, &before.program_id, version)?;
             let mut e = before.clone();
             e.steps_total = program.steps.len() as u32;
             let from = e.status;
@@ -773,7 +774,7 @@ impl Store {
         check_limit(limit)?;
         lifecycle::authorize(actor, "", false, "start scheduled enrollments")?;
         let now = self.now();
-        let due = self.read(|c| db::due_enrollments(c, now, limit))?;
+        let due = self.db.read(|c| db::due_enrollments(c, now, limit))?;
         let mut started = Vec::with_capacity(due.len());
         for id in due {
             match self.start(actor, &id) {
@@ -796,7 +797,7 @@ impl Store {
                 actor.label()
             )));
         }
-        self.write(|tx, now| {
+        self.db.write(|tx, now| {
             let (rid, e) = db::get_enrollment(tx, id)?;
             db::delete_enrollment(tx, rid)?;
             db::insert_one_event(
@@ -820,7 +821,7 @@ impl Store {
     /// The enrollment's history, oldest first (kept after deletion).
     pub fn history(&self, actor: &Actor, id: &str) -> Result<Vec<Event>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.read(|c| {
+        self.db.read(|c| {
             let events = db::history(c, id)?;
             let first = events
                 .first()
@@ -849,7 +850,7 @@ impl Store {
             Actor::Learner(id) => Some(id.as_str()),
             _ => None,
         };
-        self.read(|c| db::events_after(c, after, user, limit))
+        self.db.read(|c| db::events_after(c, after, user, limit))
     }
 }
 

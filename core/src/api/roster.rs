@@ -16,12 +16,12 @@ use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
 
-use crate::db;
-use crate::dump::{ImportError, ImportReport, Progress};
+use crate::api::dump::{ImportError, ImportReport, Progress};
+use crate::api::ops::{BatchMode, Enrolling};
+use crate::api::Store;
+use crate::domain::model::{Actor, EnrollRequest};
 use crate::error::{Error, Result};
-use crate::model::{Actor, EnrollRequest};
-use crate::ops::{BatchMode, Enrolling};
-use crate::store::Store;
+use crate::sqlite::db;
 
 /// The columns a roster may have.
 const ROSTER_COLUMNS: [&str; 13] = [
@@ -204,7 +204,7 @@ impl Store {
         let columns = columns(&header)?;
         // Rosters are long enough to be worth a bulk write (enroll_in looks up each row's user
         // and program itself).
-        self.write_or_discard_bulk(|tx, now| {
+        self.db.write_or_discard_bulk(|tx, now| {
             let mut held = db::Held::new(tx);
             // (Rosters are usually long: random bytes for the most ids one read serves.)
             let mut call = Enrolling::bulk(usize::MAX);

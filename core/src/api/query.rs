@@ -11,13 +11,13 @@
 
 use rusqlite::types::Value as SqlValue;
 
-use crate::db;
+use crate::api::Store;
+use crate::domain::lifecycle;
+use crate::domain::model::{Actor, Enrollment, Kind, Program, Status, Trigger};
+use crate::domain::time::Timestamp;
+use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::model::{Actor, Enrollment, Kind, Program, Status, Trigger};
-use crate::store::Store;
-use crate::time::Timestamp;
-use crate::validate;
+use crate::sqlite::db;
 
 /// Default page size (the course reference's `per_page` default).
 pub const DEFAULT_PER_PAGE: u32 = 20;
@@ -145,7 +145,7 @@ impl Store {
             }
         };
 
-        self.read(|c| {
+        self.db.read(|c| {
             let program = match &query.program_id {
                 Some(p) => Some(db::get_program(c, p)?),
                 None => None,
@@ -357,13 +357,13 @@ fn check_page_size(n: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ProgramSpec;
+    use crate::domain::model::ProgramSpec;
 
     /// The query plan of a listing: no full scan of enrollments (other than by rowid when
     /// nothing narrows it) and no sort, so a deep keyset page costs what the first page costs.
     fn plan(query: &ListQuery, user: Option<&str>, kind: Option<Kind>) -> String {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::store::migrate(&conn, crate::store::MIGRATIONS).unwrap();
+        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
         let program = kind.map(|kind| Program {
             spec: ProgramSpec {
                 kind,

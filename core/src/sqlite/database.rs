@@ -1,4 +1,5 @@
-//! The [`Store`]: opening a database file, pragmas, migrations, connections and transactions.
+//! The SQLite database behind a [`Store`](crate::Store): opening a file, pragmas, migrations,
+//! the writer and the reader pool, transactions, the program and enrollment caches.
 //!
 //! One writer connection sits behind a mutex and runs every write in an `IMMEDIATE`
 //! transaction, so writers never deadlock and each operation's state change and history event
@@ -15,19 +16,19 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::checkpoint::Checkpointer;
+use crate::domain::model::Program;
+use crate::domain::time::{Clock, SystemClock, Timestamp};
 use crate::error::{Error, Result};
-use crate::model::Program;
-use crate::time::{Clock, SystemClock, Timestamp};
+use crate::sqlite::checkpoint::Checkpointer;
 
 /// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
-    include_str!("../schema/0001_initial.sql"),
-    include_str!("../schema/0002_open_index_comparisons.sql"),
-    include_str!("../schema/0003_events_without_autoincrement.sql"),
-    include_str!("../schema/0004_program_version.sql"),
-    include_str!("../schema/0005_no_program_index.sql"),
-    include_str!("../schema/0006_sql_views.sql"),
+    include_str!("schema/0001_initial.sql"),
+    include_str!("schema/0002_open_index_comparisons.sql"),
+    include_str!("schema/0003_events_without_autoincrement.sql"),
+    include_str!("schema/0004_program_version.sql"),
+    include_str!("schema/0005_no_program_index.sql"),
+    include_str!("schema/0006_sql_views.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -52,7 +53,7 @@ pub enum Durability {
     Full,
 }
 
-/// Options for opening a [`Store`].
+/// Options for opening a [`Store`](crate::Store).
 ///
 /// ```
 /// use std::time::Duration;
@@ -132,80 +133,24 @@ impl OpenOptions {
         self.read_only = read_only;
         self
     }
-
-    /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
-    /// [`OpenOptions::read_only`] say otherwise) the database at `path`.
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
-        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if self.read_only {
-            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
-        } else {
-            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
-            if self.create {
-                flags |= OpenFlags::SQLITE_OPEN_CREATE;
-            }
-        }
-        let conn = Connection::open_with_flags(&path, flags)
-            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
-        // SQLite falls back to reading only when it may not write the file; say so now
-        // rather than fail the first write (or the migration) with "readonly database".
-        if !self.read_only && conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(Error::Storage(format!(
-                "{} is read-only for this process: open it with the read-only option to read it",
-                path.display()
-            )));
-        }
-        Store::init(conn, Some(path), self)
-    }
-
-    /// Opens a private in-memory database (gone when the store is dropped). Refused with
-    /// [`Error::Validation`] when [`OpenOptions::read_only`] is set: it would be empty forever.
-    pub fn open_in_memory(self) -> Result<Store> {
-        if self.read_only {
-            return Err(Error::validation(
-                "read_only",
-                "an in-memory database cannot be opened read-only",
-            ));
-        }
-        let conn = Connection::open_in_memory()?;
-        Store::init(conn, None, self)
-    }
 }
 
-/// An enrollkit database. `Send + Sync`: share one `Store` (e.g. in an `Arc`) between threads.
-///
-/// A store of a file that it may write runs one thread of its own, which checkpoints the
-/// write-ahead log so that commits need not wait for it; dropping the store stops the thread
-/// and waits for it.
-///
-/// ```
-/// use enrollkit::{Actor, EnrollRequest, Kind, ProgramSpec, ProgramState, Store, User};
-/// let store = Store::open_in_memory()?;
-/// store.upsert_user(&User { id: "usr_1".into(), email: Some("ada@example.com".into()), ..User::default() })?;
-/// store.create_program(&ProgramSpec {
-///     id: "crs_1".into(), kind: Kind::Course, title: "Rust 101".into(), description: None,
-///     state: ProgramState::Active, self_enrollment: true, steps: vec![], assessment: None,
-/// })?;
-/// let e = store.enroll(&Actor::Learner("usr_1".into()), &EnrollRequest::new("usr_1", "crs_1"))?;
-/// let e = store.set_progress(&Actor::Learner("usr_1".into()), &e.id, 100.0)?;
-/// assert_eq!(e.status_name(), "completed");
-/// # Ok::<(), enrollkit::Error>(())
-/// ```
-pub struct Store {
+/// One SQLite database: the writer connection, a pool of readers, the checkpoint thread and
+/// the caches that let writes skip reads. `Send + Sync`.
+pub(crate) struct Database {
     /// File stores' checkpointing thread. First, so that it stops (and closes its connection)
     /// before the writer closes: the last connection to close checkpoints and removes the WAL.
-    checkpointer: Option<Checkpointer>,
-    writer: Mutex<Connection>,
+    pub(crate) checkpointer: Option<Checkpointer>,
+    pub(crate) writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// The path the store was opened with, as given ([`Store::path`]).
+    /// The path the database was opened with, as given ([`Database::path`]).
     path: Option<PathBuf>,
     /// The database file as SQLite resolved it when the writer opened it (an absolute path):
     /// what pooled readers and the checkpointer open, whatever the working directory is by
     /// then.
     file: Option<PathBuf>,
     options: OpenOptions,
-    ids: crate::ids::IdGenerator,
+    ids: crate::domain::ids::IdGenerator,
     programs: Mutex<ProgramCache>,
     /// Set when a write that left WAL mode could not return to it (another connection held the
     /// file at that moment): the next write tries again before it begins.
@@ -213,10 +158,10 @@ pub struct Store {
     enrollments: Mutex<WrittenEnrollments>,
 }
 
-/// Enrollments as this store's single-enrollment changes ([`Store::write_enrollment`]) left
+/// Enrollments as this store's single-enrollment changes ([`Database::write_enrollment`]) left
 /// them, so that the next change of the same enrollment need not read its 35 columns again
 /// (a quarter of an `add_progress`). An entry is current only while nothing else changed the
-/// database since it was written: the writer's pager data version ([`crate::db::data_version`],
+/// database since it was written: the writer's pager data version ([`crate::sqlite::db::data_version`],
 /// which every commit changes, this store's other writes' as well as another connection's)
 /// must still be the one that the last single-enrollment change left.
 #[derive(Default)]
@@ -228,7 +173,7 @@ struct WrittenEnrollments {
     /// other writes change programs).
     program_version: i64,
     /// id -> (rid, enrollment with `steps_total` 0).
-    entries: FastMap<(i64, crate::model::Enrollment)>,
+    entries: FastMap<(i64, crate::domain::model::Enrollment)>,
 }
 
 /// The caches' maps from ids: hashed with foldhash, a quarter of the default SipHash's cost
@@ -249,9 +194,9 @@ struct ProgramCache {
 /// Programs the cache holds at most; it starts over when full.
 const MAX_CACHED_PROGRAMS: usize = 1024;
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("Database")
             .field("path", &self.path)
             .field("durability", &self.options.durability)
             .finish_non_exhaustive()
@@ -261,40 +206,69 @@ impl std::fmt::Debug for Store {
 /// The writer connection's page cache in KiB (32 MiB; SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
-/// The writer's page cache in KiB during imports (Store::write_or_discard_spilling): their
+/// The writer's page cache in KiB during imports (Database::write_or_discard_spilling): their
 /// index rebuilds sort in memory up to about the cache size, on top of the cache itself.
 const SPILLING_CACHE_KIB: i64 = 16 * 1024;
 
 /// Readers kept open for reuse; more may be opened under load and are closed when returned.
 const MAX_IDLE_READERS: usize = 4;
 
-impl Store {
-    /// Opens (creating or upgrading as needed) the database at `path` with default options.
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        OpenOptions::new().open(path)
+impl Database {
+    /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
+    /// [`OpenOptions::read_only`] say otherwise) the database file at `path`.
+    pub(crate) fn open(path: impl AsRef<Path>, options: OpenOptions) -> Result<Database> {
+        let path = path.as_ref().to_path_buf();
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if options.read_only {
+            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+        } else {
+            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if options.create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+        }
+        let conn = Connection::open_with_flags(&path, flags)
+            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+        // SQLite falls back to reading only when it may not write the file; say so now
+        // rather than fail the first write (or the migration) with "readonly database".
+        if !options.read_only && conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(Error::Storage(format!(
+                "{} is read-only for this process: open it with the read-only option to read it",
+                path.display()
+            )));
+        }
+        Database::init(conn, Some(path), options)
     }
 
-    /// Opens a private in-memory database with default options.
-    pub fn open_in_memory() -> Result<Store> {
-        OpenOptions::new().open_in_memory()
+    /// Opens a private in-memory database (gone when it is dropped). Refused with
+    /// [`Error::Validation`] when [`OpenOptions::read_only`] is set: it would be empty forever.
+    pub(crate) fn open_in_memory(options: OpenOptions) -> Result<Database> {
+        if options.read_only {
+            return Err(Error::validation(
+                "read_only",
+                "an in-memory database cannot be opened read-only",
+            ));
+        }
+        let conn = Connection::open_in_memory()?;
+        Database::init(conn, None, options)
     }
 
-    /// The file this store was opened on (`None` in memory).
-    pub fn path(&self) -> Option<&Path> {
+    /// The file this database was opened on, as given (`None` in memory).
+    pub(crate) fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// The current time on the store's clock.
-    pub fn now(&self) -> Timestamp {
+    /// The current time on the database's clock.
+    pub(crate) fn now(&self) -> Timestamp {
         self.options.clock.now()
     }
 
     /// The schema version of the open database (always [`SCHEMA_VERSION`] once open).
-    pub fn schema_version(&self) -> Result<i64> {
+    pub(crate) fn schema_version(&self) -> Result<i64> {
         self.read(user_version)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Store> {
+    fn init(mut conn: Connection, path: Option<PathBuf>, options: OpenOptions) -> Result<Database> {
         configure(&conn, &options, !options.read_only)?;
         if options.read_only {
             check_version(&conn, MIGRATIONS.len() as i64)?;
@@ -313,14 +287,14 @@ impl Store {
             }
             _ => None,
         };
-        Ok(Store {
+        Ok(Database {
             checkpointer,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             path,
             file,
             options,
-            ids: crate::ids::IdGenerator::default(),
+            ids: crate::domain::ids::IdGenerator::default(),
             programs: Mutex::default(),
             wal_pending: AtomicBool::new(false),
             enrollments: Mutex::default(),
@@ -330,7 +304,7 @@ impl Store {
     pub(crate) fn new_enrollment_id(
         &self,
         now: Timestamp,
-        random: &mut crate::ids::IdRandom,
+        random: &mut crate::domain::ids::IdRandom,
     ) -> Result<String> {
         self.ids.next(now, random)
     }
@@ -342,10 +316,10 @@ impl Store {
     /// after its version was seen could be followed by another change committing the same
     /// version number.
     pub(crate) fn program(&self, conn: &Connection, id: &str) -> Result<Arc<Program>> {
-        self.program_at(conn, id, crate::db::program_version(conn)?)
+        self.program_at(conn, id, crate::sqlite::db::program_version(conn)?)
     }
 
-    /// [`Store::program`] where the caller read `program_version` (`version`) in the same
+    /// [`Database::program`] where the caller read `program_version` (`version`) in the same
     /// transaction, along with something else.
     pub(crate) fn program_at(
         &self,
@@ -361,7 +335,7 @@ impl Store {
         if let Some(p) = cache.programs.get(id) {
             return Ok(Arc::clone(p));
         }
-        let program = Arc::new(crate::db::get_program(conn, id)?);
+        let program = Arc::new(crate::sqlite::db::get_program(conn, id)?);
         if cache.programs.len() >= MAX_CACHED_PROGRAMS {
             cache.programs.clear();
         }
@@ -378,7 +352,7 @@ impl Store {
         self.write_or_discard(|tx, now| Ok((f(tx, now)?, true)))
     }
 
-    /// [`Store::write`] where `f` also decides whether to commit: `(value, false)` rolls the
+    /// [`Database::write`] where `f` also decides whether to commit: `(value, false)` rolls the
     /// transaction back and still returns `value` (all-or-nothing batches report their rows).
     pub(crate) fn write_or_discard<T>(
         &self,
@@ -388,7 +362,7 @@ impl Store {
         self.transact(&conn, f)
     }
 
-    /// [`Store::write_or_discard`] with temporary data (sorts, journals) in files instead of
+    /// [`Database::write_or_discard`] with temporary data (sorts, journals) in files instead of
     /// memory: for imports, whose index rebuilds sort every row (1,000,000 enrollments took
     /// 72 MiB in memory). The setting can only change outside a transaction.
     ///
@@ -431,23 +405,23 @@ impl Store {
         )
     }
 
-    /// [`Store::write_or_discard`] for long batches whose rows find the user and program they
+    /// [`Database::write_or_discard`] for long batches whose rows find the user and program they
     /// reference in the same transaction before they write (`enroll_in`):
     ///
     /// * without SQLite's foreign-key checks, which would only repeat those look-ups, two
     ///   index searches per row (-7 % instructions per bulk-enrolled row);
     /// * with the WAL checkpointed by the writer itself every
-    ///   [`crate::checkpoint::INLINE_PAGES`] pages, instead of the checkpointing thread every
+    ///   [`crate::sqlite::checkpoint::INLINE_PAGES`] pages, instead of the checkpointing thread every
     ///   1,000 pages (SQLite's own threshold). A batch of 10,000 enrollments into 1,000,000
     ///   writes about 7,000 pages, so every commit checkpointed, copying again the index
     ///   pages that every batch changes (one per program and program index): loading
     ///   1,000,000 now writes 16 % fewer pages, reads 43 % fewer and syncs 62 % less often
     ///   (8-15 % more enrollments per second). Single writes go back to asking the thread
-    ///   ([`crate::checkpoint`]).
+    ///   ([`crate::sqlite::checkpoint`]).
     ///
     /// The foreign-key setting can only change outside a transaction, and switching it makes
     /// SQLite prepare every cached statement again, so small batches are better off with
-    /// [`Store::write_or_discard`].
+    /// [`Database::write_or_discard`].
     pub(crate) fn write_or_discard_bulk<T>(
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
@@ -471,7 +445,7 @@ impl Store {
         )
     }
 
-    /// [`Store::write_or_discard`] with the writer's settings changed by `set` for the
+    /// [`Database::write_or_discard`] with the writer's settings changed by `set` for the
     /// transaction and set back by `back` afterwards, however the write ends ([`Changed`]).
     fn write_or_discard_changed<T>(
         &self,
@@ -511,9 +485,9 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// [`Store::write`] for a change of the one enrollment `id` that `f` makes and returns as
+    /// [`Database::write`] for a change of the one enrollment `id` that `f` makes and returns as
     /// `(rid, enrollment as written, value)`. `f` gets the program version for
-    /// [`Store::program_at`] and the enrollment as this store last wrote it (`(rid,
+    /// [`Database::program_at`] and the enrollment as this store last wrote it (`(rid,
     /// enrollment)` with `steps_total` 0) when that is still current ([`WrittenEnrollments`]),
     /// else `None`: it must then read it. Returns the enrollment and the value.
     pub(crate) fn write_enrollment<T>(
@@ -523,21 +497,21 @@ impl Store {
             &Connection,
             Timestamp,
             i64,
-            Option<(i64, &crate::model::Enrollment)>,
-        ) -> Result<(i64, crate::model::Enrollment, T)>,
-    ) -> Result<(crate::model::Enrollment, T)> {
+            Option<(i64, &crate::domain::model::Enrollment)>,
+        ) -> Result<(i64, crate::domain::model::Enrollment, T)>,
+    ) -> Result<(crate::domain::model::Enrollment, T)> {
         let conn = self.lock_writer()?;
         // Held for the whole change, like the writer: only changes made under both touch it.
         let mut kept = self.written_enrollments();
         let mut program_version = 0;
         let out = self.transact(&conn, |tx, now| {
             // Read inside the transaction: beginning it is what notices other commits.
-            let data_version = crate::db::data_version(tx)?;
+            let data_version = crate::sqlite::db::data_version(tx)?;
             if kept.data_version != Some(data_version) {
                 kept.entries.clear();
             }
             program_version = match kept.entries.is_empty() {
-                true => crate::db::program_version(tx)?,
+                true => crate::sqlite::db::program_version(tx)?,
                 false => kept.program_version,
             };
             let current = kept.entries.get(id).map(|(rid, e)| (*rid, e));
@@ -554,7 +528,7 @@ impl Store {
         };
         // Still holding the writer: no other write can come between the commit and this. The
         // commit changed the data version; the other entries stay current under the new one.
-        match crate::db::data_version(&conn) {
+        match crate::sqlite::db::data_version(&conn) {
             Ok(data_version) => {
                 kept.data_version = Some(data_version);
                 kept.program_version = program_version;
@@ -706,7 +680,7 @@ fn switch_journal_mode(conn: &Connection, mode: &str) -> rusqlite::Result<Option
 /// Returns whether the database is in WAL mode. Another connection that opened the file
 /// meanwhile and reads it keeps it in rollback-journal mode (with `synchronous = FULL`) until it
 /// lets go: that is not an error, the write that left WAL mode has committed; the store tries
-/// again before its next write (`Store::lock_writer`), and any connection opening the file
+/// again before its next write (`Database::lock_writer`), and any connection opening the file
 /// switches it to WAL as well.
 fn return_to_wal(conn: &Connection, synchronous: &str) -> rusqlite::Result<bool> {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
@@ -753,7 +727,7 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
     conn.pragma_update(None, "synchronous", synchronous(options.durability))?;
     // Statement and savepoint journals stay in memory instead of temporary files: they only
     // ever hold the pages one statement or one import line changed. (Imports switch to files
-    // for their index rebuilds, which sort every row: Store::import_jsonl.)
+    // for their index rebuilds, which sort every row: crate::Store::import_jsonl.)
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The query planner stability guarantee: a statement keeps its plan whatever values are
     // bound. Without it SQLite plans LIMIT/OFFSET with the bound values and so re-compiles a
@@ -881,8 +855,8 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint;
-    use crate::model::Status;
+    use crate::domain::model::Status;
+    use crate::sqlite::checkpoint;
     use rusqlite::params;
 
     #[test]
@@ -891,7 +865,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tx.db");
         let _ = std::fs::remove_file(&path);
-        let store = Store::open(&path).unwrap();
+        let store = Database::open(&path, OpenOptions::new()).unwrap();
         let add = |conn: &Connection, id: &str| {
             conn.execute(
                 "INSERT INTO users (id, created_at, updated_at) VALUES (?1, 0, 0)",
@@ -929,7 +903,7 @@ mod tests {
 
     #[test]
     fn spilling_writes_use_temporary_files_and_restore_memory_after() {
-        let store = Store::open_in_memory().unwrap();
+        let store = Database::open_in_memory(OpenOptions::new()).unwrap();
         let temp_store = |c: &Connection| -> Result<i64> {
             Ok(c.query_row("PRAGMA temp_store", [], |r| r.get(0))?)
         };
@@ -968,10 +942,7 @@ mod tests {
         let path = dir.path().join("load.db");
         for durability in [Durability::Normal, Durability::Full] {
             let _ = std::fs::remove_file(&path);
-            let store = OpenOptions::new()
-                .durability(durability)
-                .open(&path)
-                .unwrap();
+            let store = Database::open(&path, OpenOptions::new().durability(durability)).unwrap();
             // (journal mode, synchronous: 1 NORMAL, 2 FULL)
             let settings = |c: &Connection| -> Result<(String, i64)> {
                 Ok((
@@ -1021,7 +992,7 @@ mod tests {
 
             // Another connection has the file open: the write stays in WAL mode, and the
             // other connection reads what it committed.
-            let other = Store::open(&path).unwrap();
+            let other = Database::open(&path, OpenOptions::new()).unwrap();
             assert_eq!(other.schema_version().unwrap(), SCHEMA_VERSION);
             let inside = store
                 .write_or_discard_spilling(true, |c, _| {
@@ -1051,7 +1022,7 @@ mod tests {
     fn a_reader_that_holds_the_file_only_delays_the_return_to_wal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("held.db");
-        let store = Store::open(&path).unwrap();
+        let store = Database::open(&path, OpenOptions::new()).unwrap();
         {
             let conn = store.lock_writer().unwrap();
             leave_wal(&conn).unwrap();
@@ -1089,7 +1060,7 @@ mod tests {
     #[test]
     fn bulk_writes_change_two_settings_and_always_set_them_back() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("bulk.db")).unwrap();
+        let store = Database::open(dir.path().join("bulk.db"), OpenOptions::new()).unwrap();
         // (foreign keys enforced, (WAL pages between checkpoint requests, pages from which
         // the writer checkpoints itself)); SQLite's own auto-checkpoint stays off (the
         // checkpointer's hook replaces it)
@@ -1168,7 +1139,7 @@ mod tests {
 
     /// One write of about `pages` WAL pages (rows of 3,000 random bytes, one to a page, in a
     /// table of the test's own).
-    fn write_pages(store: &Store, pages: usize) {
+    fn write_pages(store: &Database, pages: usize) {
         store
             .write(|c, _| {
                 c.execute_batch("CREATE TABLE IF NOT EXISTS pad (x BLOB)")?;
@@ -1196,7 +1167,7 @@ mod tests {
     fn single_writes_leave_checkpoints_to_the_thread() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("thread.db");
-        let store = Store::open(&path).unwrap();
+        let store = Database::open(&path, OpenOptions::new()).unwrap();
         let before = file_len(&path);
         // Past the request threshold: the commit asks the thread and returns.
         write_pages(&store, 1_200);
@@ -1218,7 +1189,7 @@ mod tests {
         write_pages(&store, 1_500);
         drop(store);
         assert!(!PathBuf::from(format!("{}-wal", path.display())).exists());
-        let store = Store::open(&path).unwrap();
+        let store = Database::open(&path, OpenOptions::new()).unwrap();
         let rows: i64 = store
             .read(|c| Ok(c.query_row("SELECT count(*) FROM pad", [], |r| r.get(0))?))
             .unwrap();
@@ -1228,10 +1199,11 @@ mod tests {
     #[test]
     fn with_full_durability_the_writer_checkpoints_itself_sooner() {
         let dir = tempfile::tempdir().unwrap();
-        let store = OpenOptions::new()
-            .durability(Durability::Full)
-            .open(dir.path().join("full.db"))
-            .unwrap();
+        let store = Database::open(
+            dir.path().join("full.db"),
+            OpenOptions::new().durability(Durability::Full),
+        )
+        .unwrap();
         let checkpointer = store.checkpointer.as_ref().unwrap();
         let single = (checkpoint::REQUEST_PAGES, checkpoint::FULL_INLINE_PAGES);
         assert_eq!(checkpointer.pages(), single);
@@ -1244,7 +1216,7 @@ mod tests {
     fn without_the_thread_the_writer_checkpoints_itself_as_sqlite_would() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inline.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Database::open(&path, OpenOptions::new()).unwrap();
         store.checkpointer.as_mut().unwrap().stop();
         for _ in 0..8 {
             write_pages(&store, 700);
@@ -1258,7 +1230,7 @@ mod tests {
 
     #[test]
     fn the_writer_has_a_32_mib_page_cache() {
-        let store = Store::open_in_memory().unwrap();
+        let store = Database::open_in_memory(OpenOptions::new()).unwrap();
         let kib: i64 = store
             .write(|c, _| Ok(c.query_row("PRAGMA cache_size", [], |r| r.get(0))?))
             .unwrap();
@@ -1399,10 +1371,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (durability, level) in [(Durability::Normal, 1), (Durability::Full, 2)] {
             let path = dir.path().join(format!("{durability:?}.db"));
-            let store = OpenOptions::new()
-                .durability(durability)
-                .open(&path)
-                .unwrap();
+            let store = Database::open(&path, OpenOptions::new().durability(durability)).unwrap();
             let pragma = |c: &Connection| -> i64 {
                 c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
             };
@@ -1418,8 +1387,8 @@ mod tests {
     /// The SQL views' name tables are copies of the engine's: they must say what it says.
     #[test]
     fn views_name_every_status_as_the_engine() {
-        use crate::db::{kind_code, step_status_code};
-        use crate::model::{Kind, StepStatus};
+        use crate::domain::model::{Kind, StepStatus};
+        use crate::sqlite::db::{kind_code, step_status_code};
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, MIGRATIONS).unwrap();
         let rows = |sql: &str| -> Vec<(i64, i64, String)> {
@@ -1480,8 +1449,8 @@ mod tests {
     fn read_only_opens_only_a_current_database() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        let open = |p: &Path| OpenOptions::new().read_only(true).open(p);
-        let code = |r: Result<Store>| r.unwrap_err().code();
+        let open = |p: &Path| Database::open(p, OpenOptions::new().read_only(true));
+        let code = |r: Result<Database>| r.unwrap_err().code();
         assert_eq!(code(open(&dir.join("missing.db"))), "storage");
         std::fs::write(dir.join("empty.db"), b"").unwrap();
         assert_eq!(code(open(&dir.join("empty.db"))), "corrupt");
@@ -1503,7 +1472,7 @@ mod tests {
             "schema_too_new"
         );
         assert_eq!(
-            code(OpenOptions::new().read_only(true).open_in_memory()),
+            code(Database::open_in_memory(OpenOptions::new().read_only(true))),
             "validation"
         );
     }

@@ -1,0 +1,15 @@
+//! The public API: [`Store`] and every one of its operations, the request and result types,
+//! and the JSON forms the bindings use. Decisions come from [`crate::domain`]; rows come and go
+//! through [`crate::sqlite`]. Nothing outside this folder has an `impl Store`.
+
+pub(crate) mod check;
+pub(crate) mod dump;
+pub(crate) mod ops;
+pub(crate) mod query;
+pub(crate) mod report;
+pub(crate) mod roster;
+pub(crate) mod store;
+pub(crate) mod views;
+pub(crate) mod wire;
+
+pub use store::Store;
