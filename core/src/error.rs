@@ -327,22 +327,6 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(err: rusqlite::Error) -> Self {
-        use rusqlite::ffi::ErrorCode;
-        match &err {
-            rusqlite::Error::SqliteFailure(e, _) => match e.code {
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy(err.to_string()),
-                ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
-                    Error::Corrupt(err.to_string())
-                }
-                _ => Error::Storage(err.to_string()),
-            },
-            _ => Error::Storage(err.to_string()),
-        }
-    }
-}
-
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
         Error::Storage(format!("stored JSON is unreadable: {err}"))

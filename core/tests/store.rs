@@ -600,3 +600,72 @@ fn a_refusal_when_a_batch_writes_fails_the_call_and_changes_nothing() {
         .iter()
         .all(|o| matches!(o, EnrollOutcome::Created(_))));
 }
+
+/// `check_invariants` finds each kind of damage done behind the engine's back, naming the
+/// enrollment: the same invariants an import checks, plus history and SQLite's own checks.
+#[test]
+fn check_finds_every_broken_invariant_and_names_the_enrollment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("check.db");
+    let store = Store::open(&path).unwrap();
+    store
+        .upsert_user(&User {
+            id: "u".into(),
+            ..User::default()
+        })
+        .unwrap();
+    store
+        .create_program(&ProgramSpec {
+            id: "cert".into(),
+            kind: Kind::Certification,
+            title: "Cert".into(),
+            description: None,
+            state: ProgramState::Active,
+            self_enrollment: false,
+            steps: vec![Step {
+                id: "s1".into(),
+                step_type: "lesson".into(),
+                title: "S1".into(),
+                learner_completable: true,
+            }],
+            assessment: Some(Assessment {
+                passing_score: 90.0,
+                max_attempts: None,
+            }),
+        })
+        .unwrap();
+    let e = store
+        .enroll(&Actor::Admin, &EnrollRequest::new("u", "cert"))
+        .unwrap();
+    store.submit_attempt(&Actor::Admin, &e.id, 50.0).unwrap();
+    assert_eq!(store.check_invariants().unwrap(), Vec::<String>::new());
+    let damages = [
+        ("UPDATE enrollments SET steps_completed = 1", "step counters"),
+        ("UPDATE attempts SET number = 2", "numbered"),
+        ("UPDATE enrollments SET best_score = 10", "best_score"),
+        ("UPDATE enrollments SET resume_status = 1", "resume_status"),
+        (
+            "INSERT INTO step_progress (enrollment_rid, step_id, status) SELECT rid, 'nope', 0 FROM enrollments",
+            "unknown or repeated",
+        ),
+        (
+            "UPDATE events SET to_status = 'completed' WHERE seq = (SELECT max(seq) FROM events)",
+            "history ends in",
+        ),
+    ];
+    let pristine = dir.path().join("pristine.db");
+    store.backup(&pristine).unwrap();
+    drop(store);
+    for (i, (sql, expected)) in damages.into_iter().enumerate() {
+        let damaged = dir.path().join(format!("damaged{i}.db"));
+        std::fs::copy(&pristine, &damaged).unwrap();
+        let conn = rusqlite::Connection::open(&damaged).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let found = Store::open(&damaged).unwrap().check_invariants().unwrap();
+        assert!(
+            found.iter().any(|l| l.starts_with(&e.id) && l.contains(expected)),
+            "{sql}: {found:?}"
+        );
+    }
+}

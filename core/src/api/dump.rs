@@ -23,7 +23,6 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -37,7 +36,7 @@ use crate::domain::model::{
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::sqlite::db;
+use crate::sqlite::{bulk, db, Conn};
 use crate::sqlite::SCHEMA_VERSION;
 
 /// The `format` of the export header.
@@ -309,7 +308,7 @@ struct Importer {
     /// Whether the database had no history events before the import.
     history_was_empty: bool,
     /// `(table, CREATE INDEX statement)` of the indexes dropped for the import
-    /// ([`defer_indexes`]).
+    /// ([`bulk::defer_indexes`]).
     deferred: Vec<(&'static str, String)>,
 }
 
@@ -620,10 +619,14 @@ impl Importer {
     }
 
     /// Rebuilds the deferred indexes of `table`.
-    fn rebuild_deferred(&mut self, conn: &Connection, table: &str) -> Result<()> {
-        for (_, sql) in self.deferred.iter().filter(|(t, _)| *t == table) {
-            conn.execute_batch(sql)?;
-        }
+    fn rebuild_deferred(&mut self, conn: &Conn, table: &str) -> Result<()> {
+        bulk::rebuild_indexes(
+            conn,
+            self.deferred
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, sql)| sql.as_str()),
+        )?;
         self.deferred.retain(|(t, _)| *t != table);
         Ok(())
     }
@@ -937,7 +940,7 @@ impl Store {
     ) -> Result<ImportReport> {
         let empty = self.db.read(|c| {
             for table in ["users", "programs", "enrollments", "events"] {
-                if !is_empty(c, table)? {
+                if !bulk::is_empty(c, table)? {
                     return Ok(false);
                 }
             }
@@ -952,8 +955,8 @@ impl Store {
                 programs: HashMap::new(),
                 counts: RecordCounts::default(),
                 saw_header: false,
-                history_was_empty: is_empty(tx, "events")?,
-                deferred: defer_indexes(tx)?,
+                history_was_empty: bulk::is_empty(tx, "events")?,
+                deferred: bulk::defer_indexes(tx)?,
             };
             let mut held = db::Held::new(tx);
             let mut errors = Vec::new();
@@ -1151,15 +1154,7 @@ impl Store {
                 dest.display()
             )));
         }
-        self.db.read(|c| {
-            let mut target = Connection::open(dest)
-                .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dest.display())))?;
-            let backup = rusqlite::backup::Backup::new(c, &mut target)?;
-            match backup.step(-1)? {
-                rusqlite::backup::StepResult::Done => Ok(()),
-                other => Err(Error::Busy(format!("backup stopped: {other:?}"))),
-            }
-        })
+        self.db.read(|c| bulk::backup_to(c, dest))
     }
 }
 
@@ -1170,42 +1165,6 @@ fn csv_cell(text: &str) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// Whether `table` has no rows.
-fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
-    let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {table})");
-    Ok(conn.query_row(&sql, [], |r| r.get(0))?)
-}
-
-/// Into an empty enrollments or events table, an import drops the secondary indexes that check
-/// nothing (the unique ones stay, so every line is still checked) and rebuilds them once (those
-/// of enrollments at the first event line, the others at the end), which is much cheaper than
-/// updating them row by row. Partial indexes stay too: they hold few rows
-/// (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping them costs a
-/// condition per row, while each rebuild reads the whole table again (from the WAL, 4 KiB per
-/// read: 1,000,000 enrollments took 33,000 reads). Returns `(table, statement)`
-/// for each, to rebuild them; a rollback restores them anyway.
-fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
-    let mut rebuild = Vec::new();
-    for table in ["enrollments", "events"] {
-        if !is_empty(conn, table)? {
-            continue;
-        }
-        let mut stmt = conn.prepare(
-            "SELECT m.name, m.sql FROM pragma_index_list(?1) l
-             JOIN sqlite_master m ON m.type = 'index' AND m.name = l.name
-             WHERE l.origin = 'c' AND NOT l.\"unique\" AND NOT l.partial",
-        )?;
-        let indexes: Vec<(String, String)> = stmt
-            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (name, sql) in indexes {
-            conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-            rebuild.push((table, sql));
-        }
-    }
-    Ok(rebuild)
 }
 
 /// Calls `each` for every record, in id order: `page(after)` returns the next records after the
@@ -1233,46 +1192,5 @@ fn is_fatal(e: &Error) -> bool {
         Error::Busy(_) | Error::Corrupt(_) => true,
         Error::Storage(m) => !m.contains("constraint"),
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn imports_defer_the_full_secondary_indexes_only() {
-        let conn = Connection::open_in_memory().unwrap();
-        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
-        let mut deferred: Vec<String> = defer_indexes(&conn)
-            .unwrap()
-            .into_iter()
-            .map(|(table, sql)| format!("{table}: {}", sql.split(" ON ").next().unwrap()))
-            .collect();
-        deferred.sort();
-        assert_eq!(
-            deferred,
-            [
-                "enrollments: CREATE INDEX enrollments_program_status",
-                "enrollments: CREATE INDEX enrollments_user",
-                "events: CREATE INDEX events_enrollment",
-            ]
-        );
-        let kept: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(
-            kept,
-            [
-                "enrollments_one_open",
-                "enrollments_scheduled",
-                "users_email",
-                "users_external_id"
-            ]
-        );
     }
 }

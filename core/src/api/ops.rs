@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use rusqlite::Connection;
 
 use crate::api::Store;
 use crate::domain::ids::IdRandom;
@@ -18,6 +17,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 use crate::sqlite::db::{self, EventRecord};
+use crate::sqlite::Conn;
 
 /// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
 /// foreign-key checks ([`Store::write_or_discard_bulk`]) and with new enrollments written
@@ -433,7 +433,7 @@ impl Store {
         // into its sub-journal (a fifth of a bulk load's instructions). Long batches write
         // their new enrollments several at a time (Enrolling::bulk).
         let bulk = requests.len() >= BULK_BATCH_ROWS;
-        let batch = |tx: &Connection, now| {
+        let batch = |tx: &Conn, now| {
             let mut held = db::Held::new(tx);
             let mut call = if bulk {
                 Enrolling::bulk(requests.len())
@@ -549,7 +549,7 @@ impl Store {
         actor: &Actor,
         action: &str,
         change: impl FnOnce(
-            &Connection,
+            &Conn,
             i64,
             &Program,
             &mut Enrollment,
@@ -872,7 +872,7 @@ pub(crate) fn ordered_steps(program: &Program, rows: Vec<StepProgress>) -> Vec<S
 /// The step progress rows of enrollment `rid`, which the lifecycle rules only consult for a
 /// program with steps (a program without steps has none that count): skipped otherwise, one
 /// query less for every course change.
-fn step_rows(tx: &Connection, rid: i64, program: &Program) -> Result<Vec<StepProgress>> {
+fn step_rows(tx: &Conn, rid: i64, program: &Program) -> Result<Vec<StepProgress>> {
     if program.steps.is_empty() {
         Ok(Vec::new())
     } else {

@@ -14,6 +14,7 @@ use crate::domain::model::{
     StepChange, StepProgress, StepStatus, Trigger, User,
 };
 use crate::domain::time::Timestamp;
+use crate::domain::invariants;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 
@@ -576,7 +577,7 @@ fn count_step(e: &mut Enrollment, status: StepStatus, delta: i32) {
 }
 
 /// [`count_step`] on `(delivered, completed, skipped)`.
-fn count_step_in(counters: &mut (u32, u32, u32), status: StepStatus, delta: i32) {
+pub(crate) fn count_step_in(counters: &mut (u32, u32, u32), status: StepStatus, delta: i32) {
     let bump = |n: &mut u32| *n = n.saturating_add_signed(delta);
     let (delivered, completed, skipped) = counters;
     match status {
@@ -680,71 +681,21 @@ pub fn check_restored(
         validate::text("failure_message", m, validate::MAX_LONG_TEXT_BYTES, true)?;
     }
     validate::percent("progress", e.progress_percent)?;
-    let bad = |message: String| Err(Error::validation("enrollment", message));
-    if e.kind != program.kind {
-        return bad(format!(
-            "kind {} but program {} is a {}",
-            e.kind, program.id, program.kind
-        ));
-    }
-    if e.steps_total as usize != program.steps.len() {
-        return bad(format!(
-            "steps_total {} but the program has {} steps",
-            e.steps_total,
-            program.steps.len()
-        ));
-    }
-    if e.attempt_number == 0 {
-        return bad("attempt_number starts at 1".into());
-    }
-    if (e.status == Status::Paused) != e.resume_status.is_some() {
-        return bad("resume_status is set exactly while paused".into());
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut counted = (0, 0, 0);
     for p in steps {
-        if !program.steps.iter().any(|s| s.id == p.step_id) || !seen.insert(p.step_id.as_str()) {
-            return Err(Error::validation(
-                "step_id",
-                format!(
-                    "step {:?} is unknown or repeated in program {}",
-                    p.step_id, program.id
-                ),
-            ));
-        }
         if let Some(r) = &p.result {
             validate::result(r)?;
         }
         if let Some(code) = &p.failure_reason {
             validate::code("failure_reason", code)?;
         }
-        count_step_in(&mut counted, p.status, 1);
     }
-    if counted != (e.steps_delivered, e.steps_completed, e.steps_skipped) {
-        return bad("step counters disagree with step_progress".into());
-    }
-    if e.kind != Kind::Track
-        && e.steps_total > 0
-        && e.status != Status::Completed
-        && e.progress_percent
-            != crate::domain::model::percent(e.steps_completed + e.steps_skipped, e.steps_total)
-    {
-        return bad("progress disagrees with the steps".into());
-    }
-    let best = attempts
-        .iter()
-        .map(|a| a.score)
-        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-    for (i, a) in attempts.iter().enumerate() {
+    for a in attempts {
         validate::percent("score", a.score)?;
-        if a.number as usize != i + 1 {
-            return bad("attempts are numbered 1, 2, 3, ...".into());
-        }
     }
-    if e.attempts as usize != attempts.len() || e.best_score != best {
-        return bad("attempts and best_score disagree with the attempt records".into());
+    match invariants::violations(program, e, steps, attempts).first() {
+        Some(v) => Err(Error::validation(v.field, v.message.clone())),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the time-ordered enrollment ids.
 
 pub(crate) mod ids;
+pub(crate) mod invariants;
 pub mod lifecycle;
 pub mod model;
 pub mod time;
