@@ -664,7 +664,9 @@ fn check_finds_every_broken_invariant_and_names_the_enrollment() {
         drop(conn);
         let found = Store::open(&damaged).unwrap().check_invariants().unwrap();
         assert!(
-            found.iter().any(|l| l.starts_with(&e.id) && l.contains(expected)),
+            found
+                .iter()
+                .any(|l| l.starts_with(&e.id) && l.contains(expected)),
             "{sql}: {found:?}"
         );
     }

@@ -36,8 +36,8 @@ use crate::domain::model::{
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::sqlite::{bulk, db, Conn};
 use crate::sqlite::SCHEMA_VERSION;
+use crate::sqlite::{bulk, db, Conn};
 
 /// The `format` of the export header.
 pub const EXPORT_FORMAT: &str = "enrollkit-export";

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-
 use crate::api::Store;
 use crate::domain::ids::IdRandom;
 use crate::domain::lifecycle::{self, Command};

@@ -9,15 +9,14 @@
 //! offset pages get slower (about three times more so for that merge); prefer cursors for
 //! exports and feeds.
 
-use rusqlite::types::Value as SqlValue;
-
 use crate::api::Store;
 use crate::domain::lifecycle;
-use crate::domain::model::{Actor, Enrollment, Kind, Program, Status, Trigger};
+use crate::domain::model::{Actor, Enrollment, Kind, Status, Trigger};
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 use crate::sqlite::db;
+use crate::sqlite::listing::{self, Listing};
 
 /// Default page size (the course reference's `per_page` default).
 pub const DEFAULT_PER_PAGE: u32 = 20;
@@ -167,28 +166,37 @@ impl Store {
                 }
                 _ => None,
             };
-            let resolved = Resolved {
-                user_id: user_id.as_deref(),
-                program: program.as_ref(),
-                cursor_rid,
-                limit,
-                offset,
-            };
-            let (sql, values) = list_sql(query, &resolved)?;
-            let mut stmt = c.prepare_cached(&sql)?;
-            let from_row = match resolved.program {
-                Some(_) => db::stored_enrollment_from_row,
-                None => db::enrollment_from_row,
-            };
-            let rows = stmt.query_map(rusqlite::params_from_iter(values), from_row)?;
-            let mut items: Vec<Enrollment> = rows
-                .map(|r| r.map(|(_, e)| e))
-                .collect::<rusqlite::Result<_>>()?;
-            if let Some(p) = resolved.program {
-                for e in &mut items {
-                    e.steps_total = p.steps.len() as u32;
+            let statuses = match &query.status {
+                None => None,
+                Some(name) => {
+                    let pairs: Vec<(Kind, Status)> = match &program {
+                        Some(p) => vec![(p.kind, Status::parse(p.kind, name)?)],
+                        None => Status::matching(name),
+                    };
+                    if pairs.is_empty() {
+                        return Err(Error::validation(
+                            "status",
+                            format!("{name:?} is not a status of any program kind"),
+                        ));
+                    }
+                    Some(pairs)
                 }
-            }
+            };
+            let mut items = listing::list_enrollments(
+                c,
+                &Listing {
+                    user_id: user_id.as_deref(),
+                    program: program.as_ref(),
+                    statuses,
+                    trigger: query.trigger,
+                    enrolled: (query.enrolled_from, query.enrolled_to),
+                    completed: (query.completed_from, query.completed_to),
+                    newest_first: query.order == Order::NewestFirst,
+                    cursor_rid,
+                    limit,
+                    offset,
+                },
+            )?;
             let has_more = items.len() > limit as usize;
             items.truncate(limit as usize);
             let next_cursor = if has_more {
@@ -205,145 +213,6 @@ impl Store {
     }
 }
 
-/// What [`list_sql`] needs besides the query: looked up or decided by the caller.
-struct Resolved<'a> {
-    /// The user filter after applying the actor (learners: always themselves).
-    user_id: Option<&'a str>,
-    /// The filtered program: the status is parsed in its kind's vocabulary, and the listing
-    /// selects only the stored columns, the caller setting every row's `steps_total` to the
-    /// program's step count; without a program filter, rows span programs and count their
-    /// program's steps in SQL.
-    program: Option<&'a Program>,
-    /// The rowid of the `starting_after` enrollment.
-    cursor_rid: Option<i64>,
-    /// Rows to return (one more is fetched to learn `has_more`).
-    limit: u32,
-    /// Rows to skip (page pagination).
-    offset: u64,
-}
-
-/// The SELECT for a listing and its parameters.
-fn list_sql(query: &ListQuery, r: &Resolved<'_>) -> Result<(String, Vec<SqlValue>)> {
-    let mut w = Where::default();
-    if let Some(u) = r.user_id {
-        w.add("e.user_id = ?", SqlValue::Text(u.to_owned()));
-    }
-    if let Some(p) = &query.program_id {
-        // With a user filter, walk the user's (few) enrollments, not the program's (many).
-        let clause = if r.user_id.is_some() {
-            "+e.program_id = ?"
-        } else {
-            "e.program_id = ?"
-        };
-        w.add(clause, SqlValue::Text(p.clone()));
-    }
-    if let Some(name) = &query.status {
-        let pairs: Vec<(Kind, Status)> = match r.program {
-            Some(p) => vec![(p.kind, Status::parse(p.kind, name)?)],
-            None => Status::matching(name),
-        };
-        if pairs.is_empty() {
-            return Err(Error::validation(
-                "status",
-                format!("{name:?} is not a status of any program kind"),
-            ));
-        }
-        // A name means one canonical status in every vocabulary that has it, so status and
-        // kind can be filtered separately.
-        let statuses: Vec<String> = pairs.iter().map(|(_, s)| s.code().to_string()).collect();
-        w.clauses
-            .push(format!("e.status IN ({})", statuses.join(", ")));
-        if r.program.is_none() {
-            let kinds: Vec<String> = pairs
-                .iter()
-                .map(|(k, _)| db::kind_code(*k).to_string())
-                .collect();
-            w.clauses.push(format!("e.kind IN ({})", kinds.join(", ")));
-        }
-    }
-    if let Some(t) = query.trigger {
-        w.add("e.trigger = ?", SqlValue::Text(t.as_str().to_owned()));
-    }
-    let time = |t: Timestamp| SqlValue::Integer(t.millis());
-    if let Some(t) = query.enrolled_from {
-        w.add("e.enrolled_at >= ?", time(t));
-    }
-    if let Some(t) = query.enrolled_to {
-        w.add("e.enrolled_at < ?", time(t));
-    }
-    if let Some(t) = query.completed_from {
-        w.add("e.completed_at >= ?", time(t));
-    }
-    if let Some(t) = query.completed_to {
-        w.add("e.completed_at < ?", time(t));
-    }
-    let (cmp, dir) = match query.order {
-        Order::OldestFirst => (">", "ASC"),
-        Order::NewestFirst => ("<", "DESC"),
-    };
-    if let Some(rid) = r.cursor_rid {
-        w.add(&format!("e.rid {cmp} ?"), SqlValue::Integer(rid));
-    }
-    let filter = if w.clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", w.clauses.join(" AND "))
-    };
-    let mut values = w.values;
-    values.push(SqlValue::Integer(i64::from(r.limit) + 1));
-    values.push(SqlValue::Integer(r.offset as i64));
-    let n = values.len();
-    let (limit, offset) = (n - 1, n);
-    // Counting the steps for every row (a correlated subquery, one index seek a row) cost a
-    // tenth of a first page at 1,000,000.
-    let columns = match r.program {
-        Some(_) => db::ENROLLMENT_STORED_COLUMNS,
-        None => db::ENROLLMENT_COLUMNS,
-    };
-    let sql = if query.program_id.is_some() && r.user_id.is_none() && query.status.is_none() {
-        // No index orders a program's enrollments by rid alone (one more index would cost
-        // every enrollment a B-tree write): merge the program's per-status runs of
-        // enrollments_program_status, which SQLite does without sorting and stops at the page.
-        let and = if filter.is_empty() { "WHERE" } else { "AND" };
-        let runs: Vec<String> = Status::ALL
-            .iter()
-            .map(|s| {
-                format!(
-                    "SELECT e.rid FROM enrollments e {filter} {and} e.status = {}",
-                    s.code()
-                )
-            })
-            .collect();
-        format!(
-            "SELECT {columns} FROM enrollments e WHERE e.rid IN ({} ORDER BY 1 {dir} \
-             LIMIT ?{limit} OFFSET ?{offset}) ORDER BY e.rid {dir}",
-            runs.join(" UNION ALL ")
-        )
-    } else {
-        format!(
-            "SELECT {columns} FROM enrollments e {filter} ORDER BY e.rid {dir} \
-             LIMIT ?{limit} OFFSET ?{offset}"
-        )
-    };
-    Ok((sql, values))
-}
-
-/// A WHERE clause under construction: `?` in each added clause becomes the next numbered
-/// parameter.
-#[derive(Default)]
-struct Where {
-    clauses: Vec<String>,
-    values: Vec<SqlValue>,
-}
-
-impl Where {
-    fn add(&mut self, clause: &str, value: SqlValue) {
-        self.values.push(value);
-        self.clauses
-            .push(clause.replace('?', &format!("?{}", self.values.len())));
-    }
-}
-
 fn check_page_size(n: u32) -> Result<()> {
     if n == 0 || n > MAX_PER_PAGE {
         return Err(Error::validation(
@@ -352,79 +221,4 @@ fn check_page_size(n: u32) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::model::ProgramSpec;
-
-    /// The query plan of a listing: no full scan of enrollments (other than by rowid when
-    /// nothing narrows it) and no sort, so a deep keyset page costs what the first page costs.
-    fn plan(query: &ListQuery, user: Option<&str>, kind: Option<Kind>) -> String {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
-        let program = kind.map(|kind| Program {
-            spec: ProgramSpec {
-                kind,
-                ..ProgramSpec::course("p", "P")
-            },
-            created_at: Timestamp::from_millis(0),
-            updated_at: Timestamp::from_millis(0),
-        });
-        let r = Resolved {
-            user_id: user,
-            program: program.as_ref(),
-            cursor_rid: Some(1_000),
-            limit: 20,
-            offset: 0,
-        };
-        let (sql, values) = list_sql(query, &r).unwrap();
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap();
-        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-    }
-
-    #[test]
-    fn listings_use_an_index_in_rid_order() {
-        let by_program = ListQuery {
-            program_id: Some("p".into()),
-            ..ListQuery::default()
-        };
-        let by_program_status = ListQuery {
-            status: Some("active".into()),
-            order: Order::NewestFirst,
-            ..by_program.clone()
-        };
-        let cases = [
-            (
-                plan(&ListQuery::default(), None, None),
-                "SEARCH e USING INTEGER PRIMARY KEY",
-            ),
-            (
-                plan(&by_program, None, Some(Kind::Course)),
-                "MERGE (UNION ALL)",
-            ),
-            (
-                plan(&by_program, None, Some(Kind::Course)),
-                "COVERING INDEX enrollments_program_status (program_id=? AND status=? AND rid>?)",
-            ),
-            (
-                plan(&by_program_status, None, Some(Kind::Course)),
-                "enrollments_program_status",
-            ),
-            (
-                plan(&ListQuery::default(), Some("u"), None),
-                "enrollments_user",
-            ),
-        ];
-        for (plan, index) in cases {
-            assert!(plan.contains(index), "{plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "sorts: {plan}");
-        }
-    }
 }

@@ -9,12 +9,12 @@
 //! One engine serves the three vocabularies: it works on canonical [`Status`] values and names
 //! them per [`Kind`] only for errors and rendering.
 
+use crate::domain::invariants;
 use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, Program, ProgramState, Status,
     StepChange, StepProgress, StepStatus, Trigger, User,
 };
 use crate::domain::time::Timestamp;
-use crate::domain::invariants;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 

@@ -1424,7 +1424,12 @@ pub(crate) fn for_each_enrollment_with_records(
     while let Some(r) = rows.next()? {
         let (rid, e) = enrollment_from_row(r)?;
         let last: Option<String> = r.get(36)?;
-        each(e, load_step_progress(conn, rid)?, load_attempts(conn, rid)?, last)?;
+        each(
+            e,
+            load_step_progress(conn, rid)?,
+            load_attempts(conn, rid)?,
+            last,
+        )?;
     }
     Ok(())
 }

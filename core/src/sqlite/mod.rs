@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub(crate) mod checkpoint;
 mod database;
 pub(crate) mod db;
+pub(crate) mod listing;
 
 #[cfg(test)]
 pub(crate) use database::{migrate, MIGRATIONS};
