@@ -827,12 +827,7 @@ struct Waiting {
 
 /// Inserts an imported enrollment; an unknown user (the foreign key) is `not_found`.
 fn write_enrollment(held: &mut db::Held<'_>, e: &Enrollment) -> Result<i64> {
-    db::insert_enrollment(held, e).map_err(|err| match err {
-        Error::Storage(m) if m.contains("FOREIGN KEY") => {
-            Error::not_found("user", e.user_id.clone())
-        }
-        other => other,
-    })
+    crate::api::ops::inserted(e, db::insert_enrollment(held, e)?)
 }
 
 /// Inserts an imported event; a sequence number in use is a `conflict`.

@@ -1,6 +1,6 @@
 //! The public operations of [`Store`]: users, programs, enrollments, steps, attempts,
-//! transitions, history. Each write loads the state, lets [`crate::domain::lifecycle`] decide, and stores
-//! the new state with its history event in one transaction.
+//! transitions, history. Each write loads the state, lets [`crate::lifecycle`] decide, and
+//! stores the new state with its history event in one transaction.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -138,7 +138,7 @@ impl Enrolling {
             db::insert_new_enrollments(held, pending, event)
         } else {
             pending.iter().try_for_each(|e| {
-                db::insert_enrollment(held, e)?;
+                inserted(e, db::insert_enrollment(held, e)?)?;
                 db::insert_event(held, e, event(e))
             })
         };
@@ -407,7 +407,7 @@ impl Store {
         // A refused INSERT (already enrolled, id taken) changes nothing: SQLite backs out the
         // failed statement. Once it succeeded, a failure is not this row's refusal (the
         // enrollment would stay without its event), so it fails the whole call.
-        db::insert_enrollment(held, &e)?;
+        inserted(&e, db::insert_enrollment(held, &e)?)?;
         db::insert_event(held, &e, enrolled_event(&e, actor, now)).map_err(Error::into_storage)?;
         Ok(e)
     }
@@ -866,6 +866,29 @@ pub(crate) fn ordered_steps(program: &Program, rows: Vec<StepProgress>) -> Vec<S
                 .unwrap_or_else(|| StepProgress::pending(&s.id))
         })
         .collect()
+}
+
+/// The rowid of enrollment `e` just inserted, or the API's name for the database's refusal: an
+/// id in use is a `conflict`, an open enrollment `already_enrolled` (naming it), a missing user
+/// `not_found`.
+pub(crate) fn inserted(
+    e: &Enrollment,
+    outcome: std::result::Result<i64, db::Refused>,
+) -> Result<i64> {
+    match outcome {
+        Ok(rid) => Ok(rid),
+        Err(db::Refused::IdTaken) => Err(Error::Conflict(format!(
+            "an enrollment with id {} already exists",
+            e.id
+        ))),
+        Err(db::Refused::OpenEnrollment(open)) => Err(lifecycle::already_enrolled(
+            e.kind,
+            &e.user_id,
+            &e.program_id,
+            &open,
+        )),
+        Err(db::Refused::MissingParent) => Err(Error::not_found("user", e.user_id.clone())),
+    }
 }
 
 /// The step progress rows of enrollment `rid`, which the lifecycle rules only consult for a

@@ -127,15 +127,17 @@ fn refuse(e: &Enrollment, to: Status, action: &'static str) -> Error {
     }
 }
 
-/// What a user's earlier enrollments in the program say about a new one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Prior {
-    /// Enrollment id.
-    pub id: String,
-    /// Its status.
-    pub status: Status,
-    /// Its lineage attempt number.
-    pub attempt_number: u32,
+pub use crate::domain::model::Prior;
+
+/// The refusal of a new enrollment of `user_id` in `program_id` (of `kind`) that `blocking`, the
+/// user's open (or completed) enrollment there, stands in the way of.
+pub fn already_enrolled(kind: Kind, user_id: &str, program_id: &str, blocking: &Prior) -> Error {
+    Error::AlreadyEnrolled {
+        existing_id: blocking.id.clone(),
+        user_id: user_id.to_owned(),
+        program_id: program_id.to_owned(),
+        status: blocking.status.label(kind).to_owned(),
+    }
 }
 
 /// Decides whether `req` may create an enrollment and builds it.
@@ -191,12 +193,7 @@ pub fn enroll(
     }
     let blocking = open.or(latest.filter(|p| p.status == Status::Completed && !req.allow_reenroll));
     if let Some(b) = blocking {
-        return Err(Error::AlreadyEnrolled {
-            existing_id: b.id.clone(),
-            user_id: user.id.clone(),
-            program_id: program.id.clone(),
-            status: b.status.label(program.kind).to_owned(),
-        });
+        return Err(already_enrolled(program.kind, &user.id, &program.id, b));
     }
     let trigger = req.trigger.unwrap_or(match actor {
         Actor::Learner(_) => Trigger::SelfJoin,
@@ -268,7 +265,8 @@ pub fn check_runnable(
     if kind == Kind::Track && state == ProgramState::Active && steps.is_empty() {
         return Err(Error::validation(
             "steps",
-            "an active track needs at least one step (create it as a draft, then publish it with its steps)",
+            "an active track needs at least one step \
+             (create it as a draft, then publish it with its steps)",
         ));
     }
     Ok(())

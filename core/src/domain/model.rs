@@ -1,7 +1,7 @@
 //! Domain types: users, programs, steps, enrollments, step progress, attempts, events, actors.
 //!
-//! These are plain data. The rules that change them live in [`crate::domain::lifecycle`]; the SQL that
-//! stores them lives in the store.
+//! These are plain data. The rules that change them live in [`crate::lifecycle`]; the SQL that
+//! stores them lives in the SQLite backend.
 
 use serde::{Deserialize, Serialize};
 
@@ -883,4 +883,16 @@ pub struct Event {
     pub reason: Option<String>,
     /// When.
     pub at: Timestamp,
+}
+
+/// What a user's earlier enrollments in the program say about a new one (the rules in
+/// [`crate::lifecycle::enroll`] read it; storage reads it from the user's enrollments).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prior {
+    /// Enrollment id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// Its lineage attempt number.
+    pub attempt_number: u32,
 }

@@ -1,15 +1,14 @@
 //! Row-level SQL for SQLite: reading and writing users, programs, enrollments, step progress,
-//! attempts and events. No rules live here; [`crate::domain::lifecycle`] decides, this module stores.
+//! attempts and events. No rules live here; [`crate::lifecycle`] decides, this module stores.
 
 use std::sync::LazyLock;
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
-use crate::domain::lifecycle::Prior;
 use crate::domain::model::{
-    Actor, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
-    ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+    Actor, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
+    ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -777,7 +776,10 @@ fn is_fresh(values: &[ValueRef<'_>; 34]) -> bool {
 
 /// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
 /// `already_enrolled`, a clash on the id becomes `conflict`.
-pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i64> {
+pub(crate) fn insert_enrollment(
+    held: &mut Held<'_>,
+    e: &Enrollment,
+) -> Result<Result<i64, Refused>> {
     let values = enrollment_values(e);
     let result = if is_fresh(&values) {
         let fresh = FRESH_COLUMNS.map(|i| ToSqlOutput::Borrowed(values[i]));
@@ -790,25 +792,34 @@ pub(crate) fn insert_enrollment(held: &mut Held<'_>, e: &Enrollment) -> Result<i
     };
     let conn = held.conn();
     match result {
-        Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(err) if is_unique_violation(&err, "enrollments.id") => Err(Error::Conflict(format!(
-            "an enrollment with id {} already exists",
-            e.id
-        ))),
+        Ok(_) => Ok(Ok(conn.last_insert_rowid())),
+        Err(err) if is_unique_violation(&err, "enrollments.id") => Ok(Err(Refused::IdTaken)),
         Err(err) if is_unique_violation(&err, "enrollments.user_id") => {
-            let open = open_enrollment(conn, &e.user_id, &e.program_id)?;
-            match open {
-                Some(p) => Err(Error::AlreadyEnrolled {
-                    existing_id: p.id,
-                    user_id: e.user_id.clone(),
-                    program_id: e.program_id.clone(),
-                    status: p.status.label(e.kind).to_owned(),
-                }),
+            match open_enrollment(conn, &e.user_id, &e.program_id)? {
+                Some(p) => Ok(Err(Refused::OpenEnrollment(p))),
                 None => Err(err.into()),
             }
         }
+        Err(err) if is_constraint(&err, rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => {
+            Ok(Err(Refused::MissingParent))
+        }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Why the database refused a new row, for the API to name in its own terms.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Refused {
+    /// Another row (current or deleted) has the id.
+    IdTaken,
+    /// The user has this open enrollment in the program (the one-open-enrollment index).
+    OpenEnrollment(Prior),
+    /// A row it refers to (the user, the program) does not exist.
+    MissingParent,
+}
+
+fn is_constraint(err: &rusqlite::Error, extended_code: std::ffi::c_int) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == extended_code)
 }
 
 fn is_unique_violation(err: &rusqlite::Error, column: &str) -> bool {
