@@ -566,8 +566,8 @@ const LINES_PER_BATCH: usize = 512;
 /// The reader thread: reads and parses lines and sends them to `out` in batches, until the end
 /// of the input, a read error (sent as the last message) or the writer hanging up. The writer
 /// sends the records it is done with back through `done`, so that they are freed by the
-/// thread that allocated them: freeing in the other thread made the allocator a quarter of
-/// the import's time.
+/// thread that allocated them: memory freed by another thread goes through the allocator's
+/// slow cross-thread path.
 fn read_lines(
     input: &mut (dyn BufRead + Send),
     out: &SyncSender<Result<Vec<ReadLine>>>,
@@ -923,7 +923,7 @@ impl Store {
     ///
     /// An import into an empty database file (no users, programs, enrollments nor events) that
     /// no other connection has open takes the file for itself until it ends: it writes through
-    /// a rollback journal instead of the WAL, about a third faster for large files, and other
+    /// a rollback journal instead of the WAL, faster for large files, and other
     /// connections (other processes, and this store's own reads from other threads) wait for
     /// it up to their busy timeout instead of reading the empty database. Any other import
     /// leaves the database readable by others throughout.
@@ -956,8 +956,8 @@ impl Store {
             let mut held = db::Held::new(tx);
             let mut errors = Vec::new();
             let (mut line, mut bytes) = (0u64, 0u64);
-            // A reader thread reads and parses lines (about a third of an import's work) while
-            // this one writes them.
+            // A reader thread reads and parses lines while this one writes them: parsing is a
+            // large share of an import's work, and it needs no database.
             std::thread::scope(|scope| -> Result<()> {
                 let (sender, batches) = std::sync::mpsc::sync_channel(4);
                 let (give_back, done) = std::sync::mpsc::sync_channel(4);

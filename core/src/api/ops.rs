@@ -21,8 +21,8 @@ use crate::sqlite::Conn;
 /// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
 /// foreign-key checks ([`Store::write_or_discard_bulk`]) and with new enrollments written
 /// several to a statement ([`Enrolling::bulk`]): switching the checks off and on makes
-/// SQLite prepare each cached statement again, about 90 µs, which rows without the checks save
-/// back from about 100 rows on (measured on 2-core x86-64).
+/// SQLite prepare each cached statement again, a fixed cost that only a batch of a few hundred
+/// rows earns back (`bench/README.md`, "Settings and their measurements").
 const BULK_BATCH_ROWS: usize = 256;
 
 /// Largest page any list call returns.
@@ -428,8 +428,8 @@ impl Store {
     ) -> Result<Vec<EnrollOutcome>> {
         // All-or-nothing failures roll the transaction back. No savepoints: a row is refused
         // before it writes anything or by its one INSERT, which SQLite backs out by itself
-        // (enroll_in), and a savepoint per row made SQLite copy every page each row touched
-        // into its sub-journal (a fifth of a bulk load's instructions). Long batches write
+        // (enroll_in), and a savepoint per row would make SQLite copy every page each row
+        // touched into its sub-journal. Long batches write
         // their new enrollments several at a time (Enrolling::bulk).
         let bulk = requests.len() >= BULK_BATCH_ROWS;
         let batch = |tx: &Conn, now| {
@@ -903,8 +903,8 @@ fn step_rows(tx: &Conn, rid: i64, program: &Program) -> Result<Vec<StepProgress>
 }
 
 /// The event reason of a progress change: `progress=` and the percent as `{}` prints an `f64`.
-/// Whole percents (the usual case) are written digit by digit, at a fifth of the cost of
-/// formatting a float.
+/// Whole percents (the usual case) are written digit by digit, much cheaper than formatting a
+/// float.
 fn progress_reason(percent: f64) -> String {
     if percent.fract() != 0.0 || !(0.0..=100.0).contains(&percent) || percent.is_sign_negative() {
         return format!("progress={percent}");

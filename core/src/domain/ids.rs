@@ -23,8 +23,8 @@ const BYTES_PER_ID: usize = 10;
 const MAX_IDS_PER_READ: usize = 256;
 
 /// Random bytes for the ids of one call (one enroll, one batch of enrollments), read from the
-/// operating system once for up to [`MAX_IDS_PER_READ`] ids: a `getrandom` system call per id
-/// cost about 0.35 µs, some 3 % of a bulk-enrolled row. Never kept beyond the call, so a
+/// operating system once for up to [`MAX_IDS_PER_READ`] ids rather than with a system call per
+/// id, which bulk enrollment would pay on every row. Never kept beyond the call, so a
 /// process forked in between cannot hand out the same bytes as its parent.
 pub(crate) struct IdRandom {
     bytes: Vec<u8>,

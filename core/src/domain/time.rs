@@ -131,7 +131,8 @@ impl Timestamp {
 impl Timestamp {
     /// The canonical text (`2026-01-15T10:30:00.000Z`) as ASCII bytes, computed without
     /// allocating (civil-from-days, Howard Hinnant's algorithm): every list and export writes
-    /// several per row, and chrono's formatter was a tenth of the cost of a listed page.
+    /// several per row, and a general-purpose formatter costs a noticeable share of a listed
+    /// page.
     fn canonical(self) -> [u8; 24] {
         let days = self.0.div_euclid(86_400_000);
         let ms_of_day = self.0.rem_euclid(86_400_000);

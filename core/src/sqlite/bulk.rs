@@ -18,8 +18,7 @@ pub(crate) fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
 /// of enrollments at the first event line, the others at the end), which is much cheaper than
 /// updating them row by row. Partial indexes stay too: they hold few rows
 /// (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping them costs a
-/// condition per row, while each rebuild reads the whole table again (from the WAL, 4 KiB per
-/// read: 1,000,000 enrollments took 33,000 reads). Returns `(table, statement)`
+/// condition per row, while each rebuild reads the whole table again. Returns `(table, statement)`
 /// for each, to rebuild them; a rollback restores them anyway.
 pub(crate) fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut rebuild = Vec::new();

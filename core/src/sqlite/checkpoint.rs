@@ -44,14 +44,14 @@ pub(crate) const REQUEST_PAGES: i64 = 1000;
 
 /// WAL pages from which the writer checkpoints itself with [`Durability::Normal`] and during
 /// bulk writes (64 MiB of 4 KiB pages). Each such checkpoint is a stall of two or three
-/// `fsync`s; measured in phase B at 1,000,000 enrollments, 4,000 pages gave 17 % more
-/// operations a second than SQLite's own checkpoints, 8,000 pages 20 %, 16,384 pages 32 %.
+/// `fsync`s in a commit, so it should be rare; the WAL can only start over once all of it is
+/// copied, which the thread beside a busy writer never achieves, so some limit is needed.
+/// The choice among limits is measured in `bench/README.md` ("Settings and their measurements").
 pub(crate) const INLINE_PAGES: i64 = 16 * 1024;
 
 /// WAL pages from which the writer checkpoints itself with [`Durability::Full`] (8 MiB). Its
-/// commits each sync the WAL, which costs more while the file grows: phase B with `FULL`
-/// measured 5,400-5,700 operations a second with 2,000 pages, 4,200-4,700 with 4,000 and
-/// 3,600-4,100 with 16,384 (SQLite's own checkpoints: 4,900-5,900).
+/// commits each sync the WAL, which costs more the larger the file grows, so the WAL is kept
+/// small (see `bench/README.md`, "Settings and their measurements").
 pub(crate) const FULL_INLINE_PAGES: i64 = 2 * REQUEST_PAGES;
 
 /// A store's checkpointing thread, and the WAL hook that feeds it ([`Checkpointer::hook`]).

@@ -159,11 +159,11 @@ pub(crate) struct Database {
 }
 
 /// Enrollments as this store's single-enrollment changes ([`Database::write_enrollment`]) left
-/// them, so that the next change of the same enrollment need not read its 35 columns again
-/// (a quarter of an `add_progress`). An entry is current only while nothing else changed the
-/// database since it was written: the writer's pager data version ([`crate::sqlite::db::data_version`],
-/// which every commit changes, this store's other writes' as well as another connection's)
-/// must still be the one that the last single-enrollment change left.
+/// them, so that the next change of the same enrollment need not read its 35 columns again.
+/// An entry is current only while nothing else changed the database since it was written: the
+/// writer's pager data version ([`crate::sqlite::db::data_version`], which every commit
+/// changes, this store's other writes' as well as another connection's) must still be the one
+/// that the last single-enrollment change left.
 #[derive(Default)]
 struct WrittenEnrollments {
     /// The writer's data version right after the commit of the last change kept; `None`
@@ -176,8 +176,9 @@ struct WrittenEnrollments {
     entries: FastMap<(i64, crate::domain::model::Enrollment)>,
 }
 
-/// The caches' maps from ids: hashed with foldhash, a quarter of the default SipHash's cost
-/// (about 300 instructions of every `add_progress`), and seeded per process like it.
+/// The caches' maps from ids: hashed with foldhash, much cheaper than the default SipHash on
+/// short keys and seeded per process like it; the keys are ids the store itself reads back,
+/// not attacker-chosen in bulk.
 type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// Enrollments [`WrittenEnrollments`] keeps at most; it starts over when full.
@@ -363,20 +364,18 @@ impl Database {
     }
 
     /// [`Database::write_or_discard`] with temporary data (sorts, journals) in files instead of
-    /// memory: for imports, whose index rebuilds sort every row (1,000,000 enrollments took
-    /// 72 MiB in memory). The setting can only change outside a transaction.
+    /// memory: for imports, whose index rebuilds sort every row, so that memory stays bounded
+    /// whatever the size of the import. The setting can only change outside a transaction.
     ///
     /// With `exclusive` (a load into an empty database file), the write also leaves WAL mode
     /// for a rollback journal when no other connection has the file open, and comes back to
     /// WAL afterwards ([`leave_wal`], [`return_to_wal`]). One transaction much larger than the
     /// page cache is WAL's worst case: every page is written to the WAL and then copied into
     /// the database, and a page written to the WAL twice makes the commit read back and
-    /// re-checksum every frame after it (120,000 reads and writes for 1,000,000 enrollments).
-    /// With a rollback journal, pages that did not exist before the transaction are written
-    /// once, into the database: an import of 1,000,000 enrollments took 7.5-8.1 s instead of
-    /// 10.2-11.0 s. The price: other connections cannot open the file until the write ends
-    /// (they wait up to their busy timeout), where in WAL mode they would read the empty
-    /// database.
+    /// re-checksum every frame after it. With a rollback journal, pages that did not exist
+    /// before the transaction are written once, into the database. The price: other
+    /// connections cannot open the file until the write ends (they wait up to their busy
+    /// timeout), where in WAL mode they would read the empty database.
     pub(crate) fn write_or_discard_spilling<T>(
         &self,
         exclusive: bool,
@@ -408,15 +407,13 @@ impl Database {
     /// [`Database::write_or_discard`] for long batches whose rows find the user and program they
     /// reference in the same transaction before they write (`enroll_in`):
     ///
-    /// * without SQLite's foreign-key checks, which would only repeat those look-ups, two
-    ///   index searches per row (-7 % instructions per bulk-enrolled row);
+    /// * without SQLite's foreign-key checks, which would only repeat those look-ups (two
+    ///   index searches per row);
     /// * with the WAL checkpointed by the writer itself every
-    ///   [`crate::sqlite::checkpoint::INLINE_PAGES`] pages, instead of the checkpointing thread every
-    ///   1,000 pages (SQLite's own threshold). A batch of 10,000 enrollments into 1,000,000
-    ///   writes about 7,000 pages, so every commit checkpointed, copying again the index
-    ///   pages that every batch changes (one per program and program index): loading
-    ///   1,000,000 now writes 16 % fewer pages, reads 43 % fewer and syncs 62 % less often
-    ///   (8-15 % more enrollments per second). Single writes go back to asking the thread
+    ///   [`crate::sqlite::checkpoint::INLINE_PAGES`] pages, instead of the checkpointing
+    ///   thread every 1,000 pages (SQLite's own threshold). A large batch writes thousands of
+    ///   pages, so checkpointing every 1,000 would copy again, at every commit, the index pages
+    ///   that every batch changes. Single writes go back to asking the thread
     ///   ([`crate::sqlite::checkpoint`]).
     ///
     /// The foreign-key setting can only change outside a transaction, and switching it makes

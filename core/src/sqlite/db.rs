@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 /// Statements taken from the connection's statement cache once and kept for reuse, for loops
 /// that run the same few statements for every row (bulk enrollment, imports): rusqlite's
 /// cache copies and hashes a statement's SQL text when it is taken and hashes it again when
-/// it is given back, about 14 % of a bulk-enrolled row. Single operations use a fresh `Held`,
-/// which costs what the cache costs.
+/// it is given back, once per row for work that needs none. Single operations use a fresh
+/// `Held`, which costs what the cache costs.
 pub(crate) struct Held<'c> {
     conn: &'c Connection,
     stmts: Vec<(&'static str, CachedStatement<'c>)>,
@@ -326,9 +326,9 @@ pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> 
 }
 
 /// The user `by` refers to, with only the fields an enrollment takes from its user (`id` and
-/// `timezone`, as read by [`crate::domain::lifecycle::enroll`]); the others are left empty. Bulk enrolls
-/// look up one user per row: the full row (with its groups parsed from JSON) cost a tenth of
-/// a bulk enroll.
+/// `timezone`, as read by [`crate::lifecycle::enroll`]); the others are left empty. Bulk
+/// enrolls look up one user per row, and the full row would parse its groups from JSON for
+/// nothing.
 pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
     let lookup = user_lookup!("SELECT id, timezone FROM users WHERE ", by);
     find_user_by(held, lookup, |r| {
@@ -716,8 +716,8 @@ const FRESH_DEFAULTS: [(usize, ValueRef<'static>); 18] = [
 ];
 
 /// The start of [`insert_enrollment`]'s statement for an enrollment whose other columns hold
-/// their defaults (a new one): the [`FRESH_COLUMNS`] only. A bulk-enrolled row binds 16 values
-/// instead of 34 (-4 % instructions).
+/// their defaults (a new one): the [`FRESH_COLUMNS`] only, so a new row binds 16 values
+/// instead of 34.
 const INSERT_FRESH_INTO: &str = "INSERT INTO enrollments (id, user_id, program_id, kind, status, \
      trigger, added_by_user_id, added_by_program_id, partnership_id, timezone, enrolled_at, \
      start_at, started_at, previous_id, attempt_number, updated_at) VALUES ";
@@ -728,14 +728,13 @@ static INSERT_FRESH: LazyLock<String> =
 
 /// How many rows [`insert_new_enrollments`] writes with one statement per table. Per row,
 /// a statement costs SQLite more than its values: opening a cursor on the table and each
-/// index, closing them, and the halt (callgrind, 20,000 bulk-enrolled rows with their
-/// events: 53,100 instructions per row one row at a time, 42,900 sixteen at a time; 8 rows
-/// gave 44,400, 32 gave 44,200 and 64 gave 46,200).
+/// index, closing them, and the halt; several rows share that. Sixteen did best among the
+/// sizes measured (`bench/README.md`, "Settings and their measurements").
 pub(crate) const ROWS_PER_INSERT: usize = 16;
 
 /// [`INSERT_FRESH`] for [`ROWS_PER_INSERT`] enrollments, `OR FAIL`: an `INSERT` of several
 /// rows that may abort must copy every page it changes into a statement journal first, to
-/// back out the rows before the failing one (about 2,400 instructions a row). `OR FAIL`
+/// back out the rows before the failing one. `OR FAIL`
 /// keeps those rows instead, so SQLite needs no journal; the caller fails the whole
 /// transaction when the statement fails.
 static INSERT_FRESH_ROWS: LazyLock<String> = LazyLock::new(|| {
@@ -880,8 +879,8 @@ pub(crate) fn program_version(conn: &Connection) -> Result<i64> {
 
 /// The main database's pager data version (`SQLITE_FCNTL_DATA_VERSION`): it changes with
 /// every commit, this connection's own as well as another connection's (seen when `conn`
-/// starts its next transaction). A file control, so reading it runs no statement: about 200
-/// instructions, against about 1,900 for `PRAGMA data_version` (which ignores own commits).
+/// starts its next transaction). A file control, so reading it runs no statement, unlike
+/// `PRAGMA data_version` (which also ignores this connection's own commits).
 pub(crate) fn data_version(conn: &Connection) -> Result<u32> {
     let mut version = 0;
     conn.file_control(
@@ -1240,9 +1239,8 @@ static EVENT_RAW: LazyLock<String> =
 /// [`EVENT_RAW_INTO`] for [`ROWS_PER_INSERT`] events. A plain `INSERT`: a refused row rolls
 /// the whole statement back (SQLite keeps a statement journal: the rows of an import go to the
 /// ends of the table and its unique index, so a statement journals a few pages. During
-/// imports temporary data is in files, and once one statement's journal passed SQLite's
-/// 64 KiB it stays a file: 400,000 page writes for 1,000,000 enrollments, which measured no
-/// slower than keeping it in memory).
+/// imports temporary data is in files, so those journals are files too once past SQLite's
+/// 64 KiB; that measured no slower than keeping them in memory).
 static EVENT_RAW_ROWS: LazyLock<String> =
     LazyLock::new(|| values_insert(EVENT_RAW_INTO, EVENT_RAW_PARAMS, ROWS_PER_INSERT));
 
@@ -1318,10 +1316,9 @@ pub(crate) fn insert_enrollments(held: &mut Held<'_>, es: &[&Enrollment]) -> Res
 /// Binds `stmt`'s parameters with `bind` and runs it, then sets every parameter back to NULL,
 /// whether binding or running failed or not. Its parameters are then all NULL whenever `bind`
 /// starts (a statement from rusqlite's cache is cleared as well), so `bind` leaves NULL values
-/// unbound ([`bind_values`]): in the benchmark's export, 18 of an enrollment's 34 values and
-/// 7 of a user's 11. Clearing right away also frees SQLite's copies of the bound text while
-/// they are the latest allocations, which malloc frees for less than when each parameter is
-/// bound again (callgrind: 2,800 instructions per bulk-enrolled row).
+/// unbound ([`bind_values`]): most of a typical row's optional values are NULL. Clearing
+/// right away also frees SQLite's copies of the bound text while they are the latest
+/// allocations, which malloc frees for less than when each parameter is bound again.
 fn run_cleared<'c>(
     stmt: &mut CachedStatement<'c>,
     bind: impl FnOnce(&mut CachedStatement<'c>) -> rusqlite::Result<()>,

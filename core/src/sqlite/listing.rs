@@ -126,8 +126,8 @@ fn list_sql(r: &Listing<'_>) -> (String, Vec<SqlValue>) {
     values.push(SqlValue::Integer(r.offset as i64));
     let n = values.len();
     let (limit, offset) = (n - 1, n);
-    // Counting the steps for every row (a correlated subquery, one index seek a row) cost a
-    // tenth of a first page at 1,000,000.
+    // With the program known, its step count is the caller's to set: counting the steps for
+    // every row would take a correlated subquery, one index seek a row.
     let columns = match r.program {
         Some(_) => db::ENROLLMENT_STORED_COLUMNS,
         None => db::ENROLLMENT_COLUMNS,
