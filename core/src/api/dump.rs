@@ -30,8 +30,8 @@ use crate::api::ops::BatchMode;
 use crate::api::Store;
 use crate::domain::lifecycle;
 use crate::domain::model::{
-    Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec, Status, StepProgress,
-    StepStatus, Trigger, User,
+    enrollment_fields, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
+    Status, StepProgress, StepStatus, Trigger, User, Wire,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -142,56 +142,43 @@ struct AttemptRecord {
     submitted_at: Timestamp,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnrollmentRecord {
-    #[serde(rename = "type")]
-    _type: serde::de::IgnoredAny,
-    id: String,
-    user_id: String,
-    program_id: String,
-    kind: Kind,
-    status: String,
-    resume_status: Option<String>,
-    trigger: Trigger,
-    added_by_user_id: Option<String>,
-    added_by_program_id: Option<String>,
-    partnership_id: Option<String>,
-    mentor_id: Option<String>,
-    mentor_assigned_at: Option<Timestamp>,
-    timezone: Option<String>,
-    enrolled_at: Timestamp,
-    start_at: Option<Timestamp>,
-    started_at: Option<Timestamp>,
-    delivered_at: Option<Timestamp>,
-    completed_at: Option<Timestamp>,
-    failed_at: Option<Timestamp>,
-    dropped_at: Option<Timestamp>,
-    canceled_at: Option<Timestamp>,
-    failure_reason: Option<FailureReason>,
-    failure_message: Option<String>,
-    next_step_at: Option<Timestamp>,
-    steps_delivered: u32,
-    steps_completed: u32,
-    steps_skipped: u32,
-    steps_total: u32,
-    // Derived from the counters; accepted as exported and not stored.
-    #[serde(rename = "delivery_percent")]
-    _delivery_percent: serde::de::IgnoredAny,
-    #[serde(rename = "completion_percent")]
-    _completion_percent: serde::de::IgnoredAny,
-    progress_percent: f64,
-    attempts: u32,
-    best_score: Option<f64>,
-    passed: Option<bool>,
-    previous_id: Option<String>,
-    attempt_number: u32,
-    updated_at: Timestamp,
-    #[serde(default)]
-    step_progress: Vec<StepRecord>,
-    #[serde(default)]
-    attempt_records: Vec<AttemptRecord>,
+/// Declares the enrollment line's record from [`enrollment_fields`]: the canonical JSON of
+/// [`Enrollment`] (the derived percents accepted and ignored) with the enrollment's step
+/// progress and attempt records, and its conversion into the three.
+macro_rules! declare_enrollment_record {
+    ($($(#[$meta:meta])* $name:ident : $ty:ty
+        $(=> $column:literal $(default $default:expr)?)?
+        $(, then $($derived:ident),+)?;)*) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct EnrollmentRecord {
+            #[serde(rename = "type")]
+            _type: serde::de::IgnoredAny,
+            $(
+                $name: <$ty as Wire>::In,
+                $($(#[allow(dead_code)] $derived: serde::de::IgnoredAny,)+)?
+            )*
+            #[serde(default)]
+            step_progress: Vec<StepRecord>,
+            #[serde(default)]
+            attempt_records: Vec<AttemptRecord>,
+        }
+
+        impl EnrollmentRecord {
+            /// The enrollment in the vocabulary of its kind.
+            fn enrollment(
+                self,
+            ) -> Result<(Enrollment, Vec<StepRecord>, Vec<AttemptRecord>)> {
+                let kind = self.kind;
+                let e = Enrollment {
+                    $($name: Wire::from_wire(self.$name, kind)?,)*
+                };
+                Ok((e, self.step_progress, self.attempt_records))
+            }
+        }
+    };
 }
+enrollment_fields!(declare_enrollment_record);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,58 +205,20 @@ fn parse_record<T: serde::de::DeserializeOwned>(what: &'static str, value: Value
     serde_json::from_value(value).map_err(|e| invalid(what, e.to_string()))
 }
 
-fn opt_status(kind: Kind, name: &Option<String>) -> Result<Option<Status>> {
-    name.as_deref().map(|n| Status::parse(kind, n)).transpose()
-}
-
 impl EnrollmentRecord {
     fn into_parts(self) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
-        let attempts = self.attempt_records;
-        let kind = self.kind;
+        let (mut enrollment, step_progress, attempts) = self.enrollment()?;
         // Ids in UUID form are kept in their `enr_` form, as `enroll` keeps them.
-        let canonical = |id: String| match crate::domain::ids::from_uuid_text(&id) {
-            Some(enr) => enr,
-            None => id,
+        let canonical = |id: &mut String| {
+            if let Some(enr) = crate::domain::ids::from_uuid_text(id) {
+                *id = enr;
+            }
         };
-        let enrollment = Enrollment {
-            id: canonical(self.id),
-            user_id: self.user_id,
-            program_id: self.program_id,
-            kind,
-            status: Status::parse(kind, &self.status)?,
-            resume_status: opt_status(kind, &self.resume_status)?,
-            trigger: self.trigger,
-            added_by_user_id: self.added_by_user_id,
-            added_by_program_id: self.added_by_program_id,
-            partnership_id: self.partnership_id,
-            mentor_id: self.mentor_id,
-            mentor_assigned_at: self.mentor_assigned_at,
-            timezone: self.timezone,
-            enrolled_at: self.enrolled_at,
-            start_at: self.start_at,
-            started_at: self.started_at,
-            delivered_at: self.delivered_at,
-            completed_at: self.completed_at,
-            failed_at: self.failed_at,
-            dropped_at: self.dropped_at,
-            canceled_at: self.canceled_at,
-            failure_reason: self.failure_reason,
-            failure_message: self.failure_message,
-            next_step_at: self.next_step_at,
-            steps_delivered: self.steps_delivered,
-            steps_completed: self.steps_completed,
-            steps_skipped: self.steps_skipped,
-            steps_total: self.steps_total,
-            progress_percent: self.progress_percent,
-            attempts: self.attempts,
-            best_score: self.best_score,
-            passed: self.passed,
-            previous_id: self.previous_id.map(canonical),
-            attempt_number: self.attempt_number,
-            updated_at: self.updated_at,
-        };
-        let steps = self
-            .step_progress
+        canonical(&mut enrollment.id);
+        if let Some(previous) = &mut enrollment.previous_id {
+            canonical(previous);
+        }
+        let steps = step_progress
             .into_iter()
             .map(|s| StepProgress {
                 step_id: s.step_id,

@@ -11,8 +11,8 @@
 
 use crate::domain::invariants;
 use crate::domain::model::{
-    Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, Program, ProgramState, Status,
-    StepChange, StepProgress, StepStatus, Trigger, User,
+    Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, NewEnrollment, Program,
+    ProgramState, Status, StepChange, StepProgress, StepStatus, Trigger, User,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -214,43 +214,26 @@ pub fn enroll(
         Kind::Track => Status::Active,
     };
     let started_at = (program.kind == Kind::Track && status != Status::New).then_some(now);
-    Ok(Enrollment {
+    Ok(NewEnrollment {
         id,
         user_id: user.id.clone(),
         program_id: program.id.clone(),
         kind: program.kind,
         status,
-        resume_status: None,
         trigger,
         added_by_user_id: req.added_by_user_id.clone(),
         added_by_program_id: req.added_by_program_id.clone(),
         partnership_id: req.partnership_id.clone(),
-        mentor_id: None,
-        mentor_assigned_at: None,
         timezone: req.timezone.clone().or_else(|| user.timezone.clone()),
         enrolled_at: now,
         start_at: req.start_at,
         started_at,
-        delivered_at: None,
-        completed_at: None,
-        failed_at: None,
-        dropped_at: None,
-        canceled_at: None,
-        failure_reason: None,
-        failure_message: None,
-        next_step_at: None,
-        steps_delivered: 0,
-        steps_completed: 0,
-        steps_skipped: 0,
         steps_total: program.steps.len() as u32,
-        progress_percent: 0.0,
-        attempts: 0,
-        best_score: None,
-        passed: None,
         previous_id: latest.map(|p| p.id.clone()),
         attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
         updated_at: now,
-    })
+    }
+    .enrollment())
 }
 
 /// Refuses an active track without steps. A track runs by delivering its steps: with none it

@@ -568,81 +568,258 @@ impl EnrollRequest {
     }
 }
 
-/// One user's attempt at one program: the union of the three references' fields.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Enrollment {
-    /// Enrollment id (`enr_` + 26 sortable characters unless the caller supplied one).
-    pub id: String,
-    /// The user.
-    pub user_id: String,
-    /// The program.
-    pub program_id: String,
-    /// The program's kind (fixed).
-    pub kind: Kind,
-    /// Current status.
-    pub status: Status,
-    /// While paused: the status `resume` returns to.
-    pub resume_status: Option<Status>,
-    /// How it was created.
-    pub trigger: Trigger,
-    /// Who enrolled the user by hand.
-    pub added_by_user_id: Option<String>,
-    /// Which program (workflow) enrolled the user.
-    pub added_by_program_id: Option<String>,
-    /// Partnership context.
-    pub partnership_id: Option<String>,
-    /// Assigned mentor.
-    pub mentor_id: Option<String>,
-    /// When the mentor was assigned.
-    pub mentor_assigned_at: Option<Timestamp>,
-    /// Timezone the enrollment runs in.
-    pub timezone: Option<String>,
-    /// When it was created.
-    pub enrolled_at: Timestamp,
-    /// Scheduled start (tracks).
-    pub start_at: Option<Timestamp>,
-    /// When it started.
-    pub started_at: Option<Timestamp>,
-    /// When every step was delivered (tracks).
-    pub delivered_at: Option<Timestamp>,
-    /// When it completed.
-    pub completed_at: Option<Timestamp>,
-    /// When it failed.
-    pub failed_at: Option<Timestamp>,
-    /// When it was last dropped (courses).
-    pub dropped_at: Option<Timestamp>,
-    /// When it was canceled (tracks).
-    pub canceled_at: Option<Timestamp>,
-    /// Why it failed.
-    pub failure_reason: Option<FailureReason>,
-    /// Human-readable failure message.
-    pub failure_message: Option<String>,
-    /// When the host's next step is scheduled.
-    pub next_step_at: Option<Timestamp>,
-    /// Steps delivered or completed.
-    pub steps_delivered: u32,
-    /// Steps completed.
-    pub steps_completed: u32,
-    /// Steps skipped.
-    pub steps_skipped: u32,
-    /// Steps in the program.
-    pub steps_total: u32,
-    /// Progress 0–100: set by the caller for programs without steps, derived from steps
-    /// otherwise ((completed + skipped) / total).
-    pub progress_percent: f64,
-    /// Number of assessment attempts.
-    pub attempts: u32,
-    /// Best assessment score, `None` before the first attempt.
-    pub best_score: Option<f64>,
-    /// Whether an attempt reached the passing score; `None` before the first attempt or when the
-    /// program has no passing score.
-    pub passed: Option<bool>,
-    /// The enrollment this one follows in the user's lineage in the program.
-    pub previous_id: Option<String>,
-    /// 1 for the first enrollment of the user in the program, then 2, 3, ...
-    pub attempt_number: u32,
-    /// Last change.
-    pub updated_at: Timestamp,
+/// The one declaration of [`Enrollment`]'s fields: it calls `$callback!` with every field, in
+/// the order of the canonical JSON and of the stored columns, as
+///
+/// ```text
+/// /// docs
+/// name: Type => "column";                 // stored, and set by `lifecycle::enroll`
+/// name: Type => "column" default VALUE;   // stored; a new enrollment has VALUE
+/// name: Type, then derived, ...;          // not stored; the JSON follows it with
+///                                         // `derived()` of each named method
+/// ```
+///
+/// The struct, its canonical JSON writer ([`Serialize`]) and reader (`api::dump`), and its
+/// SQLite columns, values and row reader (`sqlite::db`) are generated from it. Adding a field
+/// means one line here, a migration adding its column, and the Python record
+/// (`CONTRIBUTING.md`, "Adding a field").
+macro_rules! enrollment_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// Enrollment id (`enr_` + 26 sortable characters unless the caller supplied one).
+            id: String => "id";
+            /// The user.
+            user_id: String => "user_id";
+            /// The program.
+            program_id: String => "program_id";
+            /// The program's kind (fixed).
+            kind: Kind => "kind";
+            /// Current status.
+            status: Status => "status";
+            /// While paused: the status `resume` returns to.
+            resume_status: Option<Status> => "resume_status" default None;
+            /// How it was created.
+            trigger: Trigger => "trigger";
+            /// Who enrolled the user by hand.
+            added_by_user_id: Option<String> => "added_by_user_id";
+            /// Which program (workflow) enrolled the user.
+            added_by_program_id: Option<String> => "added_by_program_id";
+            /// Partnership context.
+            partnership_id: Option<String> => "partnership_id";
+            /// Assigned mentor.
+            mentor_id: Option<String> => "mentor_id" default None;
+            /// When the mentor was assigned.
+            mentor_assigned_at: Option<Timestamp> => "mentor_assigned_at" default None;
+            /// Timezone the enrollment runs in.
+            timezone: Option<String> => "timezone";
+            /// When it was created.
+            enrolled_at: Timestamp => "enrolled_at";
+            /// Scheduled start (tracks).
+            start_at: Option<Timestamp> => "start_at";
+            /// When it started.
+            started_at: Option<Timestamp> => "started_at";
+            /// When every step was delivered (tracks).
+            delivered_at: Option<Timestamp> => "delivered_at" default None;
+            /// When it completed.
+            completed_at: Option<Timestamp> => "completed_at" default None;
+            /// When it failed.
+            failed_at: Option<Timestamp> => "failed_at" default None;
+            /// When it was last dropped (courses).
+            dropped_at: Option<Timestamp> => "dropped_at" default None;
+            /// When it was canceled (tracks).
+            canceled_at: Option<Timestamp> => "canceled_at" default None;
+            /// Why it failed.
+            failure_reason: Option<FailureReason> => "failure_reason" default None;
+            /// Human-readable failure message.
+            failure_message: Option<String> => "failure_message" default None;
+            /// When the host's next step is scheduled.
+            next_step_at: Option<Timestamp> => "next_step_at" default None;
+            /// Steps delivered or completed.
+            steps_delivered: u32 => "steps_delivered" default 0;
+            /// Steps completed.
+            steps_completed: u32 => "steps_completed" default 0;
+            /// Steps skipped.
+            steps_skipped: u32 => "steps_skipped" default 0;
+            /// Steps in the program (not stored: the program's).
+            steps_total: u32, then delivery_percent, completion_percent;
+            /// Progress 0–100: set by the caller for programs without steps, derived from steps
+            /// otherwise ((completed + skipped) / total).
+            progress_percent: f64 => "progress" default 0.0;
+            /// Number of assessment attempts.
+            attempts: u32 => "attempts" default 0;
+            /// Best assessment score, `None` before the first attempt.
+            best_score: Option<f64> => "best_score" default None;
+            /// Whether an attempt reached the passing score; `None` before the first attempt or
+            /// when the program has no passing score.
+            passed: Option<bool> => "passed" default None;
+            /// The enrollment this one follows in the user's lineage in the program.
+            previous_id: Option<String> => "previous_id";
+            /// 1 for the first enrollment of the user in the program, then 2, 3, ...
+            attempt_number: u32 => "attempt_number";
+            /// Last change.
+            updated_at: Timestamp => "updated_at";
+        }
+    };
+}
+pub(crate) use enrollment_fields;
+
+/// Declares [`Enrollment`] from [`enrollment_fields`], with the check that a value is what a
+/// new enrollment has in every field that `lifecycle::enroll` leaves at its default.
+macro_rules! declare_enrollment {
+    ($($(#[$meta:meta])* $name:ident : $ty:ty
+        $(=> $column:literal $(default $default:expr)?)?
+        $(, then $($derived:ident),+)?;)*) => {
+        /// One user's attempt at one program: the union of the three references' fields.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Enrollment {
+            $($(#[$meta])* pub $name: $ty,)*
+        }
+
+        impl Enrollment {
+            /// Whether every field that a new enrollment leaves at its default still has it:
+            /// an enrollment no operation has changed since it was made.
+            pub(crate) fn is_untouched(&self) -> bool {
+                $($($(if self.$name != $default {
+                    return false;
+                })?)?)*
+                true
+            }
+        }
+
+        /// The canonical JSON form of an enrollment, shared by every surface (the C ABI,
+        /// Python, the CLI, exports and the scenario corpus): every field, statuses in the
+        /// program's vocabulary, times in RFC 3339, plus the derived `delivery_percent` and
+        /// `completion_percent`.
+        impl Serialize for Enrollment {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                const FIELDS: usize =
+                    [$(stringify!($name) $($(, stringify!($derived))+)?),*].len();
+                let mut out = serializer.serialize_struct("Enrollment", FIELDS)?;
+                $(
+                    out.serialize_field(stringify!($name), &Wire::wire(&self.$name, self.kind))?;
+                    $($(out.serialize_field(stringify!($derived), &self.$derived())?;)+)?
+                )*
+                out.end()
+            }
+        }
+    };
+}
+enrollment_fields!(declare_enrollment);
+
+/// Declares [`NewEnrollment`] from [`enrollment_fields`]: its fields are the entries without a
+/// default (sorted out one entry at a time), and it builds the [`Enrollment`] with every other
+/// field at its default.
+macro_rules! declare_new_enrollment {
+    (@split [$($new:tt)*] [$($defaulted:tt)*]) => {
+        /// What `lifecycle::enroll` decides about a new enrollment: every field of
+        /// [`Enrollment`] without a default. The others start at theirs
+        /// ([`NewEnrollment::enrollment`]), so a new field with a default needs no change in the
+        /// rules.
+        pub(crate) struct NewEnrollment {
+            $($new)*
+        }
+
+        impl NewEnrollment {
+            /// The enrollment, with every field that has a default at it.
+            pub(crate) fn enrollment(self) -> Enrollment {
+                declare_new_enrollment!(@build self [$($new)*] [$($defaulted)*])
+            }
+        }
+    };
+    (@build $from:ident
+        [$($(#[$meta:meta])* pub(crate) $name:ident : $ty:ty,)*]
+        [$($dname:ident = $default:expr;)*]) => {
+        Enrollment {
+            $($name: $from.$name,)*
+            $($dname: $default,)*
+        }
+    };
+    (@split [$($new:tt)*] [$($defaulted:tt)*]
+        $(#[$meta:meta])* $name:ident : $ty:ty => $column:literal default $default:expr;
+        $($rest:tt)*) => {
+        declare_new_enrollment!(@split [$($new)*] [$($defaulted)* $name = $default;] $($rest)*);
+    };
+    (@split [$($new:tt)*] [$($defaulted:tt)*]
+        $(#[$meta:meta])* $name:ident : $ty:ty $(=> $column:literal)? $(, then $($derived:ident),+)?;
+        $($rest:tt)*) => {
+        declare_new_enrollment!(
+            @split [$($new)* $(#[$meta])* pub(crate) $name: $ty,] [$($defaulted)*] $($rest)*
+        );
+    };
+    ($($entries:tt)*) => {
+        declare_new_enrollment!(@split [] [] $($entries)*);
+    };
+}
+enrollment_fields!(declare_new_enrollment);
+
+/// How a field of [`Enrollment`] is written in, and read from, the canonical JSON: most as
+/// serde has them; statuses as their names in the program's vocabulary.
+pub(crate) trait Wire: Sized {
+    /// The written form.
+    type Out<'a>: Serialize
+    where
+        Self: 'a;
+    /// The read form, before the program's kind is known.
+    type In: serde::de::DeserializeOwned;
+    /// The written form in the vocabulary of `kind`.
+    fn wire(&self, kind: Kind) -> Self::Out<'_>;
+    /// The value of a read form, in the vocabulary of `kind`.
+    fn from_wire(read: Self::In, kind: Kind) -> Result<Self>;
+}
+
+/// [`Wire`] for types written and read as serde has them.
+macro_rules! wire_as_serde {
+    ($($ty:ty),*) => {$(
+        impl Wire for $ty {
+            type Out<'a> = &'a $ty;
+            type In = $ty;
+            fn wire(&self, _: Kind) -> &$ty {
+                self
+            }
+            fn from_wire(read: $ty, _: Kind) -> Result<$ty> {
+                Ok(read)
+            }
+        }
+    )*};
+}
+wire_as_serde!(
+    String,
+    Option<String>,
+    Kind,
+    Trigger,
+    Timestamp,
+    Option<Timestamp>,
+    Option<FailureReason>,
+    u32,
+    f64,
+    Option<f64>,
+    Option<bool>
+);
+
+impl Wire for Status {
+    type Out<'a> = &'static str;
+    type In = String;
+    fn wire(&self, kind: Kind) -> &'static str {
+        self.label(kind)
+    }
+    fn from_wire(read: String, kind: Kind) -> Result<Status> {
+        Status::parse(kind, &read)
+    }
+}
+
+impl Wire for Option<Status> {
+    type Out<'a> = Option<&'static str>;
+    type In = Option<String>;
+    fn wire(&self, kind: Kind) -> Option<&'static str> {
+        self.map(|s| s.label(kind))
+    }
+    fn from_wire(read: Option<String>, kind: Kind) -> Result<Option<Status>> {
+        read.map(|name| Status::parse(kind, &name)).transpose()
+    }
 }
 
 impl Enrollment {
@@ -659,97 +836,6 @@ impl Enrollment {
     /// `steps_completed / steps_total * 100`, 0 when the program has no steps.
     pub fn completion_percent(&self) -> f64 {
         percent(self.steps_completed, self.steps_total)
-    }
-}
-
-/// The canonical JSON form of an enrollment, shared by every surface (the C ABI, Python, the CLI
-/// and the scenario corpus): every field, statuses in the program's vocabulary, times in
-/// RFC 3339, plus the derived `delivery_percent` and `completion_percent`.
-impl Serialize for Enrollment {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            id: &'a str,
-            user_id: &'a str,
-            program_id: &'a str,
-            kind: Kind,
-            status: &'static str,
-            resume_status: Option<&'static str>,
-            trigger: Trigger,
-            added_by_user_id: &'a Option<String>,
-            added_by_program_id: &'a Option<String>,
-            partnership_id: &'a Option<String>,
-            mentor_id: &'a Option<String>,
-            mentor_assigned_at: Option<Timestamp>,
-            timezone: &'a Option<String>,
-            enrolled_at: Timestamp,
-            start_at: Option<Timestamp>,
-            started_at: Option<Timestamp>,
-            delivered_at: Option<Timestamp>,
-            completed_at: Option<Timestamp>,
-            failed_at: Option<Timestamp>,
-            dropped_at: Option<Timestamp>,
-            canceled_at: Option<Timestamp>,
-            failure_reason: Option<FailureReason>,
-            failure_message: &'a Option<String>,
-            next_step_at: Option<Timestamp>,
-            steps_delivered: u32,
-            steps_completed: u32,
-            steps_skipped: u32,
-            steps_total: u32,
-            delivery_percent: f64,
-            completion_percent: f64,
-            progress_percent: f64,
-            attempts: u32,
-            best_score: Option<f64>,
-            passed: Option<bool>,
-            previous_id: &'a Option<String>,
-            attempt_number: u32,
-            updated_at: Timestamp,
-        }
-        Wire {
-            id: &self.id,
-            user_id: &self.user_id,
-            program_id: &self.program_id,
-            kind: self.kind,
-            status: self.status_name(),
-            resume_status: self.resume_status.map(|s| s.label(self.kind)),
-            trigger: self.trigger,
-            added_by_user_id: &self.added_by_user_id,
-            added_by_program_id: &self.added_by_program_id,
-            partnership_id: &self.partnership_id,
-            mentor_id: &self.mentor_id,
-            mentor_assigned_at: self.mentor_assigned_at,
-            timezone: &self.timezone,
-            enrolled_at: self.enrolled_at,
-            start_at: self.start_at,
-            started_at: self.started_at,
-            delivered_at: self.delivered_at,
-            completed_at: self.completed_at,
-            failed_at: self.failed_at,
-            dropped_at: self.dropped_at,
-            canceled_at: self.canceled_at,
-            failure_reason: self.failure_reason,
-            failure_message: &self.failure_message,
-            next_step_at: self.next_step_at,
-            steps_delivered: self.steps_delivered,
-            steps_completed: self.steps_completed,
-            steps_skipped: self.steps_skipped,
-            steps_total: self.steps_total,
-            delivery_percent: self.delivery_percent(),
-            completion_percent: self.completion_percent(),
-            progress_percent: self.progress_percent,
-            attempts: self.attempts,
-            best_score: self.best_score,
-            passed: self.passed,
-            previous_id: &self.previous_id,
-            attempt_number: self.attempt_number,
-            updated_at: self.updated_at,
-        }
-        .serialize(serializer)
     }
 }
 
