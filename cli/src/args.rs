@@ -1,0 +1,298 @@
+//! The command line: clap definitions of the global options and every subcommand.
+//!
+//! Only parsing lives here; `commands` runs what was parsed. The `///` comments on fields and
+//! variants are the help text clap prints, so editing one changes `--help`. The ones on the
+//! types are not printed: `Cli` sets `about` explicitly and every subcommand variant has its
+//! own `///`, which clap uses instead of its type's.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The global options and the subcommand; `main` parses this once.
+#[derive(Parser)]
+#[command(
+    name = "enrollkit",
+    version,
+    about = "The admin shell over an enrollkit database file"
+)]
+pub struct Cli {
+    /// The database file (created when missing, except for `check`, `info`, `export`, `backup`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "enrollkit.db"
+    )]
+    pub db: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Open the database for reading only (a file this process may not write): commands that
+    /// read work, commands that write fail with a storage error (exit code 4).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Who acts: admin, system or learner:<user id>.
+    #[arg(long, global = true, default_value = "admin")]
+    pub actor: String,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// The subcommands; `commands::run` gives each its own function.
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create or migrate the database.
+    Init,
+    /// Schema version, record counts and file size.
+    Info,
+    /// Fill the database with a realistic sample and print a short report.
+    Demo {
+        /// Number of users.
+        #[arg(long, default_value_t = 400)]
+        users: usize,
+        /// Replace a database that already has data.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Users: add, show, list.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Programs: add or update from a JSON or YAML file, show, list.
+    #[command(subcommand)]
+    Program(ProgramCmd),
+    /// Enroll a user in a program.
+    Enroll(EnrollArgs),
+    /// Set the progress (0-100) of a course or certification without steps.
+    Progress { id: String, percent: f64 },
+    /// Change one step of an enrollment.
+    Step(StepArgs),
+    /// Record an assessment attempt (score 0-100).
+    Attempt { id: String, score: f64 },
+    /// Drop a course enrollment.
+    Drop { id: String },
+    /// Reactivate a dropped course enrollment.
+    Reactivate { id: String },
+    /// Pause a track enrollment.
+    Pause { id: String },
+    /// Resume a paused track enrollment.
+    Resume { id: String },
+    /// Cancel a track enrollment.
+    Cancel { id: String },
+    /// Start a new (scheduled) enrollment now.
+    Start { id: String },
+    /// Fail a track or certification enrollment with a reason.
+    Fail {
+        id: String,
+        /// user_not_found, user_already_in_workflow, user_removed_from_workflow,
+        /// workflow_not_active, unknown_error, attempts_exhausted.
+        reason: String,
+        #[arg(long)]
+        message: Option<String>,
+    },
+    /// Delete an enrollment (admin only); its history stays.
+    Delete { id: String },
+    /// List enrollments with filters and pagination.
+    List(ListArgs),
+    /// Show an enrollment, optionally in a reference API's JSON shape.
+    Show {
+        id: String,
+        /// track, certification or course.
+        #[arg(long = "as", value_name = "VIEW")]
+        view: Option<String>,
+    },
+    /// An enrollment's history.
+    History { id: String },
+    /// The change feed: events after a sequence number.
+    Events {
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Keep waiting for new events (poll every second).
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Totals by status, average completion, average time to complete, step funnel.
+    Report { program: String },
+    /// Import an export (JSON Lines), or enroll a CSV roster, in one transaction. An import
+    /// into an empty database file holds the file alone while it runs (other processes wait).
+    Import {
+        file: PathBuf,
+        /// Skip refused lines instead of rolling everything back.
+        #[arg(long)]
+        best_effort: bool,
+        /// FILE is a CSV roster of enrollments, enrolled by --actor: a header naming the
+        /// columns (one of user_id, email, external_id; program_id; optionally id, trigger,
+        /// added_by_user_id, added_by_program_id, partnership_id, timezone, start_at,
+        /// allow_reenroll, batch), then one row per enrollment; empty cells are absent fields.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Export the whole database as JSON Lines, or enrollments as CSV.
+    Export {
+        file: PathBuf,
+        /// Write enrollments as CSV instead.
+        #[arg(long)]
+        csv: bool,
+        /// With --csv: only this program's enrollments.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Consistent online copy to a new file (SQLite backup API).
+    Backup { dest: PathBuf },
+    /// Integrity check plus enrollkit's invariants; exit 1 on any violation.
+    Check,
+}
+
+/// `user add|show|list`, run by `commands::users`.
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Create or replace a user.
+    Add(UserArgs),
+    /// Show a user by id, --email or --external-id.
+    Show {
+        id: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+    },
+    /// List users by id.
+    List {
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+/// `user add`: the user's fields.
+#[derive(Args)]
+pub struct UserArgs {
+    pub id: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub external_id: Option<String>,
+    #[arg(long)]
+    pub department: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub manager: Option<String>,
+    /// A group (repeat for several).
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    #[arg(long)]
+    pub timezone: Option<String>,
+}
+
+/// `program add|update|show|list`, run by `commands::programs`.
+#[derive(Subcommand)]
+pub enum ProgramCmd {
+    /// Create a program from a JSON or YAML file (fields of a program spec, with its steps).
+    Add { file: PathBuf },
+    /// Replace a program's settings from a JSON or YAML file.
+    Update { file: PathBuf },
+    /// Show a program with its steps.
+    Show { id: String },
+    /// List programs.
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+/// `enroll`: the fields of an enrollment request.
+#[derive(Args)]
+pub struct EnrollArgs {
+    /// The user: an id, or an email / external id with --by.
+    pub user: String,
+    pub program: String,
+    /// How USER names the user: id, email or external-id.
+    #[arg(long, default_value = "id")]
+    pub by: String,
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long)]
+    pub trigger: Option<String>,
+    #[arg(long)]
+    pub added_by_user: Option<String>,
+    #[arg(long)]
+    pub added_by_program: Option<String>,
+    #[arg(long)]
+    pub partnership: Option<String>,
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Start later (RFC 3339); tracks only.
+    #[arg(long)]
+    pub start_at: Option<String>,
+    /// Allow a new enrollment after a completed one.
+    #[arg(long)]
+    pub allow_reenroll: bool,
+    /// Track: enroll as part of a batch.
+    #[arg(long)]
+    pub batch: bool,
+}
+
+/// `step`: which step and the change; the options apply to one change each.
+#[derive(Args)]
+pub struct StepArgs {
+    pub id: String,
+    pub step: String,
+    /// start, deliver, complete, fail or skip.
+    pub change: String,
+    /// deliver: where it went (user, channel, ...).
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// complete: the result, a JSON object.
+    #[arg(long)]
+    pub result: Option<String>,
+    /// fail: the reason code.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// fail: the message.
+    #[arg(long)]
+    pub message: Option<String>,
+}
+
+/// `list`: filters, order and pagination of enrollments.
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub program: Option<String>,
+    /// A status in the program's vocabulary.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub trigger: Option<String>,
+    #[arg(long)]
+    pub enrolled_from: Option<String>,
+    #[arg(long)]
+    pub enrolled_to: Option<String>,
+    #[arg(long)]
+    pub completed_from: Option<String>,
+    #[arg(long)]
+    pub completed_to: Option<String>,
+    #[arg(long)]
+    pub newest_first: bool,
+    /// Page number (with --per-page), as the course reference pages.
+    #[arg(long, conflicts_with = "after")]
+    pub page: Option<u32>,
+    #[arg(long, default_value_t = 20)]
+    pub per_page: u32,
+    /// Keyset cursor: continue after this enrollment id (page size --per-page).
+    #[arg(long)]
+    pub after: Option<String>,
+}

@@ -1,0 +1,173 @@
+//! The database as a whole: `init`, `info`, `demo`, `events`, `report`, `import`, `export`,
+//! `backup`, `check`.
+//!
+//! `init`, `demo` and `import` create the database when missing; the others need an existing
+//! one. `import` and `check` exit 1 when they ran but found problems.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use enrollkit::{Actor, BatchMode, Error, Store};
+use serde_json::json;
+
+use super::common::{open, Fail, Outcome};
+use crate::args::Cli;
+use crate::output::{self, Out};
+
+/// `init`: creates or migrates the database and prints its schema version.
+pub fn init(cli: &Cli, out: &Out) -> Outcome {
+    let store = open(cli, false)?;
+    out.record(&json!({"db": cli.db, "schema_version": store.schema_version()?}));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `info`: schema version, record counts and file size.
+pub fn info(cli: &Cli, out: &Out) -> Outcome {
+    let store = open(cli, true)?;
+    out.record(&crate::report::info(&store, &cli.db)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `demo`: fills a database without data with `users` users and their enrollments. With
+/// `force` it first deletes the file and its `-wal`/`-shm`, but only after opening it as an
+/// enrollkit database, so it never deletes a file that is something else.
+pub fn demo(cli: &Cli, out: &Out, users: usize, force: bool) -> Outcome {
+    if force {
+        if cli.db.exists() {
+            drop(Store::open(&cli.db)?); // only ever replace an enrollkit database
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = cli.db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    if open(cli, false)?.stats()? != enrollkit::RecordCounts::default() {
+        return Err(Fail::Usage(format!(
+            "{} already has data: give another --db or --force to replace it",
+            cli.db.display()
+        )));
+    }
+    let summary = crate::demo::run(&cli.db, users)?;
+    out.demo(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `events`: up to `limit` events after the sequence number `after`. With `follow` it never
+/// returns: it keeps reading from the last event printed, prints only non-empty batches, and
+/// sleeps a second whenever a batch was not full.
+pub fn events(
+    cli: &Cli,
+    out: &Out,
+    actor: &Actor,
+    after: i64,
+    limit: u32,
+    follow: bool,
+) -> Outcome {
+    let store = open(cli, true)?;
+    let mut after = after;
+    loop {
+        let events = store.events_after(actor, after, limit)?;
+        if let Some(last) = events.last() {
+            after = last.seq;
+        }
+        if !events.is_empty() || !follow {
+            out.events(&events);
+        }
+        if !follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if events.len() < limit as usize {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+}
+
+/// `report`: the program's totals by status, averages and step funnel.
+pub fn report(cli: &Cli, out: &Out, actor: &Actor, program: &str) -> Outcome {
+    let store = open(cli, true)?;
+    out.report(&store.report(actor, program)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import`: a JSON Lines export, or with `csv` a roster enrolled by `actor`, in one
+/// transaction (`best_effort` skips refused lines instead). Exit 1 when any line was refused.
+pub fn import(
+    cli: &Cli,
+    out: &Out,
+    actor: &Actor,
+    file: &Path,
+    best_effort: bool,
+    csv: bool,
+) -> Outcome {
+    let store = open(cli, false)?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| Fail::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = output::progress_bar(size, "importing");
+    let mut progress = |_lines: u64, bytes: u64| bar.set_position(bytes);
+    let mode = if best_effort {
+        BatchMode::BestEffort
+    } else {
+        BatchMode::AllOrNothing
+    };
+    let mut input = BufReader::with_capacity(1 << 20, f);
+    let report = if csv {
+        store.enroll_csv(actor, &mut input, mode, Some(&mut progress))?
+    } else {
+        store.import_jsonl(&mut input, mode, Some(&mut progress))?
+    };
+    bar.finish_and_clear();
+    out.import(&report);
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `export`: the whole database as JSON Lines, or with `csv` the enrollments (of `program`
+/// only, when given) as CSV. A failed final flush is a storage failure.
+pub fn export(cli: &Cli, out: &Out, file: &Path, csv: bool, program: Option<&str>) -> Outcome {
+    let store = open(cli, true)?;
+    let f = std::fs::File::create(file)
+        .map_err(|e| Fail::Usage(format!("cannot create {}: {e}", file.display())))?;
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    if csv {
+        let rows = store.export_enrollments_csv(&mut w, program)?;
+        out.record(&json!({"file": file, "enrollments": rows}));
+    } else {
+        if program.is_some() {
+            return Err(Fail::Usage("--program needs --csv".into()));
+        }
+        let bar = output::progress_bar(0, "exporting");
+        let mut progress = |records: u64, _| bar.set_position(records);
+        let counts = store.export_jsonl(&mut w, Some(&mut progress))?;
+        bar.finish_and_clear();
+        out.record(&json!({"file": file, "records": counts}));
+    }
+    w.flush()
+        .map_err(|e| Fail::Core(Error::Storage(e.to_string())))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `backup`: a consistent copy of the open database to the new file `dest`.
+pub fn backup(cli: &Cli, out: &Out, dest: &Path) -> Outcome {
+    let store = open(cli, true)?;
+    store.backup(dest)?;
+    out.record(&json!({"backup": dest}));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check`: the integrity check plus enrollkit's invariants. Exit 1 on any violation.
+pub fn check(cli: &Cli, out: &Out) -> Outcome {
+    let store = open(cli, true)?;
+    let problems = store.check_invariants()?;
+    out.check(&problems);
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

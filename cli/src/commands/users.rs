@@ -1,0 +1,58 @@
+//! `user add`, `user show`, `user list`. Each opens the database, creating it when missing.
+
+use std::process::ExitCode;
+
+use enrollkit::{User, UserRef};
+
+use super::common::{open, Fail, Outcome};
+use crate::args::{Cli, UserArgs};
+use crate::output::Out;
+
+/// `user add`: creates or replaces the user and prints it as stored.
+pub fn add(cli: &Cli, out: &Out, a: &UserArgs) -> Outcome {
+    let store = open(cli, false)?;
+    let user = User {
+        id: a.id.clone(),
+        email: a.email.clone(),
+        display_name: a.name.clone(),
+        external_id: a.external_id.clone(),
+        department: a.department.clone(),
+        location: a.location.clone(),
+        manager_id: a.manager.clone(),
+        groups: a.groups.clone(),
+        timezone: a.timezone.clone(),
+    };
+    out.record(&store.upsert_user(&user)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `user show`: the user named by exactly one of id, email, external id; any other
+/// combination is a usage error.
+pub fn show(
+    cli: &Cli,
+    out: &Out,
+    id: Option<&str>,
+    email: Option<&str>,
+    external_id: Option<&str>,
+) -> Outcome {
+    let store = open(cli, false)?;
+    let by = match (id, email, external_id) {
+        (Some(v), None, None) => UserRef::Id(v.to_owned()),
+        (None, Some(v), None) => UserRef::Email(v.to_owned()),
+        (None, None, Some(v)) => UserRef::ExternalId(v.to_owned()),
+        _ => {
+            return Err(Fail::Usage(
+                "give exactly one of ID, --email, --external-id".into(),
+            ))
+        }
+    };
+    out.record(&store.find_user(&by)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `user list`: up to `limit` users by id, after the id `after`.
+pub fn list(cli: &Cli, out: &Out, after: Option<&str>, limit: u32) -> Outcome {
+    let store = open(cli, false)?;
+    out.users(&store.list_users(after, limit)?);
+    Ok(ExitCode::SUCCESS)
+}
