@@ -224,7 +224,7 @@ impl Out {
             return say!("{}", json!(r));
         }
         say!(
-            "{} ({}): {} enrollments: {} active, {} completed, {} failed, {} paused, {} canceled",
+            "{} ({}): {} enrollments: {} active, {} completed, {} failed, {} paused, {} canceled or dropped",
             r.program_id,
             r.kind,
             r.total_enrollees,

@@ -617,3 +617,20 @@ fn events_follow_prints_new_events() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("\"action\":\"enrolled\""), "{text}");
 }
+
+/// A refused export leaves an existing file exactly as it was.
+#[test]
+fn a_refused_export_leaves_the_file_alone() {
+    let f = fixture();
+    cli(&f.db).arg("init").assert().success();
+    let file = f.dir.join("keep.jsonl");
+    std::fs::write(&file, "earlier export\n").unwrap();
+    cli(&f.db)
+        .args(["export"])
+        .arg(&file)
+        .args(["--program", "crs"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--program needs --csv"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "earlier export\n");
+}

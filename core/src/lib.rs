@@ -36,13 +36,19 @@
 //!
 //! ## Where every rule lives
 //!
-//! | module | owns |
-//! |---|---|
-//! | [`model`] | the data: [`User`], [`ProgramSpec`]/[`Program`], [`Enrollment`], [`StepProgress`], [`Attempt`], [`Event`], [`Actor`], the canonical [`Status`] and its per-kind vocabularies |
-//! | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no SQL |
-//! | [`validate`] | input bounds: ids, texts, percentages, JSON results |
-//! | [`Store`] (`store`, `ops`, `query`, `views`, `report`, `check`) | SQLite: opening and migrating, one transaction per operation with its history event, listing, rendering each reference's JSON shape, program reports ([`ProgramReport`]), invariant checks |
-//! | [`Error`] | one error enum with stable codes |
+//! Three layers, and dependencies run one way: the API uses the domain and the storage, the
+//! storage uses the domain, the domain uses neither. The C ABI, the Python module and the CLI
+//! use this crate's public API only.
+//!
+//! | layer | module | owns |
+//! |---|---|---|
+//! | domain (`src/domain/`) | [`model`] | the data: [`User`], [`ProgramSpec`]/[`Program`], [`Enrollment`] (its fields declared once, in `enrollment_fields!`), [`StepProgress`], [`Attempt`], [`Event`], [`Actor`], the canonical [`Status`] and its per-kind vocabularies |
+//! | | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no storage |
+//! | | `invariants` | what every stored enrollment keeps, checked by import and by [`Store::check_invariants`] |
+//! | | [`validate`], [`time`], `ids` | input bounds; timestamps and clocks; time-ordered enrollment ids |
+//! | storage (`src/sqlite/`) | `database`, `db`, `listing`, `bulk`, `checkpoint`, `schema/` | SQLite, the only code that names `rusqlite`: opening and migrating the file, transactions, the reader pool and the checkpoint thread, each table's rows, listings' SQL, index deferral and backups. It stores what the domain decided |
+//! | API (`src/api/`) | [`Store`] (`store`, `ops`, `query`, `views`, `report`, `dump`, `roster`, `check`, `wire`) | every public operation: one transaction per operation with its history event, listing, each reference's JSON shape, program reports ([`ProgramReport`]), export and import, invariant checks, the JSON request forms |
+//! | | [`Error`], [`ErrorCode`] | one error enum; one enum of stable codes (text and C number) |
 //!
 //! ## Vocabularies
 //!

@@ -130,6 +130,10 @@ pub fn import(
 /// `export`: the whole database as JSON Lines, or with `csv` the enrollments (of `program`
 /// only, when given) as CSV. A failed final flush is a storage failure.
 pub fn export(cli: &Cli, out: &Out, file: &Path, csv: bool, program: Option<&str>) -> Outcome {
+    // Refused before anything is opened or created: an existing file stays as it was.
+    if program.is_some() && !csv {
+        return Err(Fail::Usage("--program needs --csv".into()));
+    }
     let store = open(cli, true)?;
     let f = std::fs::File::create(file)
         .map_err(|e| Fail::Usage(format!("cannot create {}: {e}", file.display())))?;
@@ -138,9 +142,6 @@ pub fn export(cli: &Cli, out: &Out, file: &Path, csv: bool, program: Option<&str
         let rows = store.export_enrollments_csv(&mut w, program)?;
         out.record(&json!({"file": file, "enrollments": rows}));
     } else {
-        if program.is_some() {
-            return Err(Fail::Usage("--program needs --csv".into()));
-        }
         let bar = output::progress_bar(0, "exporting");
         let mut progress = |records: u64, _| bar.set_position(records);
         let counts = store.export_jsonl(&mut w, Some(&mut progress))?;
