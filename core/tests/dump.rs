@@ -312,7 +312,7 @@ fn enrollment_ids_in_uuid_form_import_as_their_enr_form() {
 
 /// Users keep their own created_at and updated_at through export and import, whatever the
 /// importing store's clock says; a version 1 line (without times) and one spelled another way
-/// import too.
+/// import too. (An updated_at before created_at is kept: a clock set back writes one.)
 #[test]
 fn user_times_survive_export_and_import() {
     let at = |t: &str| Arc::new(ManualClock::new(Timestamp::parse(t).unwrap()));
@@ -378,7 +378,6 @@ fn user_times_survive_export_and_import() {
     }
     for bad in [
         "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"2025-01-01T00:00:00Z\"}",
-        "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"2025-05-01T00:00:00.000Z\",\"updated_at\":\"2025-04-01T00:00:00.000Z\"}",
         "{\"type\":\"user\",\"id\":\"u1\",\"created_at\":\"yesterday at noon please\",\"updated_at\":\"2025-04-01T00:00:00.000Z\"}",
     ] {
         let copy = later();

@@ -652,6 +652,10 @@ fn check_finds_every_broken_invariant_and_names_the_enrollment() {
             "UPDATE events SET to_status = 'completed' WHERE seq = (SELECT max(seq) FROM events)",
             "history ends in",
         ),
+        (
+            "PRAGMA foreign_keys = OFF; DELETE FROM programs",
+            "program cert is missing",
+        ),
     ];
     let pristine = dir.path().join("pristine.db");
     store.backup(&pristine).unwrap();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::api::Store;
 use crate::domain::invariants;
 use crate::domain::model::Program;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sqlite::db;
 
 impl Store {
@@ -27,14 +27,23 @@ impl Store {
             for (u, p, n) in db::duplicate_open_enrollments(c)? {
                 out.push(format!("user {u} has {n} open enrollments in program {p}"));
             }
-            let mut programs: HashMap<String, Program> = HashMap::new();
+            let mut programs: HashMap<String, Option<Program>> = HashMap::new();
             db::for_each_enrollment_with_records(c, |e, steps, attempts, last| {
                 if !programs.contains_key(&e.program_id) {
-                    programs.insert(e.program_id.clone(), db::get_program(c, &e.program_id)?);
+                    let program = match db::get_program(c, &e.program_id) {
+                        Ok(p) => Some(p),
+                        Err(Error::NotFound { .. }) => None,
+                        Err(other) => return Err(other),
+                    };
+                    programs.insert(e.program_id.clone(), program);
                 }
-                let program = &programs[&e.program_id];
-                for v in invariants::violations(program, &e, &steps, &attempts) {
-                    out.push(format!("{}: {v}", e.id));
+                match &programs[&e.program_id] {
+                    Some(program) => {
+                        for v in invariants::violations(program, &e, &steps, &attempts) {
+                            out.push(format!("{}: {v}", e.id));
+                        }
+                    }
+                    None => out.push(format!("{}: program {} is missing", e.id, e.program_id)),
                 }
                 if last.as_deref() != Some(e.status_name()) {
                     out.push(format!(

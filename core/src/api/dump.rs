@@ -209,14 +209,10 @@ impl EnrollmentRecord {
     fn into_parts(self) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
         let (mut enrollment, step_progress, attempts) = self.enrollment()?;
         // Ids in UUID form are kept in their `enr_` form, as `enroll` keeps them.
-        let canonical = |id: &mut String| {
-            if let Some(enr) = crate::domain::ids::from_uuid_text(id) {
-                *id = enr;
-            }
-        };
-        canonical(&mut enrollment.id);
-        if let Some(previous) = &mut enrollment.previous_id {
-            canonical(previous);
+        enrollment.id = validate::enrollment_id("enrollment_id", &enrollment.id)?.into_owned();
+        if let Some(previous) = &enrollment.previous_id {
+            let previous = validate::enrollment_id("previous_id", previous)?.into_owned();
+            enrollment.previous_id = Some(previous);
         }
         let steps = step_progress
             .into_iter()
@@ -422,9 +418,12 @@ fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
         line.replace_range(1..end, &" ".repeat(end - 1));
         let mut given = None;
         if let Some((created, updated, tail)) = tail {
+            let parse = |field: &'static str, text: &str| {
+                Timestamp::parse(text).map_err(|e| invalid(field, e.to_string()))
+            };
             given = times(
-                Some(Timestamp::parse(created)?),
-                Some(Timestamp::parse(updated)?),
+                Some(parse("created_at", created)?),
+                Some(parse("updated_at", updated)?),
             )?;
             line.replace_range(tail..text.len() - 1, &" ".repeat(text.len() - 1 - tail));
         }
@@ -448,11 +447,6 @@ fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
         (parse_record("user", value)?, times(created, updated)?)
     };
     validate::user(&user)?;
-    if let Some(t) = times {
-        if t.updated_at < t.created_at {
-            return Err(invalid("updated_at", "earlier than created_at"));
-        }
-    }
     Ok(Parsed::User(Box::new((user, times))))
 }
 
@@ -1012,16 +1006,11 @@ impl Store {
     /// How many users, programs, enrollments and history events the database holds.
     pub fn stats(&self) -> Result<RecordCounts> {
         self.db.read(|c| {
-            let count = |table: &str| -> Result<u64> {
-                let n: i64 =
-                    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-                Ok(n as u64)
-            };
             Ok(RecordCounts {
-                users: count("users")?,
-                programs: count("programs")?,
-                enrollments: count("enrollments")?,
-                events: count("events")?,
+                users: db::count_rows(c, "users")?,
+                programs: db::count_rows(c, "programs")?,
+                enrollments: db::count_rows(c, "enrollments")?,
+                events: db::count_rows(c, "events")?,
             })
         })
     }

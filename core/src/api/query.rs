@@ -135,13 +135,20 @@ impl Store {
                 (*per_page, u64::from(*page - 1) * u64::from(*per_page))
             }
             Pagination::Cursor {
-                starting_after,
+                starting_after: _,
                 limit,
             } => {
                 check_page_size(*limit)?;
-                validate::opt_id("starting_after", starting_after.as_deref())?;
                 (*limit, 0)
             }
+        };
+        // The cursor is an enrollment id: either spelling (validate::enrollment_id).
+        let after = match &query.pagination {
+            Pagination::Cursor {
+                starting_after: Some(after),
+                ..
+            } => Some(validate::enrollment_id("starting_after", after)?),
+            _ => None,
         };
 
         self.db.read(|c| {
@@ -149,11 +156,8 @@ impl Store {
                 Some(p) => Some(db::get_program(c, p)?),
                 None => None,
             };
-            let cursor_rid = match &query.pagination {
-                Pagination::Cursor {
-                    starting_after: Some(after),
-                    ..
-                } => {
+            let cursor_rid = match after.as_deref() {
+                Some(after) => {
                     let (rid, e) = db::get_enrollment(c, after).map_err(|err| match err {
                         Error::NotFound { .. } => Error::validation(
                             "starting_after",

@@ -28,38 +28,31 @@ pub(crate) fn violations(
     steps: &[StepProgress],
     attempts: &[Attempt],
 ) -> Vec<Violation> {
-    let mut out = Vec::new();
-    let mut bad = |message: String| {
-        out.push(Violation {
-            field: "enrollment",
-            message,
-        })
+    let record = |message: String| Violation {
+        field: "enrollment",
+        message,
     };
+    // The enrollment against its program first: when they disagree, its step rows look
+    // unknown for that reason. Then the step rows, then the rest.
+    let mut out = Vec::new();
     if e.kind != program.kind {
-        bad(format!(
+        out.push(record(format!(
             "kind {} but program {} is a {}",
             e.kind, program.id, program.kind
-        ));
+        )));
     }
     if e.steps_total as usize != program.steps.len() {
-        bad(format!(
+        out.push(record(format!(
             "steps_total {} but the program has {} steps",
             e.steps_total,
             program.steps.len()
-        ));
-    }
-    if e.attempt_number == 0 {
-        bad("attempt_number starts at 1".into());
-    }
-    if (e.status == Status::Paused) != e.resume_status.is_some() {
-        bad("resume_status is set exactly while paused".into());
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     let mut counted = (0, 0, 0);
-    let mut unknown = Vec::new();
     for p in steps {
         if !program.steps.iter().any(|s| s.id == p.step_id) || !seen.insert(p.step_id.as_str()) {
-            unknown.push(Violation {
+            out.push(Violation {
                 field: "step_id",
                 message: format!(
                     "step {:?} is unknown or repeated in program {}",
@@ -68,6 +61,13 @@ pub(crate) fn violations(
             });
         }
         count_step_in(&mut counted, p.status, 1);
+    }
+    let mut bad = |message: String| out.push(record(message));
+    if e.attempt_number == 0 {
+        bad("attempt_number starts at 1".into());
+    }
+    if (e.status == Status::Paused) != e.resume_status.is_some() {
+        bad("resume_status is set exactly while paused".into());
     }
     if counted != (e.steps_delivered, e.steps_completed, e.steps_skipped) {
         bad(format!(
@@ -104,7 +104,5 @@ pub(crate) fn violations(
             attempts.len()
         ));
     }
-    // Step rows first: an unknown step is the most specific thing to report.
-    unknown.extend(out);
-    unknown
+    out
 }

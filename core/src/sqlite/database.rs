@@ -29,6 +29,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema/0004_program_version.sql"),
     include_str!("schema/0005_no_program_index.sql"),
     include_str!("schema/0006_sql_views.sql"),
+    include_str!("schema/0007_enrollment_ids_in_uuid_form.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).
@@ -808,6 +809,23 @@ fn check_version(conn: &Connection, latest: i64) -> Result<()> {
 /// A fresh database runs every script; an older one runs the missing ones in order; a newer one
 /// is refused with [`Error::SchemaTooNew`]; a database that has tables but no enrollkit version
 /// is refused with [`Error::Corrupt`]. On any failure nothing is changed.
+/// SQL functions that migrations may call, for what SQL cannot compute itself:
+/// `enrollkit_enrollment_id(text)` is an enrollment id in its stored form (a UUID's `enr_`
+/// form, anything else as it is: `validate::enrollment_id`).
+fn register_migration_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "enrollkit_enrollment_id",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let id: Option<String> = ctx.get(0)?;
+            Ok(id.map(|id| crate::domain::ids::from_uuid_text(&id).unwrap_or(id)))
+        },
+    )?;
+    Ok(())
+}
+
 pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
     let latest = migrations.len() as i64;
     let current = user_version(conn)?;
@@ -832,6 +850,7 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
                 ));
             }
         }
+        register_migration_functions(conn)?;
         for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
             conn.execute_batch(sql)
                 .map_err(|e| Error::Storage(format!("migration to version {}: {e}", i + 1)))?;
@@ -1345,6 +1364,48 @@ mod tests {
                 "status {status}: a second open enrollment must be refused"
             );
         }
+    }
+
+    #[test]
+    fn version_7_gives_enrollment_ids_in_uuid_form_their_enr_form() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, &MIGRATIONS[..6]).unwrap();
+        let uuid = "0190A8F2-C3D4-7E5F-8A9B-0C1D2E3F4A5B";
+        let enr = "enr_01J2MF5GYMFSFRN6RC3MQ3YJJV";
+        conn.execute_batch(&format!(
+            "INSERT INTO users (id, created_at, updated_at) VALUES ('u', 0, 0);
+             INSERT INTO programs (id, kind, title, state, self_enrollment, created_at, updated_at)
+                 VALUES ('p', 'course', 'P', 'active', 1, 0, 0);
+             INSERT INTO enrollments (id, user_id, program_id, kind, status, trigger, enrolled_at,
+                                      updated_at)
+                 VALUES ('{uuid}', 'u', 'p', 0, 7, 'admin', 0, 0);
+             INSERT INTO enrollments (id, user_id, program_id, kind, status, trigger, enrolled_at,
+                                      updated_at, previous_id)
+                 VALUES ('mine-1', 'u', 'p', 0, 1, 'admin', 0, 0, '{uuid}');
+             INSERT INTO events (enrollment_id, user_id, program_id, action, actor, at)
+                 VALUES ('{uuid}', 'u', 'p', 'enrolled', 'admin', 0),
+                        ('mine-1', 'u', 'p', 'enrolled', 'admin', 0);"
+        ))
+        .unwrap();
+        migrate(&conn, MIGRATIONS).unwrap();
+        let column = |sql: &str| -> Vec<Option<String>> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            column("SELECT id FROM enrollments ORDER BY rid"),
+            [some(enr), some("mine-1")]
+        );
+        assert_eq!(
+            column("SELECT previous_id FROM enrollments ORDER BY rid"),
+            [None, some(enr)]
+        );
+        assert_eq!(
+            column("SELECT enrollment_id FROM events ORDER BY seq"),
+            [some(enr), some("mine-1")]
+        );
     }
 
     #[test]

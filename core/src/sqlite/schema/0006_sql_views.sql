@@ -4,7 +4,7 @@
 -- ISO-8601 UTC text (2026-01-15T10:30:00.000Z). enrollkit itself never reads them.
 --
 -- status_names and step_status_names copy the engine's tables (Status::code, Status::name,
--- the step status codes); a test (core/src/store.rs, views_name_every_status_as_the_engine)
+-- the step status codes); a test (core/src/sqlite/database.rs, views_name_every_status_as_the_engine)
 -- fails when they drift.
 
 CREATE VIEW kind_names (kind, name) AS
