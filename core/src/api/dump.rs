@@ -31,7 +31,7 @@ use crate::api::Store;
 use crate::domain::lifecycle;
 use crate::domain::model::{
     enrollment_fields, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
-    Status, StepProgress, StepStatus, Trigger, User, Wire,
+    Status, StepProgress, Trigger, User, Wire,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -117,31 +117,6 @@ struct Header {
     schema_version: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepRecord {
-    step_id: String,
-    status: StepStatus,
-    started_at: Option<Timestamp>,
-    delivered_at: Option<Timestamp>,
-    completed_at: Option<Timestamp>,
-    failed_at: Option<Timestamp>,
-    skipped_at: Option<Timestamp>,
-    failure_reason: Option<String>,
-    failure_message: Option<String>,
-    destination_type: Option<String>,
-    result: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttemptRecord {
-    number: u32,
-    score: f64,
-    passed: Option<bool>,
-    submitted_at: Timestamp,
-}
-
 /// Declares the enrollment line's record from [`enrollment_fields`]: the canonical JSON of
 /// [`Enrollment`] (the derived percents accepted and ignored) with the enrollment's step
 /// progress and attempt records, and its conversion into the three.
@@ -159,16 +134,16 @@ macro_rules! declare_enrollment_record {
                 $($(#[allow(dead_code)] $derived: serde::de::IgnoredAny,)+)?
             )*
             #[serde(default)]
-            step_progress: Vec<StepRecord>,
+            step_progress: Vec<StepProgress>,
             #[serde(default)]
-            attempt_records: Vec<AttemptRecord>,
+            attempt_records: Vec<Attempt>,
         }
 
         impl EnrollmentRecord {
             /// The enrollment in the vocabulary of its kind.
             fn enrollment(
                 self,
-            ) -> Result<(Enrollment, Vec<StepRecord>, Vec<AttemptRecord>)> {
+            ) -> Result<(Enrollment, Vec<StepProgress>, Vec<Attempt>)> {
                 let kind = self.kind;
                 let e = Enrollment {
                     $($name: Wire::from_wire(self.$name, kind)?,)*
@@ -214,32 +189,7 @@ impl EnrollmentRecord {
             let previous = validate::enrollment_id("previous_id", previous)?.into_owned();
             enrollment.previous_id = Some(previous);
         }
-        let steps = step_progress
-            .into_iter()
-            .map(|s| StepProgress {
-                step_id: s.step_id,
-                status: s.status,
-                started_at: s.started_at,
-                delivered_at: s.delivered_at,
-                completed_at: s.completed_at,
-                failed_at: s.failed_at,
-                skipped_at: s.skipped_at,
-                failure_reason: s.failure_reason,
-                failure_message: s.failure_message,
-                destination_type: s.destination_type,
-                result: s.result,
-            })
-            .collect();
-        let attempts = attempts
-            .into_iter()
-            .map(|a| Attempt {
-                number: a.number,
-                score: a.score,
-                passed: a.passed,
-                submitted_at: a.submitted_at,
-            })
-            .collect();
-        Ok((enrollment, steps, attempts))
+        Ok((enrollment, step_progress, attempts))
     }
 }
 

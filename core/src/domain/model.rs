@@ -849,7 +849,8 @@ pub(crate) fn percent(part: u32, total: u32) -> f64 {
 }
 
 /// Progress of one step for one enrollment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepProgress {
     /// The step.
     pub step_id: String,
@@ -934,7 +935,8 @@ impl StepChange {
 }
 
 /// One scored assessment submission.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Attempt {
     /// 1-based attempt number.
     pub number: u32,
