@@ -582,7 +582,8 @@ impl EnrollRequest {
 /// The struct, its canonical JSON writer ([`Serialize`]) and reader (`api::dump`), and its
 /// SQLite columns, values and row reader (`sqlite::db`) are generated from it. Adding a field
 /// means one line here, a migration adding its column, and the Python record
-/// (`CONTRIBUTING.md`, "Adding a field").
+/// (`CONTRIBUTING.md`, "Adding a field"). The types are named where a consumer expands the
+/// table, so each consumer imports them all.
 macro_rules! enrollment_fields {
     ($callback:ident) => {
         $callback! {
