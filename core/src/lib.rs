@@ -46,7 +46,7 @@
 //! | | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no storage |
 //! | | `invariants` | what every stored enrollment keeps, checked by import and by [`Store::check_invariants`] |
 //! | | [`validate`], [`time`], `ids` | input bounds; timestamps and clocks; time-ordered enrollment ids |
-//! | storage (`src/sqlite/`) | `database`, `db`, `listing`, `bulk`, `checkpoint`, `schema/` | SQLite, the only code that names `rusqlite`: opening and migrating the file, transactions, the reader pool and the checkpoint thread, each table's rows, listings' SQL, index deferral and backups. It stores what the domain decided |
+//! | storage (`src/sqlite/`) | `database`, `db` (a module per table), `listing`, `bulk`, `checkpoint`, `schema/` | SQLite, the only code that names `rusqlite`: opening and migrating the file, transactions, the reader pool and the checkpoint thread, each table's rows, listings' SQL, index deferral and backups. It stores what the domain decided |
 //! | API (`src/api/`) | [`Store`] (`store`, `ops`, `query`, `views`, `report`, `dump`, `roster`, `check`, `wire`) | every public operation: one transaction per operation with its history event, listing, each reference's JSON shape, program reports ([`ProgramReport`]), export and import, invariant checks, the JSON request forms |
 //! | | [`Error`], [`ErrorCode`] | one error enum; one enum of stable codes (text and C number) |
 //!

@@ -1,0 +1,260 @@
+//! History events, and the multi-row INSERTs of bulk enrollment and imports.
+
+use super::*;
+
+/// What an event records besides the enrollment it belongs to.
+pub(crate) struct EventRecord<'a> {
+    pub action: &'a str,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub actor: &'a Actor,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
+    let stmt = held.stmt(EVENT.as_str())?;
+    run_cleared(stmt, |stmt| bind_event(stmt, 0, e, &ev))
+}
+
+/// [`insert_event`] for a transaction that writes one event: straight from the statement
+/// cache, which hands the statement out and takes it back with every parameter NULL (so
+/// [`bind_values`] may skip NULLs, and [`run_cleared`] is not needed).
+pub(crate) fn insert_one_event(
+    conn: &Connection,
+    e: &Enrollment,
+    ev: EventRecord<'_>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(EVENT.as_str())?;
+    bind_event(&mut stmt, 0, e, &ev)?;
+    stmt.raw_execute()?;
+    Ok(())
+}
+
+/// `INSERT INTO` [`EVENT_INTO`] one event.
+pub(super) static EVENT: LazyLock<String> =
+    LazyLock::new(|| values_insert(EVENT_INTO, EVENT_PARAMS, 1));
+
+/// Binds `ev`, an event of `e`, to parameters `offset + 1` to `offset + EVENT_PARAMS`.
+pub(super) fn bind_event(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    e: &Enrollment,
+    ev: &EventRecord<'_>,
+) -> rusqlite::Result<()> {
+    let status = |s: Option<Status>| s.map_or(ValueRef::Null, |s| str_value(s.label(e.kind)));
+    let actor = ev.actor.label_text();
+    let values = [
+        str_value(&e.id),
+        str_value(&e.user_id),
+        str_value(&e.program_id),
+        str_value(ev.action),
+        status(ev.from),
+        status(ev.to),
+        str_value(&actor),
+        opt_str_value(&ev.reason),
+        ValueRef::Integer(ev.at.millis()),
+    ];
+    bind_values(stmt, offset, values)
+}
+
+/// Binds `values` to parameters `offset + 1` onwards of a statement whose parameters are all
+/// NULL (one that [`run_cleared`] runs, or one fresh from the statement cache): NULL values
+/// are not bound again.
+pub(super) fn bind_values<'v>(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    values: impl IntoIterator<Item = ValueRef<'v>>,
+) -> rusqlite::Result<()> {
+    for (i, value) in values.into_iter().enumerate() {
+        if value != ValueRef::Null {
+            stmt.raw_bind_parameter(offset + i + 1, ToSqlOutput::Borrowed(value))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether [`insert_new_enrollments`] can store `e`: a new enrollment, whose columns outside
+/// [`FRESH_COLUMNS`] hold their defaults.
+pub(crate) fn is_new_enrollment(e: &Enrollment) -> bool {
+    e.is_untouched()
+}
+
+/// Inserts [`ROWS_PER_INSERT`] enrollments, each [`is_new_enrollment`], then the event
+/// `event` gives each, with one statement per table. A failure is the caller's transaction's:
+/// the rows before the one SQLite refused stay written (`OR FAIL`, see [`INSERT_FRESH_ROWS`]).
+pub(crate) fn insert_new_enrollments<'e>(
+    held: &mut Held<'_>,
+    es: &[Enrollment],
+    event: impl Fn(&Enrollment) -> EventRecord<'e>,
+) -> Result<()> {
+    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
+    let stmt = held.stmt(INSERT_FRESH_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            let values = enrollment_values(e);
+            debug_assert!(e.is_untouched(), "{} is not new", e.id);
+            let fresh = FRESH_COLUMNS.map(|column| values[column]);
+            bind_values(stmt, row * FRESH_COLUMNS.len(), fresh)?;
+        }
+        Ok(())
+    })?;
+    let stmt = held.stmt(EVENT_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            bind_event(stmt, row * EVENT_PARAMS, e, &event(e))?;
+        }
+        Ok(())
+    })
+}
+
+/// Inserts an event with its own sequence number (imports).
+pub(crate) fn insert_event_raw(held: &mut Held<'_>, ev: &Event) -> Result<()> {
+    let stmt = held.stmt(EVENT_RAW.as_str())?;
+    run_cleared(stmt, |stmt| bind_event_raw(stmt, 0, ev))
+}
+
+/// The columns [`insert_event_raw`] binds, in its order: an event's own, `seq` included.
+pub(super) const EVENT_RAW_INTO: &str =
+    "INSERT INTO events (seq, enrollment_id, user_id, program_id, \
+     action, from_status, to_status, actor, reason, at) VALUES ";
+
+/// How many values [`insert_event_raw`] binds.
+pub(super) const EVENT_RAW_PARAMS: usize = 10;
+
+/// `INSERT INTO` [`EVENT_RAW_INTO`] one event.
+pub(super) static EVENT_RAW: LazyLock<String> =
+    LazyLock::new(|| values_insert(EVENT_RAW_INTO, EVENT_RAW_PARAMS, 1));
+
+/// [`EVENT_RAW_INTO`] for [`ROWS_PER_INSERT`] events. A plain `INSERT`: a refused row rolls
+/// the whole statement back (SQLite keeps a statement journal: the rows of an import go to the
+/// ends of the table and its unique index, so a statement journals a few pages. During
+/// imports temporary data is in files, so those journals are files too once past SQLite's
+/// 64 KiB; that measured no slower than keeping them in memory).
+pub(super) static EVENT_RAW_ROWS: LazyLock<String> =
+    LazyLock::new(|| values_insert(EVENT_RAW_INTO, EVENT_RAW_PARAMS, ROWS_PER_INSERT));
+
+/// Binds `ev` to parameters `offset + 1` to `offset + EVENT_RAW_PARAMS`.
+pub(super) fn bind_event_raw(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    ev: &Event,
+) -> rusqlite::Result<()> {
+    let values = [
+        ValueRef::Integer(ev.seq),
+        str_value(&ev.enrollment_id),
+        str_value(&ev.user_id),
+        str_value(&ev.program_id),
+        str_value(&ev.action),
+        opt_str_value(&ev.from_status),
+        opt_str_value(&ev.to_status),
+        str_value(&ev.actor),
+        opt_str_value(&ev.reason),
+        ValueRef::Integer(ev.at.millis()),
+    ];
+    bind_values(stmt, offset, values)
+}
+
+/// Inserts [`ROWS_PER_INSERT`] events with their own sequence numbers (imports) with one
+/// statement: all of them, or (an error) none.
+pub(crate) fn insert_events_raw(held: &mut Held<'_>, events: &[&Event]) -> Result<()> {
+    debug_assert_eq!(events.len(), ROWS_PER_INSERT);
+    let stmt = held.stmt(EVENT_RAW_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, ev) in events.iter().enumerate() {
+            bind_event_raw(stmt, row * EVENT_RAW_PARAMS, ev)?;
+        }
+        Ok(())
+    })
+}
+
+/// Every stored column of an enrollment: all but `rid`, which SQLite assigns (the next one).
+pub(super) static INSERT_ENROLLMENT_INTO: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO enrollments ({}) VALUES ",
+        STORED_COLUMNS.join(", ")
+    )
+});
+
+/// `INSERT INTO` [`INSERT_ENROLLMENT_INTO`] one enrollment ([`insert_enrollment`]).
+pub(super) static INSERT_ENROLLMENT: LazyLock<String> =
+    LazyLock::new(|| values_insert(&INSERT_ENROLLMENT_INTO, STORED_COLUMNS.len(), 1));
+
+/// [`INSERT_ENROLLMENT_INTO`] for [`ROWS_PER_INSERT`] enrollments, a plain `INSERT` as
+/// [`EVENT_RAW_ROWS`].
+pub(super) static INSERT_ENROLLMENT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    values_insert(
+        &INSERT_ENROLLMENT_INTO,
+        STORED_COLUMNS.len(),
+        ROWS_PER_INSERT,
+    )
+});
+
+/// Inserts [`ROWS_PER_INSERT`] enrollments as they are (imports) with one statement: all of
+/// them, or (an error) none.
+pub(crate) fn insert_enrollments(held: &mut Held<'_>, es: &[&Enrollment]) -> Result<()> {
+    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
+    let stmt = held.stmt(INSERT_ENROLLMENT_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            bind_values(stmt, row * STORED_COLUMNS.len(), enrollment_values(e))?;
+        }
+        Ok(())
+    })
+}
+
+/// Binds `stmt`'s parameters with `bind` and runs it, then sets every parameter back to NULL,
+/// whether binding or running failed or not. Its parameters are then all NULL whenever `bind`
+/// starts (a statement from rusqlite's cache is cleared as well), so `bind` leaves NULL values
+/// unbound ([`bind_values`]): most of a typical row's optional values are NULL. Clearing
+/// right away also frees SQLite's copies of the bound text while they are the latest
+/// allocations, which malloc frees for less than when each parameter is bound again.
+pub(super) fn run_cleared<'c>(
+    stmt: &mut CachedStatement<'c>,
+    bind: impl FnOnce(&mut CachedStatement<'c>) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let done = bind(stmt).and_then(|()| stmt.raw_execute());
+    stmt.clear_bindings();
+    done?;
+    Ok(())
+}
+
+pub(super) const EVENT_COLUMNS: &str =
+    "seq, enrollment_id, user_id, program_id, action, from_status, to_status, actor, reason, at";
+
+pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        enrollment_id: r.get(1)?,
+        user_id: r.get(2)?,
+        program_id: r.get(3)?,
+        action: r.get(4)?,
+        from_status: r.get(5)?,
+        to_status: r.get(6)?,
+        actor: r.get(7)?,
+        reason: r.get(8)?,
+        at: Timestamp::from_millis(r.get(9)?),
+    })
+}
+
+pub(crate) fn history(conn: &Connection, enrollment_id: &str) -> Result<Vec<Event>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE enrollment_id = ?1 ORDER BY seq");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([enrollment_id], event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn events_after(
+    conn: &Connection,
+    after: i64,
+    user: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Event>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND (?2 IS NULL OR user_id = ?2)
+         ORDER BY seq LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after, user, limit], event_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

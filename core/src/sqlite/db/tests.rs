@@ -1,0 +1,179 @@
+//! Tests of the row mappings against the schema.
+
+use super::*;
+
+/// `SELECT e.*` and `INSERT INTO enrollments VALUES (NULL, ...)` rely on it.
+#[test]
+fn the_enrollments_columns_are_rid_then_the_stored_columns() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('enrollments')")
+        .unwrap();
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut expected = vec!["rid"];
+    expected.extend(STORED_COLUMNS);
+    assert_eq!(names, expected);
+}
+
+/// `enrollments_view` shows every field of the canonical record that is stored, under
+/// its record name: a new column needs the view too (a new migration recreates it).
+#[test]
+fn the_enrollments_view_shows_every_stored_field() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('enrollments_view')")
+        .unwrap();
+    let mut shown: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    shown.sort();
+    let mut stored: Vec<String> = STORED_FIELDS.iter().map(|f| f.to_string()).collect();
+    stored.sort();
+    assert_eq!(shown, stored);
+}
+
+#[test]
+fn per_user_lookups_use_the_user_index() {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(["u", "p"], |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+    };
+    let priors = plan(PRIOR_ENROLLMENTS);
+    assert!(priors.contains("enrollments_user "), "{priors}");
+    let open = plan(OPEN_ENROLLMENT);
+    assert!(open.contains("enrollments_one_open"), "{open}");
+}
+
+#[test]
+fn the_open_condition_matches_status_is_open() {
+    let conn = Connection::open_in_memory().unwrap();
+    for status in Status::ALL {
+        let open: bool = conn
+            .query_row(
+                &format!("SELECT {OPEN_CONDITION} FROM (SELECT ?1 AS status)"),
+                [status.code()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(open, status.is_open(), "{status:?}");
+    }
+    assert!(OPEN_ENROLLMENT.contains(&format!("({OPEN_CONDITION})")));
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    let index: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'enrollments_one_open'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        index.ends_with(&format!("WHERE {OPEN_CONDITION}")),
+        "{index}"
+    );
+}
+
+#[test]
+fn a_fresh_insert_stores_what_the_full_one_does() {
+    // The defaults of enrollment_fields are the schema's: a row inserted with only the
+    // fresh columns reads back as an untouched enrollment, whose values are those bound.
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    let values: Vec<rusqlite::types::Value> = FRESH_COLUMNS
+        .iter()
+        .map(|&i| match STORED_COLUMNS[i] {
+            "kind" | "status" | "enrolled_at" | "updated_at" | "attempt_number" => 1.into(),
+            "trigger" => "user_join".to_owned().into(),
+            "start_at" | "started_at" => rusqlite::types::Value::Null,
+            column => column.to_owned().into(),
+        })
+        .collect();
+    conn.execute(INSERT_FRESH.as_str(), rusqlite::params_from_iter(&values))
+        .unwrap();
+    let (_, e) = conn
+        .query_row("SELECT * FROM enrollments", [], stored_enrollment_from_row)
+        .unwrap();
+    assert!(e.is_untouched(), "{e:?}");
+    let read = enrollment_values(&e);
+    for (&i, bound) in FRESH_COLUMNS.iter().zip(&values) {
+        assert_eq!(read[i], ValueRef::from(bound), "{}", STORED_COLUMNS[i]);
+    }
+}
+
+#[test]
+fn new_enrollments_are_fresh_and_changed_ones_are_not() {
+    use crate::domain::lifecycle::{apply, enroll, Command, Prior};
+    use crate::EnrollRequest;
+    let now = Timestamp::from_millis(1_000);
+    let user = User {
+        id: "u".into(),
+        timezone: Some("Europe/Paris".into()),
+        ..User::default()
+    };
+    let latest = Prior {
+        id: "e0".into(),
+        status: Status::Completed,
+        attempt_number: 1,
+    };
+    for kind in [Kind::Course, Kind::Certification, Kind::Track] {
+        let program = Program {
+            spec: ProgramSpec {
+                kind,
+                // An active track needs a step; the others progress by percent.
+                steps: if kind == Kind::Track {
+                    vec![Step {
+                        id: "s".into(),
+                        step_type: "message".into(),
+                        title: "S".into(),
+                        learner_completable: false,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                ..ProgramSpec::course("p", "P")
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let track = kind == Kind::Track;
+        let req = EnrollRequest {
+            added_by_user_id: Some("a".into()),
+            added_by_program_id: Some("q".into()),
+            partnership_id: Some("x".into()),
+            start_at: track.then_some(Timestamp::from_millis(5_000)),
+            allow_reenroll: true,
+            ..EnrollRequest::new("u", "p")
+        };
+        let mut e = enroll(
+            &Actor::Admin,
+            &program,
+            &user,
+            &req,
+            "e1".into(),
+            None,
+            Some(&latest),
+            now,
+        )
+        .unwrap();
+        assert!(e.is_untouched(), "{e:?}");
+        let cmd = match kind {
+            Kind::Track => Command::Cancel,
+            _ => Command::Progress(10.0),
+        };
+        apply(&Actor::Admin, &program, &mut e, &[], &cmd, now).unwrap();
+        assert!(!e.is_untouched(), "{e:?}");
+    }
+}
