@@ -837,7 +837,9 @@ impl Store {
         // A refused import rolls the transaction back; no import-wide savepoint (SQLite makes
         // nested savepoints cost time proportional to everything written before them). The
         // index rebuilds at the end sort in temporary files, not in memory.
-        self.db.write_or_discard_spilling(empty, |tx, now| {
+        let mut tx = self.db.begin_spilling(empty)?;
+        let (tx_conn, now) = (tx.conn(), tx.now());
+        let import = |tx: &Conn| -> Result<(ImportReport, bool)> {
             let mut importer = Importer {
                 now,
                 programs: HashMap::new(),
@@ -950,7 +952,14 @@ impl Store {
                 committed,
             };
             Ok((report, committed))
-        })
+        };
+        let (report, commit) = import(tx_conn)?;
+        if commit {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
+        Ok(report)
     }
 
     /// How many users, programs, enrollments and history events the database holds.

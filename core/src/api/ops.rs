@@ -19,7 +19,7 @@ use crate::sqlite::db::{self, EventRecord};
 use crate::sqlite::Conn;
 
 /// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
-/// foreign-key checks ([`Store::write_or_discard_bulk`]) and with new enrollments written
+/// foreign-key checks (`Database::begin_bulk`) and with new enrollments written
 /// several to a statement ([`Enrolling::bulk`]): switching the checks off and on makes
 /// SQLite prepare each cached statement again, a fixed cost that only a batch of a few hundred
 /// rows earns back (`bench/README.md`, "Settings and their measurements").
@@ -481,11 +481,18 @@ impl Store {
             }
             Ok((outcomes, true))
         };
-        if bulk {
-            self.db.write_or_discard_bulk(batch)
+        let mut tx = if bulk {
+            self.db.begin_bulk()?
         } else {
-            self.db.write_or_discard(batch)
+            self.db.begin()?
+        };
+        let (outcomes, commit) = batch(tx.conn(), tx.now())?;
+        if commit {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
         }
+        Ok(outcomes)
     }
 
     // -----------------------------------------------------------------------------------------

@@ -204,8 +204,10 @@ impl Store {
         let columns = columns(&header)?;
         // Rosters are long enough to be worth a bulk write (enroll_in looks up each row's user
         // and program itself).
-        self.db.write_or_discard_bulk(|tx, now| {
-            let mut held = db::Held::new(tx);
+        let mut tx = self.db.begin_bulk()?;
+        let (tx_conn, now) = (tx.conn(), tx.now());
+        let mut enroll = || -> Result<ImportReport> {
+            let mut held = db::Held::new(tx_conn);
             // (Rosters are usually long: random bytes for the most ids one read serves.)
             let mut call = Enrolling::bulk(usize::MAX);
             let mut report = ImportReport::default();
@@ -235,9 +237,15 @@ impl Store {
             if !report.committed {
                 report.imported = Default::default();
             }
-            let commit = report.committed;
-            Ok((report, commit))
-        })
+            Ok(report)
+        };
+        let report = enroll()?;
+        if report.committed {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
+        Ok(report)
     }
 }
 

@@ -180,7 +180,7 @@ impl Checkpointer {
         }
     }
 
-    /// Switches to bulk writes' settings (`Store::write_or_discard_bulk`): no requests, and
+    /// Switches to bulk writes' settings (`Database::begin_bulk`): no requests, and
     /// the writer's own checkpoint at [`INLINE_PAGES`] (SQLite's own threshold would
     /// checkpoint after every batch); and back.
     pub(crate) fn set_bulk(&self, bulk: bool) {

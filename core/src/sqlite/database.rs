@@ -208,7 +208,7 @@ impl std::fmt::Debug for Database {
 /// The writer connection's page cache in KiB (32 MiB; SQLite's default is 2 MiB).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
-/// The writer's page cache in KiB during imports (Database::write_or_discard_spilling): their
+/// The writer's page cache in KiB during imports (Database::begin_spilling): their
 /// index rebuilds sort in memory up to about the cache size, on top of the cache itself.
 const SPILLING_CACHE_KIB: i64 = 16 * 1024;
 
@@ -351,22 +351,20 @@ impl Database {
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<T>,
     ) -> Result<T> {
-        self.write_or_discard(|tx, now| Ok((f(tx, now)?, true)))
+        let mut tx = self.begin()?;
+        let value = f(tx.conn(), tx.now())?;
+        tx.commit()?;
+        Ok(value)
     }
 
-    /// [`Database::write`] where `f` also decides whether to commit: `(value, false)` rolls the
-    /// transaction back and still returns `value` (all-or-nothing batches report their rows).
-    pub(crate) fn write_or_discard<T>(
-        &self,
-        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
-    ) -> Result<T> {
-        let conn = self.lock_writer()?;
-        self.transact(&conn, f)
+    /// Begins a write transaction (`IMMEDIATE`) on the writer connection: see [`WriteTx`].
+    pub(crate) fn begin(&self) -> Result<WriteTx<'_>> {
+        WriteTx::begin(self.lock_writer()?, self.options.clock.now(), None)
     }
 
-    /// [`Database::write_or_discard`] with temporary data (sorts, journals) in files instead of
-    /// memory: for imports, whose index rebuilds sort every row, so that memory stays bounded
-    /// whatever the size of the import. The setting can only change outside a transaction.
+    /// [`Database::begin`] with temporary data (sorts, journals) in files instead of memory:
+    /// for imports, whose index rebuilds sort every row, so that memory stays bounded whatever
+    /// the size of the import. The setting can only change outside a transaction.
     ///
     /// With `exclusive` (a load into an empty database file), the write also leaves WAL mode
     /// for a rollback journal when no other connection has the file open, and comes back to
@@ -377,15 +375,11 @@ impl Database {
     /// before the transaction are written once, into the database. The price: other
     /// connections cannot open the file until the write ends (they wait up to their busy
     /// timeout), where in WAL mode they would read the empty database.
-    pub(crate) fn write_or_discard_spilling<T>(
-        &self,
-        exclusive: bool,
-        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
-    ) -> Result<T> {
+    pub(crate) fn begin_spilling(&self, exclusive: bool) -> Result<WriteTx<'_>> {
         let exclusive = exclusive && self.path.is_some();
         let sync = synchronous(self.options.durability);
         // SQLite's sorter keeps about a page cache's worth of rows in memory before it spills.
-        self.write_or_discard_changed(
+        self.begin_changed(
             |c| {
                 if exclusive {
                     leave_wal(c)?;
@@ -393,19 +387,18 @@ impl Database {
                 c.pragma_update(None, "temp_store", "FILE")?;
                 c.pragma_update(None, "cache_size", -SPILLING_CACHE_KIB)
             },
-            |c| {
+            Box::new(move |c: &Connection| {
                 c.pragma_update(None, "temp_store", "MEMORY")?;
                 c.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
                 if !return_to_wal(c, sync)? {
                     self.wal_pending.store(true, Ordering::Relaxed);
                 }
                 Ok(())
-            },
-            f,
+            }),
         )
     }
 
-    /// [`Database::write_or_discard`] for long batches whose rows find the user and program they
+    /// [`Database::begin`] for long batches whose rows find the user and program they
     /// reference in the same transaction before they write (`enroll_in`):
     ///
     /// * without SQLite's foreign-key checks, which would only repeat those look-ups (two
@@ -419,45 +412,42 @@ impl Database {
     ///
     /// The foreign-key setting can only change outside a transaction, and switching it makes
     /// SQLite prepare every cached statement again, so small batches are better off with
-    /// [`Database::write_or_discard`].
-    pub(crate) fn write_or_discard_bulk<T>(
-        &self,
-        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
-    ) -> Result<T> {
-        let bulk = |on: bool| {
+    /// [`Database::begin`].
+    pub(crate) fn begin_bulk(&self) -> Result<WriteTx<'_>> {
+        let bulk = move |on: bool| {
             if let Some(checkpointer) = &self.checkpointer {
                 checkpointer.set_bulk(on);
             }
         };
-        self.write_or_discard_changed(
+        self.begin_changed(
             |c| {
                 c.pragma_update(None, "foreign_keys", false)?;
                 bulk(true);
                 Ok(())
             },
-            |c| {
+            Box::new(move |c: &Connection| {
                 bulk(false);
                 c.pragma_update(None, "foreign_keys", true)
-            },
-            f,
+            }),
         )
     }
 
-    /// [`Database::write_or_discard`] with the writer's settings changed by `set` for the
-    /// transaction and set back by `back` afterwards, however the write ends ([`Changed`]).
-    fn write_or_discard_changed<T>(
-        &self,
+    /// [`Database::begin`] with the writer's settings changed by `set` for the transaction and
+    /// set back by `back` when it ends, however it ends.
+    fn begin_changed<'d>(
+        &'d self,
         set: impl FnOnce(&Connection) -> rusqlite::Result<()>,
-        back: impl FnMut(&Connection) -> rusqlite::Result<()>,
-        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
-    ) -> Result<T> {
+        back: SetBack<'d>,
+    ) -> Result<WriteTx<'d>> {
         let conn = self.lock_writer()?;
-        let changed = Changed::new(&conn, set, back)?;
-        let out = self.transact(&conn, f);
-        let restored = changed.restore();
-        let out = out?;
-        restored?;
-        Ok(out)
+        // The settings come back even when `set` fails halfway: `back` is owned by then.
+        let mut pending = SettingsBack {
+            conn: Some(conn),
+            back: Some(back),
+        };
+        set(pending.conn.as_ref().expect("held until taken"))?;
+        let (conn, back) = pending.take();
+        WriteTx::begin(conn, self.options.clock.now(), Some(back))
     }
 
     /// The writer connection, locked; refused (before any waiting) on a read-only store.
@@ -498,23 +488,26 @@ impl Database {
             Option<(i64, &crate::domain::model::Enrollment)>,
         ) -> Result<(i64, crate::domain::model::Enrollment, T)>,
     ) -> Result<(crate::domain::model::Enrollment, T)> {
-        let conn = self.lock_writer()?;
+        let mut tx = self.begin()?;
         // Held for the whole change, like the writer: only changes made under both touch it.
         let mut kept = self.written_enrollments();
         let mut program_version = 0;
-        let out = self.transact(&conn, |tx, now| {
+        let change = || {
             // Read inside the transaction: beginning it is what notices other commits.
-            let data_version = crate::sqlite::db::data_version(tx)?;
+            let data_version = crate::sqlite::db::data_version(tx.conn())?;
             if kept.data_version != Some(data_version) {
                 kept.entries.clear();
             }
             program_version = match kept.entries.is_empty() {
-                true => crate::sqlite::db::program_version(tx)?,
+                true => crate::sqlite::db::program_version(tx.conn())?,
                 false => kept.program_version,
             };
             let current = kept.entries.get(id).map(|(rid, e)| (*rid, e));
-            Ok((f(tx, now, program_version, current)?, true))
-        });
+            let written = f(tx.conn(), tx.now(), program_version, current)?;
+            tx.commit()?;
+            Ok(written)
+        };
+        let out = change();
         let (rid, e, value) = match out {
             Ok(written) => written,
             // Rolled back, so every entry still holds. Except, to be safe, this one: a failed
@@ -526,7 +519,7 @@ impl Database {
         };
         // Still holding the writer: no other write can come between the commit and this. The
         // commit changed the data version; the other entries stay current under the new one.
-        match crate::sqlite::db::data_version(&conn) {
+        match crate::sqlite::db::data_version(tx.conn()) {
             Ok(data_version) => {
                 kept.data_version = Some(data_version);
                 kept.program_version = program_version;
@@ -554,17 +547,6 @@ impl Database {
         Ok((e, value))
     }
 
-    /// Runs `f` in one IMMEDIATE transaction on the locked writer `conn`.
-    fn transact<T>(
-        &self,
-        conn: &Connection,
-        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
-    ) -> Result<T> {
-        in_transaction(conn, "BEGIN IMMEDIATE", |tx| {
-            f(tx, self.options.clock.now())
-        })
-    }
-
     /// Runs `f` in one read transaction (a consistent snapshot): on the writer connection when
     /// it is idle (always for in-memory stores), else on a pooled read-only connection.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -579,7 +561,7 @@ impl Database {
             (Err(TryLockError::WouldBlock), Some(path)) => Err(path),
         };
         let path = match writer {
-            Ok(conn) => return in_transaction(&conn, "BEGIN", |tx| Ok((f(tx)?, false))),
+            Ok(conn) => return in_read_transaction(&conn, f),
             Err(path) => path,
         };
         let pooled = self
@@ -596,7 +578,7 @@ impl Database {
                 c
             }
         };
-        let out = in_transaction(&conn, "BEGIN", |tx| Ok((f(tx)?, false)));
+        let out = in_read_transaction(&conn, f);
         let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
@@ -605,42 +587,108 @@ impl Database {
     }
 }
 
-/// Connection settings changed for one write and set back by [`Changed::restore`], or when
-/// dropped (a panicking write): the writer must not keep them.
-struct Changed<'c, B: FnMut(&Connection) -> rusqlite::Result<()>> {
-    conn: &'c Connection,
-    back: Option<B>,
+/// How a write sets the writer's settings back ([`Database::begin_changed`]).
+type SetBack<'d> = Box<dyn FnMut(&Connection) -> rusqlite::Result<()> + 'd>;
+
+/// A write transaction on the writer connection, in the manner of rusqlite's `Transaction`:
+/// it holds the writer until dropped; [`WriteTx::commit`] commits, and dropping it uncommitted
+/// rolls it back (an error, a discarded batch or a panic). Settings changed for the write
+/// ([`Database::begin_bulk`], [`Database::begin_spilling`]) come back when it ends, before the
+/// writer is released: the writer must not keep them. `BEGIN`, `COMMIT` and `ROLLBACK` come
+/// from the connection's statement cache, where rusqlite's `Transaction` would prepare them
+/// again for every write.
+pub(crate) struct WriteTx<'d> {
+    conn: MutexGuard<'d, Connection>,
+    now: Timestamp,
+    back: Option<SetBack<'d>>,
 }
 
-impl<'c, B: FnMut(&Connection) -> rusqlite::Result<()>> Changed<'c, B> {
-    /// Runs `set` on `conn` (setting back with `back` if it fails halfway).
-    fn new(
-        conn: &'c Connection,
-        set: impl FnOnce(&Connection) -> rusqlite::Result<()>,
-        back: B,
-    ) -> Result<Changed<'c, B>> {
-        let changed = Changed {
-            conn,
-            back: Some(back),
-        };
-        set(conn)?;
-        Ok(changed)
+impl<'d> WriteTx<'d> {
+    /// Begins an `IMMEDIATE` transaction on the locked writer `conn`, stamped `now`.
+    fn begin(
+        conn: MutexGuard<'d, Connection>,
+        now: Timestamp,
+        back: Option<SetBack<'d>>,
+    ) -> Result<WriteTx<'d>> {
+        // Built first, so that `back` runs even when BEGIN fails.
+        let tx = WriteTx { conn, now, back };
+        tx.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(tx)
     }
 
-    /// Sets the settings back.
-    fn restore(mut self) -> Result<()> {
+    /// The connection, inside the transaction.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The time that stamps every change of the transaction.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Commits, then sets changed settings back; the writer stays held until the
+    /// transaction is dropped (a write may read what it committed before another begins).
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.set_back()
+    }
+
+    /// Rolls back, then sets changed settings back, reporting a failure to do either (dropping
+    /// the transaction does the same, silently).
+    pub(crate) fn rollback(mut self) -> Result<()> {
+        self.roll_back()?;
+        self.set_back()
+    }
+
+    fn roll_back(&self) -> Result<()> {
+        if !self.conn.is_autocommit() {
+            self.conn.prepare_cached("ROLLBACK")?.execute([])?;
+        }
+        Ok(())
+    }
+
+    fn set_back(&mut self) -> Result<()> {
         match self.back.take() {
-            Some(mut back) => Ok(back(self.conn)?),
+            Some(mut back) => Ok(back(&self.conn)?),
             None => Ok(()),
         }
     }
 }
 
-impl<B: FnMut(&Connection) -> rusqlite::Result<()>> Drop for Changed<'_, B> {
+impl Drop for WriteTx<'_> {
     fn drop(&mut self) {
-        if let Some(mut back) = self.back.take() {
-            // Only a panicking write gets here; its error is already on its way.
-            let _ = back(self.conn);
+        // SQLite may already have rolled back by itself (some I/O errors do); then the
+        // connection is in autocommit mode and there is nothing to do.
+        if self.roll_back().is_err() {
+            // Out of memory or the like: try the uncached way before giving up.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        // Only a failed or discarded write gets here with settings to set back; its error, if
+        // any, is already on its way.
+        let _ = self.set_back();
+    }
+}
+
+/// The writer and its settings' way back while a write changes them
+/// ([`Database::begin_changed`]): dropped before [`SettingsBack::take`], it sets them back.
+struct SettingsBack<'d> {
+    conn: Option<MutexGuard<'d, Connection>>,
+    back: Option<SetBack<'d>>,
+}
+
+impl<'d> SettingsBack<'d> {
+    fn take(&mut self) -> (MutexGuard<'d, Connection>, SetBack<'d>) {
+        (
+            self.conn.take().expect("taken once"),
+            self.back.take().expect("taken once"),
+        )
+    }
+}
+
+impl Drop for SettingsBack<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Some(back)) = (&self.conn, &mut self.back) {
+            let _ = back(conn);
         }
     }
 }
@@ -734,18 +782,13 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
     Ok(())
 }
 
-/// Runs `f` between `begin` and `COMMIT` (when `f` returns `Ok((_, true))`) or `ROLLBACK`
-/// (`Ok((_, false))`, an error, or a panic unwinding through). The three statements come from
-/// the connection's statement cache: rusqlite's `Transaction` prepares them on every call, a
-/// fifth of the cost of reading one enrollment.
-fn in_transaction<T>(
+/// Runs `f` in one read transaction on `conn` (a consistent snapshot), ended by a rollback
+/// however `f` ends: it writes nothing to keep.
+fn in_read_transaction<T>(
     conn: &Connection,
-    begin: &str,
-    f: impl FnOnce(&Connection) -> Result<(T, bool)>,
+    f: impl FnOnce(&Connection) -> Result<T>,
 ) -> Result<T> {
-    /// Rolls back whatever is still open when dropped: after an error, a failed COMMIT, a
-    /// discarded batch or a panic. SQLite may already have rolled back by itself (some I/O
-    /// errors do); then the connection is in autocommit mode and there is nothing to do.
+    /// Ends the transaction when dropped: after `f`, its error, or a panic.
     struct Open<'c>(&'c Connection);
     impl Drop for Open<'_> {
         fn drop(&mut self) {
@@ -761,14 +804,9 @@ fn in_transaction<T>(
             }
         }
     }
-    conn.prepare_cached(begin)?.execute([])?;
-    let open = Open(conn);
-    let (out, commit) = f(conn)?;
-    if commit {
-        conn.prepare_cached("COMMIT")?.execute([])?;
-    }
-    drop(open);
-    Ok(out)
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let _open = Open(conn);
+    f(conn)
 }
 
 /// The schema version of the file (`PRAGMA user_version`; 0 for a file enrollkit never wrote).
@@ -871,6 +909,21 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `f` in `tx`, committing it when `f` says so and rolling it back otherwise.
+    fn run<T>(
+        tx: Result<WriteTx<'_>>,
+        f: impl FnOnce(&Connection, Timestamp) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        let mut tx = tx?;
+        let (value, commit) = f(tx.conn(), tx.now())?;
+        if commit {
+            tx.commit()?;
+        } else {
+            tx.rollback()?;
+        }
+        Ok(value)
+    }
     use crate::domain::model::Status;
     use crate::sqlite::checkpoint;
     use rusqlite::params;
@@ -895,7 +948,7 @@ mod tests {
             Err::<(), _>(Error::validation("x", "refused"))
         });
         assert!(failed.is_err());
-        let kept = store.write_or_discard(|c, _| Ok((add(c, "discarded")?, false)));
+        let kept = run(store.begin(), |c, _| Ok((add(c, "discarded")?, false)));
         assert!(kept.is_ok());
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store.write(|c, _| -> Result<()> {
@@ -923,21 +976,21 @@ mod tests {
         let temp_store = |c: &Connection| -> Result<i64> {
             Ok(c.query_row("PRAGMA temp_store", [], |r| r.get(0))?)
         };
-        let inside = store
-            .write_or_discard_spilling(false, |c, _| Ok((temp_store(c)?, true)))
-            .unwrap();
+        let inside = run(store.begin_spilling(false), |c, _| {
+            Ok((temp_store(c)?, true))
+        })
+        .unwrap();
         assert_eq!(inside, 1, "FILE during the write");
-        let cache = store
-            .write_or_discard_spilling(false, |c, _| {
-                Ok((
-                    c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))?,
-                    true,
-                ))
-            })
-            .unwrap();
+        let cache = run(store.begin_spilling(false), |c, _| {
+            Ok((
+                c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))?,
+                true,
+            ))
+        })
+        .unwrap();
         assert_eq!(cache, -SPILLING_CACHE_KIB);
         assert_eq!(store.read(temp_store).unwrap(), 2, "MEMORY after it");
-        let failed = store.write_or_discard_spilling(false, |_, _| -> Result<((), bool)> {
+        let failed = run(store.begin_spilling(false), |_, _| -> Result<((), bool)> {
             Err(Error::validation("x", "refused"))
         });
         assert!(failed.is_err());
@@ -970,9 +1023,7 @@ mod tests {
                 "wal".to_owned(),
                 if durability == Durability::Full { 2 } else { 1 },
             );
-            let inside = store
-                .write_or_discard_spilling(true, |c, _| Ok((settings(c)?, true)))
-                .unwrap();
+            let inside = run(store.begin_spilling(true), |c, _| Ok((settings(c)?, true))).unwrap();
             assert_eq!(
                 inside,
                 ("delete".to_owned(), 2),
@@ -985,7 +1036,7 @@ mod tests {
             );
             let wal = dir.path().join("load.db-wal");
             assert!(wal.exists(), "back in WAL mode");
-            let failed = store.write_or_discard_spilling(true, |_, _| -> Result<((), bool)> {
+            let failed = run(store.begin_spilling(true), |_, _| -> Result<((), bool)> {
                 Err(Error::validation("x", "refused"))
             });
             assert!(failed.is_err());
@@ -995,7 +1046,7 @@ mod tests {
                 "after a failure"
             );
             let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                store.write_or_discard_spilling(true, |_, _| -> Result<((), bool)> {
+                run(store.begin_spilling(true), |_, _| -> Result<((), bool)> {
                     panic!("inside a write")
                 })
             }));
@@ -1010,16 +1061,15 @@ mod tests {
             // other connection reads what it committed.
             let other = Database::open(&path, OpenOptions::new()).unwrap();
             assert_eq!(other.schema_version().unwrap(), SCHEMA_VERSION);
-            let inside = store
-                .write_or_discard_spilling(true, |c, _| {
-                    c.execute(
-                        "INSERT INTO program_version (id, version) VALUES (1, 0)
+            let inside = run(store.begin_spilling(true), |c, _| {
+                c.execute(
+                    "INSERT INTO program_version (id, version) VALUES (1, 0)
                                ON CONFLICT (id) DO UPDATE SET version = 41",
-                        [],
-                    )?;
-                    Ok((settings(c)?, true))
-                })
-                .unwrap();
+                    [],
+                )?;
+                Ok((settings(c)?, true))
+            })
+            .unwrap();
             assert_eq!(inside, configured, "{durability:?}: not alone");
             let version: i64 = other
                 .read(|c| Ok(c.query_row("SELECT version FROM program_version", [], |r| r.get(0))?))
@@ -1027,9 +1077,7 @@ mod tests {
             assert_eq!(version, 41);
             // Without `exclusive`, never.
             drop(other);
-            let inside = store
-                .write_or_discard_spilling(false, |c, _| Ok((settings(c)?, true)))
-                .unwrap();
+            let inside = run(store.begin_spilling(false), |c, _| Ok((settings(c)?, true))).unwrap();
             assert_eq!(inside, configured);
         }
     }
@@ -1088,13 +1136,11 @@ mod tests {
         };
         let single = (true, (checkpoint::REQUEST_PAGES, checkpoint::INLINE_PAGES));
         assert_eq!(store.write(|c, _| settings(c)).unwrap(), single);
-        let inside = store
-            .write_or_discard_bulk(|c, _| Ok((settings(c)?, true)))
-            .unwrap();
+        let inside = run(store.begin_bulk(), |c, _| Ok((settings(c)?, true))).unwrap();
         let bulk = (i64::MAX, checkpoint::INLINE_PAGES);
         assert_eq!(inside, (false, bulk), "during the write");
         assert_eq!(store.write(|c, _| settings(c)).unwrap(), single, "after it");
-        let failed = store.write_or_discard_bulk(|_, _| -> Result<((), bool)> {
+        let failed = run(store.begin_bulk(), |_, _| -> Result<((), bool)> {
             Err(Error::validation("x", "refused"))
         });
         assert!(failed.is_err());
@@ -1104,7 +1150,9 @@ mod tests {
             "after a failure"
         );
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.write_or_discard_bulk(|_, _| -> Result<((), bool)> { panic!("inside a write") })
+            run(store.begin_bulk(), |_, _| -> Result<((), bool)> {
+                panic!("inside a write")
+            })
         }));
         assert!(panicked.is_err());
         assert_eq!(
@@ -1223,7 +1271,7 @@ mod tests {
         let checkpointer = store.checkpointer.as_ref().unwrap();
         let single = (checkpoint::REQUEST_PAGES, checkpoint::FULL_INLINE_PAGES);
         assert_eq!(checkpointer.pages(), single);
-        let bulk = store.write_or_discard_bulk(|_, _| Ok((checkpointer.pages(), true)));
+        let bulk = run(store.begin_bulk(), |_, _| Ok((checkpointer.pages(), true)));
         assert_eq!(bulk.unwrap(), (i64::MAX, checkpoint::INLINE_PAGES));
         assert_eq!(checkpointer.pages(), single, "after a bulk write");
     }
