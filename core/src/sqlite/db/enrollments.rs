@@ -382,7 +382,7 @@ pub(crate) fn get_stored_enrollment(conn: &Connection, id: &str) -> Result<(i64,
 }
 
 /// `program_version` as transaction `conn` sees it: whether cached programs are current
-/// ([`Store::program_at`](crate::Store)).
+/// (`Database::program_at`).
 pub(crate) fn program_version(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT version FROM program_version")?
