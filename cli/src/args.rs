@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand};
     about = "The admin shell over an enrollkit database file"
 )]
 pub struct Cli {
-    /// The database file (created when missing, except for `check`, `info`, `export`, `backup`).
+    /// The database file. Created when missing by `init`, `demo`, `import`, `enroll`, `user add`
+    /// and `program add`; every other command needs it to exist.
     #[arg(
         long,
         global = true,

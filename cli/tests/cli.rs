@@ -634,3 +634,28 @@ fn a_refused_export_leaves_the_file_alone() {
         .stderr(predicate::str::contains("--program needs --csv"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "earlier export\n");
 }
+
+/// A refused command (bad arguments, a missing spec file, a bad name) and a read of a missing
+/// database leave no database file behind.
+#[test]
+fn refused_commands_and_reads_create_no_database() {
+    let f = fixture();
+    let refused: [&[&str]; 6] = [
+        &["user", "show"],
+        &["user", "show", "u1", "--email", "a@x.org"],
+        &["enroll", "u1", "crs", "--by", "bogus"],
+        &["program", "add", "missing-file.yaml"],
+        &["program", "list", "--kind", "webinar"],
+        &["user", "list"],
+    ];
+    for args in refused {
+        let out = cli(&f.db).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!f.db.exists(), "{args:?} created {}", f.db.display());
+    }
+    cli(&f.db).args(["user", "list"]).assert().code(4);
+    cli(&f.db).args(["program", "show", "p"]).assert().code(4);
+    assert!(!f.db.exists());
+    cli(&f.db).args(["user", "add", "u1"]).assert().success();
+    assert!(f.db.exists());
+}

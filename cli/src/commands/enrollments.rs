@@ -17,7 +17,6 @@ use crate::output::Out;
 
 /// `enroll`: enrolls the user named by `--by` (id, email or external-id) in the program.
 pub fn enroll(cli: &Cli, out: &Out, actor: &Actor, a: &EnrollArgs) -> Outcome {
-    let store = open(cli, false)?;
     let user = match a.by.as_str() {
         "id" => UserRef::Id(a.user.clone()),
         "email" => UserRef::Email(a.user.clone()),
@@ -38,6 +37,8 @@ pub fn enroll(cli: &Cli, out: &Out, actor: &Actor, a: &EnrollArgs) -> Outcome {
     req.start_at = time(&a.start_at)?;
     req.allow_reenroll = a.allow_reenroll;
     req.batch = a.batch;
+    // Only now, with every argument checked: a refused command leaves no file behind.
+    let store = open(cli, false)?;
     out.enrollment(&store.enroll(actor, &req)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,6 @@
-//! `user add`, `user show`, `user list`. Each opens the database, creating it when missing.
+//! `user add`, `user show`, `user list`. `add` creates the database when missing; the others
+//! read an existing one. Arguments are checked before the database is opened, so a usage
+//! error leaves no file behind.
 
 use std::process::ExitCode;
 
@@ -35,7 +37,6 @@ pub fn show(
     email: Option<&str>,
     external_id: Option<&str>,
 ) -> Outcome {
-    let store = open(cli, false)?;
     let by = match (id, email, external_id) {
         (Some(v), None, None) => UserRef::Id(v.to_owned()),
         (None, Some(v), None) => UserRef::Email(v.to_owned()),
@@ -46,13 +47,14 @@ pub fn show(
             ))
         }
     };
+    let store = open(cli, true)?;
     out.record(&store.find_user(&by)?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `user list`: up to `limit` users by id, after the id `after`.
 pub fn list(cli: &Cli, out: &Out, after: Option<&str>, limit: u32) -> Outcome {
-    let store = open(cli, false)?;
+    let store = open(cli, true)?;
     out.users(&store.list_users(after, limit)?);
     Ok(ExitCode::SUCCESS)
 }
