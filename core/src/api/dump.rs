@@ -274,11 +274,7 @@ fn parse_line(text: &str) -> Result<(String, Result<Parsed>)> {
     // Enrollment and event records have a "type" field: they are always read from the text.
     let mut value = Value::Null;
     if fast.is_none() && !matches!(kind.as_str(), "enrollment" | "event") {
-        value = serde_json::from_str(text)
-            .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
-        if let Some(o) = value.as_object_mut() {
-            o.remove("type");
-        }
+        value = untyped_value(text)?;
     }
     let parsed = match kind.as_str() {
         "header" => parse_header(value),
@@ -292,6 +288,21 @@ fn parse_line(text: &str) -> Result<(String, Result<Parsed>)> {
         other => Err(invalid("type", format!("unknown record type {other:?}"))),
     };
     Ok((kind, parsed))
+}
+
+/// A line as a JSON value without its `"type"` field.
+fn untyped_value(text: &str) -> Result<Value> {
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
+    if let Some(o) = value.as_object_mut() {
+        o.remove("type");
+    }
+    Ok(value)
+}
+
+/// Takes field `name` out of `value` (an object), if it has it.
+fn take_field(value: &mut Value, name: &str) -> Option<Value> {
+    value.as_object_mut().and_then(|o| o.remove(name))
 }
 
 fn parse_header(value: Value) -> Result<Parsed> {
@@ -381,14 +392,10 @@ fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
         (user, given)
     } else {
         if value.is_null() {
-            value = serde_json::from_str(text)
-                .map_err(|e| invalid("line", format!("malformed JSON: {e}")))?;
-            if let Some(o) = value.as_object_mut() {
-                o.remove("type");
-            }
+            value = untyped_value(text)?;
         }
         let mut time = |name: &'static str| -> Result<Option<Timestamp>> {
-            match value.as_object_mut().and_then(|o| o.remove(name)) {
+            match take_field(&mut value, name) {
                 Some(v) => parse_record(name, v),
                 None => Ok(None),
             }
@@ -402,11 +409,7 @@ fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
 
 fn parse_program(mut value: Value) -> Result<Parsed> {
     let mut time = |name: &'static str| -> Result<Timestamp> {
-        let v = value
-            .as_object_mut()
-            .and_then(|o| o.remove(name))
-            .unwrap_or(Value::Null);
-        parse_record(name, v)
+        parse_record(name, take_field(&mut value, name).unwrap_or(Value::Null))
     };
     let (created_at, updated_at) = (time("created_at")?, time("updated_at")?);
     let spec: ProgramSpec = parse_record("program", value)?;
