@@ -359,7 +359,7 @@ impl Database {
 
     /// Begins a write transaction (`IMMEDIATE`) on the writer connection: see [`WriteTx`].
     pub(crate) fn begin(&self) -> Result<WriteTx<'_>> {
-        WriteTx::begin(self.lock_writer()?, self.options.clock.now(), None)
+        WriteTx::begin(self.lock_writer()?, &*self.options.clock, None, |_| Ok(()))
     }
 
     /// [`Database::begin`] with temporary data (sorts, journals) in files instead of memory:
@@ -439,15 +439,7 @@ impl Database {
         set: impl FnOnce(&Connection) -> rusqlite::Result<()>,
         back: SetBack<'d>,
     ) -> Result<WriteTx<'d>> {
-        let conn = self.lock_writer()?;
-        // The settings come back even when `set` fails halfway: `back` is owned by then.
-        let mut pending = SettingsBack {
-            conn: Some(conn),
-            back: Some(back),
-        };
-        set(pending.conn.as_ref().expect("held until taken"))?;
-        let (conn, back) = pending.take();
-        WriteTx::begin(conn, self.options.clock.now(), Some(back))
+        WriteTx::begin(self.lock_writer()?, &*self.options.clock, Some(back), set)
     }
 
     /// The writer connection, locked; refused (before any waiting) on a read-only store.
@@ -604,15 +596,23 @@ pub(crate) struct WriteTx<'d> {
 }
 
 impl<'d> WriteTx<'d> {
-    /// Begins an `IMMEDIATE` transaction on the locked writer `conn`, stamped `now`.
+    /// Changes the locked writer `conn`'s settings with `set` (`back` sets them back), then
+    /// begins an `IMMEDIATE` transaction stamped with `clock`'s time once it holds the lock.
     fn begin(
         conn: MutexGuard<'d, Connection>,
-        now: Timestamp,
+        clock: &dyn Clock,
         back: Option<SetBack<'d>>,
+        set: impl FnOnce(&Connection) -> rusqlite::Result<()>,
     ) -> Result<WriteTx<'d>> {
-        // Built first, so that `back` runs even when BEGIN fails.
-        let tx = WriteTx { conn, now, back };
+        // Built first, so that `back` runs even when `set` fails halfway or BEGIN fails.
+        let mut tx = WriteTx {
+            conn,
+            now: Timestamp::from_millis(0),
+            back,
+        };
+        set(&tx.conn)?;
         tx.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        tx.now = clock.now();
         Ok(tx)
     }
 
@@ -657,39 +657,10 @@ impl<'d> WriteTx<'d> {
 
 impl Drop for WriteTx<'_> {
     fn drop(&mut self) {
-        // SQLite may already have rolled back by itself (some I/O errors do); then the
-        // connection is in autocommit mode and there is nothing to do.
-        if self.roll_back().is_err() {
-            // Out of memory or the like: try the uncached way before giving up.
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
+        roll_back_if_open(&self.conn);
         // Only a failed or discarded write gets here with settings to set back; its error, if
         // any, is already on its way.
         let _ = self.set_back();
-    }
-}
-
-/// The writer and its settings' way back while a write changes them
-/// ([`Database::begin_changed`]): dropped before [`SettingsBack::take`], it sets them back.
-struct SettingsBack<'d> {
-    conn: Option<MutexGuard<'d, Connection>>,
-    back: Option<SetBack<'d>>,
-}
-
-impl<'d> SettingsBack<'d> {
-    fn take(&mut self) -> (MutexGuard<'d, Connection>, SetBack<'d>) {
-        (
-            self.conn.take().expect("taken once"),
-            self.back.take().expect("taken once"),
-        )
-    }
-}
-
-impl Drop for SettingsBack<'_> {
-    fn drop(&mut self) {
-        if let (Some(conn), Some(back)) = (&self.conn, &mut self.back) {
-            let _ = back(conn);
-        }
     }
 }
 
@@ -782,6 +753,23 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
     Ok(())
 }
 
+/// Rolls back whatever transaction `conn` still has open, on the way out of one (an error, a
+/// discarded write, a panic). SQLite may already have rolled back by itself (some I/O errors
+/// do); then the connection is in autocommit mode and there is nothing to do.
+fn roll_back_if_open(conn: &Connection) {
+    if conn.is_autocommit() {
+        return;
+    }
+    let rolled_back = match conn.prepare_cached("ROLLBACK") {
+        Ok(mut stmt) => stmt.execute([]).is_ok(),
+        Err(_) => false,
+    };
+    if !rolled_back {
+        // Out of memory or the like: try the uncached way before giving up.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
 /// Runs `f` in one read transaction on `conn` (a consistent snapshot), ended by a rollback
 /// however `f` ends: it writes nothing to keep.
 fn in_read_transaction<T>(
@@ -792,16 +780,7 @@ fn in_read_transaction<T>(
     struct Open<'c>(&'c Connection);
     impl Drop for Open<'_> {
         fn drop(&mut self) {
-            if !self.0.is_autocommit() {
-                let rolled_back = match self.0.prepare_cached("ROLLBACK") {
-                    Ok(mut stmt) => stmt.execute([]).is_ok(),
-                    Err(_) => false,
-                };
-                if !rolled_back {
-                    // Out of memory or the like: try the uncached way before giving up.
-                    let _ = self.0.execute_batch("ROLLBACK");
-                }
-            }
+            roll_back_if_open(self.0);
         }
     }
     conn.prepare_cached("BEGIN")?.execute([])?;
