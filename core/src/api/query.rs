@@ -126,29 +126,26 @@ impl Store {
         }
         validate::opt_id("user_id", user_id.as_deref())?;
         validate::opt_id("program_id", query.program_id.as_deref())?;
-        let (limit, offset) = match &query.pagination {
+        // The cursor is an enrollment id: either spelling (validate::enrollment_id).
+        let (limit, offset, after) = match &query.pagination {
             Pagination::Page { page, per_page } => {
                 check_page_size(*per_page)?;
                 if *page == 0 {
                     return Err(Error::validation("page", "pages are numbered from 1"));
                 }
-                (*per_page, u64::from(*page - 1) * u64::from(*per_page))
+                (*per_page, u64::from(*page - 1) * u64::from(*per_page), None)
             }
             Pagination::Cursor {
-                starting_after: _,
+                starting_after,
                 limit,
             } => {
                 check_page_size(*limit)?;
-                (*limit, 0)
+                let after = starting_after
+                    .as_deref()
+                    .map(|after| validate::enrollment_id("starting_after", after))
+                    .transpose()?;
+                (*limit, 0, after)
             }
-        };
-        // The cursor is an enrollment id: either spelling (validate::enrollment_id).
-        let after = match &query.pagination {
-            Pagination::Cursor {
-                starting_after: Some(after),
-                ..
-            } => Some(validate::enrollment_id("starting_after", after)?),
-            _ => None,
         };
 
         self.db.read(|c| {
