@@ -21,7 +21,6 @@ mod commands;
 mod demo;
 #[macro_use]
 mod output;
-mod report;
 
 use std::process::ExitCode;
 
