@@ -153,6 +153,15 @@ fn chunks(n: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
         .map(move |start| start..(start + CHUNK).min(n))
 }
 
+/// Deletes the database file at `db` with its `-wal` and `-shm`, where they exist.
+fn remove_database(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 /// Size of the database file (after its last connection closed: no WAL).
 fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
@@ -260,11 +269,7 @@ fn main() -> ExitCode {
     let Some(w) = workload(&args[1], &args[2], &args[3..]) else {
         return usage();
     };
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = w.db.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
+    remove_database(&w.db);
     let figures = match args[0].as_str() {
         "rust" => enrollkit_api::run(&w).map_err(|e| e.to_string()),
         "floor" => floor::run(&w).map_err(|e| e.to_string()),

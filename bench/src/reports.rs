@@ -10,7 +10,7 @@ use enrollkit::{
 };
 use serde_json::{json, Value};
 
-use crate::{chunks, median, Workload};
+use crate::{chunks, median, remove_database, Workload};
 
 /// The program of the one-program database: a track of three steps, so the report's funnel
 /// has rows to count.
@@ -30,11 +30,7 @@ fn median_ms(rounds: usize, mut f: impl FnMut() -> enrollkit::Result<()>) -> Res
 /// A fresh database at `db` with one track of `n` enrollments: every tenth has its first step
 /// delivered, every hundredth is canceled.
 fn one_program(db: &Path, n: usize) -> enrollkit::Result<Store> {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(p);
-    }
+    remove_database(db);
     let store = OpenOptions::new().open(db)?;
     let step = |id: &str| Step {
         id: id.into(),
