@@ -395,7 +395,7 @@ impl Store {
             )));
         }
         if let Some(pending) = call.pending.as_mut() {
-            if db::is_new_enrollment(&e) {
+            if e.is_untouched() {
                 pending.push(e.clone());
                 if pending.len() == db::ROWS_PER_INSERT {
                     call.write_pending(held, actor, now)?;

@@ -30,14 +30,6 @@ pub(crate) fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Enrollm
 /// them: [`ENROLLMENT_COLUMNS`] without the program's step count.
 pub(crate) const ENROLLMENT_STORED_COLUMNS: &str = "e.*";
 
-pub(super) fn str_value(s: &str) -> ValueRef<'_> {
-    ValueRef::Text(s.as_bytes())
-}
-
-pub(super) fn opt_str_value(s: &Option<String>) -> ValueRef<'_> {
-    s.as_deref().map_or(ValueRef::Null, str_value)
-}
-
 /// How a field of [`Enrollment`] is stored in its column, and read back.
 pub(super) trait Stored: Sized {
     /// The value to bind, borrowed from the field.
@@ -262,31 +254,72 @@ pub(super) static INSERT_FRESH_ROWS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The columns [`insert_event`] binds, in its order.
-pub(super) const EVENT_INTO: &str =
-    "INSERT INTO events (enrollment_id, user_id, program_id, action, \
-     from_status, to_status, actor, reason, at) VALUES ";
+/// Inserts [`ROWS_PER_INSERT`] enrollments, each untouched (`Enrollment::is_untouched`: its
+/// columns outside [`FRESH_COLUMNS`] hold their defaults), then the event
+/// `event` gives each, with one statement per table. A failure is the caller's transaction's:
+/// the rows before the one SQLite refused stay written (`OR FAIL`, see [`INSERT_FRESH_ROWS`]).
+pub(crate) fn insert_new_enrollments<'e>(
+    held: &mut Held<'_>,
+    es: &[Enrollment],
+    event: impl Fn(&Enrollment) -> EventRecord<'e>,
+) -> Result<()> {
+    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
+    let stmt = held.stmt(INSERT_FRESH_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            let values = enrollment_values(e);
+            debug_assert!(e.is_untouched(), "{} is not new", e.id);
+            let fresh = FRESH_COLUMNS.map(|column| values[column]);
+            bind_values(stmt, row * FRESH_COLUMNS.len(), fresh)?;
+        }
+        Ok(())
+    })?;
+    let stmt = held.stmt(EVENT_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            bind_event(stmt, row * EVENT_PARAMS, e, &event(e))?;
+        }
+        Ok(())
+    })
+}
 
-/// [`EVENT_INTO`] for [`ROWS_PER_INSERT`] events, `OR FAIL` as [`INSERT_FRESH_ROWS`].
-pub(super) static EVENT_ROWS: LazyLock<String> = LazyLock::new(|| {
+/// Every stored column of an enrollment: all but `rid`, which SQLite assigns (the next one).
+pub(super) static INSERT_ENROLLMENT_INTO: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO enrollments ({}) VALUES ",
+        STORED_COLUMNS.join(", ")
+    )
+});
+
+/// `INSERT INTO` [`INSERT_ENROLLMENT_INTO`] one enrollment ([`insert_enrollment`]).
+pub(super) static INSERT_ENROLLMENT: LazyLock<String> =
+    LazyLock::new(|| values_insert(&INSERT_ENROLLMENT_INTO, STORED_COLUMNS.len(), 1));
+
+/// [`INSERT_ENROLLMENT_INTO`] for [`ROWS_PER_INSERT`] enrollments, a plain `INSERT` as
+/// [`EVENT_RAW_ROWS`].
+pub(super) static INSERT_ENROLLMENT_ROWS: LazyLock<String> = LazyLock::new(|| {
     values_insert(
-        &EVENT_INTO.replacen("INSERT", "INSERT OR FAIL", 1),
-        EVENT_PARAMS,
+        &INSERT_ENROLLMENT_INTO,
+        STORED_COLUMNS.len(),
         ROWS_PER_INSERT,
     )
 });
 
-/// How many values an event binds.
-pub(super) const EVENT_PARAMS: usize = 9;
-
-/// `into` followed by `rows` tuples of `params` placeholders.
-pub(super) fn values_insert(into: &str, params: usize, rows: usize) -> String {
-    let tuple = format!("({})", vec!["?"; params].join(","));
-    format!("{into}{}", vec![tuple; rows].join(","))
+/// Inserts [`ROWS_PER_INSERT`] enrollments as they are (imports) with one statement: all of
+/// them, or (an error) none.
+pub(crate) fn insert_enrollments(held: &mut Held<'_>, es: &[&Enrollment]) -> Result<()> {
+    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
+    let stmt = held.stmt(INSERT_ENROLLMENT_ROWS.as_str())?;
+    run_cleared(stmt, |stmt| {
+        for (row, e) in es.iter().enumerate() {
+            bind_values(stmt, row * STORED_COLUMNS.len(), enrollment_values(e))?;
+        }
+        Ok(())
+    })
 }
 
-/// Inserts a new enrollment and returns its rid. A clash on the one-open index becomes
-/// `already_enrolled`, a clash on the id becomes `conflict`.
+/// Inserts a new enrollment and returns its rid, or what refused it: an id in use, the user's
+/// open enrollment in the program (the one-open index), a missing user or program.
 pub(crate) fn insert_enrollment(
     held: &mut Held<'_>,
     e: &Enrollment,

@@ -12,6 +12,23 @@ pub(crate) struct EventRecord<'a> {
     pub at: Timestamp,
 }
 
+/// The columns [`insert_event`] binds, in its order.
+pub(super) const EVENT_INTO: &str =
+    "INSERT INTO events (enrollment_id, user_id, program_id, action, \
+     from_status, to_status, actor, reason, at) VALUES ";
+
+/// [`EVENT_INTO`] for [`ROWS_PER_INSERT`] events, `OR FAIL` as [`INSERT_FRESH_ROWS`].
+pub(super) static EVENT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    values_insert(
+        &EVENT_INTO.replacen("INSERT", "INSERT OR FAIL", 1),
+        EVENT_PARAMS,
+        ROWS_PER_INSERT,
+    )
+});
+
+/// How many values an event binds.
+pub(super) const EVENT_PARAMS: usize = 9;
+
 pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
     let stmt = held.stmt(EVENT.as_str())?;
     run_cleared(stmt, |stmt| bind_event(stmt, 0, e, &ev))
@@ -56,56 +73,6 @@ pub(super) fn bind_event(
         ValueRef::Integer(ev.at.millis()),
     ];
     bind_values(stmt, offset, values)
-}
-
-/// Binds `values` to parameters `offset + 1` onwards of a statement whose parameters are all
-/// NULL (one that [`run_cleared`] runs, or one fresh from the statement cache): NULL values
-/// are not bound again.
-pub(super) fn bind_values<'v>(
-    stmt: &mut CachedStatement<'_>,
-    offset: usize,
-    values: impl IntoIterator<Item = ValueRef<'v>>,
-) -> rusqlite::Result<()> {
-    for (i, value) in values.into_iter().enumerate() {
-        if value != ValueRef::Null {
-            stmt.raw_bind_parameter(offset + i + 1, ToSqlOutput::Borrowed(value))?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether [`insert_new_enrollments`] can store `e`: a new enrollment, whose columns outside
-/// [`FRESH_COLUMNS`] hold their defaults.
-pub(crate) fn is_new_enrollment(e: &Enrollment) -> bool {
-    e.is_untouched()
-}
-
-/// Inserts [`ROWS_PER_INSERT`] enrollments, each [`is_new_enrollment`], then the event
-/// `event` gives each, with one statement per table. A failure is the caller's transaction's:
-/// the rows before the one SQLite refused stay written (`OR FAIL`, see [`INSERT_FRESH_ROWS`]).
-pub(crate) fn insert_new_enrollments<'e>(
-    held: &mut Held<'_>,
-    es: &[Enrollment],
-    event: impl Fn(&Enrollment) -> EventRecord<'e>,
-) -> Result<()> {
-    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
-    let stmt = held.stmt(INSERT_FRESH_ROWS.as_str())?;
-    run_cleared(stmt, |stmt| {
-        for (row, e) in es.iter().enumerate() {
-            let values = enrollment_values(e);
-            debug_assert!(e.is_untouched(), "{} is not new", e.id);
-            let fresh = FRESH_COLUMNS.map(|column| values[column]);
-            bind_values(stmt, row * FRESH_COLUMNS.len(), fresh)?;
-        }
-        Ok(())
-    })?;
-    let stmt = held.stmt(EVENT_ROWS.as_str())?;
-    run_cleared(stmt, |stmt| {
-        for (row, e) in es.iter().enumerate() {
-            bind_event(stmt, row * EVENT_PARAMS, e, &event(e))?;
-        }
-        Ok(())
-    })
 }
 
 /// Inserts an event with its own sequence number (imports).
@@ -166,57 +133,6 @@ pub(crate) fn insert_events_raw(held: &mut Held<'_>, events: &[&Event]) -> Resul
         }
         Ok(())
     })
-}
-
-/// Every stored column of an enrollment: all but `rid`, which SQLite assigns (the next one).
-pub(super) static INSERT_ENROLLMENT_INTO: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO enrollments ({}) VALUES ",
-        STORED_COLUMNS.join(", ")
-    )
-});
-
-/// `INSERT INTO` [`INSERT_ENROLLMENT_INTO`] one enrollment ([`insert_enrollment`]).
-pub(super) static INSERT_ENROLLMENT: LazyLock<String> =
-    LazyLock::new(|| values_insert(&INSERT_ENROLLMENT_INTO, STORED_COLUMNS.len(), 1));
-
-/// [`INSERT_ENROLLMENT_INTO`] for [`ROWS_PER_INSERT`] enrollments, a plain `INSERT` as
-/// [`EVENT_RAW_ROWS`].
-pub(super) static INSERT_ENROLLMENT_ROWS: LazyLock<String> = LazyLock::new(|| {
-    values_insert(
-        &INSERT_ENROLLMENT_INTO,
-        STORED_COLUMNS.len(),
-        ROWS_PER_INSERT,
-    )
-});
-
-/// Inserts [`ROWS_PER_INSERT`] enrollments as they are (imports) with one statement: all of
-/// them, or (an error) none.
-pub(crate) fn insert_enrollments(held: &mut Held<'_>, es: &[&Enrollment]) -> Result<()> {
-    debug_assert_eq!(es.len(), ROWS_PER_INSERT);
-    let stmt = held.stmt(INSERT_ENROLLMENT_ROWS.as_str())?;
-    run_cleared(stmt, |stmt| {
-        for (row, e) in es.iter().enumerate() {
-            bind_values(stmt, row * STORED_COLUMNS.len(), enrollment_values(e))?;
-        }
-        Ok(())
-    })
-}
-
-/// Binds `stmt`'s parameters with `bind` and runs it, then sets every parameter back to NULL,
-/// whether binding or running failed or not. Its parameters are then all NULL whenever `bind`
-/// starts (a statement from rusqlite's cache is cleared as well), so `bind` leaves NULL values
-/// unbound ([`bind_values`]): most of a typical row's optional values are NULL. Clearing
-/// right away also frees SQLite's copies of the bound text while they are the latest
-/// allocations, which malloc frees for less than when each parameter is bound again.
-pub(super) fn run_cleared<'c>(
-    stmt: &mut CachedStatement<'c>,
-    bind: impl FnOnce(&mut CachedStatement<'c>) -> rusqlite::Result<()>,
-) -> Result<()> {
-    let done = bind(stmt).and_then(|()| stmt.raw_execute());
-    stmt.clear_bindings();
-    done?;
-    Ok(())
 }
 
 pub(super) const EVENT_COLUMNS: &str =

@@ -142,3 +142,51 @@ pub(crate) fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> 
         }
     }
 }
+
+/// A text value borrowed from `s`.
+pub(super) fn str_value(s: &str) -> ValueRef<'_> {
+    ValueRef::Text(s.as_bytes())
+}
+
+/// An optional text value borrowed from `s`: NULL when absent.
+pub(super) fn opt_str_value(s: &Option<String>) -> ValueRef<'_> {
+    s.as_deref().map_or(ValueRef::Null, str_value)
+}
+
+/// `into` followed by `rows` tuples of `params` placeholders.
+pub(super) fn values_insert(into: &str, params: usize, rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; params].join(","));
+    format!("{into}{}", vec![tuple; rows].join(","))
+}
+
+/// Binds `values` to parameters `offset + 1` onwards of a statement whose parameters are all
+/// NULL (one that [`run_cleared`] runs, or one fresh from the statement cache): NULL values
+/// are not bound again.
+pub(super) fn bind_values<'v>(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    values: impl IntoIterator<Item = ValueRef<'v>>,
+) -> rusqlite::Result<()> {
+    for (i, value) in values.into_iter().enumerate() {
+        if value != ValueRef::Null {
+            stmt.raw_bind_parameter(offset + i + 1, ToSqlOutput::Borrowed(value))?;
+        }
+    }
+    Ok(())
+}
+
+/// Binds `stmt`'s parameters with `bind` and runs it, then sets every parameter back to NULL,
+/// whether binding or running failed or not. Its parameters are then all NULL whenever `bind`
+/// starts (a statement from rusqlite's cache is cleared as well), so `bind` leaves NULL values
+/// unbound ([`bind_values`]): most of a typical row's optional values are NULL. Clearing
+/// right away also frees SQLite's copies of the bound text while they are the latest
+/// allocations, which malloc frees for less than when each parameter is bound again.
+pub(super) fn run_cleared<'c>(
+    stmt: &mut CachedStatement<'c>,
+    bind: impl FnOnce(&mut CachedStatement<'c>) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let done = bind(stmt).and_then(|()| stmt.raw_execute());
+    stmt.clear_bindings();
+    done?;
+    Ok(())
+}
