@@ -47,10 +47,9 @@ fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
                     EnrollOutcome::Created(e) if targets.len() < keep => targets.push(e.id),
                     EnrollOutcome::Created(_) => {}
                     other => {
-                        return Err(enrollkit::Error::Storage(format!(
-                            "unexpected outcome {}",
-                            other.kind()
-                        )))
+                        return Err(enrollkit::Error::Storage(
+                            format!("unexpected outcome {}", other.kind()).into(),
+                        ))
                     }
                 }
             }
@@ -97,7 +96,9 @@ pub(crate) fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()
     let timed = |q: &dyn Fn(usize) -> Result<Vec<Enrollment>>| -> Result<f64> {
         rate(w.queries, || {
             (0..w.queries).try_for_each(|i| match q(i)?.len() {
-                0 => Err(enrollkit::Error::Storage(format!("query {i}: empty page"))),
+                0 => Err(enrollkit::Error::Storage(
+                    format!("query {i}: empty page").into(),
+                )),
                 _ => Ok(()),
             })
         })

@@ -194,7 +194,7 @@ pub enum Error {
     /// The database stayed locked by another connection longer than the busy timeout (code
     /// `busy`). Retrying later may succeed.
     #[error("database is busy: {0}")]
-    Busy(String),
+    Busy(#[source] Failure),
 
     /// The database was written by a newer enrollkit and is refused (code `schema_too_new`).
     #[error("database schema version {found} is newer than this enrollkit supports ({supported})")]
@@ -208,11 +208,80 @@ pub enum Error {
     /// The file is not an enrollkit database, or it is damaged (code `corrupt`). The file is
     /// never modified or deleted.
     #[error("not a usable enrollkit database: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Failure),
 
     /// Any other SQLite or I/O failure: disk full, read-only file, ... (code `storage`).
     #[error("storage error: {0}")]
-    Storage(String),
+    Storage(#[source] Failure),
+}
+
+/// What failed in a `busy`, `corrupt` or `storage` [`Error`]: a description, and the error it
+/// came from (SQLite's, the operating system's, JSON's), which
+/// [`source`](std::error::Error::source) returns. The underlying error is kept as it is until
+/// the one place that maps it to a public code; its type is not part of the stable API.
+///
+/// ```
+/// use std::error::Error as _;
+/// let err = enrollkit::Error::Storage("disk full".into());
+/// assert_eq!(err.to_string(), "storage error: disk full");
+/// assert!(err.source().is_some_and(|f| f.source().is_none()));
+/// ```
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Failure {
+    /// A failure described by `message`, caused by `source`.
+    pub fn caused_by(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Failure {
+        Failure {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The description.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The underlying error, if it is an `E`.
+    pub(crate) fn cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.source.as_deref()?.downcast_ref()
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_owned())
+    }
 }
 
 impl Error {
@@ -241,7 +310,10 @@ impl Error {
         if self.is_storage() {
             self
         } else {
-            Error::Storage(format!("failed after a row was written: {self}"))
+            Error::Storage(Failure::caused_by(
+                format!("failed after a row was written: {self}"),
+                self,
+            ))
         }
     }
 
@@ -329,7 +401,10 @@ impl Error {
 
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
-        Error::Storage(format!("stored JSON is unreadable: {err}"))
+        Error::Storage(Failure::caused_by(
+            format!("stored JSON is unreadable: {err}"),
+            err,
+        ))
     }
 }
 

@@ -36,9 +36,10 @@
 //!
 //! ## Where every rule lives
 //!
-//! Three layers, and dependencies run one way: the API uses the domain and the storage, the
-//! storage uses the domain, the domain uses neither. The C ABI, the Python module and the CLI
-//! use this crate's public API only.
+//! Three layers and a boundary, and dependencies run one way: the API uses the domain and
+//! reaches storage only through the storage boundary's traits; a backend implements them and
+//! uses the domain; the domain uses neither. The C ABI, the Python module and the CLI use
+//! this crate's public API only.
 //!
 //! | layer | module | owns |
 //! |---|---|---|
@@ -46,7 +47,8 @@
 //! | | [`lifecycle`] | every rule: who may do what, which transitions are legal, automatic completion, counters, attempt limits — pure functions, no storage |
 //! | | `invariants` | what every stored enrollment keeps, checked by import and by [`Store::check_invariants`] |
 //! | | [`validate`], [`time`], `ids` | input bounds; timestamps and clocks; time-ordered enrollment ids |
-//! | storage (`src/sqlite/`) | `database`, `db` (a module per table), `listing`, `bulk`, `checkpoint`, `schema/` | SQLite, the only code that names `rusqlite`: opening and migrating the file, transactions, the reader pool and the checkpoint thread, each table's rows, listings' SQL, index deferral and backups. It stores what the domain decided |
+//! | storage boundary (`src/storage.rs`) | `storage` | what the engine asks of a backend, in the domain's terms: traits `Backend` (transactions), `Read` and `Write` (find, list, count, insert, update, append events, batch and load), an opaque `EnrollmentKey`, and `Refused`, the typed refusal of a uniqueness or reference rule that the API names (`already_enrolled` with the existing id, `conflict`, `not_found`) |
+//! | storage (`src/sqlite/`) | `backend` (the traits), `database`, `db` (a module per table), `listing`, `bulk`, `checkpoint`, `schema/` | SQLite, the only code that names `rusqlite`: opening and migrating the file, transactions, the reader pool and the checkpoint thread, each table's rows, listings' SQL, batching, index deferral and backups. It stores what the domain decided |
 //! | API (`src/api/`) | [`Store`] (`store`, `ops`, `query`, `views`, `report`, `dump`, `roster`, `check`, `wire`) | every public operation: one transaction per operation with its history event, listing, each reference's JSON shape, program reports ([`ProgramReport`]), export and import, invariant checks, the JSON request forms |
 //! | | [`Error`], [`ErrorCode`] | one error enum; one enum of stable codes (text and C number) |
 //!
@@ -71,6 +73,7 @@ pub mod error;
 mod api;
 mod domain;
 mod sqlite;
+mod storage;
 
 pub use api::dump::{ImportError, ImportReport, RecordCounts, EXPORT_FORMAT, EXPORT_VERSION};
 pub use api::ops::{BatchMode, EnrollOutcome, MAX_LIMIT};
@@ -89,7 +92,7 @@ pub use domain::model::{
 pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
 pub use domain::validate::parse_result;
 pub use domain::{lifecycle, model, time, validate};
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Error, ErrorCode, Failure, Result};
 pub use sqlite::{Durability, OpenOptions, SCHEMA_VERSION};
 
 /// Renderers for each reference shape, for callers that already hold the records.

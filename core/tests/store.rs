@@ -52,6 +52,10 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     std::fs::write(&path, &bytes).unwrap();
     let err = Store::open(&path).unwrap_err();
     assert_eq!(err.code(), "corrupt", "{err}");
+    // The SQLite error is kept, behind the failure's description.
+    let failure = std::error::Error::source(&err).expect("a failure");
+    let sqlite = failure.source().expect("the SQLite error");
+    assert!(sqlite.downcast_ref::<rusqlite::Error>().is_some(), "{sqlite:?}");
     assert_eq!(
         std::fs::read(&path).unwrap(),
         bytes,
@@ -674,4 +678,27 @@ fn check_finds_every_broken_invariant_and_names_the_enrollment() {
             "{sql}: {found:?}"
         );
     }
+}
+
+#[test]
+fn an_output_that_refuses_writes_is_a_storage_error_caused_by_its_io_error() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let store = Store::open_in_memory().unwrap();
+    let err = store.export_jsonl(&mut Full, None).unwrap_err();
+    assert_eq!(err.code(), "storage", "{err}");
+    let Error::Storage(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(failure.message().starts_with("cannot write the export"), "{failure}");
+    let io = std::error::Error::source(failure).expect("the I/O error");
+    let io = io.downcast_ref::<std::io::Error>().expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::StorageFull);
 }

@@ -1360,14 +1360,24 @@ pub extern "C" fn enrollkit_report(
 fn open_file(path: &str) -> Result<std::io::BufReader<std::fs::File>, Failure> {
     std::fs::File::open(path)
         .map(std::io::BufReader::new)
-        .map_err(|e| Failure::Core(Error::Storage(format!("cannot open {path}: {e}"))))
+        .map_err(|e| {
+            Failure::Core(Error::Storage(enrollkit::Failure::caused_by(
+                format!("cannot open {path}: {e}"),
+                e,
+            )))
+        })
 }
 
 /// The file `path`, created or truncated, buffered.
 fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
     std::fs::File::create(path)
         .map(std::io::BufWriter::new)
-        .map_err(|e| Failure::Core(Error::Storage(format!("cannot create {path}: {e}"))))
+        .map_err(|e| {
+            Failure::Core(Error::Storage(enrollkit::Failure::caused_by(
+                format!("cannot create {path}: {e}"),
+                e,
+            )))
+        })
 }
 
 /// Writes the whole database to the file `path` (created or truncated) as JSON Lines in the

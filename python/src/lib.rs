@@ -10,7 +10,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use enrollkit::{
-    BatchMode, Command, EnrollRequest, Error, ErrorCode, FailureReason, Kind, ListQuery,
+    BatchMode, Command, EnrollRequest, Error, ErrorCode, Failure, FailureReason, Kind, ListQuery,
     ManualClock, OpenOptions, ProgramSpec, ProgramState, StepChange, Timestamp, User, UserRef,
     View,
 };
@@ -24,14 +24,14 @@ mod topy;
 fn open_file(path: &str) -> Result<std::io::BufReader<std::fs::File>, Error> {
     std::fs::File::open(path)
         .map(std::io::BufReader::new)
-        .map_err(|e| Error::Storage(format!("cannot open {path}: {e}")))
+        .map_err(|e| Error::Storage(Failure::caused_by(format!("cannot open {path}: {e}"), e)))
 }
 
 /// The file `path`, created or truncated, buffered.
 fn create_file(path: &str) -> Result<std::io::BufWriter<std::fs::File>, Error> {
     std::fs::File::create(path)
         .map(std::io::BufWriter::new)
-        .map_err(|e| Error::Storage(format!("cannot create {path}: {e}")))
+        .map_err(|e| Error::Storage(Failure::caused_by(format!("cannot create {path}: {e}"), e)))
 }
 
 /// The exception class of `enrollkit.exceptions` for a core error code. Exhaustive: a new core

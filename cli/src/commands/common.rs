@@ -47,10 +47,9 @@ pub fn exit_code(e: &Error) -> u8 {
 /// failure instead of a new empty database, so a mistyped path is not silently created.
 pub fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
     if must_exist && !cli.db.exists() {
-        return Err(Fail::Core(Error::Storage(format!(
-            "{} does not exist",
-            cli.db.display()
-        ))));
+        return Err(Fail::Core(Error::Storage(
+            format!("{} does not exist", cli.db.display()).into(),
+        )));
     }
     Ok(enrollkit::OpenOptions::new()
         .create(!must_exist)

@@ -8,7 +8,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use enrollkit::{Actor, BatchMode, Error, Store};
+use enrollkit::{Actor, BatchMode, Error, Failure, Store};
 use serde_json::json;
 
 use super::common::{open, Fail, Outcome};
@@ -156,7 +156,7 @@ pub fn export(cli: &Cli, out: &Out, file: &Path, csv: bool, program: Option<&str
         out.record(&json!({"file": file, "records": counts}));
     }
     w.flush()
-        .map_err(|e| Fail::Core(Error::Storage(e.to_string())))?;
+        .map_err(|e| Fail::Core(Error::Storage(Failure::caused_by(e.to_string(), e))))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use crate::api::Store;
 use crate::domain::invariants;
 use crate::domain::model::Program;
-use crate::error::{Error, Result};
-use crate::sqlite::db;
+use crate::error::Result;
 
 impl Store {
     /// Checks the whole database and returns every violation found, as readable lines (empty
@@ -22,22 +21,22 @@ impl Store {
     ///   are theirs, `resume_status` is set exactly while paused;
     /// * replaying its history ends in its current status.
     pub fn check_invariants(&self) -> Result<Vec<String>> {
-        self.db.read(|c| {
-            let mut out = db::integrity_problems(c)?;
-            for (u, p, n) in db::duplicate_open_enrollments(c)? {
+        self.read(|tx| {
+            let mut out = tx.storage_problems()?;
+            for (u, p, n) in tx.duplicate_open_enrollments()? {
                 out.push(format!("user {u} has {n} open enrollments in program {p}"));
             }
-            let mut programs: HashMap<String, Option<Program>> = HashMap::new();
-            db::for_each_enrollment_with_records(c, |e, steps, attempts, last| {
-                if !programs.contains_key(&e.program_id) {
-                    let program = match db::get_program(c, &e.program_id) {
-                        Ok(p) => Some(p),
-                        Err(Error::NotFound { .. }) => None,
-                        Err(other) => return Err(other),
-                    };
-                    programs.insert(e.program_id.clone(), program);
-                }
-                match &programs[&e.program_id] {
+            // Programs are read up front: the scan below holds the transaction.
+            let mut programs: HashMap<String, Program> = HashMap::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = tx.programs(None, None, after.as_deref(), 1000)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id.clone());
+                programs.extend(page.into_iter().map(|p| (p.id.clone(), p)));
+            }
+            tx.for_each_enrollment_with_records(true, &mut |e, steps, attempts, last| {
+                match programs.get(&e.program_id) {
                     Some(program) => {
                         for v in invariants::violations(program, &e, &steps, &attempts) {
                             out.push(format!("{}: {v}", e.id));

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -35,9 +36,9 @@ use crate::domain::model::{
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::sqlite::SCHEMA_VERSION;
-use crate::sqlite::{bulk, db, Conn};
+use crate::storage::{self, EnrollmentKey, Records, Refused, UserTimes, WriteMode};
 
 /// The `format` of the export header.
 pub const EXPORT_FORMAT: &str = "enrollkit-export";
@@ -101,8 +102,15 @@ fn write_line(out: &mut dyn Write, kind: &str, value: Value) -> Result<()> {
         object.extend(fields);
     }
     serde_json::to_writer(&mut *out, &Value::Object(object))?;
-    out.write_all(b"\n")
-        .map_err(|e| Error::Storage(format!("cannot write the export: {e}")))
+    out.write_all(b"\n").map_err(unwritable)
+}
+
+/// The error of an export that its output refused.
+fn unwritable(e: std::io::Error) -> Error {
+    Error::Storage(Failure::caused_by(
+        format!("cannot write the export: {e}"),
+        e,
+    ))
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
@@ -197,14 +205,11 @@ impl EnrollmentRecord {
 struct Importer {
     /// Stamps imported users whose lines carry no times (format version 1).
     now: Timestamp,
-    programs: HashMap<String, Program>,
+    programs: HashMap<String, Arc<Program>>,
     counts: RecordCounts,
     saw_header: bool,
     /// Whether the database had no history events before the import.
     history_was_empty: bool,
-    /// `(table, CREATE INDEX statement)` of the indexes dropped for the import
-    /// ([`bulk::defer_indexes`]).
-    deferred: Vec<(&'static str, String)>,
 }
 
 /// One import line, parsed and checked as far as it can be without the database: the reader
@@ -212,7 +217,7 @@ struct Importer {
 enum Parsed {
     Header,
     /// A user, with the times its line carries.
-    User(Box<(User, Option<db::UserTimes>)>),
+    User(Box<(User, Option<UserTimes>)>),
     Program {
         spec: ProgramSpec,
         created_at: Timestamp,
@@ -223,7 +228,7 @@ enum Parsed {
 }
 
 impl Parsed {
-    fn user(&self) -> Option<&(User, Option<db::UserTimes>)> {
+    fn user(&self) -> Option<&(User, Option<UserTimes>)> {
         match self {
             Parsed::User(user) => Some(user),
             _ => None,
@@ -356,7 +361,7 @@ const EXPORTED_TIME_LEN: usize = 24;
 /// import then stamps the user with its own time.
 fn parse_user(text: &str, fast: bool, mut value: Value) -> Result<Parsed> {
     let times = |created: Option<Timestamp>, updated: Option<Timestamp>| match (created, updated) {
-        (Some(created_at), Some(updated_at)) => Ok(Some(db::UserTimes {
+        (Some(created_at), Some(updated_at)) => Ok(Some(UserTimes {
             created_at,
             updated_at,
         })),
@@ -477,9 +482,9 @@ fn read_lines(
         let n = match input.read_line(&mut buf) {
             Ok(n) => n,
             Err(e) => {
-                let error = Error::Storage(format!(
-                    "cannot read the import at line {}: {e}",
-                    number + 1
+                let error = Error::Storage(Failure::caused_by(
+                    format!("cannot read the import at line {}: {e}", number + 1),
+                    e,
                 ));
                 let _ = out.send(Ok(batch)).and_then(|()| out.send(Err(error)));
                 return;
@@ -510,21 +515,8 @@ fn read_lines(
 
 impl Importer {
     /// The times a user line carries, or the import's time for both.
-    fn times(&self, given: Option<db::UserTimes>) -> db::UserTimes {
-        given.unwrap_or(db::UserTimes::at(self.now))
-    }
-
-    /// Rebuilds the deferred indexes of `table`.
-    fn rebuild_deferred(&mut self, conn: &Conn, table: &str) -> Result<()> {
-        bulk::rebuild_indexes(
-            conn,
-            self.deferred
-                .iter()
-                .filter(|(t, _)| *t == table)
-                .map(|(_, sql)| sql.as_str()),
-        )?;
-        self.deferred.retain(|(t, _)| *t != table);
-        Ok(())
+    fn times(&self, given: Option<UserTimes>) -> UserTimes {
+        given.unwrap_or(UserTimes::at(self.now))
     }
 
     /// Checks one parsed line of type `kind` and writes it, or leaves it to the caller to
@@ -532,11 +524,10 @@ impl Importer {
     /// line that writes several rows does so in a savepoint, so a refused line leaves nothing.
     fn apply(
         &mut self,
-        held: &mut db::Held<'_>,
+        tx: &mut dyn storage::Write,
         kind: &str,
         parsed: Result<&Parsed>,
     ) -> Result<Applied> {
-        let conn = held.conn();
         if !self.saw_header && kind != "header" {
             return Err(invalid(
                 "header",
@@ -561,18 +552,18 @@ impl Importer {
                 updated_at,
             } => {
                 let (created_at, updated_at) = (*created_at, *updated_at);
-                if db::get_program(conn, &spec.id).is_ok() {
+                if tx.program(&spec.id).is_ok() {
                     return Err(Error::Conflict(format!(
                         "program {} already exists",
                         spec.id
                     )));
                 }
-                db::savepoint(conn, || {
-                    db::write_program(conn, spec, created_at, true)?;
-                    db::set_program_times(conn, &spec.id, created_at, updated_at)
+                tx.all_or_nothing(&mut |tx| {
+                    tx.write_program(spec, created_at, true)?;
+                    tx.set_program_times(&spec.id, created_at, updated_at)
                 })?;
-                self.programs
-                    .insert(spec.id.clone(), db::get_program(conn, &spec.id)?);
+                let program = tx.program(&spec.id)?;
+                self.programs.insert(spec.id.clone(), program);
                 self.counts.programs += 1;
             }
             Parsed::Enrollment(parts) => {
@@ -580,7 +571,7 @@ impl Importer {
                 let program = match self.programs.get(&e.program_id) {
                     Some(p) => p,
                     None => {
-                        let p = db::get_program(conn, &e.program_id)?;
+                        let p = tx.program(&e.program_id)?;
                         self.programs.entry(e.program_id.clone()).or_insert(p)
                     }
                 };
@@ -590,10 +581,9 @@ impl Importer {
                 // history, only earlier event lines can have filled).
                 let history = !self.history_was_empty || self.counts.events > 0;
                 if history {
-                    // Looking up history needs its index: rebuild it now if it was deferred
-                    // (an enrollment after event lines, which export never writes).
-                    self.rebuild_deferred(conn, "events")?;
-                    if db::enrollment_id_in_history(conn, &e.id)? {
+                    // (An enrollment after event lines, which export never writes: the look-up
+                    // restores the history's indexes first.)
+                    if tx.enrollment_id_in_history(&e.id)? {
                         return Err(Error::Conflict(format!("enrollment id {} is taken", e.id)));
                     }
                 }
@@ -601,14 +591,14 @@ impl Importer {
                     self.counts.enrollments += 1;
                     return Ok(Applied::Waiting);
                 }
-                // Several rows: a savepoint, so that a refused line leaves none behind.
-                db::savepoint(conn, || {
-                    let rid = write_enrollment(held, e)?;
+                // Several records, all or nothing, so that a refused line leaves none behind.
+                tx.all_or_nothing(&mut |tx| {
+                    let key = write_enrollment(tx, e)?;
                     for s in steps {
-                        db::write_step_progress(conn, rid, s)?;
+                        tx.write_step_progress(key, s)?;
                     }
                     for a in attempts {
-                        db::insert_attempt(conn, rid, a)?;
+                        tx.insert_attempt(key, a)?;
                     }
                     Ok(())
                 })?;
@@ -616,10 +606,10 @@ impl Importer {
             }
             Parsed::Event(_) => {
                 // Export writes every enrollment line before the first event line: the
-                // enrollment indexes can be rebuilt now, while the reader thread is busy with
+                // enrollment indexes can be restored now, while the reader thread is busy with
                 // the event lines, rather than at the end, when it has nothing to do. (Any
                 // later enrollment line is then indexed as it is written.)
-                self.rebuild_deferred(conn, "enrollments")?;
+                tx.restore_indexes(Records::Enrollments)?;
                 self.counts.events += 1;
                 return Ok(Applied::Waiting);
             }
@@ -627,54 +617,49 @@ impl Importer {
         Ok(Applied::Written)
     }
 
-    /// Writes the `waiting` lines, [`db::ROWS_PER_INSERT`] to a statement when there are that
-    /// many, and moves them to `used`. A statement that fails writes none of its rows; they
-    /// are then written one by one, and each refused line is added to `errors` (and no longer
-    /// counted). Only a fatal error ends the import.
+    /// Writes the `waiting` lines, [`storage::Write::batch_rows`] at once when there are that many,
+    /// and moves them to `used`. A batch that is refused writes none of its records; they are
+    /// then written one by one, and each refused line is added to `errors` (and no longer
+    /// counted). Only a storage failure ends the import.
     fn write_waiting(
         &mut self,
-        held: &mut db::Held<'_>,
+        tx: &mut dyn storage::Write,
         waiting: &mut Vec<Waiting>,
         used: &mut Vec<(String, Parsed)>,
         errors: &mut Vec<ImportError>,
     ) -> Result<()> {
-        let together = if let Some(es) = full(waiting, Parsed::enrollment) {
-            Some(db::insert_enrollments(held, &es))
-        } else if let Some(events) = full(waiting, Parsed::event) {
-            Some(db::insert_events_raw(held, &events))
+        let batch = tx.batch_rows();
+        let together = if let Some(es) = full(waiting, batch, Parsed::enrollment) {
+            tx.insert_enrollments(&es)?
+        } else if let Some(events) = full(waiting, batch, Parsed::event) {
+            tx.insert_events(&events)?
+        } else if let Some(users) = full(waiting, batch, Parsed::user) {
+            let rows: Vec<_> = users.iter().map(|(u, t)| (u, self.times(*t))).collect();
+            tx.insert_users(&rows)?
         } else {
-            full(waiting, Parsed::user).map(|users| {
-                let rows: Vec<_> = users.iter().map(|(u, t)| (u, self.times(*t))).collect();
-                db::insert_users(held, &rows)
-            })
+            false
         };
-        match together {
-            Some(Ok(())) => {}
-            Some(Err(e)) if is_fatal(&e) => return Err(e),
-            Some(Err(_)) | None => {
-                for w in waiting.iter() {
-                    let written = match &w.parsed {
-                        Parsed::Enrollment(parts) => write_enrollment(held, &parts.0).map(drop),
-                        Parsed::Event(ev) => write_event(held, ev),
-                        Parsed::User(user) => {
-                            db::upsert_user(held, &user.0, self.times(user.1), false)
+        if !together {
+            for w in waiting.iter() {
+                let written = match &w.parsed {
+                    Parsed::Enrollment(parts) => write_enrollment(tx, &parts.0).map(drop),
+                    Parsed::Event(ev) => write_event(tx, ev),
+                    Parsed::User(user) => tx.upsert_user(&user.0, self.times(user.1), false),
+                    _ => Ok(()),
+                };
+                match written {
+                    Ok(()) => {}
+                    Err(e) if e.is_storage() => return Err(e),
+                    Err(error) => {
+                        match w.parsed {
+                            Parsed::Enrollment(_) => self.counts.enrollments -= 1,
+                            Parsed::User(_) => self.counts.users -= 1,
+                            _ => self.counts.events -= 1,
                         }
-                        _ => Ok(()),
-                    };
-                    match written {
-                        Ok(()) => {}
-                        Err(e) if is_fatal(&e) => return Err(e),
-                        Err(error) => {
-                            match w.parsed {
-                                Parsed::Enrollment(_) => self.counts.enrollments -= 1,
-                                Parsed::User(_) => self.counts.users -= 1,
-                                _ => self.counts.events -= 1,
-                            }
-                            errors.push(ImportError {
-                                line: w.line,
-                                error,
-                            });
-                        }
+                        errors.push(ImportError {
+                            line: w.line,
+                            error,
+                        });
                     }
                 }
             }
@@ -702,13 +687,14 @@ fn can_wait(parsed: &Parsed) -> bool {
     }
 }
 
-/// The records of `waiting` that `pick` picks, when there are [`db::ROWS_PER_INSERT`] and it
-/// picks each of them (they are all of its kind); else `None`.
+/// The records of `waiting` that `pick` picks, when there are `batch` and it picks each of
+/// them (they are all of its kind); else `None`.
 fn full<'a, T>(
     waiting: &'a [Waiting],
+    batch: usize,
     pick: impl Fn(&'a Parsed) -> Option<&'a T>,
 ) -> Option<Vec<&'a T>> {
-    if waiting.len() != db::ROWS_PER_INSERT {
+    if waiting.len() != batch {
         return None;
     }
     waiting.iter().map(|w| pick(&w.parsed)).collect()
@@ -721,19 +707,21 @@ struct Waiting {
     parsed: Parsed,
 }
 
-/// Inserts an imported enrollment; an unknown user (the foreign key) is `not_found`.
-fn write_enrollment(held: &mut db::Held<'_>, e: &Enrollment) -> Result<i64> {
-    crate::api::ops::inserted(e, db::insert_enrollment(held, e)?)
+/// Inserts an imported enrollment; an unknown user is `not_found`.
+fn write_enrollment(tx: &mut dyn storage::Write, e: &Enrollment) -> Result<EnrollmentKey> {
+    crate::api::ops::inserted(e, tx.insert_enrollment(e)?)
 }
 
 /// Inserts an imported event; a sequence number in use is a `conflict`.
-fn write_event(held: &mut db::Held<'_>, ev: &Event) -> Result<()> {
-    db::insert_event_raw(held, ev).map_err(|err| match err {
-        Error::Storage(m) if m.contains("UNIQUE") => {
-            Error::Conflict(format!("event {} already exists", ev.seq))
-        }
-        other => other,
-    })
+fn write_event(tx: &mut dyn storage::Write, ev: &Event) -> Result<()> {
+    match tx.insert_event(ev)? {
+        Ok(()) => Ok(()),
+        Err(Refused::IdTaken) => Err(Error::Conflict(format!("event {} already exists", ev.seq))),
+        Err(other) => Err(Error::Conflict(format!(
+            "event {} was refused: {other:?}",
+            ev.seq
+        ))),
+    }
 }
 
 impl Store {
@@ -744,7 +732,7 @@ impl Store {
         out: &mut dyn Write,
         mut progress: Option<Progress<'_>>,
     ) -> Result<RecordCounts> {
-        self.db.read(|c| {
+        self.read(|tx| {
             let mut counts = RecordCounts::default();
             let mut tick = |counts: &RecordCounts| {
                 let n = counts.users + counts.programs + counts.enrollments + counts.events;
@@ -759,7 +747,7 @@ impl Store {
                 "header",
                 json!({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "schema_version": SCHEMA_VERSION}),
             )?;
-            let users = |after: Option<&str>| db::list_users_with_times(c, after, 1000);
+            let users = |after: Option<&str>| tx.users_with_times(after, 1000);
             for_each_by_id(users, |(u, _)| &u.id, |(u, times)| {
                 let mut value = to_value(u)?;
                 if let Value::Object(fields) = &mut value {
@@ -771,18 +759,16 @@ impl Store {
                 tick(&counts);
                 Ok(())
             })?;
-            let programs = |after: Option<&str>| db::list_programs(c, None, None, after, 1000);
+            let programs = |after: Option<&str>| tx.programs(None, None, after, 1000);
             for_each_by_id(programs, |p| &p.id, |p| {
                 write_line(out, "program", to_value(p)?)?;
                 counts.programs += 1;
                 tick(&counts);
                 Ok(())
             })?;
-            db::for_each_enrollment(c, |rid, e| {
-                let mut value = to_value(e)?;
-                let mut steps = db::load_step_progress(c, rid)?;
+            tx.for_each_enrollment_with_records(false, &mut |e, mut steps, attempts, _| {
+                let mut value = to_value(&e)?;
                 steps.sort_by(|a, b| a.step_id.cmp(&b.step_id));
-                let attempts = db::load_attempts(c, rid)?;
                 if let Value::Object(o) = &mut value {
                     o.insert("step_progress".into(), to_value(&steps)?);
                     o.insert("attempt_records".into(), to_value(&attempts)?);
@@ -794,7 +780,7 @@ impl Store {
             })?;
             let mut after = 0;
             loop {
-                let events = db::events_after(c, after, None, 1000)?;
+                let events = tx.events_after(after, None, 1000)?;
                 let Some(last) = events.last() else { break };
                 after = last.seq;
                 for ev in &events {
@@ -803,8 +789,7 @@ impl Store {
                     tick(&counts);
                 }
             }
-            out.flush()
-                .map_err(|e| Error::Storage(format!("cannot write the export: {e}")))?;
+            out.flush().map_err(unwritable)?;
             Ok(counts)
         })
     }
@@ -829,29 +814,31 @@ impl Store {
         mode: BatchMode,
         mut progress: Option<Progress<'_>>,
     ) -> Result<ImportReport> {
-        let empty = self.db.read(|c| {
-            for table in ["users", "programs", "enrollments", "events"] {
-                if !bulk::is_empty(c, table)? {
+        let empty = self.read(|tx| {
+            for records in Records::ALL {
+                if tx.has_any(records)? {
                     return Ok(false);
                 }
             }
             Ok(true)
         })?;
-        // A refused import rolls the transaction back; no import-wide savepoint (SQLite makes
-        // nested savepoints cost time proportional to everything written before them). The
-        // index rebuilds at the end sort in temporary files, not in memory.
-        let mut tx = self.db.begin_spilling(empty)?;
-        let (tx_conn, now) = (tx.conn(), tx.now());
-        let import = |tx: &Conn| -> Result<(ImportReport, bool)> {
+        // A refused import rolls the transaction back (no import-wide all-or-nothing section:
+        // SQLite makes nested savepoints cost time proportional to everything written before
+        // them).
+        let mut input = Some(input);
+        self.write_as(WriteMode::Load { into_empty: empty }, |tx| {
+            // The input is read as it is written: it cannot be read again.
+            let input = input.take().ok_or_else(|| {
+                Error::Busy("the import was read by a transaction that failed".into())
+            })?;
             let mut importer = Importer {
-                now,
+                now: tx.now(),
                 programs: HashMap::new(),
                 counts: RecordCounts::default(),
                 saw_header: false,
-                history_was_empty: bulk::is_empty(tx, "events")?,
-                deferred: bulk::defer_indexes(tx)?,
+                history_was_empty: !tx.has_any(Records::Events)?,
             };
-            let mut held = db::Held::new(tx);
+            tx.defer_indexes()?;
             let mut errors = Vec::new();
             let (mut line, mut bytes) = (0u64, 0u64);
             // A reader thread reads and parses lines while this one writes them: parsing is a
@@ -865,7 +852,7 @@ impl Store {
                     // statement; they are written before the next line is applied when they
                     // are that many, or when it is of another kind (or an enrollment with
                     // steps or attempts), and at the end.
-                    let mut waiting: Vec<Waiting> = Vec::with_capacity(db::ROWS_PER_INSERT);
+                    let mut waiting: Vec<Waiting> = Vec::with_capacity(tx.batch_rows());
                     // Returning early drops `batches`, which stops the reader.
                     for batch in batches {
                         let mut used = Vec::with_capacity(LINES_PER_BATCH);
@@ -875,22 +862,22 @@ impl Store {
                                 None => Ok(()),
                                 Some(Err(e)) => Err(e),
                                 Some(Ok((kind, Err(e)))) => {
-                                    importer.apply(&mut held, &kind, Err(e)).map(drop)
+                                    importer.apply(tx, &kind, Err(e)).map(drop)
                                 }
                                 Some(Ok((kind, Ok(parsed)))) => {
-                                    let write_first = waiting.len() == db::ROWS_PER_INSERT
+                                    let write_first = waiting.len() == tx.batch_rows()
                                         || waiting
                                             .first()
                                             .is_some_and(|w| w.kind != kind || !can_wait(&parsed));
                                     if write_first {
                                         importer.write_waiting(
-                                            &mut held,
+                                            tx,
                                             &mut waiting,
                                             &mut used,
                                             &mut errors,
                                         )?;
                                     }
-                                    match importer.apply(&mut held, &kind, Ok(&parsed)) {
+                                    match importer.apply(tx, &kind, Ok(&parsed)) {
                                         Ok(Applied::Waiting) => {
                                             waiting.push(Waiting { line, kind, parsed });
                                             Ok(())
@@ -904,7 +891,7 @@ impl Store {
                             };
                             match outcome {
                                 Ok(()) => {}
-                                Err(e) if is_fatal(&e) => return Err(e),
+                                Err(e) if e.is_storage() => return Err(e),
                                 Err(error) => errors.push(ImportError { line, error }),
                             }
                             if line % 10_000 == 0 {
@@ -916,7 +903,7 @@ impl Store {
                         // Full means the reader is behind on freeing: free them here.
                         let _ = give_back.try_send(used);
                     }
-                    importer.write_waiting(&mut held, &mut waiting, &mut Vec::new(), &mut errors)
+                    importer.write_waiting(tx, &mut waiting, &mut Vec::new(), &mut errors)
                 })();
                 // The scope only waits for `read_lines` to return; joining also waits for the
                 // thread's exit (its thread-local destructors), so nothing it allocated is
@@ -937,42 +924,31 @@ impl Store {
             if let Some(p) = progress.as_mut() {
                 p(line, bytes);
             }
-            drop(held);
             let committed = errors.is_empty() || mode == BatchMode::BestEffort;
-            if committed {
-                for table in ["enrollments", "events"] {
-                    importer.rebuild_deferred(tx, table)?;
-                }
+            if !committed {
+                tx.discard();
             }
             let imported = if committed {
                 importer.counts
             } else {
                 RecordCounts::default()
             };
-            let report = ImportReport {
+            Ok(ImportReport {
                 imported,
                 errors,
                 committed,
-            };
-            Ok((report, committed))
-        };
-        let (report, commit) = import(tx_conn)?;
-        if commit {
-            tx.commit()?;
-        } else {
-            tx.rollback()?;
-        }
-        Ok(report)
+            })
+        })
     }
 
     /// How many users, programs, enrollments and history events the database holds.
     pub fn stats(&self) -> Result<RecordCounts> {
-        self.db.read(|c| {
+        self.read(|tx| {
             Ok(RecordCounts {
-                users: db::count_rows(c, "users")?,
-                programs: db::count_rows(c, "programs")?,
-                enrollments: db::count_rows(c, "enrollments")?,
-                events: db::count_rows(c, "events")?,
+                users: tx.count(Records::Users)?,
+                programs: tx.count(Records::Programs)?,
+                enrollments: tx.count(Records::Enrollments)?,
+                events: tx.count(Records::Events)?,
             })
         })
     }
@@ -1002,11 +978,13 @@ impl Store {
             "best_score",
             "passed",
         ];
-        self.db.read(|c| {
-            let fail = |e: std::io::Error| Error::Storage(format!("cannot write the CSV: {e}"));
+        self.read(|tx| {
+            let fail = |e: std::io::Error| {
+                Error::Storage(Failure::caused_by(format!("cannot write the CSV: {e}"), e))
+            };
             writeln!(out, "{}", COLUMNS.join(",")).map_err(fail)?;
             let mut rows = 0;
-            db::for_each_enrollment(c, |_, e| {
+            tx.for_each_enrollment(&mut |e| {
                 if program_id.is_some_and(|p| p != e.program_id) {
                     return Ok(());
                 }
@@ -1049,7 +1027,7 @@ impl Store {
                 dest.display()
             )));
         }
-        self.db.read(|c| bulk::backup_to(c, dest))
+        self.read(|tx| tx.copy_to(dest))
     }
 }
 
@@ -1077,15 +1055,5 @@ fn for_each_by_id<T>(
         };
         after = Some(id(last).clone());
         records.iter().try_for_each(&mut each)?;
-    }
-}
-
-/// Errors that end an import instead of refusing one line: the database itself failed
-/// (constraint failures are the line's fault).
-fn is_fatal(e: &Error) -> bool {
-    match e {
-        Error::Busy(_) | Error::Corrupt(_) => true,
-        Error::Storage(m) => !m.contains("constraint"),
-        _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! The public API: [`Store`] and every one of its operations, the request and result types,
-//! and the JSON forms the bindings use. Decisions come from [`crate::domain`]; rows come and go
-//! through [`crate::sqlite`]. Nothing outside this folder has an `impl Store`.
+//! and the JSON forms the bindings use. Decisions come from [`crate::domain`]; records come and
+//! go through the storage boundary ([`crate::storage`]), whatever the backend. Nothing outside
+//! this folder has an `impl Store`.
 
 pub(crate) mod check;
 pub(crate) mod dump;

@@ -15,14 +15,13 @@ use crate::domain::model::{
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::sqlite::db::{self, EventRecord};
-use crate::sqlite::Conn;
+use crate::storage::{EnrollmentKey, NewEvent, Refused, UserTimes, Write, WriteMode};
 
-/// The smallest [`Store::enroll_many`] batch that runs as a bulk write, without SQLite's
-/// foreign-key checks (`Database::begin_bulk`) and with new enrollments written
-/// several to a statement ([`Enrolling::bulk`]): switching the checks off and on makes
-/// SQLite prepare each cached statement again, a fixed cost that only a batch of a few hundred
-/// rows earns back (`bench/README.md`, "Settings and their measurements").
+/// The smallest [`Store::enroll_many`] batch that runs as a bulk write ([`WriteMode::Bulk`])
+/// with new enrollments written several at a time ([`Enrolling::bulk`]): preparing a bulk
+/// write has a fixed cost (SQLite switches its foreign-key checks off and on, which prepares
+/// each cached statement again) that only a batch of a few hundred rows earns back
+/// (`bench/README.md`, "Settings and their measurements").
 const BULK_BATCH_ROWS: usize = 256;
 
 /// Largest page any list call returns.
@@ -98,7 +97,7 @@ pub(crate) struct Enrolling {
     programs: HashMap<String, Arc<Program>>,
     random: IdRandom,
     /// Bulk calls: accepted new enrollments that wait to be written
-    /// [`db::ROWS_PER_INSERT`] at a time ([`Enrolling::write_pending`]).
+    /// [`Write::batch_rows`] at a time ([`Enrolling::write_pending`]).
     pending: Option<Vec<Enrollment>>,
 }
 
@@ -112,34 +111,30 @@ impl Enrolling {
         }
     }
 
-    /// For a bulk call of up to `rows` rows, which writes new enrollments
-    /// [`db::ROWS_PER_INSERT`] at a time: the caller must call [`Enrolling::write_pending`]
+    /// For a bulk call of up to `rows` rows in `tx`, which writes new enrollments
+    /// [`Write::batch_rows`] at a time: the caller must call [`Enrolling::write_pending`]
     /// after its last row, and must not commit when a call returned a storage error.
-    pub(crate) fn bulk(rows: usize) -> Enrolling {
+    pub(crate) fn bulk(tx: &dyn Write, rows: usize) -> Enrolling {
         Enrolling {
-            pending: Some(Vec::with_capacity(db::ROWS_PER_INSERT)),
+            pending: Some(Vec::with_capacity(tx.batch_rows())),
             ..Enrolling::new(rows)
         }
     }
 
     /// Writes the waiting enrollments and their events. They were accepted, so a failure
     /// here is not a row's refusal: it fails the call (a storage error).
-    pub(crate) fn write_pending(
-        &mut self,
-        held: &mut db::Held<'_>,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub(crate) fn write_pending(&mut self, tx: &mut dyn Write, actor: &Actor) -> Result<()> {
         let Some(pending) = self.pending.as_mut() else {
             return Ok(());
         };
+        let now = tx.now();
         let event = |e: &Enrollment| enrolled_event(e, actor, now);
-        let written = if pending.len() == db::ROWS_PER_INSERT {
-            db::insert_new_enrollments(held, pending, event)
+        let written = if pending.len() == tx.batch_rows() {
+            tx.insert_new_enrollments(pending, &event)
         } else {
             pending.iter().try_for_each(|e| {
-                inserted(e, db::insert_enrollment(held, e)?)?;
-                db::insert_event(held, e, event(e))
+                inserted(e, tx.insert_enrollment(e)?)?;
+                tx.append_event(e, event(e))
             })
         };
         pending.clear();
@@ -157,8 +152,8 @@ impl Enrolling {
 }
 
 /// The event of a new enrollment.
-fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> EventRecord<'a> {
-    EventRecord {
+fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> NewEvent<'a> {
+    NewEvent {
         action: "enrolled",
         from: None,
         to: Some(e.status),
@@ -203,10 +198,9 @@ impl Store {
     /// external id must not belong to another user (`conflict`).
     pub fn upsert_user(&self, user: &User) -> Result<User> {
         validate::user(user)?;
-        self.db.write(|tx, now| {
-            let mut held = db::Held::new(tx);
-            db::upsert_user(&mut held, user, db::UserTimes::at(now), true)?;
-            db::find_user_held(&mut held, &UserRef::Id(user.id.clone()))
+        self.write(|tx| {
+            tx.upsert_user(user, UserTimes::at(tx.now()), true)?;
+            tx.user(&UserRef::Id(user.id.clone()))
         })
     }
 
@@ -228,10 +222,9 @@ impl Store {
         for (i, user) in users.iter().enumerate() {
             validate::user(user).map_err(|e| e.in_row(i))?;
         }
-        self.db.write(|tx, now| {
-            let mut held = db::Held::new(tx);
+        self.write(|tx| {
             for (i, user) in users.iter().enumerate() {
-                db::upsert_user(&mut held, user, db::UserTimes::at(now), true)
+                tx.upsert_user(user, UserTimes::at(tx.now()), true)
                     .map_err(|e| e.in_row(i))?;
             }
             Ok(users.len() as u64)
@@ -250,13 +243,13 @@ impl Store {
             UserRef::Email(v) => validate::text("email", v, validate::MAX_TEXT_BYTES, true)?,
             UserRef::ExternalId(v) => validate::id("external_id", v)?,
         }
-        self.db.read(|c| db::find_user(c, by))
+        self.read(|tx| tx.user(by))
     }
 
     /// Users ordered by id, after `after` (exclusive), at most `limit` (1–1000).
     pub fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         check_limit(limit)?;
-        self.db.read(|c| db::list_users(c, after, limit))
+        self.read(|tx| tx.users(after, limit))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -266,16 +259,17 @@ impl Store {
     pub fn create_program(&self, spec: &ProgramSpec) -> Result<Program> {
         validate::program(spec)?;
         lifecycle::check_runnable(spec.kind, spec.state, &spec.steps)?;
-        self.db.write(|tx, now| {
-            if db::get_program(tx, &spec.id).is_ok() {
+        self.write(|tx| {
+            if tx.program(&spec.id).is_ok() {
                 return Err(Error::Conflict(format!(
                     "program {} already exists",
                     spec.id
                 )));
             }
-            db::write_program(tx, spec, now, true)?;
-            db::get_program(tx, &spec.id)
+            tx.write_program(spec, tx.now(), true)?;
+            tx.program(&spec.id)
         })
+        .map(Arc::unwrap_or_clone)
     }
 
     /// Replaces a program's settings. The kind cannot change (`validation`); the steps can change
@@ -283,8 +277,8 @@ impl Store {
     /// the steps they count.
     pub fn update_program(&self, spec: &ProgramSpec) -> Result<Program> {
         validate::program(spec)?;
-        self.db.write(|tx, now| {
-            let old = db::get_program(tx, &spec.id)?;
+        self.write(|tx| {
+            let old = tx.program(&spec.id)?;
             if old.kind != spec.kind {
                 return Err(Error::validation(
                     "kind",
@@ -296,21 +290,22 @@ impl Store {
             }
             lifecycle::check_runnable(spec.kind, spec.state, &spec.steps)?;
             let steps_changed = old.steps != spec.steps;
-            if steps_changed && db::program_has_enrollments(tx, &spec.id)? {
+            if steps_changed && tx.program_has_enrollments(&spec.id)? {
                 return Err(Error::Conflict(format!(
                     "program {} has enrollments; its steps cannot change",
                     spec.id
                 )));
             }
-            db::write_program(tx, spec, now, steps_changed)?;
-            db::get_program(tx, &spec.id)
+            tx.write_program(spec, tx.now(), steps_changed)?;
+            tx.program(&spec.id)
         })
+        .map(Arc::unwrap_or_clone)
     }
 
     /// The program with this id, with its steps.
     pub fn get_program(&self, id: &str) -> Result<Program> {
         validate::id("program_id", id)?;
-        self.db.read(|c| db::get_program(c, id))
+        self.read(|tx| tx.program(id)).map(Arc::unwrap_or_clone)
     }
 
     /// Programs ordered by id, optionally of one kind and state, after `after` (a program id,
@@ -323,8 +318,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Program>> {
         check_limit(limit)?;
-        self.db
-            .read(|c| db::list_programs(c, kind, state, after, limit))
+        self.read(|tx| tx.programs(kind, state, after, limit))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -340,29 +334,25 @@ impl Store {
     pub fn enroll(&self, actor: &Actor, req: &EnrollRequest) -> Result<Enrollment> {
         // Bad input is refused before waiting for the writer (enroll_in checks it again).
         validate_request(req)?;
-        self.db.write(|tx, now| {
-            let mut held = db::Held::new(tx);
-            self.enroll_in(&mut held, actor, req, now, &mut Enrolling::new(1))
-        })
+        self.write(|tx| self.enroll_in(tx, actor, req, &mut Enrolling::new(1)))
     }
 
     /// Checks and enrolls `req` within the caller's transaction: one enroll, or one row of a
     /// bulk enroll ([`Store::enroll_many`], [`Store::enroll_csv`]), whose rows share `call`.
     pub(crate) fn enroll_in(
         &self,
-        held: &mut db::Held<'_>,
+        tx: &mut dyn Write,
         actor: &Actor,
         req: &EnrollRequest,
-        now: Timestamp,
         call: &mut Enrolling,
     ) -> Result<Enrollment> {
         validate_request(req)?;
-        let tx = held.conn();
+        let now = tx.now();
         if !call.programs.contains_key(&req.program_id) {
-            let program = self.db.program(tx, &req.program_id)?;
+            let program = tx.program(&req.program_id)?;
             call.programs.insert(req.program_id.clone(), program);
         }
-        let user = db::find_enrolling_user(held, &req.user)?;
+        let user = tx.enrolling_user(&req.user)?;
         // An id given in UUID form is kept in its `enr_` form.
         let given = req
             .id
@@ -370,13 +360,13 @@ impl Store {
             .map(|id| validate::enrollment_id("enrollment_id", id))
             .transpose()?;
         if call.waiting(&user.id, &req.program_id, given.as_deref()) {
-            call.write_pending(held, actor, now)?;
+            call.write_pending(tx, actor)?;
         }
         let program = &call.programs[&req.program_id];
-        let (open, latest) = db::prior_enrollments(held, &user.id, &program.id)?;
+        let (open, latest) = tx.prior_enrollments(&user.id, &program.id)?;
         let id = match given {
             Some(id) => id.into_owned(),
-            None => self.db.new_enrollment_id(now, &mut call.random)?,
+            None => self.ids.next(now, &mut call.random)?,
         };
         let e = lifecycle::enroll(
             actor,
@@ -388,7 +378,7 @@ impl Store {
             latest.as_ref(),
             now,
         )?;
-        if req.id.is_some() && db::enrollment_id_used(tx, &e.id)? {
+        if req.id.is_some() && tx.enrollment_id_used(&e.id)? {
             return Err(Error::Conflict(format!(
                 "enrollment id {} is taken (by a current or deleted enrollment)",
                 e.id
@@ -397,18 +387,19 @@ impl Store {
         if let Some(pending) = call.pending.as_mut() {
             if e.is_untouched() {
                 pending.push(e.clone());
-                if pending.len() == db::ROWS_PER_INSERT {
-                    call.write_pending(held, actor, now)?;
+                if pending.len() == tx.batch_rows() {
+                    call.write_pending(tx, actor)?;
                 }
                 return Ok(e);
             }
-            call.write_pending(held, actor, now)?;
+            call.write_pending(tx, actor)?;
         }
-        // A refused INSERT (already enrolled, id taken) changes nothing: SQLite backs out the
-        // failed statement. Once it succeeded, a failure is not this row's refusal (the
-        // enrollment would stay without its event), so it fails the whole call.
-        inserted(&e, db::insert_enrollment(held, &e)?)?;
-        db::insert_event(held, &e, enrolled_event(&e, actor, now)).map_err(Error::into_storage)?;
+        // A refused insert (already enrolled, id taken) writes nothing. Once it succeeded, a
+        // failure is not this row's refusal (the enrollment would stay without its event), so
+        // it fails the whole call.
+        inserted(&e, tx.insert_enrollment(&e)?)?;
+        tx.append_event(&e, enrolled_event(&e, actor, now))
+            .map_err(Error::into_storage)?;
         Ok(e)
     }
 
@@ -424,7 +415,7 @@ impl Store {
         &self,
         actor: &Actor,
         requests: &[EnrollRequest],
-        mode: BatchMode,
+        batch_mode: BatchMode,
     ) -> Result<Vec<EnrollOutcome>> {
         // All-or-nothing failures roll the transaction back. No savepoints: a row is refused
         // before it writes anything or by its one INSERT, which SQLite backs out by itself
@@ -432,16 +423,20 @@ impl Store {
         // touched into its sub-journal. Long batches write
         // their new enrollments several at a time (Enrolling::bulk).
         let bulk = requests.len() >= BULK_BATCH_ROWS;
-        let batch = |tx: &Conn, now| {
-            let mut held = db::Held::new(tx);
+        let mode = if bulk {
+            WriteMode::Bulk
+        } else {
+            WriteMode::Single
+        };
+        self.write_as(mode, |tx| {
             let mut call = if bulk {
-                Enrolling::bulk(requests.len())
+                Enrolling::bulk(tx, requests.len())
             } else {
                 Enrolling::new(requests.len())
             };
             let mut outcomes = Vec::with_capacity(requests.len());
             for req in requests {
-                let row = self.enroll_in(&mut held, actor, req, now, &mut call);
+                let row = self.enroll_in(tx, actor, req, &mut call);
                 outcomes.push(match row {
                     Ok(e) => EnrollOutcome::Created(Box::new(e)),
                     Err(Error::AlreadyEnrolled { existing_id, .. }) => {
@@ -451,11 +446,12 @@ impl Store {
                     Err(e) => EnrollOutcome::Failed(e),
                 });
             }
-            call.write_pending(&mut held, actor, now)?;
+            call.write_pending(tx, actor)?;
             let failed = outcomes
                 .iter()
                 .any(|o| matches!(o, EnrollOutcome::Failed(_)));
-            if failed && mode == BatchMode::AllOrNothing {
+            if failed && batch_mode == BatchMode::AllOrNothing {
+                tx.discard();
                 // Rolled back: the batch's new enrollments, and so the "already enrolled"
                 // of a later row in one of them, are not applied.
                 let created: HashSet<String> = outcomes
@@ -477,22 +473,9 @@ impl Store {
                         *o = EnrollOutcome::NotApplied;
                     }
                 }
-                return Ok((outcomes, false));
             }
-            Ok((outcomes, true))
-        };
-        let mut tx = if bulk {
-            self.db.begin_bulk()?
-        } else {
-            self.db.begin()?
-        };
-        let (outcomes, commit) = batch(tx.conn(), tx.now())?;
-        if commit {
-            tx.commit()?;
-        } else {
-            tx.rollback()?;
-        }
-        Ok(outcomes)
+            Ok(outcomes)
+        })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -501,8 +484,8 @@ impl Store {
     /// The enrollment with this id. Learners may read only their own.
     pub fn get_enrollment(&self, actor: &Actor, id: &str) -> Result<Enrollment> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.db.read(|c| {
-            let (_, e) = db::get_enrollment(c, id)?;
+        self.read(|tx| {
+            let (_, e) = tx.enrollment(id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
             Ok(e)
         })
@@ -512,11 +495,11 @@ impl Store {
     /// `pending`).
     pub fn step_progress(&self, actor: &Actor, id: &str) -> Result<Vec<StepProgress>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.db.read(|c| {
-            let (rid, e) = db::get_enrollment(c, id)?;
+        self.read(|tx| {
+            let (key, e) = tx.enrollment(id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
-            let program = db::get_program(c, &e.program_id)?;
-            let rows = db::load_step_progress(c, rid)?;
+            let program = tx.program(&e.program_id)?;
+            let rows = tx.step_progress(key)?;
             Ok(ordered_steps(&program, rows))
         })
     }
@@ -524,10 +507,10 @@ impl Store {
     /// The enrollment's assessment attempts, oldest first.
     pub fn attempts(&self, actor: &Actor, id: &str) -> Result<Vec<Attempt>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.db.read(|c| {
-            let (rid, e) = db::get_enrollment(c, id)?;
+        self.read(|tx| {
+            let (key, e) = tx.enrollment(id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
-            db::load_attempts(c, rid)
+            tx.attempts(key)
         })
     }
 
@@ -541,7 +524,7 @@ impl Store {
         validate::id("user_id", user_id)?;
         validate::id("program_id", program_id)?;
         lifecycle::authorize_read(actor, user_id)?;
-        self.db.read(|c| db::lineage(c, user_id, program_id))
+        self.read(|tx| tx.lineage(user_id, program_id))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -554,45 +537,50 @@ impl Store {
         id: &str,
         actor: &Actor,
         action: &str,
-        change: impl FnOnce(
-            &Conn,
-            i64,
+        mut change: impl FnMut(
+            &mut dyn Write,
+            EnrollmentKey,
             &Program,
             &mut Enrollment,
-            Timestamp,
         ) -> Result<(T, Option<String>)>,
     ) -> Result<(Enrollment, T)> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.db.write_enrollment(id, |tx, now, version, kept| {
+        let mut out = None;
+        let e = self.backend().change_enrollment(id, &mut |tx, kept| {
             let read;
-            let (rid, before) = match kept {
+            let (key, before) = match kept {
                 Some(kept) => kept,
                 None => {
-                    read = db::get_stored_enrollment(tx, id)?;
+                    read = tx.enrollment_for_update(id)?;
                     (read.0, &read.1)
                 }
             };
-            let program = self.db.program_at(tx, &before.program_id, version)?;
+            let now = tx.now();
+            let program = tx.program(&before.program_id)?;
             let mut e = before.clone();
             e.steps_total = program.steps.len() as u32;
             let from = e.status;
-            let (out, reason) = change(tx, rid, &program, &mut e, now)?;
+            let (value, reason) = change(tx, key, &program, &mut e)?;
             e.updated_at = now;
-            db::update_enrollment(tx, rid, before, &e)?;
-            db::insert_one_event(
-                tx,
-                &e,
-                EventRecord {
-                    action,
-                    from: Some(from),
-                    to: Some(e.status),
-                    actor,
-                    reason,
-                    at: now,
-                },
-            )?;
-            Ok((rid, e, out))
-        })
+            tx.update_enrollment(key, before, &e)?;
+            let event = NewEvent {
+                action,
+                from: Some(from),
+                to: Some(e.status),
+                actor,
+                reason,
+                at: now,
+            };
+            tx.append_event(&e, event)?;
+            out = Some(value);
+            Ok((key, e))
+        })?;
+        match out {
+            Some(value) => Ok((e, value)),
+            None => Err(Error::Storage(
+                "the storage backend did not run the change".into(),
+            )),
+        }
     }
 
     /// Runs a lifecycle [`Command`] (start, progress, drop, reactivate, pause, resume, cancel,
@@ -608,12 +596,12 @@ impl Store {
         actor: &Actor,
         id: &str,
         action: &str,
-        command: impl FnOnce(&Enrollment) -> Command,
+        command: impl Fn(&Enrollment) -> Command,
     ) -> Result<Enrollment> {
-        let (e, ()) = self.modify(id, actor, action, |tx, rid, program, e, now| {
+        let (e, ()) = self.modify(id, actor, action, |tx, key, program, e| {
             let cmd = command(e);
-            let steps = step_rows(tx, rid, program)?;
-            lifecycle::apply(actor, program, e, &steps, &cmd, now)?;
+            let steps = step_rows(tx, key, program)?;
+            lifecycle::apply(actor, program, e, &steps, &cmd, tx.now())?;
             let reason = match cmd {
                 Command::Progress(p) => Some(progress_reason(p)),
                 Command::Fail { reason, .. } => Some(reason.as_str().to_owned()),
@@ -713,10 +701,11 @@ impl Store {
         change: &StepChange,
     ) -> Result<Enrollment> {
         validate::id("step_id", step_id)?;
-        let (e, ()) = self.modify(id, actor, change.action(), |tx, rid, program, e, now| {
-            let mut steps = db::load_step_progress(tx, rid)?;
+        let (e, ()) = self.modify(id, actor, change.action(), |tx, key, program, e| {
+            let mut steps = tx.step_progress(key)?;
+            let now = tx.now();
             let i = lifecycle::apply_step(actor, program, e, &mut steps, step_id, change, now)?;
-            db::write_step_progress(tx, rid, &steps[i])?;
+            tx.write_step_progress(key, &steps[i])?;
             Ok(((), Some(step_id.to_owned())))
         })?;
         Ok(e)
@@ -729,10 +718,10 @@ impl Store {
         id: &str,
         score: f64,
     ) -> Result<(Enrollment, Attempt)> {
-        self.modify(id, actor, "attempt", |tx, rid, program, e, now| {
-            let steps = step_rows(tx, rid, program)?;
-            let attempt = lifecycle::apply_attempt(actor, program, e, &steps, score, now)?;
-            db::insert_attempt(tx, rid, &attempt)?;
+        self.modify(id, actor, "attempt", |tx, key, program, e| {
+            let steps = step_rows(tx, key, program)?;
+            let attempt = lifecycle::apply_attempt(actor, program, e, &steps, score, tx.now())?;
+            tx.insert_attempt(key, &attempt)?;
             let reason = format!("attempt={} score={score}", attempt.number);
             Ok((attempt, Some(reason)))
         })
@@ -746,13 +735,13 @@ impl Store {
         mentor_id: Option<&str>,
     ) -> Result<Enrollment> {
         validate::opt_id("mentor_id", mentor_id)?;
-        let (e, ()) = self.modify(id, actor, "assign_mentor", |tx, _, _, e, now| {
+        let (e, ()) = self.modify(id, actor, "assign_mentor", |tx, _, _, e| {
             lifecycle::check_admin_update(actor, e, "assign_mentor")?;
             if let Some(m) = mentor_id {
-                db::find_user(tx, &UserRef::Id(m.to_owned()))?;
+                tx.user(&UserRef::Id(m.to_owned()))?;
             }
             e.mentor_id = mentor_id.map(str::to_owned);
-            e.mentor_assigned_at = mentor_id.map(|_| now);
+            e.mentor_assigned_at = mentor_id.map(|_| tx.now());
             Ok(((), mentor_id.map(str::to_owned)))
         })?;
         Ok(e)
@@ -765,7 +754,7 @@ impl Store {
         id: &str,
         at: Option<Timestamp>,
     ) -> Result<Enrollment> {
-        let (e, ()) = self.modify(id, actor, "schedule_next_step", |_, _, _, e, _| {
+        let (e, ()) = self.modify(id, actor, "schedule_next_step", |_, _, _, e| {
             lifecycle::check_admin_update(actor, e, "schedule_next_step")?;
             e.next_step_at = at;
             Ok(((), at.map(|t| t.to_string())))
@@ -780,7 +769,7 @@ impl Store {
         check_limit(limit)?;
         lifecycle::authorize(actor, "", false, "start scheduled enrollments")?;
         let now = self.now();
-        let due = self.db.read(|c| db::due_enrollments(c, now, limit))?;
+        let due = self.read(|tx| tx.scheduled_starts(now, limit))?;
         let mut started = Vec::with_capacity(due.len());
         for id in due {
             match self.start(actor, &id) {
@@ -803,21 +792,18 @@ impl Store {
                 actor.label()
             )));
         }
-        self.db.write(|tx, now| {
-            let (rid, e) = db::get_enrollment(tx, id)?;
-            db::delete_enrollment(tx, rid)?;
-            db::insert_one_event(
-                tx,
-                &e,
-                EventRecord {
-                    action: "deleted",
-                    from: Some(e.status),
-                    to: None,
-                    actor,
-                    reason: None,
-                    at: now,
-                },
-            )
+        self.write(|tx| {
+            let (key, e) = tx.enrollment_for_update(id)?;
+            tx.delete_enrollment(key)?;
+            let event = NewEvent {
+                action: "deleted",
+                from: Some(e.status),
+                to: None,
+                actor,
+                reason: None,
+                at: tx.now(),
+            };
+            tx.append_event(&e, event)
         })
     }
 
@@ -827,8 +813,8 @@ impl Store {
     /// The enrollment's history, oldest first (kept after deletion).
     pub fn history(&self, actor: &Actor, id: &str) -> Result<Vec<Event>> {
         let id = &*validate::enrollment_id("enrollment_id", id)?;
-        self.db.read(|c| {
-            let events = db::history(c, id)?;
+        self.read(|tx| {
+            let events = tx.history(id)?;
             let first = events
                 .first()
                 .ok_or_else(|| Error::not_found("enrollment", id))?;
@@ -856,7 +842,7 @@ impl Store {
             Actor::Learner(id) => Some(id.as_str()),
             _ => None,
         };
-        self.db.read(|c| db::events_after(c, after, user, limit))
+        self.read(|tx| tx.events_after(after, user, limit))
     }
 }
 
@@ -875,37 +861,41 @@ pub(crate) fn ordered_steps(program: &Program, rows: Vec<StepProgress>) -> Vec<S
         .collect()
 }
 
-/// The rowid of enrollment `e` just inserted, or the API's name for the database's refusal: an
+/// The key of enrollment `e` just inserted, or the API's name for the storage's refusal: an
 /// id in use is a `conflict`, an open enrollment `already_enrolled` (naming it), a missing user
 /// `not_found`.
 pub(crate) fn inserted(
     e: &Enrollment,
-    outcome: std::result::Result<i64, db::Refused>,
-) -> Result<i64> {
+    outcome: std::result::Result<EnrollmentKey, Refused>,
+) -> Result<EnrollmentKey> {
     match outcome {
-        Ok(rid) => Ok(rid),
-        Err(db::Refused::IdTaken) => Err(Error::Conflict(format!(
+        Ok(key) => Ok(key),
+        Err(Refused::IdTaken) => Err(Error::Conflict(format!(
             "an enrollment with id {} already exists",
             e.id
         ))),
-        Err(db::Refused::OpenEnrollment(open)) => Err(lifecycle::already_enrolled(
+        Err(Refused::OpenEnrollment(open)) => Err(lifecycle::already_enrolled(
             e.kind,
             &e.user_id,
             &e.program_id,
             &open,
         )),
-        Err(db::Refused::MissingParent) => Err(Error::not_found("user", e.user_id.clone())),
+        Err(Refused::MissingParent) => Err(Error::not_found("user", e.user_id.clone())),
     }
 }
 
-/// The step progress rows of enrollment `rid`, which the lifecycle rules only consult for a
-/// program with steps (a program without steps has none that count): skipped otherwise, one
+/// The step progress records of enrollment `key`, which the lifecycle rules only consult for
+/// a program with steps (a program without steps has none that count): skipped otherwise, one
 /// query less for every course change.
-fn step_rows(tx: &Conn, rid: i64, program: &Program) -> Result<Vec<StepProgress>> {
+fn step_rows(
+    tx: &mut dyn Write,
+    key: EnrollmentKey,
+    program: &Program,
+) -> Result<Vec<StepProgress>> {
     if program.steps.is_empty() {
         Ok(Vec::new())
     } else {
-        db::load_step_progress(tx, rid)
+        tx.step_progress(key)
     }
 }
 

@@ -15,8 +15,7 @@ use crate::domain::model::{Actor, Enrollment, Kind, Status, Trigger};
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::sqlite::db;
-use crate::sqlite::listing::{self, Listing};
+use crate::storage::Listing;
 
 /// Default page size (the course reference's `per_page` default).
 pub const DEFAULT_PER_PAGE: u32 = 20;
@@ -148,14 +147,14 @@ impl Store {
             }
         };
 
-        self.db.read(|c| {
+        self.read(|tx| {
             let program = match &query.program_id {
-                Some(p) => Some(db::get_program(c, p)?),
+                Some(p) => Some(tx.program(p)?),
                 None => None,
             };
-            let cursor_rid = match after.as_deref() {
+            let cursor = match after.as_deref() {
                 Some(after) => {
-                    let (rid, e) = db::get_enrollment(c, after).map_err(|err| match err {
+                    let (key, e) = tx.enrollment(after).map_err(|err| match err {
                         Error::NotFound { .. } => Error::validation(
                             "starting_after",
                             format!("no enrollment {after:?} to continue after"),
@@ -163,7 +162,7 @@ impl Store {
                         other => other,
                     })?;
                     lifecycle::authorize_read(actor, &e.user_id)?;
-                    Some(rid)
+                    Some(key)
                 }
                 _ => None,
             };
@@ -183,21 +182,18 @@ impl Store {
                     Some(pairs)
                 }
             };
-            let mut items = listing::list_enrollments(
-                c,
-                &Listing {
-                    user_id: user_id.as_deref(),
-                    program: program.as_ref(),
-                    statuses,
-                    trigger: query.trigger,
-                    enrolled: (query.enrolled_from, query.enrolled_to),
-                    completed: (query.completed_from, query.completed_to),
-                    newest_first: query.order == Order::NewestFirst,
-                    cursor_rid,
-                    limit,
-                    offset,
-                },
-            )?;
+            let mut items = tx.enrollments(&Listing {
+                user_id: user_id.as_deref(),
+                program: program.as_deref(),
+                statuses,
+                trigger: query.trigger,
+                enrolled: (query.enrolled_from, query.enrolled_to),
+                completed: (query.completed_from, query.completed_to),
+                newest_first: query.order == Order::NewestFirst,
+                after: cursor,
+                limit,
+                offset,
+            })?;
             let has_more = items.len() > limit as usize;
             items.truncate(limit as usize);
             let next_cursor = if has_more {

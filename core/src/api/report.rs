@@ -10,7 +10,7 @@ use crate::api::Store;
 use crate::domain::model::{Actor, Kind, Program, Status, StepStatus};
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::sqlite::db::{self, StatusTotals};
+use crate::storage::StatusTotals;
 
 /// A program's report. Its first fields are the track reference's report summary, named as
 /// there; the rest break it down in the program's own terms.
@@ -181,10 +181,10 @@ impl Store {
                 "learner {me} cannot read a program's report"
             )));
         }
-        self.db.read(|c| {
-            let program = db::get_program(c, program_id)?;
-            let totals = db::status_totals(c, program_id)?;
-            let steps = db::step_counts(c, program_id)?;
+        self.read(|tx| {
+            let program = tx.program(program_id)?;
+            let totals = tx.status_totals(program_id)?;
+            let steps = tx.step_counts(program_id)?;
             Ok(ProgramReport::build(&program, &totals, &steps))
         })
     }

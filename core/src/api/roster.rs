@@ -20,8 +20,8 @@ use crate::api::dump::{ImportError, ImportReport, Progress};
 use crate::api::ops::{BatchMode, Enrolling};
 use crate::api::Store;
 use crate::domain::model::{Actor, EnrollRequest};
-use crate::error::{Error, Result};
-use crate::sqlite::db;
+use crate::error::{Error, Failure, Result};
+use crate::storage::WriteMode;
 
 /// The columns a roster may have.
 const ROSTER_COLUMNS: [&str; 13] = [
@@ -195,7 +195,10 @@ impl Store {
             .from_reader(input);
         let unreadable = |e: csv::Error| {
             let line = e.position().map_or(0, |p| p.line());
-            Error::Storage(format!("cannot read the roster at line {line}: {e}"))
+            Error::Storage(Failure::caused_by(
+                format!("cannot read the roster at line {line}: {e}"),
+                e,
+            ))
         };
         let mut header = csv::StringRecord::new();
         if !reader.read_record(&mut header).map_err(unreadable)? {
@@ -204,19 +207,21 @@ impl Store {
         let columns = columns(&header)?;
         // Rosters are long enough to be worth a bulk write (enroll_in looks up each row's user
         // and program itself).
-        let mut tx = self.db.begin_bulk()?;
-        let (tx_conn, now) = (tx.conn(), tx.now());
-        let mut enroll = || -> Result<ImportReport> {
-            let mut held = db::Held::new(tx_conn);
+        let mut reader = Some(reader);
+        self.write_as(WriteMode::Bulk, |tx| {
+            // The roster is read as it is written: it cannot be read again.
+            let mut reader = reader.take().ok_or_else(|| {
+                Error::Busy("the roster was read by a transaction that failed".into())
+            })?;
             // (Rosters are usually long: random bytes for the most ids one read serves.)
-            let mut call = Enrolling::bulk(usize::MAX);
+            let mut call = Enrolling::bulk(tx, usize::MAX);
             let mut report = ImportReport::default();
             let mut row = csv::StringRecord::new();
             let mut rows = 0u64;
             while reader.read_record(&mut row).map_err(unreadable)? {
                 let line = row.position().map_or(0, |p| p.line());
                 let outcome = request(&columns, &row)
-                    .and_then(|req| self.enroll_in(&mut held, actor, &req, now, &mut call));
+                    .and_then(|req| self.enroll_in(tx, actor, &req, &mut call));
                 match outcome {
                     Ok(_) => report.imported.enrollments += 1,
                     Err(e) if e.is_storage() => return Err(e),
@@ -229,23 +234,17 @@ impl Store {
                     }
                 }
             }
-            call.write_pending(&mut held, actor, now)?;
+            call.write_pending(tx, actor)?;
             if let Some(p) = progress.as_mut() {
                 p(reader.position().line(), reader.get_ref().bytes);
             }
             report.committed = report.errors.is_empty() || mode == BatchMode::BestEffort;
             if !report.committed {
+                tx.discard();
                 report.imported = Default::default();
             }
             Ok(report)
-        };
-        let report = enroll()?;
-        if report.committed {
-            tx.commit()?;
-        } else {
-            tx.rollback()?;
-        }
-        Ok(report)
+        })
     }
 }
 

@@ -4,9 +4,11 @@
 
 use std::path::Path;
 
+use crate::domain::ids::IdGenerator;
 use crate::domain::time::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sqlite::{Database, OpenOptions};
+use crate::storage::{Backend, Read, Write, WriteMode};
 
 /// An enrollkit database. `Send + Sync`: share one `Store` (e.g. in an `Arc`) between threads.
 ///
@@ -28,13 +30,17 @@ use crate::sqlite::{Database, OpenOptions};
 /// # Ok::<(), enrollkit::Error>(())
 /// ```
 pub struct Store {
-    /// Where the store keeps its data; its methods are the only storage the operations use.
-    pub(crate) db: Database,
+    /// Where the store keeps its data: the operations reach storage only through it.
+    backend: Box<dyn Backend>,
+    /// New enrollment ids: time-ordered, and increasing within this store.
+    pub(crate) ids: IdGenerator,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("db", &self.db).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -51,37 +57,81 @@ impl Store {
 
     /// The file this store was opened on (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
-        self.db.path()
+        self.backend.path()
     }
 
     /// The current time on the store's clock.
     pub fn now(&self) -> Timestamp {
-        self.db.now()
+        self.backend.now()
     }
 
     /// The schema version of the open database (always [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)
     /// once open).
     pub fn schema_version(&self) -> Result<i64> {
-        self.db.schema_version()
+        self.backend.schema_version()
     }
+
+    fn with_backend(backend: impl Backend + 'static) -> Store {
+        Store {
+            backend: Box::new(backend),
+            ids: IdGenerator::default(),
+        }
+    }
+
+    /// Runs `body` in one read transaction (a consistent snapshot) and returns what it
+    /// returned.
+    pub(crate) fn read<T>(&self, mut body: impl FnMut(&mut dyn Read) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.backend.read(&mut |tx| {
+            out = Some(body(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(unrun)
+    }
+
+    /// Runs `body` in one write transaction of `mode` and returns what it returned: committed
+    /// when it returns `Ok` (unless it called [`Write::discard`]), rolled back otherwise.
+    pub(crate) fn write_as<T>(
+        &self,
+        mode: WriteMode,
+        mut body: impl FnMut(&mut dyn Write) -> Result<T>,
+    ) -> Result<T> {
+        let mut out = None;
+        self.backend.write(mode, &mut |tx| {
+            out = Some(body(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(unrun)
+    }
+
+    /// [`Store::write_as`] for one operation.
+    pub(crate) fn write<T>(&self, body: impl FnMut(&mut dyn Write) -> Result<T>) -> Result<T> {
+        self.write_as(WriteMode::Single, body)
+    }
+
+    /// The backend, for operations that need more than [`Store::read`] and [`Store::write`].
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+}
+
+/// A backend returned from a transaction without running its body: a bug in the backend.
+fn unrun() -> Error {
+    Error::Storage("the storage backend did not run the transaction".into())
 }
 
 impl OpenOptions {
     /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
     /// [`OpenOptions::read_only`] say otherwise) the database at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
-        Ok(Store {
-            db: Database::open(path.as_ref(), self)?,
-        })
+        Ok(Store::with_backend(Database::open(path.as_ref(), self)?))
     }
 
     /// Opens a private in-memory database (gone when the store is dropped). Refused with
     /// [`Error::Validation`](crate::Error::Validation) when [`OpenOptions::read_only`] is set:
     /// it would be empty forever.
     pub fn open_in_memory(self) -> Result<Store> {
-        Ok(Store {
-            db: Database::open_in_memory(self)?,
-        })
+        Ok(Store::with_backend(Database::open_in_memory(self)?))
     }
 }
 

@@ -14,7 +14,6 @@ use crate::domain::lifecycle;
 use crate::domain::model::{Actor, Enrollment, Program, StepProgress, User, UserRef};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::sqlite::db;
 
 /// Which reference shape to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,22 +82,22 @@ impl Store {
     /// ```
     pub fn render(&self, actor: &Actor, id: &str, view: View) -> Result<Value> {
         let id = &*crate::domain::validate::enrollment_id("enrollment_id", id)?;
-        self.db.read(|c| {
-            let (rid, e) = db::get_enrollment(c, id)?;
+        self.read(|tx| {
+            let (key, e) = tx.enrollment(id)?;
             lifecycle::authorize_read(actor, &e.user_id)?;
-            let user = db::find_user(c, &UserRef::Id(e.user_id.clone()))?;
+            let user = tx.user(&UserRef::Id(e.user_id.clone()))?;
             Ok(match view {
                 View::Course => course(&e),
                 View::Certification => certification(&e, &user),
                 View::Track => {
-                    let lookup = |id: &Option<String>| match id {
-                        Some(id) => db::find_user(c, &UserRef::Id(id.clone())).ok(),
+                    let mut lookup = |id: &Option<String>| match id {
+                        Some(id) => tx.user(&UserRef::Id(id.clone())).ok(),
                         None => None,
                     };
                     let manager = lookup(&user.manager_id);
                     let mentor = lookup(&e.mentor_id);
-                    let program = db::get_program(c, &e.program_id)?;
-                    let steps = ordered_steps(&program, db::load_step_progress(c, rid)?);
+                    let program = tx.program(&e.program_id)?;
+                    let steps = ordered_steps(&program, tx.step_progress(key)?);
                     track(
                         &e,
                         &user,

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use crate::domain::time::Timestamp;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -47,8 +47,9 @@ impl IdRandom {
         if self.used == self.bytes.len() {
             self.bytes.resize(self.ids_per_read * BYTES_PER_ID, 0);
             getrandom::fill(&mut self.bytes).map_err(|e| {
-                Error::Storage(format!(
-                    "cannot read random bytes for an enrollment id: {e}"
+                Error::Storage(Failure::caused_by(
+                    format!("cannot read random bytes for an enrollment id: {e}"),
+                    e,
                 ))
             })?;
             self.used = 0;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 
 /// Whether `table` has no rows.
 pub(crate) fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
@@ -56,12 +56,16 @@ pub(crate) fn rebuild_indexes<'a>(
 /// Copies the database `conn` reads to a new file `dest` with SQLite's backup API, from the one
 /// snapshot `conn`'s transaction sees.
 pub(crate) fn backup_to(conn: &Connection, dest: &Path) -> Result<()> {
-    let mut target = Connection::open(dest)
-        .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dest.display())))?;
+    let mut target = Connection::open(dest).map_err(|e| {
+        Error::Storage(Failure::caused_by(
+            format!("cannot create {}: {e}", dest.display()),
+            e,
+        ))
+    })?;
     let backup = rusqlite::backup::Backup::new(conn, &mut target)?;
     match backup.step(-1)? {
         rusqlite::backup::StepResult::Done => Ok(()),
-        other => Err(Error::Busy(format!("backup stopped: {other:?}"))),
+        other => Err(Error::Busy(format!("backup stopped: {other:?}").into())),
     }
 }
 

@@ -18,7 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::domain::model::Program;
 use crate::domain::time::{Clock, SystemClock, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::sqlite::checkpoint::Checkpointer;
 
 /// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
@@ -151,7 +151,6 @@ pub(crate) struct Database {
     /// then.
     file: Option<PathBuf>,
     options: OpenOptions,
-    ids: crate::domain::ids::IdGenerator,
     programs: Mutex<ProgramCache>,
     /// Set when a write that left WAL mode could not return to it (another connection held the
     /// file at that moment): the next write tries again before it begins.
@@ -229,15 +228,22 @@ impl Database {
                 flags |= OpenFlags::SQLITE_OPEN_CREATE;
             }
         }
-        let conn = Connection::open_with_flags(&path, flags)
-            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| {
+            Error::Storage(Failure::caused_by(
+                format!("cannot open {}: {e}", path.display()),
+                e,
+            ))
+        })?;
         // SQLite falls back to reading only when it may not write the file; say so now
         // rather than fail the first write (or the migration) with "readonly database".
         if !options.read_only && conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(Error::Storage(format!(
-                "{} is read-only for this process: open it with the read-only option to read it",
-                path.display()
-            )));
+            return Err(Error::Storage(
+                format!(
+                    "{} is read-only for this process: open it with the read-only option to read it",
+                    path.display()
+                )
+                .into(),
+            ));
         }
         Database::init(conn, Some(path), options)
     }
@@ -296,33 +302,19 @@ impl Database {
             path,
             file,
             options,
-            ids: crate::domain::ids::IdGenerator::default(),
             programs: Mutex::default(),
             wal_pending: AtomicBool::new(false),
             enrollments: Mutex::default(),
         })
     }
 
-    pub(crate) fn new_enrollment_id(
-        &self,
-        now: Timestamp,
-        random: &mut crate::domain::ids::IdRandom,
-    ) -> Result<String> {
-        self.ids.next(now, random)
-    }
-
-    /// Program `id` with its steps as transaction `conn` sees it: from the cache when no
-    /// program changed since it was read (one row read instead of the program and its steps).
+    /// Program `id` with its steps as a transaction sees it, where `version` is the
+    /// `program_version` it sees: from the cache when no program changed since it was read
+    /// (one row read instead of the program and its steps).
     ///
     /// Only for transactions that do not change programs themselves: a change rolled back
     /// after its version was seen could be followed by another change committing the same
     /// version number.
-    pub(crate) fn program(&self, conn: &Connection, id: &str) -> Result<Arc<Program>> {
-        self.program_at(conn, id, crate::sqlite::db::program_version(conn)?)
-    }
-
-    /// [`Database::program`] where the caller read `program_version` (`version`) in the same
-    /// transaction, along with something else.
     pub(crate) fn program_at(
         &self,
         conn: &Connection,
@@ -347,6 +339,7 @@ impl Database {
 
     /// Runs `f` in one IMMEDIATE transaction on the writer connection: committed if `f`
     /// returns `Ok`, rolled back (database unchanged) otherwise.
+    #[cfg(test)]
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&Connection, Timestamp) -> Result<T>,
@@ -731,9 +724,9 @@ fn configure(conn: &Connection, options: &OpenOptions, writer: bool) -> Result<(
     if writer {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if mode != "wal" && mode != "memory" {
-            return Err(Error::Storage(format!(
-                "cannot switch the database to WAL mode (journal_mode is {mode})"
-            )));
+            return Err(Error::Storage(
+                format!("cannot switch the database to WAL mode (journal_mode is {mode})").into(),
+            ));
         }
         conn.pragma_update(None, "foreign_keys", true)?;
         // The writer's page cache, grown only as pages are used: a bulk load inserts into the
@@ -814,10 +807,13 @@ fn check_version(conn: &Connection, latest: i64) -> Result<()> {
         0 => Err(Error::Corrupt(
             "the file is not an enrollkit database (it has no enrollkit schema version)".into(),
         )),
-        c => Err(Error::Storage(format!(
-            "the database is at schema version {c} and needs an upgrade to {latest}: \
-             open it once without the read-only option"
-        ))),
+        c => Err(Error::Storage(
+            format!(
+                "the database is at schema version {c} and needs an upgrade to {latest}: \
+                 open it once without the read-only option"
+            )
+            .into(),
+        )),
     }
 }
 
@@ -869,8 +865,12 @@ pub(crate) fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
         }
         register_migration_functions(conn)?;
         for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
-            conn.execute_batch(sql)
-                .map_err(|e| Error::Storage(format!("migration to version {}: {e}", i + 1)))?;
+            conn.execute_batch(sql).map_err(|e| {
+                Error::Storage(Failure::caused_by(
+                    format!("migration to version {}: {e}", i + 1),
+                    e,
+                ))
+            })?;
         }
         conn.pragma_update(None, "user_version", latest)?;
         Ok(())

@@ -8,39 +8,11 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 
-use crate::domain::model::{Enrollment, Kind, Program, Status, Trigger};
+use crate::domain::model::{Enrollment, Status};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::sqlite::db;
-
-/// A listing of enrollments in the domain's terms, as the API resolved it: every filter
-/// checked and every name turned into what it means.
-pub(crate) struct Listing<'a> {
-    /// The user filter after applying the actor (learners: always themselves).
-    pub(crate) user_id: Option<&'a str>,
-    /// The filtered program: the status is parsed in its kind's vocabulary, and the listing
-    /// selects only the stored columns, the caller setting every row's `steps_total` to the
-    /// program's step count; without a program filter, rows span programs and count their
-    /// program's steps in SQL.
-    pub(crate) program: Option<&'a Program>,
-    /// The statuses asked for, with the kinds whose vocabulary names them that way (`None`:
-    /// every status).
-    pub(crate) statuses: Option<Vec<(Kind, Status)>>,
-    /// Only enrollments with this trigger.
-    pub(crate) trigger: Option<Trigger>,
-    /// Enrolled in `[from, to)`, either bound optional.
-    pub(crate) enrolled: (Option<Timestamp>, Option<Timestamp>),
-    /// Completed in `[from, to)`, either bound optional.
-    pub(crate) completed: (Option<Timestamp>, Option<Timestamp>),
-    /// Newest first instead of oldest first (creation order).
-    pub(crate) newest_first: bool,
-    /// The rowid of the `starting_after` enrollment.
-    pub(crate) cursor_rid: Option<i64>,
-    /// Rows to return (one more is fetched to learn `has_more`).
-    pub(crate) limit: u32,
-    /// Rows to skip (page pagination).
-    pub(crate) offset: u64,
-}
+use crate::storage::{EnrollmentKey, Listing};
 
 /// The enrollments of `l`'s page, plus one more when there is one (to learn `has_more`), with
 /// `steps_total` set.
@@ -113,7 +85,7 @@ fn list_sql(r: &Listing<'_>) -> (String, Vec<SqlValue>) {
     } else {
         (">", "ASC")
     };
-    if let Some(rid) = r.cursor_rid {
+    if let Some(EnrollmentKey(rid)) = r.after {
         w.add(&format!("e.rid {cmp} ?"), SqlValue::Integer(rid));
     }
     let filter = if w.clauses.is_empty() {
@@ -179,7 +151,7 @@ impl Where {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::ProgramSpec;
+    use crate::domain::model::{Kind, Program, ProgramSpec};
 
     /// The query plan of a listing: no full scan of enrollments (other than by rowid when
     /// nothing narrows it) and no sort, so a deep keyset page costs what the first page costs.
@@ -207,7 +179,7 @@ mod tests {
             enrolled: (None, None),
             completed: (None, None),
             newest_first,
-            cursor_rid: Some(1_000),
+            after: Some(EnrollmentKey(1_000)),
             limit: 20,
             offset: 0,
         };

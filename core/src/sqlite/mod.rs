@@ -3,6 +3,7 @@
 //! reader pool and the checkpoint thread, and runs transactions; `db` maps every table's rows.
 //! It stores what [`crate::domain`] decided and makes no decision of its own.
 
+mod backend;
 pub(crate) mod bulk;
 pub(crate) mod checkpoint;
 mod database;
@@ -13,27 +14,32 @@ pub(crate) mod listing;
 pub(crate) use database::{migrate, MIGRATIONS};
 pub(crate) use database::{synchronous as database_synchronous, Database};
 
-/// A connection inside one of [`Database`]'s transactions, as the operations hand it to `db`'s
-/// functions.
-pub(crate) type Conn = rusqlite::Connection;
-
-use crate::error::Error;
+use crate::error::{Error, Failure};
 
 /// SQLite's failures mapped once to public codes: a lock held too long is `busy`, a file that
-/// is not a database (or a damaged one) is `corrupt`, anything else `storage`.
+/// is not a database (or a damaged one) is `corrupt`, anything else `storage`. The SQLite
+/// error stays the [`Failure`]'s source (`is_constraint_failure` reads it).
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode;
-        match &err {
-            rusqlite::Error::SqliteFailure(e, _) => match e.code {
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy(err.to_string()),
-                ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
-                    Error::Corrupt(err.to_string())
-                }
-                _ => Error::Storage(err.to_string()),
-            },
-            _ => Error::Storage(err.to_string()),
+        let code = err.sqlite_error_code();
+        let failure = Failure::caused_by(err.to_string(), err);
+        match code {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy(failure),
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Error::Corrupt(failure),
+            _ => Error::Storage(failure),
         }
+    }
+}
+
+/// Whether `err` is SQLite refusing a write for a constraint (unique, foreign key, check):
+/// the record's fault, not the database's.
+pub(crate) fn is_constraint_failure(err: &Error) -> bool {
+    match err {
+        Error::Storage(f) => f.cause::<rusqlite::Error>().is_some_and(|e| {
+            e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::ConstraintViolation)
+        }),
+        _ => false,
     }
 }
 

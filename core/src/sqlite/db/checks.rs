@@ -52,18 +52,21 @@ pub(crate) fn duplicate_open_enrollments(conn: &Connection) -> Result<Vec<(Strin
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Calls `each` with every enrollment (`steps_total` as stored), its step progress rows, its
-/// attempts and the status its last history event ends in, in creation order.
+/// Calls `each` with every enrollment, its step progress rows, its attempts and (with
+/// `last_status`, else `None`) the status its last history event ends in, in creation order.
 pub(crate) fn for_each_enrollment_with_records(
     conn: &Connection,
+    last_status: bool,
     mut each: impl FnMut(Enrollment, Vec<StepProgress>, Vec<Attempt>, Option<String>) -> Result<()>,
 ) -> Result<()> {
-    let sql = format!(
-        "SELECT {}, (SELECT to_status FROM events v WHERE v.enrollment_id = e.id
-                     ORDER BY seq DESC LIMIT 1)
-         FROM enrollments e ORDER BY e.rid",
-        ENROLLMENT_COLUMNS
-    );
+    let last = match last_status {
+        true => {
+            "(SELECT to_status FROM events v WHERE v.enrollment_id = e.id \
+                 ORDER BY seq DESC LIMIT 1)"
+        }
+        false => "NULL",
+    };
+    let sql = format!("SELECT {ENROLLMENT_COLUMNS}, {last} FROM enrollments e ORDER BY e.rid");
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {

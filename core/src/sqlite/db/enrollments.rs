@@ -261,7 +261,7 @@ pub(super) static INSERT_FRESH_ROWS: LazyLock<String> = LazyLock::new(|| {
 pub(crate) fn insert_new_enrollments<'e>(
     held: &mut Held<'_>,
     es: &[Enrollment],
-    event: impl Fn(&Enrollment) -> EventRecord<'e>,
+    event: impl Fn(&Enrollment) -> NewEvent<'e>,
 ) -> Result<()> {
     debug_assert_eq!(es.len(), ROWS_PER_INSERT);
     let stmt = held.stmt(INSERT_FRESH_ROWS.as_str())?;
@@ -349,17 +349,6 @@ pub(crate) fn insert_enrollment(
         }
         Err(err) => Err(err.into()),
     }
-}
-
-/// Why the database refused a new row, for the API to name in its own terms.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Refused {
-    /// Another row (current or deleted) has the id.
-    IdTaken,
-    /// The user has this open enrollment in the program (the one-open-enrollment index).
-    OpenEnrollment(Prior),
-    /// A row it refers to (the user, the program) does not exist.
-    MissingParent,
 }
 
 pub(super) fn is_constraint(err: &rusqlite::Error, extended_code: std::ffi::c_int) -> bool {

@@ -2,16 +2,6 @@
 
 use super::*;
 
-/// What an event records besides the enrollment it belongs to.
-pub(crate) struct EventRecord<'a> {
-    pub action: &'a str,
-    pub from: Option<Status>,
-    pub to: Option<Status>,
-    pub actor: &'a Actor,
-    pub reason: Option<String>,
-    pub at: Timestamp,
-}
-
 /// The columns [`insert_event`] binds, in its order.
 pub(super) const EVENT_INTO: &str =
     "INSERT INTO events (enrollment_id, user_id, program_id, action, \
@@ -29,23 +19,9 @@ pub(super) static EVENT_ROWS: LazyLock<String> = LazyLock::new(|| {
 /// How many values an event binds.
 pub(super) const EVENT_PARAMS: usize = 9;
 
-pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: EventRecord<'_>) -> Result<()> {
+pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: NewEvent<'_>) -> Result<()> {
     let stmt = held.stmt(EVENT.as_str())?;
     run_cleared(stmt, |stmt| bind_event(stmt, 0, e, &ev))
-}
-
-/// [`insert_event`] for a transaction that writes one event: straight from the statement
-/// cache, which hands the statement out and takes it back with every parameter NULL (so
-/// [`bind_values`] may skip NULLs, and [`run_cleared`] is not needed).
-pub(crate) fn insert_one_event(
-    conn: &Connection,
-    e: &Enrollment,
-    ev: EventRecord<'_>,
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(EVENT.as_str())?;
-    bind_event(&mut stmt, 0, e, &ev)?;
-    stmt.raw_execute()?;
-    Ok(())
 }
 
 /// `INSERT INTO` [`EVENT_INTO`] one event.
@@ -57,7 +33,7 @@ pub(super) fn bind_event(
     stmt: &mut CachedStatement<'_>,
     offset: usize,
     e: &Enrollment,
-    ev: &EventRecord<'_>,
+    ev: &NewEvent<'_>,
 ) -> rusqlite::Result<()> {
     let status = |s: Option<Status>| s.map_or(ValueRef::Null, |s| str_value(s.label(e.kind)));
     let actor = ev.actor.label_text();

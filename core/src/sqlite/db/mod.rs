@@ -8,12 +8,12 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
 use crate::domain::model::{
-    enrollment_fields, Actor, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior,
-    Program, ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User,
-    UserRef,
+    enrollment_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
+    ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
+use crate::storage::{NewEvent, Refused, StatusTotals, UserTimes};
 
 // Macros are textual: the modules that define some (`users`, `enrollments`) come first.
 #[macro_use]

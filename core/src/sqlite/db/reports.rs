@@ -2,21 +2,6 @@
 
 use super::*;
 
-/// What a program's enrollments of one status add up to.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct StatusTotals {
-    pub(crate) status: Status,
-    pub(crate) count: u64,
-    /// Sum of `progress` (percent).
-    pub(crate) progress: f64,
-    /// Sum of `steps_completed`.
-    pub(crate) steps_completed: u64,
-    /// How many have a completion time.
-    pub(crate) completed: u64,
-    /// Sum over those of the milliseconds from start (or enrollment) to completion.
-    pub(crate) completion_ms: i128,
-}
-
 /// Per-status totals of a program's enrollments (through `enrollments_program_status`).
 pub(crate) fn status_totals(conn: &Connection, program_id: &str) -> Result<Vec<StatusTotals>> {
     let mut stmt = conn.prepare_cached(

@@ -51,24 +51,6 @@ macro_rules! insert_user {
     };
 }
 
-/// When a user row was created and last changed. A new user has one time for both; an import
-/// keeps the times its export carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct UserTimes {
-    pub(crate) created_at: Timestamp,
-    pub(crate) updated_at: Timestamp,
-}
-
-impl UserTimes {
-    /// A user created (or changed) at `now`.
-    pub(crate) fn at(now: Timestamp) -> UserTimes {
-        UserTimes {
-            created_at: now,
-            updated_at: now,
-        }
-    }
-}
-
 /// The values of a new user row in [`user_into`]'s order: `groups` is `u.groups` as JSON.
 pub(super) fn user_values<'a>(
     u: &'a User,
@@ -166,10 +148,6 @@ pub(crate) fn insert_users(held: &mut Held<'_>, users: &[(&User, UserTimes)]) ->
         }
         Ok(())
     })
-}
-
-pub(crate) fn find_user(conn: &Connection, by: &UserRef) -> Result<User> {
-    find_user_held(&mut Held::new(conn), by)
 }
 
 /// `(SQL, value, entity)` that find the user `$by` (a [`UserRef`]) with `$select`, a SELECT

@@ -1,0 +1,411 @@
+//! The storage boundary: what the engine asks of a backend, in the domain's terms.
+//!
+//! [`crate::api`] runs every operation through these traits and never names a backend: a
+//! [`Backend`] runs read transactions (one consistent snapshot, [`Read`]) and write
+//! transactions ([`Write`]); the operations decide with [`crate::domain`] and hand the
+//! backend records to store. A backend (SQLite today, in [`crate::sqlite`]) stores, finds and
+//! counts; it makes no decision of its own, and reports the refusals of its uniqueness rules
+//! as a typed [`Refused`], which the api layer names in its own terms (`already_enrolled`
+//! with the existing id, `conflict`, `not_found`).
+//!
+//! Nothing here is SQLite's: no row ids (a stored enrollment is known by its opaque
+//! [`EnrollmentKey`]), no statements, journals or pragmas. Batching is the backend's to size
+//! ([`Write::batch_rows`]); index maintenance during a load is the backend's to defer
+//! ([`Write::defer_indexes`]).
+//!
+//! Transaction bodies are `FnMut`: a backend may run one again after a transient failure (a
+//! serialization failure on a server database), so a body must not keep effects outside
+//! the transaction between runs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::domain::model::{
+    Actor, Attempt, Enrollment, Event, Kind, Prior, Program, ProgramSpec, ProgramState, Status,
+    StepProgress, StepStatus, Trigger, User, UserRef,
+};
+use crate::domain::time::Timestamp;
+use crate::error::Result;
+
+/// A stored enrollment as its backend knows it (a row id): valid within the transaction that
+/// read or inserted it, and meaningless to anything but that backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct EnrollmentKey(pub(crate) i64);
+
+/// Why storage refused to write a record: the record's fault, not the database's. Nothing was
+/// written.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Refused {
+    /// Another record (current or deleted) has its id, or (events) its sequence number.
+    IdTaken,
+    /// The user has this open enrollment in the program (at most one open enrollment per user
+    /// and program).
+    OpenEnrollment(Prior),
+    /// A record it refers to (the user, the program) does not exist.
+    MissingParent,
+}
+
+/// The kinds of record a database holds, for counts and loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Records {
+    /// Users.
+    Users,
+    /// Programs (with their steps).
+    Programs,
+    /// Enrollments (with their step progress and attempts).
+    Enrollments,
+    /// History events.
+    Events,
+}
+
+impl Records {
+    /// Every kind, in the order an export writes them.
+    pub(crate) const ALL: [Records; 4] = [
+        Records::Users,
+        Records::Programs,
+        Records::Enrollments,
+        Records::Events,
+    ];
+}
+
+/// When a user was created and last changed. A new user has one time for both; an import
+/// keeps the times its export carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UserTimes {
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+impl UserTimes {
+    /// A user created (or changed) at `now`.
+    pub(crate) fn at(now: Timestamp) -> UserTimes {
+        UserTimes {
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A new history event, besides the enrollment it belongs to (whose id, user and program it
+/// records). The backend numbers it: sequence numbers strictly increase across the database
+/// and are never reused.
+pub(crate) struct NewEvent<'a> {
+    pub action: &'a str,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub actor: &'a Actor,
+    pub reason: Option<String>,
+    pub at: Timestamp,
+}
+
+/// What a program's enrollments of one status add up to (the program report).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StatusTotals {
+    pub(crate) status: Status,
+    pub(crate) count: u64,
+    /// Sum of `progress` (percent).
+    pub(crate) progress: f64,
+    /// Sum of `steps_completed`.
+    pub(crate) steps_completed: u64,
+    /// How many have a completion time.
+    pub(crate) completed: u64,
+    /// Sum over those of the milliseconds from start (or enrollment) to completion.
+    pub(crate) completion_ms: i128,
+}
+
+/// A page of enrollments as the api resolved it: every filter checked and every name turned
+/// into what it means.
+pub(crate) struct Listing<'a> {
+    /// The user filter after applying the actor (learners: always themselves).
+    pub(crate) user_id: Option<&'a str>,
+    /// The filtered program: the status is parsed in its kind's vocabulary, and every row's
+    /// `steps_total` is its step count.
+    pub(crate) program: Option<&'a Program>,
+    /// The statuses asked for, with the kinds whose vocabulary names them that way (`None`:
+    /// every status).
+    pub(crate) statuses: Option<Vec<(Kind, Status)>>,
+    /// Only enrollments with this trigger.
+    pub(crate) trigger: Option<Trigger>,
+    /// Enrolled in `[from, to)`, either bound optional.
+    pub(crate) enrolled: (Option<Timestamp>, Option<Timestamp>),
+    /// Completed in `[from, to)`, either bound optional.
+    pub(crate) completed: (Option<Timestamp>, Option<Timestamp>),
+    /// Newest first instead of oldest first (creation order).
+    pub(crate) newest_first: bool,
+    /// Only enrollments after this one in the page's order (keyset pagination).
+    pub(crate) after: Option<EnrollmentKey>,
+    /// Enrollments to return (one more is fetched to learn whether there are more).
+    pub(crate) limit: u32,
+    /// Enrollments to skip (page pagination).
+    pub(crate) offset: u64,
+}
+
+/// How a write transaction will be used, so that the backend can prepare for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    /// One operation, or a short batch.
+    Single,
+    /// A long batch whose rows each look up the user and program they reference before
+    /// writing (bulk enrollment, rosters): the backend may skip checking those references
+    /// again.
+    Bulk,
+    /// A load of many records (imports); `into_empty` when the database holds none yet, and
+    /// readers would only see it empty until the load ends.
+    Load {
+        /// The database had no records when the load began.
+        into_empty: bool,
+    },
+}
+
+/// What a read transaction can ask: one consistent snapshot of the database.
+pub(crate) trait Read {
+    /// The user named by id, email (case-insensitive) or external id; `not_found` otherwise.
+    fn user(&mut self, by: &UserRef) -> Result<User>;
+
+    /// [`Read::user`] with only the fields an enrollment takes from its user (`id` and
+    /// `timezone`); the others are left empty, which saves reading them for every row of a
+    /// bulk enrollment.
+    fn enrolling_user(&mut self, by: &UserRef) -> Result<User>;
+
+    /// Users ordered by id, after `after` (exclusive), at most `limit`.
+    fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>>;
+
+    /// [`Read::users`] with each user's times (exports).
+    fn users_with_times(
+        &mut self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(User, UserTimes)>>;
+
+    /// The program with this id and its steps; `not_found` otherwise.
+    fn program(&mut self, id: &str) -> Result<Arc<Program>>;
+
+    /// Programs ordered by id, optionally of one kind and state, after `after`, at most
+    /// `limit`.
+    fn programs(
+        &mut self,
+        kind: Option<Kind>,
+        state: Option<ProgramState>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Program>>;
+
+    /// The enrollment with this id (`not_found` otherwise), with its key.
+    fn enrollment(&mut self, id: &str) -> Result<(EnrollmentKey, Enrollment)>;
+
+    /// The step progress records of an enrollment (only touched steps have one), in no
+    /// particular order.
+    fn step_progress(&mut self, key: EnrollmentKey) -> Result<Vec<StepProgress>>;
+
+    /// The assessment attempts of an enrollment, oldest first.
+    fn attempts(&mut self, key: EnrollmentKey) -> Result<Vec<Attempt>>;
+
+    /// Every enrollment of the user in the program, oldest first.
+    fn lineage(&mut self, user_id: &str, program_id: &str) -> Result<Vec<Enrollment>>;
+
+    /// The enrollments of a [`Listing`]'s page, plus one more when there is one.
+    fn enrollments(&mut self, listing: &Listing<'_>) -> Result<Vec<Enrollment>>;
+
+    /// Calls `each` with every enrollment, in creation order.
+    fn for_each_enrollment(
+        &mut self,
+        each: &mut dyn FnMut(&Enrollment) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Calls `each` with every enrollment in creation order, with its step progress and
+    /// attempts and (with `last_status`, else `None`) the status its history ends in.
+    fn for_each_enrollment_with_records(
+        &mut self,
+        last_status: bool,
+        each: &mut dyn FnMut(
+            Enrollment,
+            Vec<StepProgress>,
+            Vec<Attempt>,
+            Option<String>,
+        ) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Ids of scheduled enrollments (`new`, `start_at` at or before `now`), oldest schedule
+    /// first, at most `limit`.
+    fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>>;
+
+    /// The history of an enrollment (kept after its deletion), oldest first.
+    fn history(&mut self, enrollment_id: &str) -> Result<Vec<Event>>;
+
+    /// Events with a sequence number above `after` (of `user`'s enrollments only, when
+    /// given), oldest first, at most `limit`.
+    fn events_after(&mut self, after: i64, user: Option<&str>, limit: u32) -> Result<Vec<Event>>;
+
+    /// Per-status totals of a program's enrollments.
+    fn status_totals(&mut self, program_id: &str) -> Result<Vec<StatusTotals>>;
+
+    /// `(step id, step status, enrollments)` over a program's step progress records.
+    fn step_counts(&mut self, program_id: &str) -> Result<Vec<(String, StepStatus, u64)>>;
+
+    /// How many records of a kind the database holds.
+    fn count(&mut self, records: Records) -> Result<u64>;
+
+    /// Whether the database holds any record of a kind.
+    fn has_any(&mut self, records: Records) -> Result<bool>;
+
+    /// What the backend's own consistency checks find wrong with the stored data (empty when
+    /// nothing), as readable lines.
+    fn storage_problems(&mut self) -> Result<Vec<String>>;
+
+    /// `(user, program, count)` of every user with more than one open enrollment in a
+    /// program.
+    fn duplicate_open_enrollments(&mut self) -> Result<Vec<(String, String, i64)>>;
+
+    /// Copies the database, as this transaction sees it, to a new file `dest`.
+    fn copy_to(&mut self, dest: &Path) -> Result<()>;
+}
+
+/// What a write transaction can do besides reading. Every change is part of the transaction,
+/// which commits when its body returns `Ok` (unless [`Write::discard`] was called) and leaves
+/// the database unchanged otherwise.
+pub(crate) trait Write: Read {
+    /// The time that stamps every change of the transaction.
+    fn now(&self) -> Timestamp;
+
+    /// Makes the transaction roll back instead of committing when its body returns `Ok`.
+    fn discard(&mut self);
+
+    /// Creates a user or (with `replace`) replaces every field of an existing one; without
+    /// `replace`, an existing id is a `conflict`. An email or external id that belongs to
+    /// another user is a `conflict`.
+    fn upsert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<()>;
+
+    /// Inserts [`Write::batch_rows`] new users at once: all of them (`true`), or none
+    /// (`false`: one of them clashes, with a stored user or another of them; write them one
+    /// by one with [`Write::upsert_user`] to learn which).
+    fn insert_users(&mut self, users: &[(&User, UserTimes)]) -> Result<bool>;
+
+    /// Stores a program's settings, and its steps when `steps_changed` (created or replaced
+    /// at `now`).
+    fn write_program(
+        &mut self,
+        spec: &ProgramSpec,
+        now: Timestamp,
+        steps_changed: bool,
+    ) -> Result<()>;
+
+    /// Sets a program's creation and change times (imports).
+    fn set_program_times(&mut self, id: &str, created: Timestamp, updated: Timestamp)
+        -> Result<()>;
+
+    /// The enrollment with this id as a change reads it (`not_found` otherwise), with its key:
+    /// `steps_total` is left 0, for the change takes it from the program it loads anyway.
+    fn enrollment_for_update(&mut self, id: &str) -> Result<(EnrollmentKey, Enrollment)>;
+
+    /// Whether the program has enrollments.
+    fn program_has_enrollments(&mut self, id: &str) -> Result<bool>;
+
+    /// The user's open enrollment in the program, and their latest one.
+    fn prior_enrollments(
+        &mut self,
+        user_id: &str,
+        program_id: &str,
+    ) -> Result<(Option<Prior>, Option<Prior>)>;
+
+    /// Whether an enrollment, current or deleted, has this id.
+    fn enrollment_id_used(&mut self, id: &str) -> Result<bool>;
+
+    /// Whether the history names an enrollment with this id.
+    fn enrollment_id_in_history(&mut self, id: &str) -> Result<bool>;
+
+    /// Inserts an enrollment, or says what refused it.
+    fn insert_enrollment(
+        &mut self,
+        e: &Enrollment,
+    ) -> Result<std::result::Result<EnrollmentKey, Refused>>;
+
+    /// How many records the batch inserts take at once (1: the backend does not batch).
+    fn batch_rows(&self) -> usize;
+
+    /// Inserts [`Write::batch_rows`] new (untouched) enrollments, each with the event `event`
+    /// gives it. Any failure fails the transaction: the caller checked every rule first.
+    fn insert_new_enrollments<'e>(
+        &mut self,
+        es: &[Enrollment],
+        event: &dyn Fn(&Enrollment) -> NewEvent<'e>,
+    ) -> Result<()>;
+
+    /// Inserts [`Write::batch_rows`] enrollments as they are (imports): all (`true`), or none
+    /// (`false`: one was refused; insert them one by one to learn which).
+    fn insert_enrollments(&mut self, es: &[&Enrollment]) -> Result<bool>;
+
+    /// Stores `after` over the enrollment `key`, whose stored state is `before`.
+    fn update_enrollment(
+        &mut self,
+        key: EnrollmentKey,
+        before: &Enrollment,
+        after: &Enrollment,
+    ) -> Result<()>;
+
+    /// Deletes an enrollment with its step progress and attempts (its history stays).
+    fn delete_enrollment(&mut self, key: EnrollmentKey) -> Result<()>;
+
+    /// Stores the progress of one step of an enrollment (created or replaced).
+    fn write_step_progress(&mut self, key: EnrollmentKey, step: &StepProgress) -> Result<()>;
+
+    /// Stores an assessment attempt of an enrollment.
+    fn insert_attempt(&mut self, key: EnrollmentKey, attempt: &Attempt) -> Result<()>;
+
+    /// Appends an event to the history of enrollment `e`.
+    fn append_event(&mut self, e: &Enrollment, event: NewEvent<'_>) -> Result<()>;
+
+    /// Inserts an event as it is, sequence number included (imports); a number in use is
+    /// [`Refused::IdTaken`].
+    fn insert_event(&mut self, event: &Event) -> Result<std::result::Result<(), Refused>>;
+
+    /// Inserts [`Write::batch_rows`] events as they are: all (`true`), or none (`false`).
+    fn insert_events(&mut self, events: &[&Event]) -> Result<bool>;
+
+    /// Runs `body` so that it writes everything or nothing: a failure undoes its changes and
+    /// leaves the rest of the transaction as it was.
+    fn all_or_nothing(&mut self, body: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()>;
+
+    /// Before a load: the backend may stop maintaining the secondary indexes of record kinds
+    /// that hold nothing yet, until [`Write::restore_indexes`] (or the end of the transaction,
+    /// which restores them whatever it does). Lookups that need them must restore them first.
+    fn defer_indexes(&mut self) -> Result<()>;
+
+    /// Restores the indexes of `records` that [`Write::defer_indexes`] deferred.
+    fn restore_indexes(&mut self, records: Records) -> Result<()>;
+}
+
+/// The body of a [`Backend::change_enrollment`].
+pub(crate) type ChangeBody<'a> = dyn FnMut(
+        &mut dyn Write,
+        Option<(EnrollmentKey, &Enrollment)>,
+    ) -> Result<(EnrollmentKey, Enrollment)>
+    + 'a;
+
+/// A database: runs transactions of the operations.
+pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
+    /// The file the database is in (`None` in memory or on a server).
+    fn path(&self) -> Option<&Path>;
+
+    /// The current time on the store's clock.
+    fn now(&self) -> Timestamp;
+
+    /// The schema version of the database.
+    fn schema_version(&self) -> Result<i64>;
+
+    /// Runs `body` in one read transaction: a consistent snapshot.
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()>;
+
+    /// Runs `body` in one write transaction, prepared for `mode`: committed when it returns
+    /// `Ok` (and did not [`Write::discard`]), rolled back otherwise.
+    fn write(
+        &self,
+        mode: WriteMode,
+        body: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<()>;
+
+    /// [`Backend::write`] for a change of the one enrollment `id`: `body` gets the enrollment
+    /// as this store last wrote it, when the backend knows it is still current (with
+    /// `steps_total` 0), else `None` (it must read it), and returns the enrollment as it
+    /// wrote it, which this returns once committed.
+    fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
+}
