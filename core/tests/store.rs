@@ -55,7 +55,10 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     // The SQLite error is kept, behind the failure's description.
     let failure = std::error::Error::source(&err).expect("a failure");
     let sqlite = failure.source().expect("the SQLite error");
-    assert!(sqlite.downcast_ref::<rusqlite::Error>().is_some(), "{sqlite:?}");
+    assert!(
+        sqlite.downcast_ref::<rusqlite::Error>().is_some(),
+        "{sqlite:?}"
+    );
     assert_eq!(
         std::fs::read(&path).unwrap(),
         bytes,
@@ -685,7 +688,10 @@ fn an_output_that_refuses_writes_is_a_storage_error_caused_by_its_io_error() {
     struct Full;
     impl std::io::Write for Full {
         fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space"))
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space",
+            ))
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -697,7 +703,10 @@ fn an_output_that_refuses_writes_is_a_storage_error_caused_by_its_io_error() {
     let Error::Storage(failure) = &err else {
         panic!("{err:?}")
     };
-    assert!(failure.message().starts_with("cannot write the export"), "{failure}");
+    assert!(
+        failure.message().starts_with("cannot write the export"),
+        "{failure}"
+    );
     let io = std::error::Error::source(failure).expect("the I/O error");
     let io = io.downcast_ref::<std::io::Error>().expect("an io::Error");
     assert_eq!(io.kind(), std::io::ErrorKind::StorageFull);

@@ -31,8 +31,8 @@ use crate::api::ops::BatchMode;
 use crate::api::Store;
 use crate::domain::lifecycle;
 use crate::domain::model::{
-    enrollment_fields, Attempt, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
-    Status, StepProgress, Trigger, User, Wire,
+    enrollment_fields, Actor, Attempt, Enrollment, Event, FailureReason, Kind, Program,
+    ProgramSpec, Status, StepProgress, Trigger, User, Wire,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -435,7 +435,7 @@ fn parse_event(text: &str) -> Result<Parsed> {
     validate::id("user_id", &r.user_id)?;
     validate::id("program_id", &r.program_id)?;
     validate::code("action", &r.action)?;
-    crate::Actor::parse(&r.actor)?;
+    Actor::parse(&r.actor)?;
     Ok(Parsed::Event(Event {
         seq: r.seq,
         enrollment_id,

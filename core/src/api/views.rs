@@ -11,9 +11,9 @@ use serde_json::{json, Map, Value};
 use crate::api::ops::ordered_steps;
 use crate::api::Store;
 use crate::domain::lifecycle;
-use crate::domain::model::{Actor, Enrollment, Program, StepProgress, User, UserRef};
+use crate::domain::model::{Actor, Enrollment, Kind, Program, StepProgress, User, UserRef};
 use crate::domain::time::Timestamp;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Which reference shape to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl View {
             "track" => Ok(View::Track),
             "certification" => Ok(View::Certification),
             "course" => Ok(View::Course),
-            _ => Err(crate::Error::validation(
+            _ => Err(Error::validation(
                 "view",
                 format!("{name:?}: expected track, certification or course"),
             )),
@@ -41,11 +41,11 @@ impl View {
     }
 
     /// The view matching a program kind.
-    pub fn for_kind(kind: crate::Kind) -> View {
+    pub fn for_kind(kind: Kind) -> View {
         match kind {
-            crate::Kind::Course => View::Course,
-            crate::Kind::Certification => View::Certification,
-            crate::Kind::Track => View::Track,
+            Kind::Course => View::Course,
+            Kind::Certification => View::Certification,
+            Kind::Track => View::Track,
         }
     }
 }

@@ -116,7 +116,7 @@ fn a_fresh_insert_stores_what_the_full_one_does() {
 #[test]
 fn new_enrollments_are_fresh_and_changed_ones_are_not() {
     use crate::domain::lifecycle::{apply, enroll, Command, Prior};
-    use crate::{Actor, EnrollRequest};
+    use crate::domain::model::{Actor, EnrollRequest};
     let now = Timestamp::from_millis(1_000);
     let user = User {
         id: "u".into(),
