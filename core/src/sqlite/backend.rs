@@ -32,6 +32,10 @@ struct Tx<'c> {
     /// followed by another committing the same version number.
     programs_changed: bool,
     discard: bool,
+    /// Whether the transaction writes rows in loops (bulk writes and loads): its statements are
+    /// then held for the whole transaction (`db::Held`) rather than taken from the
+    /// connection's cache for each row.
+    looping: bool,
     /// `(table, CREATE INDEX statement)` of the indexes [`Write::defer_indexes`] dropped.
     deferred: Vec<(&'static str, String)>,
 }
@@ -45,6 +49,7 @@ impl<'c> Tx<'c> {
             program_version: None,
             programs_changed: false,
             discard: false,
+            looping: false,
             deferred: Vec::new(),
         }
     }
@@ -319,7 +324,10 @@ impl Write for Tx<'_> {
     }
 
     fn append_event(&mut self, e: &Enrollment, event: NewEvent<'_>) -> Result<()> {
-        db::insert_event(&mut self.held, e, event)
+        match self.looping {
+            true => db::insert_event(&mut self.held, e, event),
+            false => db::insert_one_event(self.conn(), e, event),
+        }
     }
 
     fn insert_event(&mut self, event: &Event) -> Result<std::result::Result<(), Refused>> {
@@ -378,6 +386,7 @@ impl Backend for Database {
             WriteMode::Load { into_empty } => self.begin_spilling(into_empty)?,
         };
         let mut tx = Tx::new(self, write.conn(), write.now());
+        tx.looping = mode != WriteMode::Single;
         body(&mut tx)?;
         let discard = tx.discard;
         if !discard {

@@ -24,6 +24,16 @@ pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: NewEvent<'_>
     run_cleared(stmt, |stmt| bind_event(stmt, 0, e, &ev))
 }
 
+/// [`insert_event`] for a transaction that writes few events: straight from the statement
+/// cache, which hands the statement out and takes it back with every parameter NULL (so
+/// [`bind_values`] may skip NULLs, and [`run_cleared`] is not needed).
+pub(crate) fn insert_one_event(conn: &Connection, e: &Enrollment, ev: NewEvent<'_>) -> Result<()> {
+    let mut stmt = conn.prepare_cached(EVENT.as_str())?;
+    bind_event(&mut stmt, 0, e, &ev)?;
+    stmt.raw_execute()?;
+    Ok(())
+}
+
 /// `INSERT INTO` [`EVENT_INTO`] one event.
 pub(super) static EVENT: LazyLock<String> =
     LazyLock::new(|| values_insert(EVENT_INTO, EVENT_PARAMS, 1));
