@@ -101,7 +101,9 @@ fn write_line(out: &mut dyn Write, kind: &str, value: Value) -> Result<()> {
     if let Value::Object(fields) = value {
         object.extend(fields);
     }
-    serde_json::to_writer(&mut *out, &Value::Object(object))?;
+    // Writing a JSON value fails only when the output does.
+    serde_json::to_writer(&mut *out, &Value::Object(object))
+        .map_err(|e| unwritable(e.into()))?;
     out.write_all(b"\n").map_err(unwritable)
 }
 
