@@ -380,6 +380,35 @@ impl Actor {
     }
 }
 
+/// Declares a record's struct from its field table, which calls `$callback!` with the struct's
+/// attributes, its name and every field in order, as
+///
+/// ```text
+/// /// docs
+/// #[serde(...)]                      // any attributes of the field
+/// name: Type => "column";            // stored as rusqlite stores Type (text, integer, real,
+///                                    // a bool as 0 or 1, None as NULL)
+/// name: Type => "column" as millis;  // a time (or None) as epoch milliseconds
+/// name: Type => "column" as code;    // a step status as its integer code
+/// name: Type => "column" as json;    // JSON text (an absent Option as NULL)
+/// ```
+///
+/// The tables are [`step_progress_fields`] and [`attempt_fields`]. The struct gets the attributes and fields exactly as the table gives them,
+/// so its derived canonical JSON (field order, names, serde attributes) is the table's; the
+/// SQLite backend (`sqlite::db`) generates each record's column list, bound values and row
+/// reader from the same table (`stored_record!`). [`Enrollment`] has a table of its own
+/// ([`enrollment_fields`]), whose JSON and storage depend on its program's kind.
+macro_rules! declare_record {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        $(#[$meta])*
+        pub struct $record {
+            $($(#[$fmeta])* pub $name: $ty,)*
+        }
+    };
+}
+
 /// A person who can be enrolled. Callers bring their own ids.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -849,33 +878,44 @@ pub(crate) fn percent(part: u32, total: u32) -> f64 {
     }
 }
 
-/// Progress of one step for one enrollment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepProgress {
-    /// The step.
-    pub step_id: String,
-    /// Status.
-    pub status: StepStatus,
-    /// When work on the step began.
-    pub started_at: Option<Timestamp>,
-    /// When it was delivered.
-    pub delivered_at: Option<Timestamp>,
-    /// When it was completed.
-    pub completed_at: Option<Timestamp>,
-    /// When it last failed.
-    pub failed_at: Option<Timestamp>,
-    /// When it was skipped.
-    pub skipped_at: Option<Timestamp>,
-    /// Failure reason code.
-    pub failure_reason: Option<String>,
-    /// Failure message.
-    pub failure_message: Option<String>,
-    /// Where it was delivered (`user`, `channel`, `manager`, ...).
-    pub destination_type: Option<String>,
-    /// The step's result (e.g. survey answers), a JSON object.
-    pub result: Option<serde_json::Value>,
+/// The one declaration of [`StepProgress`]'s fields and of the `step_progress` columns that
+/// store them (see [`declare_record`] for the form). The table's first column,
+/// `enrollment_rid`, is the enrollment's and not the record's.
+macro_rules! step_progress_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// Progress of one step for one enrollment.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            StepProgress {
+                /// The step.
+                step_id: String => "step_id";
+                /// Status.
+                status: StepStatus => "status" as code;
+                /// When work on the step began.
+                started_at: Option<Timestamp> => "started_at" as millis;
+                /// When it was delivered.
+                delivered_at: Option<Timestamp> => "delivered_at" as millis;
+                /// When it was completed.
+                completed_at: Option<Timestamp> => "completed_at" as millis;
+                /// When it last failed.
+                failed_at: Option<Timestamp> => "failed_at" as millis;
+                /// When it was skipped.
+                skipped_at: Option<Timestamp> => "skipped_at" as millis;
+                /// Failure reason code.
+                failure_reason: Option<String> => "failure_reason";
+                /// Failure message.
+                failure_message: Option<String> => "failure_message";
+                /// Where it was delivered (`user`, `channel`, `manager`, ...).
+                destination_type: Option<String> => "destination_type";
+                /// The step's result (e.g. survey answers), a JSON object.
+                result: Option<serde_json::Value> => "result_json" as json;
+            }
+        }
+    };
 }
+pub(crate) use step_progress_fields;
+step_progress_fields!(declare_record);
 
 impl StepProgress {
     /// A step nobody has touched.
@@ -935,19 +975,30 @@ impl StepChange {
     }
 }
 
-/// One scored assessment submission.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attempt {
-    /// 1-based attempt number.
-    pub number: u32,
-    /// Score 0–100.
-    pub score: f64,
-    /// Whether it reached the passing score (`None` when the program has none).
-    pub passed: Option<bool>,
-    /// When it was submitted.
-    pub submitted_at: Timestamp,
+/// The one declaration of [`Attempt`]'s fields and of the `attempts` columns that store them
+/// (see [`declare_record`] for the form). The table's first column, `enrollment_rid`, is the
+/// enrollment's and not the record's.
+macro_rules! attempt_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// One scored assessment submission.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            Attempt {
+                /// 1-based attempt number.
+                number: u32 => "number";
+                /// Score 0–100.
+                score: f64 => "score";
+                /// Whether it reached the passing score (`None` when the program has none).
+                passed: Option<bool> => "passed";
+                /// When it was submitted.
+                submitted_at: Timestamp => "submitted_at" as millis;
+            }
+        }
+    };
 }
+pub(crate) use attempt_fields;
+attempt_fields!(declare_record);
 
 /// One entry of the append-only history, which is also the change feed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
