@@ -393,7 +393,7 @@ impl Actor {
 /// name: Type => "column" as json;    // JSON text (an absent Option as NULL)
 /// ```
 ///
-/// The tables are [`step_progress_fields`] and [`attempt_fields`]. The struct gets the attributes and fields exactly as the table gives them,
+/// The tables are [`user_fields`], [`step_progress_fields`] and [`attempt_fields`]. The struct gets the attributes and fields exactly as the table gives them,
 /// so its derived canonical JSON (field order, names, serde attributes) is the table's; the
 /// SQLite backend (`sqlite::db`) generates each record's column list, bound values and row
 /// reader from the same table (`stored_record!`). [`Enrollment`] has a table of its own
@@ -409,30 +409,42 @@ macro_rules! declare_record {
     };
 }
 
-/// A person who can be enrolled. Callers bring their own ids.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// The caller's id for the user.
-    pub id: String,
-    /// Email address; unique (case-insensitive) among users when present.
-    pub email: Option<String>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// External chat id (the track reference's `slack_user_id`); unique when present.
-    pub external_id: Option<String>,
-    /// Department or group.
-    pub department: Option<String>,
-    /// Work location.
-    pub location: Option<String>,
-    /// The manager's user id (resolved to name and email when rendering).
-    pub manager_id: Option<String>,
-    /// Groups the user belongs to.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
-    pub timezone: Option<String>,
+/// The one declaration of [`User`]'s fields and of the `users` columns that store them (see
+/// [`declare_record`] for the form). The table has two more columns, `created_at` and
+/// `updated_at`, which are the row's and not the record's (`UserTimes` in `sqlite::db`).
+/// `id` comes first: it is the key, which replacing a user keeps.
+macro_rules! user_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// A person who can be enrolled. Callers bring their own ids.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            User {
+                /// The caller's id for the user.
+                id: String => "id";
+                /// Email address; unique (case-insensitive) among users when present.
+                email: Option<String> => "email";
+                /// Display name.
+                display_name: Option<String> => "display_name";
+                /// External chat id (the track reference's `slack_user_id`); unique when present.
+                external_id: Option<String> => "external_id";
+                /// Department or group.
+                department: Option<String> => "department";
+                /// Work location.
+                location: Option<String> => "location";
+                /// The manager's user id (resolved to name and email when rendering).
+                manager_id: Option<String> => "manager_id";
+                /// Groups the user belongs to.
+                #[serde(default)]
+                groups: Vec<String> => "groups_json" as json;
+                /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
+                timezone: Option<String> => "timezone";
+            }
+        }
+    };
 }
+pub(crate) use user_fields;
+user_fields!(declare_record);
 
 /// How a caller names the user to enroll: by id, email or external id (the track reference
 /// enrolls by any of the three).

@@ -8,9 +8,9 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
 use crate::domain::model::{
-    attempt_fields, enrollment_fields, step_progress_fields, Actor, Assessment, Attempt,
-    Enrollment, Event, FailureReason, Kind, Prior, Program, ProgramSpec, ProgramState, Status,
-    Step, StepProgress, StepStatus, Trigger, User, UserRef,
+    attempt_fields, enrollment_fields, step_progress_fields, user_fields, Actor, Assessment,
+    Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program, ProgramSpec, ProgramState,
+    Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -37,8 +37,9 @@ macro_rules! stored_record {
         $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
     }) => {
         impl StoredRecord for $record {
-            #[cfg(test)]
             const COLUMNS: &'static [&'static str] = &[$($column),*];
+            #[cfg(test)]
+            const FIELDS: &'static [&'static str] = &[$(stringify!($name)),*];
             type Values<'a> = [ToSqlOutput<'a>; [$($column),*].len()];
 
             fn values(&self) -> rusqlite::Result<Self::Values<'_>> {
@@ -80,6 +81,17 @@ macro_rules! column_params {
         $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
     }) => {
         concat!("?" $(, replace_column!($column, ", ?"))*)
+    };
+}
+
+/// `column = excluded.column, ` for every column of a record's field table but the first (the
+/// key), as one literal for an upsert's `DO UPDATE SET` (which then names its own columns).
+macro_rules! set_excluded_after_key {
+    ($(#[$meta:meta])* $record:ident {
+        $(#[$kmeta:meta])* $key:ident : $kty:ty => $kcolumn:literal $(as $khow:ident)?;
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        concat!($($column, " = excluded.", $column, ", "),*)
     };
 }
 
@@ -245,9 +257,22 @@ pub(super) fn bind_values<'v>(
     offset: usize,
     values: impl IntoIterator<Item = ValueRef<'v>>,
 ) -> rusqlite::Result<()> {
+    bind_outputs(stmt, offset, values.into_iter().map(ToSqlOutput::Borrowed))
+}
+
+/// [`bind_values`] for values that may be owned ([`StoredRecord::values`]).
+pub(super) fn bind_outputs<'v>(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    values: impl IntoIterator<Item = ToSqlOutput<'v>>,
+) -> rusqlite::Result<()> {
     for (i, value) in values.into_iter().enumerate() {
-        if value != ValueRef::Null {
-            stmt.raw_bind_parameter(offset + i + 1, ToSqlOutput::Borrowed(value))?;
+        let null = matches!(
+            value,
+            ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(SqlValue::Null)
+        );
+        if !null {
+            stmt.raw_bind_parameter(offset + i + 1, value)?;
         }
     }
     Ok(())
@@ -273,16 +298,18 @@ pub(super) fn run_cleared<'c>(
 /// from its field table (`user_fields!` and the others in `domain::model`).
 pub(super) trait StoredRecord: Sized {
     /// Its columns, in the order of its fields (and of [`StoredRecord::values`]).
-    #[cfg(test)]
     const COLUMNS: &'static [&'static str];
-    /// The values of its columns: one per column, in `COLUMNS` order.
+    /// The fields' names, one per column.
+    #[cfg(test)]
+    const FIELDS: &'static [&'static str];
+    /// The values of its columns: one per column, in [`StoredRecord::COLUMNS`] order.
     type Values<'a>: IntoIterator<Item = ToSqlOutput<'a>>
     where
         Self: 'a;
     /// The values to bind, borrowed from the record where they can be (a JSON column's text
     /// is made here).
     fn values(&self) -> rusqlite::Result<Self::Values<'_>>;
-    /// The record from the row's columns `first` onwards, in `COLUMNS` order.
+    /// The record from the row's columns `first` onwards, in [`StoredRecord::COLUMNS`] order.
     fn read(r: &Row<'_>, first: usize) -> rusqlite::Result<Self>;
 }
 
@@ -344,7 +371,8 @@ impl Column<StepStatus> for Code {
     }
 }
 
-/// `as json`: JSON text; an absent optional value is NULL, not the text `null`.
+/// `as json`: JSON text. A list is always stored (the column is NOT NULL); an absent optional
+/// value is NULL, not the text `null`.
 pub(super) struct Json;
 
 /// `value` as JSON text.
@@ -357,6 +385,15 @@ fn json_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<ToSqlOutput<'st
 /// The value JSON `text` holds; `field` names it when the text is not valid.
 fn json_value<T: serde::de::DeserializeOwned>(text: String, field: &str) -> rusqlite::Result<T> {
     serde_json::from_str(&text).map_err(|_| bad_row(field, &text))
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Column<Vec<T>> for Json {
+    fn value(v: &Vec<T>) -> rusqlite::Result<ToSqlOutput<'_>> {
+        json_text(v)
+    }
+    fn read(r: &Row<'_>, i: usize, field: &str) -> rusqlite::Result<Vec<T>> {
+        json_value(r.get(i)?, field)
+    }
 }
 
 impl<T: serde::Serialize + serde::de::DeserializeOwned> Column<Option<T>> for Json {

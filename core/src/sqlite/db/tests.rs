@@ -42,6 +42,11 @@ fn the_enrollments_columns_are_rid_then_the_stored_columns() {
     assert_eq!(table_columns(&conn, "enrollments"), expected);
 }
 
+/// `names` as owned strings, to compare with what `table_columns` gives.
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
 /// `write_step_progress` binds `enrollment_rid`, then `step_progress_fields!`'s columns.
 #[test]
 fn the_step_progress_columns_are_the_enrollment_then_the_step_progress_fields() {
@@ -127,6 +132,58 @@ fn step_progress_and_attempts_read_back_as_written() {
         insert_attempt(&conn, 7, a).unwrap();
     }
     assert_eq!(load_attempts(&conn, 7).unwrap(), attempts);
+}
+
+/// The user INSERTs bind `user_fields!`'s columns, then the row's times; a column that the table
+/// lacks (or has more of) is one a user would silently lose.
+#[test]
+fn the_users_columns_are_the_user_fields_then_the_times() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "users"),
+        columns_of::<User>(&[], &["created_at", "updated_at"])
+    );
+    // Replacing a user keeps its first column, `id`, which must be the key.
+    assert_eq!(key_columns(&conn, "users"), ["id"]);
+    assert_eq!(User::COLUMNS[0], "id");
+    // The view shows every field under its name (a new one needs the view recreated).
+    let mut shown = names(User::FIELDS);
+    shown.extend(names(&["created_at", "updated_at"]));
+    assert_eq!(table_columns(&conn, "users_view"), shown);
+}
+
+/// Replacing a user writes every field (`set_excluded_after_key`) and keeps `created_at`.
+#[test]
+fn a_replaced_user_reads_back_with_every_field_and_its_creation_time() {
+    let conn = migrated();
+    let held = &mut Held::new(&conn);
+    let first = UserTimes::at(Timestamp::from_millis(1));
+    let bare = User {
+        id: "u".into(),
+        ..User::default()
+    };
+    upsert_user(held, &bare, first, false).unwrap();
+    let user = User {
+        id: "u".into(),
+        email: Some("ada@example.com".into()),
+        display_name: Some("Ada".into()),
+        external_id: Some("U123".into()),
+        department: Some("R&D".into()),
+        location: Some("London".into()),
+        manager_id: Some("m".into()),
+        groups: vec!["a".into(), "b \"c\"".into()],
+        timezone: Some("Europe/London".into()),
+    };
+    upsert_user(held, &user, UserTimes::at(Timestamp::from_millis(2)), true).unwrap();
+    let times = UserTimes {
+        created_at: Timestamp::from_millis(1),
+        updated_at: Timestamp::from_millis(2),
+    };
+    assert_eq!(
+        list_users_with_times(&conn, None, 10).unwrap(),
+        [(user.clone(), times)]
+    );
+    assert_eq!(find_user(&conn, &UserRef::Id("u".into())).unwrap(), user);
 }
 
 /// `enrollments_view` shows every field of the canonical record that is stored, under
