@@ -393,7 +393,8 @@ impl Actor {
 /// name: Type => "column" as json;    // JSON text (an absent Option as NULL)
 /// ```
 ///
-/// The tables are [`user_fields`], [`step_progress_fields`] and [`attempt_fields`]. The struct gets the attributes and fields exactly as the table gives them,
+/// The tables are [`user_fields`], [`step_progress_fields`], [`attempt_fields`] and
+/// [`event_fields`]. The struct gets the attributes and fields exactly as the table gives them,
 /// so its derived canonical JSON (field order, names, serde attributes) is the table's; the
 /// SQLite backend (`sqlite::db`) generates each record's column list, bound values and row
 /// reader from the same table (`stored_record!`). [`Enrollment`] has a table of its own
@@ -1012,30 +1013,42 @@ macro_rules! attempt_fields {
 pub(crate) use attempt_fields;
 attempt_fields!(declare_record);
 
-/// One entry of the append-only history, which is also the change feed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Event {
-    /// Sequence number: strictly increasing across the database, never reused.
-    pub seq: i64,
-    /// The enrollment.
-    pub enrollment_id: String,
-    /// Its user.
-    pub user_id: String,
-    /// Its program.
-    pub program_id: String,
-    /// What happened: `enrolled`, `progress`, `complete_step`, `attempt`, `drop`, `deleted`, ...
-    pub action: String,
-    /// Status before, in the program's vocabulary (`None` for `enrolled`).
-    pub from_status: Option<String>,
-    /// Status after, in the program's vocabulary (`None` for `deleted`).
-    pub to_status: Option<String>,
-    /// Who did it (see [`Actor::label`]).
-    pub actor: String,
-    /// Free-form reason or detail (failure reason, step id, score, ...).
-    pub reason: Option<String>,
-    /// When.
-    pub at: Timestamp,
+/// The one declaration of [`Event`]'s fields and of the `events` columns that store them (see
+/// [`declare_record`] for the form). `seq` comes first: it is the table's rowid, which SQLite
+/// assigns to an event written without one (every event but an imported one).
+macro_rules! event_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// One entry of the append-only history, which is also the change feed.
+            #[derive(Clone, Debug, PartialEq, Serialize)]
+            Event {
+                /// Sequence number: strictly increasing across the database, never reused.
+                seq: i64 => "seq";
+                /// The enrollment.
+                enrollment_id: String => "enrollment_id";
+                /// Its user.
+                user_id: String => "user_id";
+                /// Its program.
+                program_id: String => "program_id";
+                /// What happened: `enrolled`, `progress`, `complete_step`, `attempt`, `drop`,
+                /// `deleted`, ...
+                action: String => "action";
+                /// Status before, in the program's vocabulary (`None` for `enrolled`).
+                from_status: Option<String> => "from_status";
+                /// Status after, in the program's vocabulary (`None` for `deleted`).
+                to_status: Option<String> => "to_status";
+                /// Who did it (see [`Actor::label`]).
+                actor: String => "actor";
+                /// Free-form reason or detail (failure reason, step id, score, ...).
+                reason: Option<String> => "reason";
+                /// When.
+                at: Timestamp => "at" as millis;
+            }
+        }
+    };
 }
+pub(crate) use event_fields;
+event_fields!(declare_record);
 
 /// What a user's earlier enrollments in the program say about a new one (the rules in
 /// [`crate::lifecycle::enroll`] read it; storage reads it from the user's enrollments).

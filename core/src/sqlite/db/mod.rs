@@ -8,9 +8,9 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
 use crate::domain::model::{
-    attempt_fields, enrollment_fields, step_progress_fields, user_fields, Actor, Assessment,
-    Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program, ProgramSpec, ProgramState,
-    Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+    attempt_fields, enrollment_fields, event_fields, step_progress_fields, user_fields, Actor,
+    Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program, ProgramSpec,
+    ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -68,6 +68,17 @@ macro_rules! stored_record {
 /// `concat!("SELECT ", user_fields!(column_list), " FROM users")`.
 macro_rules! column_list {
     ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        comma_separated!($($column),*)
+    };
+}
+
+/// [`column_list`] without the first column (the key, which an event's INSERT leaves to
+/// SQLite).
+macro_rules! column_list_after_key {
+    ($(#[$meta:meta])* $record:ident {
+        $(#[$kmeta:meta])* $key:ident : $kty:ty => $kcolumn:literal $(as $khow:ident)?;
         $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
     }) => {
         comma_separated!($($column),*)

@@ -186,6 +186,51 @@ fn a_replaced_user_reads_back_with_every_field_and_its_creation_time() {
     assert_eq!(find_user(&conn, &UserRef::Id("u".into())).unwrap(), user);
 }
 
+/// `insert_event_raw` binds `event_fields!`'s columns; `insert_event` all but the first.
+#[test]
+fn the_events_columns_are_the_event_fields_and_seq_is_the_rowid() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "events"),
+        columns_of::<Event>(&[], &[])
+    );
+    // `EVENT_INTO` leaves the first column to SQLite, which assigns the rowid: the key, an
+    // INTEGER PRIMARY KEY.
+    assert_eq!(Event::COLUMNS[0], "seq");
+    assert_eq!(key_columns(&conn, "events"), ["seq"]);
+    let key_type: String = conn
+        .query_row(
+            "SELECT type FROM pragma_table_info('events') WHERE name = 'seq'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(key_type, "INTEGER");
+    // The view shows every field under its name (a new one needs the view recreated).
+    assert_eq!(table_columns(&conn, "events_view"), names(Event::FIELDS));
+}
+
+/// Every field survives an import's write and a read through the generated columns, values
+/// and reader.
+#[test]
+fn an_imported_event_reads_back_as_written() {
+    let conn = migrated();
+    let event = Event {
+        seq: 5,
+        enrollment_id: "e".into(),
+        user_id: "u".into(),
+        program_id: "p".into(),
+        action: "drop".into(),
+        from_status: Some("active".into()),
+        to_status: Some("dropped".into()),
+        actor: "learner:u".into(),
+        reason: Some("moved".into()),
+        at: Timestamp::from_millis(30),
+    };
+    insert_event_raw(&mut Held::new(&conn), &event).unwrap();
+    assert_eq!(history(&conn, "e").unwrap(), [event]);
+}
+
 /// `enrollments_view` shows every field of the canonical record that is stored, under
 /// its record name: a new column needs the view too (a new migration recreates it).
 #[test]
