@@ -231,6 +231,19 @@ fn an_imported_event_reads_back_as_written() {
     assert_eq!(history(&conn, "e").unwrap(), [event]);
 }
 
+/// `program_columns!` names every column of `programs` in the table's order, and
+/// `program_step_columns!` every column of `program_steps`.
+#[test]
+fn the_program_column_lists_are_the_tables() {
+    let conn = migrated();
+    let list = |columns: &str| columns.split(", ").map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(table_columns(&conn, "programs"), list(PROGRAM_COLUMNS));
+    assert_eq!(
+        table_columns(&conn, "program_steps"),
+        list(PROGRAM_STEP_COLUMNS)
+    );
+}
+
 /// `enrollments_view` shows every field of the canonical record that is stored, under
 /// its record name: a new column needs the view too (a new migration recreates it).
 #[test]
