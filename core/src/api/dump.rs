@@ -102,8 +102,7 @@ fn write_line(out: &mut dyn Write, kind: &str, value: Value) -> Result<()> {
         object.extend(fields);
     }
     // Writing a JSON value fails only when the output does.
-    serde_json::to_writer(&mut *out, &Value::Object(object))
-        .map_err(|e| unwritable(e.into()))?;
+    serde_json::to_writer(&mut *out, &Value::Object(object)).map_err(|e| unwritable(e.into()))?;
     out.write_all(b"\n").map_err(unwritable)
 }
 

@@ -380,30 +380,72 @@ impl Actor {
     }
 }
 
-/// A person who can be enrolled. Callers bring their own ids.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    /// The caller's id for the user.
-    pub id: String,
-    /// Email address; unique (case-insensitive) among users when present.
-    pub email: Option<String>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// External chat id (the track reference's `slack_user_id`); unique when present.
-    pub external_id: Option<String>,
-    /// Department or group.
-    pub department: Option<String>,
-    /// Work location.
-    pub location: Option<String>,
-    /// The manager's user id (resolved to name and email when rendering).
-    pub manager_id: Option<String>,
-    /// Groups the user belongs to.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
-    pub timezone: Option<String>,
+/// Declares a record's struct from its field table, which calls `$callback!` with the struct's
+/// attributes, its name and every field in order, as
+///
+/// ```text
+/// /// docs
+/// #[serde(...)]                      // any attributes of the field
+/// name: Type => "column";            // stored as rusqlite stores Type (text, integer, real,
+///                                    // a bool as 0 or 1, None as NULL)
+/// name: Type => "column" as millis;  // a time (or None) as epoch milliseconds
+/// name: Type => "column" as code;    // a step status as its integer code
+/// name: Type => "column" as json;    // JSON text (an absent Option as NULL)
+/// ```
+///
+/// The tables are [`user_fields`], [`step_progress_fields`], [`attempt_fields`] and
+/// [`event_fields`]. The struct gets the attributes and fields exactly as the table gives them,
+/// so its derived canonical JSON (field order, names, serde attributes) is the table's; the
+/// SQLite backend (`sqlite::db`) generates each record's column list, bound values and row
+/// reader from the same table (`stored_record!`). [`Enrollment`] has a table of its own
+/// ([`enrollment_fields`]), whose JSON and storage depend on its program's kind.
+macro_rules! declare_record {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        $(#[$meta])*
+        pub struct $record {
+            $($(#[$fmeta])* pub $name: $ty,)*
+        }
+    };
 }
+
+/// The one declaration of [`User`]'s fields and of the `users` columns that store them (see
+/// [`declare_record`] for the form). The table has two more columns, `created_at` and
+/// `updated_at`, which are the row's and not the record's (`UserTimes` in `sqlite::db`).
+/// `id` comes first: it is the key, which replacing a user keeps.
+macro_rules! user_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// A person who can be enrolled. Callers bring their own ids.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+            #[serde(deny_unknown_fields)]
+            User {
+                /// The caller's id for the user.
+                id: String => "id";
+                /// Email address; unique (case-insensitive) among users when present.
+                email: Option<String> => "email";
+                /// Display name.
+                display_name: Option<String> => "display_name";
+                /// External chat id (the track reference's `slack_user_id`); unique when present.
+                external_id: Option<String> => "external_id";
+                /// Department or group.
+                department: Option<String> => "department";
+                /// Work location.
+                location: Option<String> => "location";
+                /// The manager's user id (resolved to name and email when rendering).
+                manager_id: Option<String> => "manager_id";
+                /// Groups the user belongs to.
+                #[serde(default)]
+                groups: Vec<String> => "groups_json" as json;
+                /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
+                timezone: Option<String> => "timezone";
+            }
+        }
+    };
+}
+pub(crate) use user_fields;
+user_fields!(declare_record);
 
 /// How a caller names the user to enroll: by id, email or external id (the track reference
 /// enrolls by any of the three).
@@ -849,33 +891,44 @@ pub(crate) fn percent(part: u32, total: u32) -> f64 {
     }
 }
 
-/// Progress of one step for one enrollment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepProgress {
-    /// The step.
-    pub step_id: String,
-    /// Status.
-    pub status: StepStatus,
-    /// When work on the step began.
-    pub started_at: Option<Timestamp>,
-    /// When it was delivered.
-    pub delivered_at: Option<Timestamp>,
-    /// When it was completed.
-    pub completed_at: Option<Timestamp>,
-    /// When it last failed.
-    pub failed_at: Option<Timestamp>,
-    /// When it was skipped.
-    pub skipped_at: Option<Timestamp>,
-    /// Failure reason code.
-    pub failure_reason: Option<String>,
-    /// Failure message.
-    pub failure_message: Option<String>,
-    /// Where it was delivered (`user`, `channel`, `manager`, ...).
-    pub destination_type: Option<String>,
-    /// The step's result (e.g. survey answers), a JSON object.
-    pub result: Option<serde_json::Value>,
+/// The one declaration of [`StepProgress`]'s fields and of the `step_progress` columns that
+/// store them (see [`declare_record`] for the form). The table's first column,
+/// `enrollment_rid`, is the enrollment's and not the record's.
+macro_rules! step_progress_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// Progress of one step for one enrollment.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            StepProgress {
+                /// The step.
+                step_id: String => "step_id";
+                /// Status.
+                status: StepStatus => "status" as code;
+                /// When work on the step began.
+                started_at: Option<Timestamp> => "started_at" as millis;
+                /// When it was delivered.
+                delivered_at: Option<Timestamp> => "delivered_at" as millis;
+                /// When it was completed.
+                completed_at: Option<Timestamp> => "completed_at" as millis;
+                /// When it last failed.
+                failed_at: Option<Timestamp> => "failed_at" as millis;
+                /// When it was skipped.
+                skipped_at: Option<Timestamp> => "skipped_at" as millis;
+                /// Failure reason code.
+                failure_reason: Option<String> => "failure_reason";
+                /// Failure message.
+                failure_message: Option<String> => "failure_message";
+                /// Where it was delivered (`user`, `channel`, `manager`, ...).
+                destination_type: Option<String> => "destination_type";
+                /// The step's result (e.g. survey answers), a JSON object.
+                result: Option<serde_json::Value> => "result_json" as json;
+            }
+        }
+    };
 }
+pub(crate) use step_progress_fields;
+step_progress_fields!(declare_record);
 
 impl StepProgress {
     /// A step nobody has touched.
@@ -935,44 +988,67 @@ impl StepChange {
     }
 }
 
-/// One scored assessment submission.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attempt {
-    /// 1-based attempt number.
-    pub number: u32,
-    /// Score 0–100.
-    pub score: f64,
-    /// Whether it reached the passing score (`None` when the program has none).
-    pub passed: Option<bool>,
-    /// When it was submitted.
-    pub submitted_at: Timestamp,
+/// The one declaration of [`Attempt`]'s fields and of the `attempts` columns that store them
+/// (see [`declare_record`] for the form). The table's first column, `enrollment_rid`, is the
+/// enrollment's and not the record's.
+macro_rules! attempt_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// One scored assessment submission.
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            Attempt {
+                /// 1-based attempt number.
+                number: u32 => "number";
+                /// Score 0–100.
+                score: f64 => "score";
+                /// Whether it reached the passing score (`None` when the program has none).
+                passed: Option<bool> => "passed";
+                /// When it was submitted.
+                submitted_at: Timestamp => "submitted_at" as millis;
+            }
+        }
+    };
 }
+pub(crate) use attempt_fields;
+attempt_fields!(declare_record);
 
-/// One entry of the append-only history, which is also the change feed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Event {
-    /// Sequence number: strictly increasing across the database, never reused.
-    pub seq: i64,
-    /// The enrollment.
-    pub enrollment_id: String,
-    /// Its user.
-    pub user_id: String,
-    /// Its program.
-    pub program_id: String,
-    /// What happened: `enrolled`, `progress`, `complete_step`, `attempt`, `drop`, `deleted`, ...
-    pub action: String,
-    /// Status before, in the program's vocabulary (`None` for `enrolled`).
-    pub from_status: Option<String>,
-    /// Status after, in the program's vocabulary (`None` for `deleted`).
-    pub to_status: Option<String>,
-    /// Who did it (see [`Actor::label`]).
-    pub actor: String,
-    /// Free-form reason or detail (failure reason, step id, score, ...).
-    pub reason: Option<String>,
-    /// When.
-    pub at: Timestamp,
+/// The one declaration of [`Event`]'s fields and of the `events` columns that store them (see
+/// [`declare_record`] for the form). `seq` comes first: it is the table's rowid, which SQLite
+/// assigns to an event written without one (every event but an imported one).
+macro_rules! event_fields {
+    ($callback:ident) => {
+        $callback! {
+            /// One entry of the append-only history, which is also the change feed.
+            #[derive(Clone, Debug, PartialEq, Serialize)]
+            Event {
+                /// Sequence number: strictly increasing across the database, never reused.
+                seq: i64 => "seq";
+                /// The enrollment.
+                enrollment_id: String => "enrollment_id";
+                /// Its user.
+                user_id: String => "user_id";
+                /// Its program.
+                program_id: String => "program_id";
+                /// What happened: `enrolled`, `progress`, `complete_step`, `attempt`, `drop`,
+                /// `deleted`, ...
+                action: String => "action";
+                /// Status before, in the program's vocabulary (`None` for `enrolled`).
+                from_status: Option<String> => "from_status";
+                /// Status after, in the program's vocabulary (`None` for `deleted`).
+                to_status: Option<String> => "to_status";
+                /// Who did it (see [`Actor::label`]).
+                actor: String => "actor";
+                /// Free-form reason or detail (failure reason, step id, score, ...).
+                reason: Option<String> => "reason";
+                /// When.
+                at: Timestamp => "at" as millis;
+            }
+        }
+    };
 }
+pub(crate) use event_fields;
+event_fields!(declare_record);
 
 /// What a user's earlier enrollments in the program say about a new one (the rules in
 /// [`crate::lifecycle::enroll`] read it; storage reads it from the user's enrollments).

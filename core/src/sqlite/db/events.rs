@@ -1,11 +1,25 @@
-//! History events, and the multi-row INSERTs of bulk enrollment and imports.
+//! History events, and the multi-row INSERTs of bulk enrollment and imports. An event's
+//! columns, values and row reader are generated from `event_fields!`.
 
 use super::*;
 
-/// The columns [`insert_event`] binds, in its order.
-pub(super) const EVENT_INTO: &str =
-    "INSERT INTO events (enrollment_id, user_id, program_id, action, \
-     from_status, to_status, actor, reason, at) VALUES ";
+event_fields!(stored_record);
+
+/// The columns of `events`, in the order [`Event`] reads them (the table's, which a test
+/// checks).
+macro_rules! event_columns {
+    () => {
+        event_fields!(column_list)
+    };
+}
+
+/// The columns [`insert_event`] binds, in its order: an event's, but `seq` (the first of
+/// `event_fields!`), which SQLite assigns.
+pub(super) const EVENT_INTO: &str = concat!(
+    "INSERT INTO events (",
+    event_fields!(column_list_after_key),
+    ") VALUES "
+);
 
 /// [`EVENT_INTO`] for [`ROWS_PER_INSERT`] events, `OR FAIL` as [`INSERT_FRESH_ROWS`].
 pub(super) static EVENT_ROWS: LazyLock<String> = LazyLock::new(|| {
@@ -16,8 +30,8 @@ pub(super) static EVENT_ROWS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// How many values an event binds.
-pub(super) const EVENT_PARAMS: usize = 9;
+/// How many values an event binds: one per column but `seq`.
+pub(super) const EVENT_PARAMS: usize = Event::COLUMNS.len() - 1;
 
 pub(crate) fn insert_event(held: &mut Held<'_>, e: &Enrollment, ev: NewEvent<'_>) -> Result<()> {
     let stmt = held.stmt(EVENT.as_str())?;
@@ -38,7 +52,10 @@ pub(crate) fn insert_one_event(conn: &Connection, e: &Enrollment, ev: NewEvent<'
 pub(super) static EVENT: LazyLock<String> =
     LazyLock::new(|| values_insert(EVENT_INTO, EVENT_PARAMS, 1));
 
-/// Binds `ev`, an event of `e`, to parameters `offset + 1` to `offset + EVENT_PARAMS`.
+/// Binds `ev`, an event of `e`, to parameters `offset + 1` to `offset + EVENT_PARAMS`. The
+/// values are made from `e` and `ev` rather than from an [`Event`] (which would copy the ids
+/// for every event written), in [`EVENT_INTO`]'s order: a field added to `event_fields!`
+/// makes them one short, which the array's type refuses.
 pub(super) fn bind_event(
     stmt: &mut CachedStatement<'_>,
     offset: usize,
@@ -47,7 +64,7 @@ pub(super) fn bind_event(
 ) -> rusqlite::Result<()> {
     let status = |s: Option<Status>| s.map_or(ValueRef::Null, |s| str_value(s.label(e.kind)));
     let actor = ev.actor.label_text();
-    let values = [
+    let values: [ValueRef<'_>; EVENT_PARAMS] = [
         str_value(&e.id),
         str_value(&e.user_id),
         str_value(&e.program_id),
@@ -69,11 +86,10 @@ pub(crate) fn insert_event_raw(held: &mut Held<'_>, ev: &Event) -> Result<()> {
 
 /// The columns [`insert_event_raw`] binds, in its order: an event's own, `seq` included.
 pub(super) const EVENT_RAW_INTO: &str =
-    "INSERT INTO events (seq, enrollment_id, user_id, program_id, \
-     action, from_status, to_status, actor, reason, at) VALUES ";
+    concat!("INSERT INTO events (", event_columns!(), ") VALUES ");
 
 /// How many values [`insert_event_raw`] binds.
-pub(super) const EVENT_RAW_PARAMS: usize = 10;
+pub(super) const EVENT_RAW_PARAMS: usize = Event::COLUMNS.len();
 
 /// `INSERT INTO` [`EVENT_RAW_INTO`] one event.
 pub(super) static EVENT_RAW: LazyLock<String> =
@@ -93,19 +109,7 @@ pub(super) fn bind_event_raw(
     offset: usize,
     ev: &Event,
 ) -> rusqlite::Result<()> {
-    let values = [
-        ValueRef::Integer(ev.seq),
-        str_value(&ev.enrollment_id),
-        str_value(&ev.user_id),
-        str_value(&ev.program_id),
-        str_value(&ev.action),
-        opt_str_value(&ev.from_status),
-        opt_str_value(&ev.to_status),
-        str_value(&ev.actor),
-        opt_str_value(&ev.reason),
-        ValueRef::Integer(ev.at.millis()),
-    ];
-    bind_values(stmt, offset, values)
+    bind_outputs(stmt, offset, ev.values()?)
 }
 
 /// Inserts [`ROWS_PER_INSERT`] events with their own sequence numbers (imports) with one
@@ -121,28 +125,14 @@ pub(crate) fn insert_events_raw(held: &mut Held<'_>, events: &[&Event]) -> Resul
     })
 }
 
-pub(super) const EVENT_COLUMNS: &str =
-    "seq, enrollment_id, user_id, program_id, action, from_status, to_status, actor, reason, at";
-
-pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
-    Ok(Event {
-        seq: r.get(0)?,
-        enrollment_id: r.get(1)?,
-        user_id: r.get(2)?,
-        program_id: r.get(3)?,
-        action: r.get(4)?,
-        from_status: r.get(5)?,
-        to_status: r.get(6)?,
-        actor: r.get(7)?,
-        reason: r.get(8)?,
-        at: Timestamp::from_millis(r.get(9)?),
-    })
-}
-
 pub(crate) fn history(conn: &Connection, enrollment_id: &str) -> Result<Vec<Event>> {
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE enrollment_id = ?1 ORDER BY seq");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([enrollment_id], event_from_row)?;
+    let sql = concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE enrollment_id = ?1 ORDER BY seq"
+    );
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([enrollment_id], |r| Event::read(r, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -152,11 +142,12 @@ pub(crate) fn events_after(
     user: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Event>> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND (?2 IS NULL OR user_id = ?2)
-         ORDER BY seq LIMIT ?3"
+    let sql = concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE seq > ?1 AND (?2 IS NULL OR user_id = ?2) ORDER BY seq LIMIT ?3"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![after, user, limit], event_from_row)?;
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![after, user, limit], |r| Event::read(r, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -8,12 +8,118 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 
 use crate::domain::model::{
-    enrollment_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
-    ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+    attempt_fields, enrollment_fields, event_fields, step_progress_fields, user_fields, Assessment,
+    Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program, ProgramSpec, ProgramState,
+    Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::storage::{NewEvent, Refused, StatusTotals, UserTimes};
+
+/// The [`Column`] a field table's `as` names (nothing: [`Plain`]).
+macro_rules! column_type {
+    () => {
+        Plain
+    };
+    (millis) => {
+        Millis
+    };
+    (code) => {
+        Code
+    };
+    (json) => {
+        Json
+    };
+}
+
+/// [`StoredRecord`] for a record, from its field table: `user_fields!(stored_record)`.
+macro_rules! stored_record {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        impl StoredRecord for $record {
+            const COLUMNS: &'static [&'static str] = &[$($column),*];
+            #[cfg(test)]
+            const FIELDS: &'static [&'static str] = &[$(stringify!($name)),*];
+            type Values<'a> = [ToSqlOutput<'a>; [$($column),*].len()];
+
+            fn values(&self) -> rusqlite::Result<Self::Values<'_>> {
+                Ok([$(<column_type!($($how)?) as Column<$ty>>::value(&self.$name)?,)*])
+            }
+
+            fn read(r: &Row<'_>, first: usize) -> rusqlite::Result<$record> {
+                let mut i = first;
+                let mut next = || {
+                    i += 1;
+                    i - 1
+                };
+                Ok($record {
+                    $($name: <column_type!($($how)?) as Column<$ty>>::read(
+                        r,
+                        next(),
+                        stringify!($name),
+                    )?,)*
+                })
+            }
+        }
+    };
+}
+
+/// A record's columns from its field table, as one literal for `concat!`:
+/// `concat!("SELECT ", user_fields!(column_list), " FROM users")`.
+macro_rules! column_list {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        comma_separated!($($column),*)
+    };
+}
+
+/// [`column_list`] without the first column (the key, which an event's INSERT leaves to
+/// SQLite).
+macro_rules! column_list_after_key {
+    ($(#[$meta:meta])* $record:ident {
+        $(#[$kmeta:meta])* $key:ident : $kty:ty => $kcolumn:literal $(as $khow:ident)?;
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        comma_separated!($($column),*)
+    };
+}
+
+/// One `?` per column of a record's field table, as one literal for `concat!`: `?, ?, ?`.
+macro_rules! column_params {
+    ($(#[$meta:meta])* $record:ident {
+        $(#[$kmeta:meta])* $key:ident : $kty:ty => $kcolumn:literal $(as $khow:ident)?;
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        concat!("?" $(, replace_column!($column, ", ?"))*)
+    };
+}
+
+/// `column = excluded.column, ` for every column of a record's field table but the first (the
+/// key), as one literal for an upsert's `DO UPDATE SET` (which then names its own columns).
+macro_rules! set_excluded_after_key {
+    ($(#[$meta:meta])* $record:ident {
+        $(#[$kmeta:meta])* $key:ident : $kty:ty => $kcolumn:literal $(as $khow:ident)?;
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        concat!($($column, " = excluded.", $column, ", "),*)
+    };
+}
+
+/// Literals joined with `, `, as one literal.
+macro_rules! comma_separated {
+    ($first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+
+/// `$text`, once per `$column`.
+macro_rules! replace_column {
+    ($column:literal, $text:literal) => {
+        $text
+    };
+}
 
 // Macros are textual: the modules that define some (`users`, `enrollments`) come first.
 #[macro_use]
@@ -73,10 +179,6 @@ impl<'c> Held<'c> {
 
 pub(crate) fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp::from_millis)
-}
-
-pub(super) fn ms(t: Option<Timestamp>) -> Option<i64> {
-    t.map(Timestamp::millis)
 }
 
 pub(super) fn bad_row(what: &str, value: impl std::fmt::Display) -> rusqlite::Error {
@@ -167,9 +269,22 @@ pub(super) fn bind_values<'v>(
     offset: usize,
     values: impl IntoIterator<Item = ValueRef<'v>>,
 ) -> rusqlite::Result<()> {
+    bind_outputs(stmt, offset, values.into_iter().map(ToSqlOutput::Borrowed))
+}
+
+/// [`bind_values`] for values that may be owned ([`StoredRecord::values`]).
+pub(super) fn bind_outputs<'v>(
+    stmt: &mut CachedStatement<'_>,
+    offset: usize,
+    values: impl IntoIterator<Item = ToSqlOutput<'v>>,
+) -> rusqlite::Result<()> {
     for (i, value) in values.into_iter().enumerate() {
-        if value != ValueRef::Null {
-            stmt.raw_bind_parameter(offset + i + 1, ToSqlOutput::Borrowed(value))?;
+        let null = matches!(
+            value,
+            ToSqlOutput::Borrowed(ValueRef::Null) | ToSqlOutput::Owned(SqlValue::Null)
+        );
+        if !null {
+            stmt.raw_bind_parameter(offset + i + 1, value)?;
         }
     }
     Ok(())
@@ -189,4 +304,120 @@ pub(super) fn run_cleared<'c>(
     stmt.clear_bindings();
     done?;
     Ok(())
+}
+
+/// A record stored one per row, whose columns, values and reader `stored_record!` generates
+/// from its field table (`user_fields!` and the others in `domain::model`).
+pub(super) trait StoredRecord: Sized {
+    /// Its columns, in the order of its fields (and of [`StoredRecord::values`]).
+    const COLUMNS: &'static [&'static str];
+    /// The fields' names, one per column.
+    #[cfg(test)]
+    const FIELDS: &'static [&'static str];
+    /// The values of its columns: one per column, in [`StoredRecord::COLUMNS`] order.
+    type Values<'a>: IntoIterator<Item = ToSqlOutput<'a>>
+    where
+        Self: 'a;
+    /// The values to bind, borrowed from the record where they can be (a JSON column's text
+    /// is made here).
+    fn values(&self) -> rusqlite::Result<Self::Values<'_>>;
+    /// The record from the row's columns `first` onwards, in [`StoredRecord::COLUMNS`] order.
+    fn read(r: &Row<'_>, first: usize) -> rusqlite::Result<Self>;
+}
+
+/// How a column stores a value of type `T`: what a field table names after `as` (nothing for
+/// [`Plain`]), implemented for every type it is given.
+pub(super) trait Column<T> {
+    /// The value to bind for `v`.
+    fn value(v: &T) -> rusqlite::Result<ToSqlOutput<'_>>;
+    /// The value of column `i` of `r`; `field` names it when the stored value is not valid.
+    fn read(r: &Row<'_>, i: usize, field: &str) -> rusqlite::Result<T>;
+}
+
+/// As rusqlite stores the type: text, integers, reals, a bool as 0 or 1, `None` as NULL.
+pub(super) struct Plain;
+
+impl<T: rusqlite::ToSql + rusqlite::types::FromSql> Column<T> for Plain {
+    fn value(v: &T) -> rusqlite::Result<ToSqlOutput<'_>> {
+        v.to_sql()
+    }
+    fn read(r: &Row<'_>, i: usize, _: &str) -> rusqlite::Result<T> {
+        r.get(i)
+    }
+}
+
+/// `as millis`: a time as epoch milliseconds (the schema's only form of time).
+pub(super) struct Millis;
+
+impl Column<Timestamp> for Millis {
+    fn value(v: &Timestamp) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Integer(v.millis())))
+    }
+    fn read(r: &Row<'_>, i: usize, _: &str) -> rusqlite::Result<Timestamp> {
+        Ok(Timestamp::from_millis(r.get(i)?))
+    }
+}
+
+impl Column<Option<Timestamp>> for Millis {
+    fn value(v: &Option<Timestamp>) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(
+            v.map_or(ValueRef::Null, |t| ValueRef::Integer(t.millis())),
+        ))
+    }
+    fn read(r: &Row<'_>, i: usize, _: &str) -> rusqlite::Result<Option<Timestamp>> {
+        Ok(ts(r.get(i)?))
+    }
+}
+
+/// `as code`: a step status as its integer code ([`step_status_code`]).
+pub(super) struct Code;
+
+impl Column<StepStatus> for Code {
+    fn value(v: &StepStatus) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Integer(step_status_code(
+            *v,
+        ))))
+    }
+    fn read(r: &Row<'_>, i: usize, _: &str) -> rusqlite::Result<StepStatus> {
+        step_status_from_code(r.get(i)?)
+    }
+}
+
+/// `as json`: JSON text. A list is always stored (the column is NOT NULL); an absent optional
+/// value is NULL, not the text `null`.
+pub(super) struct Json;
+
+/// `value` as JSON text.
+fn json_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<ToSqlOutput<'static>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(ToSqlOutput::Owned(SqlValue::Text(text)))
+}
+
+/// The value JSON `text` holds; `field` names it when the text is not valid.
+fn json_value<T: serde::de::DeserializeOwned>(text: String, field: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(&text).map_err(|_| bad_row(field, &text))
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Column<Vec<T>> for Json {
+    fn value(v: &Vec<T>) -> rusqlite::Result<ToSqlOutput<'_>> {
+        json_text(v)
+    }
+    fn read(r: &Row<'_>, i: usize, field: &str) -> rusqlite::Result<Vec<T>> {
+        json_value(r.get(i)?, field)
+    }
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Column<Option<T>> for Json {
+    fn value(v: &Option<T>) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match v {
+            Some(v) => json_text(v),
+            None => Ok(ToSqlOutput::Borrowed(ValueRef::Null)),
+        }
+    }
+    fn read(r: &Row<'_>, i: usize, field: &str) -> rusqlite::Result<Option<T>> {
+        r.get::<_, Option<String>>(i)?
+            .map(|text| json_value(text, field))
+            .transpose()
+    }
 }

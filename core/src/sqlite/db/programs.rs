@@ -1,10 +1,41 @@
 //! Programs and their steps.
+//!
+//! Unlike users, step progress, attempts and events, a program's columns are written out here
+//! rather than generated from a field table: its fields do not map one to one onto columns
+//! (`steps` are rows of `program_steps`, `assessment` is two nullable columns, the times are
+//! [`Program`]'s around a flattened [`ProgramSpec`], and replacing a program keeps its `kind`),
+//! and only [`program_from_row`] and [`write_program`] name them, with `program_columns!`.
+//! Tests fail when the schema's columns drift from it.
 
 use super::*;
 
-pub(super) const PROGRAM_COLUMNS: &str = "id, kind, title, description, state, self_enrollment, \
-                               passing_score, max_attempts, created_at, updated_at";
+/// The columns of `programs`, in the table's order (which a test checks) and the order
+/// [`program_from_row`] reads them, as a macro so that statements are `concat!`ed at compile
+/// time.
+macro_rules! program_columns {
+    () => {
+        "id, kind, title, description, state, self_enrollment, passing_score, max_attempts, \
+         created_at, updated_at"
+    };
+}
 
+/// [`program_columns`] as one value, for tests.
+#[cfg(test)]
+pub(super) const PROGRAM_COLUMNS: &str = program_columns!();
+
+/// The columns of `program_steps`, in the table's order (which a test checks): a step row as
+/// [`write_program`] writes it.
+macro_rules! program_step_columns {
+    () => {
+        "program_id, step_id, position, step_type, title, learner_completable"
+    };
+}
+
+/// [`program_step_columns`] as one value, for tests.
+#[cfg(test)]
+pub(super) const PROGRAM_STEP_COLUMNS: &str = program_step_columns!();
+
+/// Reads a row selected with `program_columns!`, without its steps ([`load_steps_of`]).
 pub(super) fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
     let passing: Option<f64> = r.get(6)?;
     let max_attempts: Option<u32> = r.get(7)?;
@@ -27,6 +58,7 @@ pub(super) fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
     })
 }
 
+/// Sets `program`'s steps from its `program_steps` rows, in their order.
 pub(super) fn load_steps_of(conn: &Connection, program: &mut Program) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT step_id, step_type, title, learner_completable FROM program_steps
@@ -45,9 +77,13 @@ pub(super) fn load_steps_of(conn: &Connection, program: &mut Program) -> Result<
 }
 
 pub(crate) fn get_program(conn: &Connection, id: &str) -> Result<Program> {
-    let sql = format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = ?1");
+    let sql = concat!(
+        "SELECT ",
+        program_columns!(),
+        " FROM programs WHERE id = ?1"
+    );
     let mut program = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([id], program_from_row)
         .optional()?
         .ok_or_else(|| Error::not_found("program", id))?;
@@ -62,12 +98,14 @@ pub(crate) fn list_programs(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Program>> {
-    let sql = format!(
-        "SELECT {PROGRAM_COLUMNS} FROM programs
+    let sql = concat!(
+        "SELECT ",
+        program_columns!(),
+        " FROM programs
          WHERE id > ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR state = ?3)
          ORDER BY id LIMIT ?4"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(
         params![
             after.unwrap_or(""),
@@ -90,15 +128,17 @@ pub(crate) fn write_program(
     now: Timestamp,
     replace_steps: bool,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO programs (id, kind, title, description, state, self_enrollment,
-                               passing_score, max_attempts, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+    // A new program is created and changed now; replacing one keeps its id, kind (fixed once
+    // created) and creation time.
+    conn.prepare_cached(concat!(
+        "INSERT INTO programs (",
+        program_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
          ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, description = excluded.description, state = excluded.state,
             self_enrollment = excluded.self_enrollment, passing_score = excluded.passing_score,
-            max_attempts = excluded.max_attempts, updated_at = excluded.updated_at",
-    )?
+            max_attempts = excluded.max_attempts, updated_at = excluded.updated_at"
+    ))?
     .execute(params![
         spec.id,
         spec.kind.as_str(),
@@ -113,11 +153,11 @@ pub(crate) fn write_program(
     if replace_steps {
         conn.prepare_cached("DELETE FROM program_steps WHERE program_id = ?1")?
             .execute([&spec.id])?;
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO program_steps (program_id, step_id, position, step_type, title,
-                                        learner_completable)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
+        let mut insert = conn.prepare_cached(concat!(
+            "INSERT INTO program_steps (",
+            program_step_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))?;
         for (i, s) in spec.steps.iter().enumerate() {
             insert.execute(params![
                 spec.id,

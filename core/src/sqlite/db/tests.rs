@@ -2,38 +2,257 @@
 
 use super::*;
 
+/// A database with every migration applied.
+fn migrated() -> Connection {
+    let conn = Connection::open_in_memory().unwrap();
+    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
+    conn
+}
+
+/// The columns of `table` (or view) in the schema's order, as `PRAGMA table_info` gives them.
+fn table_columns(conn: &Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")
+        .unwrap();
+    let names = stmt.query_map([table], |r| r.get(0)).unwrap();
+    names.map(|r| r.unwrap()).collect()
+}
+
+/// The primary key columns of `table`, in key order.
+fn key_columns(conn: &Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .unwrap();
+    let names = stmt.query_map([table], |r| r.get(0)).unwrap();
+    names.map(|r| r.unwrap()).collect()
+}
+
+/// `before`, then the columns of `R`'s field table, then `after`.
+fn columns_of<R: StoredRecord>(before: &[&str], after: &[&str]) -> Vec<String> {
+    let columns = before.iter().chain(R::COLUMNS).chain(after);
+    columns.map(|c| c.to_string()).collect()
+}
+
 /// `SELECT e.*` and `INSERT INTO enrollments VALUES (NULL, ...)` rely on it.
 #[test]
 fn the_enrollments_columns_are_rid_then_the_stored_columns() {
-    let conn = Connection::open_in_memory().unwrap();
-    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_info('enrollments')")
-        .unwrap();
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let conn = migrated();
     let mut expected = vec!["rid"];
     expected.extend(STORED_COLUMNS);
-    assert_eq!(names, expected);
+    assert_eq!(table_columns(&conn, "enrollments"), expected);
+}
+
+/// `names` as owned strings, to compare with what `table_columns` gives.
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// `write_step_progress` binds `enrollment_rid`, then `step_progress_fields!`'s columns.
+#[test]
+fn the_step_progress_columns_are_the_enrollment_then_the_step_progress_fields() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "step_progress"),
+        columns_of::<StepProgress>(&["enrollment_rid"], &[])
+    );
+    // `INSERT OR REPLACE` replaces one step's row.
+    assert_eq!(
+        key_columns(&conn, "step_progress"),
+        ["enrollment_rid", "step_id"]
+    );
+    // The view shows every column (a new one needs the view recreated): the enrollment by id,
+    // the result under its column's name.
+    assert_eq!(
+        table_columns(&conn, "step_progress_view"),
+        columns_of::<StepProgress>(&["enrollment_id", "program_id"], &[])
+    );
+}
+
+/// `insert_attempt` binds `enrollment_rid`, then `attempt_fields!`'s columns.
+#[test]
+fn the_attempts_columns_are_the_enrollment_then_the_attempt_fields() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "attempts"),
+        columns_of::<Attempt>(&["enrollment_rid"], &[])
+    );
+}
+
+/// Every field, set to a value other than its default, survives a write and a read through
+/// the generated columns, values and reader.
+#[test]
+fn step_progress_and_attempts_read_back_as_written() {
+    let conn = migrated();
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    let at = |ms| Some(Timestamp::from_millis(ms));
+    let progress = StepProgress {
+        step_id: "s".into(),
+        status: StepStatus::Failed,
+        started_at: at(1),
+        delivered_at: at(2),
+        completed_at: at(3),
+        failed_at: at(4),
+        skipped_at: at(5),
+        failure_reason: Some("bounced".into()),
+        failure_message: Some("Mailbox full".into()),
+        destination_type: Some("channel".into()),
+        result: Some(serde_json::json!({"answers": [1, "two", null]})),
+    };
+    write_step_progress(&conn, 7, &progress).unwrap();
+    write_step_progress(&conn, 7, &StepProgress::pending("t")).unwrap();
+    assert_eq!(
+        load_step_progress(&conn, 7).unwrap(),
+        [progress, StepProgress::pending("t")]
+    );
+    // An absent result is NULL, not the JSON text `null`.
+    let result: Option<String> = conn
+        .query_row(
+            "SELECT result_json FROM step_progress WHERE step_id = 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(result, None);
+
+    let attempts = [
+        Attempt {
+            number: 1,
+            score: 42.5,
+            passed: Some(false),
+            submitted_at: Timestamp::from_millis(10),
+        },
+        Attempt {
+            number: 2,
+            score: 100.0,
+            passed: None,
+            submitted_at: Timestamp::from_millis(20),
+        },
+    ];
+    for a in &attempts {
+        insert_attempt(&conn, 7, a).unwrap();
+    }
+    assert_eq!(load_attempts(&conn, 7).unwrap(), attempts);
+}
+
+/// The user INSERTs bind `user_fields!`'s columns, then the row's times; a column that the table
+/// lacks (or has more of) is one a user would silently lose.
+#[test]
+fn the_users_columns_are_the_user_fields_then_the_times() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "users"),
+        columns_of::<User>(&[], &["created_at", "updated_at"])
+    );
+    // Replacing a user keeps its first column, `id`, which must be the key.
+    assert_eq!(key_columns(&conn, "users"), ["id"]);
+    assert_eq!(User::COLUMNS[0], "id");
+    // The view shows every field under its name (a new one needs the view recreated).
+    let mut shown = names(User::FIELDS);
+    shown.extend(names(&["created_at", "updated_at"]));
+    assert_eq!(table_columns(&conn, "users_view"), shown);
+}
+
+/// Replacing a user writes every field (`set_excluded_after_key`) and keeps `created_at`.
+#[test]
+fn a_replaced_user_reads_back_with_every_field_and_its_creation_time() {
+    let conn = migrated();
+    let held = &mut Held::new(&conn);
+    let first = UserTimes::at(Timestamp::from_millis(1));
+    let bare = User {
+        id: "u".into(),
+        ..User::default()
+    };
+    upsert_user(held, &bare, first, false).unwrap();
+    let user = User {
+        id: "u".into(),
+        email: Some("ada@example.com".into()),
+        display_name: Some("Ada".into()),
+        external_id: Some("U123".into()),
+        department: Some("R&D".into()),
+        location: Some("London".into()),
+        manager_id: Some("m".into()),
+        groups: vec!["a".into(), "b \"c\"".into()],
+        timezone: Some("Europe/London".into()),
+    };
+    upsert_user(held, &user, UserTimes::at(Timestamp::from_millis(2)), true).unwrap();
+    let times = UserTimes {
+        created_at: Timestamp::from_millis(1),
+        updated_at: Timestamp::from_millis(2),
+    };
+    assert_eq!(
+        list_users_with_times(&conn, None, 10).unwrap(),
+        [(user.clone(), times)]
+    );
+    assert_eq!(
+        find_user_held(&mut Held::new(&conn), &UserRef::Id("u".into())).unwrap(),
+        user
+    );
+}
+
+/// `insert_event_raw` binds `event_fields!`'s columns; `insert_event` all but the first.
+#[test]
+fn the_events_columns_are_the_event_fields_and_seq_is_the_rowid() {
+    let conn = migrated();
+    assert_eq!(
+        table_columns(&conn, "events"),
+        columns_of::<Event>(&[], &[])
+    );
+    // `EVENT_INTO` leaves the first column to SQLite, which assigns the rowid: the key, an
+    // INTEGER PRIMARY KEY.
+    assert_eq!(Event::COLUMNS[0], "seq");
+    assert_eq!(key_columns(&conn, "events"), ["seq"]);
+    let key_type: String = conn
+        .query_row(
+            "SELECT type FROM pragma_table_info('events') WHERE name = 'seq'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(key_type, "INTEGER");
+    // The view shows every field under its name (a new one needs the view recreated).
+    assert_eq!(table_columns(&conn, "events_view"), names(Event::FIELDS));
+}
+
+/// Every field survives an import's write and a read through the generated columns, values
+/// and reader.
+#[test]
+fn an_imported_event_reads_back_as_written() {
+    let conn = migrated();
+    let event = Event {
+        seq: 5,
+        enrollment_id: "e".into(),
+        user_id: "u".into(),
+        program_id: "p".into(),
+        action: "drop".into(),
+        from_status: Some("active".into()),
+        to_status: Some("dropped".into()),
+        actor: "learner:u".into(),
+        reason: Some("moved".into()),
+        at: Timestamp::from_millis(30),
+    };
+    insert_event_raw(&mut Held::new(&conn), &event).unwrap();
+    assert_eq!(history(&conn, "e").unwrap(), [event]);
+}
+
+/// `program_columns!` names every column of `programs` in the table's order, and
+/// `program_step_columns!` every column of `program_steps`.
+#[test]
+fn the_program_column_lists_are_the_tables() {
+    let conn = migrated();
+    let list = |columns: &str| columns.split(", ").map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(table_columns(&conn, "programs"), list(PROGRAM_COLUMNS));
+    assert_eq!(
+        table_columns(&conn, "program_steps"),
+        list(PROGRAM_STEP_COLUMNS)
+    );
 }
 
 /// `enrollments_view` shows every field of the canonical record that is stored, under
 /// its record name: a new column needs the view too (a new migration recreates it).
 #[test]
 fn the_enrollments_view_shows_every_stored_field() {
-    let conn = Connection::open_in_memory().unwrap();
-    crate::sqlite::migrate(&conn, crate::sqlite::MIGRATIONS).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_info('enrollments_view')")
-        .unwrap();
-    let mut shown: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let conn = migrated();
+    let mut shown = table_columns(&conn, "enrollments_view");
     shown.sort();
     let mut stored: Vec<String> = STORED_FIELDS.iter().map(|f| f.to_string()).collect();
     stored.sort();

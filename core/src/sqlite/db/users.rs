@@ -2,12 +2,14 @@
 
 use super::*;
 
-/// The user columns `user_from_row` reads, as a macro so that statements can be `concat!`ed
-/// at compile time instead of formatted on every call.
+user_fields!(stored_record);
+
+/// The columns of a [`User`], in the order [`user_from_row`] reads them (the table's, which a
+/// test checks), as a macro so that statements can be `concat!`ed at compile time instead of
+/// formatted on every call.
 macro_rules! user_columns {
     () => {
-        "id, email, display_name, external_id, department, location, manager_id, groups_json, \
-         timezone"
+        user_fields!(column_list)
     };
 }
 
@@ -18,58 +20,39 @@ macro_rules! select_user {
     };
 }
 
+/// Reads a row selected with [`user_columns`].
 pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let groups: String = r.get(7)?;
-    Ok(User {
-        id: r.get(0)?,
-        email: r.get(1)?,
-        display_name: r.get(2)?,
-        external_id: r.get(3)?,
-        department: r.get(4)?,
-        location: r.get(5)?,
-        manager_id: r.get(6)?,
-        groups: serde_json::from_str(&groups).map_err(|_| bad_row("groups", &groups))?,
-        timezone: r.get(8)?,
-    })
+    User::read(r, 0)
 }
 
-/// The column list of a user row, shared by the user INSERTs.
+/// The column list of a user row (the user's columns, then its times), shared by the user
+/// INSERTs.
 macro_rules! user_into {
     () => {
-        "INSERT INTO users (id, email, display_name, external_id, department, location, \
-         manager_id, groups_json, timezone, created_at, updated_at) VALUES "
+        concat!(
+            "INSERT INTO users (",
+            user_columns!(),
+            ", created_at, updated_at) VALUES "
+        )
     };
 }
 
 /// [`user_into`] one user, bound with [`user_values`].
 macro_rules! insert_user {
     () => {
-        concat!(
-            user_into!(),
-            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        )
+        concat!(user_into!(), "(", user_fields!(column_params), ", ?, ?)")
     };
 }
 
-/// The values of a new user row in [`user_into`]'s order: `groups` is `u.groups` as JSON.
-pub(super) fn user_values<'a>(
-    u: &'a User,
-    groups: &'a str,
+/// The values of a new user row in [`user_into`]'s order: the user's ([`StoredRecord`]), then
+/// its times.
+pub(super) fn user_values(
+    u: &User,
     times: UserTimes,
-) -> [ValueRef<'a>; USER_PARAMS] {
-    [
-        str_value(&u.id),
-        opt_str_value(&u.email),
-        opt_str_value(&u.display_name),
-        opt_str_value(&u.external_id),
-        opt_str_value(&u.department),
-        opt_str_value(&u.location),
-        opt_str_value(&u.manager_id),
-        str_value(groups),
-        opt_str_value(&u.timezone),
-        ValueRef::Integer(times.created_at.millis()),
-        ValueRef::Integer(times.updated_at.millis()),
-    ]
+) -> rusqlite::Result<impl Iterator<Item = ToSqlOutput<'_>>> {
+    let times = [times.created_at, times.updated_at]
+        .map(|t| ToSqlOutput::Borrowed(ValueRef::Integer(t.millis())));
+    Ok(u.values()?.into_iter().chain(times))
 }
 
 /// Creates or (with `replace`) replaces a user. Without `replace`, an existing id is a
@@ -80,7 +63,6 @@ pub(crate) fn upsert_user(
     times: UserTimes,
     replace: bool,
 ) -> Result<()> {
-    let groups = serde_json::to_string(&user.groups)?;
     let mut clash = |field: &str, sql: &'static str, value: &Option<String>| -> Result<()> {
         let Some(v) = value else { return Ok(()) };
         let other: Option<String> = held
@@ -105,28 +87,27 @@ pub(crate) fn upsert_user(
         &user.external_id,
     )?;
     let sql = if replace {
+        // Every column but the key (`id`, the first of `user_fields!`) and `created_at`.
         concat!(
             insert_user!(),
-            " ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
-             display_name = excluded.display_name, external_id = excluded.external_id, \
-             department = excluded.department, location = excluded.location, \
-             manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
-             timezone = excluded.timezone, updated_at = excluded.updated_at"
+            " ON CONFLICT (id) DO UPDATE SET ",
+            user_fields!(set_excluded_after_key),
+            "updated_at = excluded.updated_at"
         )
     } else {
         concat!(insert_user!(), " ON CONFLICT (id) DO NOTHING")
     };
-    let changed = held.stmt(sql)?.execute(rusqlite::params_from_iter(
-        user_values(user, &groups, times).map(ToSqlOutput::Borrowed),
-    ))?;
+    let changed = held
+        .stmt(sql)?
+        .execute(rusqlite::params_from_iter(user_values(user, times)?))?;
     if changed == 0 {
         return Err(Error::Conflict(format!("user {} already exists", user.id)));
     }
     Ok(())
 }
 
-/// How many values [`user_values`] gives a user.
-pub(super) const USER_PARAMS: usize = 11;
+/// How many values [`user_values`] gives a user: its columns and its two times.
+pub(super) const USER_PARAMS: usize = User::COLUMNS.len() + 2;
 
 /// [`user_into`] for [`ROWS_PER_INSERT`] users, a plain `INSERT` as [`EVENT_RAW_ROWS`].
 pub(super) static INSERT_USER_ROWS: LazyLock<String> =
@@ -137,14 +118,10 @@ pub(super) static INSERT_USER_ROWS: LazyLock<String> =
 /// writes them one by one with [`upsert_user`], which names the conflict.
 pub(crate) fn insert_users(held: &mut Held<'_>, users: &[(&User, UserTimes)]) -> Result<()> {
     debug_assert_eq!(users.len(), ROWS_PER_INSERT);
-    let groups = users
-        .iter()
-        .map(|(u, _)| serde_json::to_string(&u.groups))
-        .collect::<serde_json::Result<Vec<_>>>()?;
     let stmt = held.stmt(INSERT_USER_ROWS.as_str())?;
     run_cleared(stmt, |stmt| {
-        for (row, ((u, times), groups)) in users.iter().zip(&groups).enumerate() {
-            bind_values(stmt, row * USER_PARAMS, user_values(u, groups, *times))?;
+        for (row, (u, times)) in users.iter().enumerate() {
+            bind_outputs(stmt, row * USER_PARAMS, user_values(u, *times)?)?;
         }
         Ok(())
     })
@@ -214,9 +191,10 @@ pub(crate) fn list_users_with_times(
     );
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![after.unwrap_or(""), limit], |r| {
+        // After the user's columns.
         let times = UserTimes {
-            created_at: Timestamp::from_millis(r.get(9)?),
-            updated_at: Timestamp::from_millis(r.get(10)?),
+            created_at: Timestamp::from_millis(r.get(User::COLUMNS.len())?),
+            updated_at: Timestamp::from_millis(r.get(User::COLUMNS.len() + 1)?),
         };
         Ok((user_from_row(r)?, times))
     })?;
