@@ -31,8 +31,8 @@ use crate::api::ops::BatchMode;
 use crate::api::Store;
 use crate::domain::lifecycle;
 use crate::domain::model::{
-    enrollment_fields, Actor, Attempt, Enrollment, Event, FailureReason, Kind, Program,
-    ProgramSpec, Status, StepProgress, Trigger, User, Wire,
+    enrollment_fields, event_fields, Actor, Attempt, Enrollment, Event, FailureReason, Kind,
+    Program, ProgramSpec, Status, StepProgress, Trigger, User, Wire,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -164,22 +164,30 @@ macro_rules! declare_enrollment_record {
 }
 enrollment_fields!(declare_enrollment_record);
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventRecord {
-    #[serde(rename = "type")]
-    _type: serde::de::IgnoredAny,
-    seq: i64,
-    enrollment_id: String,
-    user_id: String,
-    program_id: String,
-    action: String,
-    from_status: Option<String>,
-    to_status: Option<String>,
-    actor: String,
-    reason: Option<String>,
-    at: Timestamp,
+/// Declares the event line's record from [`event_fields`]: the fields of [`Event`] after the
+/// line's `type`, and its conversion into the event.
+macro_rules! declare_event_record {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct EventRecord {
+            #[serde(rename = "type")]
+            _type: serde::de::IgnoredAny,
+            $($name: $ty,)*
+        }
+
+        impl EventRecord {
+            fn into_event(self) -> Event {
+                Event {
+                    $($name: self.$name,)*
+                }
+            }
+        }
+    };
 }
+event_fields!(declare_event_record);
 
 fn invalid(field: &'static str, message: impl Into<String>) -> Error {
     Error::validation(field, message)
@@ -429,26 +437,17 @@ fn parse_program(mut value: Value) -> Result<Parsed> {
 
 fn parse_event(text: &str) -> Result<Parsed> {
     let r: EventRecord = serde_json::from_str(text).map_err(|e| invalid("event", e.to_string()))?;
-    if r.seq < 1 {
+    let mut event = r.into_event();
+    if event.seq < 1 {
         return Err(invalid("seq", "sequence numbers start at 1"));
     }
-    let enrollment_id = validate::enrollment_id("enrollment_id", &r.enrollment_id)?.into_owned();
-    validate::id("user_id", &r.user_id)?;
-    validate::id("program_id", &r.program_id)?;
-    validate::code("action", &r.action)?;
-    Actor::parse(&r.actor)?;
-    Ok(Parsed::Event(Event {
-        seq: r.seq,
-        enrollment_id,
-        user_id: r.user_id,
-        program_id: r.program_id,
-        action: r.action,
-        from_status: r.from_status,
-        to_status: r.to_status,
-        actor: r.actor,
-        reason: r.reason,
-        at: r.at,
-    }))
+    event.enrollment_id =
+        validate::enrollment_id("enrollment_id", &event.enrollment_id)?.into_owned();
+    validate::id("user_id", &event.user_id)?;
+    validate::id("program_id", &event.program_id)?;
+    validate::code("action", &event.action)?;
+    Actor::parse(&event.actor)?;
+    Ok(Parsed::Event(event))
 }
 
 /// A line as the reader thread hands it to the writer.
