@@ -275,6 +275,12 @@ pub(crate) trait Write: Read {
     /// another user is a `conflict`.
     fn upsert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<()>;
 
+    /// Creates or replaces [`Write::batch_rows`] users at once, as [`Write::upsert_user`] with
+    /// `replace` would one by one: `true`, or `false` when one of them is refused (an email
+    /// or external id taken); some of them may be written then, and [`Write::upsert_user`]
+    /// for each one completes the batch and names the refused one.
+    fn replace_users(&mut self, users: &[&User], times: UserTimes) -> Result<bool>;
+
     /// Inserts [`Write::batch_rows`] new users at once: all of them (`true`), or none
     /// (`false`: one of them clashes, with a stored user or another of them; write them one
     /// by one with [`Write::upsert_user`] to learn which).

@@ -223,9 +223,18 @@ impl Store {
             validate::user(user).map_err(|e| e.in_row(i))?;
         }
         self.write(|tx| {
-            for (i, user) in users.iter().enumerate() {
-                tx.upsert_user(user, UserTimes::at(tx.now()), true)
-                    .map_err(|e| e.in_row(i))?;
+            // Several users to a statement where the backend batches (a sync is long).
+            let times = UserTimes::at(tx.now());
+            let batch = tx.batch_rows();
+            for (chunk, rows) in users.chunks(batch).enumerate() {
+                let together: Vec<&User> = rows.iter().collect();
+                if rows.len() == batch && tx.replace_users(&together, times)? {
+                    continue;
+                }
+                for (i, user) in rows.iter().enumerate() {
+                    tx.upsert_user(user, times, true)
+                        .map_err(|e| e.in_row(chunk * batch + i))?;
+                }
             }
             Ok(users.len() as u64)
         })

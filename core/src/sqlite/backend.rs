@@ -228,6 +228,10 @@ impl Write for Tx<'_> {
         db::upsert_user(&mut self.held, user, times, replace)
     }
 
+    fn replace_users(&mut self, users: &[&User], times: UserTimes) -> Result<bool> {
+        db::replace_users(&mut self.held, users, times)
+    }
+
     fn insert_users(&mut self, users: &[(&User, UserTimes)]) -> Result<bool> {
         all_written(db::insert_users(&mut self.held, users))
     }

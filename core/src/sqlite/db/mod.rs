@@ -164,9 +164,12 @@ impl<'c> Held<'c> {
         self.conn
     }
 
-    /// The prepared statement for `sql`, taken from the cache on first use.
+    /// The prepared statement for `sql`, taken from the cache on first use. A statement's
+    /// text is one `'static` string, so it is found by its address first: comparing the text
+    /// itself would read all of it (hundreds of bytes) for every row.
     fn stmt(&mut self, sql: &'static str) -> Result<&mut CachedStatement<'c>> {
-        let i = match self.stmts.iter().position(|(s, _)| *s == sql) {
+        let same = |s: &&str| std::ptr::eq(*s, sql) || *s == sql;
+        let i = match self.stmts.iter().position(|(s, _)| same(s)) {
             Some(i) => i,
             None => {
                 self.stmts.push((sql, self.conn.prepare_cached(sql)?));

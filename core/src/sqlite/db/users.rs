@@ -55,14 +55,20 @@ pub(super) fn user_values(
     Ok(u.values()?.into_iter().chain(times))
 }
 
-/// Creates or (with `replace`) replaces a user. Without `replace`, an existing id is a
-/// conflict. An email or external id that belongs to another user is a conflict.
-pub(crate) fn upsert_user(
-    held: &mut Held<'_>,
-    user: &User,
-    times: UserTimes,
-    replace: bool,
-) -> Result<()> {
+/// `ON CONFLICT` clause that replaces every column of an existing user but the key (`id`, the
+/// first of `user_fields!`) and `created_at`.
+macro_rules! replace_user {
+    () => {
+        concat!(
+            " ON CONFLICT (id) DO UPDATE SET ",
+            user_fields!(set_excluded_after_key),
+            "updated_at = excluded.updated_at"
+        )
+    };
+}
+
+/// Refuses `user` (`conflict`) when its email or external id belongs to another user.
+fn check_unique_values(held: &mut Held<'_>, user: &User) -> Result<()> {
     let mut clash = |field: &str, sql: &'static str, value: &Option<String>| -> Result<()> {
         let Some(v) = value else { return Ok(()) };
         let other: Option<String> = held
@@ -85,25 +91,75 @@ pub(crate) fn upsert_user(
         "external_id",
         "SELECT id FROM users WHERE external_id = ?1 AND id <> ?2",
         &user.external_id,
-    )?;
+    )
+}
+
+/// Creates or (with `replace`) replaces a user. Without `replace`, an existing id is a
+/// conflict. An email or external id that belongs to another user is a conflict.
+pub(crate) fn upsert_user(
+    held: &mut Held<'_>,
+    user: &User,
+    times: UserTimes,
+    replace: bool,
+) -> Result<()> {
+    check_unique_values(held, user)?;
     let sql = if replace {
-        // Every column but the key (`id`, the first of `user_fields!`) and `created_at`.
-        concat!(
-            insert_user!(),
-            " ON CONFLICT (id) DO UPDATE SET ",
-            user_fields!(set_excluded_after_key),
-            "updated_at = excluded.updated_at"
-        )
+        concat!(insert_user!(), replace_user!())
     } else {
         concat!(insert_user!(), " ON CONFLICT (id) DO NOTHING")
     };
-    let changed = held
-        .stmt(sql)?
-        .execute(rusqlite::params_from_iter(user_values(user, times)?))?;
-    if changed == 0 {
+    let stmt = held.stmt(sql)?;
+    run_cleared(stmt, |stmt| {
+        bind_outputs(stmt, 0, user_values(user, times)?)
+    })?;
+    if held.conn().changes() == 0 {
         return Err(Error::Conflict(format!("user {} already exists", user.id)));
     }
     Ok(())
+}
+
+/// [`upsert_user`]'s replace for [`ROWS_PER_INSERT`] users, `OR FAIL` (see
+/// [`INSERT_FRESH_ROWS`]): a statement per user costs more than its row, and a directory sync
+/// replaces thousands.
+static REPLACE_USER_ROWS: LazyLock<String> = LazyLock::new(|| {
+    let insert = values_insert(user_into!(), USER_PARAMS, ROWS_PER_INSERT);
+    format!(
+        "{}{}",
+        insert.replacen("INSERT", "INSERT OR FAIL", 1),
+        replace_user!()
+    )
+});
+
+/// Creates or replaces [`ROWS_PER_INSERT`] users with one statement, after checking that no
+/// email or external id of theirs belongs to another stored user. Returns `false` when that
+/// check or the statement refused one of them (two of them with one email, say): some of them
+/// may be written then, and [`upsert_user`] for each one completes the batch and names the
+/// refused one.
+pub(crate) fn replace_users(
+    held: &mut Held<'_>,
+    users: &[&User],
+    times: UserTimes,
+) -> Result<bool> {
+    debug_assert_eq!(users.len(), ROWS_PER_INSERT);
+    for user in users {
+        match check_unique_values(held, user) {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => return Ok(false),
+            Err(other) => return Err(other),
+        }
+    }
+    let stmt = held.stmt(REPLACE_USER_ROWS.as_str())?;
+    let written = run_cleared(stmt, |stmt| {
+        for (row, u) in users.iter().enumerate() {
+            bind_outputs(stmt, row * USER_PARAMS, user_values(u, times)?)?;
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if crate::sqlite::is_constraint_failure(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// How many values [`user_values`] gives a user: its columns and its two times.
