@@ -386,7 +386,7 @@ impl Actor {
 /// ```text
 /// /// docs
 /// #[serde(...)]                      // any attributes of the field
-/// name: Type => "column";            // stored as rusqlite stores Type (text, integer, real,
+/// name: Type => "column";            // stored as SQLite stores Type (text, integer, real,
 ///                                    // a bool as 0 or 1, None as NULL)
 /// name: Type => "column" as millis;  // a time (or None) as epoch milliseconds
 /// name: Type => "column" as code;    // a step status as its integer code
