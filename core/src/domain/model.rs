@@ -27,6 +27,19 @@ macro_rules! string_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
+            /// The integer a backend stores for this value: its position in [`Self::ALL`].
+            /// Stable: values are only ever added at the end.
+            #[allow(dead_code)]
+            pub(crate) fn code(self) -> i64 {
+                Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as i64
+            }
+
+            /// The value stored as `code`, if any.
+            #[allow(dead_code)]
+            pub(crate) fn from_code(code: i64) -> Option<$name> {
+                usize::try_from(code).ok().and_then(|i| Self::ALL.get(i).copied())
+            }
+
             /// Parses a wire name; unknown names are a `validation` error.
             pub fn parse(text: &str) -> Result<$name> {
                 match text {

@@ -193,19 +193,11 @@ pub(super) fn bad_row(what: &str, value: impl std::fmt::Display) -> rusqlite::Er
 }
 
 pub(crate) fn kind_code(kind: Kind) -> i64 {
-    match kind {
-        Kind::Course => 0,
-        Kind::Certification => 1,
-        Kind::Track => 2,
-    }
+    kind.code()
 }
 
 pub(super) fn kind_from_code(code: i64) -> rusqlite::Result<Kind> {
-    Kind::ALL
-        .iter()
-        .copied()
-        .find(|k| kind_code(*k) == code)
-        .ok_or_else(|| bad_row("kind", code))
+    Kind::from_code(code).ok_or_else(|| bad_row("kind", code))
 }
 
 pub(super) fn status_from_code(code: i64) -> rusqlite::Result<Status> {
@@ -213,14 +205,11 @@ pub(super) fn status_from_code(code: i64) -> rusqlite::Result<Status> {
 }
 
 pub(crate) fn step_status_code(s: StepStatus) -> i64 {
-    StepStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as i64
+    s.code()
 }
 
 pub(super) fn step_status_from_code(code: i64) -> rusqlite::Result<StepStatus> {
-    usize::try_from(code)
-        .ok()
-        .and_then(|i| StepStatus::ALL.get(i).copied())
-        .ok_or_else(|| bad_row("step status", code))
+    StepStatus::from_code(code).ok_or_else(|| bad_row("step status", code))
 }
 
 pub(super) fn parse_col<T>(text: String, parse: fn(&str) -> Result<T>) -> rusqlite::Result<T> {
