@@ -93,7 +93,8 @@ pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SER
 pub use domain::validate::parse_result;
 pub use domain::{lifecycle, model, time, validate};
 pub use error::{Error, ErrorCode, Failure, Result};
-pub use sqlite::{Durability, OpenOptions, SCHEMA_VERSION};
+pub use sqlite::SCHEMA_VERSION;
+pub use storage::{Durability, OpenOptions};
 
 /// Renderers for each reference shape, for callers that already hold the records.
 pub mod render {

@@ -19,13 +19,115 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::domain::model::{
     Actor, Attempt, Enrollment, Event, Kind, Prior, Program, ProgramSpec, ProgramState, Status,
     StepProgress, StepStatus, Trigger, User, UserRef,
 };
-use crate::domain::time::Timestamp;
+use crate::domain::time::{Clock, SystemClock, Timestamp};
 use crate::error::Result;
+
+/// How hard SQLite works to keep committed transactions across power loss.
+///
+/// Both settings survive a crash of the *process* without losing a committed transaction.
+/// They differ only on power loss or an OS crash:
+///
+/// * [`Durability::Normal`] (the default, `PRAGMA synchronous = NORMAL` in WAL mode): the
+///   database is never corrupted, but the last transactions committed before the power cut may
+///   be rolled back.
+/// * [`Durability::Full`] (`PRAGMA synchronous = FULL`): every commit is synced to disk before
+///   the call returns; nothing committed is lost, at the cost of one fsync per write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = NORMAL`: fast; a power cut may lose the latest commits.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: every commit is durable when the call returns.
+    Full,
+}
+
+/// Options for opening a [`Store`](crate::Store).
+///
+/// ```
+/// use std::time::Duration;
+/// use enrollkit::{Durability, OpenOptions};
+/// let store = OpenOptions::new()
+///     .durability(Durability::Full)
+///     .busy_timeout(Duration::from_secs(2))
+///     .open_in_memory()
+///     .unwrap();
+/// # drop(store);
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub(crate) durability: Durability,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) create: bool,
+    pub(crate) read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// Defaults: [`Durability::Normal`], 5 second busy timeout, the system clock, create the file
+    /// if missing.
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
+            create: true,
+            read_only: false,
+        }
+    }
+
+    /// Sets the durability level.
+    pub fn durability(mut self, durability: Durability) -> OpenOptions {
+        self.durability = durability;
+        self
+    }
+
+    /// How long an operation waits for another connection's lock before failing with
+    /// [`Error::Busy`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> OpenOptions {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The clock that stamps every change (inject a [`ManualClock`](crate::ManualClock) in
+    /// tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> OpenOptions {
+        self.clock = clock;
+        self
+    }
+
+    /// Whether to create the file when it does not exist (default true). With `false`, a missing
+    /// file is a [`Error::Storage`] error.
+    pub fn create(mut self, create: bool) -> OpenOptions {
+        self.create = create;
+        self
+    }
+
+    /// Whether to open the file for reading only (default false): for a file this process may
+    /// not write (a read-only file or mount, an archived copy). Every read works; every write
+    /// fails with [`Error::Storage`] before it touches the file. The file is never created
+    /// nor upgraded: it must already be at [`SCHEMA_VERSION`](crate::SCHEMA_VERSION). SQLite still needs the WAL's
+    /// `-shm` file, or a directory it may create it in; without either, opening fails with
+    /// [`Error::Storage`].
+    ///
+    /// Without this option, opening a file that cannot be written fails with
+    /// [`Error::Storage`] saying so, before anything is read or written.
+    pub fn read_only(mut self, read_only: bool) -> OpenOptions {
+        self.read_only = read_only;
+        self
+    }
+}
 
 /// A stored enrollment as its backend knows it (a row id): valid within the transaction that
 /// read or inserted it, and meaningless to anything but that backend.

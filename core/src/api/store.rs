@@ -7,7 +7,8 @@ use std::path::Path;
 use crate::domain::ids::IdGenerator;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::sqlite::{Database, OpenOptions};
+use crate::sqlite::Database;
+use crate::storage::OpenOptions;
 use crate::storage::{Backend, Read, Write, WriteMode};
 
 /// An enrollkit database. `Send + Sync`: share one `Store` (e.g. in an `Arc`) between threads.

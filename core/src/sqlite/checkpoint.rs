@@ -36,7 +36,7 @@ use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::sqlite::Durability;
+use crate::storage::Durability;
 
 /// The writer asks for a checkpoint each time the WAL has grown by this many pages: SQLite's
 /// own auto-checkpoint threshold.

@@ -43,4 +43,4 @@ pub(crate) fn is_constraint_failure(err: &Error) -> bool {
     }
 }
 
-pub use database::{Durability, OpenOptions, SCHEMA_VERSION};
+pub use database::SCHEMA_VERSION;
