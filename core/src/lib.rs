@@ -72,6 +72,7 @@ pub mod error;
 
 mod api;
 mod domain;
+mod postgres;
 mod sqlite;
 mod storage;
 

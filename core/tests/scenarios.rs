@@ -16,6 +16,8 @@ use std::sync::Arc;
 use enrollkit::*;
 use serde_json::{json, Value};
 
+mod support;
+
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios")
 }
@@ -23,8 +25,16 @@ fn corpus_dir() -> PathBuf {
 struct Runner {
     store: Store,
     clock: Arc<ManualClock>,
-    db_path: PathBuf,
+    /// The SQLite file, or `None` on PostgreSQL.
+    db_path: Option<PathBuf>,
     vars: HashMap<String, Value>,
+}
+
+/// The backend a scenario runs on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum On {
+    Sqlite,
+    Postgres,
 }
 
 fn s<'a>(args: &'a Value, key: &str) -> Option<&'a str> {
@@ -56,14 +66,23 @@ fn to_json<T: serde::Serialize>(v: T) -> Value {
 }
 
 impl Runner {
-    fn new(dir: &Path) -> Runner {
+    fn new(dir: &Path, on: On) -> Runner {
         let clock = Arc::new(ManualClock::new(
             Timestamp::parse("2026-01-15T10:00:00Z").unwrap(),
         ));
-        let db_path = dir.join("scenario.db");
+        let (location, db_path) = match on {
+            On::Sqlite => {
+                let path = dir.join("scenario.db");
+                (path.to_string_lossy().into_owned(), Some(path))
+            }
+            On::Postgres => {
+                let base = support::postgres().expect("PostgreSQL runs were asked for");
+                (support::fresh_database(&base), None)
+            }
+        };
         let store = OpenOptions::new()
             .clock(clock.clone())
-            .open(&db_path)
+            .open(&location)
             .unwrap();
         Runner {
             store,
@@ -90,9 +109,15 @@ impl Runner {
         }
     }
 
-    /// Every row of every table, in a stable order.
+    /// Every row of every table, in a stable order (on PostgreSQL: the export, every record's
+    /// every field).
     fn fingerprint(&self) -> String {
-        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        let Some(db_path) = &self.db_path else {
+            let mut out = Vec::new();
+            self.store.export_jsonl(&mut out, None).unwrap();
+            return String::from_utf8(out).unwrap();
+        };
+        let conn = rusqlite::Connection::open(db_path).unwrap();
         let tables: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .unwrap()
@@ -303,17 +328,24 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> std::result::Result<(
 
 /// Where each surface's runner leaves the transcript of a scenario (every step's JSON result
 /// or error details), so the C and Python runners can prove they got identical results.
-fn transcript_path(scenario: &Path) -> PathBuf {
+fn transcript_path(scenario: &Path, on: On) -> PathBuf {
+    let runner = match on {
+        On::Sqlite => "rust",
+        On::Postgres => "rust-postgres",
+    };
     Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("scenario-transcripts/rust")
+        .join("scenario-transcripts")
+        .join(runner)
         .join(scenario.file_name().unwrap())
 }
 
-fn run_file(path: &Path) -> std::result::Result<usize, String> {
+/// Runs one scenario file; returns its step count and its transcript (which it also writes to
+/// [`transcript_path`]).
+fn run_file(path: &Path, on: On) -> std::result::Result<(usize, String), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("bad JSON: {e}"))?;
     let dir = tempfile::tempdir().unwrap();
-    let mut runner = Runner::new(dir.path());
+    let mut runner = Runner::new(dir.path(), on);
     let steps = scenario["steps"].as_array().ok_or("no steps")?;
     let mut transcript = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -361,14 +393,68 @@ fn run_file(path: &Path) -> std::result::Result<usize, String> {
     if !violations.is_empty() {
         return Err(format!("invariants broken at the end: {violations:?}"));
     }
-    let out = transcript_path(path);
+    let out = transcript_path(path, on);
+    let transcript = serde_json::to_string_pretty(&transcript).unwrap();
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    std::fs::write(&out, serde_json::to_string_pretty(&transcript).unwrap()).unwrap();
-    Ok(steps.len())
+    std::fs::write(&out, &transcript).unwrap();
+    Ok((steps.len(), transcript))
 }
 
-#[test]
-fn scenario_corpus() {
+/// `transcript` with generated enrollment ids numbered in order of appearance (`enr#0`, ...),
+/// and ids in UUID form in their `enr_` form first: two runs of a scenario generate different
+/// ids and nothing else differs (as `tests/scenario_driver.py` compares).
+fn normalize(transcript: &str) -> String {
+    const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let is_uuid = |w: &[u8]| {
+        w.len() == 36
+            && w.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let mut text = String::with_capacity(transcript.len());
+    let mut rest = transcript;
+    while !rest.is_empty() {
+        if rest.len() >= 36 && rest.is_char_boundary(36) && is_uuid(&rest.as_bytes()[..36]) {
+            text.push_str(&validate::enrollment_id("id", &rest[..36]).unwrap());
+            rest = &rest[36..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        text.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("enr_") {
+        out.push_str(&rest[..at]);
+        let id = rest
+            .get(at..at + 30)
+            .filter(|id| id.as_bytes()[4..].iter().all(|c| CROCKFORD.contains(c)));
+        match id {
+            Some(id) => {
+                let n = match seen.iter().position(|s| s == id) {
+                    Some(n) => n,
+                    None => {
+                        seen.push(id.to_owned());
+                        seen.len() - 1
+                    }
+                };
+                out.push_str(&format!("enr#{n}"));
+                rest = &rest[at + 30..];
+            }
+            None => {
+                out.push_str("enr_");
+                rest = &rest[at + 4..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn corpus_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .expect("tests/scenarios exists")
         .map(|e| e.unwrap().path())
@@ -376,11 +462,42 @@ fn scenario_corpus() {
         .collect();
     files.sort();
     assert!(files.len() >= 6, "the corpus has scenario files");
+    files
+}
+
+/// The corpus on PostgreSQL gives the transcripts it gives on SQLite, step for step.
+#[test]
+fn scenario_corpus_on_postgres() {
+    if support::postgres().is_none() {
+        return;
+    }
+    let mut failures = Vec::new();
+    for f in &corpus_files() {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let outcomes = [On::Sqlite, On::Postgres].map(|on| run_file(f, on));
+        if let Err(e) = &outcomes[1] {
+            failures.push(format!("{name} on PostgreSQL: {e}"));
+            continue;
+        }
+        if let [Ok((_, sqlite)), Ok((_, postgres))] = &outcomes {
+            if normalize(sqlite) != normalize(postgres) {
+                failures.push(format!(
+                    "{name}: the transcripts of SQLite and PostgreSQL differ"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn scenario_corpus() {
+    let files = corpus_files();
     let mut failures = Vec::new();
     let mut total = 0;
     for f in &files {
-        match run_file(f) {
-            Ok(n) => total += n,
+        match run_file(f, On::Sqlite) {
+            Ok((n, _)) => total += n,
             Err(e) => failures.push(format!("{}: {e}", f.file_name().unwrap().to_string_lossy())),
         }
     }

@@ -125,7 +125,13 @@ impl OpenOptions {
     /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
     /// [`OpenOptions::read_only`] say otherwise) the database at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
-        Ok(Store::with_backend(Database::open(path.as_ref(), self)?))
+        let path = path.as_ref();
+        match path.to_str() {
+            Some(location) if crate::postgres::is_location(location) => Ok(Store::with_backend(
+                crate::postgres::Database::open(location, self)?,
+            )),
+            _ => Ok(Store::with_backend(Database::open(path, self)?)),
+        }
     }
 
     /// Opens a private in-memory database (gone when the store is dropped). Refused with

@@ -1,0 +1,322 @@
+//! The PostgreSQL backend: the only module that names `postgres`. [`Database`] holds a pool of
+//! connections to one database, migrates it (the schema is `schema/*.sql`, one file per
+//! version) and runs the storage boundary's transactions ([`tx`] implements `Read` and
+//! `Write`). It stores what [`crate::domain`] decided and makes no decision of its own.
+//!
+//! Transactions: reads run `REPEATABLE READ, READ ONLY` (one snapshot); writes run `READ
+//! COMMITTED` and lock what they change (`SELECT ... FOR UPDATE`, the unique indexes). A write
+//! that fails with a serialization failure or a deadlock is run again, up to
+//! [`MAX_ATTEMPTS`] times with a growing pause, and is `busy` beyond that.
+
+mod tx;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::NoTls;
+use r2d2_postgres::PostgresConnectionManager;
+
+use crate::domain::model::Enrollment;
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Failure, Result};
+use crate::storage::{Backend, ChangeBody, OpenOptions, Read, Write, WriteMode};
+
+/// The schema, one SQL file per version it brings the database to: `(version, SQL)`. A new
+/// database runs them all in one transaction; an older one the ones above its version.
+const MIGRATIONS: &[(i64, &str)] = &[(7, include_str!("schema/0007_initial.sql"))];
+
+/// Connections the pool keeps at most.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How many times a write is run when PostgreSQL reports a serialization failure or a
+/// deadlock (the transaction was rolled back and can simply be run again).
+pub(crate) const MAX_ATTEMPTS: u32 = 8;
+
+/// Whether `location` names a PostgreSQL database rather than an SQLite file: a
+/// `postgres://` or `postgresql://` URL, or libpq key=value settings that name a host or a
+/// database.
+pub(crate) fn is_location(location: &str) -> bool {
+    let l = location.trim_start();
+    l.starts_with("postgres://")
+        || l.starts_with("postgresql://")
+        || l.split_whitespace()
+            .any(|kv| kv.starts_with("host=") || kv.starts_with("dbname="))
+}
+
+/// PostgreSQL's failures mapped once to public codes: a serialization failure, a deadlock or a
+/// lock that could not be had is `busy`; anything else `storage`. The PostgreSQL error stays
+/// the [`Failure`]'s source ([`sql_state`] reads it).
+impl From<postgres::Error> for Error {
+    fn from(err: postgres::Error) -> Self {
+        let busy = matches!(
+            err.code(),
+            Some(
+                &SqlState::T_R_SERIALIZATION_FAILURE
+                    | &SqlState::T_R_DEADLOCK_DETECTED
+                    | &SqlState::LOCK_NOT_AVAILABLE
+                    | &SqlState::QUERY_CANCELED
+            )
+        );
+        let failure = Failure::caused_by(err.to_string(), err);
+        if busy {
+            Error::Busy(failure)
+        } else {
+            Error::Storage(failure)
+        }
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(err: r2d2::Error) -> Self {
+        Error::Busy(Failure::caused_by(
+            format!("no PostgreSQL connection: {err}"),
+            err,
+        ))
+    }
+}
+
+/// The SQLSTATE of the PostgreSQL error behind `err`, if any.
+pub(crate) fn sql_state(err: &Error) -> Option<&SqlState> {
+    match err {
+        Error::Busy(f) | Error::Storage(f) => f.cause::<postgres::Error>()?.code(),
+        _ => None,
+    }
+}
+
+/// Whether a write that failed with `err` may simply be run again.
+fn retryable(err: &Error) -> bool {
+    matches!(
+        sql_state(err),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE | &SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+/// One PostgreSQL database, through a pool of connections. `Send + Sync`.
+pub(crate) struct Database {
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    /// The location without its password, for messages.
+    shown: String,
+    options: OpenOptions,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("postgres::Database")
+            .field("location", &self.shown)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Connects to the database `location` names (a URL or key=value settings, several hosts
+    /// and `target_session_attrs` included) and creates or upgrades its schema, unless
+    /// `options` say read-only (then it must be at [`crate::SCHEMA_VERSION`]).
+    pub(crate) fn open(location: &str, options: OpenOptions) -> Result<Database> {
+        let config = postgres::Config::from_str(location.trim()).map_err(|e| {
+            Error::validation("location", format!("not a PostgreSQL location: {e}"))
+        })?;
+        let mut shown = config.clone();
+        if config.get_password().is_some() {
+            shown.password("***");
+        }
+        let shown = format!(
+            "postgres (hosts {:?}, database {:?}, user {:?})",
+            shown.get_hosts(),
+            shown.get_dbname().unwrap_or(""),
+            shown.get_user().unwrap_or("")
+        );
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(MAX_CONNECTIONS)
+            .min_idle(Some(0))
+            .connection_timeout(options.busy_timeout.max(Duration::from_millis(100)))
+            .build(manager)
+            .map_err(|e| {
+                Error::Storage(Failure::caused_by(
+                    format!("cannot connect to {shown}: {e}"),
+                    e,
+                ))
+            })?;
+        let db = Database {
+            pool,
+            shown,
+            options,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Creates or upgrades the schema in one transaction, under a transaction lock so that
+    /// two processes opening a new database at once do not both create it.
+    fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get()?;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        let current = schema_version(&mut tx)?;
+        let latest = crate::SCHEMA_VERSION;
+        if current > latest {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                supported: latest,
+            });
+        }
+        if current == latest {
+            return Ok(());
+        }
+        if self.options.read_only {
+            return Err(Error::Storage(
+                format!(
+                    "the database is at schema version {current} and needs an upgrade to \
+                     {latest}: open it once without the read-only option"
+                )
+                .into(),
+            ));
+        }
+        if current == 0 && !self.options.create {
+            return Err(Error::Storage(
+                format!("{} has no enrollkit schema", self.shown).into(),
+            ));
+        }
+        for (version, sql) in MIGRATIONS {
+            if *version > current {
+                tx.batch_execute(sql).map_err(|e| {
+                    Error::Storage(Failure::caused_by(
+                        format!("migration to version {version}: {e}"),
+                        e,
+                    ))
+                })?;
+            }
+        }
+        tx.execute("UPDATE enrollkit_schema SET version = $1", &[&latest])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// The transaction lock that migrations take.
+const MIGRATION_LOCK: i64 = 0x656e_726f_6c6c_0001;
+
+/// The schema version of the database `tx` reads: 0 when it has no enrollkit schema; a
+/// database with other tables but none of enrollkit's is refused (`corrupt`).
+fn schema_version(tx: &mut postgres::Transaction<'_>) -> Result<i64> {
+    let has_schema: bool = tx
+        .query_one("SELECT to_regclass('enrollkit_schema') IS NOT NULL", &[])?
+        .get(0);
+    if has_schema {
+        return Ok(tx
+            .query_one("SELECT version FROM enrollkit_schema", &[])?
+            .get(0));
+    }
+    let foreign: bool = tx
+        .query_one(
+            "SELECT to_regclass('users') IS NOT NULL OR to_regclass('enrollments') IS NOT NULL",
+            &[],
+        )?
+        .get(0);
+    if foreign {
+        return Err(Error::Corrupt(
+            "the database has tables named like enrollkit's but no enrollkit schema".into(),
+        ));
+    }
+    Ok(0)
+}
+
+impl Backend for Database {
+    fn path(&self) -> Option<&Path> {
+        None
+    }
+
+    fn now(&self) -> Timestamp {
+        self.options.clock.now()
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        let mut client = self.connection()?;
+        let mut tx = client.transaction()?;
+        schema_version(&mut tx)
+    }
+
+    fn read(&self, body: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()> {
+        let mut client = self.connection()?;
+        let transaction = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let mut tx = tx::Tx::new(transaction, self.now());
+        body(&mut tx)?;
+        tx.finish(true)
+    }
+
+    fn write(
+        &self,
+        _mode: WriteMode,
+        body: &mut dyn FnMut(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        self.retrying(&mut |tx| body(tx))
+    }
+
+    fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment> {
+        let mut written = None;
+        self.retrying(&mut |tx| {
+            let (_, e) = body(tx, None)?;
+            written = Some(e);
+            Ok(())
+        })?;
+        written.ok_or_else(|| {
+            Error::Storage(format!("the change of enrollment {id} did not run").into())
+        })
+    }
+}
+
+impl Database {
+    /// Runs `body` in a write transaction, again (up to [`MAX_ATTEMPTS`] times) while
+    /// PostgreSQL rolls it back for a serialization failure or a deadlock.
+    fn retrying(&self, body: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::Storage("the store was opened read-only".into()));
+        }
+        let mut attempt = 1;
+        loop {
+            let mut client = self.connection()?;
+            let outcome = (|| {
+                let transaction = client.transaction()?;
+                let mut tx = tx::Tx::new(transaction, self.now());
+                body(&mut tx)?;
+                let commit = !tx.discarded();
+                tx.finish(commit)
+            })();
+            match outcome {
+                Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locations_of_postgres_are_told_from_files() {
+        for yes in [
+            "postgres://u@h/db",
+            "postgresql://h1,h2/db?target_session_attrs=read-write",
+            "host=/tmp/x port=5432 dbname=e",
+            "dbname=e",
+        ] {
+            assert!(super::is_location(yes), "{yes}");
+        }
+        for no in ["enroll.db", "/tmp/host=x/e.db", "", "postgres.db"] {
+            assert!(!super::is_location(no), "{no}");
+        }
+    }
+}

@@ -1,0 +1,1271 @@
+//! One PostgreSQL transaction as the storage boundary's `Read` and `Write`, and the row
+//! mapping of every table. Enrollment columns follow from `enrollment_fields!`.
+//!
+//! A statement that fails aborts a PostgreSQL transaction, so nothing here relies on a
+//! statement failing to learn something: inserts that a uniqueness rule may refuse say so with
+//! `ON CONFLICT DO NOTHING` and a look-up, and `all_or_nothing` is a savepoint.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::Row;
+
+use crate::domain::model::{
+    enrollment_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
+    ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+};
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Result};
+use crate::storage::{
+    EnrollmentKey, Listing, NewEvent, Read, Records, Refused, StatusTotals, UserTimes, Write,
+};
+
+/// The transaction lock every transaction that appends events holds until it ends. Sequence
+/// numbers are taken when a row is inserted, before its transaction commits: without the
+/// lock, a reader of the feed could see number 12 committed while 11 is still to come, move
+/// its cursor past 11 and never see it. With it, the transactions that append events commit
+/// one after the other in the order they took their numbers, so the feed never skips. The
+/// price is that event-appending writes serialize on it (from their first event to their
+/// commit); reads are not affected.
+const EVENTS_LOCK: i64 = 0x656e_726f_6c6c_0002;
+
+/// A value bound to a statement parameter: what every column holds.
+#[derive(Debug, PartialEq)]
+enum Param<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Int(v) => v.to_sql(ty, out),
+            Param::Real(v) => v.to_sql(ty, out),
+            Param::Bool(v) => v.to_sql(ty, out),
+            Param::Text(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn text(s: &str) -> Param<'_> {
+    Param::Text(s)
+}
+
+fn opt_text(s: &Option<String>) -> Param<'_> {
+    s.as_deref().map_or(Param::Null, Param::Text)
+}
+
+fn millis(t: Option<Timestamp>) -> Param<'static> {
+    t.map_or(Param::Null, |t| Param::Int(t.millis()))
+}
+
+/// `values` as the parameter list `query` takes.
+fn refs<'p>(values: &'p [Param<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// A stored value that is not valid: the database was changed outside enrollkit.
+fn bad(what: &str, value: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("stored {what} {value} is not valid").into())
+}
+
+/// How a field of [`Enrollment`] is stored in its column, and read back.
+trait Column: Sized {
+    fn param(&self) -> Param<'_>;
+    fn read(row: &Row, i: usize) -> Result<Self>;
+}
+
+macro_rules! column_as {
+    ($($ty:ty: |$v:ident| $param:expr, |$r:ident, $i:ident| $read:expr;)*) => {$(
+        impl Column for $ty {
+            fn param(&self) -> Param<'_> {
+                let $v = self;
+                $param
+            }
+            fn read($r: &Row, $i: usize) -> Result<Self> {
+                $read
+            }
+        }
+    )*};
+}
+
+column_as! {
+    String: |v| text(v), |r, i| Ok(r.try_get(i)?);
+    Option<String>: |v| opt_text(v), |r, i| Ok(r.try_get(i)?);
+    u32: |v| Param::Int((*v).into()),
+        |r, i| { let v: i64 = r.try_get(i)?; u32::try_from(v).map_err(|_| bad("count", v)) };
+    f64: |v| Param::Real(*v), |r, i| Ok(r.try_get(i)?);
+    Option<f64>: |v| v.map_or(Param::Null, Param::Real), |r, i| Ok(r.try_get(i)?);
+    Option<bool>: |v| v.map_or(Param::Null, Param::Bool), |r, i| Ok(r.try_get(i)?);
+    Kind: |v| Param::Int(v.code()),
+        |r, i| { let c: i64 = r.try_get(i)?; Kind::from_code(c).ok_or_else(|| bad("kind", c)) };
+    Status: |v| Param::Int(v.code()), |r, i| status(r.try_get(i)?);
+    Option<Status>: |v| v.map_or(Param::Null, |s| Param::Int(s.code())),
+        |r, i| r.try_get::<_, Option<i64>>(i)?.map(status).transpose();
+    Trigger: |v| text(v.as_str()),
+        |r, i| { let t: String = r.try_get(i)?; Trigger::parse(&t).map_err(|_| bad("trigger", t)) };
+    Option<FailureReason>: |v| v.map_or(Param::Null, |f| text(f.as_str())),
+        |r, i| r.try_get::<_, Option<String>>(i)?
+            .map(|t| FailureReason::parse(&t).map_err(|_| bad("failure reason", t)))
+            .transpose();
+    Timestamp: |v| Param::Int(v.millis()), |r, i| Ok(Timestamp::from_millis(r.try_get(i)?));
+    Option<Timestamp>: |v| millis(*v),
+        |r, i| Ok(r.try_get::<_, Option<i64>>(i)?.map(Timestamp::from_millis));
+}
+
+fn status(code: i64) -> Result<Status> {
+    Status::from_code(code).ok_or_else(|| bad("status", code))
+}
+
+fn step_status(code: i64) -> Result<StepStatus> {
+    StepStatus::from_code(code).ok_or_else(|| bad("step status", code))
+}
+
+/// `$value` once per stored column.
+macro_rules! with_column {
+    ($column:literal, $value:expr) => {
+        $value
+    };
+}
+
+/// The next column for a stored field, the default for one that is not stored.
+macro_rules! read_field {
+    ($r:ident, $i:ident, $column:literal) => {{
+        $i += 1;
+        Column::read($r, $i)?
+    }};
+    ($r:ident, $i:ident) => {
+        Default::default()
+    };
+}
+
+/// The stored columns of `enrollments` (all but `rid`), their values and the row reader, from
+/// [`enrollment_fields`].
+macro_rules! declare_enrollment_columns {
+    ($($(#[$meta:meta])* $name:ident : $ty:ty
+        $(=> $column:literal $(default $default:expr)?)?
+        $(, then $($derived:ident),+)?;)*) => {
+        /// The stored columns of `enrollments`, all but `rid`.
+        const STORED_COLUMNS: [&str; [$($($column,)?)*].len()] = [$($($column,)?)*];
+
+        /// The values of every stored column of `e`, in [`STORED_COLUMNS`] order.
+        fn enrollment_values(e: &Enrollment) -> [Param<'_>; STORED_COLUMNS.len()] {
+            [$($(with_column!($column, Column::param(&e.$name)),)?)*]
+        }
+
+        /// Reads `rid` then [`STORED_COLUMNS`] from `r`, with `steps_total` 0.
+        fn stored_enrollment(r: &Row) -> Result<(i64, Enrollment)> {
+            let mut i = 0;
+            let rid: i64 = r.try_get(i)?;
+            let e = Enrollment {
+                $($name: read_field!(r, i $(, $column)?),)*
+            };
+            Ok((rid, e))
+        }
+    };
+}
+enrollment_fields!(declare_enrollment_columns);
+
+/// `rid`, the stored columns and the program's step count of `enrollments e`.
+fn enrollment_select() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        format!(
+            "SELECT e.rid, {}, (SELECT count(*) FROM program_steps s \
+             WHERE s.program_id = e.program_id) FROM enrollments e ",
+            columns.join(", ")
+        )
+    })
+}
+
+/// Reads a row of [`enrollment_select`].
+fn enrollment(r: &Row) -> Result<(i64, Enrollment)> {
+    let (rid, mut e) = stored_enrollment(r)?;
+    let steps: i64 = r.try_get(STORED_COLUMNS.len() + 1)?;
+    e.steps_total = u32::try_from(steps).map_err(|_| bad("step count", steps))?;
+    Ok((rid, e))
+}
+
+/// `INSERT INTO enrollments (<stored columns>) SELECT $1, ..., $n` for an enrollment whose
+/// user and program exist, skipping one that a uniqueness rule refuses.
+fn enrollment_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let params: Vec<String> = (1..=STORED_COLUMNS.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        let user = 1 + STORED_COLUMNS
+            .iter()
+            .position(|c| *c == "user_id")
+            .unwrap_or(0);
+        let program = 1 + STORED_COLUMNS
+            .iter()
+            .position(|c| *c == "program_id")
+            .unwrap_or(0);
+        format!(
+            "INSERT INTO enrollments ({}) SELECT {} \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ${user}) \
+             AND EXISTS (SELECT 1 FROM programs WHERE id = ${program}) \
+             ON CONFLICT DO NOTHING RETURNING rid",
+            STORED_COLUMNS.join(", "),
+            params.join(", ")
+        )
+    })
+}
+
+const USER_COLUMNS: &str = "id, email, display_name, external_id, department, location, \
+                            manager_id, groups_json, timezone";
+
+fn user(r: &Row) -> Result<User> {
+    let groups: String = r.try_get(7)?;
+    Ok(User {
+        id: r.try_get(0)?,
+        email: r.try_get(1)?,
+        display_name: r.try_get(2)?,
+        external_id: r.try_get(3)?,
+        department: r.try_get(4)?,
+        location: r.try_get(5)?,
+        manager_id: r.try_get(6)?,
+        groups: serde_json::from_str(&groups).map_err(|_| bad("groups", &groups))?,
+        timezone: r.try_get(8)?,
+    })
+}
+
+const PROGRAM_COLUMNS: &str = "id, kind, title, description, state, self_enrollment, \
+                               passing_score, max_attempts, created_at, updated_at";
+
+fn program(r: &Row) -> Result<Program> {
+    let kind: String = r.try_get(1)?;
+    let state: String = r.try_get(4)?;
+    let passing: Option<f64> = r.try_get(6)?;
+    let max_attempts: Option<i64> = r.try_get(7)?;
+    let max_attempts = max_attempts
+        .map(|m| u32::try_from(m).map_err(|_| bad("max_attempts", m)))
+        .transpose()?;
+    Ok(Program {
+        spec: ProgramSpec {
+            id: r.try_get(0)?,
+            kind: Kind::parse(&kind).map_err(|_| bad("kind", &kind))?,
+            title: r.try_get(2)?,
+            description: r.try_get(3)?,
+            state: ProgramState::parse(&state).map_err(|_| bad("state", &state))?,
+            self_enrollment: r.try_get(5)?,
+            steps: Vec::new(),
+            assessment: passing.map(|passing_score| Assessment {
+                passing_score,
+                max_attempts,
+            }),
+        },
+        created_at: Timestamp::from_millis(r.try_get(8)?),
+        updated_at: Timestamp::from_millis(r.try_get(9)?),
+    })
+}
+
+const EVENT_COLUMNS: &str =
+    "seq, enrollment_id, user_id, program_id, action, from_status, to_status, actor, reason, at";
+
+fn event(r: &Row) -> Result<Event> {
+    Ok(Event {
+        seq: r.try_get(0)?,
+        enrollment_id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        program_id: r.try_get(3)?,
+        action: r.try_get(4)?,
+        from_status: r.try_get(5)?,
+        to_status: r.try_get(6)?,
+        actor: r.try_get(7)?,
+        reason: r.try_get(8)?,
+        at: Timestamp::from_millis(r.try_get(9)?),
+    })
+}
+
+fn prior(r: &Row) -> Result<Prior> {
+    let number: i64 = r.try_get(2)?;
+    Ok(Prior {
+        id: r.try_get(0)?,
+        status: status(r.try_get(1)?)?,
+        attempt_number: u32::try_from(number).map_err(|_| bad("attempt number", number))?,
+    })
+}
+
+/// `email` compared as SQLite's `COLLATE NOCASE` does (ASCII letters only), as the unique
+/// index `users_email` does.
+const FOLDED_EMAIL: &str =
+    "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
+
+/// One transaction.
+pub(super) struct Tx<'c> {
+    tx: postgres::Transaction<'c>,
+    now: Timestamp,
+    discard: bool,
+    /// Whether this transaction holds [`EVENTS_LOCK`].
+    appending: bool,
+    /// Savepoints open (`all_or_nothing` nests).
+    savepoints: usize,
+}
+
+impl<'c> Tx<'c> {
+    pub(super) fn new(tx: postgres::Transaction<'c>, now: Timestamp) -> Tx<'c> {
+        Tx {
+            tx,
+            now,
+            discard: false,
+            appending: false,
+            savepoints: 0,
+        }
+    }
+
+    pub(super) fn discarded(&self) -> bool {
+        self.discard
+    }
+
+    /// Commits (or with `commit` false rolls back) the transaction.
+    pub(super) fn finish(self, commit: bool) -> Result<()> {
+        if commit {
+            self.tx.commit()?;
+        } else {
+            self.tx.rollback()?;
+        }
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Vec<Row>> {
+        Ok(self.tx.query(sql, &refs(values))?)
+    }
+
+    fn row(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Option<Row>> {
+        Ok(self.tx.query_opt(sql, &refs(values))?)
+    }
+
+    fn run(&mut self, sql: &str, values: &[Param<'_>]) -> Result<u64> {
+        Ok(self.tx.execute(sql, &refs(values))?)
+    }
+
+    fn flag(&mut self, sql: &str, values: &[Param<'_>]) -> Result<bool> {
+        let row = self.tx.query_one(sql, &refs(values))?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Takes [`EVENTS_LOCK`] before this transaction's first event.
+    fn lock_events(&mut self) -> Result<()> {
+        if !self.appending {
+            self.tx
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+            self.appending = true;
+        }
+        Ok(())
+    }
+
+    fn steps_of(&mut self, program: &mut Program) -> Result<()> {
+        let rows = self.rows(
+            "SELECT step_id, step_type, title, learner_completable FROM program_steps \
+             WHERE program_id = $1 ORDER BY position",
+            &[text(&program.spec.id)],
+        )?;
+        program.spec.steps = rows
+            .iter()
+            .map(|r| {
+                Ok(Step {
+                    id: r.try_get(0)?,
+                    step_type: r.try_get(1)?,
+                    title: r.try_get(2)?,
+                    learner_completable: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    fn open_enrollment(&mut self, user_id: &str, program_id: &str) -> Result<Option<Prior>> {
+        self.row(
+            "SELECT id, status, attempt_number FROM enrollments \
+             WHERE user_id = $1 AND program_id = $2 AND (status < 7 OR status = 9)",
+            &[text(user_id), text(program_id)],
+        )?
+        .as_ref()
+        .map(prior)
+        .transpose()
+    }
+
+    fn insert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<u64> {
+        let groups = serde_json::to_string(&user.groups)?;
+        let sql = if replace {
+            "INSERT INTO users (id, email, display_name, external_id, department, location, \
+             manager_id, groups_json, timezone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+             display_name = excluded.display_name, external_id = excluded.external_id, \
+             department = excluded.department, location = excluded.location, \
+             manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
+             timezone = excluded.timezone, updated_at = excluded.updated_at"
+        } else {
+            "INSERT INTO users (id, email, display_name, external_id, department, location, \
+             manager_id, groups_json, timezone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING"
+        };
+        self.run(
+            sql,
+            &[
+                text(&user.id),
+                opt_text(&user.email),
+                opt_text(&user.display_name),
+                opt_text(&user.external_id),
+                opt_text(&user.department),
+                opt_text(&user.location),
+                opt_text(&user.manager_id),
+                text(&groups),
+                opt_text(&user.timezone),
+                Param::Int(times.created_at.millis()),
+                Param::Int(times.updated_at.millis()),
+            ],
+        )
+    }
+
+    /// Refuses `user` (`conflict`) when its email or external id belongs to another user.
+    fn check_unique_values(&mut self, user: &User) -> Result<()> {
+        let checks = [
+            (
+                "email",
+                format!(
+                    "SELECT id FROM users WHERE {FOLDED_EMAIL} = {} AND id <> $2",
+                    "translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+                ),
+                &user.email,
+            ),
+            (
+                "external_id",
+                "SELECT id FROM users WHERE external_id = $1 AND id <> $2".to_owned(),
+                &user.external_id,
+            ),
+        ];
+        for (field, sql, value) in checks {
+            let Some(v) = value else { continue };
+            if let Some(other) = self.row(&sql, &[text(v), text(&user.id)])? {
+                let other: String = other.try_get(0)?;
+                return Err(Error::Conflict(format!(
+                    "{field} {v:?} already belongs to user {other}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_event_row(&mut self, e: &Enrollment, ev: &NewEvent<'_>) -> Result<()> {
+        self.lock_events()?;
+        let label = |s: Option<Status>| s.and_then(|s| s.name(e.kind));
+        let actor = ev.actor.label_text();
+        self.run(
+            "INSERT INTO events (enrollment_id, user_id, program_id, action, from_status, \
+             to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                text(&e.id),
+                text(&e.user_id),
+                text(&e.program_id),
+                text(ev.action),
+                label(ev.from).map_or(Param::Null, text),
+                label(ev.to).map_or(Param::Null, text),
+                text(&actor),
+                opt_text(&ev.reason),
+                Param::Int(ev.at.millis()),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Read for Tx<'_> {
+    fn user(&mut self, by: &UserRef) -> Result<User> {
+        let (clause, value, entity) = match by {
+            UserRef::Id(v) => ("id = $1".to_owned(), v, "user"),
+            UserRef::Email(v) => (
+                format!(
+                    "{FOLDED_EMAIL} = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', \
+                     'abcdefghijklmnopqrstuvwxyz')"
+                ),
+                v,
+                "user with email",
+            ),
+            UserRef::ExternalId(v) => ("external_id = $1".to_owned(), v, "user with external id"),
+        };
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
+        match self.row(&sql, &[text(value)])? {
+            Some(r) => user(&r),
+            None => Err(Error::not_found(entity, value.clone())),
+        }
+    }
+
+    fn enrolling_user(&mut self, by: &UserRef) -> Result<User> {
+        self.user(by)
+    }
+
+    fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows = self.rows(&sql, &[text(after.unwrap_or("")), Param::Int(limit.into())])?;
+        rows.iter().map(user).collect()
+    }
+
+    fn users_with_times(
+        &mut self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(User, UserTimes)>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, created_at, updated_at FROM users WHERE id > $1 \
+             ORDER BY id LIMIT $2"
+        );
+        let rows = self.rows(&sql, &[text(after.unwrap_or("")), Param::Int(limit.into())])?;
+        rows.iter()
+            .map(|r| {
+                let times = UserTimes {
+                    created_at: Timestamp::from_millis(r.try_get(9)?),
+                    updated_at: Timestamp::from_millis(r.try_get(10)?),
+                };
+                Ok((user(r)?, times))
+            })
+            .collect()
+    }
+
+    fn program(&mut self, id: &str) -> Result<Arc<Program>> {
+        let sql = format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1");
+        let Some(r) = self.row(&sql, &[text(id)])? else {
+            return Err(Error::not_found("program", id));
+        };
+        let mut p = program(&r)?;
+        self.steps_of(&mut p)?;
+        Ok(Arc::new(p))
+    }
+
+    fn programs(
+        &mut self,
+        kind: Option<Kind>,
+        state: Option<ProgramState>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Program>> {
+        let sql = format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs WHERE id > $1 \
+             AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR state = $3) \
+             ORDER BY id LIMIT $4"
+        );
+        let rows = self.rows(
+            &sql,
+            &[
+                text(after.unwrap_or("")),
+                kind.map_or(Param::Null, |k| text(k.as_str())),
+                state.map_or(Param::Null, |s| text(s.as_str())),
+                Param::Int(limit.into()),
+            ],
+        )?;
+        let mut programs: Vec<Program> = rows.iter().map(program).collect::<Result<_>>()?;
+        for p in &mut programs {
+            self.steps_of(p)?;
+        }
+        Ok(programs)
+    }
+
+    fn enrollment(&mut self, id: &str) -> Result<(EnrollmentKey, Enrollment)> {
+        let sql = format!("{}WHERE e.id = $1", enrollment_select());
+        match self.row(&sql, &[text(id)])? {
+            Some(r) => enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e)),
+            None => Err(Error::not_found("enrollment", id)),
+        }
+    }
+
+    fn step_progress(&mut self, key: EnrollmentKey) -> Result<Vec<StepProgress>> {
+        let rows = self.rows(
+            "SELECT step_id, status, started_at, delivered_at, completed_at, failed_at, \
+             skipped_at, failure_reason, failure_message, destination_type, result_json \
+             FROM step_progress WHERE enrollment_rid = $1",
+            &[Param::Int(key.0)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let t = |i: usize| -> Result<Option<Timestamp>> {
+                    Ok(r.try_get::<_, Option<i64>>(i)?.map(Timestamp::from_millis))
+                };
+                let result: Option<String> = r.try_get(10)?;
+                Ok(StepProgress {
+                    step_id: r.try_get(0)?,
+                    status: step_status(r.try_get(1)?)?,
+                    started_at: t(2)?,
+                    delivered_at: t(3)?,
+                    completed_at: t(4)?,
+                    failed_at: t(5)?,
+                    skipped_at: t(6)?,
+                    failure_reason: r.try_get(7)?,
+                    failure_message: r.try_get(8)?,
+                    destination_type: r.try_get(9)?,
+                    result: result
+                        .map(|t| serde_json::from_str(&t).map_err(|_| bad("result", &t)))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    fn attempts(&mut self, key: EnrollmentKey) -> Result<Vec<Attempt>> {
+        let rows = self.rows(
+            "SELECT number, score, passed, submitted_at FROM attempts \
+             WHERE enrollment_rid = $1 ORDER BY number",
+            &[Param::Int(key.0)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let number: i64 = r.try_get(0)?;
+                Ok(Attempt {
+                    number: u32::try_from(number).map_err(|_| bad("attempt", number))?,
+                    score: r.try_get(1)?,
+                    passed: r.try_get(2)?,
+                    submitted_at: Timestamp::from_millis(r.try_get(3)?),
+                })
+            })
+            .collect()
+    }
+
+    fn lineage(&mut self, user_id: &str, program_id: &str) -> Result<Vec<Enrollment>> {
+        let sql = format!(
+            "{}WHERE e.user_id = $1 AND e.program_id = $2 ORDER BY e.rid",
+            enrollment_select()
+        );
+        let rows = self.rows(&sql, &[text(user_id), text(program_id)])?;
+        rows.iter().map(|r| enrollment(r).map(|(_, e)| e)).collect()
+    }
+
+    fn enrollments(&mut self, l: &Listing<'_>) -> Result<Vec<Enrollment>> {
+        let mut w = Where::default();
+        if let Some(user) = l.user_id {
+            w.add("e.user_id = ?", text(user));
+        }
+        if let Some(program) = l.program {
+            w.add("e.program_id = ?", text(&program.id));
+        }
+        if let Some(pairs) = &l.statuses {
+            // A name means one canonical status in every vocabulary that has it, so status
+            // and kind are filtered separately.
+            let codes: Vec<String> = pairs.iter().map(|(_, s)| s.code().to_string()).collect();
+            w.clauses
+                .push(format!("e.status IN ({})", codes.join(", ")));
+            if l.program.is_none() {
+                let kinds: Vec<String> = pairs.iter().map(|(k, _)| k.code().to_string()).collect();
+                w.clauses.push(format!("e.kind IN ({})", kinds.join(", ")));
+            }
+        }
+        if let Some(t) = l.trigger {
+            w.add("e.trigger = ?", text(t.as_str()));
+        }
+        let bounds = [
+            ("e.enrolled_at >= ?", l.enrolled.0),
+            ("e.enrolled_at < ?", l.enrolled.1),
+            ("e.completed_at >= ?", l.completed.0),
+            ("e.completed_at < ?", l.completed.1),
+        ];
+        for (clause, t) in bounds {
+            if let Some(t) = t {
+                w.add(clause, Param::Int(t.millis()));
+            }
+        }
+        let (cmp, dir) = if l.newest_first {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(EnrollmentKey(rid)) = l.after {
+            w.add(&format!("e.rid {cmp} ?"), Param::Int(rid));
+        }
+        let filter = match w.clauses.is_empty() {
+            true => String::new(),
+            false => format!("WHERE {}", w.clauses.join(" AND ")),
+        };
+        let mut values = w.values;
+        values.push(Param::Int(i64::from(l.limit) + 1));
+        values.push(Param::Int(i64::try_from(l.offset).unwrap_or(i64::MAX)));
+        let n = values.len();
+        let sql = format!(
+            "{}{filter} ORDER BY e.rid {dir} LIMIT ${} OFFSET ${}",
+            enrollment_select(),
+            n - 1,
+            n
+        );
+        let rows = self.rows(&sql, &values)?;
+        rows.iter().map(|r| enrollment(r).map(|(_, e)| e)).collect()
+    }
+
+    fn for_each_enrollment(
+        &mut self,
+        each: &mut dyn FnMut(&Enrollment) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_enrollment_with_records(false, &mut |e, _, _, _| each(&e))
+    }
+
+    fn for_each_enrollment_with_records(
+        &mut self,
+        last_status: bool,
+        each: &mut dyn FnMut(
+            Enrollment,
+            Vec<StepProgress>,
+            Vec<Attempt>,
+            Option<String>,
+        ) -> Result<()>,
+    ) -> Result<()> {
+        // Pages by rid, so that memory stays bounded whatever the number of enrollments.
+        let mut after = 0i64;
+        loop {
+            let sql = format!(
+                "{}WHERE e.rid > $1 ORDER BY e.rid LIMIT 1000",
+                enrollment_select()
+            );
+            let rows = self.rows(&sql, &[Param::Int(after)])?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for r in &rows {
+                let (rid, e) = enrollment(r)?;
+                after = rid;
+                let key = EnrollmentKey(rid);
+                let steps = self.step_progress(key)?;
+                let attempts = self.attempts(key)?;
+                let last = match last_status {
+                    true => self
+                        .row(
+                            "SELECT to_status FROM events WHERE enrollment_id = $1 \
+                             ORDER BY seq DESC LIMIT 1",
+                            &[text(&e.id)],
+                        )?
+                        .map(|r| r.try_get::<_, Option<String>>(0))
+                        .transpose()?
+                        .flatten(),
+                    false => None,
+                };
+                each(e, steps, attempts, last)?;
+            }
+        }
+    }
+
+    fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
+        let rows = self.rows(
+            "SELECT id FROM enrollments WHERE status = 0 AND start_at IS NOT NULL \
+             AND start_at <= $1 ORDER BY start_at, rid LIMIT $2",
+            &[Param::Int(now.millis()), Param::Int(limit.into())],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn history(&mut self, enrollment_id: &str) -> Result<Vec<Event>> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE enrollment_id = $1 ORDER BY seq");
+        let rows = self.rows(&sql, &[text(enrollment_id)])?;
+        rows.iter().map(event).collect()
+    }
+
+    fn events_after(&mut self, after: i64, user: Option<&str>, limit: u32) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 \
+             AND ($2::text IS NULL OR user_id = $2) ORDER BY seq LIMIT $3"
+        );
+        let rows = self.rows(
+            &sql,
+            &[
+                Param::Int(after),
+                user.map_or(Param::Null, text),
+                Param::Int(limit.into()),
+            ],
+        )?;
+        rows.iter().map(event).collect()
+    }
+
+    fn status_totals(&mut self, program_id: &str) -> Result<Vec<StatusTotals>> {
+        let rows = self.rows(
+            "SELECT status, count(*), coalesce(sum(progress), 0)::float8, \
+             coalesce(sum(steps_completed), 0)::float8, count(completed_at), \
+             coalesce(sum(completed_at - coalesce(started_at, enrolled_at)) \
+                 FILTER (WHERE completed_at IS NOT NULL), 0)::float8 \
+             FROM enrollments WHERE program_id = $1 GROUP BY status",
+            &[text(program_id)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(StatusTotals {
+                    status: status(r.try_get(0)?)?,
+                    count: r.try_get::<_, i64>(1)? as u64,
+                    progress: r.try_get(2)?,
+                    steps_completed: r.try_get::<_, f64>(3)? as u64,
+                    completed: r.try_get::<_, i64>(4)? as u64,
+                    completion_ms: r.try_get::<_, f64>(5)? as i128,
+                })
+            })
+            .collect()
+    }
+
+    fn step_counts(&mut self, program_id: &str) -> Result<Vec<(String, StepStatus, u64)>> {
+        let rows = self.rows(
+            "SELECT p.step_id, p.status, count(*) FROM enrollments e \
+             JOIN step_progress p ON p.enrollment_rid = e.rid \
+             WHERE e.program_id = $1 GROUP BY p.step_id, p.status",
+            &[text(program_id)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    step_status(r.try_get(1)?)?,
+                    r.try_get::<_, i64>(2)? as u64,
+                ))
+            })
+            .collect()
+    }
+
+    fn count(&mut self, records: Records) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", table(records));
+        let n: i64 = self.tx.query_one(&sql, &[])?.try_get(0)?;
+        Ok(n as u64)
+    }
+
+    fn has_any(&mut self, records: Records) -> Result<bool> {
+        self.flag(
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", table(records)),
+            &[],
+        )
+    }
+
+    fn storage_problems(&mut self) -> Result<Vec<String>> {
+        // PostgreSQL checks its own pages and enforces the foreign keys on every write: there
+        // is nothing of the kind of SQLite's integrity_check to run.
+        Ok(Vec::new())
+    }
+
+    fn duplicate_open_enrollments(&mut self) -> Result<Vec<(String, String, i64)>> {
+        let open: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.code().to_string())
+            .collect();
+        let sql = format!(
+            "SELECT user_id, program_id, count(*) FROM enrollments WHERE status IN ({}) \
+             GROUP BY user_id, program_id HAVING count(*) > 1",
+            open.join(", ")
+        );
+        let rows = self.rows(&sql, &[])?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    fn copy_to(&mut self, dest: &Path) -> Result<()> {
+        Err(Error::validation(
+            "backup",
+            format!(
+                "cannot copy a PostgreSQL database to {}: use pg_dump, or export",
+                dest.display()
+            ),
+        ))
+    }
+}
+
+/// A WHERE clause under construction: `?` in each added clause becomes the next numbered
+/// parameter.
+#[derive(Default)]
+struct Where<'a> {
+    clauses: Vec<String>,
+    values: Vec<Param<'a>>,
+}
+
+impl<'a> Where<'a> {
+    fn add(&mut self, clause: &str, value: Param<'a>) {
+        self.values.push(value);
+        self.clauses
+            .push(clause.replace('?', &format!("${}", self.values.len())));
+    }
+}
+
+fn table(records: Records) -> &'static str {
+    match records {
+        Records::Users => "users",
+        Records::Programs => "programs",
+        Records::Enrollments => "enrollments",
+        Records::Events => "events",
+    }
+}
+
+impl Write for Tx<'_> {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn discard(&mut self) {
+        self.discard = true;
+    }
+
+    fn upsert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<()> {
+        self.check_unique_values(user)?;
+        if self.insert_user(user, times, replace)? == 0 {
+            return Err(Error::Conflict(format!("user {} already exists", user.id)));
+        }
+        Ok(())
+    }
+
+    fn replace_users(&mut self, users: &[&User], times: UserTimes) -> Result<bool> {
+        for user in users {
+            match self.upsert_user(user, times, true) {
+                Ok(()) => {}
+                Err(Error::Conflict(_)) => return Ok(false),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(true)
+    }
+
+    fn insert_users(&mut self, users: &[(&User, UserTimes)]) -> Result<bool> {
+        // One at a time: a refused one (checked first) stops before anything is written.
+        for (user, _) in users {
+            match self.check_unique_values(user) {
+                Ok(()) => {}
+                Err(Error::Conflict(_)) => return Ok(false),
+                Err(other) => return Err(other),
+            }
+            let sql = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
+            if self.flag(sql, &[text(&user.id)])? {
+                return Ok(false);
+            }
+        }
+        for (user, times) in users {
+            self.insert_user(user, *times, false)?;
+        }
+        Ok(true)
+    }
+
+    fn write_program(
+        &mut self,
+        spec: &ProgramSpec,
+        now: Timestamp,
+        steps_changed: bool,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO programs (id, kind, title, description, state, self_enrollment, \
+             passing_score, max_attempts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+             description = excluded.description, state = excluded.state, \
+             self_enrollment = excluded.self_enrollment, \
+             passing_score = excluded.passing_score, max_attempts = excluded.max_attempts, \
+             updated_at = excluded.updated_at",
+            &[
+                text(&spec.id),
+                text(spec.kind.as_str()),
+                text(&spec.title),
+                opt_text(&spec.description),
+                text(spec.state.as_str()),
+                Param::Bool(spec.self_enrollment),
+                spec.assessment
+                    .map_or(Param::Null, |a| Param::Real(a.passing_score)),
+                spec.assessment
+                    .and_then(|a| a.max_attempts)
+                    .map_or(Param::Null, |m| Param::Int(m.into())),
+                Param::Int(now.millis()),
+            ],
+        )?;
+        if steps_changed {
+            self.run(
+                "DELETE FROM program_steps WHERE program_id = $1",
+                &[text(&spec.id)],
+            )?;
+            for (i, step) in spec.steps.iter().enumerate() {
+                self.run(
+                    "INSERT INTO program_steps (program_id, step_id, position, step_type, \
+                     title, learner_completable) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        text(&spec.id),
+                        text(&step.id),
+                        Param::Int(i as i64 + 1),
+                        text(&step.step_type),
+                        text(&step.title),
+                        Param::Bool(step.learner_completable),
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_program_times(
+        &mut self,
+        id: &str,
+        created: Timestamp,
+        updated: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE programs SET created_at = $2, updated_at = $3 WHERE id = $1",
+            &[
+                text(id),
+                Param::Int(created.millis()),
+                Param::Int(updated.millis()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn enrollment_for_update(&mut self, id: &str) -> Result<(EnrollmentKey, Enrollment)> {
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        let sql = format!(
+            "SELECT e.rid, {} FROM enrollments e WHERE e.id = $1 FOR UPDATE",
+            columns.join(", ")
+        );
+        match self.row(&sql, &[text(id)])? {
+            Some(r) => stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e)),
+            None => Err(Error::not_found("enrollment", id)),
+        }
+    }
+
+    fn program_has_enrollments(&mut self, id: &str) -> Result<bool> {
+        self.flag(
+            "SELECT EXISTS (SELECT 1 FROM enrollments WHERE program_id = $1)",
+            &[text(id)],
+        )
+    }
+
+    fn prior_enrollments(
+        &mut self,
+        user_id: &str,
+        program_id: &str,
+    ) -> Result<(Option<Prior>, Option<Prior>)> {
+        let rows = self.rows(
+            "SELECT id, status, attempt_number FROM enrollments \
+             WHERE user_id = $1 AND program_id = $2 ORDER BY rid DESC",
+            &[text(user_id), text(program_id)],
+        )?;
+        let priors: Vec<Prior> = rows.iter().map(prior).collect::<Result<_>>()?;
+        let open = priors.iter().find(|p| p.status.is_open()).cloned();
+        Ok((open, priors.into_iter().next()))
+    }
+
+    fn enrollment_id_used(&mut self, id: &str) -> Result<bool> {
+        self.flag(
+            "SELECT EXISTS (SELECT 1 FROM enrollments WHERE id = $1) \
+             OR EXISTS (SELECT 1 FROM events WHERE enrollment_id = $1)",
+            &[text(id)],
+        )
+    }
+
+    fn enrollment_id_in_history(&mut self, id: &str) -> Result<bool> {
+        self.flag(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE enrollment_id = $1)",
+            &[text(id)],
+        )
+    }
+
+    fn insert_enrollment(
+        &mut self,
+        e: &Enrollment,
+    ) -> Result<std::result::Result<EnrollmentKey, Refused>> {
+        let values = enrollment_values(e);
+        if let Some(r) = self.row(enrollment_insert(), &values)? {
+            return Ok(Ok(EnrollmentKey(r.try_get(0)?)));
+        }
+        // Refused: say by which rule.
+        if self.flag(
+            "SELECT EXISTS (SELECT 1 FROM enrollments WHERE id = $1)",
+            &[text(&e.id)],
+        )? {
+            return Ok(Err(Refused::IdTaken));
+        }
+        if let Some(open) = self.open_enrollment(&e.user_id, &e.program_id)? {
+            return Ok(Err(Refused::OpenEnrollment(open)));
+        }
+        Ok(Err(Refused::MissingParent))
+    }
+
+    fn batch_rows(&self) -> usize {
+        1
+    }
+
+    fn insert_new_enrollments<'e>(
+        &mut self,
+        es: &[Enrollment],
+        event: &dyn Fn(&Enrollment) -> NewEvent<'e>,
+    ) -> Result<()> {
+        for e in es {
+            if let Err(refused) = self.insert_enrollment(e)? {
+                return Err(Error::Storage(
+                    format!("enrollment {} was refused: {refused:?}", e.id).into(),
+                ));
+            }
+            self.insert_event_row(e, &event(e))?;
+        }
+        Ok(())
+    }
+
+    fn insert_enrollments(&mut self, es: &[&Enrollment]) -> Result<bool> {
+        for e in es {
+            if self.insert_enrollment(e)?.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn update_enrollment(
+        &mut self,
+        key: EnrollmentKey,
+        before: &Enrollment,
+        after: &Enrollment,
+    ) -> Result<()> {
+        let old = enrollment_values(before);
+        let new = enrollment_values(after);
+        let mut sets = Vec::new();
+        let mut values = Vec::new();
+        for ((column, new), old) in STORED_COLUMNS.iter().zip(new).zip(old) {
+            if new != old {
+                values.push(new);
+                sets.push(format!("{column} = ${}", values.len()));
+            }
+        }
+        if values.is_empty() {
+            return Ok(());
+        }
+        values.push(Param::Int(key.0));
+        let sql = format!(
+            "UPDATE enrollments SET {} WHERE rid = ${}",
+            sets.join(", "),
+            values.len()
+        );
+        self.run(&sql, &values)?;
+        Ok(())
+    }
+
+    fn delete_enrollment(&mut self, key: EnrollmentKey) -> Result<()> {
+        self.run(
+            "DELETE FROM enrollments WHERE rid = $1",
+            &[Param::Int(key.0)],
+        )?;
+        Ok(())
+    }
+
+    fn write_step_progress(&mut self, key: EnrollmentKey, p: &StepProgress) -> Result<()> {
+        let result = p.result.as_ref().map(serde_json::to_string).transpose()?;
+        self.run(
+            "INSERT INTO step_progress (enrollment_rid, step_id, status, started_at, \
+             delivered_at, completed_at, failed_at, skipped_at, failure_reason, \
+             failure_message, destination_type, result_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (enrollment_rid, step_id) DO UPDATE SET status = excluded.status, \
+             started_at = excluded.started_at, delivered_at = excluded.delivered_at, \
+             completed_at = excluded.completed_at, failed_at = excluded.failed_at, \
+             skipped_at = excluded.skipped_at, failure_reason = excluded.failure_reason, \
+             failure_message = excluded.failure_message, \
+             destination_type = excluded.destination_type, result_json = excluded.result_json",
+            &[
+                Param::Int(key.0),
+                text(&p.step_id),
+                Param::Int(p.status.code()),
+                millis(p.started_at),
+                millis(p.delivered_at),
+                millis(p.completed_at),
+                millis(p.failed_at),
+                millis(p.skipped_at),
+                opt_text(&p.failure_reason),
+                opt_text(&p.failure_message),
+                opt_text(&p.destination_type),
+                opt_text(&result),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_attempt(&mut self, key: EnrollmentKey, a: &Attempt) -> Result<()> {
+        self.run(
+            "INSERT INTO attempts (enrollment_rid, number, score, passed, submitted_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                Param::Int(key.0),
+                Param::Int(a.number.into()),
+                Param::Real(a.score),
+                a.passed.map_or(Param::Null, Param::Bool),
+                Param::Int(a.submitted_at.millis()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_event(&mut self, e: &Enrollment, event: NewEvent<'_>) -> Result<()> {
+        self.insert_event_row(e, &event)
+    }
+
+    fn insert_event(&mut self, ev: &Event) -> Result<std::result::Result<(), Refused>> {
+        self.lock_events()?;
+        let inserted = self.run(
+            "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, from_status, \
+             to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (seq) DO NOTHING",
+            &[
+                Param::Int(ev.seq),
+                text(&ev.enrollment_id),
+                text(&ev.user_id),
+                text(&ev.program_id),
+                text(&ev.action),
+                opt_text(&ev.from_status),
+                opt_text(&ev.to_status),
+                text(&ev.actor),
+                opt_text(&ev.reason),
+                Param::Int(ev.at.millis()),
+            ],
+        )?;
+        if inserted == 0 {
+            return Ok(Err(Refused::IdTaken));
+        }
+        // New events must be numbered after the imported ones.
+        self.tx.execute(
+            "SELECT setval(pg_get_serial_sequence('events', 'seq'), \
+             (SELECT max(seq) FROM events))",
+            &[],
+        )?;
+        Ok(Ok(()))
+    }
+
+    fn insert_events(&mut self, events: &[&Event]) -> Result<bool> {
+        for ev in events {
+            if self.insert_event(ev)?.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn all_or_nothing(&mut self, body: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
+        self.savepoints += 1;
+        let name = format!("all_or_nothing_{}", self.savepoints);
+        self.tx.batch_execute(&format!("SAVEPOINT {name}"))?;
+        let outcome = body(self);
+        let end = match &outcome {
+            Ok(()) => format!("RELEASE SAVEPOINT {name}"),
+            Err(_) => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+        };
+        self.savepoints -= 1;
+        self.tx.batch_execute(&end)?;
+        outcome
+    }
+
+    fn defer_indexes(&mut self) -> Result<()> {
+        // PostgreSQL maintains its indexes through a load at a cost that does not call for
+        // rebuilding them afterwards.
+        Ok(())
+    }
+
+    fn restore_indexes(&mut self, _: Records) -> Result<()> {
+        Ok(())
+    }
+}
