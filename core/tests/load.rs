@@ -1,4 +1,5 @@
-//! Load: 4 processes x 4 threads on one database file, mixing enroll, add_progress, drop /
+//! Load: 4 processes x 4 threads on one database (an SQLite file, then a PostgreSQL database),
+//! mixing enroll, add_progress, drop /
 //! reactivate and list for a fixed number of operations each. Afterwards:
 //!
 //! * no user has two open enrollments in a program (`check_invariants`, `integrity_check`);
@@ -16,6 +17,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use enrollkit::*;
+
+mod support;
 
 const PROCESSES: usize = 4;
 const THREADS: usize = 4;
@@ -42,7 +45,7 @@ fn next(seed: &mut u64) -> usize {
     (*seed >> 33) as usize
 }
 
-fn open(db: &Path) -> Store {
+fn open(db: &str) -> Store {
     OpenOptions::new()
         .busy_timeout(BUSY_TIMEOUT)
         .open(db)
@@ -101,7 +104,7 @@ fn worker(store: &Store, seed: u64, out: &mut Vec<String>) {
     }
 }
 
-fn child(db: &Path, process: u64) {
+fn child(db: &str, process: u64) {
     let store = std::sync::Arc::new(open(db));
     let threads: Vec<_> = (0..THREADS as u64)
         .map(|t| {
@@ -124,16 +127,39 @@ fn child(db: &Path, process: u64) {
 
 #[test]
 fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("load.db");
+    load(
+        "four_processes_of_four_threads_lose_and_duplicate_nothing",
+        db.to_str().unwrap(),
+    );
+}
+
+#[test]
+fn four_processes_of_four_threads_lose_and_duplicate_nothing_on_postgres() {
+    let Some(base) = support::postgres() else {
+        return;
+    };
+    let db = match std::env::var("ENROLLKIT_LOAD_DB") {
+        Ok(db) => db,
+        Err(_) => support::fresh_database(&base),
+    };
+    load(
+        "four_processes_of_four_threads_lose_and_duplicate_nothing_on_postgres",
+        &db,
+    );
+}
+
+/// The load test proper on database `db`, whose child processes run test `name`.
+fn load(name: &str, db: &str) {
     if let (Ok(db), Ok(p)) = (
         std::env::var("ENROLLKIT_LOAD_DB"),
         std::env::var("ENROLLKIT_LOAD_PROCESS"),
     ) {
-        return child(Path::new(&db), p.parse().unwrap());
+        return child(&db, p.parse().unwrap());
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("load.db");
     {
-        let store = open(&db);
+        let store = open(db);
         for u in 0..users() {
             store
                 .upsert_user(&User {
@@ -152,13 +178,8 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
     let children: Vec<_> = (0..PROCESSES)
         .map(|p| {
             std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "four_processes_of_four_threads_lose_and_duplicate_nothing",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("ENROLLKIT_LOAD_DB", &db)
+                .args(["--exact", name, "--nocapture", "--test-threads=1"])
+                .env("ENROLLKIT_LOAD_DB", db)
                 .env("ENROLLKIT_LOAD_PROCESS", p.to_string())
                 .stdout(std::process::Stdio::piped())
                 .spawn()
@@ -188,7 +209,7 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
     }
     let elapsed = started.elapsed();
 
-    let store = open(&db);
+    let store = open(db);
     assert!(store.check_invariants().unwrap().is_empty());
     let mut all = Vec::new();
     let mut after = None;
@@ -231,9 +252,14 @@ fn four_processes_of_four_threads_lose_and_duplicate_nothing() {
     );
     let total = PROCESSES * THREADS * ops_per_thread();
     eprintln!(
-        "load: {PROCESSES} processes x {THREADS} threads, {total} operations in {:.1} s: \
+        "load on {}: {PROCESSES} processes x {THREADS} threads, {total} operations in {:.1} s: \
          {created} enrollments, {added} additions, {transitions} transitions, {lists} lists \
          (slowest {slowest_list} ms); nothing lost or duplicated",
+        if db.ends_with(".db") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        },
         elapsed.as_secs_f64()
     );
 }
