@@ -82,6 +82,7 @@ pub use api::query::{
     EnrollmentPage, ListQuery, Order, Pagination, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 pub use api::report::{ProgramReport, StepFunnel};
+pub use api::store::is_postgres_location;
 pub use api::views::View;
 pub use api::Store;
 pub use domain::lifecycle::Command;

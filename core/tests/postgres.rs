@@ -188,6 +188,14 @@ fn a_newer_schema_is_refused_and_a_foreign_database_is_left_alone() {
         .open("postgres://nobody@/db?port=notanumber")
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+
+    // A database that does not exist is said so at once, not after the pool's timeout.
+    let started = std::time::Instant::now();
+    let missing = support::with_database(&base, "no_such_database");
+    let err = OpenOptions::new().open(&missing).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Storage, "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub fn exit_code(e: &Error) -> u8 {
 /// Opens `--db` (read-only with `--read-only`). With `must_exist` a missing file is a storage
 /// failure instead of a new empty database, so a mistyped path is not silently created.
 pub fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
-    if must_exist && !cli.db.exists() {
+    if must_exist && !is_postgres(cli) && !cli.db.exists() {
         return Err(Fail::Core(Error::Storage(
             format!("{} does not exist", cli.db.display()).into(),
         )));
@@ -55,6 +55,11 @@ pub fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
         .create(!must_exist)
         .read_only(cli.read_only)
         .open(&cli.db)?)
+}
+
+/// Whether `--db` names a PostgreSQL database rather than a file.
+pub fn is_postgres(cli: &Cli) -> bool {
+    cli.db.to_str().is_some_and(enrollkit::is_postgres_location)
 }
 
 /// An optional RFC 3339 argument; a malformed one is the core's validation failure.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use enrollkit::{Actor, BatchMode, Error, Failure, Store};
 use serde_json::json;
 
-use super::common::{open, Fail, Outcome};
+use super::common::{self, open, Fail, Outcome};
 use crate::args::Cli;
 use crate::output::{self, Out};
 
@@ -40,6 +40,11 @@ pub fn info(cli: &Cli, out: &Out) -> Outcome {
 /// `force` it first deletes the file and its `-wal`/`-shm`, but only after opening it as an
 /// enrollkit database, so it never deletes a file that is something else.
 pub fn demo(cli: &Cli, out: &Out, users: usize, force: bool) -> Outcome {
+    if force && common::is_postgres(cli) {
+        return Err(Fail::Usage(
+            "--force replaces SQLite files only: give demo an empty PostgreSQL database".into(),
+        ));
+    }
     if force {
         if cli.db.exists() {
             drop(Store::open(&cli.db)?); // only ever replace an enrollkit database

@@ -121,9 +121,23 @@ fn unrun() -> Error {
     Error::Storage("the storage backend did not run the transaction".into())
 }
 
+/// Whether `location` names a PostgreSQL database (a `postgres://` or `postgresql://` URL, or
+/// libpq key=value settings naming a host or a database) rather than an SQLite file: what
+/// [`Store::open`] decides by.
+///
+/// ```
+/// assert!(enrollkit::is_postgres_location("postgres://app@db1,db2/lms?target_session_attrs=read-write"));
+/// assert!(enrollkit::is_postgres_location("host=/run/postgresql dbname=lms"));
+/// assert!(!enrollkit::is_postgres_location("enrollments.db"));
+/// ```
+pub fn is_postgres_location(location: &str) -> bool {
+    crate::postgres::is_location(location)
+}
+
 impl OpenOptions {
     /// Opens (creating or upgrading as needed, unless [`OpenOptions::create`] or
-    /// [`OpenOptions::read_only`] say otherwise) the database at `path`.
+    /// [`OpenOptions::read_only`] say otherwise) the database at `path`: an SQLite file, or a
+    /// PostgreSQL database when `path` is a PostgreSQL location ([`is_postgres_location`]).
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         match path.to_str() {

@@ -127,6 +127,15 @@ impl Database {
             shown.get_dbname().unwrap_or(""),
             shown.get_user().unwrap_or("")
         );
+        // One connection first: it says at once why a database cannot be reached (the pool
+        // would retry until its timeout), and it migrates.
+        let mut client = config.connect(NoTls).map_err(|e| {
+            Error::Storage(Failure::caused_by(
+                format!("cannot connect to {shown}: {e}"),
+                e,
+            ))
+        })?;
+        migrate(&mut client, &options, &shown)?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
@@ -139,64 +148,62 @@ impl Database {
                     e,
                 ))
             })?;
-        let db = Database {
+        Ok(Database {
             pool,
             shown,
             options,
-        };
-        db.migrate()?;
-        Ok(db)
-    }
-
-    /// Creates or upgrades the schema in one transaction, under a transaction lock so that
-    /// two processes opening a new database at once do not both create it.
-    fn migrate(&self) -> Result<()> {
-        let mut client = self.pool.get()?;
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-        let current = schema_version(&mut tx)?;
-        let latest = crate::SCHEMA_VERSION;
-        if current > latest {
-            return Err(Error::SchemaTooNew {
-                found: current,
-                supported: latest,
-            });
-        }
-        if current == latest {
-            return Ok(());
-        }
-        if self.options.read_only {
-            return Err(Error::Storage(
-                format!(
-                    "the database is at schema version {current} and needs an upgrade to \
-                     {latest}: open it once without the read-only option"
-                )
-                .into(),
-            ));
-        }
-        if current == 0 && !self.options.create {
-            return Err(Error::Storage(
-                format!("{} has no enrollkit schema", self.shown).into(),
-            ));
-        }
-        for (version, sql) in MIGRATIONS {
-            if *version > current {
-                tx.batch_execute(sql).map_err(|e| {
-                    Error::Storage(Failure::caused_by(
-                        format!("migration to version {version}: {e}"),
-                        e,
-                    ))
-                })?;
-            }
-        }
-        tx.execute("UPDATE enrollkit_schema SET version = $1", &[&latest])?;
-        tx.commit()?;
-        Ok(())
+        })
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
         Ok(self.pool.get()?)
     }
+}
+
+/// Creates or upgrades the schema of the database `client` is connected to (`shown`) in one
+/// transaction, under a transaction lock so that two processes opening a new database at once
+/// do not both create it.
+fn migrate(client: &mut postgres::Client, options: &OpenOptions, shown: &str) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let current = schema_version(&mut tx)?;
+    let latest = crate::SCHEMA_VERSION;
+    if current > latest {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    if current == latest {
+        return Ok(());
+    }
+    if options.read_only {
+        return Err(Error::Storage(
+            format!(
+                "the database is at schema version {current} and needs an upgrade to \
+                 {latest}: open it once without the read-only option"
+            )
+            .into(),
+        ));
+    }
+    if current == 0 && !options.create {
+        return Err(Error::Storage(
+            format!("{shown} has no enrollkit schema").into(),
+        ));
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version > current {
+            tx.batch_execute(sql).map_err(|e| {
+                Error::Storage(Failure::caused_by(
+                    format!("migration to version {version}: {e}"),
+                    e,
+                ))
+            })?;
+        }
+    }
+    tx.execute("UPDATE enrollkit_schema SET version = $1", &[&latest])?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// The transaction lock that migrations take.
