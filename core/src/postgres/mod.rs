@@ -59,12 +59,21 @@ impl From<postgres::Error> for Error {
                     | &SqlState::QUERY_CANCELED
             )
         );
-        let failure = Failure::caused_by(err.to_string(), err);
+        let failure = Failure::caused_by(describe(&err), err);
         if busy {
             Error::Busy(failure)
         } else {
             Error::Storage(failure)
         }
+    }
+}
+
+/// `err` in words: the server's own message when the server refused something (the error's
+/// `Display` says only "db error" then).
+fn describe(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => err.to_string(),
     }
 }
 
@@ -131,7 +140,7 @@ impl Database {
         // would retry until its timeout), and it migrates.
         let mut client = config.connect(NoTls).map_err(|e| {
             Error::Storage(Failure::caused_by(
-                format!("cannot connect to {shown}: {e}"),
+                format!("cannot connect to {shown}: {}", describe(&e)),
                 e,
             ))
         })?;
