@@ -142,6 +142,17 @@ pub enum Cmd {
     },
     /// Consistent online copy to a new file (SQLite backup API).
     Backup { dest: PathBuf },
+    /// Copy every record from one database to another, of either backend (an SQLite file or a
+    /// PostgreSQL location), streaming an export of FROM into an import into TO. --db is not
+    /// used. TO must hold no records; an import into it is all or nothing.
+    Copy {
+        /// The database to read (it must exist).
+        #[arg(long)]
+        from: PathBuf,
+        /// The database to fill (created when it is a missing file).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Integrity check plus enrollkit's invariants; exit 1 on any violation.
     Check,
 }

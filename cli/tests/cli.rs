@@ -8,6 +8,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
 fn cli(db: &Path) -> Command {
     let mut c = Command::cargo_bin("enrollkit").unwrap();
     c.arg("--db").arg(db);
@@ -658,4 +661,58 @@ fn refused_commands_and_reads_create_no_database() {
     assert!(!f.db.exists());
     cli(&f.db).args(["user", "add", "u1"]).assert().success();
     assert!(f.db.exists());
+}
+
+/// `copy` from an SQLite file to PostgreSQL and back, and between files: every export along
+/// the way is the same bytes.
+#[test]
+fn copy_between_backends_gives_byte_identical_exports() {
+    let f = fixture();
+    cli(&f.db)
+        .args(["demo", "--users", "40"])
+        .assert()
+        .success();
+    let export = |db: &str, name: &str| -> Vec<u8> {
+        let file = f.dir.join(name);
+        cli(Path::new(db))
+            .arg("export")
+            .arg(&file)
+            .assert()
+            .success();
+        std::fs::read(&file).unwrap()
+    };
+    let original = export(f.db.to_str().unwrap(), "original.jsonl");
+    let copy = |from: &str, to: &str| {
+        Command::cargo_bin("enrollkit")
+            .unwrap()
+            .args(["copy", "--from", from, "--to", to])
+            .assert()
+            .success();
+    };
+    let file_copy = f.dir.join("copy.db");
+    copy(f.db.to_str().unwrap(), file_copy.to_str().unwrap());
+    assert!(export(file_copy.to_str().unwrap(), "copy.jsonl") == original);
+    // Into a database with records: refused, nothing written.
+    Command::cargo_bin("enrollkit")
+        .unwrap()
+        .args(["copy", "--from", f.db.to_str().unwrap(), "--to"])
+        .arg(&file_copy)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already holds records"));
+    let Some(base) = support::postgres() else {
+        return;
+    };
+    let pg = support::fresh_database(&base);
+    copy(f.db.to_str().unwrap(), &pg);
+    assert!(
+        export(&pg, "postgres.jsonl") == original,
+        "SQLite -> PostgreSQL"
+    );
+    let back = f.dir.join("back.db");
+    copy(&pg, back.to_str().unwrap());
+    assert!(
+        export(back.to_str().unwrap(), "back.jsonl") == original,
+        "and back"
+    );
 }

@@ -94,7 +94,7 @@ impl OpenOptions {
     }
 
     /// How long an operation waits for another connection's lock before failing with
-    /// [`Error::Busy`].
+    /// [`Error::Busy`](crate::Error::Busy).
     pub fn busy_timeout(mut self, timeout: Duration) -> OpenOptions {
         self.busy_timeout = timeout;
         self
@@ -108,7 +108,7 @@ impl OpenOptions {
     }
 
     /// Whether to create the file when it does not exist (default true). With `false`, a missing
-    /// file is a [`Error::Storage`] error.
+    /// file is a [`Error::Storage`](crate::Error::Storage) error.
     pub fn create(mut self, create: bool) -> OpenOptions {
         self.create = create;
         self
@@ -116,13 +116,13 @@ impl OpenOptions {
 
     /// Whether to open the file for reading only (default false): for a file this process may
     /// not write (a read-only file or mount, an archived copy). Every read works; every write
-    /// fails with [`Error::Storage`] before it touches the file. The file is never created
+    /// fails with [`Error::Storage`](crate::Error::Storage) before it touches the file. The file is never created
     /// nor upgraded: it must already be at [`SCHEMA_VERSION`](crate::SCHEMA_VERSION). SQLite still needs the WAL's
     /// `-shm` file, or a directory it may create it in; without either, opening fails with
-    /// [`Error::Storage`].
+    /// [`Error::Storage`](crate::Error::Storage).
     ///
     /// Without this option, opening a file that cannot be written fails with
-    /// [`Error::Storage`] saying so, before anything is read or written.
+    /// [`Error::Storage`](crate::Error::Storage) saying so, before anything is read or written.
     pub fn read_only(mut self, read_only: bool) -> OpenOptions {
         self.read_only = read_only;
         self

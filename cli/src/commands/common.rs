@@ -46,15 +46,21 @@ pub fn exit_code(e: &Error) -> u8 {
 /// Opens `--db` (read-only with `--read-only`). With `must_exist` a missing file is a storage
 /// failure instead of a new empty database, so a mistyped path is not silently created.
 pub fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
-    if must_exist && !is_postgres(cli) && !cli.db.exists() {
+    open_at(&cli.db, cli.read_only, must_exist)
+}
+
+/// [`open`] for the database `db` (a file or a PostgreSQL location).
+pub fn open_at(db: &Path, read_only: bool, must_exist: bool) -> Result<Store, Fail> {
+    let postgres = db.to_str().is_some_and(enrollkit::is_postgres_location);
+    if must_exist && !postgres && !db.exists() {
         return Err(Fail::Core(Error::Storage(
-            format!("{} does not exist", cli.db.display()).into(),
+            format!("{} does not exist", db.display()).into(),
         )));
     }
     Ok(enrollkit::OpenOptions::new()
         .create(!must_exist)
-        .read_only(cli.read_only)
-        .open(&cli.db)?)
+        .read_only(read_only)
+        .open(db)?)
 }
 
 /// Whether `--db` names a PostgreSQL database rather than a file.

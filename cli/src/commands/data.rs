@@ -173,6 +173,110 @@ pub fn backup(cli: &Cli, out: &Out, dest: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `copy`: every record of `from` into `to`, which must hold none: an export of `from`,
+/// streamed through a bounded channel (memory stays bounded whatever the size) into an
+/// all-or-nothing import into `to`. The export is one snapshot of `from`, which stays usable
+/// by others meanwhile. Exit 1 when the import refused lines (nothing is written then).
+pub fn copy(out: &Out, from: &Path, to: &Path) -> Outcome {
+    let source = common::open_at(from, false, true)?;
+    let dest = common::open_at(to, false, false)?;
+    if dest.stats()? != enrollkit::RecordCounts::default() {
+        return Err(Fail::Usage(format!(
+            "{} already holds records: copy fills an empty database",
+            to.display()
+        )));
+    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel(8);
+    let (exported, report) = std::thread::scope(|scope| {
+        let exporter = scope.spawn(|| {
+            let mut w = BufWriter::with_capacity(1 << 16, ChannelWriter(sender));
+            let counts = source.export_jsonl(&mut w, None)?;
+            let unwritable =
+                |e: std::io::Error| Error::Storage(Failure::caused_by(e.to_string(), e));
+            let ChannelWriter(sender) = w.into_inner().map_err(|e| unwritable(e.into_error()))?;
+            // The end of the export; without it the reader fails the import.
+            let _ = sender.send(Vec::new());
+            Ok::<_, Error>(counts)
+        });
+        let reader = ChannelReader {
+            receiver,
+            chunk: Vec::new(),
+            at: 0,
+            ended: false,
+        };
+        let mut input = BufReader::with_capacity(1 << 16, reader);
+        let report = dest.import_jsonl(&mut input, BatchMode::AllOrNothing, None);
+        // An import that stopped early no longer reads: the exporter then fails to write and
+        // ends.
+        drop(input);
+        let exported = exporter
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (exported, report)
+    });
+    let report = report?;
+    if report.errors.is_empty() {
+        exported?;
+    }
+    out.import(&report);
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The writing end of [`copy`]'s channel: each write is one chunk for the reader.
+struct ChannelWriter(std::sync::mpsc::SyncSender<Vec<u8>>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.0.send(buf.to_vec()).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the import stopped reading")
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The reading end of [`copy`]'s channel: the chunks in order, then the end of input at the
+/// empty chunk that ends a complete export. A writer gone without it (the export failed) is
+/// a read error, so that the import rolls back instead of committing part of the records.
+struct ChannelReader {
+    receiver: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+    /// Whether the end of the export was read.
+    ended: bool,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.receiver.recv() {
+                Ok(chunk) if chunk.is_empty() => self.ended = true,
+                Ok(chunk) => (self.chunk, self.at) = (chunk, 0),
+                Err(_) => {
+                    return Err(std::io::Error::other("the export ended before its end"));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// `check`: the integrity check plus enrollkit's invariants. Exit 1 on any violation.
 pub fn check(cli: &Cli, out: &Out) -> Outcome {
     let store = open(cli, true)?;

@@ -47,7 +47,7 @@ pub(crate) fn is_location(location: &str) -> bool {
 
 /// PostgreSQL's failures mapped once to public codes: a serialization failure, a deadlock or a
 /// lock that could not be had is `busy`; anything else `storage`. The PostgreSQL error stays
-/// the [`Failure`]'s source ([`sql_state`] reads it).
+/// the [`Failure`]'s source (`sql_state` reads it).
 impl From<postgres::Error> for Error {
     fn from(err: postgres::Error) -> Self {
         let busy = matches!(
