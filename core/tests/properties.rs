@@ -8,6 +8,8 @@ use std::sync::Arc;
 use enrollkit::*;
 use proptest::prelude::*;
 
+mod support;
+
 const USERS: usize = 3;
 const PROGRAMS: [&str; 4] = ["course", "course_steps", "cert", "track"];
 
@@ -57,14 +59,19 @@ fn step(id: &str, completable: bool) -> Step {
     }
 }
 
-fn setup() -> (Store, Arc<ManualClock>) {
+/// A store with users and programs: in memory, or with `postgres` in a new PostgreSQL database.
+fn setup(postgres: bool) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
     ));
-    let store = OpenOptions::new()
-        .clock(clock.clone())
-        .open_in_memory()
-        .unwrap();
+    let options = OpenOptions::new().clock(clock.clone());
+    let store = match postgres {
+        false => options.open_in_memory().unwrap(),
+        true => {
+            let base = support::postgres().expect("PostgreSQL runs were asked for");
+            options.open(support::fresh_database(&base)).unwrap()
+        }
+    };
     for i in 0..USERS {
         store
             .upsert_user(&User {
@@ -144,8 +151,8 @@ fn snapshot(store: &Store) -> String {
     out + &format!("{:?}", store.events_after(&Actor::Admin, 0, 1000).unwrap())
 }
 
-fn run(ops: Vec<(Option<usize>, Op)>) -> Result<(), TestCaseError> {
-    let (store, clock) = setup();
+fn run(ops: Vec<(Option<usize>, Op)>, postgres: bool) -> Result<(), TestCaseError> {
+    let (store, clock) = setup(postgres);
     let mut ids: Vec<String> = Vec::new();
     let pick = |ids: &Vec<String>, i: usize| ids.get(i % ids.len().max(1)).cloned();
     for (who, op) in ops {
@@ -424,9 +431,10 @@ fn bulk_matches_one_at_a_time(
     pre: Vec<(usize, usize, bool)>,
     rows: Vec<BulkRow>,
     all_or_nothing: bool,
+    postgres: bool,
 ) -> Result<(), TestCaseError> {
-    let (bulk, clock) = setup();
-    let (single, _) = setup();
+    let (bulk, clock) = setup(postgres);
+    let (single, _) = setup(postgres);
     for store in [&bulk, &single] {
         for i in 0..BULK_USERS {
             store
@@ -533,7 +541,21 @@ proptest! {
 
     #[test]
     fn random_operation_sequences_keep_the_invariants(ops in prop::collection::vec((actor(), op()), 1..60)) {
-        run(ops)?;
+        run(ops, false)?;
+    }
+}
+
+proptest! {
+    // Fewer cases: each opens a new PostgreSQL database.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operation_sequences_keep_the_invariants_on_postgres(
+        ops in prop::collection::vec((actor(), op()), 1..60),
+    ) {
+        if support::postgres().is_some() {
+            run(ops, true)?;
+        }
     }
 }
 
@@ -546,6 +568,21 @@ proptest! {
         rows in prop::collection::vec(bulk_row(), 256..300),
         all_or_nothing in prop_oneof![4 => Just(false), 1 => Just(true)],
     ) {
-        bulk_matches_one_at_a_time(pre, rows, all_or_nothing)?;
+        bulk_matches_one_at_a_time(pre, rows, all_or_nothing, false)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_bulk_enroll_ends_where_one_enroll_at_a_time_does_on_postgres(
+        pre in prop::collection::vec((0..BULK_USERS, 0..PROGRAMS.len(), any::<bool>()), 0..30),
+        rows in prop::collection::vec(bulk_row(), 256..300),
+        all_or_nothing in prop_oneof![4 => Just(false), 1 => Just(true)],
+    ) {
+        if support::postgres().is_some() {
+            bulk_matches_one_at_a_time(pre, rows, all_or_nothing, true)?;
+        }
     }
 }
