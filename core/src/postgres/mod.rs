@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::NoTls;
-use r2d2_postgres::PostgresConnectionManager;
 
 use crate::domain::model::Enrollment;
 use crate::domain::time::Timestamp;
@@ -102,9 +101,46 @@ fn retryable(err: &Error) -> bool {
     )
 }
 
+/// Statements a connection keeps prepared at most; it forgets them all when it has that many
+/// (listings and updates build statements from their filters and changed columns).
+const MAX_STATEMENTS: usize = 512;
+
+/// A pooled connection and the statements prepared on it: a statement is prepared (one round
+/// trip) the first time a connection runs it, then only executed. Prepared statements belong
+/// to the session, not to a transaction, so they outlive rollbacks.
+pub(crate) struct Connection {
+    client: postgres::Client,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+/// Opens the pool's connections.
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.config.connect(NoTls)?,
+            statements: std::collections::HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
 /// One PostgreSQL database, through a pool of connections. `Send + Sync`.
 pub(crate) struct Database {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: r2d2::Pool<Manager>,
     /// The location without its password, for messages.
     shown: String,
     options: OpenOptions,
@@ -145,7 +181,7 @@ impl Database {
             ))
         })?;
         migrate(&mut client, &options, &shown)?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager { config };
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(0))
@@ -164,7 +200,7 @@ impl Database {
         })
     }
 
-    fn connection(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
         Ok(self.pool.get()?)
     }
 }
@@ -253,19 +289,20 @@ impl Backend for Database {
     }
 
     fn schema_version(&self) -> Result<i64> {
-        let mut client = self.connection()?;
-        let mut tx = client.transaction()?;
+        let mut conn = self.connection()?;
+        let mut tx = conn.client.transaction()?;
         schema_version(&mut tx)
     }
 
     fn read(&self, body: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()> {
-        let mut client = self.connection()?;
+        let mut conn = self.connection()?;
+        let Connection { client, statements } = &mut *conn;
         let transaction = client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let mut tx = tx::Tx::new(transaction, self.now());
+        let mut tx = tx::Tx::new(transaction, statements, self.now());
         body(&mut tx)?;
         tx.finish(true)
     }
@@ -300,10 +337,11 @@ impl Database {
         }
         let mut attempt = 1;
         loop {
-            let mut client = self.connection()?;
+            let mut conn = self.connection()?;
+            let Connection { client, statements } = &mut *conn;
             let outcome = (|| {
                 let transaction = client.transaction()?;
-                let mut tx = tx::Tx::new(transaction, self.now());
+                let mut tx = tx::Tx::new(transaction, statements, self.now());
                 body(&mut tx)?;
                 let commit = !tx.discarded();
                 tx.finish(commit)

@@ -8,8 +8,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::Row;
+use postgres::{Row, Statement};
 
 use crate::domain::model::{
     enrollment_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
@@ -312,6 +314,8 @@ const FOLDED_EMAIL: &str =
 /// One transaction.
 pub(super) struct Tx<'c> {
     tx: postgres::Transaction<'c>,
+    /// The connection's prepared statements, by their text.
+    statements: &'c mut HashMap<String, Statement>,
     now: Timestamp,
     discard: bool,
     /// Whether this transaction holds [`EVENTS_LOCK`].
@@ -321,9 +325,14 @@ pub(super) struct Tx<'c> {
 }
 
 impl<'c> Tx<'c> {
-    pub(super) fn new(tx: postgres::Transaction<'c>, now: Timestamp) -> Tx<'c> {
+    pub(super) fn new(
+        tx: postgres::Transaction<'c>,
+        statements: &'c mut HashMap<String, Statement>,
+        now: Timestamp,
+    ) -> Tx<'c> {
         Tx {
             tx,
+            statements,
             now,
             discard: false,
             appending: false,
@@ -345,28 +354,47 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// `sql` prepared on this connection: once, the first time the connection runs it.
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = self.tx.prepare(sql)?;
+        if self.statements.len() >= super::MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
     fn rows(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Vec<Row>> {
-        Ok(self.tx.query(sql, &refs(values))?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query(&statement, &refs(values))?)
     }
 
     fn row(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Option<Row>> {
-        Ok(self.tx.query_opt(sql, &refs(values))?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query_opt(&statement, &refs(values))?)
     }
 
     fn run(&mut self, sql: &str, values: &[Param<'_>]) -> Result<u64> {
-        Ok(self.tx.execute(sql, &refs(values))?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.execute(&statement, &refs(values))?)
     }
 
     fn flag(&mut self, sql: &str, values: &[Param<'_>]) -> Result<bool> {
-        let row = self.tx.query_one(sql, &refs(values))?;
+        let statement = self.statement(sql)?;
+        let row = self.tx.query_one(&statement, &refs(values))?;
         Ok(row.try_get(0)?)
     }
 
     /// Takes [`EVENTS_LOCK`] before this transaction's first event.
     fn lock_events(&mut self) -> Result<()> {
         if !self.appending {
-            self.tx
-                .execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+            self.run(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[Param::Int(EVENTS_LOCK)],
+            )?;
             self.appending = true;
         }
         Ok(())
@@ -1228,7 +1256,7 @@ impl Write for Tx<'_> {
             return Ok(Err(Refused::IdTaken));
         }
         // New events must be numbered after the imported ones.
-        self.tx.execute(
+        self.run(
             "SELECT setval(pg_get_serial_sequence('events', 'seq'), \
              (SELECT max(seq) FROM events))",
             &[],
