@@ -9,11 +9,23 @@
  *  - Output parameters are written only on success. Strings returned through an output
  *    parameter are owned by the caller and must be released with enrollkit_string_free()
  *    (never free()).
+ *  - Records: each function that returns a record as JSON text has a `_typed` twin that
+ *    returns a handle instead (enrollkit_enrollment, enrollkit_enrollment_page,
+ *    enrollkit_user, enrollkit_program, their arrays, enrollkit_event_array,
+ *    enrollkit_enroll_outcomes), read with typed accessors. A handle received through an
+ *    output parameter is the caller's: release it with its one `_free` function. Items of a
+ *    page or array are lent by it: never free them. Accessors never fail and leave the last
+ *    error alone; a NULL handle reads as NULL, 0, false or ENROLLKIT_TIME_ABSENT. Strings
+ *    they return are lent by the handle (valid until it is freed; NULL = absent). Times are
+ *    int64_t milliseconds since 1970-01-01T00:00:00Z, ENROLLKIT_TIME_ABSENT when absent.
+ *  - Builders replace JSON input: enrollkit_user_batch, enrollkit_enroll_batch,
+ *    enrollkit_list_query (one thread at a time while they change).
  *  - Input strings must be NUL-terminated UTF-8 and are only borrowed for the call.
  *    A NULL where a value is required returns ENROLLKIT_RESULT_NULL_PARAMETER;
  *    invalid UTF-8 returns ENROLLKIT_RESULT_INVALID_UTF8. Arguments documented as
  *    "may be NULL" are optional.
- *  - No function unwinds into C: an internal panic returns ENROLLKIT_RESULT_PANIC.
+ *  - No function unwinds into C: an internal panic returns ENROLLKIT_RESULT_PANIC (NULL, 0
+ *    or false from a function that returns a value).
  *  - An enrollkit_store is safe to use from several threads at once.
  *  - actor is "admin", "system" or "learner:<user id>".
  */
