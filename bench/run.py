@@ -322,6 +322,17 @@ def targets(results, imports, pairs, query_pairs, report_times):
             add(what, "-", None)
 
     versus("Single operations: C ABI within 5 % of the Rust API (>= 0.95x)", "c", "rust", 0.95)
+    # Issue #22: the C ABI's typed handles against the Rust API, phase by phase (N=100,000).
+    c_abi, rust_api = small.get("c"), small.get("rust")
+    for key, label in (("users", "A users"), ("enroll", "A enroll"), ("single_normal", "B NORMAL"),
+                       ("first_page", "C first page"), ("offset_deep", "C deep offset"),
+                       ("keyset_deep", "C deep keyset")):
+        what = f"C ABI (typed handles) >= 0.9x the Rust API: {label}"
+        if c_abi and rust_api:
+            ratio = c_abi[key] / rust_api[key]
+            add(what, f"{ratio:.2f}x", ratio >= 0.9)
+        else:
+            add(what, "-", None)
     versus("Single operations: Python module >= 0.9x the floor", "python", "floor", 0.9)
     versus("Single operations: Python module >= 1.2x hand-written sqlite3", "python", "sqlite3", 1.2)
     versus("Single operations: Python module >= 10x SQLAlchemy", "python", "sqlalchemy", 10)
