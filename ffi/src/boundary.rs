@@ -10,7 +10,8 @@
 //!   and every use goes through [`try_ref_from_ptr`], which turns NULL into `None`.
 
 use std::any::Any;
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::{enrollkit_result, remember_panic};
 
@@ -118,23 +119,57 @@ pub(crate) fn free_box<C: Castable>(ptr: *mut C) {
 
 /// NUL-terminated copies of a record's text fields, made the first time C reads each one and
 /// kept as long as the record, so that `const char *` accessors can lend them. One slot per
-/// field; a slot is filled at most once (`OnceLock`), so a record may be read from several
-/// threads at once.
-pub(crate) struct Texts<const N: usize>([std::sync::OnceLock<std::ffi::CString>; N]);
+/// field, NULL until the field is first read; two threads reading a field for the first time at
+/// once both convert it, one of them installs its copy (compare-and-swap) and the other frees
+/// its own, so a record may be read from several threads at once. A slot is one pointer: a new
+/// record only zeroes its slots and dropping one frees what was made (a page of 20 enrollments
+/// makes and drops 20 of them per listing).
+pub(crate) struct Texts<const N: usize>([AtomicPtr<c_char>; N]);
 
 impl<const N: usize> Texts<N> {
     /// No field converted yet.
     pub(crate) fn new() -> Texts<N> {
-        Texts(std::array::from_fn(|_| std::sync::OnceLock::new()))
+        Texts(std::array::from_fn(
+            |_| AtomicPtr::new(std::ptr::null_mut()),
+        ))
     }
 
     /// Lends field `slot`'s text, converting `text` the first time; NULL when it is absent.
     pub(crate) fn lend(&self, slot: usize, text: Option<&str>) -> *const c_char {
-        match text {
-            None => std::ptr::null(),
-            Some(text) => self.0[slot]
-                .get_or_init(|| crate::c_string(text.to_owned()))
-                .as_ptr(),
+        let Some(text) = text else {
+            return std::ptr::null();
+        };
+        let cell = &self.0[slot];
+        let made = cell.load(Ordering::Acquire);
+        if !made.is_null() {
+            return made;
+        }
+        let mine = crate::c_string(text.to_owned()).into_raw();
+        match cell.compare_exchange(
+            std::ptr::null_mut(),
+            mine,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => mine,
+            Err(theirs) => {
+                // SAFETY: `mine` came from CString::into_raw just above and was never shared.
+                drop(unsafe { CString::from_raw(mine) });
+                theirs
+            }
+        }
+    }
+}
+
+impl<const N: usize> Drop for Texts<N> {
+    fn drop(&mut self) {
+        for cell in &mut self.0 {
+            let made = *cell.get_mut();
+            if !made.is_null() {
+                // SAFETY: a non-NULL slot holds a pointer from CString::into_raw (lend), freed
+                // only here.
+                drop(unsafe { CString::from_raw(made) });
+            }
         }
     }
 }
