@@ -68,7 +68,12 @@ INSTRUCTIONS = {"n": 20_000, "ops": 2_000, "contenders": ["rust", "c", "floor"]}
 SMOKE_INSTRUCTIONS = {**INSTRUCTIONS, "n": 2_000, "ops": 200}
 # Each contender runs phase A's enrollments in a function named bulk_enroll_rate and phase B
 # NORMAL's rounds in one named median_round (bench/src/main.rs, bench/c/enrollkit_bench.c).
-MEASURED = {"enroll": "*bulk_enroll_rate*", "single_normal": "*median_round*"}
+# Phase C's listings run in functions named query_rate, one call per kind of listing.
+MEASURED = {"enroll": "*bulk_enroll_rate*", "single_normal": "*median_round*",
+            "queries": "*query_rate*"}
+# Listings of phase C the instruction counts run: each kind (first, deep offset, deep keyset)
+# this many times.
+INSTRUCTION_QUERIES = 200
 
 PHASES = [
     ("users", "A users/s"),
@@ -178,7 +183,8 @@ def instructions(settings):
         return None
     n, ops = settings["n"], settings["ops"]
     # One round of phase B: b_targets = min(ops / STEPS, n / 2) enrollments, STEPS = 10 each.
-    counts = {"enroll": n, "single_normal": min(ops // 10, n // 2) * 10}
+    counts = {"enroll": n, "single_normal": min(ops // 10, n // 2) * 10,
+              "queries": 3 * INSTRUCTION_QUERIES}
     db, out = WORK / "instructions.db", WORK / "instructions.callgrind"
     per_op = {}
     for name in settings["contenders"]:
@@ -188,7 +194,8 @@ def instructions(settings):
                   file=sys.stderr, flush=True)
             run(["valgrind", "--tool=callgrind", f"--toggle-collect={pattern}",
                  f"--callgrind-out-file={out}"] + CONTENDERS[name]
-                + [str(db), str(n), "--ops", str(ops), "--queries", "10", "--rounds", "1"],
+                + [str(db), str(n), "--ops", str(ops), "--queries", str(INSTRUCTION_QUERIES),
+                   "--rounds", "1"],
                 stderr=subprocess.DEVNULL)
             totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
             per_op[name][key] = int(totals[0].split()[1]) / counts[key]
@@ -200,8 +207,9 @@ def instructions_table(per_op):
     if per_op is None:
         return "(valgrind is not installed: no instruction counts.)"
     floor = per_op.get("floor")
-    lines = ["| contender | A enroll: instructions per row | B NORMAL: instructions per operation |",
-             "|---|---|---|"]
+    lines = ["| contender | A enroll: instructions per row | B NORMAL: instructions per operation "
+             "| C: instructions per listing |",
+             "|---|---|---|---|"]
     for name, figures in per_op.items():
         cells = []
         for key in MEASURED:
@@ -322,6 +330,17 @@ def targets(results, imports, pairs, query_pairs, report_times):
             add(what, "-", None)
 
     versus("Single operations: C ABI within 5 % of the Rust API (>= 0.95x)", "c", "rust", 0.95)
+    # Issue #22: the C ABI's typed handles against the Rust API, phase by phase (N=100,000).
+    c_abi, rust_api = small.get("c"), small.get("rust")
+    for key, label in (("users", "A users"), ("enroll", "A enroll"), ("single_normal", "B NORMAL"),
+                       ("first_page", "C first page"), ("offset_deep", "C deep offset"),
+                       ("keyset_deep", "C deep keyset")):
+        what = f"C ABI (typed handles) >= 0.9x the Rust API: {label}"
+        if c_abi and rust_api:
+            ratio = c_abi[key] / rust_api[key]
+            add(what, f"{ratio:.2f}x", ratio >= 0.9)
+        else:
+            add(what, "-", None)
     versus("Single operations: Python module >= 0.9x the floor", "python", "floor", 0.9)
     versus("Single operations: Python module >= 1.2x hand-written sqlite3", "python", "sqlite3", 1.2)
     versus("Single operations: Python module >= 10x SQLAlchemy", "python", "sqlalchemy", 10)
@@ -447,8 +466,9 @@ CLI import of the Rust contender's database (export, then `enrollkit import` int
 
 {imports_table}
 
-Instructions per operation (callgrind, N = {counting['n']:,}, one round of phase B; in
-parentheses, the ratio to the floor's count: lower is less work). They repeat between runs
+Instructions per operation (callgrind, N = {counting['n']:,}, one round of phase B, phase C's
+three kinds of listing {INSTRUCTION_QUERIES} times each; in parentheses, the ratio to the
+floor's count: lower is less work). They repeat between runs
 where the rates above do not, so they show the work each contender does:
 
 {instructions_table(counted)}

@@ -9,11 +9,23 @@
  *  - Output parameters are written only on success. Strings returned through an output
  *    parameter are owned by the caller and must be released with enrollkit_string_free()
  *    (never free()).
+ *  - Records: each function that returns a record as JSON text has a `_typed` twin that
+ *    returns a handle instead (enrollkit_enrollment, enrollkit_enrollment_page,
+ *    enrollkit_user, enrollkit_program, their arrays, enrollkit_event_array,
+ *    enrollkit_enroll_outcomes), read with typed accessors. A handle received through an
+ *    output parameter is the caller's: release it with its one `_free` function. Items of a
+ *    page or array are lent by it: never free them. Accessors never fail and leave the last
+ *    error alone; a NULL handle reads as NULL, 0, false or ENROLLKIT_TIME_ABSENT. Strings
+ *    they return are lent by the handle (valid until it is freed; NULL = absent). Times are
+ *    int64_t milliseconds since 1970-01-01T00:00:00Z, ENROLLKIT_TIME_ABSENT when absent.
+ *  - Builders replace JSON input: enrollkit_user_batch, enrollkit_enroll_batch,
+ *    enrollkit_list_query (one thread at a time while they change).
  *  - Input strings must be NUL-terminated UTF-8 and are only borrowed for the call.
  *    A NULL where a value is required returns ENROLLKIT_RESULT_NULL_PARAMETER;
  *    invalid UTF-8 returns ENROLLKIT_RESULT_INVALID_UTF8. Arguments documented as
  *    "may be NULL" are optional.
- *  - No function unwinds into C: an internal panic returns ENROLLKIT_RESULT_PANIC.
+ *  - No function unwinds into C: an internal panic returns ENROLLKIT_RESULT_PANIC (NULL, 0
+ *    or false from a function that returns a value).
  *  - An enrollkit_store is safe to use from several threads at once.
  *  - actor is "admin", "system" or "learner:<user id>".
  */
@@ -135,6 +147,154 @@
 #define ENROLLKIT_VIEW_COURSE 2
 
 /**
+ * A time accessor's value for an absent time (and for a NULL handle): the smallest int64_t.
+ * Times are milliseconds since 1970-01-01T00:00:00Z.
+ */
+#define ENROLLKIT_TIME_ABSENT INT64_MIN
+
+/**
+ * enrollkit_enroll_outcomes_kind: no such row (NULL outcomes, or an index past the end).
+ */
+#define ENROLLKIT_OUTCOME_NONE 0
+
+/**
+ * enrollkit_enroll_outcomes_kind: the row created an enrollment
+ * (enrollkit_enroll_outcomes_enrollment).
+ */
+#define ENROLLKIT_OUTCOME_CREATED 1
+
+/**
+ * enrollkit_enroll_outcomes_kind: the user already had an enrollment that blocks a new one
+ * (enrollkit_enroll_outcomes_existing_id).
+ */
+#define ENROLLKIT_OUTCOME_ALREADY_ENROLLED 2
+
+/**
+ * enrollkit_enroll_outcomes_kind: the row was refused (enrollkit_enroll_outcomes_error,
+ * _error_message, _error_details).
+ */
+#define ENROLLKIT_OUTCOME_FAILED 3
+
+/**
+ * enrollkit_enroll_outcomes_kind: the row was valid but not written, because another row
+ * failed in an all-or-nothing batch.
+ */
+#define ENROLLKIT_OUTCOME_NOT_APPLIED 4
+
+/**
+ * enrollkit_user_batch_set: the email address (unique, case-insensitive).
+ */
+#define ENROLLKIT_USER_FIELD_EMAIL 0
+
+/**
+ * enrollkit_user_batch_set: the display name.
+ */
+#define ENROLLKIT_USER_FIELD_DISPLAY_NAME 1
+
+/**
+ * enrollkit_user_batch_set: the external chat id (unique).
+ */
+#define ENROLLKIT_USER_FIELD_EXTERNAL_ID 2
+
+/**
+ * enrollkit_user_batch_set: the department.
+ */
+#define ENROLLKIT_USER_FIELD_DEPARTMENT 3
+
+/**
+ * enrollkit_user_batch_set: the work location.
+ */
+#define ENROLLKIT_USER_FIELD_LOCATION 4
+
+/**
+ * enrollkit_user_batch_set: the manager's user id.
+ */
+#define ENROLLKIT_USER_FIELD_MANAGER_ID 5
+
+/**
+ * enrollkit_user_batch_set: the IANA timezone name.
+ */
+#define ENROLLKIT_USER_FIELD_TIMEZONE 6
+
+/**
+ * enrollkit_enroll_batch_set: use this enrollment id instead of generating one.
+ */
+#define ENROLLKIT_ENROLL_ID 0
+
+/**
+ * enrollkit_enroll_batch_set: the trigger ("user_join", "manual_user_trigger", "self_join",
+ * "schedule", "work_anniversary", "added_by_another_workflow").
+ */
+#define ENROLLKIT_ENROLL_TRIGGER 1
+
+/**
+ * enrollkit_enroll_batch_set: who enrolled the user by hand.
+ */
+#define ENROLLKIT_ENROLL_ADDED_BY_USER_ID 2
+
+/**
+ * enrollkit_enroll_batch_set: the program (workflow) that enrolled the user.
+ */
+#define ENROLLKIT_ENROLL_ADDED_BY_PROGRAM_ID 3
+
+/**
+ * enrollkit_enroll_batch_set: the partnership context.
+ */
+#define ENROLLKIT_ENROLL_PARTNERSHIP_ID 4
+
+/**
+ * enrollkit_enroll_batch_set: the enrollment's timezone (default: the user's).
+ */
+#define ENROLLKIT_ENROLL_TIMEZONE 5
+
+/**
+ * enrollkit_enroll_batch_set: start later (RFC 3339; tracks): `new` until then.
+ */
+#define ENROLLKIT_ENROLL_START_AT 6
+
+/**
+ * enrollkit_enroll_batch_set_flag: allow a new enrollment when the latest one is completed.
+ */
+#define ENROLLKIT_ENROLL_ALLOW_REENROLL 0
+
+/**
+ * enrollkit_enroll_batch_set_flag: create the track enrollment as part of a batch
+ * (`active_batch`).
+ */
+#define ENROLLKIT_ENROLL_AS_BATCH 1
+
+/**
+ * enrollkit_list_query_set: only this user's enrollments (learners get only their own).
+ */
+#define ENROLLKIT_QUERY_USER_ID 0
+
+/**
+ * enrollkit_list_query_set: only this program's enrollments.
+ */
+#define ENROLLKIT_QUERY_PROGRAM_ID 1
+
+/**
+ * enrollkit_list_query_set: only this status, in the program's vocabulary (without a program:
+ * in every vocabulary that has the name).
+ */
+#define ENROLLKIT_QUERY_STATUS 2
+
+/**
+ * enrollkit_list_query_set: only enrollments created by this trigger.
+ */
+#define ENROLLKIT_QUERY_TRIGGER 3
+
+/**
+ * enrollkit_list_query_set_order: oldest first (the default).
+ */
+#define ENROLLKIT_ORDER_OLDEST_FIRST 0
+
+/**
+ * enrollkit_list_query_set_order: newest first.
+ */
+#define ENROLLKIT_ORDER_NEWEST_FIRST 1
+
+/**
  * The result of every enrollkit function. Values are stable: a retired value is never reused.
  */
 typedef enum {
@@ -205,11 +365,96 @@ typedef enum {
 } enrollkit_result;
 
 /**
+ * Enroll requests for enrollkit_enroll_many_typed, built without JSON: add a row with
+ * enrollkit_enroll_batch_add, then set its options. Create it with enrollkit_enroll_batch_new,
+ * release it with enrollkit_enroll_batch_free; reuse it after enrollkit_enroll_batch_clear.
+ * Use it from one thread at a time.
+ */
+typedef struct enrollkit_enroll_batch enrollkit_enroll_batch;
+
+/**
+ * One outcome per row of enrollkit_enroll_many_typed, in the rows' order. Enrollments are lent
+ * by the outcomes. Release them with enrollkit_enroll_outcomes_free.
+ */
+typedef struct enrollkit_enroll_outcomes enrollkit_enroll_outcomes;
+
+/**
+ * One enrollment, read with the enrollkit_enrollment_* accessors. An enrollment returned
+ * through an output parameter is the caller's: release it with enrollkit_enrollment_free.
+ * One lent by a page or by batch outcomes (enrollkit_enrollment_page_item,
+ * enrollkit_enroll_outcomes_enrollment) belongs to them: never free it. Strings it returns
+ * live as long as it does; NULL means the field is absent; times are milliseconds since the
+ * epoch, or ENROLLKIT_TIME_ABSENT. A handle may be read from several threads at once.
+ */
+typedef struct enrollkit_enrollment enrollkit_enrollment;
+
+/**
+ * One page of enrollments (enrollkit_list_typed, enrollkit_lineage_typed): its items are lent
+ * by the page (enrollkit_enrollment_page_item; never free them). Release it with
+ * enrollkit_enrollment_page_free.
+ */
+typedef struct enrollkit_enrollment_page enrollkit_enrollment_page;
+
+/**
+ * One history event, read with the enrollkit_event_* accessors (same rules as
+ * enrollkit_enrollment). Events come in an enrollkit_event_array, which lends them.
+ */
+typedef struct enrollkit_event enrollkit_event;
+
+/**
+ * Events returned by enrollkit_history_typed and enrollkit_events_after_typed, oldest first,
+ * lent by the array (enrollkit_event_array_item). Release it with enrollkit_event_array_free.
+ */
+typedef struct enrollkit_event_array enrollkit_event_array;
+
+/**
+ * Filters and pagination for enrollkit_list_typed, built without JSON. A new query has no
+ * filters, the oldest first, and page 1 of 20. Create it with enrollkit_list_query_new,
+ * release it with enrollkit_list_query_free; change and reuse it as you like. Use it from one
+ * thread at a time while changing it.
+ */
+typedef struct enrollkit_list_query enrollkit_list_query;
+
+/**
+ * One program with its steps, read with the enrollkit_program_* accessors (same rules as
+ * enrollkit_enrollment). A program returned through an output parameter is released with
+ * enrollkit_program_free; one lent by an enrollkit_program_array belongs to it.
+ */
+typedef struct enrollkit_program enrollkit_program;
+
+/**
+ * Programs returned by enrollkit_program_list_typed, lent by the array
+ * (enrollkit_program_array_item). Release it with enrollkit_program_array_free.
+ */
+typedef struct enrollkit_program_array enrollkit_program_array;
+
+/**
  * An open enrollment database. Create with `enrollkit_store_open` or
  * `enrollkit_store_open_in_memory`, release with `enrollkit_store_free`. Safe to share between
  * threads: every function may be called on one handle from several threads at once.
  */
 typedef struct enrollkit_store enrollkit_store;
+
+/**
+ * One user, read with the enrollkit_user_* accessors (same rules as enrollkit_enrollment).
+ * A user returned through an output parameter is released with enrollkit_user_free; one lent
+ * by an enrollkit_user_array belongs to it.
+ */
+typedef struct enrollkit_user enrollkit_user;
+
+/**
+ * Users returned by enrollkit_user_list_typed: the users are lent by the array
+ * (enrollkit_user_array_item). Release it with enrollkit_user_array_free.
+ */
+typedef struct enrollkit_user_array enrollkit_user_array;
+
+/**
+ * Users to create or replace with enrollkit_users_upsert_typed, built without JSON: add a
+ * user with enrollkit_user_batch_add, then set its fields. Create it with
+ * enrollkit_user_batch_new, release it with enrollkit_user_batch_free; reuse it after
+ * enrollkit_user_batch_clear. Use it from one thread at a time.
+ */
+typedef struct enrollkit_user_batch enrollkit_user_batch;
 
 #ifdef __cplusplus
 extern "C" {
@@ -724,6 +969,895 @@ enrollkit_result enrollkit_export_csv(const enrollkit_store *store,
  * ENROLLKIT_RESULT_CONFLICT) with SQLite's backup API, consistently, while others write.
  */
 enrollkit_result enrollkit_backup(const enrollkit_store *store, const char *dest);
+
+/**
+ * Releases an enrollment returned through an output parameter. NULL is fine. Never call it
+ * on an enrollment lent by a page or by batch outcomes, nor twice.
+ */
+void enrollkit_enrollment_free(enrollkit_enrollment *enrollment);
+
+/**
+ * The enrollment's id ("enr_" and 26 characters unless the caller chose it).
+ */
+const char *enrollkit_enrollment_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The enrolled user's id.
+ */
+const char *enrollkit_enrollment_user_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The program's id.
+ */
+const char *enrollkit_enrollment_program_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The program's kind: "course", "certification" or "track".
+ */
+const char *enrollkit_enrollment_kind(const enrollkit_enrollment *enrollment);
+
+/**
+ * The status in the kind's vocabulary ("active", "in_progress", "completed", ...).
+ */
+const char *enrollkit_enrollment_status(const enrollkit_enrollment *enrollment);
+
+/**
+ * While paused: the status resuming returns to, in the kind's vocabulary; NULL otherwise.
+ */
+const char *enrollkit_enrollment_resume_status(const enrollkit_enrollment *enrollment);
+
+/**
+ * How it was created: "user_join", "manual_user_trigger", "self_join", "schedule",
+ * "work_anniversary" or "added_by_another_workflow".
+ */
+const char *enrollkit_enrollment_trigger(const enrollkit_enrollment *enrollment);
+
+/**
+ * Who enrolled the user by hand, or NULL.
+ */
+const char *enrollkit_enrollment_added_by_user_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The program (workflow) that enrolled the user, or NULL.
+ */
+const char *enrollkit_enrollment_added_by_program_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The partnership context, or NULL.
+ */
+const char *enrollkit_enrollment_partnership_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The mentor's user id, or NULL.
+ */
+const char *enrollkit_enrollment_mentor_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * The timezone the enrollment runs in (IANA name), or NULL.
+ */
+const char *enrollkit_enrollment_timezone(const enrollkit_enrollment *enrollment);
+
+/**
+ * Why it failed ("user_not_found", ..., "attempts_exhausted"), or NULL.
+ */
+const char *enrollkit_enrollment_failure_reason(const enrollkit_enrollment *enrollment);
+
+/**
+ * The failure's message, or NULL.
+ */
+const char *enrollkit_enrollment_failure_message(const enrollkit_enrollment *enrollment);
+
+/**
+ * The enrollment this one follows in the user's lineage in the program, or NULL.
+ */
+const char *enrollkit_enrollment_previous_id(const enrollkit_enrollment *enrollment);
+
+/**
+ * When the mentor was assigned, or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_mentor_assigned_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it was created.
+ */
+int64_t enrollkit_enrollment_enrolled_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * The scheduled start (tracks), or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_start_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it started, or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_started_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When every step was delivered (tracks), or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_delivered_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it completed, or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_completed_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it failed, or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_failed_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it was last dropped (courses), or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_dropped_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it was canceled (tracks), or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_canceled_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When the host's next step is scheduled, or ENROLLKIT_TIME_ABSENT.
+ */
+int64_t enrollkit_enrollment_next_step_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it last changed.
+ */
+int64_t enrollkit_enrollment_updated_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * Progress, 0-100.
+ */
+double enrollkit_enrollment_progress(const enrollkit_enrollment *enrollment);
+
+/**
+ * Steps delivered or completed.
+ */
+uint32_t enrollkit_enrollment_steps_delivered(const enrollkit_enrollment *enrollment);
+
+/**
+ * Steps completed.
+ */
+uint32_t enrollkit_enrollment_steps_completed(const enrollkit_enrollment *enrollment);
+
+/**
+ * Steps skipped.
+ */
+uint32_t enrollkit_enrollment_steps_skipped(const enrollkit_enrollment *enrollment);
+
+/**
+ * Steps in the program.
+ */
+uint32_t enrollkit_enrollment_steps_total(const enrollkit_enrollment *enrollment);
+
+/**
+ * steps_delivered / steps_total in percent (two decimals); 0 without steps.
+ */
+double enrollkit_enrollment_delivery_percent(const enrollkit_enrollment *enrollment);
+
+/**
+ * steps_completed / steps_total in percent (two decimals); 0 without steps.
+ */
+double enrollkit_enrollment_completion_percent(const enrollkit_enrollment *enrollment);
+
+/**
+ * The number of assessment attempts.
+ */
+uint32_t enrollkit_enrollment_attempts(const enrollkit_enrollment *enrollment);
+
+/**
+ * 1 for the user's first enrollment in the program, then 2, 3, ...
+ */
+uint32_t enrollkit_enrollment_attempt_number(const enrollkit_enrollment *enrollment);
+
+/**
+ * The best assessment score: true and `*out` (unless `out` is NULL) after the first attempt;
+ * false before it, `*out` untouched.
+ */
+bool enrollkit_enrollment_best_score(const enrollkit_enrollment *enrollment, double *out);
+
+/**
+ * Whether an attempt reached the passing score: true and `*out` (unless `out` is NULL) once
+ * known; false before the first attempt or when the program has no passing score, `*out`
+ * untouched.
+ */
+bool enrollkit_enrollment_passed(const enrollkit_enrollment *enrollment, bool *out);
+
+/**
+ * Releases a page and every enrollment it lent. NULL is fine.
+ */
+void enrollkit_enrollment_page_free(enrollkit_enrollment_page *page);
+
+/**
+ * The number of enrollments on the page.
+ */
+size_t enrollkit_enrollment_page_count(const enrollkit_enrollment_page *page);
+
+/**
+ * Enrollment `index` (0-based) of the page, lent by it; NULL past the end.
+ */
+const enrollkit_enrollment *enrollkit_enrollment_page_item(const enrollkit_enrollment_page *page,
+                                                           size_t index);
+
+/**
+ * Whether more enrollments follow this page.
+ */
+bool enrollkit_enrollment_page_has_more(const enrollkit_enrollment_page *page);
+
+/**
+ * The cursor of the next page (give it to enrollkit_list_query_set_cursor), or NULL at the
+ * end and for page-numbered listings.
+ */
+const char *enrollkit_enrollment_page_next_cursor(const enrollkit_enrollment_page *page);
+
+/**
+ * Releases a user returned through an output parameter. NULL is fine.
+ */
+void enrollkit_user_free(enrollkit_user *user);
+
+/**
+ * The user's id.
+ */
+const char *enrollkit_user_id(const enrollkit_user *user);
+
+/**
+ * The email address, or NULL.
+ */
+const char *enrollkit_user_email(const enrollkit_user *user);
+
+/**
+ * The display name, or NULL.
+ */
+const char *enrollkit_user_display_name(const enrollkit_user *user);
+
+/**
+ * The external chat id (the track reference's slack_user_id), or NULL.
+ */
+const char *enrollkit_user_external_id(const enrollkit_user *user);
+
+/**
+ * The department, or NULL.
+ */
+const char *enrollkit_user_department(const enrollkit_user *user);
+
+/**
+ * The work location, or NULL.
+ */
+const char *enrollkit_user_location(const enrollkit_user *user);
+
+/**
+ * The manager's user id, or NULL.
+ */
+const char *enrollkit_user_manager_id(const enrollkit_user *user);
+
+/**
+ * The IANA timezone name, or NULL.
+ */
+const char *enrollkit_user_timezone(const enrollkit_user *user);
+
+/**
+ * The number of groups the user belongs to.
+ */
+size_t enrollkit_user_group_count(const enrollkit_user *user);
+
+/**
+ * Group `index` (0-based), or NULL past the end.
+ */
+const char *enrollkit_user_group(const enrollkit_user *user, size_t index);
+
+/**
+ * Releases an array of users and every user it lent. NULL is fine.
+ */
+void enrollkit_user_array_free(enrollkit_user_array *array);
+
+/**
+ * The number of users in the array.
+ */
+size_t enrollkit_user_array_count(const enrollkit_user_array *array);
+
+/**
+ * User `index` (0-based) of the array, lent by it; NULL past the end.
+ */
+const enrollkit_user *enrollkit_user_array_item(const enrollkit_user_array *array, size_t index);
+
+/**
+ * Releases a program returned through an output parameter. NULL is fine.
+ */
+void enrollkit_program_free(enrollkit_program *program);
+
+/**
+ * The program's id.
+ */
+const char *enrollkit_program_id(const enrollkit_program *program);
+
+/**
+ * The kind: "course", "certification" or "track".
+ */
+const char *enrollkit_program_kind(const enrollkit_program *program);
+
+/**
+ * The title.
+ */
+const char *enrollkit_program_title(const enrollkit_program *program);
+
+/**
+ * The description, or NULL.
+ */
+const char *enrollkit_program_description(const enrollkit_program *program);
+
+/**
+ * The state: "draft", "active", "paused" or "archived".
+ */
+const char *enrollkit_program_state(const enrollkit_program *program);
+
+/**
+ * Whether learners may enroll themselves.
+ */
+bool enrollkit_program_self_enrollment(const enrollkit_program *program);
+
+/**
+ * The assessment's passing score: true and `*out` (unless `out` is NULL) when the program
+ * has an assessment; false otherwise, `*out` untouched.
+ */
+bool enrollkit_program_passing_score(const enrollkit_program *program, double *out);
+
+/**
+ * The assessment's attempt limit: true and `*out` (unless `out` is NULL) when there is one;
+ * false without an assessment or with unlimited attempts, `*out` untouched.
+ */
+bool enrollkit_program_max_attempts(const enrollkit_program *program, uint32_t *out);
+
+/**
+ * When the program was created.
+ */
+int64_t enrollkit_program_created_at(const enrollkit_program *program);
+
+/**
+ * When the program last changed.
+ */
+int64_t enrollkit_program_updated_at(const enrollkit_program *program);
+
+/**
+ * The number of steps.
+ */
+size_t enrollkit_program_step_count(const enrollkit_program *program);
+
+/**
+ * The id of step `index` (0-based, in the program's order), or NULL past the end.
+ */
+const char *enrollkit_program_step_id(const enrollkit_program *program, size_t index);
+
+/**
+ * The type of step `index` ("message", "survey", ...), or NULL past the end.
+ */
+const char *enrollkit_program_step_type(const enrollkit_program *program, size_t index);
+
+/**
+ * The title of step `index`, or NULL past the end.
+ */
+const char *enrollkit_program_step_title(const enrollkit_program *program, size_t index);
+
+/**
+ * Whether the learner can complete step `index`; false past the end.
+ */
+bool enrollkit_program_step_learner_completable(const enrollkit_program *program, size_t index);
+
+/**
+ * Releases an array of programs and every program it lent. NULL is fine.
+ */
+void enrollkit_program_array_free(enrollkit_program_array *array);
+
+/**
+ * The number of programs in the array.
+ */
+size_t enrollkit_program_array_count(const enrollkit_program_array *array);
+
+/**
+ * Program `index` (0-based) of the array, lent by it; NULL past the end.
+ */
+const enrollkit_program *enrollkit_program_array_item(const enrollkit_program_array *array,
+                                                      size_t index);
+
+/**
+ * The event's sequence number (strictly increasing across the database).
+ */
+int64_t enrollkit_event_seq(const enrollkit_event *event);
+
+/**
+ * The enrollment's id.
+ */
+const char *enrollkit_event_enrollment_id(const enrollkit_event *event);
+
+/**
+ * The enrollment's user.
+ */
+const char *enrollkit_event_user_id(const enrollkit_event *event);
+
+/**
+ * The enrollment's program.
+ */
+const char *enrollkit_event_program_id(const enrollkit_event *event);
+
+/**
+ * What happened: "enrolled", "progress", "complete_step", "attempt", "drop", "deleted", ...
+ */
+const char *enrollkit_event_action(const enrollkit_event *event);
+
+/**
+ * The status before, in the program's vocabulary; NULL for "enrolled".
+ */
+const char *enrollkit_event_from_status(const enrollkit_event *event);
+
+/**
+ * The status after, in the program's vocabulary; NULL for "deleted".
+ */
+const char *enrollkit_event_to_status(const enrollkit_event *event);
+
+/**
+ * Who did it: "admin", "system" or "learner:<user id>".
+ */
+const char *enrollkit_event_actor(const enrollkit_event *event);
+
+/**
+ * The reason or detail (failure reason, step id, score, ...), or NULL.
+ */
+const char *enrollkit_event_reason(const enrollkit_event *event);
+
+/**
+ * When it happened.
+ */
+int64_t enrollkit_event_at(const enrollkit_event *event);
+
+/**
+ * Releases an array of events and every event it lent. NULL is fine.
+ */
+void enrollkit_event_array_free(enrollkit_event_array *array);
+
+/**
+ * The number of events in the array.
+ */
+size_t enrollkit_event_array_count(const enrollkit_event_array *array);
+
+/**
+ * Event `index` (0-based) of the array, lent by it; NULL past the end.
+ */
+const enrollkit_event *enrollkit_event_array_item(const enrollkit_event_array *array, size_t index);
+
+/**
+ * Releases batch outcomes and every enrollment they lent. NULL is fine.
+ */
+void enrollkit_enroll_outcomes_free(enrollkit_enroll_outcomes *outcomes);
+
+/**
+ * The number of rows.
+ */
+size_t enrollkit_enroll_outcomes_count(const enrollkit_enroll_outcomes *outcomes);
+
+/**
+ * Row `index`'s outcome: ENROLLKIT_OUTCOME_CREATED, _ALREADY_ENROLLED, _FAILED or
+ * _NOT_APPLIED; ENROLLKIT_OUTCOME_NONE (0) past the end.
+ */
+uint32_t enrollkit_enroll_outcomes_kind(const enrollkit_enroll_outcomes *outcomes, size_t index);
+
+/**
+ * The enrollment row `index` created, lent by the outcomes; NULL unless the row's outcome is
+ * ENROLLKIT_OUTCOME_CREATED.
+ */
+const enrollkit_enrollment *enrollkit_enroll_outcomes_enrollment(const enrollkit_enroll_outcomes *outcomes,
+                                                                 size_t index);
+
+/**
+ * The id of the enrollment that blocked row `index`; NULL unless its outcome is
+ * ENROLLKIT_OUTCOME_ALREADY_ENROLLED.
+ */
+const char *enrollkit_enroll_outcomes_existing_id(const enrollkit_enroll_outcomes *outcomes,
+                                                  size_t index);
+
+/**
+ * Why row `index` was refused, as the result code a single call would have returned;
+ * ENROLLKIT_RESULT_OK unless its outcome is ENROLLKIT_OUTCOME_FAILED.
+ */
+enrollkit_result enrollkit_enroll_outcomes_error(const enrollkit_enroll_outcomes *outcomes,
+                                                 size_t index);
+
+/**
+ * The message of row `index`'s refusal; NULL unless its outcome is ENROLLKIT_OUTCOME_FAILED.
+ */
+const char *enrollkit_enroll_outcomes_error_message(const enrollkit_enroll_outcomes *outcomes,
+                                                    size_t index);
+
+/**
+ * Row `index`'s refusal as a JSON object (as enrollkit_last_error_details); NULL unless its
+ * outcome is ENROLLKIT_OUTCOME_FAILED.
+ */
+const char *enrollkit_enroll_outcomes_error_details(const enrollkit_enroll_outcomes *outcomes,
+                                                    size_t index);
+
+/**
+ * Writes a new, empty user batch to `*out` (must not be NULL).
+ */
+enrollkit_result enrollkit_user_batch_new(enrollkit_user_batch **out);
+
+/**
+ * Releases a user batch. NULL is fine.
+ */
+void enrollkit_user_batch_free(enrollkit_user_batch *batch);
+
+/**
+ * Appends a user with id `id` and every other field absent.
+ */
+enrollkit_result enrollkit_user_batch_add(enrollkit_user_batch *batch, const char *id);
+
+/**
+ * Sets field `field` (ENROLLKIT_USER_FIELD_*) of the user added last to `value` (NULL: absent).
+ * Values are checked when the batch is written.
+ */
+enrollkit_result enrollkit_user_batch_set(enrollkit_user_batch *batch,
+                                          uint32_t field,
+                                          const char *value);
+
+/**
+ * Adds group `group` to the user added last.
+ */
+enrollkit_result enrollkit_user_batch_add_group(enrollkit_user_batch *batch, const char *group);
+
+/**
+ * The number of users in the batch; 0 for NULL.
+ */
+size_t enrollkit_user_batch_count(const enrollkit_user_batch *batch);
+
+/**
+ * Empties the batch (it keeps its memory for the next users). NULL is fine.
+ */
+void enrollkit_user_batch_clear(enrollkit_user_batch *batch);
+
+/**
+ * Creates or replaces every user of `batch` in one transaction, all or nothing, like
+ * enrollkit_users_upsert: a refused user fails the call (its message names the 0-based row)
+ * and writes nothing. Writes the number of users written to `*out_count` unless it is NULL.
+ * The batch is left as it was.
+ */
+enrollkit_result enrollkit_users_upsert_typed(const enrollkit_store *store,
+                                              const enrollkit_user_batch *batch,
+                                              uint64_t *out_count);
+
+/**
+ * Writes a new, empty enroll batch to `*out` (must not be NULL).
+ */
+enrollkit_result enrollkit_enroll_batch_new(enrollkit_enroll_batch **out);
+
+/**
+ * Releases an enroll batch. NULL is fine.
+ */
+void enrollkit_enroll_batch_free(enrollkit_enroll_batch *batch);
+
+/**
+ * Appends a row enrolling the user named by `user` (`by`: ENROLLKIT_USER_BY_ID, _BY_EMAIL or
+ * _BY_EXTERNAL_ID) in program `program_id`, every option at its default.
+ */
+enrollkit_result enrollkit_enroll_batch_add(enrollkit_enroll_batch *batch,
+                                            uint32_t by,
+                                            const char *user,
+                                            const char *program_id);
+
+/**
+ * Sets option `option` (ENROLLKIT_ENROLL_ID, _TRIGGER, _ADDED_BY_USER_ID,
+ * _ADDED_BY_PROGRAM_ID, _PARTNERSHIP_ID, _TIMEZONE, _START_AT) of the row added last to
+ * `value` (NULL: the default). A trigger or start time that does not parse is
+ * ENROLLKIT_RESULT_VALIDATION now; the other values are checked when the row is enrolled.
+ */
+enrollkit_result enrollkit_enroll_batch_set(enrollkit_enroll_batch *batch,
+                                            uint32_t option,
+                                            const char *value);
+
+/**
+ * Turns flag `flag` (ENROLLKIT_ENROLL_ALLOW_REENROLL or ENROLLKIT_ENROLL_AS_BATCH) of the row
+ * added last on or off (both start off).
+ */
+enrollkit_result enrollkit_enroll_batch_set_flag(enrollkit_enroll_batch *batch,
+                                                 uint32_t flag,
+                                                 bool on);
+
+/**
+ * The number of rows in the batch; 0 for NULL.
+ */
+size_t enrollkit_enroll_batch_count(const enrollkit_enroll_batch *batch);
+
+/**
+ * Empties the batch (it keeps its memory for the next rows). NULL is fine.
+ */
+void enrollkit_enroll_batch_clear(enrollkit_enroll_batch *batch);
+
+/**
+ * Enrolls every row of `batch` in one transaction, like enrollkit_enroll_many (`mode`:
+ * ENROLLKIT_BATCH_ALL_OR_NOTHING or _BEST_EFFORT), and writes one outcome per row to `*out`
+ * unless `out` is NULL (release it with enrollkit_enroll_outcomes_free). A row refused by the
+ * rules is an outcome, not a failed call. The batch is left as it was.
+ */
+enrollkit_result enrollkit_enroll_many_typed(const enrollkit_store *store,
+                                             const char *actor,
+                                             const enrollkit_enroll_batch *batch,
+                                             uint32_t mode,
+                                             enrollkit_enroll_outcomes **out);
+
+/**
+ * Writes a new query (no filters, oldest first, page 1 of 20) to `*out` (must not be NULL).
+ */
+enrollkit_result enrollkit_list_query_new(enrollkit_list_query **out);
+
+/**
+ * Releases a query. NULL is fine.
+ */
+void enrollkit_list_query_free(enrollkit_list_query *query);
+
+/**
+ * Sets filter `field` (ENROLLKIT_QUERY_USER_ID, _PROGRAM_ID, _STATUS, _TRIGGER) to `value`
+ * (NULL removes the filter). A trigger that does not parse is ENROLLKIT_RESULT_VALIDATION now;
+ * the other values are checked when the query runs.
+ */
+enrollkit_result enrollkit_list_query_set(enrollkit_list_query *query,
+                                          uint32_t field,
+                                          const char *value);
+
+/**
+ * Only enrollments enrolled at or after `from` and before `to` (milliseconds since the epoch;
+ * ENROLLKIT_TIME_ABSENT leaves that end open).
+ */
+enrollkit_result enrollkit_list_query_set_enrolled(enrollkit_list_query *query,
+                                                   int64_t from,
+                                                   int64_t to);
+
+/**
+ * Only enrollments completed at or after `from` and before `to` (milliseconds since the epoch;
+ * ENROLLKIT_TIME_ABSENT leaves that end open).
+ */
+enrollkit_result enrollkit_list_query_set_completed(enrollkit_list_query *query,
+                                                    int64_t from,
+                                                    int64_t to);
+
+/**
+ * Sets the order: ENROLLKIT_ORDER_OLDEST_FIRST or ENROLLKIT_ORDER_NEWEST_FIRST.
+ */
+enrollkit_result enrollkit_list_query_set_order(enrollkit_list_query *query, uint32_t order);
+
+/**
+ * Pages by number, as the course reference: page `page` (from 1) of `per_page` (1-100)
+ * enrollments. Checked when the query runs.
+ */
+enrollkit_result enrollkit_list_query_set_page(enrollkit_list_query *query,
+                                               uint32_t page,
+                                               uint32_t per_page);
+
+/**
+ * Pages by keyset cursor: up to `limit` (1-100) enrollments after the enrollment
+ * `starting_after` (a page's next cursor; NULL: from the start). Checked when the query runs.
+ */
+enrollkit_result enrollkit_list_query_set_cursor(enrollkit_list_query *query,
+                                                 const char *starting_after,
+                                                 uint32_t limit);
+
+/**
+ * Like enrollkit_enroll, and writes the new enrollment to `*out` unless `out` is NULL
+ * (release it with enrollkit_enrollment_free).
+ */
+enrollkit_result enrollkit_enroll_typed(const enrollkit_store *store,
+                                        const char *actor,
+                                        const char *user_id,
+                                        const char *program_id,
+                                        enrollkit_enrollment **out);
+
+/**
+ * Writes enrollment `id` to `*out` (must not be NULL; release it with
+ * enrollkit_enrollment_free).
+ */
+enrollkit_result enrollkit_enrollment_get_typed(const enrollkit_store *store,
+                                                const char *actor,
+                                                const char *id,
+                                                enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_set_progress; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_set_progress_typed(const enrollkit_store *store,
+                                              const char *actor,
+                                              const char *id,
+                                              double percent,
+                                              enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_add_progress; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_add_progress_typed(const enrollkit_store *store,
+                                              const char *actor,
+                                              const char *id,
+                                              double delta,
+                                              enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_transition (`command`: ENROLLKIT_COMMAND_*); writes the enrollment to `*out`
+ * unless `out` is NULL.
+ */
+enrollkit_result enrollkit_transition_typed(const enrollkit_store *store,
+                                            const char *actor,
+                                            const char *id,
+                                            uint32_t command,
+                                            enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_fail; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_fail_typed(const enrollkit_store *store,
+                                      const char *actor,
+                                      const char *id,
+                                      const char *reason,
+                                      const char *message,
+                                      enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_step_start; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_step_start_typed(const enrollkit_store *store,
+                                            const char *actor,
+                                            const char *id,
+                                            const char *step_id,
+                                            enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_step_deliver; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_step_deliver_typed(const enrollkit_store *store,
+                                              const char *actor,
+                                              const char *id,
+                                              const char *step_id,
+                                              const char *destination_type,
+                                              enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_step_complete (`result_json` may be NULL); writes the enrollment to `*out`
+ * unless `out` is NULL.
+ */
+enrollkit_result enrollkit_step_complete_typed(const enrollkit_store *store,
+                                               const char *actor,
+                                               const char *id,
+                                               const char *step_id,
+                                               const char *result_json,
+                                               enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_step_fail; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_step_fail_typed(const enrollkit_store *store,
+                                           const char *actor,
+                                           const char *id,
+                                           const char *step_id,
+                                           const char *reason,
+                                           const char *message,
+                                           enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_step_skip; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_step_skip_typed(const enrollkit_store *store,
+                                           const char *actor,
+                                           const char *id,
+                                           const char *step_id,
+                                           enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_attempt_submit; writes the enrollment (its attempts, best score and passed
+ * flag include this attempt) to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_attempt_submit_typed(const enrollkit_store *store,
+                                                const char *actor,
+                                                const char *id,
+                                                double score,
+                                                enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_assign_mentor (`mentor_id` NULL removes the mentor); writes the enrollment
+ * to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_assign_mentor_typed(const enrollkit_store *store,
+                                               const char *actor,
+                                               const char *id,
+                                               const char *mentor_id,
+                                               enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_set_next_step_at, with the time in milliseconds since the epoch
+ * (ENROLLKIT_TIME_ABSENT clears it); writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_set_next_step_at_typed(const enrollkit_store *store,
+                                                  const char *actor,
+                                                  const char *id,
+                                                  int64_t at,
+                                                  enrollkit_enrollment **out);
+
+/**
+ * Lists enrollments as `query` says (see enrollkit_list) and writes the page to `*out` (must
+ * not be NULL; release it with enrollkit_enrollment_page_free).
+ */
+enrollkit_result enrollkit_list_typed(const enrollkit_store *store,
+                                      const char *actor,
+                                      const enrollkit_list_query *query,
+                                      enrollkit_enrollment_page **out);
+
+/**
+ * Writes every enrollment of `user_id` in `program_id`, oldest first, as one page (no more
+ * follow) to `*out` (must not be NULL; release it with enrollkit_enrollment_page_free).
+ */
+enrollkit_result enrollkit_lineage_typed(const enrollkit_store *store,
+                                         const char *actor,
+                                         const char *user_id,
+                                         const char *program_id,
+                                         enrollkit_enrollment_page **out);
+
+/**
+ * Writes the user with id `id` to `*out` (must not be NULL; release it with
+ * enrollkit_user_free).
+ */
+enrollkit_result enrollkit_user_get_typed(const enrollkit_store *store,
+                                          const char *id,
+                                          enrollkit_user **out);
+
+/**
+ * Like enrollkit_user_find (`by`: ENROLLKIT_USER_BY_*); writes the user to `*out` (must not
+ * be NULL; release it with enrollkit_user_free).
+ */
+enrollkit_result enrollkit_user_find_typed(const enrollkit_store *store,
+                                           uint32_t by,
+                                           const char *value,
+                                           enrollkit_user **out);
+
+/**
+ * Like enrollkit_user_list; writes the users to `*out` (must not be NULL; release it with
+ * enrollkit_user_array_free).
+ */
+enrollkit_result enrollkit_user_list_typed(const enrollkit_store *store,
+                                           const char *after,
+                                           uint32_t limit,
+                                           enrollkit_user_array **out);
+
+/**
+ * Writes the program `id` with its steps to `*out` (must not be NULL; release it with
+ * enrollkit_program_free).
+ */
+enrollkit_result enrollkit_program_get_typed(const enrollkit_store *store,
+                                             const char *id,
+                                             enrollkit_program **out);
+
+/**
+ * Like enrollkit_program_list (`kind`, `state` and `after` may be NULL); writes the programs
+ * to `*out` (must not be NULL; release it with enrollkit_program_array_free).
+ */
+enrollkit_result enrollkit_program_list_typed(const enrollkit_store *store,
+                                              const char *kind,
+                                              const char *state,
+                                              const char *after,
+                                              uint32_t limit,
+                                              enrollkit_program_array **out);
+
+/**
+ * Writes enrollment `id`'s history, oldest first, to `*out` (must not be NULL; release it
+ * with enrollkit_event_array_free). Works for deleted enrollments too.
+ */
+enrollkit_result enrollkit_history_typed(const enrollkit_store *store,
+                                         const char *actor,
+                                         const char *id,
+                                         enrollkit_event_array **out);
+
+/**
+ * The change feed: writes at most `limit` (1-1000) events with a sequence number above
+ * `after`, oldest first, to `*out` (must not be NULL; release it with
+ * enrollkit_event_array_free).
+ */
+enrollkit_result enrollkit_events_after_typed(const enrollkit_store *store,
+                                              const char *actor,
+                                              int64_t after,
+                                              uint32_t limit,
+                                              enrollkit_event_array **out);
 
 #ifdef __cplusplus
 }  // extern "C"

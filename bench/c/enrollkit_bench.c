@@ -4,8 +4,10 @@
  *
  *   enrollkit_bench_c DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]
  *
- * Results come back as JSON text; this program reads the few fields it needs with strstr (the
- * documents are enrollkit's compact canonical JSON), as a small C program would.
+ * It uses the typed handles, as a C application would: batches built with enrollkit_user_batch
+ * and enrollkit_enroll_batch, results read through enrollkit_enroll_outcomes and
+ * enrollkit_enrollment_page accessors, queries built with enrollkit_list_query. No JSON crosses
+ * the ABI in the timed phases (program creation, untimed, uses the JSON function).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -65,21 +67,6 @@ static void put(buf *b, const char *fmt, ...) {
     }
 }
 
-/* Copies the string value of the first "key":"..." at or after `from` into out[n]; returns a
- * pointer after it, or NULL when absent. */
-static const char *str_field(const char *from, const char *key, char *out, size_t n) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = strstr(from, pat);
-    if (!p) return NULL;
-    p += strlen(pat);
-    const char *end = strchr(p, '"');
-    if (!end || (size_t)(end - p) >= n) return NULL;
-    memcpy(out, p, (size_t)(end - p));
-    out[end - p] = '\0';
-    return end;
-}
-
 typedef char id_buf[64];
 
 /* Enrollments one round of phase B changes; phase B changes the first b_changed() (by creation
@@ -103,34 +90,36 @@ static size_t last_page(size_t j) {
 
 /* Phase A's enrollments (fills targets[0 .. b_changed())); out of line under this name: bench/run.py counts the instructions of
  * this function alone (callgrind --toggle-collect), as of median_round's. */
-__attribute__((noinline)) static double bulk_enroll_rate(enrollkit_store *s, id_buf *targets, buf *bp) {
-    buf b = *bp;
+__attribute__((noinline)) static double bulk_enroll_rate(enrollkit_store *s, id_buf *targets) {
     size_t keep = b_changed(), kept = 0;
+    enrollkit_enroll_batch *batch = NULL;
+    CHECK(enrollkit_enroll_batch_new(&batch));
+    char user[32], program[32];
     double start = now_s();
     for (size_t lo = 0; lo < n_total; lo += CHUNK) {
         size_t hi = lo + CHUNK < n_total ? lo + CHUNK : n_total;
-        b.len = 0;
-        put(&b, "[");
-        for (size_t i = lo; i < hi; i++)
-            put(&b, "%s{\"user_id\":\"usr_%08zu\",\"program_id\":\"crs_%05zu\"}", i > lo ? "," : "", i,
-                i % programs);
-        put(&b, "]");
-        char *out = NULL;
-        CHECK(enrollkit_enroll_many(s, "admin", b.s, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
-        const char *p = out;
+        enrollkit_enroll_batch_clear(batch);
         for (size_t i = lo; i < hi; i++) {
-            char outcome[32];
-            p = str_field(p, "outcome", outcome, sizeof outcome);
-            if (!p || strcmp(outcome, "created") != 0) {
+            snprintf(user, sizeof user, "usr_%08zu", i);
+            snprintf(program, sizeof program, "crs_%05zu", i % programs);
+            CHECK(enrollkit_enroll_batch_add(batch, ENROLLKIT_USER_BY_ID, user, program));
+        }
+        enrollkit_enroll_outcomes *out = NULL;
+        CHECK(enrollkit_enroll_many_typed(s, "admin", batch, ENROLLKIT_BATCH_ALL_OR_NOTHING, &out));
+        for (size_t i = lo; i < hi; i++) {
+            if (enrollkit_enroll_outcomes_kind(out, i - lo) != ENROLLKIT_OUTCOME_CREATED) {
                 fprintf(stderr, "enrollkit_bench_c: row %zu not created\n", i);
                 exit(1);
             }
-            if (kept < keep) p = str_field(p, "id", targets[kept++], sizeof targets[0]);
+            if (kept < keep)
+                snprintf(targets[kept++], sizeof targets[0], "%s",
+                         enrollkit_enrollment_id(enrollkit_enroll_outcomes_enrollment(out, i - lo)));
         }
-        enrollkit_string_free(out);
+        enrollkit_enroll_outcomes_free(out);
     }
-    *bp = b;
-    return (double)n_total / (now_s() - start);
+    double rate = (double)n_total / (now_s() - start);
+    enrollkit_enroll_batch_free(batch);
+    return rate;
 }
 
 /* Phase A; fills targets[0 .. b_changed()). */
@@ -142,19 +131,24 @@ static void bulk(enrollkit_store *s, id_buf *targets, double *users_rate, double
                 "\"self_enrollment\":true}", j, j);
         CHECK(enrollkit_program_create(s, b.s, NULL));
     }
+    free(b.s);
+    enrollkit_user_batch *users = NULL;
+    CHECK(enrollkit_user_batch_new(&users));
+    char id[32];
     double start = now_s();
     for (size_t lo = 0; lo < n_total; lo += CHUNK) {
         size_t hi = lo + CHUNK < n_total ? lo + CHUNK : n_total;
-        b.len = 0;
-        put(&b, "[");
-        for (size_t i = lo; i < hi; i++) put(&b, "%s{\"id\":\"usr_%08zu\"}", i > lo ? "," : "", i);
-        put(&b, "]");
+        enrollkit_user_batch_clear(users);
+        for (size_t i = lo; i < hi; i++) {
+            snprintf(id, sizeof id, "usr_%08zu", i);
+            CHECK(enrollkit_user_batch_add(users, id));
+        }
         uint64_t written = 0;
-        CHECK(enrollkit_users_upsert(s, b.s, &written));
+        CHECK(enrollkit_users_upsert_typed(s, users, &written));
     }
     *users_rate = (double)n_total / (now_s() - start);
-    *enroll_rate = bulk_enroll_rate(s, targets, &b);
-    free(b.s);
+    enrollkit_user_batch_free(users);
+    *enroll_rate = bulk_enroll_rate(s, targets);
 }
 
 /* Phase B: read, check active, add 10 % (100 % completes), each its own transaction:
@@ -162,37 +156,58 @@ static void bulk(enrollkit_store *s, id_buf *targets, double *users_rate, double
 static double single(enrollkit_store *s, id_buf *ids, size_t count) {
     double start = now_s();
     for (size_t k = 0; k < STEPS; k++)
-        for (size_t i = 0; i < count; i++) CHECK(enrollkit_add_progress(s, "admin", ids[i], 10, NULL));
+        for (size_t i = 0; i < count; i++) CHECK(enrollkit_add_progress_typed(s, "admin", ids[i], 10, NULL));
     return (double)(count * STEPS) / (now_s() - start);
 }
 
-/* Lists a page of query q's program; writes the last row's id to last (unless NULL) and
- * returns the number of rows. `after` (a cursor) or `page` (1-based). */
-static size_t list(enrollkit_store *s, size_t q, size_t page, const char *after, char *last) {
-    char query[256];
+/* Lists a page of query q's program with `query` (reused: only the program and the page
+ * change); writes the last row's id to last (unless NULL) and returns the number of rows.
+ * `after` (a cursor) or `page` (1-based). */
+static size_t list(enrollkit_store *s, enrollkit_list_query *query, size_t q, size_t page, const char *after,
+                   char *last) {
+    char program[32];
+    snprintf(program, sizeof program, "crs_%05zu", q % programs);
+    CHECK(enrollkit_list_query_set(query, ENROLLKIT_QUERY_PROGRAM_ID, program));
     if (after)
-        snprintf(query, sizeof query,
-                 "{\"program_id\":\"crs_%05zu\",\"status\":\"active\",\"order\":\"newest_first\","
-                 "\"starting_after\":\"%s\",\"limit\":%d}", q % programs, after, PER_PAGE);
+        CHECK(enrollkit_list_query_set_cursor(query, after, PER_PAGE));
     else
-        snprintf(query, sizeof query,
-                 "{\"program_id\":\"crs_%05zu\",\"status\":\"active\",\"order\":\"newest_first\","
-                 "\"page\":%zu,\"per_page\":%d}", q % programs, page, PER_PAGE);
-    char *out = NULL;
-    CHECK(enrollkit_list(s, "admin", query, &out));
-    size_t rows = 0;
-    const char *p = out;
-    while ((p = strstr(p, "{\"id\":\"")) != NULL) {
-        rows++;
-        if (last) str_field(p, "id", last, sizeof(id_buf));
-        p++;
-    }
-    enrollkit_string_free(out);
+        CHECK(enrollkit_list_query_set_page(query, (uint32_t)page, PER_PAGE));
+    enrollkit_enrollment_page *out = NULL;
+    CHECK(enrollkit_list_typed(s, "admin", query, &out));
+    size_t rows = enrollkit_enrollment_page_count(out);
     if (rows == 0) {
         fprintf(stderr, "enrollkit_bench_c: query %zu: empty page\n", q);
         exit(1);
     }
+    if (last)
+        snprintf(last, sizeof(id_buf), "%s", enrollkit_enrollment_id(enrollkit_enrollment_page_item(out, rows - 1)));
+    enrollkit_enrollment_page_free(out);
     return rows;
+}
+
+enum listing { FIRST_PAGE, OFFSET_DEEP, KEYSET_DEEP };
+
+/* One of phase C's kinds of listing, `queries` times: the rate. Out of line under this name, like
+ * the Rust contenders' (bench/run.py counts its instructions per listing). */
+__attribute__((noinline)) static double query_rate(enrollkit_store *s, enrollkit_list_query *query, enum listing kind,
+                                                   id_buf *cursors) {
+    double start = now_s();
+    for (size_t q = 0; q < queries; q++) {
+        if (kind == FIRST_PAGE) list(s, query, q, 1, NULL, NULL);
+        else if (kind == OFFSET_DEEP) list(s, query, q, last_page(q % programs), NULL, NULL);
+        else if (cursors[q][0]) list(s, query, q, 0, cursors[q], NULL);
+        else list(s, query, q, 1, NULL, NULL);
+    }
+    return (double)queries / (now_s() - start);
+}
+
+/* A query of active enrollments, newest first. */
+static enrollkit_list_query *active_newest_first(void) {
+    enrollkit_list_query *query = NULL;
+    CHECK(enrollkit_list_query_new(&query));
+    CHECK(enrollkit_list_query_set(query, ENROLLKIT_QUERY_STATUS, "active"));
+    CHECK(enrollkit_list_query_set_order(query, ENROLLKIT_ORDER_NEWEST_FIRST));
+    return query;
 }
 
 static enrollkit_store *open_store(uint32_t flags) {
@@ -271,22 +286,18 @@ int main(int argc, char **argv) {
     enrollkit_store_free(s);
 
     s = open_store(0);
+    enrollkit_list_query *query = active_newest_first();
     double rate[3];
-    for (int kind = 0; kind < 2; kind++) {
-        double start = now_s();
-        for (size_t q = 0; q < queries; q++) list(s, q, kind == 0 ? 1 : last_page(q % programs), NULL, NULL);
-        rate[kind] = (double)queries / (now_s() - start);
-    }
+    rate[0] = query_rate(s, query, FIRST_PAGE, NULL);
+    rate[1] = query_rate(s, query, OFFSET_DEEP, NULL);
     /* Keyset: the cursor is the last id of the page before the last one (fetched untimed). */
     id_buf *cursors = calloc(queries, sizeof *cursors);
     for (size_t q = 0; q < queries; q++) {
         size_t last = last_page(q % programs);
-        if (last > 1) list(s, q, last - 1, NULL, cursors[q]);
+        if (last > 1) list(s, query, q, last - 1, NULL, cursors[q]);
     }
-    double start = now_s();
-    for (size_t q = 0; q < queries; q++)
-        cursors[q][0] ? list(s, q, 0, cursors[q], NULL) : list(s, q, 1, NULL, NULL);
-    rate[2] = (double)queries / (now_s() - start);
+    rate[2] = query_rate(s, query, KEYSET_DEEP, cursors);
+    enrollkit_list_query_free(query);
     enrollkit_store_free(s);
     free(cursors);
     free(targets);

@@ -6,7 +6,8 @@ use enrollkit::{
 };
 
 use crate::{
-    bulk_enroll_rate, chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS,
+    bulk_enroll_rate, chunks, file_size, median_round, query_rate, rate, Figures, Workload,
+    PER_PAGE, STEPS,
 };
 
 type Result<T> = enrollkit::Result<T>;
@@ -94,7 +95,7 @@ fn page(w: &Workload, store: &Store, q: usize, number: usize) -> Result<Vec<Enro
 /// Phase C: first pages, last pages by offset and by keyset cursor, into `f`.
 pub(crate) fn queries(w: &Workload, store: &Store, f: &mut Figures) -> Result<()> {
     let timed = |q: &dyn Fn(usize) -> Result<Vec<Enrollment>>| -> Result<f64> {
-        rate(w.queries, || {
+        query_rate(w.queries, || {
             (0..w.queries).try_for_each(|i| match q(i)?.len() {
                 0 => Err(enrollkit::Error::Storage(
                     format!("query {i}: empty page").into(),

@@ -8,7 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    bulk_enroll_rate, chunks, file_size, median_round, rate, Figures, Workload, PER_PAGE, STEPS,
+    bulk_enroll_rate, chunks, file_size, median_round, query_rate, rate, Figures, Workload,
+    PER_PAGE, STEPS,
 };
 
 type Result<T> = rusqlite::Result<T>;
@@ -172,7 +173,7 @@ fn page(c: &Connection, program: &str, offset: usize) -> Result<Vec<Row>> {
 
 fn queries(w: &Workload, c: &Connection, f: &mut Figures) -> Result<()> {
     let timed = |q: &dyn Fn(usize) -> Result<Vec<Row>>| -> Result<f64> {
-        rate(w.queries, || {
+        query_rate(w.queries, || {
             (0..w.queries).try_for_each(|i| match q(i)?.len() {
                 0 => Err(rusqlite::Error::QueryReturnedNoRows),
                 _ => Ok(()),

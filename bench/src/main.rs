@@ -119,6 +119,13 @@ fn bulk_enroll_rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Resul
     rate(count, f)
 }
 
+/// [`rate`] of one of phase C's kinds of listing, out of line under this name: bench/run.py
+/// counts the instructions of this function alone, per listing.
+#[inline(never)]
+fn query_rate<E>(count: usize, f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
+    rate(count, f)
+}
+
 /// Phase B with synchronous NORMAL: `round` on each of [`Workload::rounds`] consecutive runs of
 /// [`Workload::b_targets`] ids; the median of the rates it returns. Single rounds of 10,000
 /// operations (a third of a second) vary by 10-20 % with the machine's I/O.

@@ -5,16 +5,23 @@
 //!
 //! Safety model (rustls-ffi and libgit2 conventions):
 //! * every pointer argument is checked for NULL and every string for UTF-8 before use;
-//! * every body runs inside [`guard`], which turns a panic into `ENROLLKIT_RESULT_PANIC`;
+//! * every body runs inside `ffi_panic_boundary!`, which turns a panic into the return
+//!   type's default: `ENROLLKIT_RESULT_PANIC`, NULL, 0 or false ([`boundary`]);
+//! * handles are opaque types that C owns through a `Box` or borrows from another handle
+//!   ([`boundary::Castable`]); records lend their strings for as long as they live;
 //! * outputs are written only on success; strings handed to C are released with
 //!   [`enrollkit_string_free`];
 //! * the detail of the last failure is kept per thread ([`enrollkit_last_error_message`]).
 
 #![allow(non_camel_case_types)]
 
+#[macro_use]
+pub(crate) mod boundary;
+pub mod records;
+pub mod typed;
+
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use enrollkit::{
@@ -227,17 +234,26 @@ fn remember(message: String, details: Value) {
     LAST_ERROR.with(|l| *l.borrow_mut() = Some(last));
 }
 
-/// Runs an exported function's body: clears the thread's last error, catches panics, and turns
-/// a failure into its result code and last-error detail.
-fn guard(body: impl FnOnce() -> Outcome) -> enrollkit_result {
+/// The result of an exported function's body: clears the thread's last error first, and turns
+/// a failure into its result code and last-error detail. The body runs inside
+/// `ffi_panic_boundary!`, which turns a panic into `ENROLLKIT_RESULT_PANIC`
+/// ([`boundary::PanicOrDefault`]).
+fn result_of(body: impl FnOnce() -> Outcome) -> enrollkit_result {
     LAST_ERROR.with(|l| *l.borrow_mut() = None);
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => enrollkit_result::Ok,
-        Ok(Err(Failure::Core(e))) => {
+    match body() {
+        Ok(()) => enrollkit_result::Ok,
+        Err(failure) => fail(failure),
+    }
+}
+
+/// Remembers `failure` as this thread's last error and returns its result code.
+pub(crate) fn fail(failure: Failure) -> enrollkit_result {
+    match failure {
+        Failure::Core(e) => {
             remember(e.to_string(), e.details());
             enrollkit_result::from_core(e.code())
         }
-        Ok(Err(Failure::Null(name))) => {
+        Failure::Null(name) => {
             let message = format!("{name} must not be NULL");
             remember(
                 message.clone(),
@@ -245,7 +261,7 @@ fn guard(body: impl FnOnce() -> Outcome) -> enrollkit_result {
             );
             enrollkit_result::NullParameter
         }
-        Ok(Err(Failure::Utf8(name))) => {
+        Failure::Utf8(name) => {
             let message = format!("{name} is not valid UTF-8");
             remember(
                 message.clone(),
@@ -253,20 +269,21 @@ fn guard(body: impl FnOnce() -> Outcome) -> enrollkit_result {
             );
             enrollkit_result::InvalidUtf8
         }
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            let message = format!("internal panic: {what}");
-            remember(
-                message.clone(),
-                json!({"code": "panic", "message": message}),
-            );
-            enrollkit_result::Panic
-        }
     }
+}
+
+/// Remembers a caught panic as this thread's last error.
+pub(crate) fn remember_panic(payload: Box<dyn std::any::Any + Send>) {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let message = format!("internal panic: {what}");
+    remember(
+        message.clone(),
+        json!({"code": "panic", "message": message}),
+    );
 }
 
 /// A required string argument.
@@ -354,35 +371,75 @@ fn timestamp(p: *const c_char, name: &'static str) -> Result<Option<Timestamp>, 
     Ok(opt_text(p, name)?.map(Timestamp::parse).transpose()?)
 }
 
+/// The lifecycle command of an ENROLLKIT_COMMAND_* value.
+fn command(command: u32) -> Result<Command, Failure> {
+    Ok(match command {
+        ENROLLKIT_COMMAND_START => Command::Start,
+        ENROLLKIT_COMMAND_DROP => Command::Drop,
+        ENROLLKIT_COMMAND_REACTIVATE => Command::Reactivate,
+        ENROLLKIT_COMMAND_PAUSE => Command::Pause,
+        ENROLLKIT_COMMAND_RESUME => Command::Resume,
+        ENROLLKIT_COMMAND_CANCEL => Command::Cancel,
+        ENROLLKIT_COMMAND_BEGIN_PROCESSING => Command::BeginProcessing,
+        ENROLLKIT_COMMAND_END_PROCESSING => Command::EndProcessing,
+        other => {
+            return Err(validation(
+                "command",
+                format!("{other} is not an ENROLLKIT_COMMAND_* value"),
+            ))
+        }
+    })
+}
+
+/// The user named `value` the way an ENROLLKIT_USER_BY_* value says.
+fn user_ref(by: u32, value: &str) -> Result<UserRef, Failure> {
+    let v = value.to_owned();
+    Ok(match by {
+        ENROLLKIT_USER_BY_ID => UserRef::Id(v),
+        ENROLLKIT_USER_BY_EMAIL => UserRef::Email(v),
+        ENROLLKIT_USER_BY_EXTERNAL_ID => UserRef::ExternalId(v),
+        other => {
+            return Err(validation(
+                "by",
+                format!("{other} is not an ENROLLKIT_USER_BY_* value"),
+            ))
+        }
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Library
 
 /// The library version, e.g. "0.1.0" (same as ENROLLKIT_VERSION). Static; never free it.
 #[no_mangle]
 pub extern "C" fn enrollkit_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    ffi_panic_boundary! { concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() }
 }
 
 /// The stable name of a result code, e.g. "ENROLLKIT_RESULT_NOT_FOUND";
 /// "ENROLLKIT_RESULT_UNKNOWN" for a value that is not a result code. Static; never free it.
 #[no_mangle]
 pub extern "C" fn enrollkit_result_name(result: c_int) -> *const c_char {
-    enrollkit_result::ALL
-        .iter()
-        .find(|r| **r as c_int == result)
-        .map_or(c"ENROLLKIT_RESULT_UNKNOWN", |r| r.name())
-        .as_ptr()
+    ffi_panic_boundary! {
+        enrollkit_result::ALL
+            .iter()
+            .find(|r| **r as c_int == result)
+            .map_or(c"ENROLLKIT_RESULT_UNKNOWN", |r| r.name())
+            .as_ptr()
+    }
 }
 
 /// A human-readable description of this thread's last failure, or "" after a success.
 /// Owned by the library: valid until the next enrollkit call on this thread; never free it.
 #[no_mangle]
 pub extern "C" fn enrollkit_last_error_message() -> *const c_char {
-    LAST_ERROR.with(|l| {
-        l.borrow()
-            .as_ref()
-            .map_or(c"".as_ptr(), |e| e.message.as_ptr())
-    })
+    ffi_panic_boundary! {
+        LAST_ERROR.with(|l| {
+            l.borrow()
+                .as_ref()
+                .map_or(c"".as_ptr(), |e| e.message.as_ptr())
+        })
+    }
 }
 
 /// This thread's last failure as a JSON object: "code" (the core code, or "null_parameter",
@@ -391,11 +448,13 @@ pub extern "C" fn enrollkit_last_error_message() -> *const c_char {
 /// next enrollkit call on this thread; never free it.
 #[no_mangle]
 pub extern "C" fn enrollkit_last_error_details() -> *const c_char {
-    LAST_ERROR.with(|l| {
-        l.borrow()
-            .as_ref()
-            .map_or(c"{}".as_ptr(), |e| e.details.as_ptr())
-    })
+    ffi_panic_boundary! {
+        LAST_ERROR.with(|l| {
+            l.borrow()
+                .as_ref()
+                .map_or(c"{}".as_ptr(), |e| e.details.as_ptr())
+        })
+    }
 }
 
 /// Releases a string that an enrollkit function returned through an output parameter.
@@ -403,11 +462,11 @@ pub extern "C" fn enrollkit_last_error_details() -> *const c_char {
 /// enrollkit did not allocate.
 #[no_mangle]
 pub extern "C" fn enrollkit_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        let _ = catch_unwind(|| {
+    ffi_panic_boundary! {
+        if !s.is_null() {
             // SAFETY: `s` came from CString::into_raw in this library (documented contract).
             drop(unsafe { CString::from_raw(s) });
-        });
+        }
     }
 }
 
@@ -469,7 +528,7 @@ pub extern "C" fn enrollkit_store_open(
     flags: u32,
     out: *mut *mut enrollkit_store,
 ) -> enrollkit_result {
-    guard(|| open(Some(text(path, "path")?), flags, None, out))
+    ffi_panic_boundary! { result_of(|| open(Some(text(path, "path")?), flags, None, out)) }
 }
 
 /// Like enrollkit_store_open, with the busy timeout in milliseconds: how long an operation
@@ -482,7 +541,7 @@ pub extern "C" fn enrollkit_store_open_with_timeout(
     busy_timeout_ms: u32,
     out: *mut *mut enrollkit_store,
 ) -> enrollkit_result {
-    guard(|| open(Some(text(path, "path")?), flags, Some(busy_timeout_ms), out))
+    ffi_panic_boundary! { result_of(|| open(Some(text(path, "path")?), flags, Some(busy_timeout_ms), out)) }
 }
 
 /// Opens a private in-memory database and writes a new handle to `*out` (must not be NULL).
@@ -492,7 +551,7 @@ pub extern "C" fn enrollkit_store_open_in_memory(
     flags: u32,
     out: *mut *mut enrollkit_store,
 ) -> enrollkit_result {
-    guard(|| open(None, flags, None, out))
+    ffi_panic_boundary! { result_of(|| open(None, flags, None, out)) }
 }
 
 /// Closes a handle, after stopping its checkpoint thread (a checkpoint it is running ends
@@ -500,11 +559,11 @@ pub extern "C" fn enrollkit_store_open_in_memory(
 /// while another thread still uses it.
 #[no_mangle]
 pub extern "C" fn enrollkit_store_free(store: *mut enrollkit_store) {
-    if !store.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
+    ffi_panic_boundary! {
+        if !store.is_null() {
             // SAFETY: `store` came from Box::into_raw in enrollkit_store_open* (documented).
             drop(unsafe { Box::from_raw(store) });
-        }));
+        }
     }
 }
 
@@ -524,12 +583,12 @@ pub extern "C" fn enrollkit_store_set_time(
     store: *const enrollkit_store,
     rfc3339: *const c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let at = Timestamp::parse(text(rfc3339, "rfc3339")?)?;
         manual_clock(s)?.set(at);
         Ok(())
-    })
+    }) }
 }
 
 /// Moves the manual clock of a store opened with ENROLLKIT_OPEN_MANUAL_CLOCK by `millis`
@@ -539,10 +598,10 @@ pub extern "C" fn enrollkit_store_advance_time(
     store: *const enrollkit_store,
     millis: i64,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         manual_clock(self::store(store)?)?.advance_millis(millis);
         Ok(())
-    })
+    }) }
 }
 
 /// Writes the store's current time (RFC 3339, e.g. "2026-01-15T10:30:00.000Z") to `*out`
@@ -552,12 +611,12 @@ pub extern "C" fn enrollkit_store_now(
     store: *const enrollkit_store,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let now = self::store(store)?.store.now().to_string();
         put_text(out, Some(&now));
         Ok(())
-    })
+    }) }
 }
 
 /// Writes the database's schema version to `*out` (must not be NULL).
@@ -566,11 +625,11 @@ pub extern "C" fn enrollkit_store_schema_version(
     store: *const enrollkit_store,
     out: *mut i64,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         put(out, self::store(store)?.store.schema_version()?);
         Ok(())
-    })
+    }) }
 }
 
 /// Writes the number of users, programs, enrollments and history events as JSON
@@ -580,10 +639,10 @@ pub extern "C" fn enrollkit_stats(
     store: *const enrollkit_store,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         put_json(out, &self::store(store)?.store.stats()?)
-    })
+    }) }
 }
 
 /// Checks the whole database (SQLite integrity plus enrollkit's invariants) and writes a JSON
@@ -593,10 +652,10 @@ pub extern "C" fn enrollkit_check(
     store: *const enrollkit_store,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         put_json(out, &self::store(store)?.store.check_invariants()?)
-    })
+    }) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,11 +670,11 @@ pub extern "C" fn enrollkit_user_upsert(
     user_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let user = User::from_json(text(user_json, "user_json")?)?;
         put_json(out, &s.store.upsert_user(&user)?)
-    })
+    }) }
 }
 
 /// Creates or replaces every user of the JSON array `users_json` (each as in
@@ -628,12 +687,12 @@ pub extern "C" fn enrollkit_users_upsert(
     users_json: *const c_char,
     out_count: *mut u64,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let users = User::many_from_json(text(users_json, "users_json")?)?;
         put(out_count, s.store.upsert_users(&users)?);
         Ok(())
-    })
+    }) }
 }
 
 /// Writes the user with id `id` as JSON to `*out` (must not be NULL).
@@ -643,10 +702,10 @@ pub extern "C" fn enrollkit_user_get(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         put_json(out, &self::store(store)?.store.get_user(text(id, "id")?)?)
-    })
+    }) }
 }
 
 /// Looks a user up by ENROLLKIT_USER_BY_ID, _BY_EMAIL (case-insensitive) or _BY_EXTERNAL_ID
@@ -658,23 +717,12 @@ pub extern "C" fn enrollkit_user_find(
     value: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
-        let v = text(value, "value")?.to_owned();
-        let r = match by {
-            ENROLLKIT_USER_BY_ID => UserRef::Id(v),
-            ENROLLKIT_USER_BY_EMAIL => UserRef::Email(v),
-            ENROLLKIT_USER_BY_EXTERNAL_ID => UserRef::ExternalId(v),
-            other => {
-                return Err(validation(
-                    "by",
-                    format!("{other} is not an ENROLLKIT_USER_BY_* value"),
-                ))
-            }
-        };
+        let r = user_ref(by, text(value, "value")?)?;
         put_json(out, &s.store.find_user(&r)?)
-    })
+    }) }
 }
 
 /// Writes a JSON array of at most `limit` (1-1000) users ordered by id, after the id `after`
@@ -686,11 +734,11 @@ pub extern "C" fn enrollkit_user_list(
     limit: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(out, &s.store.list_users(opt_text(after, "after")?, limit)?)
-    })
+    }) }
 }
 
 /// Creates a program from `spec_json` ({"id", "kind", "title", "description"?, "state",
@@ -703,11 +751,11 @@ pub extern "C" fn enrollkit_program_create(
     spec_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let spec = ProgramSpec::from_json(text(spec_json, "spec_json")?)?;
         put_json(out, &s.store.create_program(&spec)?)
-    })
+    }) }
 }
 
 /// Replaces a program's settings from `spec_json` (same shape as enrollkit_program_create).
@@ -718,11 +766,11 @@ pub extern "C" fn enrollkit_program_update(
     spec_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let spec = ProgramSpec::from_json(text(spec_json, "spec_json")?)?;
         put_json(out, &s.store.update_program(&spec)?)
-    })
+    }) }
 }
 
 /// Writes the program `id` with its steps as JSON to `*out` (must not be NULL).
@@ -732,13 +780,13 @@ pub extern "C" fn enrollkit_program_get(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         put_json(
             out,
             &self::store(store)?.store.get_program(text(id, "id")?)?,
         )
-    })
+    }) }
 }
 
 /// Writes a JSON array of at most `limit` (1-1000) programs ordered by id to `*out` (must not
@@ -753,7 +801,7 @@ pub extern "C" fn enrollkit_program_list(
     limit: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         let kind = opt_text(kind, "kind")?.map(Kind::parse).transpose()?;
@@ -765,7 +813,7 @@ pub extern "C" fn enrollkit_program_list(
             &s.store
                 .list_programs(kind, state, opt_text(after, "after")?, limit)?,
         )
-    })
+    }) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -781,14 +829,14 @@ pub extern "C" fn enrollkit_enroll(
     program_id: *const c_char,
     out_id: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let req = EnrollRequest::new(text(user_id, "user_id")?, text(program_id, "program_id")?);
         let e = s.store.enroll(&a, &req)?;
         put_text(out_id, Some(&e.id));
         Ok(())
-    })
+    }) }
 }
 
 /// Enrolls with every option: `request_json` is {"user_id" | "email" | "external_id",
@@ -802,12 +850,12 @@ pub extern "C" fn enrollkit_enroll_json(
     request_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let req = EnrollRequest::from_json(text(request_json, "request_json")?)?;
         put_json(out, &s.store.enroll(&a, &req)?)
-    })
+    }) }
 }
 
 /// Enrolls a batch (`requests_json`: a JSON array of enrollkit_enroll_json requests) in one
@@ -826,13 +874,13 @@ pub extern "C" fn enrollkit_enroll_many(
     mode: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let rows = EnrollRequest::many_from_json(text(requests_json, "requests_json")?)?;
         let mode = batch_mode(mode)?;
         put_json(out, &s.store.enroll_many(&a, &rows, mode)?)
-    })
+    }) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -846,7 +894,7 @@ pub extern "C" fn enrollkit_enrollment_get(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
@@ -854,7 +902,7 @@ pub extern "C" fn enrollkit_enrollment_get(
             &s.store
                 .get_enrollment(&self::actor(actor)?, text(id, "id")?)?,
         )
-    })
+    }) }
 }
 
 /// Sets the progress (0-100) of a course or certification without steps. Writes the
@@ -867,14 +915,14 @@ pub extern "C" fn enrollkit_set_progress(
     percent: f64,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         put_json(
             out,
             &s.store
                 .set_progress(&self::actor(actor)?, text(id, "id")?, percent)?,
         )
-    })
+    }) }
 }
 
 /// Adds `delta` (-100 to 100) to the progress of a course or certification without steps,
@@ -889,14 +937,14 @@ pub extern "C" fn enrollkit_add_progress(
     delta: f64,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         put_json(
             out,
             &s.store
                 .add_progress(&self::actor(actor)?, text(id, "id")?, delta)?,
         )
-    })
+    }) }
 }
 
 /// Runs a lifecycle command (ENROLLKIT_COMMAND_*) on enrollment `id`. Writes the enrollment
@@ -909,28 +957,13 @@ pub extern "C" fn enrollkit_transition(
     command: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let id = text(id, "id")?;
-        let cmd = match command {
-            ENROLLKIT_COMMAND_START => Command::Start,
-            ENROLLKIT_COMMAND_DROP => Command::Drop,
-            ENROLLKIT_COMMAND_REACTIVATE => Command::Reactivate,
-            ENROLLKIT_COMMAND_PAUSE => Command::Pause,
-            ENROLLKIT_COMMAND_RESUME => Command::Resume,
-            ENROLLKIT_COMMAND_CANCEL => Command::Cancel,
-            ENROLLKIT_COMMAND_BEGIN_PROCESSING => Command::BeginProcessing,
-            ENROLLKIT_COMMAND_END_PROCESSING => Command::EndProcessing,
-            other => {
-                return Err(validation(
-                    "command",
-                    format!("{other} is not an ENROLLKIT_COMMAND_* value"),
-                ))
-            }
-        };
+        let cmd = self::command(command)?;
         put_json(out, &s.store.transition(&a, id, &cmd)?)
-    })
+    }) }
 }
 
 /// Fails a track or certification enrollment with `reason` (user_not_found,
@@ -946,7 +979,7 @@ pub extern "C" fn enrollkit_fail(
     message: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let id = text(id, "id")?;
@@ -956,7 +989,7 @@ pub extern "C" fn enrollkit_fail(
             &s.store
                 .fail(&a, id, reason, opt_text(message, "message")?)?,
         )
-    })
+    }) }
 }
 
 fn step(
@@ -985,7 +1018,7 @@ pub extern "C" fn enrollkit_step_start(
     step_id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| step(store, actor, id, step_id, out, || Ok(StepChange::Start)))
+    ffi_panic_boundary! { result_of(|| step(store, actor, id, step_id, out, || Ok(StepChange::Start))) }
 }
 
 /// Marks step `step_id` delivered, to `destination_type` ("user", "channel", ...; may be
@@ -999,13 +1032,13 @@ pub extern "C" fn enrollkit_step_deliver(
     destination_type: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         step(store, actor, id, step_id, out, || {
             Ok(StepChange::Deliver {
                 destination_type: opt_text(destination_type, "destination_type")?.map(Into::into),
             })
         })
-    })
+    }) }
 }
 
 /// Marks step `step_id` completed, with `result_json` (a JSON object such as survey answers;
@@ -1019,14 +1052,14 @@ pub extern "C" fn enrollkit_step_complete(
     result_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         step(store, actor, id, step_id, out, || {
             let result = opt_text(result_json, "result_json")?
                 .map(enrollkit::parse_result)
                 .transpose()?;
             Ok(StepChange::Complete { result })
         })
-    })
+    }) }
 }
 
 /// Marks step `step_id` failed with a reason code and `message` (may be NULL). Writes the
@@ -1041,14 +1074,14 @@ pub extern "C" fn enrollkit_step_fail(
     message: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         step(store, actor, id, step_id, out, || {
             Ok(StepChange::Fail {
                 reason: text(reason, "reason")?.to_owned(),
                 message: opt_text(message, "message")?.map(Into::into),
             })
         })
-    })
+    }) }
 }
 
 /// Marks step `step_id` skipped. Writes the enrollment as JSON to `*out` unless `out` is NULL.
@@ -1060,7 +1093,7 @@ pub extern "C" fn enrollkit_step_skip(
     step_id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| step(store, actor, id, step_id, out, || Ok(StepChange::Skip)))
+    ffi_panic_boundary! { result_of(|| step(store, actor, id, step_id, out, || Ok(StepChange::Skip))) }
 }
 
 /// Records an assessment attempt with `score` (0-100). Writes {"enrollment": ..., "attempt":
@@ -1073,13 +1106,13 @@ pub extern "C" fn enrollkit_attempt_submit(
     score: f64,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let (e, a) = s
             .store
             .submit_attempt(&self::actor(actor)?, text(id, "id")?, score)?;
         put_json(out, &json!({"enrollment": e, "attempt": a}))
-    })
+    }) }
 }
 
 /// Assigns `mentor_id` (a known user; NULL removes the mentor). Writes the enrollment as JSON
@@ -1092,12 +1125,12 @@ pub extern "C" fn enrollkit_assign_mentor(
     mentor_id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let mentor = opt_text(mentor_id, "mentor_id")?;
         put_json(out, &s.store.assign_mentor(&a, text(id, "id")?, mentor)?)
-    })
+    }) }
 }
 
 /// Sets when the next step is scheduled (`at`, RFC 3339; NULL clears it). Writes the
@@ -1110,7 +1143,7 @@ pub extern "C" fn enrollkit_set_next_step_at(
     at: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let id = text(id, "id")?;
@@ -1118,7 +1151,7 @@ pub extern "C" fn enrollkit_set_next_step_at(
             out,
             &s.store.set_next_step_at(&a, id, timestamp(at, "at")?)?,
         )
-    })
+    }) }
 }
 
 /// Starts up to `limit` (1-1000) scheduled enrollments whose start time has come. Writes a
@@ -1130,10 +1163,10 @@ pub extern "C" fn enrollkit_start_due(
     limit: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         put_json(out, &s.store.start_due(&self::actor(actor)?, limit)?)
-    })
+    }) }
 }
 
 /// Deletes enrollment `id` with its step progress and attempts (admin only); its history
@@ -1144,11 +1177,11 @@ pub extern "C" fn enrollkit_enrollment_delete(
     actor: *const c_char,
     id: *const c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         Ok(s.store
             .delete_enrollment(&self::actor(actor)?, text(id, "id")?)?)
-    })
+    }) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1163,7 +1196,7 @@ pub extern "C" fn enrollkit_step_progress(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
@@ -1171,7 +1204,7 @@ pub extern "C" fn enrollkit_step_progress(
             &s.store
                 .step_progress(&self::actor(actor)?, text(id, "id")?)?,
         )
-    })
+    }) }
 }
 
 /// Writes a JSON array of enrollment `id`'s assessment attempts to `*out` (must not be NULL).
@@ -1182,14 +1215,14 @@ pub extern "C" fn enrollkit_attempts(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
             out,
             &s.store.attempts(&self::actor(actor)?, text(id, "id")?)?,
         )
-    })
+    }) }
 }
 
 /// Writes a JSON array of enrollment `id`'s history events, oldest first, to `*out` (must not
@@ -1201,14 +1234,14 @@ pub extern "C" fn enrollkit_history(
     id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
             out,
             &s.store.history(&self::actor(actor)?, text(id, "id")?)?,
         )
-    })
+    }) }
 }
 
 /// Writes enrollment `id`'s status at instant `at` (RFC 3339) to `*out` (must not be NULL):
@@ -1221,7 +1254,7 @@ pub extern "C" fn enrollkit_status_at(
     at: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         let a = self::actor(actor)?;
@@ -1230,7 +1263,7 @@ pub extern "C" fn enrollkit_status_at(
         let status = s.store.status_at(&a, id, at)?;
         put_text(out, status.as_deref());
         Ok(())
-    })
+    }) }
 }
 
 /// The change feed: writes a JSON array of at most `limit` (1-1000) events with a sequence
@@ -1243,14 +1276,14 @@ pub extern "C" fn enrollkit_events_after(
     limit: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
             out,
             &s.store.events_after(&self::actor(actor)?, after, limit)?,
         )
-    })
+    }) }
 }
 
 /// Writes a JSON array of every enrollment of `user_id` in `program_id`, oldest first, to
@@ -1263,7 +1296,7 @@ pub extern "C" fn enrollkit_lineage(
     program_id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         let a = self::actor(actor)?;
@@ -1273,7 +1306,7 @@ pub extern "C" fn enrollkit_lineage(
             text(program_id, "program_id")?,
         )?;
         put_json(out, &lineage)
-    })
+    }) }
 }
 
 /// Lists enrollments. `query_json` is {"user_id"?, "program_id"?, "status"?, "trigger"?,
@@ -1288,14 +1321,14 @@ pub extern "C" fn enrollkit_list(
     query_json: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         let a = self::actor(actor)?;
         let query = ListQuery::from_json(text(query_json, "query_json")?)?;
         let page = s.store.list_enrollments(&a, &query)?;
         put_json(out, &page)
-    })
+    }) }
 }
 
 /// Renders enrollment `id` in a reference's JSON shape (ENROLLKIT_VIEW_TRACK,
@@ -1308,7 +1341,7 @@ pub extern "C" fn enrollkit_render(
     view: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         let a = self::actor(actor)?;
@@ -1325,7 +1358,7 @@ pub extern "C" fn enrollkit_render(
             }
         };
         put_json(out, &s.store.render(&a, id, view)?)
-    })
+    }) }
 }
 
 /// Writes program `program_id`'s report to `*out` (must not be NULL) as a JSON object:
@@ -1342,7 +1375,7 @@ pub extern "C" fn enrollkit_report(
     program_id: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(
@@ -1350,7 +1383,7 @@ pub extern "C" fn enrollkit_report(
             &s.store
                 .report(&self::actor(actor)?, text(program_id, "program_id")?)?,
         )
-    })
+    }) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1389,11 +1422,11 @@ pub extern "C" fn enrollkit_export(
     path: *const c_char,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let mut file = create_file(text(path, "path")?)?;
         put_json(out, &s.store.export_jsonl(&mut file, None)?)
-    })
+    }) }
 }
 
 /// Imports the export file `path` in one transaction (`mode`: ENROLLKIT_BATCH_ALL_OR_NOTHING
@@ -1410,13 +1443,13 @@ pub extern "C" fn enrollkit_import(
     mode: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let path = text(path, "path")?;
         let mode = batch_mode(mode)?;
         let mut input = open_file(path)?;
         put_json(out, &s.store.import_jsonl(&mut input, mode, None)?)
-    })
+    }) }
 }
 
 /// Enrolls the rows of the CSV roster file `path` as `actor`, in one transaction. A roster's
@@ -1436,14 +1469,14 @@ pub extern "C" fn enrollkit_enroll_csv(
     mode: u32,
     out: *mut *mut c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let actor = self::actor(actor)?;
         let path = text(path, "path")?;
         let mode = batch_mode(mode)?;
         let mut input = open_file(path)?;
         put_json(out, &s.store.enroll_csv(&actor, &mut input, mode, None)?)
-    })
+    }) }
 }
 
 /// Writes every enrollment (of `program_id`, or all when it is NULL) as CSV to the file `path`
@@ -1455,7 +1488,7 @@ pub extern "C" fn enrollkit_export_csv(
     program_id: *const c_char,
     out_rows: *mut u64,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let program = opt_text(program_id, "program_id")?;
         let mut file = create_file(text(path, "path")?)?;
@@ -1464,7 +1497,7 @@ pub extern "C" fn enrollkit_export_csv(
             s.store.export_enrollments_csv(&mut file, program)?,
         );
         Ok(())
-    })
+    }) }
 }
 
 /// Copies the database to the new file `dest` (which must not exist:
@@ -1474,10 +1507,10 @@ pub extern "C" fn enrollkit_backup(
     store: *const enrollkit_store,
     dest: *const c_char,
 ) -> enrollkit_result {
-    guard(|| {
+    ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         Ok(s.store.backup(std::path::Path::new(text(dest, "dest")?))?)
-    })
+    }) }
 }
 
 #[cfg(test)]
@@ -1501,7 +1534,7 @@ mod tests {
 
     #[test]
     fn panics_become_a_result() {
-        let r = guard(|| panic!("boom"));
+        let r: enrollkit_result = ffi_panic_boundary! { result_of(|| panic!("boom")) };
         assert_eq!(r, enrollkit_result::Panic);
         let msg = unsafe { CStr::from_ptr(enrollkit_last_error_message()) };
         assert!(msg.to_str().unwrap().contains("boom"));

@@ -1,64 +1,304 @@
-// Proves include/enrollkit.h is C++-clean (-std=c++17 -Wall -Wextra -Werror) and usable with
-// RAII: a course scenario with owned strings and a handle that frees itself.
-#include "enrollkit.h"
+// The C++ interface (include/enrollkit.hpp), compiled -std=c++17 -Wall -Wextra -Werror and run
+// under ASan + UBSan by scripts/test-c: every class is used, every handle is released by its
+// destructor (the leak checker is on), and errors arrive as enrollkit::error with their code
+// and details. It also proves include/enrollkit.h is C++-clean (enrollkit.hpp includes it).
+#include "enrollkit.hpp"
 
 #include <cstdio>
-#include <memory>
-#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace {
 
-struct StoreDeleter {
-    void operator()(enrollkit_store *s) const { enrollkit_store_free(s); }
-};
-using Store = std::unique_ptr<enrollkit_store, StoreDeleter>;
+int checks = 0, failures = 0;
 
-struct StringDeleter {
-    void operator()(char *s) const { enrollkit_string_free(s); }
-};
-using Owned = std::unique_ptr<char, StringDeleter>;
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        ++checks;                                                                     \
+        if (!(cond)) {                                                                \
+            ++failures;                                                               \
+            std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                             \
+    } while (0)
 
-void ok(enrollkit_result r, const char *what) {
-    if (r != ENROLLKIT_RESULT_OK)
-        throw std::runtime_error(std::string(what) + ": " + enrollkit_result_name(r) + ": " +
-                                 enrollkit_last_error_message());
+// Runs `call`, which must throw enrollkit::error with `code`; returns its details.
+template <typename Call>
+std::string expect_error(enrollkit_result code, Call call) {
+    ++checks;
+    try {
+        call();
+    } catch (const enrollkit::error &e) {
+        if (e.code() == code) return e.details();
+        std::fprintf(stderr, "expected %s, got %s: %s\n", enrollkit_result_name(code), std::string(e.name()).c_str(),
+                     e.what());
+        ++failures;
+        return {};
+    }
+    std::fprintf(stderr, "expected %s, nothing was thrown\n", enrollkit_result_name(code));
+    ++failures;
+    return {};
 }
 
-std::string take(char *s) { return Owned(s).get(); }
+// Handles are move-only.
+static_assert(!std::is_copy_constructible_v<enrollkit::store>);
+static_assert(!std::is_copy_constructible_v<enrollkit::enrollment>);
+static_assert(!std::is_copy_constructible_v<enrollkit::enrollment_page>);
+static_assert(!std::is_copy_constructible_v<enrollkit::user>);
+static_assert(!std::is_copy_constructible_v<enrollkit::user_array>);
+static_assert(!std::is_copy_constructible_v<enrollkit::program>);
+static_assert(!std::is_copy_constructible_v<enrollkit::program_array>);
+static_assert(!std::is_copy_constructible_v<enrollkit::event_array>);
+static_assert(!std::is_copy_constructible_v<enrollkit::enroll_outcomes>);
+static_assert(!std::is_copy_constructible_v<enrollkit::user_batch>);
+static_assert(!std::is_copy_constructible_v<enrollkit::enroll_batch>);
+static_assert(!std::is_copy_constructible_v<enrollkit::list_query>);
+static_assert(std::is_nothrow_move_constructible_v<enrollkit::enrollment>);
+static_assert(std::is_nothrow_move_assignable_v<enrollkit::enrollment>);
+static_assert(std::is_nothrow_move_constructible_v<enrollkit::store>);
+
+// 2026-01-15T10:00:00Z
+const enrollkit::time_point t0{std::chrono::milliseconds(1768471200000LL)};
+
+void run() {
+    using namespace enrollkit;
+    using std::chrono::milliseconds;
+
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.set_time("2026-01-15T10:00:00Z");
+    CHECK(s.now() == "2026-01-15T10:00:00.000Z");
+    CHECK(s.schema_version() >= 1);
+
+    user_batch users;
+    users.add("usr_ada")
+        .set(user_field::email, "ada@example.com")
+        .set(user_field::display_name, "Ada")
+        .set(user_field::external_id, "U-ADA")
+        .set(user_field::department, "Engineering")
+        .set(user_field::location, "London")
+        .set(user_field::timezone, "Europe/London")
+        .add_group("Eng")
+        .add_group("Leads");
+    users.add(std::string("usr_bob")).set(user_field::manager_id, "usr_ada");
+    CHECK(users.size() == 2);
+    CHECK(s.upsert_users(users) == 2);
+    users.clear();
+    CHECK(users.size() == 0);
+    s.upsert_user(R"({"id":"usr_cy"})");
+
+    user ada = s.get_user("usr_ada");
+    CHECK(ada.id() == "usr_ada" && ada.email() == "ada@example.com" && ada.display_name() == "Ada");
+    CHECK(ada.external_id() == "U-ADA" && ada.department() == "Engineering" && ada.location() == "London");
+    CHECK(ada.timezone() == "Europe/London" && !ada.manager_id());
+    CHECK(ada.group_count() == 2 && ada.group(1) == "Leads");
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.get_user("nobody"); });
+    user bob = s.find_user(user_by::external_id, "U-ADA");
+    CHECK(bob.id() == "usr_ada");
+    bob = s.find_user(user_by::email, "ADA@example.com");  // move assignment releases the first
+    CHECK(bob.id() == "usr_ada");
+    user moved(std::move(bob));
+    CHECK(moved.id() == "usr_ada");
+    user_array all_users = s.list_users(nullptr, 10);
+    std::vector<std::string> ids;
+    for (user_view u : all_users) ids.emplace_back(u.id());
+    CHECK((ids == std::vector<std::string>{"usr_ada", "usr_bob", "usr_cy"}));
+    CHECK(all_users[1].manager_id() == "usr_ada" && !all_users.empty() && all_users.size() == 3);
+    bool threw = false;
+    try {
+        (void)all_users[3];
+    } catch (const std::out_of_range &) {
+        threw = true;
+    }
+    CHECK(threw);
+
+    s.create_program(R"({"id":"crs_cpp","kind":"course","title":"C++","state":"active","self_enrollment":true,)"
+                     R"("assessment":{"passing_score":70,"max_attempts":3}})");
+    s.create_program(R"({"id":"wf_onboarding","kind":"track","title":"Onboarding","state":"active","steps":[)"
+                     R"({"id":"welcome","step_type":"message","title":"Welcome","learner_completable":false},)"
+                     R"({"id":"survey","step_type":"survey","title":"Survey","learner_completable":true}]})");
+    s.create_program(R"({"id":"crt_sec","kind":"certification","title":"Security","state":"active"})");
+    s.update_program(R"({"id":"crt_sec","kind":"certification","title":"Security 101","state":"active"})");
+    expect_error(ENROLLKIT_RESULT_CONFLICT,
+                 [&] { s.create_program(R"({"id":"crs_cpp","kind":"course","title":"X","state":"active"})"); });
+    program course = s.get_program("crs_cpp");
+    CHECK(course.id() == "crs_cpp" && course.kind() == "course" && course.title() == "C++");
+    CHECK(course.state() == "active" && course.self_enrollment() && !course.description());
+    CHECK(course.passing_score() == 70.0 && course.max_attempts() == 3u && course.step_count() == 0);
+    CHECK(course.created_at() == t0 && course.updated_at() == t0);
+    program track = s.get_program("wf_onboarding");
+    step second = track.step(1);
+    CHECK(second.id == "survey" && second.type == "survey" && second.title == "Survey" && second.learner_completable);
+    CHECK(!track.step(0).learner_completable && !track.passing_score() && !track.max_attempts());
+    program_array programs = s.list_programs(nullptr, "active", nullptr, 10);
+    CHECK(programs.size() == 3 && programs[0].id() == "crs_cpp" && programs[1].title() == "Security 101");
+    std::size_t n = 0;
+    for (program_view p : programs) n += p.kind().size() > 0;
+    CHECK(n == 3);
+
+    // Enroll, progress, attempts: records read without JSON.
+    enrollment e = s.enroll("learner:usr_ada", "usr_ada", "crs_cpp");
+    const std::string course_id(e.id());
+    CHECK(e.status() == "active" && e.kind() == "course" && e.trigger() == "self_join");
+    CHECK(e.user_id() == "usr_ada" && e.program_id() == "crs_cpp" && e.enrolled_at() == t0);
+    CHECK(!e.completed_at() && !e.best_score() && !e.passed() && e.attempt_number() == 1);
+    std::string details = expect_error(ENROLLKIT_RESULT_ALREADY_ENROLLED, [&] { s.enroll("admin", "usr_ada", "crs_cpp"); });
+    CHECK(details.find("\"existing_id\":\"" + course_id + "\"") != std::string::npos);
+    try {
+        s.transition("admin", course_id, command::cancel);
+        CHECK(false);
+    } catch (const error &err) {
+        CHECK(err.code() == ENROLLKIT_RESULT_INVALID_TRANSITION);
+        CHECK(err.name() == "ENROLLKIT_RESULT_INVALID_TRANSITION");
+        CHECK(std::string(err.what()).size() > 0);
+    }
+    s.advance_time(milliseconds(1000));
+    e = s.set_progress("learner:usr_ada", course_id, 40);
+    CHECK(e.progress() == 40 && e.updated_at() == t0 + milliseconds(1000));
+    e = s.submit_attempt("learner:usr_ada", course_id, 60);
+    CHECK(e.attempts() == 1 && e.best_score() == 60.0 && e.passed() == false);
+    e = s.transition("learner:usr_ada", course_id, command::drop);
+    CHECK(e.status() == "dropped" && e.dropped_at());
+    e = s.transition("learner:usr_ada", course_id, command::reactivate);
+    e = s.submit_attempt("learner:usr_ada", course_id, 90);
+    e = s.add_progress("learner:usr_ada", course_id, 60);
+    CHECK(e.status() == "completed" && e.progress() == 100 && e.completed_at() == t0 + milliseconds(1000));
+    enrollment again = s.get_enrollment("admin", course_id);
+    enrollment_view view = again;  // an owner is also a view
+    CHECK(view.id() == course_id && view.passed() == true);
+
+    // A batch, every outcome.
+    enroll_batch rows;
+    rows.add(user_by::email, "ada@example.com", "wf_onboarding")
+        .set(enroll_option::trigger, "user_join")
+        .set(enroll_option::added_by_program_id, "wf_hr")
+        .set(enroll_option::added_by_user_id, "usr_cy")
+        .set(enroll_option::partnership_id, "prt_1")
+        .set(enroll_option::timezone, "Europe/London")
+        .set(enroll_option::id, "enr_cpp_track");
+    rows.add("usr_bob", "wf_onboarding").set(enroll_option::start_at, "2999-01-01T00:00:00Z").set_flag(enroll_flag::as_batch, false);
+    rows.add("ghost", "wf_onboarding");
+    rows.add("usr_ada", "crs_cpp").set_flag(enroll_flag::allow_reenroll);
+    rows.add(user_by::id, "usr_ada", "wf_onboarding");
+    CHECK(rows.size() == 5);
+    enroll_outcomes out = s.enroll_many("system", rows, batch_mode::best_effort);
+    CHECK(out.size() == 5);
+    CHECK(out.kind(0) == outcome::created && out.created(0)->id() == "enr_cpp_track");
+    CHECK(out.created(0)->added_by_program_id() == "wf_hr" && out.created(0)->added_by_user_id() == "usr_cy");
+    CHECK(out.created(0)->partnership_id() == "prt_1" && out.created(0)->timezone() == "Europe/London");
+    CHECK(out.kind(1) == outcome::created && out.created(1)->status() == "new" && out.created(1)->start_at());
+    CHECK(out.kind(2) == outcome::failed && out.error_code(2) == ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out.error_message(2) && out.error_details(2)->find("not_found") != std::string_view::npos);
+    CHECK(out.kind(3) == outcome::created && out.created(3)->previous_id() == course_id);
+    CHECK(out.kind(4) == outcome::already_enrolled && out.existing_id(4) == "enr_cpp_track");
+    CHECK(out.kind(5) == outcome::none && !out.created(5) && out.error_code(5) == ENROLLKIT_RESULT_OK);
+    rows.clear();
+    rows.add("usr_cy", "wf_onboarding").set_flag(enroll_flag::as_batch);
+    rows.add("ghost", "wf_onboarding");
+    enroll_outcomes rolled_back = s.enroll_many("system", rows);
+    CHECK(rolled_back.kind(0) == outcome::not_applied && rolled_back.kind(1) == outcome::failed);
+
+    // Steps on the track.
+    const std::string track_id = "enr_cpp_track";
+    e = s.start_step("system", track_id, "welcome");
+    e = s.deliver_step("system", track_id, "welcome", "user");
+    e = s.deliver_step("system", track_id, "survey");
+    CHECK(e.steps_delivered() == 2 && e.delivery_percent() == 100 && e.status() == "delivered" && e.delivered_at());
+    e = s.fail_step("system", track_id, "survey", "bounced", "Mailbox full");
+    e = s.assign_mentor("admin", track_id, "usr_cy");
+    CHECK(e.mentor_id() == "usr_cy" && e.mentor_assigned_at());
+    e = s.assign_mentor("admin", track_id, nullptr);
+    CHECK(!e.mentor_id());
+    e = s.set_next_step_at("system", track_id, t0 + std::chrono::hours(24));
+    CHECK(e.next_step_at() == t0 + std::chrono::hours(24));
+    e = s.set_next_step_at("system", track_id, std::nullopt);
+    CHECK(!e.next_step_at());
+    e = s.complete_step("learner:usr_ada", track_id, "survey", R"({"answers":[{"value":9}]})");
+    CHECK(e.status() == "completed" && e.steps_completed() == 1 && e.completion_percent() == 50 && e.started_at());
+    CHECK(!e.resume_status() && e.steps_skipped() == 0 && e.steps_total() == 2);
+    enrollment scheduled = s.transition("admin", std::string(out.created(1)->id()), command::start);
+    scheduled = s.transition("admin", std::string(scheduled.id()), command::pause);
+    CHECK(scheduled.resume_status() == "active");
+    scheduled = s.transition("admin", std::string(scheduled.id()), command::resume);
+    scheduled = s.skip_step("system", std::string(scheduled.id()), "welcome");
+    CHECK(scheduled.steps_skipped() == 1);
+    scheduled = s.transition("admin", std::string(scheduled.id()), command::cancel);
+    CHECK(scheduled.status() == "canceled" && scheduled.canceled_at());
+    enrollment cert = s.enroll("admin", "usr_bob", "crt_sec");
+    cert = s.fail("admin", std::string(cert.id()), "workflow_not_active", "Closed");
+    CHECK(cert.status() == "failed" && cert.failure_reason() == "workflow_not_active");
+    CHECK(cert.failure_message() == "Closed" && cert.failed_at());
+
+    // Listing with a query, following cursors.
+    list_query q;
+    q.set(query_field::program_id, "wf_onboarding").order_by(order::oldest_first).cursor(nullptr, 1);
+    std::vector<std::string> seen;
+    for (;;) {
+        enrollment_page page = s.list("admin", q);
+        for (enrollment_view item : page) seen.emplace_back(item.id());
+        if (!page.has_more()) break;
+        q.cursor(std::string(*page.next_cursor()), 1);
+    }
+    CHECK(seen.size() == 2 && seen[0] == track_id);
+    q.set(query_field::program_id, nullptr).set(query_field::status, "completed").page(1, 50);
+    q.completed(t0, std::nullopt).enrolled(std::nullopt, t0 + std::chrono::hours(1));
+    enrollment_page completed = s.list("admin", q);
+    CHECK(completed.size() == 2 && !completed.has_more() && !completed.next_cursor());
+    q.set(query_field::user_id, "usr_bob").set(query_field::trigger, "manual_user_trigger");
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.list("learner:usr_ada", q); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { q.order_by(static_cast<order>(7)); });
+    enrollment_page lineage = s.lineage("learner:usr_ada", "usr_ada", "crs_cpp");
+    CHECK(lineage.size() == 2 && lineage[1].attempt_number() == 2 && lineage[1].previous_id() == course_id);
+
+    // History and the feed.
+    event_array history = s.history("learner:usr_ada", course_id);
+    CHECK(history.size() >= 5 && history[0].action() == "enrolled" && !history[0].from_status());
+    CHECK(history[0].to_status() == "active" && history[0].actor() == "learner:usr_ada" && history[0].at() == t0);
+    CHECK(history[0].enrollment_id() == course_id && history[0].user_id() == "usr_ada");
+    CHECK(history[0].program_id() == "crs_cpp" && history[0].seq() >= 1);
+    bool with_reason = false;
+    for (event_view ev : s.history("admin", track_id)) with_reason = with_reason || ev.reason().has_value();
+    CHECK(with_reason);
+    event_array feed = s.events_after("admin", 0, 3);
+    CHECK(feed.size() == 3 && feed[0].seq() < feed[2].seq());
+    CHECK(s.status_at("admin", course_id, "2000-01-01T00:00:00Z") == std::nullopt);
+    CHECK(s.status_at("admin", course_id, "9999-01-01T00:00:00Z") == std::string("completed"));
+
+    // JSON where JSON is wanted: a reference shape, a report, files.
+    const std::string rendered = s.render("admin", course_id, view::course);
+    CHECK(rendered.find("\"status\":\"completed\"") != std::string::npos);
+    CHECK(s.report("admin", "wf_onboarding").find("\"program_id\":\"wf_onboarding\"") != std::string::npos);
+    CHECK(s.check() == "[]");
+    s.delete_enrollment("admin", std::string(cert.id()));
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.get_enrollment("admin", std::string(cert.id())); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)store::open_in_memory(0x80); });
+    expect_error(ENROLLKIT_RESULT_NULL_PARAMETER, [&] { (void)store::open(nullptr); });
+}
+
+void files(const std::string &dir) {
+    using namespace enrollkit;
+    store s = store::open(dir + "/cpp.db");
+    s.upsert_user(R"({"id":"usr_1"})");
+    const std::string exported = dir + "/cpp.jsonl";
+    CHECK(s.export_to(exported).find("\"users\":1") != std::string::npos);
+    store copy = store::open(dir + "/cpp-copy.db");
+    CHECK(copy.import_from(exported).find("\"committed\":true") != std::string::npos);
+    CHECK(copy.get_user("usr_1").id() == "usr_1");
+    s.backup(dir + "/cpp-backup.db");
+    expect_error(ENROLLKIT_RESULT_CONFLICT, [&] { s.backup(dir + "/cpp-backup.db"); });
+    store moved = std::move(s);
+    CHECK(moved.schema_version() >= 1);
+}
 
 }  // namespace
 
-int main() {
+int main(int argc, char **argv) {
     try {
-        enrollkit_store *raw = nullptr;
-        ok(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &raw), "open");
-        Store store(raw);
-        ok(enrollkit_store_set_time(store.get(), "2026-01-15T10:00:00Z"), "clock");
-        ok(enrollkit_user_upsert(store.get(), R"({"id":"usr_lrn001","email":"l@example.com"})", nullptr), "user");
-        ok(enrollkit_program_create(store.get(),
-                                    R"({"id":"crs_ghi789","kind":"course","title":"C++","state":"active","self_enrollment":true})",
-                                    nullptr),
-           "program");
-        char *id = nullptr;
-        ok(enrollkit_enroll(store.get(), "learner:usr_lrn001", "usr_lrn001", "crs_ghi789", &id), "enroll");
-        const std::string enrollment = take(id);
-        if (enrollkit_enroll(store.get(), "admin", "usr_lrn001", "crs_ghi789", nullptr) !=
-            ENROLLKIT_RESULT_ALREADY_ENROLLED)
-            throw std::runtime_error("second enrollment was not refused");
-        ok(enrollkit_set_progress(store.get(), "learner:usr_lrn001", enrollment.c_str(), 100.0, nullptr), "progress");
-        char *json = nullptr;
-        ok(enrollkit_render(store.get(), "admin", enrollment.c_str(), ENROLLKIT_VIEW_COURSE, &json), "render");
-        const std::string course = take(json);
-        const std::string expected = R"({"id":")" + enrollment +
-                                     R"(","user_id":"usr_lrn001","course_id":"crs_ghi789","status":"completed",)"
-                                     R"("progress_percent":100,"enrolled_at":"2026-01-15T10:00:00.000Z",)"
-                                     R"("completed_at":"2026-01-15T10:00:00.000Z"})";
-        if (course != expected) throw std::runtime_error("render: " + course);
-        std::printf("test_cpp: ok (%s)\n", enrollkit_version());
-        return 0;
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "test_cpp: %s\n", e.what());
+        run();
+        files(argc > 1 ? argv[1] : ".");
+    } catch (const enrollkit::error &e) {
+        std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());
         return 1;
     }
+    std::printf("test_cpp: %d checks, %d failures (%s)\n", checks, failures, enrollkit_version());
+    return failures == 0 ? 0 : 1;
 }

@@ -1,6 +1,8 @@
 /*
- * Several threads enroll and progress on ONE store handle at once; afterwards every
- * enrollment is complete, every history is there, and the store's invariants hold.
+ * Several threads enroll and progress on ONE store handle at once (half of them through the JSON
+ * functions, half through the typed ones) and read ONE shared record handle at once (its strings
+ * are converted on first read, by whichever thread comes first); afterwards every enrollment is
+ * complete, every history is there, and the store's invariants hold.
  * Usage: test_threads SCRATCH_DIR
  */
 #define _POSIX_C_SOURCE 200809L
@@ -14,7 +16,31 @@
 #define PER_THREAD 25
 
 static enrollkit_store *store;
+static const enrollkit_program *shared; /* read by every thread */
 static int errors[THREADS];
+
+/* The typed way: an enrollment handle, progress, a listing through a query. */
+static void typed_round(int t, const char *user, const char *actor) {
+    enrollkit_enrollment *e = NULL;
+    if (enrollkit_enroll_typed(store, actor, user, "crs", &e) != ENROLLKIT_RESULT_OK) { errors[t]++; return; }
+    if (enrollkit_enroll_typed(store, "admin", user, "crs", NULL) != ENROLLKIT_RESULT_ALREADY_ENROLLED) errors[t]++;
+    for (int p = 25; p <= 100; p += 25) {
+        enrollkit_enrollment *after = NULL;
+        if (enrollkit_set_progress_typed(store, actor, enrollkit_enrollment_id(e), p, &after) != ENROLLKIT_RESULT_OK ||
+            enrollkit_enrollment_progress(after) != p)
+            errors[t]++;
+        enrollkit_enrollment_free(after);
+    }
+    enrollkit_list_query *q = NULL;
+    enrollkit_enrollment_page *page = NULL;
+    if (enrollkit_list_query_new(&q) != ENROLLKIT_RESULT_OK || enrollkit_list_typed(store, actor, q, &page) != ENROLLKIT_RESULT_OK ||
+        enrollkit_enrollment_page_count(page) != 1 ||
+        strcmp(enrollkit_enrollment_id(enrollkit_enrollment_page_item(page, 0)), enrollkit_enrollment_id(e)) != 0)
+        errors[t]++;
+    enrollkit_enrollment_page_free(page);
+    enrollkit_list_query_free(q);
+    enrollkit_enrollment_free(e);
+}
 
 static void *worker(void *arg) {
     int t = (int)(size_t)arg;
@@ -25,6 +51,12 @@ static void *worker(void *arg) {
         char json[96];
         snprintf(json, sizeof json, "{\"id\":\"%s\"}", user);
         if (enrollkit_user_upsert(store, json, NULL) != ENROLLKIT_RESULT_OK) { errors[t]++; continue; }
+        if (strcmp(enrollkit_program_id(shared), "crs") != 0 || strcmp(enrollkit_program_title(shared), "C") != 0)
+            errors[t]++;
+        if (t % 2) {
+            typed_round(t, user, actor);
+            continue;
+        }
         if (enrollkit_enroll(store, actor, user, "crs", &id) != ENROLLKIT_RESULT_OK) { errors[t]++; continue; }
         /* A second enroll of the same user from this thread must be refused. */
         if (enrollkit_enroll(store, "admin", user, "crs", NULL) != ENROLLKIT_RESULT_ALREADY_ENROLLED) errors[t]++;
@@ -49,11 +81,15 @@ int main(int argc, char **argv) {
     }
     if (enrollkit_program_create(store, "{\"id\":\"crs\",\"kind\":\"course\",\"title\":\"C\",\"state\":\"active\","
                                         "\"self_enrollment\":true}", NULL) != ENROLLKIT_RESULT_OK) return 1;
+    enrollkit_program *program = NULL;
+    if (enrollkit_program_get_typed(store, "crs", &program) != ENROLLKIT_RESULT_OK) return 1;
+    shared = program;
     pthread_t threads[THREADS];
     for (int t = 0; t < THREADS; t++) pthread_create(&threads[t], NULL, worker, (void *)(size_t)t);
     for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
     int failures = 0;
     for (int t = 0; t < THREADS; t++) failures += errors[t];
+    enrollkit_program_free(program);
 
     /* Count completed enrollments page by page and the events of the feed. */
     int completed = 0, events = 0;
