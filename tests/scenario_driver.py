@@ -6,6 +6,10 @@ the operation and returns its JSON result (dicts, lists, strings, numbers, None)
 ``ScenarioError`` with the error's details (a dict with at least ``code``). This driver checks
 the expectations, that failed steps leave the database file unchanged, and that the results
 are identical to the Rust runner's transcript, step for step.
+
+Every scenario runs on an SQLite file and, when ``ENROLLKIT_TEST_POSTGRES`` names a server
+(``scripts/pg run`` sets it), on a new PostgreSQL database of that server too; without it,
+``ENROLLKIT_SKIP_POSTGRES=1`` must say to skip PostgreSQL, or the run fails.
 """
 
 import json
@@ -66,6 +70,41 @@ for path in sys.stdin:
 _fingerprinter = None
 
 
+def _psql(location, sql):
+    """The output of ``sql`` run by psql on the PostgreSQL database ``location``."""
+    psql = os.path.join(os.environ.get("ENROLLKIT_PG_BIN", "/usr/bin"), "psql")
+    return subprocess.run([psql, "-XAtq", "-d", location, "-c", sql], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _is_postgres(location):
+    return location.startswith(("postgres://", "postgresql://")) or "dbname=" in location
+
+
+def fresh_postgres_database():
+    """A new database on the test server, as a location to open a store on."""
+    base = os.environ["ENROLLKIT_TEST_POSTGRES"]
+    name = f"py_{os.getpid()}_{next(_DATABASES)}"
+    _psql(base, f"CREATE DATABASE {name}")
+    kept = [kv for kv in base.split() if not kv.startswith("dbname=")]
+    return " ".join(kept + [f"dbname={name}"])
+
+
+_DATABASES = iter(range(1 << 30))
+
+
+def backends():
+    """The backends to run on: SQLite, and PostgreSQL unless explicitly skipped."""
+    if os.environ.get("ENROLLKIT_TEST_POSTGRES"):
+        return ["sqlite", "postgres"]
+    if os.environ.get("ENROLLKIT_SKIP_POSTGRES") == "1":
+        print("SKIPPED: the PostgreSQL runs of the scenario corpus (ENROLLKIT_SKIP_POSTGRES=1)",
+              file=sys.stderr)
+        return ["sqlite"]
+    raise SystemExit("no PostgreSQL to test against: run under `scripts/pg run ...` "
+                     "(which sets ENROLLKIT_TEST_POSTGRES), or set ENROLLKIT_SKIP_POSTGRES=1")
+
+
 def fingerprint(db_path):
     """A digest of every row of every table: a failed step must not change it.
 
@@ -74,6 +113,12 @@ def fingerprint(db_path):
     descriptor drops the other's POSIX locks, after which SQLite may delete a live WAL.
     """
     global _fingerprinter
+    if _is_postgres(db_path):
+        tables = _psql(db_path, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                "ORDER BY 1").split()
+        return "\n".join(t + ":" + _psql(db_path, f"SELECT string_agg(r::text, E'\\n' "
+                                                  f"ORDER BY r::text) FROM \"{t}\" r")
+                         for t in tables)
     if _fingerprinter is None:
         _fingerprinter = subprocess.Popen([sys.executable, "-c", _FINGERPRINT], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, text=True)
@@ -108,11 +153,13 @@ def normalize(transcript):
     return json.loads(text)
 
 
-def run_file(path, make_adapter, surface):
+def run_file(path, make_adapter, surface, backend="sqlite"):
     with open(path, encoding="utf-8") as f:
         scenario = json.load(f)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = os.path.join(tmp, "scenario.db")
+        if backend == "postgres":
+            db_path = fresh_postgres_database()
         adapter = make_adapter(db_path, START)
         try:
             variables = {}
@@ -179,7 +226,7 @@ def run_file(path, make_adapter, surface):
                 raise AssertionError(f"invariants broken at the end: {violations!r}")
         finally:
             adapter.close()
-    out_dir = os.path.join(TRANSCRIPTS, surface)
+    out_dir = os.path.join(TRANSCRIPTS, surface if backend == "sqlite" else f"{surface}-{backend}")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, os.path.basename(path)), "w", encoding="utf-8") as f:
         json.dump(transcript, f, indent=1)
@@ -201,13 +248,16 @@ def run_corpus(make_adapter, surface):
     """Runs every scenario file; prints a summary; returns a process exit code."""
     files = sorted(f for f in os.listdir(CORPUS) if f.endswith(".json"))
     failures, steps = [], 0
-    for name in files:
-        try:
-            steps += run_file(os.path.join(CORPUS, name), make_adapter, surface)
-        except AssertionError as e:
-            failures.append(f"{name}: {e}")
+    on = backends()
+    for backend in on:
+        for name in files:
+            try:
+                steps += run_file(os.path.join(CORPUS, name), make_adapter, surface, backend)
+            except AssertionError as e:
+                failures.append(f"{name} on {backend}: {e}")
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
-    print(f"{surface} scenario runner: {len(files)} files, {steps} steps, {len(failures)} failures; "
+    print(f"{surface} scenario runner on {' and '.join(on)}: {len(files)} files, {steps} steps, "
+          f"{len(failures)} failures; "
           f"results identical to the Rust runner" if not failures else f"{surface}: {len(failures)} failures")
     return 1 if failures or not files else 0
