@@ -1,4 +1,5 @@
-//! What only a server database has to prove: races between connections of several threads,
+//! What only a server database has to prove: races between connections of several threads
+//! and processes,
 //! a change feed that never skips while writers commit out of order, and the schema checks of
 //! opening. Skipped (saying so) with `ENROLLKIT_SKIP_POSTGRES=1`; run under `scripts/pg run`.
 
@@ -73,13 +74,48 @@ fn one_user_enrolled_by_sixteen_threads_at_once_gets_one_enrollment() {
     assert!(store.check_invariants().unwrap().is_empty());
 }
 
+/// Writer `w`'s work in the change-feed race: its users enrolled and their progress added,
+/// two events each; returns the events written.
+fn write_feed(location: &str, w: usize) -> usize {
+    let store = open(location);
+    let mut written = 0;
+    for i in 0..FEED_ENROLLMENTS {
+        let request = EnrollRequest::new(format!("u{w}_{i}"), "c1");
+        let e = store.enroll(&Actor::Admin, &request).unwrap();
+        store.add_progress(&Actor::Admin, &e.id, 10.0).unwrap();
+        written += 2;
+    }
+    written
+}
+
+const FEED_ENROLLMENTS: usize = 60;
+/// Writer threads in the test's process, and writer processes (two threads each).
+const FEED_THREADS: usize = 6;
+const FEED_PROCESSES: usize = 2;
+
 #[test]
 fn the_change_feed_shows_every_event_once_in_order_while_writers_race() {
+    // A child process: two writers, then the number of events they wrote on stdout.
+    if let (Ok(location), Ok(first)) = (
+        std::env::var("ENROLLKIT_FEED_DB"),
+        std::env::var("ENROLLKIT_FEED_WRITER"),
+    ) {
+        let first: usize = first.parse().unwrap();
+        let threads: Vec<_> = (first..first + 2)
+            .map(|w| {
+                let location = location.clone();
+                std::thread::spawn(move || write_feed(&location, w))
+            })
+            .collect();
+        let written: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        println!("\nwritten {written}");
+        return;
+    }
     let Some((location, store)) = fresh() else {
         return;
     };
-    const WRITERS: usize = 6;
-    const ENROLLMENTS: usize = 40;
+    const WRITERS: usize = FEED_THREADS + 2 * FEED_PROCESSES;
+    const ENROLLMENTS: usize = FEED_ENROLLMENTS;
     for w in 0..WRITERS {
         store
             .upsert_users(
@@ -96,24 +132,26 @@ fn the_change_feed_shows_every_event_once_in_order_while_writers_race() {
         .create_program(&ProgramSpec::course("c1", "C"))
         .unwrap();
     let done = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..WRITERS)
+    let processes: Vec<_> = (0..FEED_PROCESSES)
+        .map(|p| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "the_change_feed_shows_every_event_once_in_order_while_writers_race",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("ENROLLKIT_FEED_DB", &location)
+                .env("ENROLLKIT_FEED_WRITER", (FEED_THREADS + 2 * p).to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let writers: Vec<_> = (0..FEED_THREADS)
         .map(|w| {
             let location = location.clone();
-            std::thread::spawn(move || {
-                let store = open(&location);
-                let mut written = 0;
-                for i in 0..ENROLLMENTS {
-                    let e = store
-                        .enroll(
-                            &Actor::Admin,
-                            &EnrollRequest::new(format!("u{w}_{i}"), "c1"),
-                        )
-                        .unwrap();
-                    store.add_progress(&Actor::Admin, &e.id, 10.0).unwrap();
-                    written += 2;
-                }
-                written
-            })
+            std::thread::spawn(move || write_feed(&location, w))
         })
         .collect();
     let reader = {
@@ -136,7 +174,14 @@ fn the_change_feed_shows_every_event_once_in_order_while_writers_race() {
             }
         })
     };
-    let written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    let mut written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    for p in processes {
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "a writer process failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("written "));
+        written += line.expect("the writer's count").parse::<usize>().unwrap();
+    }
     done.store(true, Ordering::SeqCst);
     let seen = reader.join().unwrap();
     let mut all = Vec::new();
@@ -214,4 +259,49 @@ fn a_store_opened_read_only_reads_and_refuses_writes() {
     assert_eq!(err.code(), ErrorCode::Storage, "{err}");
     assert_eq!(store.stats().unwrap().programs, 1);
     assert_eq!(reader.path(), None);
+}
+
+/// The mechanism behind the feed's order, checked directly: an event append waits for the
+/// transaction lock that every event-appending transaction holds until it ends. The key is
+/// the backend's `EVENTS_LOCK`: this test fails when they drift. (Without the lock, this test
+/// and the race above both fail.)
+#[test]
+fn an_event_append_waits_for_the_transaction_that_holds_the_event_lock() {
+    let Some((location, store)) = fresh() else {
+        return;
+    };
+    store
+        .upsert_user(&User {
+            id: "u1".into(),
+            ..User::default()
+        })
+        .unwrap();
+    store
+        .create_program(&ProgramSpec::course("c1", "C"))
+        .unwrap();
+    let mut client = postgres::Client::connect(&location, postgres::NoTls).unwrap();
+    let mut holder = client.transaction().unwrap();
+    holder
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&0x656e_726f_6c6c_0002_i64],
+        )
+        .unwrap();
+    let (sent, enrolled) = std::sync::mpsc::channel();
+    let writer = {
+        let location = location.clone();
+        std::thread::spawn(move || {
+            let store = open(&location);
+            let e = store.enroll(&Actor::Admin, &EnrollRequest::new("u1", "c1"));
+            sent.send(()).unwrap();
+            e
+        })
+    };
+    assert!(
+        enrolled.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the enrollment's event did not wait for the lock"
+    );
+    holder.commit().unwrap();
+    enrolled.recv_timeout(Duration::from_secs(10)).unwrap();
+    writer.join().unwrap().unwrap();
 }
