@@ -305,3 +305,34 @@ fn an_event_append_waits_for_the_transaction_that_holds_the_event_lock() {
     enrolled.recv_timeout(Duration::from_secs(10)).unwrap();
     writer.join().unwrap().unwrap();
 }
+
+/// `sslmode=require` connects over TLS and verifies the server's certificate: against the
+/// test CA (`sslrootcert`, which `scripts/pg` makes) it works; against a file that does not
+/// hold the CA it is refused, before anything is read or written.
+#[test]
+fn sslmode_require_connects_over_tls_and_verifies_the_server() {
+    let Some(base) = support::postgres() else {
+        return;
+    };
+    let tls = std::env::var("ENROLLKIT_TEST_POSTGRES_TLS")
+        .expect("scripts/pg sets ENROLLKIT_TEST_POSTGRES_TLS beside ENROLLKIT_TEST_POSTGRES");
+    let local = support::fresh_database(&base);
+    let name = local.rsplit("dbname=").next().unwrap();
+    let over_tls = support::with_database(&tls, name);
+    let store = open(&over_tls);
+    store
+        .create_program(&ProgramSpec::course("c1", "C"))
+        .unwrap();
+    assert_eq!(open(&local).get_program("c1").unwrap().id, "c1");
+
+    // The server's own certificate is no root of trust for it.
+    let wrong_root = over_tls.replace("ca.crt", "server.crt");
+    assert_ne!(wrong_root, over_tls);
+    let err = OpenOptions::new().open(&wrong_root).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Storage, "{err}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    let missing = over_tls.replace("ca.crt", "no-such.crt");
+    let err = OpenOptions::new().open(&missing).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+}

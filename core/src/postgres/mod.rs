@@ -72,7 +72,17 @@ impl From<postgres::Error> for Error {
 fn describe(err: &postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
-        None => err.to_string(),
+        None => {
+            // The cause (a refused certificate, a refused connection) is in the source chain.
+            let mut text = err.to_string();
+            let mut cause = std::error::Error::source(err);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
@@ -116,6 +126,132 @@ pub(crate) struct Connection {
 /// Opens the pool's connections.
 struct Manager {
     config: postgres::Config,
+    /// TLS, when the location asks for it (`sslmode=require`).
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl Manager {
+    /// A new client, over TLS when the location asks for it.
+    fn client(&self) -> std::result::Result<postgres::Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
+/// `location` without its `sslrootcert` setting (which rust-postgres does not know), and that
+/// setting's value: a URL's query parameter or a key=value pair.
+fn take_root_certificate(location: &str) -> (String, Option<String>) {
+    let location = location.trim();
+    let mut root = None;
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        let Some((base, query)) = location.split_once('?') else {
+            return (location.to_owned(), None);
+        };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+                Some(path) => {
+                    root = Some(percent_decoded(path));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let rest = match kept.is_empty() {
+            true => base.to_owned(),
+            false => format!("{base}?{}", kept.join("&")),
+        };
+        return (rest, root);
+    }
+    let kept: Vec<&str> = location
+        .split_whitespace()
+        .filter(|kv| match kv.strip_prefix("sslrootcert=") {
+            Some(path) => {
+                root = Some(path.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept.join(" "), root)
+}
+
+/// `text` with its `%XX` escapes decoded (a URL's query value).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The TLS connector for a location that asks for TLS (`sslmode=require`): the server's
+/// certificate is verified against the system's roots and, when given, the `sslrootcert`
+/// file or `PGSSLROOTCERT` (as libpq names it), host name included. Other modes connect
+/// without TLS (`prefer`, rust-postgres's default, then never tries it).
+fn tls_for(
+    config: &postgres::Config,
+    root: Option<String>,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
+    if config.get_ssl_mode() != postgres::config::SslMode::Require {
+        return Ok(None);
+    }
+    let bad = |what: String| Error::validation("sslrootcert", what);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let root = root.or_else(|| std::env::var("PGSSLROOTCERT").ok());
+    if let Some(path) = root {
+        let pem = std::fs::read(&path).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+        let mut reader = &pem[..];
+        let certs: Vec<_> = rustls_pemfile_certs(&mut reader)
+            .map_err(|e| bad(format!("{path} is not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad(format!("{path} holds no certificate")));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| bad(format!("{path} holds an unusable certificate: {e}")))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Storage(Failure::caused_by(format!("TLS setup: {e}"), e)))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
+}
+
+/// The certificates of a PEM file.
+fn rustls_pemfile_certs(
+    reader: &mut &[u8],
+) -> std::result::Result<
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::pem::Error,
+> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(reader).collect()
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -124,7 +260,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client: self.client()?,
             statements: std::collections::HashMap::new(),
         })
     }
@@ -159,7 +295,8 @@ impl Database {
     /// and `target_session_attrs` included) and creates or upgrades its schema, unless
     /// `options` say read-only (then it must be at [`crate::SCHEMA_VERSION`]).
     pub(crate) fn open(location: &str, options: OpenOptions) -> Result<Database> {
-        let config = postgres::Config::from_str(location.trim()).map_err(|e| {
+        let (location, root) = take_root_certificate(location);
+        let config = postgres::Config::from_str(&location).map_err(|e| {
             Error::validation("location", format!("not a PostgreSQL location: {e}"))
         })?;
         let mut shown = config.clone();
@@ -174,14 +311,18 @@ impl Database {
         );
         // One connection first: it says at once why a database cannot be reached (the pool
         // would retry until its timeout), and it migrates.
-        let mut client = config.connect(NoTls).map_err(|e| {
+        let manager = Manager {
+            tls: tls_for(&config, root)?,
+            config,
+        };
+        let mut client = manager.client().map_err(|e| {
             Error::Storage(Failure::caused_by(
                 format!("cannot connect to {shown}: {}", describe(&e)),
                 e,
             ))
         })?;
         migrate(&mut client, &options, &shown)?;
-        let manager = Manager { config };
+
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(0))
@@ -371,6 +512,36 @@ mod tests {
         }
         for no in ["enroll.db", "/tmp/host=x/e.db", "", "postgres.db"] {
             assert!(!super::is_location(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_root_certificate_setting_is_taken_out_of_both_forms() {
+        let cases = [
+            (
+                "postgres://u@h/db?sslmode=require&sslrootcert=%2Fetc%2Fca.crt",
+                "postgres://u@h/db?sslmode=require",
+                Some("/etc/ca.crt"),
+            ),
+            (
+                "postgresql://h/db?sslrootcert=ca.crt",
+                "postgresql://h/db",
+                Some("ca.crt"),
+            ),
+            ("postgres://h/db", "postgres://h/db", None),
+            (
+                "host=h sslrootcert=/x/ca.crt dbname=e",
+                "host=h dbname=e",
+                Some("/x/ca.crt"),
+            ),
+        ];
+        for (location, rest, root) in cases {
+            let (got, got_root) = super::take_root_certificate(location);
+            assert_eq!(
+                (got.as_str(), got_root.as_deref()),
+                (rest, root),
+                "{location}"
+            );
         }
     }
 }
