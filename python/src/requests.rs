@@ -9,23 +9,77 @@ use enrollkit::{
     UserRef,
 };
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 
 use crate::convert::{self, invalid, type_name, Refusal};
 use crate::records;
 
-/// The `(key, value)` pairs of a mapping; `what` names it in the error when it is not one.
-fn entries<'py>(
+/// The field names of a document, and their interned Python strings: the keys of a mapping
+/// written in Python source are interned, so a key is usually found by identity, without
+/// reading its text.
+pub(crate) struct Names {
+    names: &'static [&'static str],
+    interned: PyOnceLock<Vec<Py<PyString>>>,
+}
+
+impl Names {
+    const fn new(names: &'static [&'static str]) -> Names {
+        Names {
+            names,
+            interned: PyOnceLock::new(),
+        }
+    }
+
+    /// The field `key` names, or its text when it names none.
+    fn find(&self, key: &Bound<'_, PyString>) -> Result<Result<&'static str, String>, Refusal> {
+        let py = key.py();
+        let interned = self.interned.get_or_init(py, || {
+            self.names
+                .iter()
+                .map(|n| PyString::intern(py, n).unbind())
+                .collect()
+        });
+        if let Some(i) = interned.iter().position(|n| key.is(n)) {
+            return Ok(Ok(self.names[i]));
+        }
+        let text = key.to_cow()?;
+        Ok(match self.names.iter().find(|n| **n == text) {
+            Some(name) => Ok(name),
+            None => Err(text.into_owned()),
+        })
+    }
+}
+
+/// The text of a key [`Names::find`] returned.
+fn key_text<'a>(key: &'a Result<&'static str, String>) -> &'a str {
+    match key {
+        Ok(name) => name,
+        Err(text) => text,
+    }
+}
+
+/// Calls `f` with each entry of the mapping `value`: the field its key names (or the key's text
+/// when it names none of `names`) and the value. `what` names the mapping in the `validation`
+/// error when it is not one or a key is not a `str`.
+fn each_field<'py>(
     value: &Bound<'py, PyAny>,
     what: &'static str,
-) -> Result<Vec<(String, Bound<'py, PyAny>)>, Refusal> {
-    let mut out = Vec::new();
+    names: &Names,
+    mut f: impl FnMut(Result<&'static str, String>, Bound<'py, PyAny>) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let key = |k: &Bound<'py, PyAny>| match k.cast::<PyString>() {
+        Ok(s) => names.find(s),
+        Err(_) => Err(invalid(
+            what,
+            format!("keys must be str, not {}", type_name(k)),
+        )),
+    };
     if let Ok(dict) = value.cast::<PyDict>() {
-        out.reserve(dict.len());
         for (k, v) in dict.iter() {
-            out.push((key(&k, what)?, v));
+            f(key(&k)?, v)?;
         }
-        return Ok(out);
+        return Ok(());
     }
     if value.cast::<PyMapping>().is_err() {
         return Err(invalid(
@@ -35,19 +89,9 @@ fn entries<'py>(
     }
     for item in value.call_method0("items")?.try_iter()? {
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
-        out.push((key(&k, what)?, v));
+        f(key(&k)?, v)?;
     }
-    Ok(out)
-}
-
-fn key(key: &Bound<'_, PyAny>, what: &'static str) -> Result<String, Refusal> {
-    match key.cast::<PyString>() {
-        Ok(s) => Ok(s.to_cow()?.into_owned()),
-        Err(_) => Err(invalid(
-            what,
-            format!("keys must be str, not {}", type_name(key)),
-        )),
-    }
+    Ok(())
 }
 
 /// A document's fields as the core's JSON reader takes them: `what` names the document in
@@ -156,12 +200,12 @@ impl Doc {
         })
     }
 
-    fn unknown(&self, field: &str, known: &[&str]) -> Refusal {
+    fn unknown(&self, field: &str, known: &Names) -> Refusal {
         invalid(
             self.what,
             format!(
                 "unknown field {field:?}; expected one of: {}",
-                known.join(", ")
+                known.names.join(", ")
             ),
         )
     }
@@ -171,7 +215,7 @@ impl Doc {
     }
 }
 
-const USER_FIELDS: &[&str] = &[
+static USER_FIELDS: Names = Names::new(&[
     "id",
     "email",
     "display_name",
@@ -181,7 +225,7 @@ const USER_FIELDS: &[&str] = &[
     "manager_id",
     "groups",
     "timezone",
-];
+]);
 
 /// A user from a `User` record or a mapping of its fields (`id` required).
 pub(crate) fn user(value: &Bound<'_, PyAny>) -> Result<User, Refusal> {
@@ -191,20 +235,21 @@ pub(crate) fn user(value: &Bound<'_, PyAny>) -> Result<User, Refusal> {
     let doc = Doc { what: "user" };
     let mut id = None;
     let mut user = User::default();
-    for (field, v) in entries(value, "user")? {
-        match field.as_str() {
-            "id" => id = Some(doc.string(&field, &v)?),
-            "email" => user.email = doc.opt_string(&field, &v)?,
-            "display_name" => user.display_name = doc.opt_string(&field, &v)?,
-            "external_id" => user.external_id = doc.opt_string(&field, &v)?,
-            "department" => user.department = doc.opt_string(&field, &v)?,
-            "location" => user.location = doc.opt_string(&field, &v)?,
-            "manager_id" => user.manager_id = doc.opt_string(&field, &v)?,
-            "groups" => user.groups = doc.strings(&field, &v)?,
-            "timezone" => user.timezone = doc.opt_string(&field, &v)?,
-            other => return Err(doc.unknown(other, USER_FIELDS)),
+    each_field(value, "user", &USER_FIELDS, |field, v| {
+        match field {
+            Ok(f @ "id") => id = Some(doc.string(f, &v)?),
+            Ok(f @ "email") => user.email = doc.opt_string(f, &v)?,
+            Ok(f @ "display_name") => user.display_name = doc.opt_string(f, &v)?,
+            Ok(f @ "external_id") => user.external_id = doc.opt_string(f, &v)?,
+            Ok(f @ "department") => user.department = doc.opt_string(f, &v)?,
+            Ok(f @ "location") => user.location = doc.opt_string(f, &v)?,
+            Ok(f @ "manager_id") => user.manager_id = doc.opt_string(f, &v)?,
+            Ok(f @ "groups") => user.groups = doc.strings(f, &v)?,
+            Ok(f @ "timezone") => user.timezone = doc.opt_string(f, &v)?,
+            other => return Err(doc.unknown(key_text(&other), &USER_FIELDS)),
         }
-    }
+        Ok(())
+    })?;
     user.id = id.ok_or_else(|| doc.missing("id"))?;
     Ok(user)
 }
@@ -224,7 +269,7 @@ pub(crate) fn users(value: &Bound<'_, PyAny>) -> Result<Vec<User>, Refusal> {
     Ok(out)
 }
 
-const PROGRAM_FIELDS: &[&str] = &[
+static PROGRAM_FIELDS: Names = Names::new(&[
     "id",
     "kind",
     "title",
@@ -233,9 +278,9 @@ const PROGRAM_FIELDS: &[&str] = &[
     "self_enrollment",
     "steps",
     "assessment",
-];
-const STEP_FIELDS: &[&str] = &["id", "step_type", "title", "learner_completable"];
-const ASSESSMENT_FIELDS: &[&str] = &["passing_score", "max_attempts"];
+]);
+static STEP_FIELDS: Names = Names::new(&["id", "step_type", "title", "learner_completable"]);
+static ASSESSMENT_FIELDS: Names = Names::new(&["passing_score", "max_attempts"]);
 
 /// A program spec from a `Program` record (its `created_at` and `updated_at` are ignored) or a
 /// mapping of the spec's fields (`id`, `kind`, `title`, `state` required; steps and the
@@ -248,25 +293,26 @@ pub(crate) fn program(value: &Bound<'_, PyAny>) -> Result<ProgramSpec, Refusal> 
     let (mut id, mut kind, mut title, mut state) = (None, None, None, None);
     let mut spec = ProgramSpec::course("", "");
     spec.self_enrollment = false;
-    for (field, v) in entries(value, "program")? {
-        match field.as_str() {
-            "id" => id = Some(doc.string(&field, &v)?),
-            "kind" => kind = Some(doc.enumerated::<Kind>(&field, &v)?),
-            "title" => title = Some(doc.string(&field, &v)?),
-            "description" => spec.description = doc.opt_string(&field, &v)?,
-            "state" => state = Some(doc.enumerated::<ProgramState>(&field, &v)?),
-            "self_enrollment" => spec.self_enrollment = doc.boolean(&field, &v)?,
-            "steps" => {
+    each_field(value, "program", &PROGRAM_FIELDS, |field, v| {
+        match field {
+            Ok(f @ "id") => id = Some(doc.string(f, &v)?),
+            Ok(f @ "kind") => kind = Some(doc.enumerated::<Kind>(f, &v)?),
+            Ok(f @ "title") => title = Some(doc.string(f, &v)?),
+            Ok(f @ "description") => spec.description = doc.opt_string(f, &v)?,
+            Ok(f @ "state") => state = Some(doc.enumerated::<ProgramState>(f, &v)?),
+            Ok(f @ "self_enrollment") => spec.self_enrollment = doc.boolean(f, &v)?,
+            Ok(f @ "steps") => {
                 spec.steps = doc
-                    .list(&field, &v)?
+                    .list(f, &v)?
                     .iter()
                     .map(|s| step(&doc, s))
                     .collect::<Result<_, _>>()?
             }
-            "assessment" => spec.assessment = assessment(&doc, &v)?,
-            other => return Err(doc.unknown(other, PROGRAM_FIELDS)),
+            Ok("assessment") => spec.assessment = assessment(&doc, &v)?,
+            other => return Err(doc.unknown(key_text(&other), &PROGRAM_FIELDS)),
         }
-    }
+        Ok(())
+    })?;
     spec.id = id.ok_or_else(|| doc.missing("id"))?;
     spec.kind = kind.ok_or_else(|| doc.missing("kind"))?;
     spec.title = title.ok_or_else(|| doc.missing("title"))?;
@@ -279,15 +325,16 @@ fn step(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<enrollkit::Step, Refusal>
         return Ok(record.get().inner.clone());
     }
     let (mut id, mut step_type, mut title, mut completable) = (None, None, None, None);
-    for (field, v) in entries(value, doc.what)? {
-        match field.as_str() {
-            "id" => id = Some(doc.string(&field, &v)?),
-            "step_type" => step_type = Some(doc.string(&field, &v)?),
-            "title" => title = Some(doc.string(&field, &v)?),
-            "learner_completable" => completable = Some(doc.boolean(&field, &v)?),
-            other => return Err(doc.unknown(other, STEP_FIELDS)),
+    each_field(value, doc.what, &STEP_FIELDS, |field, v| {
+        match field {
+            Ok(f @ "id") => id = Some(doc.string(f, &v)?),
+            Ok(f @ "step_type") => step_type = Some(doc.string(f, &v)?),
+            Ok(f @ "title") => title = Some(doc.string(f, &v)?),
+            Ok(f @ "learner_completable") => completable = Some(doc.boolean(f, &v)?),
+            other => return Err(doc.unknown(key_text(&other), &STEP_FIELDS)),
         }
-    }
+        Ok(())
+    })?;
     Ok(enrollkit::Step {
         id: id.ok_or_else(|| doc.missing("id"))?,
         step_type: step_type.ok_or_else(|| doc.missing("step_type"))?,
@@ -307,13 +354,14 @@ fn assessment(
         return Ok(Some(record.get().inner));
     }
     let (mut passing_score, mut max_attempts) = (None, None);
-    for (field, v) in entries(value, doc.what)? {
-        match field.as_str() {
-            "passing_score" => passing_score = Some(doc.number(&field, &v)?),
-            "max_attempts" => max_attempts = doc.opt_u32(&field, &v)?,
-            other => return Err(doc.unknown(other, ASSESSMENT_FIELDS)),
+    each_field(value, doc.what, &ASSESSMENT_FIELDS, |field, v| {
+        match field {
+            Ok(f @ "passing_score") => passing_score = Some(doc.number(f, &v)?),
+            Ok(f @ "max_attempts") => max_attempts = doc.opt_u32(f, &v)?,
+            other => return Err(doc.unknown(key_text(&other), &ASSESSMENT_FIELDS)),
         }
-    }
+        Ok(())
+    })?;
     Ok(Some(enrollkit::Assessment {
         passing_score: passing_score.ok_or_else(|| doc.missing("passing_score"))?,
         max_attempts,
@@ -351,7 +399,7 @@ pub(crate) struct EnrollArgs<'py> {
     pub(crate) batch: Option<Bound<'py, PyAny>>,
 }
 
-const ENROLL_FIELDS: &[&str] = &[
+static ENROLL_FIELDS: Names = Names::new(&[
     "user_id",
     "email",
     "external_id",
@@ -365,7 +413,7 @@ const ENROLL_FIELDS: &[&str] = &[
     "start_at",
     "allow_reenroll",
     "batch",
-];
+]);
 
 /// An optional string argument: `None` is absent, anything but a `str` a `TypeError`.
 fn opt_arg(value: &Option<Bound<'_, PyAny>>, field: &str) -> Result<Option<String>, Refusal> {
@@ -387,8 +435,34 @@ impl<'py> EnrollArgs<'py> {
     /// An unknown key is a `TypeError`, as an unknown keyword argument of `enroll` is.
     pub(crate) fn of_row(row: &Bound<'py, PyAny>) -> Result<Self, Refusal> {
         let mut args = EnrollArgs::default();
-        let entries = match entries(row, "request") {
-            Ok(e) => e,
+        let read = each_field(row, "request", &ENROLL_FIELDS, |field, v| {
+            let slot = match field {
+                Ok("user_id") => &mut args.user_id,
+                Ok("program_id") => &mut args.program_id,
+                Ok("email") => &mut args.email,
+                Ok("external_id") => &mut args.external_id,
+                Ok("id") => &mut args.id,
+                Ok("trigger") => &mut args.trigger,
+                Ok("added_by_user_id") => &mut args.added_by_user_id,
+                Ok("added_by_program_id") => &mut args.added_by_program_id,
+                Ok("partnership_id") => &mut args.partnership_id,
+                Ok("timezone") => &mut args.timezone,
+                Ok("start_at") => &mut args.start_at,
+                Ok("allow_reenroll") => &mut args.allow_reenroll,
+                Ok("batch") => &mut args.batch,
+                other => {
+                    return Err(Refusal::Type(format!(
+                        "unexpected key {:?}; expected: {}",
+                        key_text(&other),
+                        ENROLL_FIELDS.names.join(", ")
+                    )))
+                }
+            };
+            *slot = Some(v);
+            Ok(())
+        });
+        match read {
+            Ok(()) => {}
             Err(Refusal::Invalid(_)) => {
                 return Err(Refusal::Type(format!(
                     "a request must be a mapping with str keys, not {}",
@@ -396,30 +470,6 @@ impl<'py> EnrollArgs<'py> {
                 )))
             }
             Err(other) => return Err(other),
-        };
-        for (field, v) in entries {
-            let slot = match field.as_str() {
-                "user_id" => &mut args.user_id,
-                "program_id" => &mut args.program_id,
-                "email" => &mut args.email,
-                "external_id" => &mut args.external_id,
-                "id" => &mut args.id,
-                "trigger" => &mut args.trigger,
-                "added_by_user_id" => &mut args.added_by_user_id,
-                "added_by_program_id" => &mut args.added_by_program_id,
-                "partnership_id" => &mut args.partnership_id,
-                "timezone" => &mut args.timezone,
-                "start_at" => &mut args.start_at,
-                "allow_reenroll" => &mut args.allow_reenroll,
-                "batch" => &mut args.batch,
-                other => {
-                    return Err(Refusal::Type(format!(
-                        "unexpected key {other:?}; expected: {}",
-                        ENROLL_FIELDS.join(", ")
-                    )))
-                }
-            };
-            *slot = Some(v);
         }
         Ok(args)
     }
