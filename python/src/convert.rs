@@ -12,7 +12,9 @@ use enrollkit::{
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple, PyType};
+use pyo3::types::{
+    IntoPyDict, PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple, PyType,
+};
 use serde_json::{Map, Number, Value};
 
 /// The deepest nesting of JSON containers (objects and arrays) a value may have: serde_json's
@@ -174,8 +176,6 @@ fn datetimes(py: Python<'_>) -> PyResult<&DateTimes> {
     })
 }
 
-use pyo3::types::IntoPyDict;
-
 /// `t` as an aware UTC `datetime`.
 pub(crate) fn datetime(py: Python<'_>, t: Timestamp) -> PyResult<Bound<'_, PyAny>> {
     use chrono::{Datelike, Timelike};
@@ -218,7 +218,12 @@ pub(crate) fn timestamp(
     }
     let since_epoch = value.sub(d.epoch.bind(py))?;
     let millis: i64 = since_epoch.floor_div(d.millisecond.bind(py))?.extract()?;
-    Ok(Timestamp::from_millis(millis))
+    let at = Timestamp::from_millis(millis);
+    if at.millis() != millis {
+        // An offset moved a time of year 1 or 9999 out of the years enrollkit stores.
+        return Err(invalid(field, "year outside 1-9999 in UTC"));
+    }
+    Ok(at)
 }
 
 /// An optional [`timestamp`]: `None` stays `None`.
@@ -309,9 +314,13 @@ pub(crate) fn number(value: &Bound<'_, PyAny>, field: &'static str) -> Result<f6
         return Ok(f.value());
     }
     let py = value.py();
-    let real = value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>()
-        || value.is_instance_of::<PyFloat>()
-        || (!value.is_instance_of::<PyBool>() && value.is_instance(real_class(py)?)?);
+    let real = if value.is_instance_of::<PyBool>() {
+        false
+    } else {
+        value.is_instance_of::<PyInt>()
+            || value.is_instance_of::<PyFloat>()
+            || value.is_instance(real_class(py)?)?
+    };
     if !real {
         return Err(Refusal::Type(format!(
             "{field} must be a number, not {}",
@@ -370,10 +379,9 @@ fn json_to_py_at<'py>(py: Python<'py>, value: &Value, depth: usize) -> PyResult<
     if depth > MAX_JSON_DEPTH + 1 {
         return Err(raise(
             py,
-            &Error::Validation {
-                field: "result",
-                message: format!("nested more than {MAX_JSON_DEPTH} levels deep"),
-            },
+            &Error::Storage(
+                format!("a JSON value nested more than {MAX_JSON_DEPTH} levels deep").into(),
+            ),
         ));
     }
     Ok(match value {

@@ -387,6 +387,8 @@ def test_time_helpers() -> None:
         format_time(5)  # type: ignore[arg-type]
     east = timezone(timedelta(hours=5))
     assert format_time(datetime(1, 1, 1, 5, tzinfo=east)) == "0001-01-01T00:00:00.000Z"
+    with pytest.raises(enrollkit.ValidationError, match="year"):
+        format_time(datetime(1, 1, 1, 4, tzinfo=east))  # year 0 in UTC
     assert parse_time("9999-12-31T23:59:59.999Z") == datetime(9999, 12, 31, 23, 59, 59, 999000, timezone.utc)
 
 
