@@ -510,7 +510,10 @@ fn py_to_json_at(
     budget.spend(2)?;
     if let Ok(dict) = value.cast::<PyDict>() {
         let mut map = Map::with_capacity(dict.len());
-        for (k, v) in dict.iter() {
+        // A snapshot of the items: converting a value can run Python code (a mapping's
+        // `items()`), which may change this dict while it is read.
+        for item in dict.items().iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
             let key = json_key(&k, field)?;
             budget.spend(key.len() + 3)?;
             map.insert(key, py_to_json_at(&v, depth + 1, budget)?);

@@ -59,6 +59,16 @@ fn key_text<'a>(key: &'a Result<&'static str, String>) -> &'a str {
     }
 }
 
+/// How [`each_field`] reads a `dict`.
+#[derive(Clone, Copy, PartialEq)]
+enum Reading {
+    /// In place: for callbacks that run no Python code before they return `Ok`.
+    InPlace,
+    /// From a snapshot of its items: for callbacks that may run Python code (a nested
+    /// mapping's `items()`), which could change the dict while it is read.
+    Snapshot,
+}
+
 /// Calls `f` with each entry of the mapping `value`: the field its key names (or the key's text
 /// when it names none of `names`) and the value. `what` names the mapping in the `validation`
 /// error when it is not one or a key is not a `str`.
@@ -66,6 +76,7 @@ fn each_field<'py>(
     value: &Bound<'py, PyAny>,
     what: &'static str,
     names: &Names,
+    reading: Reading,
     mut f: impl FnMut(Result<&'static str, String>, Bound<'py, PyAny>) -> Result<(), Refusal>,
 ) -> Result<(), Refusal> {
     let key = |k: &Bound<'py, PyAny>| match k.cast::<PyString>() {
@@ -76,8 +87,15 @@ fn each_field<'py>(
         )),
     };
     if let Ok(dict) = value.cast::<PyDict>() {
-        for (k, v) in dict.iter() {
-            f(key(&k)?, v)?;
+        if reading == Reading::InPlace {
+            for (k, v) in dict.iter() {
+                f(key(&k)?, v)?;
+            }
+        } else {
+            for item in dict.items().iter() {
+                let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
+                f(key(&k)?, v)?;
+            }
         }
         return Ok(());
     }
@@ -235,7 +253,7 @@ pub(crate) fn user(value: &Bound<'_, PyAny>) -> Result<User, Refusal> {
     let doc = Doc { what: "user" };
     let mut id = None;
     let mut user = User::default();
-    each_field(value, "user", &USER_FIELDS, |field, v| {
+    each_field(value, "user", &USER_FIELDS, Reading::InPlace, |field, v| {
         match field {
             Ok(f @ "id") => id = Some(doc.string(f, &v)?),
             Ok(f @ "email") => user.email = doc.opt_string(f, &v)?,
@@ -293,26 +311,32 @@ pub(crate) fn program(value: &Bound<'_, PyAny>) -> Result<ProgramSpec, Refusal> 
     let (mut id, mut kind, mut title, mut state) = (None, None, None, None);
     let mut spec = ProgramSpec::course("", "");
     spec.self_enrollment = false;
-    each_field(value, "program", &PROGRAM_FIELDS, |field, v| {
-        match field {
-            Ok(f @ "id") => id = Some(doc.string(f, &v)?),
-            Ok(f @ "kind") => kind = Some(doc.enumerated::<Kind>(f, &v)?),
-            Ok(f @ "title") => title = Some(doc.string(f, &v)?),
-            Ok(f @ "description") => spec.description = doc.opt_string(f, &v)?,
-            Ok(f @ "state") => state = Some(doc.enumerated::<ProgramState>(f, &v)?),
-            Ok(f @ "self_enrollment") => spec.self_enrollment = doc.boolean(f, &v)?,
-            Ok(f @ "steps") => {
-                spec.steps = doc
-                    .list(f, &v)?
-                    .iter()
-                    .map(|s| step(&doc, s))
-                    .collect::<Result<_, _>>()?
+    each_field(
+        value,
+        "program",
+        &PROGRAM_FIELDS,
+        Reading::Snapshot,
+        |field, v| {
+            match field {
+                Ok(f @ "id") => id = Some(doc.string(f, &v)?),
+                Ok(f @ "kind") => kind = Some(doc.enumerated::<Kind>(f, &v)?),
+                Ok(f @ "title") => title = Some(doc.string(f, &v)?),
+                Ok(f @ "description") => spec.description = doc.opt_string(f, &v)?,
+                Ok(f @ "state") => state = Some(doc.enumerated::<ProgramState>(f, &v)?),
+                Ok(f @ "self_enrollment") => spec.self_enrollment = doc.boolean(f, &v)?,
+                Ok(f @ "steps") => {
+                    spec.steps = doc
+                        .list(f, &v)?
+                        .iter()
+                        .map(|s| step(&doc, s))
+                        .collect::<Result<_, _>>()?
+                }
+                Ok("assessment") => spec.assessment = assessment(&doc, &v)?,
+                other => return Err(doc.unknown(key_text(&other), &PROGRAM_FIELDS)),
             }
-            Ok("assessment") => spec.assessment = assessment(&doc, &v)?,
-            other => return Err(doc.unknown(key_text(&other), &PROGRAM_FIELDS)),
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     spec.id = id.ok_or_else(|| doc.missing("id"))?;
     spec.kind = kind.ok_or_else(|| doc.missing("kind"))?;
     spec.title = title.ok_or_else(|| doc.missing("title"))?;
@@ -325,16 +349,22 @@ fn step(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<enrollkit::Step, Refusal>
         return Ok(record.get().inner.clone());
     }
     let (mut id, mut step_type, mut title, mut completable) = (None, None, None, None);
-    each_field(value, doc.what, &STEP_FIELDS, |field, v| {
-        match field {
-            Ok(f @ "id") => id = Some(doc.string(f, &v)?),
-            Ok(f @ "step_type") => step_type = Some(doc.string(f, &v)?),
-            Ok(f @ "title") => title = Some(doc.string(f, &v)?),
-            Ok(f @ "learner_completable") => completable = Some(doc.boolean(f, &v)?),
-            other => return Err(doc.unknown(key_text(&other), &STEP_FIELDS)),
-        }
-        Ok(())
-    })?;
+    each_field(
+        value,
+        doc.what,
+        &STEP_FIELDS,
+        Reading::InPlace,
+        |field, v| {
+            match field {
+                Ok(f @ "id") => id = Some(doc.string(f, &v)?),
+                Ok(f @ "step_type") => step_type = Some(doc.string(f, &v)?),
+                Ok(f @ "title") => title = Some(doc.string(f, &v)?),
+                Ok(f @ "learner_completable") => completable = Some(doc.boolean(f, &v)?),
+                other => return Err(doc.unknown(key_text(&other), &STEP_FIELDS)),
+            }
+            Ok(())
+        },
+    )?;
     Ok(enrollkit::Step {
         id: id.ok_or_else(|| doc.missing("id"))?,
         step_type: step_type.ok_or_else(|| doc.missing("step_type"))?,
@@ -354,14 +384,20 @@ fn assessment(
         return Ok(Some(record.get().inner));
     }
     let (mut passing_score, mut max_attempts) = (None, None);
-    each_field(value, doc.what, &ASSESSMENT_FIELDS, |field, v| {
-        match field {
-            Ok(f @ "passing_score") => passing_score = Some(doc.number(f, &v)?),
-            Ok(f @ "max_attempts") => max_attempts = doc.opt_u32(f, &v)?,
-            other => return Err(doc.unknown(key_text(&other), &ASSESSMENT_FIELDS)),
-        }
-        Ok(())
-    })?;
+    each_field(
+        value,
+        doc.what,
+        &ASSESSMENT_FIELDS,
+        Reading::InPlace,
+        |field, v| {
+            match field {
+                Ok(f @ "passing_score") => passing_score = Some(doc.number(f, &v)?),
+                Ok(f @ "max_attempts") => max_attempts = doc.opt_u32(f, &v)?,
+                other => return Err(doc.unknown(key_text(&other), &ASSESSMENT_FIELDS)),
+            }
+            Ok(())
+        },
+    )?;
     Ok(Some(enrollkit::Assessment {
         passing_score: passing_score.ok_or_else(|| doc.missing("passing_score"))?,
         max_attempts,
@@ -435,32 +471,38 @@ impl<'py> EnrollArgs<'py> {
     /// An unknown key is a `TypeError`, as an unknown keyword argument of `enroll` is.
     pub(crate) fn of_row(row: &Bound<'py, PyAny>) -> Result<Self, Refusal> {
         let mut args = EnrollArgs::default();
-        let read = each_field(row, "request", &ENROLL_FIELDS, |field, v| {
-            let slot = match field {
-                Ok("user_id") => &mut args.user_id,
-                Ok("program_id") => &mut args.program_id,
-                Ok("email") => &mut args.email,
-                Ok("external_id") => &mut args.external_id,
-                Ok("id") => &mut args.id,
-                Ok("trigger") => &mut args.trigger,
-                Ok("added_by_user_id") => &mut args.added_by_user_id,
-                Ok("added_by_program_id") => &mut args.added_by_program_id,
-                Ok("partnership_id") => &mut args.partnership_id,
-                Ok("timezone") => &mut args.timezone,
-                Ok("start_at") => &mut args.start_at,
-                Ok("allow_reenroll") => &mut args.allow_reenroll,
-                Ok("batch") => &mut args.batch,
-                other => {
-                    return Err(Refusal::Type(format!(
-                        "unexpected key {:?}; expected: {}",
-                        key_text(&other),
-                        ENROLL_FIELDS.names.join(", ")
-                    )))
-                }
-            };
-            *slot = Some(v);
-            Ok(())
-        });
+        let read = each_field(
+            row,
+            "request",
+            &ENROLL_FIELDS,
+            Reading::InPlace,
+            |field, v| {
+                let slot = match field {
+                    Ok("user_id") => &mut args.user_id,
+                    Ok("program_id") => &mut args.program_id,
+                    Ok("email") => &mut args.email,
+                    Ok("external_id") => &mut args.external_id,
+                    Ok("id") => &mut args.id,
+                    Ok("trigger") => &mut args.trigger,
+                    Ok("added_by_user_id") => &mut args.added_by_user_id,
+                    Ok("added_by_program_id") => &mut args.added_by_program_id,
+                    Ok("partnership_id") => &mut args.partnership_id,
+                    Ok("timezone") => &mut args.timezone,
+                    Ok("start_at") => &mut args.start_at,
+                    Ok("allow_reenroll") => &mut args.allow_reenroll,
+                    Ok("batch") => &mut args.batch,
+                    other => {
+                        return Err(Refusal::Type(format!(
+                            "unexpected key {:?}; expected: {}",
+                            key_text(&other),
+                            ENROLL_FIELDS.names.join(", ")
+                        )))
+                    }
+                };
+                *slot = Some(v);
+                Ok(())
+            },
+        );
         match read {
             Ok(()) => {}
             Err(Refusal::Invalid(_)) => {

@@ -7,7 +7,7 @@ import math
 import pickle
 import types
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Mapping
 
 import enrollkit
 import pytest
@@ -360,6 +360,43 @@ def test_cyclic_results_are_validation_errors(step: Any) -> None:
     loop.append(loop)
     with pytest.raises(enrollkit.ValidationError):
         step({"l": loop})
+
+
+def test_mappings_that_change_what_holds_them_are_read_from_snapshots(store: Store, step: Any) -> None:
+    # A nested mapping's items() runs Python code while the outer dict is read: changing the
+    # outer dict then must not break the conversion (PyO3's dict iterator would panic).
+    outer: Dict[str, Any] = {}
+
+    class Meddling(Mapping[str, int]):
+        def __getitem__(self, key: str) -> int:
+            return 1
+
+        def __len__(self) -> int:
+            return 1
+
+        def __iter__(self) -> Iterator[str]:
+            outer[f"added{len(outer)}"] = 2
+            return iter(["a"])
+
+    outer.update(first=Meddling(), second=3)
+    e = step(outer)
+    assert store.step_progress(e.id)[1].result == {"first": {"a": 1}, "second": 3}
+    program: Dict[str, Any] = {"id": "p3", "kind": "course", "title": "T", "state": "active"}
+
+    class Steps(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            return {"id": "s", "step_type": "lesson", "title": "S", "learner_completable": True}[key]
+
+        def __len__(self) -> int:
+            return 4
+
+        def __iter__(self) -> Iterator[str]:
+            program[f"extra{len(program)}"] = None
+            return iter(["id", "step_type", "title", "learner_completable"])
+
+    program["steps"] = [Steps()]
+    assert [s.id for s in store.create_program(program).steps] == ["s"]
+    assert "extra5" in program  # added while the program was read, which went on unharmed
 
 
 def test_results_keep_types_and_key_order(store: Store, step: Any) -> None:
