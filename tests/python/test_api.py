@@ -488,7 +488,7 @@ def test_other_bad_input(store: Store) -> None:
         store.set_next_step_at(e.id, datetime(2026, 1, 1))  # naive
     with pytest.raises(enrollkit.ValidationError):
         store.set_next_step_at(e.id, "tomorrow")
-    with pytest.raises(ValueError):
+    with pytest.raises(enrollkit.ValidationError):
         store.complete_step(e.id, "survey", {"score": math.nan})
     with pytest.raises(enrollkit.ValidationError):
         store.complete_step(e.id, "survey", {"blob": "x" * 70_000})
