@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timedelta
-from enum import Enum
 from numbers import Real
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
@@ -27,64 +25,20 @@ from ._types import (
     Trigger,
     User,
     View,
-    _from_native,
-    _native_outcome,
-    _native_page,
-    format_time,
 )
 
 __all__ = ["Store"]
 
 ADMIN = "admin"
-StrEnumLike = Union[str, Kind, ProgramState, Trigger, FailureReason, View, BatchMode, Order]
 Time = Union[datetime, str]
 
 
-def _str(name: str, value: Any) -> str:
-    """A string argument; wrong types are a ``TypeError`` (bad values are checked by the core)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    return value
-
-
-def _opt(name: str, value: Any) -> Optional[str]:
-    """An optional string argument."""
-    return None if value is None else _str(name, value)
-
-
-def _number(name: str, value: Any) -> float:
-    if value.__class__ is float or value.__class__ is int:  # not bool; without the ABC check
-        return float(value)
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    return float(value)
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 0 or value > 0xFFFFFFFF:
-        from .exceptions import ValidationError
-
-        raise ValidationError(f"invalid {name}: {value} is out of range", {"field": name})
-    return value
-
-
-def _enum(value: StrEnumLike) -> str:
-    """A str enum member's value, or a plain string (the core checks the name)."""
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, str):
-        return value
-    raise TypeError(f"expected a str or str enum, not {type(value).__name__}")
-
-
-def _opt_enum(value: Optional[StrEnumLike]) -> Optional[str]:
-    return None if value is None else _enum(value)
-
-
-def _actor(actor: Any) -> str:
-    return _str("actor", actor)
+def _path(name: str, value: Union[str, "os.PathLike[str]"]) -> str:
+    """A file path argument (``str`` or ``os.PathLike[str]``); other types are a ``TypeError``."""
+    p = os.fspath(value)
+    if not isinstance(p, str):
+        raise TypeError(f"{name} must be a str or os.PathLike[str], not {type(p).__name__}")
+    return p
 
 
 class Store:
@@ -133,15 +87,15 @@ class Store:
                 created nor upgraded. Without it, opening a file that cannot be written
                 raises ``StorageError``. In-memory stores refuse it (``ValidationError``).
         """
-        p = None if path is None else os.fspath(path)
-        if p is not None and not isinstance(p, str):
-            raise TypeError("path must be a str or os.PathLike[str]")
-        timeout = _number("busy_timeout", busy_timeout)
+        p = None if path is None else _path("path", path)
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, Real):
+            raise TypeError(f"busy_timeout must be a number, not {type(busy_timeout).__name__}")
+        timeout = float(busy_timeout)
         if not 0 <= timeout <= 86400:
             from .exceptions import ValidationError
 
             raise ValidationError("invalid busy_timeout: must be 0 to 86400 seconds", {"field": "busy_timeout"})
-        self._native = _enrollkit.Store(
+        self._native: _enrollkit.Store = _enrollkit.Store(
             p, bool(durable), int(timeout * 1000), bool(create), bool(manual_clock), bool(read_only)
         )
 
@@ -181,19 +135,24 @@ class Store:
 
     def now(self) -> datetime:
         """The store's current time (UTC)."""
-        from ._types import parse_time
-
-        t = parse_time(self._native.now())
-        assert t is not None
-        return t
+        return self._native.now()
 
     def set_time(self, at: Time) -> None:
         """Sets a manual clock (``manual_clock=True`` stores only)."""
-        self._native.set_time(format_time(at, "at") or "")
+        self._native.set_time(at)
 
     def advance_time(self, by: Union[timedelta, int]) -> None:
         """Moves a manual clock by a ``timedelta`` or a number of milliseconds."""
-        ms = int(by.total_seconds() * 1000) if isinstance(by, timedelta) else _count("by", abs(by)) * (1 if by >= 0 else -1)
+        if isinstance(by, timedelta):
+            ms = int(by.total_seconds() * 1000)
+        elif isinstance(by, bool) or not isinstance(by, int):
+            raise TypeError(f"by must be a timedelta or an int, not {type(by).__name__}")
+        elif abs(by) > 0xFFFFFFFF:
+            from .exceptions import ValidationError
+
+            raise ValidationError(f"invalid by: {by} is out of range", {"field": "by"})
+        else:
+            ms = by
         self._native.advance_time(ms)
 
     def stats(self) -> Dict[str, int]:
@@ -202,12 +161,12 @@ class Store:
         >>> Store.in_memory().stats()
         {'users': 0, 'programs': 0, 'enrollments': 0, 'events': 0}
         """
-        return self._native.stats()  # type: ignore[no-any-return]
+        return self._native.stats()
 
     def check(self) -> List[str]:
         """Checks the whole database (SQLite integrity and enrollkit's invariants); returns the
         violations, ``[]`` when all is well."""
-        return self._native.check()  # type: ignore[no-any-return]
+        return self._native.check()
 
     # -- files ---------------------------------------------------------------------------
 
@@ -215,7 +174,7 @@ class Store:
         """Writes the whole database to ``path`` as JSON Lines (the enrollkit export format);
         returns the number of records of each type. Importing it into an empty store and
         exporting again gives the same bytes."""
-        return self._native.export(_str("path", os.fspath(path)))  # type: ignore[no-any-return]
+        return self._native.export(_path("path", path))
 
     def import_file(self, path: Union[str, "os.PathLike[str]"], *,
                     mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING) -> Dict[str, Any]:
@@ -225,8 +184,7 @@ class Store:
         connection has open holds the file alone until it returns: other connections (other
         threads' reads included) wait, up to their busy timeout, instead of reading the empty
         database."""
-        raw = self._native.import_file(_str("path", os.fspath(path)), _enum(mode))
-        return raw  # type: ignore[no-any-return]
+        return self._native.import_file(_path("path", path), mode)
 
     def enroll_csv(self, path: Union[str, "os.PathLike[str]"], *,
                    mode: Union[BatchMode, str] = BatchMode.ALL_OR_NOTHING, actor: str = ADMIN) -> Dict[str, Any]:
@@ -252,17 +210,16 @@ class Store:
         >>> report["imported"]["enrollments"], [(e["line"], e["error"]["code"]) for e in report["errors"]]
         (1, [(3, 'not_found')])
         """
-        raw = self._native.enroll_csv(_actor(actor), _str("path", os.fspath(path)), _enum(mode))
-        return raw  # type: ignore[no-any-return]
+        return self._native.enroll_csv(actor, _path("path", path), mode)
 
     def export_csv(self, path: Union[str, "os.PathLike[str]"], *, program_id: Optional[str] = None) -> int:
         """Writes enrollments (optionally of one program) as CSV; returns the row count."""
-        return self._native.export_csv(_str("path", os.fspath(path)), _opt("program_id", program_id))
+        return self._native.export_csv(_path("path", path), program_id)
 
     def backup(self, dest: Union[str, "os.PathLike[str]"]) -> None:
         """Copies the database to the new file ``dest`` with SQLite's backup API, consistently,
         while others write (``ConflictError`` if ``dest`` exists)."""
-        self._native.backup(_str("dest", os.fspath(dest)))
+        self._native.backup(_path("dest", dest))
 
     # -- users ---------------------------------------------------------------------------
 
@@ -272,8 +229,7 @@ class Store:
         >>> Store.in_memory().upsert_user(User(id="u1", email="a@example.com")).email
         'a@example.com'
         """
-        data = user.to_dict() if isinstance(user, User) else dict(user)
-        return _from_native(User, self._native.upsert_user(json.dumps(data)))
+        return self._native.upsert_user(user)
 
     def upsert_users(self, users: Iterable[Union[User, Mapping[str, Any]]]) -> int:
         """Creates or replaces many users in one transaction, all or nothing; returns how many
@@ -283,40 +239,37 @@ class Store:
         >>> Store.in_memory().upsert_users([User(id="u1"), {"id": "u2"}])
         2
         """
-        data = [u.to_dict() if isinstance(u, User) else dict(u) for u in users]
-        return self._native.upsert_users(json.dumps(data))
+        return self._native.upsert_users(users)
 
     def get_user(self, id: str) -> User:
         """The user with this id (``NotFoundError`` otherwise)."""
-        return _from_native(User, self._native.find_user("id", _str("id", id)))
+        return self._native.find_user("id", id)
 
     def find_user(self, *, email: Optional[str] = None, external_id: Optional[str] = None) -> User:
         """The user with this email (case-insensitive) or external id."""
-        if (email is None) == (external_id is None):
-            raise TypeError("give exactly one of email= or external_id=")
-        by, value = ("email", email) if email is not None else ("external_id", external_id)
-        return _from_native(User, self._native.find_user(by, _str(by, value)))
+        if email is not None and external_id is None:
+            return self._native.find_user("email", email)
+        if external_id is not None and email is None:
+            return self._native.find_user("external_id", external_id)
+        raise TypeError("give exactly one of email= or external_id=")
 
     def list_users(self, *, after: Optional[str] = None, limit: int = 100) -> List[User]:
         """Users ordered by id, after ``after`` (exclusive), at most ``limit`` (1-1000)."""
-        raw = self._native.list_users(_opt("after", after), _count("limit", limit))
-        return [_from_native(User, u) for u in raw]
+        return self._native.list_users(after, limit)
 
     # -- programs ------------------------------------------------------------------------
 
     def create_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Creates a program with its steps (``ConflictError`` if the id exists)."""
-        spec = program.spec() if isinstance(program, Program) else dict(program)
-        return _from_native(Program, self._native.create_program(json.dumps(spec)))
+        return self._native.create_program(program)
 
     def update_program(self, program: Union[Program, Mapping[str, Any]]) -> Program:
         """Replaces a program's settings; steps may change only while it has no enrollments."""
-        spec = program.spec() if isinstance(program, Program) else dict(program)
-        return _from_native(Program, self._native.update_program(json.dumps(spec)))
+        return self._native.update_program(program)
 
     def get_program(self, id: str) -> Program:
         """The program with its steps."""
-        return _from_native(Program, self._native.get_program(_str("id", id)))
+        return self._native.get_program(id)
 
     def list_programs(
         self,
@@ -327,42 +280,9 @@ class Store:
         limit: int = 100,
     ) -> List[Program]:
         """Programs ordered by id, optionally of one kind and state."""
-        raw = self._native.list_programs(_opt_enum(kind), _opt_enum(state), _opt("after", after), _count("limit", limit))
-        return [_from_native(Program, p) for p in raw]
+        return self._native.list_programs(kind, state, after, limit)
 
     # -- enrolling -----------------------------------------------------------------------
-
-    @staticmethod
-    def _request(
-        user_id: Optional[str],
-        program_id: str,
-        email: Optional[str] = None,
-        external_id: Optional[str] = None,
-        id: Optional[str] = None,
-        trigger: Optional[Union[Trigger, str]] = None,
-        added_by_user_id: Optional[str] = None,
-        added_by_program_id: Optional[str] = None,
-        partnership_id: Optional[str] = None,
-        timezone: Optional[str] = None,
-        start_at: Optional[Time] = None,
-        allow_reenroll: bool = False,
-        batch: bool = False,
-    ) -> Dict[str, Any]:
-        req: Dict[str, Any] = {"program_id": _str("program_id", program_id)}
-        for name, value in (("user_id", user_id), ("email", email), ("external_id", external_id), ("id", id),
-                            ("added_by_user_id", added_by_user_id), ("added_by_program_id", added_by_program_id),
-                            ("partnership_id", partnership_id), ("timezone", timezone)):
-            if value is not None:
-                req[name] = _str(name, value)
-        if trigger is not None:
-            req["trigger"] = _enum(trigger)
-        if start_at is not None:
-            req["start_at"] = format_time(start_at, "start_at")
-        if allow_reenroll:
-            req["allow_reenroll"] = True
-        if batch:
-            req["batch"] = True
-        return req
 
     def enroll(
         self,
@@ -389,9 +309,8 @@ class Store:
         ``ProgramNotActiveError`` unless the program is active; ``PermissionDeniedError`` when a
         learner enrolls someone else or the program does not allow self-enrollment.
         """
-        req = self._request(user_id, program_id, email, external_id, id, trigger, added_by_user_id,
-                            added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch)
-        return _from_native(Enrollment, self._native.enroll(_actor(actor), json.dumps(req)))
+        return self._native.enroll(actor, user_id, program_id, email, external_id, id, trigger, added_by_user_id,
+                                   added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch)
 
     def enroll_many(
         self,
@@ -407,23 +326,18 @@ class Store:
         row rolls everything back (the others report ``not_applied``, including a row already
         enrolled by an earlier row of the batch).
         """
-        rows = [self._request(**{"user_id": None, **dict(r)}) for r in requests]
-        raw = self._native.enroll_many(_actor(actor), json.dumps(rows), _enum(mode))
-        return [_native_outcome(o) for o in raw]
+        return self._native.enroll_many(actor, requests, mode)
 
     # -- one enrollment ------------------------------------------------------------------
 
     def get_enrollment(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """The enrollment with this id."""
-        return _from_native(Enrollment, self._native.get_enrollment(_actor(actor), _str("id", id)))
-
-    def _enrollment(self, raw: Dict[str, Any]) -> Enrollment:
-        return _from_native(Enrollment, raw)
+        return self._native.get_enrollment(actor, id)
 
     def set_progress(self, id: str, percent: float, *, actor: str = ADMIN) -> Enrollment:
         """Sets the progress (0-100) of a course or certification without steps; 100 completes
         a course."""
-        return self._enrollment(self._native.set_progress(_actor(actor), _str("id", id), _number("percent", percent)))
+        return self._native.set_progress(actor, id, percent)
 
     def add_progress(self, id: str, delta: float, *, actor: str = ADMIN) -> Enrollment:
         """Adds ``delta`` (-100 to 100) to the progress of a course or certification without
@@ -442,10 +356,10 @@ class Store:
         >>> store.add_progress(e.id, 70).status
         'completed'
         """
-        return self._enrollment(self._native.add_progress(_actor(actor), _str("id", id), _number("delta", delta)))
+        return self._native.add_progress(actor, id, delta)
 
     def _transition(self, id: str, command: str, actor: str) -> Enrollment:
-        return self._enrollment(self._native.transition(_actor(actor), _str("id", id), command))
+        return self._native.transition(actor, id, command)
 
     def start(self, id: str, *, actor: str = ADMIN) -> Enrollment:
         """Starts a ``new`` (scheduled track or certification) enrollment now."""
@@ -482,105 +396,82 @@ class Store:
     def fail(self, id: str, reason: Union[FailureReason, str], message: Optional[str] = None, *,
              actor: str = ADMIN) -> Enrollment:
         """Fails a track or certification enrollment with a reason."""
-        return self._enrollment(self._native.fail(_actor(actor), _str("id", id), _enum(reason),
-                                                  _opt("message", message)))
-
-    def _step(self, id: str, step_id: str, change: str, detail: Optional[str], message: Optional[str],
-              actor: str) -> Enrollment:
-        raw = self._native.update_step(_actor(actor), _str("id", id), _str("step_id", step_id), change, detail, message)
-        return self._enrollment(raw)
+        return self._native.fail(actor, id, reason, message)
 
     def start_step(self, id: str, step_id: str, *, actor: str = ADMIN) -> Enrollment:
         """Marks work on a step as started."""
-        return self._step(id, step_id, "start", None, None, actor)
+        return self._native.start_step(actor, id, step_id)
 
     def deliver_step(self, id: str, step_id: str, destination_type: Optional[str] = None, *,
                      actor: str = ADMIN) -> Enrollment:
         """Marks a step delivered (to ``destination_type``: ``user``, ``channel``, ...)."""
-        return self._step(id, step_id, "deliver", _opt("destination_type", destination_type), None, actor)
+        return self._native.deliver_step(actor, id, step_id, destination_type)
 
     def complete_step(self, id: str, step_id: str, result: Optional[Mapping[str, Any]] = None, *,
                       actor: str = ADMIN) -> Enrollment:
-        """Marks a step completed, with an optional result: a JSON object (dict), e.g. survey
-        answers. Anything else is a ``ValidationError``; values JSON cannot hold, a
-        ``TypeError`` or ``ValueError`` from ``json``."""
-        detail = None if result is None else json.dumps(result, allow_nan=False)
-        return self._step(id, step_id, "complete", detail, None, actor)
+        """Marks a step completed, with an optional result: a JSON object, e.g. survey answers.
+
+        The result is a ``dict`` (or other mapping) with ``str`` keys whose values are ``None``,
+        ``bool``, ``int`` (64-bit), finite ``float``, ``str``, lists, tuples and such mappings,
+        nested at most 127 levels deep, at most 64 KiB as JSON. Anything else (another type, a
+        deeper or larger value, a cycle) is a ``ValidationError`` naming the field ``result``.
+        """
+        return self._native.complete_step(actor, id, step_id, result)
 
     def fail_step(self, id: str, step_id: str, reason: str, message: Optional[str] = None, *,
                   actor: str = ADMIN) -> Enrollment:
         """Marks a step failed with a reason code (it may be retried)."""
-        return self._step(id, step_id, "fail", _str("reason", reason), _opt("message", message), actor)
+        return self._native.fail_step(actor, id, step_id, reason, message)
 
     def skip_step(self, id: str, step_id: str, *, actor: str = ADMIN) -> Enrollment:
         """Marks a step skipped."""
-        return self._step(id, step_id, "skip", None, None, actor)
+        return self._native.skip_step(actor, id, step_id)
 
     def submit_attempt(self, id: str, score: float, *, actor: str = ADMIN) -> Tuple[Enrollment, Attempt]:
         """Records an assessment attempt (score 0-100); returns the enrollment and the attempt."""
-        data = self._native.submit_attempt(_actor(actor), _str("id", id), _number("score", score))
-        return _from_native(Enrollment, data["enrollment"]), _from_native(Attempt, data["attempt"])
+        return self._native.submit_attempt(actor, id, score)
 
     def assign_mentor(self, id: str, mentor_id: Optional[str], *, actor: str = ADMIN) -> Enrollment:
         """Assigns a mentor (a known user), or removes it with ``None``."""
-        return self._enrollment(self._native.assign_mentor(_actor(actor), _str("id", id),
-                                                           _opt("mentor_id", mentor_id)))
+        return self._native.assign_mentor(actor, id, mentor_id)
 
     def set_next_step_at(self, id: str, at: Optional[Time], *, actor: str = ADMIN) -> Enrollment:
         """Sets (or clears with ``None``) when the next step is scheduled."""
-        return self._enrollment(self._native.set_next_step_at(_actor(actor), _str("id", id), format_time(at, "at")))
+        return self._native.set_next_step_at(actor, id, at)
 
     def start_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
         """Starts scheduled enrollments whose start time has come; returns their ids."""
-        return self._native.start_due(_actor(actor), _count("limit", limit))  # type: ignore[no-any-return]
+        return self._native.start_due(actor, limit)
 
     def delete_enrollment(self, id: str, *, actor: str = ADMIN) -> None:
         """Deletes the enrollment with its steps and attempts (admin only); history stays."""
-        self._native.delete_enrollment(_actor(actor), _str("id", id))
+        self._native.delete_enrollment(actor, id)
 
     # -- reading -------------------------------------------------------------------------
 
     def step_progress(self, id: str, *, actor: str = ADMIN) -> List[StepProgress]:
         """Progress of every step of the enrollment's program, in step order."""
-        return [_from_native(StepProgress, p) for p in self._native.step_progress(_actor(actor), _str("id", id))]
+        return self._native.step_progress(actor, id)
 
     def attempts(self, id: str, *, actor: str = ADMIN) -> List[Attempt]:
         """The enrollment's assessment attempts, oldest first."""
-        return [_from_native(Attempt, a) for a in self._native.attempts(_actor(actor), _str("id", id))]
+        return self._native.attempts(actor, id)
 
     def history(self, id: str, *, actor: str = ADMIN) -> List[Event]:
         """The enrollment's history, oldest first (kept after deletion)."""
-        return [_from_native(Event, e) for e in self._native.history(_actor(actor), _str("id", id))]
+        return self._native.history(actor, id)
 
     def status_at(self, id: str, at: Time, *, actor: str = ADMIN) -> Optional[str]:
         """The enrollment's status at instant ``at``, or ``None`` when it did not exist then."""
-        return self._native.status_at(_actor(actor), _str("id", id), format_time(at, "at") or "")
+        return self._native.status_at(actor, id, at)
 
     def events_after(self, after: int = 0, *, limit: int = 100, actor: str = ADMIN) -> List[Event]:
         """The change feed: events with a sequence number above ``after``, oldest first."""
-        if isinstance(after, bool) or not isinstance(after, int):
-            raise TypeError("after must be an int")
-        raw = self._native.events_after(_actor(actor), after, _count("limit", limit))
-        return [_from_native(Event, e) for e in raw]
+        return self._native.events_after(actor, after, limit)
 
     def lineage(self, user_id: str, program_id: str, *, actor: str = ADMIN) -> List[Enrollment]:
         """Every enrollment of the user in the program, oldest first."""
-        raw = self._native.lineage(_actor(actor), _str("user_id", user_id), _str("program_id", program_id))
-        return [_from_native(Enrollment, e) for e in raw]
-
-    @staticmethod
-    def _query(filters: Dict[str, Any]) -> Dict[str, Any]:
-        q: Dict[str, Any] = {}
-        for name in ("user_id", "program_id", "status"):
-            if filters.get(name) is not None:
-                q[name] = _str(name, filters[name])
-        for name in ("trigger", "order"):
-            if filters.get(name) is not None:
-                q[name] = _enum(filters[name])
-        for name in ("enrolled_from", "enrolled_to", "completed_from", "completed_to"):
-            if filters.get(name) is not None:
-                q[name] = format_time(filters[name], name)
-        return q
+        return self._native.lineage(actor, user_id, program_id)
 
     def list_page(
         self,
@@ -602,16 +493,8 @@ class Store:
         """One page of enrollments, as the course reference pages them (``page``, ``per_page``
         up to 100), or after the enrollment ``starting_after`` (keyset cursor; ``page`` is then
         ignored and ``per_page`` is the page size). ``status`` is in the program's vocabulary."""
-        q = self._query(dict(user_id=user_id, program_id=program_id, status=status, trigger=trigger,
-                             enrolled_from=enrolled_from, enrolled_to=enrolled_to,
-                             completed_from=completed_from, completed_to=completed_to, order=order))
-        if starting_after is not None:
-            q["starting_after"] = _str("starting_after", starting_after)
-            q["limit"] = _count("per_page", per_page)
-        else:
-            q["page"] = _count("page", page)
-            q["per_page"] = _count("per_page", per_page)
-        return _native_page(self._native.list_enrollments(_actor(actor), json.dumps(q)))
+        return self._native.list_page(actor, page, per_page, user_id, program_id, status, trigger, enrolled_from,
+                                      enrolled_to, completed_from, completed_to, order, starting_after)
 
     def list_enrollments(
         self,
@@ -659,10 +542,9 @@ class Store:
         >>> s.report("crs").total_enrollees
         0
         """
-        return _from_native(ProgramReport, self._native.report(_actor(actor), _str("program_id", program_id)))
+        return self._native.report(actor, program_id)
 
     def render(self, id: str, view: Union[View, str], *, actor: str = ADMIN) -> Dict[str, Any]:
         """The enrollment in a reference API's JSON shape (``View.TRACK``, ``CERTIFICATION``,
         ``COURSE``), as a dict."""
-        raw = self._native.render(_actor(actor), _str("id", id), _enum(view))
-        return raw  # type: ignore[no-any-return]
+        return self._native.render(actor, id, view)

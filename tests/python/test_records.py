@@ -1,0 +1,436 @@
+"""The native records and the conversions at the boundary: every record's attributes, equality,
+hashing, repr, pickling and dict forms; requests taken from Python objects; bad values refused
+with typed errors (deep nesting included, without a RecursionError or a crash)."""
+
+import copy
+import math
+import pickle
+import types
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Iterator, List, Mapping
+
+import enrollkit
+import pytest
+from enrollkit import (
+    Actor,
+    Assessment,
+    Attempt,
+    Enrollment,
+    EnrollOutcome,
+    Event,
+    FailureReason,
+    Kind,
+    Page,
+    Program,
+    ProgramReport,
+    ProgramState,
+    Step,
+    StepFunnel,
+    StepProgress,
+    StepStatus,
+    Store,
+    Trigger,
+    User,
+)
+from enrollkit import _enrollkit
+
+T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+RECORDS = [User, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel, ProgramReport,
+           EnrollOutcome, Page]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store.in_memory(manual_clock=True)
+    s.set_time(T0)
+    s.upsert_user(User(id="u1", email="u1@example.com", groups=["a", "b"]))
+    s.upsert_user(User(id="u2"))
+    s.create_program(Program(id="trk", kind=Kind.TRACK, title="Track", state=ProgramState.ACTIVE, steps=[
+        Step("hello", "message", "Hello", learner_completable=False), Step("survey", "survey", "Survey")]))
+    s.create_program(Program(id="crs", kind="course", title="Course", state="active", self_enrollment=True,
+                             assessment=Assessment(60, max_attempts=3)))
+    yield s
+    s.close()
+
+
+def one_of_each(store: Store) -> Dict[type, List[Any]]:
+    """At least one record of every type, as the store returns them."""
+    t = store.enroll("u1", "trk")
+    store.deliver_step(t.id, "survey")
+    store.complete_step(t.id, "survey", {"answers": [1, {"x": None}]}, actor="learner:u1")
+    c = store.enroll("u1", "crs")
+    c, attempt = store.submit_attempt(c.id, 70)
+    outcomes = store.enroll_many([{"user_id": "u2", "program_id": "crs"}, {"user_id": "u1", "program_id": "crs"},
+                                  {"user_id": "ghost", "program_id": "crs"}], mode="best_effort")
+    report = store.report("trk")
+    return {
+        User: store.list_users(),
+        Step: store.get_program("trk").steps,
+        Assessment: [a for a in [store.get_program("crs").assessment] if a is not None],
+        Program: store.list_programs(),
+        Enrollment: [store.get_enrollment(t.id), c],
+        StepProgress: store.step_progress(t.id),
+        Attempt: [attempt],
+        Event: store.history(t.id),
+        StepFunnel: report.steps,
+        ProgramReport: [report],
+        EnrollOutcome: outcomes,
+        Page: [store.list_page(per_page=1), store.list_page()],
+    }
+
+
+def properties(cls: type) -> List[str]:
+    return [name for name, v in vars(cls).items() if isinstance(v, types.GetSetDescriptorType)]
+
+
+def test_records_are_the_native_classes_under_their_public_names() -> None:
+    for cls in RECORDS:
+        assert getattr(enrollkit, cls.__name__) is cls is getattr(_enrollkit, cls.__name__)
+        assert cls.__module__ == "enrollkit"
+        with pytest.raises(TypeError):
+            type("Sub", (cls,), {})  # final, as the stub says
+
+
+def test_attributes_match_to_dict_repr_and_the_core(store: Store) -> None:
+    attrs = _enrollkit._record_attributes()
+    assert set(attrs) == {cls.__name__ for cls in RECORDS}
+    for cls, records in one_of_each(store).items():
+        assert records, cls
+        assert sorted(properties(cls)) == sorted(attrs[cls.__name__]), cls
+        for r in records:
+            # to_dict is the core's own JSON form: a field the core adds without a property here
+            # shows up as a key nobody can read.
+            d = r.to_dict()
+            assert list(d) == [a for a in attrs[cls.__name__] if a in d], cls
+            assert set(d) == set(attrs[cls.__name__]) - ({"enrollment", "existing_id", "error"} - set(d)), cls
+            text = repr(r)
+            assert text.startswith(f"{cls.__name__}(") and all(f"{a}=" in text for a in attrs[cls.__name__])
+
+
+def test_enum_members_match_the_core() -> None:
+    for name, values in _enrollkit._enum_values().items():
+        enum = getattr(enrollkit, name)
+        assert [m.value for m in enum] == values, name
+
+
+def test_fields_are_typed(store: Store) -> None:
+    records = one_of_each(store)
+    e = records[Enrollment][0]
+    assert e.kind is Kind.TRACK and e.trigger is Trigger.MANUAL_USER_TRIGGER and e.status == "active"
+    assert type(e.enrolled_at) is datetime and e.enrolled_at.tzinfo is timezone.utc and e.enrolled_at == T0
+    assert e.completed_at is None and e.failure_reason is None
+    assert (e.steps_delivered, e.steps_completed, e.steps_total, e.completion_percent) == (1, 1, 2, 50.0)
+    p = store.get_program("crs")
+    assert p.kind is Kind.COURSE and p.state is ProgramState.ACTIVE and p.created_at == T0
+    assert p.assessment == Assessment(60, 3) and p.steps == []
+    steps = records[StepProgress]
+    assert [s.status for s in steps] == [StepStatus.PENDING, StepStatus.COMPLETED]
+    assert steps[1].result == {"answers": [1, {"x": None}]} and steps[0].result is None
+    assert steps[1].completed_at == T0 and steps[0].completed_at is None
+    failed = records[EnrollOutcome][2]
+    assert failed.outcome == "failed" and isinstance(failed.error, enrollkit.NotFoundError)
+    assert failed.error.details["id"] == "ghost"
+    assert records[EnrollOutcome][1].existing_id is not None
+    assert isinstance(records[ProgramReport][0].by_status, dict)
+    u = store.get_user("u1")
+    assert u.groups == ["a", "b"]
+    u.groups.append("c")  # a new list on each read: the record does not change
+    assert u.groups == ["a", "b"]
+
+
+def test_records_are_immutable(store: Store) -> None:
+    for records in one_of_each(store).values():
+        r = records[0]
+        name = properties(type(r))[0]
+        with pytest.raises(AttributeError):
+            setattr(r, name, getattr(r, name))
+        with pytest.raises(AttributeError):
+            r.extra = 1
+
+
+def test_equality_hashing_pickling_and_dicts(store: Store) -> None:
+    for cls, records in one_of_each(store).items():
+        for r in records:
+            again = cls.from_dict(r.to_dict())  # type: ignore[attr-defined]
+            assert again == r and not (again != r), cls
+            assert pickle.loads(pickle.dumps(r)) == r, cls
+            assert copy.deepcopy(r) == r and copy.copy(r) == r, cls
+            assert r != object() and r != r.to_dict(), cls
+            if cls in (EnrollOutcome, Page):
+                with pytest.raises(TypeError):
+                    hash(r)
+            else:
+                assert hash(again) == hash(r) and {r, again} == {r}, cls
+    e = store.enroll("u2", "trk")
+    later = store.deliver_step(e.id, "survey")
+    assert later != e and later.id == e.id
+
+
+def test_from_dict_skips_unknown_keys_and_names_missing_ones(store: Store) -> None:
+    e = store.enroll("u1", "crs")
+    d = e.to_dict()
+    assert Enrollment.from_dict({**d, "from_the_future": 1}) == e
+    # Times as datetimes, enums as members: what the records themselves hold.
+    assert Enrollment.from_dict({**d, "enrolled_at": e.enrolled_at, "kind": Kind.COURSE}) == e
+    del d["user_id"]
+    with pytest.raises(TypeError, match="user_id"):
+        Enrollment.from_dict(d)
+    p = store.get_program("trk")
+    assert Program.from_dict(p.to_dict()) == p
+    assert Program.from_dict({**p.to_dict(), "steps": p.steps}) == p
+    assert p.spec() == {k: v for k, v in p.to_dict().items() if k not in ("created_at", "updated_at")}
+    with pytest.raises(TypeError):
+        User.from_dict(["id", "u1"])  # type: ignore[arg-type]
+    assert EnrollOutcome.from_dict({"outcome": "not_applied"}) == EnrollOutcome("not_applied")
+    assert Page.from_dict({"items": [], "has_more": False, "next_cursor": None}) == Page([], False)
+
+
+def test_constructors() -> None:
+    u = User("u1", groups=("x",))
+    assert u == User(id="u1", groups=["x"]) and u.to_dict()["groups"] == ["x"]
+    e = Enrollment(id="e", user_id="u", program_id="p", kind="certification", status="in_progress",
+                   trigger=Trigger.SCHEDULE, enrolled_at="2026-01-15T10:00:00Z",
+                   updated_at=T0 + timedelta(microseconds=1500), failure_reason="unknown_error")
+    assert e.enrolled_at == T0 and e.updated_at == T0 + timedelta(milliseconds=1)
+    assert e.failure_reason is FailureReason.UNKNOWN_ERROR and e.attempt_number == 1
+    with pytest.raises(enrollkit.ValidationError) as bad_status:
+        Enrollment(id="e", user_id="u", program_id="p", kind="course", status="in_progress",
+                   trigger="schedule", enrolled_at=T0, updated_at=T0)
+    assert bad_status.value.field == "status"
+    with pytest.raises(enrollkit.ValidationError):
+        Program(id="p", kind="webinar", title="T", state="active")
+    with pytest.raises(enrollkit.ValidationError) as naive:
+        Attempt(1, 50, datetime(2026, 1, 1))
+    assert naive.value.field == "submitted_at"
+    with pytest.raises(TypeError):
+        Attempt(1, 50, date(2026, 1, 1))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        User(id=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        User(id="u", groups="ab")  # a str is a Sequence[str] to mypy, not to the record
+    with pytest.raises(TypeError):
+        Attempt(True, 50, T0)
+    with pytest.raises(enrollkit.ValidationError):
+        Attempt(-1, 50, T0)
+    with pytest.raises(TypeError):
+        Assessment("60")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Program(id="p", kind="course", title="T", state="active", steps=[{"id": "s"}])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        EnrollOutcome("failed", error=ValueError("x"))  # type: ignore[arg-type]
+
+
+# -- requests from Python objects ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"id": 5}, "user"),
+    ({"id": "u9", "groups": "ab"}, "user"),
+    ({"id": "u9", "groups": [1]}, "user"),
+    ({"id": "u9", "groups": None}, "user"),
+    ({"id": "u9", "email": b"a@b.c"}, "user"),
+    ({"id": "u9", "shoe_size": 44}, "user"),
+    ({"email": "a@b.c"}, "user"),
+    ({1: "u9"}, "user"),
+    ("u9", "user"),
+    (["u9"], "user"),
+    ({"id": ""}, "user_id"),
+])
+def test_bad_user_mappings_are_validation_errors(store: Store, bad: Any, field: str) -> None:
+    before = store.stats()
+    with pytest.raises(enrollkit.ValidationError) as info:
+        store.upsert_user(bad)
+    assert info.value.field == field
+    with pytest.raises(enrollkit.ValidationError, match="row 1") as row:
+        store.upsert_users([{"id": "u8"}, bad])
+    assert row.value.field == field
+    assert store.stats() == before
+
+
+def test_users_from_records_mappings_and_iterables(store: Store) -> None:
+    class Row(Dict[str, Any]):
+        pass
+
+    rows: List[Any] = [User("g1"), {"id": "g2", "groups": ("x",)}, Row(id="g3")]
+    assert store.upsert_users(u for u in rows) == 3
+    assert store.get_user("g2").groups == ["x"]
+    assert store.upsert_user(types.MappingProxyType({"id": "g4", "email": None})).email is None
+    with pytest.raises(TypeError):
+        store.upsert_users(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [
+    {"id": "p", "kind": 5, "title": "T", "state": "active"},
+    {"id": "p", "kind": "webinar", "title": "T", "state": "active"},
+    {"id": "p", "kind": "course", "title": "T"},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "steps": "abc"},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "steps": [{"id": "s", "step_type": "lesson",
+                                                                                "title": "S"}]},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "self_enrollment": 1},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "assessment": {"passing_score": "60"}},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "assessment": {"passing_score": 6,
+                                                                                  "max_attempts": -1}},
+    {"id": "p", "kind": "course", "title": "T", "state": "active", "created_at": "2026-01-01T00:00:00Z"},
+])
+def test_bad_program_mappings_are_validation_errors(store: Store, bad: Dict[str, Any]) -> None:
+    with pytest.raises(enrollkit.ValidationError) as info:
+        store.create_program(bad)
+    assert info.value.field == "program"
+
+
+def test_program_mappings_take_records_and_enum_members(store: Store) -> None:
+    p = store.create_program({"id": "p2", "kind": Kind.TRACK, "title": "T", "state": ProgramState.DRAFT,
+                              "steps": [Step("a", "task", "A"), {"id": "b", "step_type": "task", "title": "B",
+                                                                 "learner_completable": False}],
+                              "assessment": Assessment(50)})
+    assert [s.id for s in p.steps] == ["a", "b"] and p.assessment == Assessment(50.0, None)
+    assert store.update_program(p).title == "T"
+
+
+def test_enroll_rows_are_keyword_arguments(store: Store) -> None:
+    with pytest.raises(TypeError, match="row 1"):
+        store.enroll_many([{"user_id": "u1", "program_id": "crs"}, {"user_id": "u2", "program": "crs"}])
+    with pytest.raises(TypeError, match="row 0"):
+        store.enroll_many([{"user_id": 7, "program_id": "crs"}])
+    with pytest.raises(TypeError):
+        store.enroll_many(["u1"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        store.enroll_many([{"user_id": "u1"}])
+    with pytest.raises(enrollkit.ValidationError, match="row 0"):
+        store.enroll_many([{"user_id": "u1", "program_id": "crs", "trigger": "telepathy"}])
+    assert store.stats()["enrollments"] == 0
+    rows = ({"email": "u1@example.com", "program_id": "trk", "start_at": T0 + timedelta(days=1),
+             "trigger": Trigger.SCHEDULE, "batch": 0} for _ in range(1))
+    [out] = store.enroll_many(rows)
+    assert out.enrollment is not None and out.enrollment.start_at == T0 + timedelta(days=1)
+
+
+# -- step results ------------------------------------------------------------------------------
+
+
+def nested(depth: int, leaf: Any = 1) -> Any:
+    """A result nested `depth` containers deep (built without recursion)."""
+    value = leaf
+    for i in range(depth - 1):
+        value = {"k": value} if i % 2 else [value]
+    return {"k": value}
+
+
+@pytest.fixture
+def step(store: Store) -> Iterator[Any]:
+    e = store.enroll("u1", "trk")
+    store.deliver_step(e.id, "survey")
+
+    def complete(result: Any) -> Enrollment:
+        return store.complete_step(e.id, "survey", result)
+
+    yield complete
+
+
+@pytest.mark.parametrize("depth", [128, 5_000, 1_000_000])
+def test_deep_results_are_refused_without_recursion(step: Any, depth: int) -> None:
+    with pytest.raises(enrollkit.ValidationError, match="127 levels") as info:
+        step(nested(depth))
+    assert info.value.field == "result"
+
+
+def test_the_deepest_result_accepted_is_read_back(store: Store, step: Any) -> None:
+    deepest = nested(_enrollkit.MAX_JSON_DEPTH)
+    e = step(deepest)
+    assert store.step_progress(e.id)[1].result == deepest
+
+
+@pytest.mark.parametrize("bad", [
+    {"n": math.nan}, {"n": math.inf}, {"n": 2**64}, {"n": -(2**63) - 1}, {"s": {1, 2}}, {"b": b"x"},
+    {"o": object()}, {1: "one"}, {"d": date(2026, 1, 1)}, {"x": "y" * 70_000},
+    [1, 2], "text", 5,
+])
+def test_bad_results_are_validation_errors(step: Any, bad: Any) -> None:
+    with pytest.raises(enrollkit.ValidationError) as info:
+        step(bad)
+    assert info.value.field == "result"
+
+
+def test_cyclic_results_are_validation_errors(step: Any) -> None:
+    cycle: Dict[str, Any] = {}
+    cycle["self"] = cycle
+    with pytest.raises(enrollkit.ValidationError):
+        step(cycle)
+    loop: List[Any] = []
+    loop.append(loop)
+    with pytest.raises(enrollkit.ValidationError):
+        step({"l": loop})
+
+
+def test_mappings_that_change_what_holds_them_are_read_from_snapshots(store: Store, step: Any) -> None:
+    # A nested mapping's items() runs Python code while the outer dict is read: changing the
+    # outer dict then must not break the conversion (PyO3's dict iterator would panic).
+    outer: Dict[str, Any] = {}
+
+    class Meddling(Mapping[str, int]):
+        def __getitem__(self, key: str) -> int:
+            return 1
+
+        def __len__(self) -> int:
+            return 1
+
+        def __iter__(self) -> Iterator[str]:
+            outer[f"added{len(outer)}"] = 2
+            return iter(["a"])
+
+    outer.update(first=Meddling(), second=3)
+    e = step(outer)
+    assert store.step_progress(e.id)[1].result == {"first": {"a": 1}, "second": 3}
+    program: Dict[str, Any] = {"id": "p3", "kind": "course", "title": "T", "state": "active"}
+
+    class Steps(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            return {"id": "s", "step_type": "lesson", "title": "S", "learner_completable": True}[key]
+
+        def __len__(self) -> int:
+            return 4
+
+        def __iter__(self) -> Iterator[str]:
+            program[f"extra{len(program)}"] = None
+            return iter(["id", "step_type", "title", "learner_completable"])
+
+    program["steps"] = [Steps()]
+    assert [s.id for s in store.create_program(program).steps] == ["s"]
+    assert "extra5" in program  # added while the program was read, which went on unharmed
+
+
+def test_results_keep_types_and_key_order(store: Store, step: Any) -> None:
+    result = {"z": 1, "a": (1, 2.5), "m": types.MappingProxyType({"b": True, "a": None}), "s": Trigger.SCHEDULE,
+              "big": 2**64 - 1, "neg": -(2**63)}
+    e = step(result)
+    back = store.step_progress(e.id)[1].result
+    assert back == {"z": 1, "a": [1, 2.5], "m": {"b": True, "a": None}, "s": "schedule", "big": 2**64 - 1,
+                    "neg": -(2**63)}
+    assert back is not None and list(back) == ["z", "a", "m", "s", "big", "neg"] and list(back["m"]) == ["b", "a"]
+
+
+def test_time_helpers() -> None:
+    from enrollkit._types import format_time, parse_time
+
+    assert format_time(T0 + timedelta(microseconds=999)) == "2026-01-15T10:00:00.000Z"
+    assert format_time("2026-01-15T11:00:00+01:00") == "2026-01-15T10:00:00.000Z"
+    assert format_time(None) is None and parse_time(None) is None
+    assert parse_time("2026-01-15T10:00:00.123Z") == T0 + timedelta(milliseconds=123)
+    with pytest.raises(enrollkit.ValidationError):
+        parse_time("tomorrow")
+    with pytest.raises(enrollkit.ValidationError):
+        format_time(datetime(2026, 1, 1))
+    with pytest.raises(TypeError):
+        format_time(5)  # type: ignore[arg-type]
+    east = timezone(timedelta(hours=5))
+    assert format_time(datetime(1, 1, 1, 5, tzinfo=east)) == "0001-01-01T00:00:00.000Z"
+    with pytest.raises(enrollkit.ValidationError, match="year"):
+        format_time(datetime(1, 1, 1, 4, tzinfo=east))  # year 0 in UTC
+    assert parse_time("9999-12-31T23:59:59.999Z") == datetime(9999, 12, 31, 23, 59, 59, 999000, timezone.utc)
+
+
+def test_learner_actor_strings(store: Store) -> None:
+    e = store.enroll("u1", "crs", actor=Actor.learner("u1"))
+    assert store.get_enrollment(e.id, actor=Actor.learner("u1")) == e
+    with pytest.raises(enrollkit.ValidationError):
+        store.get_enrollment(e.id, actor="learner:")
