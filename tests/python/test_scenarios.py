@@ -1,4 +1,5 @@
-"""The scenario corpus through the Python API, with results identical to the Rust runner's."""
+"""The scenario corpus through the Python API, on SQLite and PostgreSQL, with results identical to
+the Rust runner's."""
 
 import json
 from typing import Any, Dict
@@ -6,7 +7,7 @@ from typing import Any, Dict
 import enrollkit
 import pytest
 from enrollkit._types import format_time
-from scenario_driver import CORPUS, ScenarioError, run_file
+from scenario_driver import CORPUS, ScenarioError, backends, run_file
 
 
 def _dict(value: Any) -> Any:
@@ -129,9 +130,10 @@ class PyAdapter:
 FILES = sorted(f for f in __import__("os").listdir(CORPUS) if f.endswith(".json"))
 
 
+@pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("name", FILES)
-def test_scenario(name: str) -> None:
+def test_scenario(name: str, backend: str) -> None:
     import os
 
-    steps = run_file(os.path.join(CORPUS, name), PyAdapter, "python")
+    steps = run_file(os.path.join(CORPUS, name), PyAdapter, "python", backend)
     assert steps > 0
