@@ -1565,9 +1565,14 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(o == NULL && page == NULL && u == NULL && ua == NULL && p == NULL && pa == NULL && ev == NULL);
 }
 
-static void test_typed(void) {
+/* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
+ * PostgreSQL databases, when the tests run under scripts/pg). */
+static void test_typed(const char *location) {
     enrollkit_store *s = NULL;
-    OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    if (location)
+        OK(enrollkit_store_open(location, ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    else
+        OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
     OK(enrollkit_store_set_time(s, "2026-01-15T10:00:00Z"));
     setup(s);
     test_typed_users_and_programs(s);
@@ -1589,8 +1594,24 @@ int main(int argc, char **argv) {
     test_files(s, dir);
     enrollkit_store_free(s);
     test_manual_clock();
-    test_typed();
+    test_typed(NULL);
     test_busy(dir);
+    /* The same store suites on PostgreSQL: ENROLLKIT_TEST_POSTGRES_DB and _DB2 name two new,
+     * empty databases (scripts/test-c creates them under scripts/pg). */
+    const char *pg = getenv("ENROLLKIT_TEST_POSTGRES_DB"), *pg2 = getenv("ENROLLKIT_TEST_POSTGRES_DB2");
+    if (pg && *pg && pg2 && *pg2) {
+        enrollkit_store *p = NULL;
+        OK(enrollkit_store_open(pg, 0, &p));
+        setup(p);
+        test_users_and_programs(p);
+        test_enrollments(p);
+        test_null_and_utf8(p);
+        enrollkit_store_free(p);
+        test_typed(pg2);
+        printf("test_api: the store suites ran on PostgreSQL too\n");
+    } else {
+        printf("test_api: SKIPPED on PostgreSQL (no ENROLLKIT_TEST_POSTGRES_DB)\n");
+    }
     printf("test_api: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
