@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::Duration;
 
 use enrollkit::*;
@@ -26,8 +26,44 @@ fn fresh() -> Option<(String, Store)> {
     Some((location, store))
 }
 
+/// One round's enroll attempts of `u1` in `c1` from 4 threads, released together when the file
+/// `go` appears; each outcome as `C id` (created) or `A id` (already enrolled in id).
+fn enroll_at_once(location: &str, go: &std::path::Path) -> Vec<String> {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (location, go) = (location.to_owned(), go.to_owned());
+            std::thread::spawn(move || {
+                let store = open(&location);
+                while !go.exists() {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                let req = EnrollRequest {
+                    allow_reenroll: true,
+                    ..EnrollRequest::new("u1", "c1")
+                };
+                match store.enroll(&Actor::Admin, &req) {
+                    Ok(e) => format!("C {}", e.id),
+                    Err(Error::AlreadyEnrolled { existing_id, .. }) => format!("A {existing_id}"),
+                    Err(e) => panic!("{e:?}"),
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 #[test]
-fn one_user_enrolled_by_sixteen_threads_at_once_gets_one_enrollment() {
+fn one_user_enrolled_by_four_processes_of_four_threads_at_once_gets_one_enrollment() {
+    // A child process: its four threads' outcomes on stdout.
+    if let (Ok(location), Ok(go)) = (
+        std::env::var("ENROLLKIT_RACE_DB"),
+        std::env::var("ENROLLKIT_RACE_GO"),
+    ) {
+        for line in enroll_at_once(&location, std::path::Path::new(&go)) {
+            println!("\n{line}");
+        }
+        return;
+    }
     let Some((location, store)) = fresh() else {
         return;
     };
@@ -40,38 +76,54 @@ fn one_user_enrolled_by_sixteen_threads_at_once_gets_one_enrollment() {
     store
         .create_program(&ProgramSpec::course("c1", "C"))
         .unwrap();
-    for round in 0..5 {
-        let start = Arc::new(Barrier::new(16));
-        let threads: Vec<_> = (0..16)
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let go = dir.path().join(format!("go{round}"));
+        let children: Vec<_> = (0..4)
             .map(|_| {
-                let (start, location) = (start.clone(), location.clone());
-                std::thread::spawn(move || {
-                    let store = open(&location);
-                    start.wait();
-                    let req = EnrollRequest {
-                        allow_reenroll: true,
-                        ..EnrollRequest::new("u1", "c1")
-                    };
-                    store.enroll(&Actor::Admin, &req)
-                })
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args([
+                        "--exact",
+                        "one_user_enrolled_by_four_processes_of_four_threads_at_once_gets_one_enrollment",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env("ENROLLKIT_RACE_DB", &location)
+                    .env("ENROLLKIT_RACE_GO", &go)
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
-        let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        let created: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+        // Every child has connected by then; all 16 threads then start at once.
+        std::thread::sleep(Duration::from_millis(700));
+        std::fs::write(&go, b"").unwrap();
+        let mut outcomes = Vec::new();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: a child failed");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            outcomes.extend(
+                text.lines()
+                    .filter(|l| l.starts_with("C ") || l.starts_with("A "))
+                    .map(str::to_owned),
+            );
+        }
+        assert_eq!(outcomes.len(), 16, "round {round}: {outcomes:?}");
+        let created: Vec<&str> = outcomes
+            .iter()
+            .filter_map(|o| o.strip_prefix("C "))
+            .collect();
         assert_eq!(created.len(), 1, "round {round}: {outcomes:?}");
         for o in &outcomes {
-            if let Err(e) = o {
-                let Error::AlreadyEnrolled { existing_id, .. } = e else {
-                    panic!("round {round}: {e:?}")
-                };
-                assert_eq!(existing_id, &created[0].id);
-            }
+            assert_eq!(&o[2..], created[0], "round {round}: every refusal names it");
         }
         store
-            .transition(&Actor::Admin, &created[0].id, &Command::Progress(100.0))
+            .transition(&Actor::Admin, created[0], &Command::Progress(100.0))
             .unwrap();
     }
     assert!(store.check_invariants().unwrap().is_empty());
+    assert_eq!(store.stats().unwrap().enrollments, 3);
 }
 
 /// Writer `w`'s work in the change-feed race: its users enrolled and their progress added,
