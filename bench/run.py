@@ -341,6 +341,26 @@ def targets(results, imports, pairs, query_pairs, report_times):
             add(what, f"{ratio:.2f}x", ratio >= 0.9)
         else:
             add(what, "-", None)
+    # Issue #22: the Python module against hand-written sqlite3, and the Rust API against the
+    # floor, phase by phase, at both sizes.
+    phases = (("users", "A users"), ("enroll", "A enroll"), ("single_normal", "B NORMAL"),
+              ("first_page", "C first page"), ("offset_deep", "C deep offset"),
+              ("keyset_deep", "C deep keyset"))
+    for n, at_n in ((100_000, small), (1_000_000, big)):
+        for key, label in phases:
+            what = f"Python module >= 1.0x hand-written sqlite3 at N={n:,}: {label}"
+            py, lite = at_n.get("python"), at_n.get("sqlite3")
+            if py and lite:
+                add(what, f"{py[key] / lite[key]:.2f}x", py[key] / lite[key] >= 1.0)
+            else:
+                add(what, "-", None)
+    for key, label in phases:
+        factor = 0.9 if key in ("users", "first_page") else 1.0
+        what = f"Rust API >= {factor:.1f}x the floor at N=100,000: {label}"
+        if rust and floor:
+            add(what, f"{rust[key] / floor[key]:.2f}x", rust[key] / floor[key] >= factor)
+        else:
+            add(what, "-", None)
     versus("Single operations: Python module >= 0.9x the floor", "python", "floor", 0.9)
     versus("Single operations: Python module >= 1.2x hand-written sqlite3", "python", "sqlite3", 1.2)
     versus("Single operations: Python module >= 10x SQLAlchemy", "python", "sqlalchemy", 10)
