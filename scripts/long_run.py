@@ -73,6 +73,7 @@ def main():
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--load-ops", type=int, default=20_000)
     parser.add_argument("--fuzz-seconds", type=int, default=600)
+    parser.add_argument("--failover-seconds", type=int, default=60)
     parser.add_argument("--out", default=str(ROOT / "RELIABILITY.md"))
     args = parser.parse_args()
 
@@ -80,7 +81,12 @@ def main():
     ok, out, secs = cargo_test("crash", {"ENROLLKIT_CRASH_KILLS": str(args.kills)})
     rows.append(("Crash safety (SIGKILL)", line(out, r"\d+ kills, .*"), ok, secs))
     ok, out, secs = cargo_test("load", {"ENROLLKIT_LOAD_OPS": str(args.load_ops)})
-    rows.append(("Concurrency, 4 processes x 4 threads", line(out, r"load: .*"), ok, secs))
+    rows.append(("Concurrency, 4 processes x 4 threads, SQLite", line(out, r"load on SQLite: .*"), ok, secs))
+    rows.append(("Concurrency, 4 processes x 4 threads, PostgreSQL",
+                 line(out, r"load on PostgreSQL: .*"), ok, secs))
+    ok, out, secs = cargo_test("failover", {"ENROLLKIT_FAILOVER_SECONDS": str(args.failover_seconds)})
+    rows.append((f"PostgreSQL failover: primary killed after {args.failover_seconds} s of writes, "
+                 "replica promoted", line(out, r"failover: .*"), ok, secs))
     ok, out, secs = cargo_test("faults", {})
     figures = "; ".join(re.findall(r"faults: (.*)", out)) or "(no summary line)"
     rows.append(("Faults: disk full under a writer, read-only file", figures, ok, secs))
@@ -89,7 +95,7 @@ def main():
     for target, figure, ok, secs in fuzz(args.fuzz_seconds):
         rows.append((f"cargo-fuzz `{target}`, {args.fuzz_seconds} s", figure, ok, secs))
     ok, out, secs = run(["scripts/test-c"])
-    rows.append(("C ABI under ASan+UBSan and Valgrind", line(out, r"c scenario runner: .*"), ok, secs))
+    rows.append(("C ABI under ASan+UBSan and Valgrind", line(out, r"c scenario runner.*"), ok, secs))
 
     failed = [name for name, _, ok, _ in rows if ok is False]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
