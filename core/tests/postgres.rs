@@ -388,3 +388,43 @@ fn sslmode_require_connects_over_tls_and_verifies_the_server() {
     let err = OpenOptions::new().open(&missing).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Validation, "{err}");
 }
+
+/// Imports write users 64 at a time on PostgreSQL: a line that repeats an earlier user of its
+/// batch is refused on its own (best effort) and the rest of the batch is written; all or
+/// nothing, nothing is.
+#[test]
+fn an_import_refuses_a_repeated_user_inside_a_batch_and_keeps_the_others() {
+    let Some(base) = support::postgres() else {
+        return;
+    };
+    let source = Store::open_in_memory().unwrap();
+    let users: Vec<User> = (0..70)
+        .map(|i| User {
+            id: format!("u{i:02}"),
+            ..User::default()
+        })
+        .collect();
+    source.upsert_users(&users).unwrap();
+    let mut out = Vec::new();
+    source.export_jsonl(&mut out, None).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // Line 31 (1-based) repeats the user of line 11.
+    let repeated = lines[10];
+    lines.insert(30, repeated);
+    let input = lines.join("\n") + "\n";
+    for mode in [BatchMode::AllOrNothing, BatchMode::BestEffort] {
+        let store = open(&support::fresh_database(&base));
+        let report = store
+            .import_jsonl(&mut input.as_bytes(), mode, None)
+            .unwrap();
+        assert_eq!(report.errors.len(), 1, "{mode:?}: {report:?}");
+        assert_eq!(report.errors[0].line, 31);
+        assert_eq!(report.errors[0].error.code(), ErrorCode::Conflict);
+        let stored = store.stats().unwrap().users;
+        match mode {
+            BatchMode::AllOrNothing => assert_eq!(stored, 0),
+            BatchMode::BestEffort => assert_eq!(stored, 70),
+        }
+    }
+}

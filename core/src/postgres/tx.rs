@@ -311,6 +311,60 @@ fn prior(r: &Row) -> Result<Prior> {
 const FOLDED_EMAIL: &str =
     "translate(email, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
 
+/// How many new enrollments (and their events) one statement inserts: a statement costs a
+/// round trip to the server, most of a row's cost.
+const BATCH_ROWS: usize = 64;
+
+/// The columns of a new event, all but `seq`, which the sequence gives.
+const EVENT_INSERT_COLUMNS: [&str; 9] = [
+    "enrollment_id",
+    "user_id",
+    "program_id",
+    "action",
+    "from_status",
+    "to_status",
+    "actor",
+    "reason",
+    "at",
+];
+
+/// The values of event `ev` of enrollment `e` in [`EVENT_INSERT_COLUMNS`] order; `actor` is
+/// its actor's label.
+fn new_event_values<'a>(
+    e: &'a Enrollment,
+    ev: &'a NewEvent<'_>,
+    actor: &'a str,
+) -> [Param<'a>; EVENT_INSERT_COLUMNS.len()] {
+    let label = |s: Option<Status>| s.and_then(|s| s.name(e.kind)).map_or(Param::Null, text);
+    [
+        text(&e.id),
+        text(&e.user_id),
+        text(&e.program_id),
+        text(ev.action),
+        label(ev.from),
+        label(ev.to),
+        text(actor),
+        opt_text(&ev.reason),
+        Param::Int(ev.at.millis()),
+    ]
+}
+
+/// `INSERT INTO table (columns) VALUES ($1, ...), ...` for `rows` rows.
+fn values_insert(table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for c in 0..columns.len() {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns.len() + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// One transaction.
 pub(super) struct Tx<'c> {
     tx: postgres::Transaction<'c>,
@@ -496,24 +550,26 @@ impl<'c> Tx<'c> {
 
     fn insert_event_row(&mut self, e: &Enrollment, ev: &NewEvent<'_>) -> Result<()> {
         self.lock_events()?;
-        let label = |s: Option<Status>| s.and_then(|s| s.name(e.kind));
         let actor = ev.actor.label_text();
-        self.run(
-            "INSERT INTO events (enrollment_id, user_id, program_id, action, from_status, \
-             to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                text(&e.id),
-                text(&e.user_id),
-                text(&e.program_id),
-                text(ev.action),
-                label(ev.from).map_or(Param::Null, text),
-                label(ev.to).map_or(Param::Null, text),
-                text(&actor),
-                opt_text(&ev.reason),
-                Param::Int(ev.at.millis()),
-            ],
-        )?;
+        let sql = values_insert("events", &EVENT_INSERT_COLUMNS, 1);
+        self.run(&sql, &new_event_values(e, ev, &actor))?;
         Ok(())
+    }
+
+    /// Runs `body` in a savepoint: kept when it returns `true`, undone when it returns
+    /// `false` (a batch refused) or fails.
+    fn batch(&mut self, body: &mut dyn FnMut(&mut Self) -> Result<bool>) -> Result<bool> {
+        self.savepoints += 1;
+        let name = format!("batch_{}", self.savepoints);
+        self.tx.batch_execute(&format!("SAVEPOINT {name}"))?;
+        let outcome = body(self);
+        self.savepoints -= 1;
+        let end = match outcome {
+            Ok(true) => format!("RELEASE SAVEPOINT {name}"),
+            _ => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+        };
+        self.tx.batch_execute(&end)?;
+        outcome
     }
 }
 
@@ -959,22 +1015,21 @@ impl Write for Tx<'_> {
     }
 
     fn insert_users(&mut self, users: &[(&User, UserTimes)]) -> Result<bool> {
-        // One at a time: a refused one (checked first) stops before anything is written.
-        for (user, _) in users {
-            match self.check_unique_values(user) {
-                Ok(()) => {}
-                Err(Error::Conflict(_)) => return Ok(false),
-                Err(other) => return Err(other),
+        // One at a time in a savepoint: a refused one (a value taken, also by an earlier one of
+        // the batch) undoes the others.
+        self.batch(&mut |tx| {
+            for (user, times) in users {
+                match tx.check_unique_values(user) {
+                    Ok(()) => {}
+                    Err(Error::Conflict(_)) => return Ok(false),
+                    Err(other) => return Err(other),
+                }
+                if tx.insert_user(user, *times, false)? == 0 {
+                    return Ok(false);
+                }
             }
-            let sql = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
-            if self.flag(sql, &[text(&user.id)])? {
-                return Ok(false);
-            }
-        }
-        for (user, times) in users {
-            self.insert_user(user, *times, false)?;
-        }
-        Ok(true)
+            Ok(true)
+        })
     }
 
     fn write_program(
@@ -1118,7 +1173,7 @@ impl Write for Tx<'_> {
     }
 
     fn batch_rows(&self) -> usize {
-        1
+        BATCH_ROWS
     }
 
     fn insert_new_enrollments<'e>(
@@ -1126,24 +1181,33 @@ impl Write for Tx<'_> {
         es: &[Enrollment],
         event: &dyn Fn(&Enrollment) -> NewEvent<'e>,
     ) -> Result<()> {
-        for e in es {
-            if let Err(refused) = self.insert_enrollment(e)? {
-                return Err(Error::Storage(
-                    format!("enrollment {} was refused: {refused:?}", e.id).into(),
-                ));
-            }
-            self.insert_event_row(e, &event(e))?;
+        // Two statements for the batch, one per table: a round trip per statement is most of
+        // a row's cost. Every rule was checked by the caller; a refusal here fails the
+        // transaction.
+        let sql = values_insert("enrollments", &STORED_COLUMNS, es.len());
+        let values: Vec<Param<'_>> = es.iter().flat_map(enrollment_values).collect();
+        self.run(&sql, &values)?;
+        self.lock_events()?;
+        let events: Vec<NewEvent<'e>> = es.iter().map(event).collect();
+        let actors: Vec<_> = events.iter().map(|ev| ev.actor.label_text()).collect();
+        let mut values = Vec::with_capacity(es.len() * EVENT_INSERT_COLUMNS.len());
+        for ((e, ev), actor) in es.iter().zip(&events).zip(&actors) {
+            values.extend(new_event_values(e, ev, actor));
         }
+        let sql = values_insert("events", &EVENT_INSERT_COLUMNS, es.len());
+        self.run(&sql, &values)?;
         Ok(())
     }
 
     fn insert_enrollments(&mut self, es: &[&Enrollment]) -> Result<bool> {
-        for e in es {
-            if self.insert_enrollment(e)?.is_err() {
-                return Ok(false);
+        self.batch(&mut |tx| {
+            for e in es {
+                if tx.insert_enrollment(e)?.is_err() {
+                    return Ok(false);
+                }
             }
-        }
-        Ok(true)
+            Ok(true)
+        })
     }
 
     fn update_enrollment(
@@ -1265,12 +1329,14 @@ impl Write for Tx<'_> {
     }
 
     fn insert_events(&mut self, events: &[&Event]) -> Result<bool> {
-        for ev in events {
-            if self.insert_event(ev)?.is_err() {
-                return Ok(false);
+        self.batch(&mut |tx| {
+            for ev in events {
+                if tx.insert_event(ev)?.is_err() {
+                    return Ok(false);
+                }
             }
-        }
-        Ok(true)
+            Ok(true)
+        })
     }
 
     fn all_or_nothing(&mut self, body: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
