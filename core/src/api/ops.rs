@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::api::store::unrun;
 use crate::api::Store;
 use crate::domain::ids::IdRandom;
 use crate::domain::lifecycle::{self, Command};
@@ -584,12 +585,7 @@ impl Store {
             out = Some(value);
             Ok((key, e))
         })?;
-        match out {
-            Some(value) => Ok((e, value)),
-            None => Err(Error::Storage(
-                "the storage backend did not run the change".into(),
-            )),
-        }
+        out.map(|value| (e, value)).ok_or_else(unrun)
     }
 
     /// Runs a lifecycle [`Command`] (start, progress, drop, reactivate, pause, resume, cancel,

@@ -117,7 +117,7 @@ impl Store {
 }
 
 /// A backend returned from a transaction without running its body: a bug in the backend.
-fn unrun() -> Error {
+pub(crate) fn unrun() -> Error {
     Error::Storage("the storage backend did not run the transaction".into())
 }
 
