@@ -168,6 +168,16 @@ impl Records {
         Records::Enrollments,
         Records::Events,
     ];
+
+    /// The table that holds them, in every backend's schema.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Records::Users => "users",
+            Records::Programs => "programs",
+            Records::Enrollments => "enrollments",
+            Records::Events => "events",
+        }
+    }
 }
 
 /// When a user was created and last changed. A new user has one time for both; an import

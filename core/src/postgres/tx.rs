@@ -556,6 +556,41 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Inserts an imported event with its own sequence number; `false` when the number is
+    /// taken (nothing written).
+    fn insert_event_as_is(&mut self, ev: &Event) -> Result<bool> {
+        self.lock_events()?;
+        let inserted = self.run(
+            "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, from_status, \
+             to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (seq) DO NOTHING",
+            &[
+                Param::Int(ev.seq),
+                text(&ev.enrollment_id),
+                text(&ev.user_id),
+                text(&ev.program_id),
+                text(&ev.action),
+                opt_text(&ev.from_status),
+                opt_text(&ev.to_status),
+                text(&ev.actor),
+                opt_text(&ev.reason),
+                Param::Int(ev.at.millis()),
+            ],
+        )?;
+        Ok(inserted > 0)
+    }
+
+    /// Moves the event sequence past the numbers imported so far: new events must be numbered
+    /// after them.
+    fn number_after_imported(&mut self) -> Result<()> {
+        self.run(
+            "SELECT setval(pg_get_serial_sequence('events', 'seq'), \
+             (SELECT max(seq) FROM events))",
+            &[],
+        )?;
+        Ok(())
+    }
+
     /// Runs `body` in a savepoint: kept when it returns `true`, undone when it returns
     /// `false` (a batch refused) or fails.
     fn batch(&mut self, body: &mut dyn FnMut(&mut Self) -> Result<bool>) -> Result<bool> {
@@ -915,14 +950,14 @@ impl Read for Tx<'_> {
     }
 
     fn count(&mut self, records: Records) -> Result<u64> {
-        let sql = format!("SELECT count(*) FROM {}", table(records));
+        let sql = format!("SELECT count(*) FROM {}", records.table());
         let n: i64 = self.tx.query_one(&sql, &[])?.try_get(0)?;
         Ok(n as u64)
     }
 
     fn has_any(&mut self, records: Records) -> Result<bool> {
         self.flag(
-            &format!("SELECT EXISTS (SELECT 1 FROM {})", table(records)),
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", records.table()),
             &[],
         )
     }
@@ -974,15 +1009,6 @@ impl<'a> Where<'a> {
         self.values.push(value);
         self.clauses
             .push(clause.replace('?', &format!("${}", self.values.len())));
-    }
-}
-
-fn table(records: Records) -> &'static str {
-    match records {
-        Records::Users => "users",
-        Records::Programs => "programs",
-        Records::Enrollments => "enrollments",
-        Records::Events => "events",
     }
 }
 
@@ -1103,12 +1129,16 @@ impl Write for Tx<'_> {
     }
 
     fn enrollment_for_update(&mut self, id: &str) -> Result<(EnrollmentKey, Enrollment)> {
-        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
-        let sql = format!(
-            "SELECT e.rid, {} FROM enrollments e WHERE e.id = $1 FOR UPDATE",
-            columns.join(", ")
-        );
-        match self.row(&sql, &[text(id)])? {
+        // Every change of an enrollment runs it: its text is built once.
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+            format!(
+                "SELECT e.rid, {} FROM enrollments e WHERE e.id = $1 FOR UPDATE",
+                columns.join(", ")
+            )
+        });
+        match self.row(sql, &[text(id)])? {
             Some(r) => stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e)),
             None => Err(Error::not_found("enrollment", id)),
         }
@@ -1298,59 +1328,27 @@ impl Write for Tx<'_> {
     }
 
     fn insert_event(&mut self, ev: &Event) -> Result<std::result::Result<(), Refused>> {
-        self.lock_events()?;
-        let inserted = self.run(
-            "INSERT INTO events (seq, enrollment_id, user_id, program_id, action, from_status, \
-             to_status, actor, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (seq) DO NOTHING",
-            &[
-                Param::Int(ev.seq),
-                text(&ev.enrollment_id),
-                text(&ev.user_id),
-                text(&ev.program_id),
-                text(&ev.action),
-                opt_text(&ev.from_status),
-                opt_text(&ev.to_status),
-                text(&ev.actor),
-                opt_text(&ev.reason),
-                Param::Int(ev.at.millis()),
-            ],
-        )?;
-        if inserted == 0 {
+        if !self.insert_event_as_is(ev)? {
             return Ok(Err(Refused::IdTaken));
         }
-        // New events must be numbered after the imported ones.
-        self.run(
-            "SELECT setval(pg_get_serial_sequence('events', 'seq'), \
-             (SELECT max(seq) FROM events))",
-            &[],
-        )?;
+        self.number_after_imported()?;
         Ok(Ok(()))
     }
 
     fn insert_events(&mut self, events: &[&Event]) -> Result<bool> {
         self.batch(&mut |tx| {
             for ev in events {
-                if tx.insert_event(ev)?.is_err() {
+                if !tx.insert_event_as_is(ev)? {
                     return Ok(false);
                 }
             }
+            tx.number_after_imported()?;
             Ok(true)
         })
     }
 
     fn all_or_nothing(&mut self, body: &mut dyn FnMut(&mut dyn Write) -> Result<()>) -> Result<()> {
-        self.savepoints += 1;
-        let name = format!("all_or_nothing_{}", self.savepoints);
-        self.tx.batch_execute(&format!("SAVEPOINT {name}"))?;
-        let outcome = body(self);
-        let end = match &outcome {
-            Ok(()) => format!("RELEASE SAVEPOINT {name}"),
-            Err(_) => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
-        };
-        self.savepoints -= 1;
-        self.tx.batch_execute(&end)?;
-        outcome
+        self.batch(&mut |tx| body(tx).map(|()| true)).map(drop)
     }
 
     fn defer_indexes(&mut self) -> Result<()> {

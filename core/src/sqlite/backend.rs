@@ -69,16 +69,6 @@ impl<'c> Tx<'c> {
     }
 }
 
-/// The table of a kind of record.
-fn table(records: Records) -> &'static str {
-    match records {
-        Records::Users => "users",
-        Records::Programs => "programs",
-        Records::Enrollments => "enrollments",
-        Records::Events => "events",
-    }
-}
-
 /// Whether a statement that writes several rows at once wrote them all (`Ok(true)`) or was
 /// refused by a constraint, writing none (`Ok(false)`); any other failure is the database's.
 fn all_written(written: Result<()>) -> Result<bool> {
@@ -195,11 +185,11 @@ impl Read for Tx<'_> {
     }
 
     fn count(&mut self, records: Records) -> Result<u64> {
-        db::count_rows(self.conn(), table(records))
+        db::count_rows(self.conn(), records.table())
     }
 
     fn has_any(&mut self, records: Records) -> Result<bool> {
-        Ok(!bulk::is_empty(self.conn(), table(records))?)
+        Ok(!bulk::is_empty(self.conn(), records.table())?)
     }
 
     fn storage_problems(&mut self) -> Result<Vec<String>> {
@@ -357,7 +347,7 @@ impl Write for Tx<'_> {
     }
 
     fn restore_indexes(&mut self, records: Records) -> Result<()> {
-        self.rebuild(Some(table(records)))
+        self.rebuild(Some(records.table()))
     }
 }
 
