@@ -274,11 +274,6 @@ pub(crate) trait Read {
     /// The user named by id, email (case-insensitive) or external id; `not_found` otherwise.
     fn user(&mut self, by: &UserRef) -> Result<User>;
 
-    /// [`Read::user`] with only the fields an enrollment takes from its user (`id` and
-    /// `timezone`); the others are left empty, which saves reading them for every row of a
-    /// bulk enrollment.
-    fn enrolling_user(&mut self, by: &UserRef) -> Result<User>;
-
     /// Users ordered by id, after `after` (exclusive), at most `limit`.
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>>;
 
@@ -418,6 +413,22 @@ pub(crate) trait Write: Read {
     /// Whether the program has enrollments.
     fn program_has_enrollments(&mut self, id: &str) -> Result<bool>;
 
+    /// The user a new enrollment is for, as [`Read::user`] finds them, kept from being deleted
+    /// until the transaction ends (the enrollment names them). A backend may leave empty the
+    /// fields an enrollment does not take (all but `id` and `timezone`), which saves reading
+    /// them for every row of a bulk enrollment.
+    fn enrolling_user(&mut self, by: &UserRef) -> Result<User>;
+
+    /// Says that the next reads will ask for these `(user id, program id)` pairs: each user
+    /// ([`Write::enrolling_user`] by id) and their prior enrollments in the program
+    /// ([`Write::prior_enrollments`]), as the rows of a bulk enrollment do. A backend whose
+    /// every read costs a round trip to a server fetches them all at once and answers those
+    /// reads from what it fetched, with the same results; one whose reads are cheap does
+    /// nothing (the default).
+    fn read_ahead(&mut self, _rows: &[(&str, &str)]) -> Result<()> {
+        Ok(())
+    }
+
     /// The user's open enrollment in the program, and their latest one.
     fn prior_enrollments(
         &mut self,
@@ -526,4 +537,75 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// `steps_total` 0), else `None` (it must read it), and returns the enrollment as it
     /// wrote it, which this returns once committed.
     fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
+}
+
+/// Programs that transactions read, kept between them while the database's program version
+/// stays the same: a number every change to a program or its steps replaces, in the same
+/// transaction, whichever connection makes it (SQLite: triggers bumping `program_version`;
+/// PostgreSQL: triggers taking the next value of a sequence). A hit saves reading the program
+/// and its steps.
+///
+/// Only for transactions that have not changed programs themselves: a change rolled back
+/// after its version was seen could be followed by another change committing the same
+/// number (SQLite's counter), and an uncommitted program must not reach other transactions.
+#[derive(Default)]
+pub(crate) struct ProgramCache {
+    held: std::sync::Mutex<CachedPrograms>,
+}
+
+#[derive(Default)]
+struct CachedPrograms {
+    version: i64,
+    programs: std::collections::HashMap<String, Arc<Program>, foldhash::fast::RandomState>,
+}
+
+impl ProgramCache {
+    /// Programs the cache holds at most; it starts over when full.
+    const MAX: usize = 1024;
+
+    /// Program `id` as of program version `version`: the cached one, or `load()`'s, which is
+    /// kept for the transactions that see the same version. The lock is not held while
+    /// `load` runs (a read from the database).
+    pub(crate) fn get(
+        &self,
+        version: i64,
+        id: &str,
+        load: impl FnOnce() -> Result<Program>,
+    ) -> Result<Arc<Program>> {
+        let lock = || {
+            self.held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        {
+            let cache = lock();
+            if cache.version == version {
+                if let Some(p) = cache.programs.get(id) {
+                    return Ok(Arc::clone(p));
+                }
+            }
+        }
+        let program = Arc::new(load()?);
+        let mut cache = lock();
+        if cache.version != version {
+            // Versions only grow as transactions see them, but an older snapshot can still
+            // load after a newer one: the newest version's programs are the ones to keep.
+            if version < cache.version {
+                return Ok(program);
+            }
+            cache.programs.clear();
+            cache.version = version;
+        }
+        if cache.programs.len() >= Self::MAX {
+            cache.programs.clear();
+        }
+        cache.programs.insert(id.to_owned(), Arc::clone(&program));
+        Ok(program)
+    }
+}
+
+impl std::fmt::Debug for ProgramCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgramCache").finish_non_exhaustive()
+    }
 }

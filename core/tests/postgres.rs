@@ -428,3 +428,265 @@ fn an_import_refuses_a_repeated_user_inside_a_batch_and_keeps_the_others() {
         }
     }
 }
+
+/// A program that another store (another application server) changes is what this store's
+/// next operations see, whether they read the program on its own (an enrollment) or with the
+/// enrollment they change (an attempt): programs are cached only while no program changed.
+#[test]
+fn a_program_changed_through_another_store_is_what_the_next_operation_sees() {
+    let Some((location, here)) = fresh() else {
+        return;
+    };
+    let there = open(&location);
+    let cert = ProgramSpec {
+        kind: Kind::Certification,
+        assessment: Some(Assessment {
+            passing_score: 50.0,
+            max_attempts: None,
+        }),
+        ..ProgramSpec::course("cert", "Certified")
+    };
+    here.create_program(&cert).unwrap();
+    let users: Vec<User> = ["u1", "u2", "u3"]
+        .iter()
+        .map(|id| User {
+            id: id.to_string(),
+            ..User::default()
+        })
+        .collect();
+    here.upsert_users(&users).unwrap();
+    let learner = |u: &str| Actor::Learner(u.to_owned());
+    let e1 = here
+        .enroll(&learner("u1"), &EnrollRequest::new("u1", "cert"))
+        .unwrap();
+    let e2 = here
+        .enroll(&learner("u2"), &EnrollRequest::new("u2", "cert"))
+        .unwrap();
+    let (_, first) = here.submit_attempt(&Actor::Admin, &e1.id, 60.0).unwrap();
+    assert_eq!(first.passed, Some(true), "60 passes at 50");
+
+    there
+        .update_program(&ProgramSpec {
+            self_enrollment: false,
+            assessment: Some(Assessment {
+                passing_score: 80.0,
+                max_attempts: None,
+            }),
+            ..cert
+        })
+        .unwrap();
+    let (_, second) = here.submit_attempt(&Actor::Admin, &e2.id, 60.0).unwrap();
+    assert_eq!(
+        second.passed,
+        Some(false),
+        "60 fails at 80, set by the other store"
+    );
+    let refused = here
+        .enroll(&learner("u3"), &EnrollRequest::new("u3", "cert"))
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::PermissionDenied, "{refused}");
+}
+
+/// A bulk enrollment fetches its rows' users and enrollments at once on PostgreSQL (one round
+/// trip each instead of two a row): every outcome must be the one SQLite gives, row by row,
+/// for users given by id, by email and unknown, rows repeated in the batch, users already
+/// enrolled and users enrolling again after completing.
+#[test]
+fn a_bulk_enrollment_gives_the_outcomes_sqlite_gives_row_by_row() {
+    let Some((_, pg)) = fresh() else {
+        return;
+    };
+    let sqlite = Store::open_in_memory().unwrap();
+    let mut requests = Vec::new();
+    for store in [&pg, &sqlite] {
+        store
+            .create_program(&ProgramSpec {
+                kind: Kind::Track,
+                steps: vec![Step {
+                    id: "s1".into(),
+                    step_type: "message".into(),
+                    title: "Welcome".into(),
+                    learner_completable: false,
+                }],
+                ..ProgramSpec::course("p0", "P0")
+            })
+            .unwrap();
+        store
+            .create_program(&ProgramSpec::course("p1", "P1"))
+            .unwrap();
+        let users: Vec<User> = (0..300)
+            .map(|i| User {
+                id: format!("u{i:03}"),
+                email: Some(format!("U{i:03}@example.com")),
+                ..User::default()
+            })
+            .collect();
+        store.upsert_users(&users).unwrap();
+        // u000-u049 canceled an enrollment in the track p0; u050-u099 are enrolled in it.
+        for i in 0..100 {
+            let e = store
+                .enroll(&Actor::Admin, &EnrollRequest::new(format!("u{i:03}"), "p0"))
+                .unwrap();
+            if i < 50 {
+                store
+                    .transition(&Actor::Admin, &e.id, &Command::Cancel)
+                    .unwrap();
+            }
+        }
+    }
+    for i in 0..300 {
+        requests.push(EnrollRequest::new(format!("u{i:03}"), "p0"));
+        if i % 7 == 0 {
+            // Again in the same batch, and in another program.
+            requests.push(EnrollRequest::new(format!("u{i:03}"), "p0"));
+            requests.push(EnrollRequest::new(format!("u{i:03}"), "p1"));
+        }
+        if i % 11 == 0 {
+            requests.push(EnrollRequest::new(format!("ghost{i}"), "p1"));
+            requests.push(EnrollRequest::for_user(
+                UserRef::Email(format!("u{i:03}@EXAMPLE.com")),
+                "p1",
+            ));
+        }
+    }
+    requests.push(EnrollRequest::new("u001", "nowhere"));
+    assert!(requests.len() >= 256, "a bulk call");
+    let described = |store: &Store, outcomes: Vec<EnrollOutcome>| -> Vec<String> {
+        let named = |id: &str| {
+            let e = store.get_enrollment(&Actor::Admin, id).unwrap();
+            format!("{}/{}#{}", e.user_id, e.program_id, e.attempt_number)
+        };
+        outcomes
+            .into_iter()
+            .map(|o| match o {
+                EnrollOutcome::Created(e) => format!(
+                    "created {}/{}#{} after {:?}",
+                    e.user_id,
+                    e.program_id,
+                    e.attempt_number,
+                    e.previous_id.as_deref().map(named)
+                ),
+                EnrollOutcome::AlreadyEnrolled { existing_id } => {
+                    format!("already {}", named(&existing_id))
+                }
+                EnrollOutcome::Failed(err) => format!("failed {:?}", err.code()),
+                EnrollOutcome::NotApplied => "not applied".to_owned(),
+            })
+            .collect()
+    };
+    let on_pg = pg
+        .enroll_many(&Actor::Admin, &requests, BatchMode::BestEffort)
+        .unwrap();
+    let on_sqlite = sqlite
+        .enroll_many(&Actor::Admin, &requests, BatchMode::BestEffort)
+        .unwrap();
+    let (on_pg, on_sqlite) = (described(&pg, on_pg), described(&sqlite, on_sqlite));
+    for (i, (a, b)) in on_pg.iter().zip(&on_sqlite).enumerate() {
+        assert_eq!(a, b, "row {i}: {:?}", requests[i].user);
+    }
+    assert_eq!(on_pg.len(), on_sqlite.len());
+    for kind in ["created", "already", "failed"] {
+        assert!(on_pg.iter().any(|o| o.starts_with(kind)), "no {kind} row");
+    }
+    assert!(
+        on_pg.iter().any(|o| o.contains("#2 after Some")),
+        "no second attempt: {on_pg:?}"
+    );
+}
+
+/// Users are written a batch to a statement on PostgreSQL; a batch that a row refuses (an
+/// email of another user) or that names a user twice is written one by one instead: every
+/// result must be SQLite's.
+#[test]
+fn a_batch_of_users_gives_the_results_sqlite_gives() {
+    let Some((_, pg)) = fresh() else {
+        return;
+    };
+    let sqlite = Store::open_in_memory().unwrap();
+    let user = |i: usize, email: &str| User {
+        id: format!("u{i:03}"),
+        email: Some(email.to_owned()),
+        display_name: Some(format!("User {i}")),
+        groups: vec!["g".into()],
+        ..User::default()
+    };
+    let plain: Vec<User> = (0..200)
+        .map(|i| user(i, &format!("u{i}@example.com")))
+        .collect();
+    let mut twice = plain.clone();
+    twice[20] = user(10, "changed@example.com");
+    let mut taken = plain.clone();
+    taken[170] = user(170, "U3@EXAMPLE.COM");
+    for store in [&pg, &sqlite] {
+        assert_eq!(store.upsert_users(&plain).unwrap(), 200);
+    }
+    for batch in [&twice, &taken, &plain] {
+        let results: Vec<String> = [&pg, &sqlite]
+            .iter()
+            .map(|store| match store.upsert_users(batch) {
+                Ok(n) => format!("ok {n}"),
+                Err(e) => format!("{:?} {e}", e.code()),
+            })
+            .collect();
+        assert_eq!(results[0], results[1]);
+        let listed: Vec<Vec<User>> = [&pg, &sqlite]
+            .iter()
+            .map(|store| store.list_users(None, 1000).unwrap())
+            .collect();
+        assert_eq!(listed[0], listed[1]);
+    }
+    let refused = pg.upsert_users(&taken).unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Conflict, "{refused}");
+    assert_eq!(
+        pg.get_user("u010").unwrap().email.as_deref(),
+        Some("u10@example.com")
+    );
+}
+
+/// Pooled connections that the server closed while they were idle (a restart, a failover, an
+/// administrator's `pg_terminate_backend`) are found dead by their `BEGIN` and replaced: the
+/// next reads and writes succeed, with no check of every connection before each use.
+#[test]
+fn operations_after_the_server_closed_the_idle_connections_take_new_ones() {
+    let Some((location, store)) = fresh() else {
+        return;
+    };
+    store
+        .create_program(&ProgramSpec::course("c1", "C1"))
+        .unwrap();
+    let users: Vec<User> = (0..8)
+        .map(|i| User {
+            id: format!("u{i}"),
+            ..User::default()
+        })
+        .collect();
+    store.upsert_users(&users).unwrap();
+    // Several connections in the pool: four threads at once.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let store = &store;
+            s.spawn(move || {
+                for _ in 0..20 {
+                    store.get_user(&format!("u{t}")).unwrap();
+                }
+            });
+        }
+    });
+    let mut admin = postgres::Client::connect(&location, postgres::NoTls).unwrap();
+    let closed = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    assert!(closed >= 1, "the store's idle connections");
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..8 {
+        store.get_user(&format!("u{i}")).unwrap();
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new(format!("u{i}"), "c1"))
+            .unwrap();
+    }
+    assert_eq!(store.stats().unwrap().enrollments, 8);
+}

@@ -103,6 +103,20 @@ pub(crate) fn sql_state(err: &Error) -> Option<&SqlState> {
     }
 }
 
+/// Whether `err` says the connection is gone rather than that the server refused a
+/// statement: a failure of the connection itself, or the server's last word on it (a `FATAL`
+/// error such as `terminating connection due to administrator command`).
+fn connection_lost(err: &postgres::Error) -> bool {
+    use postgres::error::Severity;
+    match err.as_db_error() {
+        None => true,
+        Some(db) => matches!(
+            db.parsed_severity(),
+            Some(Severity::Fatal | Severity::Panic)
+        ),
+    }
+}
+
 /// Whether a write that failed with `err` may simply be run again.
 fn retryable(err: &Error) -> bool {
     matches!(
@@ -121,6 +135,8 @@ const MAX_STATEMENTS: usize = 512;
 pub(crate) struct Connection {
     client: postgres::Client,
     statements: std::collections::HashMap<String, postgres::Statement>,
+    /// Set when the connection was found dead: the pool then drops it.
+    broken: bool,
 }
 
 /// Opens the pool's connections.
@@ -262,15 +278,19 @@ impl r2d2::ManageConnection for Manager {
         Ok(Connection {
             client: self.client()?,
             statements: std::collections::HashMap::new(),
+            broken: false,
         })
     }
 
+    /// Not run on check-out (the pool is built with `test_on_check_out(false)`): a round trip
+    /// per operation for nothing, since every operation begins with `BEGIN`, which finds a
+    /// dead connection just as well ([`Database::transaction`]).
     fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), postgres::Error> {
         conn.client.simple_query("").map(drop)
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
     }
 }
 
@@ -280,6 +300,7 @@ pub(crate) struct Database {
     /// The location without its password, for messages.
     shown: String,
     options: OpenOptions,
+    programs: crate::storage::ProgramCache,
 }
 
 impl std::fmt::Debug for Database {
@@ -326,6 +347,7 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(0))
+            .test_on_check_out(false)
             .connection_timeout(options.busy_timeout.max(Duration::from_millis(100)))
             .build(manager)
             .map_err(|e| {
@@ -338,11 +360,56 @@ impl Database {
             pool,
             shown,
             options,
+            programs: crate::storage::ProgramCache::default(),
         })
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
         Ok(self.pool.get()?)
+    }
+
+    /// Runs `body` with a transaction begun on a pooled connection: a snapshot for reading
+    /// when `read`, else a read-write one. A pooled connection may have died while it was idle
+    /// (the server restarted, or failed over to a replica): its `BEGIN` fails before anything
+    /// ran, so the connection is dropped and another one taken, as often as the pool holds
+    /// connections.
+    fn transaction<T>(&self, read: bool, body: impl FnOnce(tx::Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut dead = 0;
+        loop {
+            let mut conn = self.connection()?;
+            let Connection {
+                client,
+                statements,
+                broken,
+            } = &mut *conn;
+            let begun = if read {
+                client
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()
+            } else {
+                client.transaction()
+            };
+            match begun {
+                Ok(transaction) => {
+                    return body(tx::Tx::new(
+                        transaction,
+                        statements,
+                        &self.programs,
+                        self.now(),
+                    ))
+                }
+                Err(e) if connection_lost(&e) && dead < MAX_CONNECTIONS => {
+                    *broken = true;
+                    dead += 1;
+                }
+                Err(e) => {
+                    *broken = connection_lost(&e);
+                    return Err(e.into());
+                }
+            }
+        }
     }
 }
 
@@ -436,16 +503,10 @@ impl Backend for Database {
     }
 
     fn read(&self, body: &mut dyn FnMut(&mut dyn Read) -> Result<()>) -> Result<()> {
-        let mut conn = self.connection()?;
-        let Connection { client, statements } = &mut *conn;
-        let transaction = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let mut tx = tx::Tx::new(transaction, statements, self.now());
-        body(&mut tx)?;
-        tx.finish(true)
+        self.transaction(true, |mut tx| {
+            body(&mut tx)?;
+            tx.finish(true)
+        })
     }
 
     fn write(
@@ -478,15 +539,11 @@ impl Database {
         }
         let mut attempt = 1;
         loop {
-            let mut conn = self.connection()?;
-            let Connection { client, statements } = &mut *conn;
-            let outcome = (|| {
-                let transaction = client.transaction()?;
-                let mut tx = tx::Tx::new(transaction, statements, self.now());
+            let outcome = self.transaction(false, |mut tx| {
                 body(&mut tx)?;
                 let commit = !tx.discarded();
                 tx.finish(commit)
-            })();
+            });
             match outcome {
                 Err(e) if retryable(&e) && attempt < MAX_ATTEMPTS => {
                     std::thread::sleep(Duration::from_millis(1 << attempt.min(6)));

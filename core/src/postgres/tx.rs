@@ -20,7 +20,8 @@ use crate::domain::model::{
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::storage::{
-    EnrollmentKey, Listing, NewEvent, Read, Records, Refused, StatusTotals, UserTimes, Write,
+    EnrollmentKey, Listing, NewEvent, ProgramCache, Read, Records, Refused, StatusTotals,
+    UserTimes, Write,
 };
 
 /// The transaction lock every transaction that appends events holds until it ends. Sequence
@@ -88,13 +89,16 @@ fn bad(what: &str, value: impl std::fmt::Display) -> Error {
 
 /// How a field of [`Enrollment`] is stored in its column, and read back.
 trait Column: Sized {
+    /// The column's SQL type.
+    const SQL_TYPE: &'static str;
     fn param(&self) -> Param<'_>;
     fn read(row: &Row, i: usize) -> Result<Self>;
 }
 
 macro_rules! column_as {
-    ($($ty:ty: |$v:ident| $param:expr, |$r:ident, $i:ident| $read:expr;)*) => {$(
+    ($($ty:ty as $sql:literal: |$v:ident| $param:expr, |$r:ident, $i:ident| $read:expr;)*) => {$(
         impl Column for $ty {
+            const SQL_TYPE: &'static str = $sql;
             fn param(&self) -> Param<'_> {
                 let $v = self;
                 $param
@@ -107,26 +111,26 @@ macro_rules! column_as {
 }
 
 column_as! {
-    String: |v| text(v), |r, i| Ok(r.try_get(i)?);
-    Option<String>: |v| opt_text(v), |r, i| Ok(r.try_get(i)?);
-    u32: |v| Param::Int((*v).into()),
+    String as "text": |v| text(v), |r, i| Ok(r.try_get(i)?);
+    Option<String> as "text": |v| opt_text(v), |r, i| Ok(r.try_get(i)?);
+    u32 as "int8": |v| Param::Int((*v).into()),
         |r, i| { let v: i64 = r.try_get(i)?; u32::try_from(v).map_err(|_| bad("count", v)) };
-    f64: |v| Param::Real(*v), |r, i| Ok(r.try_get(i)?);
-    Option<f64>: |v| v.map_or(Param::Null, Param::Real), |r, i| Ok(r.try_get(i)?);
-    Option<bool>: |v| v.map_or(Param::Null, Param::Bool), |r, i| Ok(r.try_get(i)?);
-    Kind: |v| Param::Int(v.code()),
+    f64 as "float8": |v| Param::Real(*v), |r, i| Ok(r.try_get(i)?);
+    Option<f64> as "float8": |v| v.map_or(Param::Null, Param::Real), |r, i| Ok(r.try_get(i)?);
+    Option<bool> as "bool": |v| v.map_or(Param::Null, Param::Bool), |r, i| Ok(r.try_get(i)?);
+    Kind as "int8": |v| Param::Int(v.code()),
         |r, i| { let c: i64 = r.try_get(i)?; Kind::from_code(c).ok_or_else(|| bad("kind", c)) };
-    Status: |v| Param::Int(v.code()), |r, i| status(r.try_get(i)?);
-    Option<Status>: |v| v.map_or(Param::Null, |s| Param::Int(s.code())),
+    Status as "int8": |v| Param::Int(v.code()), |r, i| status(r.try_get(i)?);
+    Option<Status> as "int8": |v| v.map_or(Param::Null, |s| Param::Int(s.code())),
         |r, i| r.try_get::<_, Option<i64>>(i)?.map(status).transpose();
-    Trigger: |v| text(v.as_str()),
+    Trigger as "text": |v| text(v.as_str()),
         |r, i| { let t: String = r.try_get(i)?; Trigger::parse(&t).map_err(|_| bad("trigger", t)) };
-    Option<FailureReason>: |v| v.map_or(Param::Null, |f| text(f.as_str())),
+    Option<FailureReason> as "text": |v| v.map_or(Param::Null, |f| text(f.as_str())),
         |r, i| r.try_get::<_, Option<String>>(i)?
             .map(|t| FailureReason::parse(&t).map_err(|_| bad("failure reason", t)))
             .transpose();
-    Timestamp: |v| Param::Int(v.millis()), |r, i| Ok(Timestamp::from_millis(r.try_get(i)?));
-    Option<Timestamp>: |v| millis(*v),
+    Timestamp as "int8": |v| Param::Int(v.millis()), |r, i| Ok(Timestamp::from_millis(r.try_get(i)?));
+    Option<Timestamp> as "int8": |v| millis(*v),
         |r, i| Ok(r.try_get::<_, Option<i64>>(i)?.map(Timestamp::from_millis));
 }
 
@@ -164,6 +168,10 @@ macro_rules! declare_enrollment_columns {
         $(, then $($derived:ident),+)?;)*) => {
         /// The stored columns of `enrollments`, all but `rid`.
         const STORED_COLUMNS: [&str; [$($($column,)?)*].len()] = [$($($column,)?)*];
+
+        /// The SQL type of each of [`STORED_COLUMNS`].
+        const STORED_TYPES: [&str; STORED_COLUMNS.len()] =
+            [$($(with_column!($column, <$ty as Column>::SQL_TYPE),)?)*];
 
         /// The values of every stored column of `e`, in [`STORED_COLUMNS`] order.
         fn enrollment_values(e: &Enrollment) -> [Param<'_>; STORED_COLUMNS.len()] {
@@ -205,7 +213,8 @@ fn enrollment(r: &Row) -> Result<(i64, Enrollment)> {
 }
 
 /// `INSERT INTO enrollments (<stored columns>) SELECT $1, ..., $n` for an enrollment whose
-/// user and program exist, skipping one that a uniqueness rule refuses.
+/// user and program exist, skipping one that a uniqueness rule refuses. The user is locked
+/// as [`Write::enrolling_user`] locks one (the table has no foreign keys).
 fn enrollment_insert() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
@@ -222,7 +231,7 @@ fn enrollment_insert() -> &'static str {
             .unwrap_or(0);
         format!(
             "INSERT INTO enrollments ({}) SELECT {} \
-             WHERE EXISTS (SELECT 1 FROM users WHERE id = ${user}) \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ${user} FOR KEY SHARE) \
              AND EXISTS (SELECT 1 FROM programs WHERE id = ${program}) \
              ON CONFLICT DO NOTHING RETURNING rid",
             STORED_COLUMNS.join(", "),
@@ -233,6 +242,55 @@ fn enrollment_insert() -> &'static str {
 
 const USER_COLUMNS: &str = "id, email, display_name, external_id, department, location, \
                             manager_id, groups_json, timezone";
+
+/// The columns a user is written with: [`USER_COLUMNS`] and the times.
+const USER_INSERT_COLUMNS: [&str; 11] = [
+    "id",
+    "email",
+    "display_name",
+    "external_id",
+    "department",
+    "location",
+    "manager_id",
+    "groups_json",
+    "timezone",
+    "created_at",
+    "updated_at",
+];
+
+/// The SQL type of each of [`USER_INSERT_COLUMNS`].
+const USER_INSERT_TYPES: [&str; USER_INSERT_COLUMNS.len()] = [
+    "text", "text", "text", "text", "text", "text", "text", "text", "text", "int8", "int8",
+];
+
+/// What an insert of users that may exist does with one that does: its fields replaced, its
+/// creation time kept.
+const USER_REPLACE: &str = "ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+     display_name = excluded.display_name, external_id = excluded.external_id, \
+     department = excluded.department, location = excluded.location, \
+     manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
+     timezone = excluded.timezone, updated_at = excluded.updated_at";
+
+/// The values of `user` in [`USER_INSERT_COLUMNS`] order; `groups` is its groups as JSON.
+fn user_values<'a>(
+    user: &'a User,
+    groups: &'a str,
+    times: UserTimes,
+) -> [Param<'a>; USER_INSERT_COLUMNS.len()] {
+    [
+        text(&user.id),
+        opt_text(&user.email),
+        opt_text(&user.display_name),
+        opt_text(&user.external_id),
+        opt_text(&user.department),
+        opt_text(&user.location),
+        opt_text(&user.manager_id),
+        text(groups),
+        opt_text(&user.timezone),
+        Param::Int(times.created_at.millis()),
+        Param::Int(times.updated_at.millis()),
+    ]
+}
 
 fn user(r: &Row) -> Result<User> {
     let groups: String = r.try_get(7)?;
@@ -297,11 +355,12 @@ fn event(r: &Row) -> Result<Event> {
     })
 }
 
-fn prior(r: &Row) -> Result<Prior> {
-    let number: i64 = r.try_get(2)?;
+/// Reads `id, status, attempt_number` from column `first` on.
+fn prior(r: &Row, first: usize) -> Result<Prior> {
+    let number: i64 = r.try_get(first + 2)?;
     Ok(Prior {
-        id: r.try_get(0)?,
-        status: status(r.try_get(1)?)?,
+        id: r.try_get(first)?,
+        status: status(r.try_get(first + 1)?)?,
         attempt_number: u32::try_from(number).map_err(|_| bad("attempt number", number))?,
     })
 }
@@ -326,6 +385,11 @@ const EVENT_INSERT_COLUMNS: [&str; 9] = [
     "actor",
     "reason",
     "at",
+];
+
+/// The SQL type of each of [`EVENT_INSERT_COLUMNS`].
+const EVENT_INSERT_TYPES: [&str; EVENT_INSERT_COLUMNS.len()] = [
+    "text", "text", "text", "text", "text", "text", "text", "text", "int8",
 ];
 
 /// The values of event `ev` of enrollment `e` in [`EVENT_INSERT_COLUMNS`] order; `actor` is
@@ -365,6 +429,45 @@ fn values_insert(table: &str, columns: &[&str], rows: usize) -> String {
     sql
 }
 
+/// `INSERT INTO table (columns) SELECT * FROM unnest($1::type[], ...)`: any number of rows,
+/// one array of values per column. One short statement whatever the row count, where a
+/// multi-row `VALUES` list has a parameter per value for the server to parse, bind and plan.
+fn unnest_insert(table: &str, columns: &[&str], types: &[&str]) -> String {
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("${}::{ty}[]", i + 1))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) SELECT * FROM unnest({})",
+        columns.join(", "),
+        arrays.join(", ")
+    )
+}
+
+/// `rows` as one array per column, for [`unnest_insert`].
+fn by_column<'a, const N: usize>(
+    rows: impl Iterator<Item = [Param<'a>; N]>,
+) -> Vec<Vec<Param<'a>>> {
+    let mut columns: Vec<Vec<Param<'a>>> = (0..N).map(|_| Vec::new()).collect();
+    for row in rows {
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    columns
+}
+
+/// Whether `err` is a batch refused by its rows rather than a failure of the database: a
+/// unique index refused a row, or the batch names one row twice.
+fn refused_batch(err: &Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(
+        super::sql_state(err),
+        Some(&SqlState::UNIQUE_VIOLATION | &SqlState::CARDINALITY_VIOLATION)
+    )
+}
+
 /// One transaction.
 pub(super) struct Tx<'c> {
     tx: postgres::Transaction<'c>,
@@ -374,6 +477,19 @@ pub(super) struct Tx<'c> {
     discard: bool,
     /// Whether this transaction holds [`EVENTS_LOCK`].
     appending: bool,
+    /// The store's programs, kept between transactions.
+    programs: &'c ProgramCache,
+    /// `program_version` as this transaction has seen it, when it has.
+    program_version: Option<i64>,
+    /// Whether this transaction wrote a program: it then reads programs from the database,
+    /// never from the cache (see [`ProgramCache`]).
+    programs_changed: bool,
+    /// What [`Write::read_ahead`] fetched, until a write makes it stale: users by id (`None`:
+    /// no such user) ...
+    ahead_users: HashMap<String, Option<User>>,
+    /// ... and the enrollments of `(user id, program id)` pairs, newest first, each answered
+    /// once.
+    ahead_priors: HashMap<(String, String), Vec<Prior>>,
     /// Savepoints open (`all_or_nothing` nests).
     savepoints: usize,
 }
@@ -382,6 +498,7 @@ impl<'c> Tx<'c> {
     pub(super) fn new(
         tx: postgres::Transaction<'c>,
         statements: &'c mut HashMap<String, Statement>,
+        programs: &'c ProgramCache,
         now: Timestamp,
     ) -> Tx<'c> {
         Tx {
@@ -390,6 +507,11 @@ impl<'c> Tx<'c> {
             now,
             discard: false,
             appending: false,
+            programs,
+            program_version: None,
+            programs_changed: false,
+            ahead_users: HashMap::new(),
+            ahead_priors: HashMap::new(),
             savepoints: 0,
         }
     }
@@ -436,6 +558,14 @@ impl<'c> Tx<'c> {
         Ok(self.tx.execute(&statement, &refs(values))?)
     }
 
+    /// Runs `sql` with one array parameter per entry of `columns`.
+    fn run_arrays(&mut self, sql: &str, columns: &[Vec<Param<'_>>]) -> Result<u64> {
+        let statement = self.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
+        Ok(self.tx.execute(&statement, &params)?)
+    }
+
     fn flag(&mut self, sql: &str, values: &[Param<'_>]) -> Result<bool> {
         let statement = self.statement(sql)?;
         let row = self.tx.query_one(&statement, &refs(values))?;
@@ -452,6 +582,50 @@ impl<'c> Tx<'c> {
             self.appending = true;
         }
         Ok(())
+    }
+
+    /// The user named by `by`, locked against deletion until the transaction ends when
+    /// `lock` is set (writes only).
+    fn find_user(&mut self, by: &UserRef, lock: bool) -> Result<User> {
+        let (clause, value, entity) = match by {
+            UserRef::Id(v) => ("id = $1".to_owned(), v, "user"),
+            UserRef::Email(v) => (
+                format!(
+                    "{FOLDED_EMAIL} = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', \
+                     'abcdefghijklmnopqrstuvwxyz')"
+                ),
+                v,
+                "user with email",
+            ),
+            UserRef::ExternalId(v) => ("external_id = $1".to_owned(), v, "user with external id"),
+        };
+        // The enrollments table has no foreign key to users (a check per inserted row would
+        // double the cost of a bulk enrollment): the user is locked instead, so that it
+        // cannot be deleted before the enrollment commits.
+        let lock = if lock { " FOR KEY SHARE" } else { "" };
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}{lock}");
+        match self.row(&sql, &[text(value)])? {
+            Some(r) => user(&r),
+            None => Err(Error::not_found(entity, value.clone())),
+        }
+    }
+
+    /// Forgets what [`Write::read_ahead`] fetched: a write that may change users or existing
+    /// enrollments makes it stale.
+    fn stale(&mut self) {
+        self.ahead_users.clear();
+        self.ahead_priors.clear();
+    }
+
+    /// Program `id` with its steps, from the database.
+    fn load_program(&mut self, id: &str) -> Result<Program> {
+        let sql = format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1");
+        let Some(r) = self.row(&sql, &[text(id)])? else {
+            return Err(Error::not_found("program", id));
+        };
+        let mut p = program(&r)?;
+        self.steps_of(&mut p)?;
+        Ok(p)
     }
 
     fn steps_of(&mut self, program: &mut Program) -> Result<()> {
@@ -481,42 +655,28 @@ impl<'c> Tx<'c> {
             &[text(user_id), text(program_id)],
         )?
         .as_ref()
-        .map(prior)
+        .map(|r| prior(r, 0))
         .transpose()
     }
 
     fn insert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<u64> {
         let groups = serde_json::to_string(&user.groups)?;
-        let sql = if replace {
-            "INSERT INTO users (id, email, display_name, external_id, department, location, \
-             manager_id, groups_json, timezone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
-             display_name = excluded.display_name, external_id = excluded.external_id, \
-             department = excluded.department, location = excluded.location, \
-             manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
-             timezone = excluded.timezone, updated_at = excluded.updated_at"
+        let values = user_values(user, &groups, times);
+        if replace {
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| {
+                let insert = values_insert("users", &USER_INSERT_COLUMNS, 1);
+                format!("{insert} {USER_REPLACE}")
+            });
+            self.run(sql, &values)
         } else {
-            "INSERT INTO users (id, email, display_name, external_id, department, location, \
-             manager_id, groups_json, timezone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING"
-        };
-        self.run(
-            sql,
-            &[
-                text(&user.id),
-                opt_text(&user.email),
-                opt_text(&user.display_name),
-                opt_text(&user.external_id),
-                opt_text(&user.department),
-                opt_text(&user.location),
-                opt_text(&user.manager_id),
-                text(&groups),
-                opt_text(&user.timezone),
-                Param::Int(times.created_at.millis()),
-                Param::Int(times.updated_at.millis()),
-            ],
-        )
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| {
+                let insert = values_insert("users", &USER_INSERT_COLUMNS, 1);
+                format!("{insert} ON CONFLICT (id) DO NOTHING")
+            });
+            self.run(sql, &values)
+        }
     }
 
     /// Refuses `user` (`conflict`) when its email or external id belongs to another user.
@@ -549,10 +709,30 @@ impl<'c> Tx<'c> {
     }
 
     fn insert_event_row(&mut self, e: &Enrollment, ev: &NewEvent<'_>) -> Result<()> {
-        self.lock_events()?;
         let actor = ev.actor.label_text();
-        let sql = values_insert("events", &EVENT_INSERT_COLUMNS, 1);
-        self.run(&sql, &new_event_values(e, ev, &actor))?;
+        let values = new_event_values(e, ev, &actor);
+        if self.appending {
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| values_insert("events", &EVENT_INSERT_COLUMNS, 1));
+            self.run(sql, &values)?;
+        } else {
+            // The transaction's first event takes [`EVENTS_LOCK`] in the same statement (one
+            // round trip less): the row, and so its number, comes after the lock.
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| {
+                let params: Vec<String> = (1..=EVENT_INSERT_COLUMNS.len())
+                    .map(|i| format!("${i}"))
+                    .collect();
+                format!(
+                    "INSERT INTO events ({}) SELECT {} FROM (SELECT pg_advisory_xact_lock({})) l",
+                    EVENT_INSERT_COLUMNS.join(", "),
+                    params.join(", "),
+                    EVENTS_LOCK
+                )
+            });
+            self.run(sql, &values)?;
+            self.appending = true;
+        }
         Ok(())
     }
 
@@ -610,27 +790,7 @@ impl<'c> Tx<'c> {
 
 impl Read for Tx<'_> {
     fn user(&mut self, by: &UserRef) -> Result<User> {
-        let (clause, value, entity) = match by {
-            UserRef::Id(v) => ("id = $1".to_owned(), v, "user"),
-            UserRef::Email(v) => (
-                format!(
-                    "{FOLDED_EMAIL} = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', \
-                     'abcdefghijklmnopqrstuvwxyz')"
-                ),
-                v,
-                "user with email",
-            ),
-            UserRef::ExternalId(v) => ("external_id = $1".to_owned(), v, "user with external id"),
-        };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
-        match self.row(&sql, &[text(value)])? {
-            Some(r) => user(&r),
-            None => Err(Error::not_found(entity, value.clone())),
-        }
-    }
-
-    fn enrolling_user(&mut self, by: &UserRef) -> Result<User> {
-        self.user(by)
+        self.find_user(by, false)
     }
 
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
@@ -661,13 +821,21 @@ impl Read for Tx<'_> {
     }
 
     fn program(&mut self, id: &str) -> Result<Arc<Program>> {
-        let sql = format!("SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1");
-        let Some(r) = self.row(&sql, &[text(id)])? else {
-            return Err(Error::not_found("program", id));
+        if self.programs_changed {
+            return self.load_program(id).map(Arc::new);
+        }
+        let version = match self.program_version {
+            Some(v) => v,
+            None => {
+                let r = self.row("SELECT version FROM program_version", &[])?;
+                let v = r
+                    .ok_or_else(|| Error::Corrupt("program_version has no row".into()))?
+                    .try_get(0)?;
+                *self.program_version.insert(v)
+            }
         };
-        let mut p = program(&r)?;
-        self.steps_of(&mut p)?;
-        Ok(Arc::new(p))
+        let programs = self.programs;
+        programs.get(version, id, || self.load_program(id))
     }
 
     fn programs(
@@ -1013,6 +1181,17 @@ impl<'a> Where<'a> {
 }
 
 impl Write for Tx<'_> {
+    fn enrolling_user(&mut self, by: &UserRef) -> Result<User> {
+        if let UserRef::Id(id) = by {
+            match self.ahead_users.get(id) {
+                Some(Some(user)) => return Ok(user.clone()),
+                Some(None) => return Err(Error::not_found("user", id.clone())),
+                None => {}
+            }
+        }
+        self.find_user(by, true)
+    }
+
     fn now(&self) -> Timestamp {
         self.now
     }
@@ -1022,6 +1201,7 @@ impl Write for Tx<'_> {
     }
 
     fn upsert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<()> {
+        self.stale();
         self.check_unique_values(user)?;
         if self.insert_user(user, times, replace)? == 0 {
             return Err(Error::Conflict(format!("user {} already exists", user.id)));
@@ -1030,17 +1210,34 @@ impl Write for Tx<'_> {
     }
 
     fn replace_users(&mut self, users: &[&User], times: UserTimes) -> Result<bool> {
-        for user in users {
-            match self.upsert_user(user, times, true) {
-                Ok(()) => {}
-                Err(Error::Conflict(_)) => return Ok(false),
-                Err(other) => return Err(other),
-            }
-        }
-        Ok(true)
+        self.stale();
+        // One statement in a savepoint. An email or external id of another user, or an id
+        // twice in the batch, fails it: the batch is then refused and written one by one,
+        // which says which user and why.
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let insert = unnest_insert("users", &USER_INSERT_COLUMNS, &USER_INSERT_TYPES);
+            format!("{insert} {USER_REPLACE}")
+        });
+        let groups: Vec<String> = users
+            .iter()
+            .map(|u| serde_json::to_string(&u.groups))
+            .collect::<std::result::Result<_, _>>()?;
+        let columns = by_column(
+            users
+                .iter()
+                .zip(&groups)
+                .map(|(u, g)| user_values(u, g, times)),
+        );
+        self.batch(&mut |tx| match tx.run_arrays(sql, &columns) {
+            Ok(_) => Ok(true),
+            Err(e) if refused_batch(&e) => Ok(false),
+            Err(e) => Err(e),
+        })
     }
 
     fn insert_users(&mut self, users: &[(&User, UserTimes)]) -> Result<bool> {
+        self.stale();
         // One at a time in a savepoint: a refused one (a value taken, also by an earlier one of
         // the batch) undoes the others.
         self.batch(&mut |tx| {
@@ -1064,6 +1261,7 @@ impl Write for Tx<'_> {
         now: Timestamp,
         steps_changed: bool,
     ) -> Result<()> {
+        self.programs_changed = true;
         self.run(
             "INSERT INTO programs (id, kind, title, description, state, self_enrollment, \
              passing_score, max_attempts, created_at, updated_at) \
@@ -1117,6 +1315,7 @@ impl Write for Tx<'_> {
         created: Timestamp,
         updated: Timestamp,
     ) -> Result<()> {
+        self.programs_changed = true;
         self.run(
             "UPDATE programs SET created_at = $2, updated_at = $3 WHERE id = $1",
             &[
@@ -1133,13 +1332,21 @@ impl Write for Tx<'_> {
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = SQL.get_or_init(|| {
             let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+            // The program version comes along: the program the change reads next is then
+            // the cache's, without a round trip.
             format!(
-                "SELECT e.rid, {} FROM enrollments e WHERE e.id = $1 FOR UPDATE",
+                "SELECT e.rid, {}, (SELECT version FROM program_version) FROM enrollments e \
+                 WHERE e.id = $1 FOR UPDATE OF e",
                 columns.join(", ")
             )
         });
         match self.row(sql, &[text(id)])? {
-            Some(r) => stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e)),
+            Some(r) => {
+                if self.program_version.is_none() {
+                    self.program_version = Some(r.try_get(STORED_COLUMNS.len() + 1)?);
+                }
+                stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e))
+            }
             None => Err(Error::not_found("enrollment", id)),
         }
     }
@@ -1151,17 +1358,58 @@ impl Write for Tx<'_> {
         )
     }
 
+    fn read_ahead(&mut self, rows: &[(&str, &str)]) -> Result<()> {
+        let mut ids: Vec<&str> = rows.iter().map(|(u, _)| *u).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (users, programs): (Vec<&str>, Vec<&str>) = rows.iter().copied().unzip();
+        // Locked as `enrolling_user` locks one.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1) FOR KEY SHARE");
+        let statement = self.statement(&sql)?;
+        let found = self.tx.query(&statement, &[&ids])?;
+        self.ahead_users = ids.iter().map(|id| (id.to_string(), None)).collect();
+        for r in &found {
+            let u = user(r)?;
+            self.ahead_users.insert(u.id.clone(), Some(u));
+        }
+        let statement = self.statement(
+            "SELECT e.user_id, e.program_id, e.id, e.status, e.attempt_number \
+             FROM enrollments e JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) \
+             AS w (user_id, program_id) \
+             ON e.user_id = w.user_id AND e.program_id = w.program_id ORDER BY e.rid DESC",
+        )?;
+        let found = self.tx.query(&statement, &[&users, &programs])?;
+        self.ahead_priors = rows
+            .iter()
+            .map(|(u, p)| ((u.to_string(), p.to_string()), Vec::new()))
+            .collect();
+        for r in &found {
+            let pair: (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            self.ahead_priors
+                .entry(pair)
+                .or_default()
+                .push(prior(r, 2)?);
+        }
+        Ok(())
+    }
+
     fn prior_enrollments(
         &mut self,
         user_id: &str,
         program_id: &str,
     ) -> Result<(Option<Prior>, Option<Prior>)> {
-        let rows = self.rows(
-            "SELECT id, status, attempt_number FROM enrollments \
-             WHERE user_id = $1 AND program_id = $2 ORDER BY rid DESC",
-            &[text(user_id), text(program_id)],
-        )?;
-        let priors: Vec<Prior> = rows.iter().map(prior).collect::<Result<_>>()?;
+        let key = (user_id.to_owned(), program_id.to_owned());
+        let priors = match self.ahead_priors.remove(&key) {
+            Some(priors) => priors,
+            None => {
+                let rows = self.rows(
+                    "SELECT id, status, attempt_number FROM enrollments \
+                     WHERE user_id = $1 AND program_id = $2 ORDER BY rid DESC",
+                    &[text(user_id), text(program_id)],
+                )?;
+                rows.iter().map(|r| prior(r, 0)).collect::<Result<_>>()?
+            }
+        };
         let open = priors.iter().find(|p| p.status.is_open()).cloned();
         Ok((open, priors.into_iter().next()))
     }
@@ -1185,6 +1433,8 @@ impl Write for Tx<'_> {
         &mut self,
         e: &Enrollment,
     ) -> Result<std::result::Result<EnrollmentKey, Refused>> {
+        self.ahead_priors
+            .remove(&(e.user_id.clone(), e.program_id.clone()));
         let values = enrollment_values(e);
         if let Some(r) = self.row(enrollment_insert(), &values)? {
             return Ok(Ok(EnrollmentKey(r.try_get(0)?)));
@@ -1214,22 +1464,32 @@ impl Write for Tx<'_> {
         // Two statements for the batch, one per table: a round trip per statement is most of
         // a row's cost. Every rule was checked by the caller; a refusal here fails the
         // transaction.
-        let sql = values_insert("enrollments", &STORED_COLUMNS, es.len());
-        let values: Vec<Param<'_>> = es.iter().flat_map(enrollment_values).collect();
-        self.run(&sql, &values)?;
+        for e in es {
+            self.ahead_priors
+                .remove(&(e.user_id.clone(), e.program_id.clone()));
+        }
+        static ENROLLMENTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static EVENTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = ENROLLMENTS
+            .get_or_init(|| unnest_insert("enrollments", &STORED_COLUMNS, &STORED_TYPES));
+        let columns = by_column(es.iter().map(enrollment_values));
+        self.run_arrays(sql, &columns)?;
         self.lock_events()?;
         let events: Vec<NewEvent<'e>> = es.iter().map(event).collect();
         let actors: Vec<_> = events.iter().map(|ev| ev.actor.label_text()).collect();
-        let mut values = Vec::with_capacity(es.len() * EVENT_INSERT_COLUMNS.len());
-        for ((e, ev), actor) in es.iter().zip(&events).zip(&actors) {
-            values.extend(new_event_values(e, ev, actor));
-        }
-        let sql = values_insert("events", &EVENT_INSERT_COLUMNS, es.len());
-        self.run(&sql, &values)?;
+        let rows = es
+            .iter()
+            .zip(&events)
+            .zip(&actors)
+            .map(|((e, ev), actor)| new_event_values(e, ev, actor));
+        let sql = EVENTS
+            .get_or_init(|| unnest_insert("events", &EVENT_INSERT_COLUMNS, &EVENT_INSERT_TYPES));
+        self.run_arrays(sql, &by_column(rows))?;
         Ok(())
     }
 
     fn insert_enrollments(&mut self, es: &[&Enrollment]) -> Result<bool> {
+        self.stale();
         self.batch(&mut |tx| {
             for e in es {
                 if tx.insert_enrollment(e)?.is_err() {
@@ -1246,6 +1506,7 @@ impl Write for Tx<'_> {
         before: &Enrollment,
         after: &Enrollment,
     ) -> Result<()> {
+        self.stale();
         let old = enrollment_values(before);
         let new = enrollment_values(after);
         let mut sets = Vec::new();
@@ -1270,6 +1531,7 @@ impl Write for Tx<'_> {
     }
 
     fn delete_enrollment(&mut self, key: EnrollmentKey) -> Result<()> {
+        self.stale();
         self.run(
             "DELETE FROM enrollments WHERE rid = $1",
             &[Param::Int(key.0)],

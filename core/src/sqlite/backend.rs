@@ -84,10 +84,6 @@ impl Read for Tx<'_> {
         db::find_user_held(&mut self.held, by)
     }
 
-    fn enrolling_user(&mut self, by: &UserRef) -> Result<User> {
-        db::find_enrolling_user(&mut self.held, by)
-    }
-
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         db::list_users(self.conn(), after, limit)
     }
@@ -206,6 +202,11 @@ impl Read for Tx<'_> {
 }
 
 impl Write for Tx<'_> {
+    // SQLite has one writer at a time: nothing can delete the user before this commits.
+    fn enrolling_user(&mut self, by: &UserRef) -> Result<User> {
+        db::find_enrolling_user(&mut self.held, by)
+    }
+
     fn now(&self) -> Timestamp {
         self.now
     }

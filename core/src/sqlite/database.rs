@@ -19,7 +19,7 @@ use crate::domain::model::Program;
 use crate::domain::time::{Clock, Timestamp};
 use crate::error::{Error, Failure, Result};
 use crate::sqlite::checkpoint::Checkpointer;
-use crate::storage::{Durability, OpenOptions};
+use crate::storage::{Durability, OpenOptions, ProgramCache};
 
 /// The schema, one SQL file per version: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -50,7 +50,7 @@ pub(crate) struct Database {
     /// then.
     file: Option<PathBuf>,
     options: OpenOptions,
-    programs: Mutex<ProgramCache>,
+    programs: ProgramCache,
     /// Set when a write that left WAL mode could not return to it (another connection held the
     /// file at that moment): the next write tries again before it begins.
     wal_pending: AtomicBool,
@@ -82,17 +82,6 @@ type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// Enrollments [`WrittenEnrollments`] keeps at most; it starts over when full.
 const MAX_WRITTEN_ENROLLMENTS: usize = 4096;
-
-/// Programs that writes read, kept between operations while `program_version` (schema 4: bumped
-/// by triggers on any change to a program or its steps, by any connection) stays the same.
-#[derive(Default)]
-struct ProgramCache {
-    version: i64,
-    programs: FastMap<Arc<Program>>,
-}
-
-/// Programs the cache holds at most; it starts over when full.
-const MAX_CACHED_PROGRAMS: usize = 1024;
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,7 +190,7 @@ impl Database {
             path,
             file,
             options,
-            programs: Mutex::default(),
+            programs: ProgramCache::default(),
             wal_pending: AtomicBool::new(false),
             enrollments: Mutex::default(),
         })
@@ -220,20 +209,8 @@ impl Database {
         id: &str,
         version: i64,
     ) -> Result<Arc<Program>> {
-        let mut cache = self.programs.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.version != version {
-            cache.programs.clear();
-            cache.version = version;
-        }
-        if let Some(p) = cache.programs.get(id) {
-            return Ok(Arc::clone(p));
-        }
-        let program = Arc::new(crate::sqlite::db::get_program(conn, id)?);
-        if cache.programs.len() >= MAX_CACHED_PROGRAMS {
-            cache.programs.clear();
-        }
-        cache.programs.insert(id.to_owned(), Arc::clone(&program));
-        Ok(program)
+        self.programs
+            .get(version, id, || crate::sqlite::db::get_program(conn, id))
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the writer connection: committed if `f`

@@ -53,8 +53,11 @@ CREATE TABLE program_steps (
 CREATE TABLE enrollments (
     rid                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id                   TEXT NOT NULL CONSTRAINT enrollments_id_unique UNIQUE,
-    user_id              TEXT NOT NULL REFERENCES users (id),
-    program_id           TEXT NOT NULL REFERENCES programs (id),
+    -- No foreign keys to users and programs: checking them for every inserted row would
+    -- double the cost of a bulk enrollment. Programs are never deleted, and a write that
+    -- enrolls a user holds a KEY SHARE lock on the user's row until it commits.
+    user_id              TEXT NOT NULL,
+    program_id           TEXT NOT NULL,
     kind                 BIGINT NOT NULL CHECK (kind BETWEEN 0 AND 2),
     status               BIGINT NOT NULL CHECK (status BETWEEN 0 AND 10),
     resume_status        BIGINT,
@@ -139,3 +142,24 @@ CREATE TABLE events (
 );
 CREATE INDEX events_enrollment ON events (enrollment_id, seq);
 CREATE INDEX events_user ON events (user_id, seq);
+
+-- Programs are cached between transactions (storage::ProgramCache) while `program_version`
+-- stays the same: every statement that changes programs or their steps sets it to the next
+-- value of a sequence, which PostgreSQL never hands out twice, even to a transaction that
+-- rolls back. A write reads it with the enrollment it locks (no round trip of its own).
+CREATE SEQUENCE program_version_numbers;
+CREATE TABLE program_version (
+    id       INT PRIMARY KEY CHECK (id = 1),
+    version  BIGINT NOT NULL
+);
+INSERT INTO program_version (id, version) VALUES (1, 0);
+CREATE FUNCTION program_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE program_version SET version = nextval('program_version_numbers');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER programs_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON programs
+    FOR EACH STATEMENT EXECUTE FUNCTION program_version_bump();
+CREATE TRIGGER program_steps_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON program_steps FOR EACH STATEMENT EXECUTE FUNCTION program_version_bump();
