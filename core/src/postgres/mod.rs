@@ -369,11 +369,17 @@ impl Database {
     }
 
     /// Runs `body` with a transaction begun on a pooled connection: a snapshot for reading
-    /// when `read`, else a read-write one. A pooled connection may have died while it was idle
-    /// (the server restarted, or failed over to a replica): its `BEGIN` fails before anything
-    /// ran, so the connection is dropped and another one taken, as often as the pool holds
-    /// connections.
+    /// when `read`, else a read-write one. The same round trip as `BEGIN` reads the program
+    /// version (a program from the cache then costs none). A pooled connection may have died
+    /// while it was idle (the server restarted, or failed over to a replica): its `BEGIN`
+    /// fails before anything ran, so the connection is dropped and another one taken, as
+    /// often as the pool holds connections.
     fn transaction<T>(&self, read: bool, body: impl FnOnce(tx::Tx<'_>) -> Result<T>) -> Result<T> {
+        let begin = if read {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT version FROM program_version"
+        } else {
+            "BEGIN; SELECT version FROM program_version"
+        };
         let mut dead = 0;
         loop {
             let mut conn = self.connection()?;
@@ -382,23 +388,20 @@ impl Database {
                 statements,
                 broken,
             } = &mut *conn;
-            let begun = if read {
-                client
-                    .build_transaction()
-                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start()
-            } else {
-                client.transaction()
-            };
-            match begun {
-                Ok(transaction) => {
-                    return body(tx::Tx::new(
-                        transaction,
-                        statements,
-                        &self.programs,
-                        self.now(),
-                    ))
+            match client.simple_query(begin) {
+                Ok(messages) => {
+                    let version = messages.iter().find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse::<i64>().ok(),
+                        _ => None,
+                    });
+                    let Some(version) = version else {
+                        let _ = client.batch_execute("ROLLBACK");
+                        return Err(Error::Corrupt(
+                            "the program_version table has no version".into(),
+                        ));
+                    };
+                    let tx = tx::Tx::new(client, statements, &self.programs, version, self.now());
+                    return body(tx);
                 }
                 Err(e) if connection_lost(&e) && dead < MAX_CONNECTIONS => {
                     *broken = true;
@@ -406,6 +409,10 @@ impl Database {
                 }
                 Err(e) => {
                     *broken = connection_lost(&e);
+                    if !*broken {
+                        // BEGIN ran and the SELECT failed: end the transaction.
+                        let _ = client.batch_execute("ROLLBACK");
+                    }
                     return Err(e.into());
                 }
             }

@@ -468,9 +468,12 @@ fn refused_batch(err: &Error) -> bool {
     )
 }
 
-/// One transaction.
+/// One transaction, begun by [`super::Database::transaction`] (which also read the program
+/// version in the same round trip as its `BEGIN`); dropped open, it rolls back.
 pub(super) struct Tx<'c> {
-    tx: postgres::Transaction<'c>,
+    client: &'c mut postgres::Client,
+    /// Whether the transaction is still open.
+    open: bool,
     /// The connection's prepared statements, by their text.
     statements: &'c mut HashMap<String, Statement>,
     now: Timestamp,
@@ -479,8 +482,8 @@ pub(super) struct Tx<'c> {
     appending: bool,
     /// The store's programs, kept between transactions.
     programs: &'c ProgramCache,
-    /// `program_version` as this transaction has seen it, when it has.
-    program_version: Option<i64>,
+    /// `program_version` as this transaction saw it when it began.
+    program_version: i64,
     /// Whether this transaction wrote a program: it then reads programs from the database,
     /// never from the cache (see [`ProgramCache`]).
     programs_changed: bool,
@@ -495,20 +498,23 @@ pub(super) struct Tx<'c> {
 }
 
 impl<'c> Tx<'c> {
+    /// The transaction `client` has begun, which saw `program_version`.
     pub(super) fn new(
-        tx: postgres::Transaction<'c>,
+        client: &'c mut postgres::Client,
         statements: &'c mut HashMap<String, Statement>,
         programs: &'c ProgramCache,
+        program_version: i64,
         now: Timestamp,
     ) -> Tx<'c> {
         Tx {
-            tx,
+            client,
+            open: true,
             statements,
             now,
             discard: false,
             appending: false,
             programs,
-            program_version: None,
+            program_version,
             programs_changed: false,
             ahead_users: HashMap::new(),
             ahead_priors: HashMap::new(),
@@ -521,12 +527,10 @@ impl<'c> Tx<'c> {
     }
 
     /// Commits (or with `commit` false rolls back) the transaction.
-    pub(super) fn finish(self, commit: bool) -> Result<()> {
-        if commit {
-            self.tx.commit()?;
-        } else {
-            self.tx.rollback()?;
-        }
+    pub(super) fn finish(mut self, commit: bool) -> Result<()> {
+        self.open = false;
+        self.client
+            .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })?;
         Ok(())
     }
 
@@ -535,7 +539,7 @@ impl<'c> Tx<'c> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = self.tx.prepare(sql)?;
+        let prepared = self.client.prepare(sql)?;
         if self.statements.len() >= super::MAX_STATEMENTS {
             self.statements.clear();
         }
@@ -545,17 +549,17 @@ impl<'c> Tx<'c> {
 
     fn rows(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Vec<Row>> {
         let statement = self.statement(sql)?;
-        Ok(self.tx.query(&statement, &refs(values))?)
+        Ok(self.client.query(&statement, &refs(values))?)
     }
 
     fn row(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Option<Row>> {
         let statement = self.statement(sql)?;
-        Ok(self.tx.query_opt(&statement, &refs(values))?)
+        Ok(self.client.query_opt(&statement, &refs(values))?)
     }
 
     fn run(&mut self, sql: &str, values: &[Param<'_>]) -> Result<u64> {
         let statement = self.statement(sql)?;
-        Ok(self.tx.execute(&statement, &refs(values))?)
+        Ok(self.client.execute(&statement, &refs(values))?)
     }
 
     /// Runs `sql` with one array parameter per entry of `columns`.
@@ -563,12 +567,12 @@ impl<'c> Tx<'c> {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             columns.iter().map(|c| c as &(dyn ToSql + Sync)).collect();
-        Ok(self.tx.execute(&statement, &params)?)
+        Ok(self.client.execute(&statement, &params)?)
     }
 
     fn flag(&mut self, sql: &str, values: &[Param<'_>]) -> Result<bool> {
         let statement = self.statement(sql)?;
-        let row = self.tx.query_one(&statement, &refs(values))?;
+        let row = self.client.query_one(&statement, &refs(values))?;
         Ok(row.try_get(0)?)
     }
 
@@ -776,15 +780,25 @@ impl<'c> Tx<'c> {
     fn batch(&mut self, body: &mut dyn FnMut(&mut Self) -> Result<bool>) -> Result<bool> {
         self.savepoints += 1;
         let name = format!("batch_{}", self.savepoints);
-        self.tx.batch_execute(&format!("SAVEPOINT {name}"))?;
+        self.client.batch_execute(&format!("SAVEPOINT {name}"))?;
         let outcome = body(self);
         self.savepoints -= 1;
         let end = match outcome {
             Ok(true) => format!("RELEASE SAVEPOINT {name}"),
             _ => format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
         };
-        self.tx.batch_execute(&end)?;
+        self.client.batch_execute(&end)?;
         outcome
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // A failed rollback leaves nothing to undo: the server ends the transaction with
+            // the connection, which the pool then drops (`has_broken`).
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 
@@ -824,18 +838,8 @@ impl Read for Tx<'_> {
         if self.programs_changed {
             return self.load_program(id).map(Arc::new);
         }
-        let version = match self.program_version {
-            Some(v) => v,
-            None => {
-                let r = self.row("SELECT version FROM program_version", &[])?;
-                let v = r
-                    .ok_or_else(|| Error::Corrupt("program_version has no row".into()))?
-                    .try_get(0)?;
-                *self.program_version.insert(v)
-            }
-        };
         let programs = self.programs;
-        programs.get(version, id, || self.load_program(id))
+        programs.get(self.program_version, id, || self.load_program(id))
     }
 
     fn programs(
@@ -1119,7 +1123,7 @@ impl Read for Tx<'_> {
 
     fn count(&mut self, records: Records) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM {}", records.table());
-        let n: i64 = self.tx.query_one(&sql, &[])?.try_get(0)?;
+        let n: i64 = self.client.query_one(&sql, &[])?.try_get(0)?;
         Ok(n as u64)
     }
 
@@ -1332,21 +1336,13 @@ impl Write for Tx<'_> {
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = SQL.get_or_init(|| {
             let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
-            // The program version comes along: the program the change reads next is then
-            // the cache's, without a round trip.
             format!(
-                "SELECT e.rid, {}, (SELECT version FROM program_version) FROM enrollments e \
-                 WHERE e.id = $1 FOR UPDATE OF e",
+                "SELECT e.rid, {} FROM enrollments e WHERE e.id = $1 FOR UPDATE",
                 columns.join(", ")
             )
         });
         match self.row(sql, &[text(id)])? {
-            Some(r) => {
-                if self.program_version.is_none() {
-                    self.program_version = Some(r.try_get(STORED_COLUMNS.len() + 1)?);
-                }
-                stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e))
-            }
+            Some(r) => stored_enrollment(&r).map(|(rid, e)| (EnrollmentKey(rid), e)),
             None => Err(Error::not_found("enrollment", id)),
         }
     }
@@ -1366,7 +1362,7 @@ impl Write for Tx<'_> {
         // Locked as `enrolling_user` locks one.
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1) FOR KEY SHARE");
         let statement = self.statement(&sql)?;
-        let found = self.tx.query(&statement, &[&ids])?;
+        let found = self.client.query(&statement, &[&ids])?;
         self.ahead_users = ids.iter().map(|id| (id.to_string(), None)).collect();
         for r in &found {
             let u = user(r)?;
@@ -1378,7 +1374,7 @@ impl Write for Tx<'_> {
              AS w (user_id, program_id) \
              ON e.user_id = w.user_id AND e.program_id = w.program_id ORDER BY e.rid DESC",
         )?;
-        let found = self.tx.query(&statement, &[&users, &programs])?;
+        let found = self.client.query(&statement, &[&users, &programs])?;
         self.ahead_priors = rows
             .iter()
             .map(|(u, p)| ((u.to_string(), p.to_string()), Vec::new()))
