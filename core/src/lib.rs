@@ -91,9 +91,10 @@ pub use domain::model::{
     ProgramSpec, ProgramState, Status, Step, StepChange, StepProgress, StepStatus, Trigger, User,
     UserRef,
 };
+pub use domain::schedule::{Anchor, DelayUnit, LocalTime, StepSchedule};
 pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
 pub use domain::validate::parse_result;
-pub use domain::{lifecycle, model, time, validate};
+pub use domain::{lifecycle, model, schedule, time, validate};
 pub use error::{Error, ErrorCode, Failure, Result};
 pub use sqlite::SCHEMA_VERSION;
 pub use storage::{Durability, OpenOptions};
