@@ -159,12 +159,15 @@ def postgres_skipped(args):
 def pg_server():
     """The settings of the server that matter to the figures, in words."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     with psycopg.connect(os.environ["ENROLLKIT_TEST_POSTGRES"], autocommit=True) as c:
         show = {name: c.execute(f"SHOW {name}").fetchone()[0]
                 for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
-    server = (f"PostgreSQL {show['server_version'].split()[0]}, fsync={show['fsync']}, "
-              f"synchronous_commit={show['synchronous_commit']}, shared_buffers={show['shared_buffers']}")
+    host = conninfo_to_dict(os.environ["ENROLLKIT_TEST_POSTGRES"]).get("host") or "localhost"
+    where = "over a unix socket" if str(host).startswith("/") else f"at host {host}"
+    server = (f"PostgreSQL {show['server_version'].split()[0]} ({where}; fsync={show['fsync']}, "
+              f"synchronous_commit={show['synchronous_commit']}, shared_buffers={show['shared_buffers']})")
     return show, server
 
 
@@ -519,8 +522,8 @@ def pg_section(pg_results, skipped, server, rounds, ops, queries):
              "on a server with fsync=on each commit also waits for a WAL flush.") if fsync_off else ""
     return f"""## PostgreSQL
 
-Workload W on {server[1]}, on the same machine (unix socket): each contender creates a database
-of its own on the server (`bench_<contender>_<N>`), with enrollkit's schema (`rust-pg`,
+Workload W on {server[1]}: each contender creates a database of
+its own on the server (`bench_<contender>_<N>`), with enrollkit's schema (`rust-pg`,
 `python-pg`) or `bench/floor_schema_pg.sql` (`floor-pg`, `psycopg`). Figures are operations per
 second (ratio to `floor-pg` in parentheses), the peak RSS of the client process (the server's
 memory is not counted) and the bytes per enrollment of the database's tables after phase A
