@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Runs workload W (bench/README.md) for every contender, prints one table and writes it, with
-the targets of issue #6 marked met / not met, to bench/RESULTS.md.
+the targets of issues #6, #22 and #23 marked met / not met, to bench/RESULTS.md.
 
-Usage: bench/run.py [--n N ...] [--contender NAME ...] [--smoke] [--out FILE]
+Usage: bench/run.py [--n N ...] [--contender NAME ...] [--smoke] [--out FILE] [--no-postgres]
        (default: --n 100000 --n 1000000, every contender)
 
 Each contender runs in its own process on a fresh database under target/bench/; its peak RSS
 is the process's own (wait4). The CLI import is timed on an export of the Rust contender's
-database. Needs the release build, the C contender's binary and .venv with the Python module
-and SQLAlchemy: bench/run builds and installs them, then runs this with .venv's Python.
+database. Needs the release build, the C contender's binary and .venv with the Python module,
+SQLAlchemy and psycopg: bench/run builds and installs them, then runs this with .venv's Python.
+
+The PostgreSQL contenders run on the server ENROLLKIT_TEST_POSTGRES names, each on a database
+of its own. Without it, this runs itself again under a throwaway server (scripts/pg run),
+unless --no-postgres is given or ENROLLKIT_SKIP_POSTGRES=1: then the PostgreSQL part is
+skipped, and the output and the report say so.
 """
 
 import argparse
@@ -42,6 +47,19 @@ CONTENDERS = {
     "sqlite3": PYTHON + ["sqlite3"],
     "sqlalchemy": PYTHON + ["sqlalchemy"],
 }
+# The PostgreSQL contenders: they get the server's LOCATION N [options] --threads T and create
+# a database of their own there. floor-pg-copy (the floor loading phase A with COPY instead of
+# enrollkit's 64-row INSERTs) runs only when named with --contender.
+PG_CONTENDERS = {
+    "rust-pg": [BENCH, "rust-pg"],
+    "floor-pg": [BENCH, "floor-pg"],
+    "python-pg": PYTHON + ["python-pg"],
+    "psycopg": PYTHON + ["psycopg"],
+    "floor-pg-copy": [BENCH, "floor-pg-copy"],
+}
+PG_DEFAULT = ["rust-pg", "floor-pg", "python-pg", "psycopg"]
+# Client threads of phase C's concurrent first pages on PostgreSQL.
+PG_THREADS = 4
 # Rounds of phase B with synchronous NORMAL (the median round is the figure): more than one
 # where a round is short (about a third of a second for enrollkit), one for SQLAlchemy, whose
 # round takes about 9 s and whose target (enrollkit >= 10x) is not close.
@@ -49,7 +67,7 @@ ROUNDS = {"sqlalchemy": 1}
 DEFAULT_ROUNDS = 5
 # --smoke: every contender on a tiny workload (checks that the benchmark works, not figures).
 SMOKE = {"n": 2_000, "options": ["--programs", "100", "--ops", "1000", "--queries", "100"],
-         "paired_rounds": 5}
+         "paired_rounds": 5, "pg_rounds": 1}
 # Paired rounds of phase B (enrollkit-bench paired) for each of the Rust API and the floor:
 # the ratio of two adjacent rounds still ranged from 0.81x to 1.12x in one run, so the median
 # needs many of them. 15 pairs take about 11 s.
@@ -84,6 +102,17 @@ PHASES = [
     ("offset_deep", "C deep offset/s"),
     ("keyset_deep", "C deep keyset/s"),
 ]
+# PostgreSQL has one kind of phase-B round (no synchronous NORMAL/FULL split), and phase C's
+# first page is also timed from PG_THREADS client threads at once.
+PG_PHASES = [
+    ("users", "A users/s"),
+    ("enroll", "A enroll/s"),
+    ("single", "B single ops/s"),
+    ("first_page", "C first page/s"),
+    ("first_page_threads", f"C first page/s, {PG_THREADS} threads"),
+    ("offset_deep", "C deep offset/s"),
+    ("keyset_deep", "C deep keyset/s"),
+]
 
 
 def run(cmd, **kwargs):
@@ -105,6 +134,41 @@ def contender(name, n, options):
     rounds = ["--rounds", str(ROUNDS.get(name, DEFAULT_ROUNDS))]
     out, _, rss = run(CONTENDERS[name] + [str(db), str(n)] + rounds + options)
     return {**json.loads(out), "rss": rss}
+
+
+def pg_contender(name, n, options, rounds):
+    """Runs the PostgreSQL contender once on the server ENROLLKIT_TEST_POSTGRES names: its
+    figures and (client) peak RSS."""
+    location = os.environ["ENROLLKIT_TEST_POSTGRES"]
+    out, _, rss = run(PG_CONTENDERS[name] + [location, str(n), "--rounds", str(rounds),
+                                             "--threads", str(PG_THREADS)] + options)
+    return {**json.loads(out), "rss": rss}
+
+
+def postgres_skipped(args):
+    """Why the PostgreSQL part does not run (None when it does)."""
+    if args.no_postgres:
+        return "--no-postgres was given"
+    if os.environ.get("ENROLLKIT_TEST_POSTGRES"):
+        return None
+    if os.environ.get("ENROLLKIT_SKIP_POSTGRES") == "1":
+        return "ENROLLKIT_SKIP_POSTGRES=1 is set"
+    return "no server: ENROLLKIT_TEST_POSTGRES is not set"
+
+
+def pg_server():
+    """The settings of the server that matter to the figures, in words."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    with psycopg.connect(os.environ["ENROLLKIT_TEST_POSTGRES"], autocommit=True) as c:
+        show = {name: c.execute(f"SHOW {name}").fetchone()[0]
+                for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")}
+    host = conninfo_to_dict(os.environ["ENROLLKIT_TEST_POSTGRES"]).get("host") or "localhost"
+    where = "over a unix socket" if str(host).startswith("/") else f"at host {host}"
+    server = (f"PostgreSQL {show['server_version'].split()[0]} ({where}; fsync={show['fsync']}, "
+              f"synchronous_commit={show['synchronous_commit']}, shared_buffers={show['shared_buffers']})")
+    return show, server
 
 
 def summary(runs):
@@ -261,17 +325,17 @@ def fmt(v):
     return f"{v:,.0f}"
 
 
-def table(results):
-    names = [label for _, label in PHASES]
-    lines = ["| N | contender | " + " | ".join(names) + " | peak RSS MiB | bytes/enrollment |",
+def table(results, phases=PHASES, floor_name="floor", rss="peak RSS MiB"):
+    names = [label for _, label in phases]
+    lines = ["| N | contender | " + " | ".join(names) + f" | {rss} | bytes/enrollment |",
              "|---|---|" + "---|" * (len(names) + 2)]
     for n, by_name in results.items():
-        floor = by_name.get("floor")
+        floor = by_name.get(floor_name)
         for name, f in by_name.items():
             cells = []
-            for key, _ in PHASES:
+            for key, _ in phases:
                 cell = fmt(f[key])
-                if floor and name != "floor" and floor[key]:
+                if floor and name != floor_name and floor[key]:
                     cell += f" ({f[key] / floor[key]:.2f}x)"
                 cells.append(cell)
             lines.append(f"| {n:,} | {name} | " + " | ".join(cells)
@@ -279,12 +343,67 @@ def table(results):
     return "\n".join(lines)
 
 
+def target_row(what, value, ok):
+    return (what, value, "not measured" if ok is None else "met" if ok else "NOT MET")
+
+
+def targets_table(rows):
+    lines = ["| target | measured | |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def pg_targets(pg_results, sizes, skipped):
+    """The PostgreSQL targets of issue #23 (point 8): rows of the targets table."""
+    rows = []
+
+    def add(what, value, ok):
+        rows.append(target_row(what, value, ok))
+
+    def floor_beside(f, key):
+        return f" (floor-pg: {fmt(f[key])}/s)" if f else ""
+
+    not_run = f"- ({skipped})" if skipped else "-"
+    for n in sizes:
+        at_n = pg_results.get(n, {})
+        rust, floor = at_n.get("rust-pg"), at_n.get("floor-pg")
+        what = f"PostgreSQL: single operations, Rust API >= 0.9x the floor, N={n:,}"
+        if rust and floor:
+            ratio = rust["single"] / floor["single"]
+            add(what, f"{ratio:.2f}x ({fmt(rust['single'])} against {fmt(floor['single'])} ops/s)",
+                ratio >= 0.9)
+        else:
+            add(what, not_run, None)
+    for n in sizes:
+        at_n = pg_results.get(n, {})
+        rust = at_n.get("rust-pg")
+        add(f"PostgreSQL: bulk enroll >= 50,000/s (Rust API), N={n:,}",
+            fmt(rust["enroll"]) + "/s" + floor_beside(at_n.get("floor-pg"), "enroll") if rust else not_run,
+            rust["enroll"] >= 50_000 if rust else None)
+    big = pg_results.get(1_000_000, {})
+    rust = big.get("rust-pg")
+    add(f"PostgreSQL: first page >= 5,000/s at N=1,000,000 from {PG_THREADS} client threads (Rust API)",
+        fmt(rust["first_page_threads"]) + "/s" + floor_beside(big.get("floor-pg"), "first_page_threads")
+        if rust else not_run, rust["first_page_threads"] >= 5_000 if rust else None)
+    for n in sizes:
+        at_n = pg_results.get(n, {})
+        py, hand = at_n.get("python-pg"), at_n.get("psycopg")
+        what = f"PostgreSQL: single operations, Python module >= 1.2x psycopg, N={n:,}"
+        if py and hand:
+            ratio = py["single"] / hand["single"]
+            add(what, f"{ratio:.2f}x ({fmt(py['single'])} against {fmt(hand['single'])} ops/s)",
+                ratio >= 1.2)
+        else:
+            add(what, not_run, None)
+    return rows
+
+
 def targets(results, imports, pairs, query_pairs, report_times):
     small, big = results.get(100_000, {}), results.get(1_000_000, {})
     rows = []
 
     def add(what, value, ok):
-        rows.append((what, value, "not measured" if ok is None else "met" if ok else "NOT MET"))
+        rows.append(target_row(what, value, ok))
 
     one = report_times and report_times["one_n"] == 100_000
     add("Program report (Store::report), one program of 100,000 enrollments: < 100 ms",
@@ -390,30 +509,71 @@ def targets(results, imports, pairs, query_pairs, report_times):
     add("Database size <= 700 bytes per enrollment (with users, events, indexes)",
         ", ".join(f"{s:.0f} at N={n:,}" for n, s in sizes) or "-",
         all(s <= 700 for _, s in sizes) if sizes else None)
-    lines = ["| target | measured | |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines)
+    return rows
+
+
+def pg_section(pg_results, skipped, server, rounds, ops, queries):
+    """The report's PostgreSQL section."""
+    if skipped:
+        return f"## PostgreSQL\n\nNot run: {skipped}.\n"
+    fsync_off = server[0]["fsync"] == "off"
+    fsync = (" The server runs with fsync=off (scripts/pg's throwaway server): commits are not "
+             "flushed to disk, so phase B measures round trips and the server's work, not the disk; "
+             "on a server with fsync=on each commit also waits for a WAL flush.") if fsync_off else ""
+    return f"""## PostgreSQL
+
+Workload W on {server[1]}: each contender creates a database of
+its own on the server (`bench_<contender>_<N>`), with enrollkit's schema (`rust-pg`,
+`python-pg`) or `bench/floor_schema_pg.sql` (`floor-pg`, `psycopg`). Figures are operations per
+second (ratio to `floor-pg` in parentheses), the peak RSS of the client process (the server's
+memory is not counted) and the bytes per enrollment of the database's tables after phase A
+(`pg_total_relation_size`: users, enrollments, events and every index). B single is one kind of
+round (PostgreSQL has no synchronous NORMAL/FULL split): the median of {rounds} round{"s" if rounds != 1 else ""} of
+{ops:,} operations, each its own transaction. C first page, {PG_THREADS} threads: {PG_THREADS} client
+threads at once ({queries:,} first pages each, after 100 untimed; the Rust API and the Python
+module share one store, the others have a connection each), all their queries per second.{fsync}
+
+{table(pg_results, PG_PHASES, "floor-pg", "client peak RSS MiB")}
+"""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="enrollments (repeatable)")
-    parser.add_argument("--contender", action="append", choices=CONTENDERS,
-                        help="run only these (repeatable; default: all)")
+    parser.add_argument("--contender", action="append", choices=[*CONTENDERS, *PG_CONTENDERS],
+                        help="run only these (repeatable; default: all but floor-pg-copy)")
     parser.add_argument("--smoke", action="store_true",
                         help=f"N = {SMOKE['n']:,} and a small workload, report in {WORK}/SMOKE.md")
     parser.add_argument("--repeat", type=int,
                         help="runs per contender, median figures (default: 3 up to N = 100,000, else 1)")
     parser.add_argument("--out", help="report file (default: bench/RESULTS.md)")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="skip the PostgreSQL contenders (instead of starting a server with scripts/pg)")
     args = parser.parse_args()
+    chosen = args.contender or [*CONTENDERS, *PG_DEFAULT]
+    sqlite_names = [name for name in chosen if name in CONTENDERS]
+    pg_names = [name for name in chosen if name in PG_CONTENDERS]
+    skipped = postgres_skipped(args) if pg_names else None
+    if skipped and not os.environ.get("ENROLLKIT_TEST_POSTGRES") and not args.no_postgres \
+            and os.environ.get("ENROLLKIT_SKIP_POSTGRES") != "1":
+        # No server given: run again under a throwaway one (which sets ENROLLKIT_TEST_POSTGRES).
+        print("bench: starting a throwaway PostgreSQL server for the PostgreSQL contenders "
+              "(scripts/pg run; --no-postgres skips them)", file=sys.stderr, flush=True)
+        pg = str(ROOT / "scripts" / "pg")
+        os.execv(pg, [pg, "run", sys.executable, __file__, *sys.argv[1:]])
+    if skipped:
+        if args.contender and pg_names:
+            sys.exit(f"bench: cannot run {', '.join(pg_names)}: {skipped}")
+        print(f"bench: PostgreSQL contenders SKIPPED: {skipped}", file=sys.stderr, flush=True)
     sizes = [SMOKE["n"]] if args.smoke else args.n or [100_000, 1_000_000]
     options = SMOKE["options"] if args.smoke else []
     out = args.out or (WORK / "SMOKE.md" if args.smoke else ROOT / "bench" / "RESULTS.md")
     WORK.mkdir(parents=True, exist_ok=True)
-    results, imports, pairs = {}, {}, {}
+    results, imports, pairs, pg_results = {}, {}, {}, {}
+    pg_rounds = SMOKE["pg_rounds"] if args.smoke else DEFAULT_ROUNDS
     for n in sizes:
         repeat = args.repeat or (1 if args.smoke or n > 100_000 else 3)
-        names = args.contender or list(CONTENDERS)
+        names = sqlite_names
         runs = {name: [] for name in names}
         # Round after round of every contender, not each contender's runs in a row: the
         # machine's speed drifts over minutes, and the ratios compare contenders.
@@ -423,6 +583,15 @@ def main():
                       file=sys.stderr, flush=True)
                 runs[name].append(contender(name, n, options))
         results[n] = {name: summary(runs[name]) for name in names}
+        if pg_names and not skipped:
+            # The PostgreSQL contenders, also in rounds of every contender.
+            pg_runs = {name: [] for name in pg_names}
+            for r in range(repeat):
+                for name in pg_names:
+                    print(f"bench: {name} at N={n:,}, run {r + 1} of {repeat} ...",
+                          file=sys.stderr, flush=True)
+                    pg_runs[name].append(pg_contender(name, n, options, pg_rounds))
+            pg_results[n] = {name: summary(pg_runs[name]) for name in pg_names}
         if "rust" in results[n]:
             print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
             imports[n] = cli_import(n, repeat if args.smoke else max(repeat, IMPORT_REPEAT))
@@ -430,7 +599,7 @@ def main():
     # deep pages' numbers follow from the runs' workload). The smoke run pairs its one size
     # with itself: a check that the measurement works.
     rust_sizes = [n for n in sizes if "rust" in results[n]]
-    if args.smoke or {100_000, 1_000_000} <= set(rust_sizes):
+    if rust_sizes and (args.smoke or {100_000, 1_000_000} <= set(rust_sizes)):
         small, large = (rust_sizes[0], rust_sizes[0]) if args.smoke else (100_000, 1_000_000)
         print(f"bench: phase C of rust at N={small:,} and N={large:,}, paired ...",
               file=sys.stderr, flush=True)
@@ -443,6 +612,30 @@ def main():
             print(f"bench: phase B of rust and floor, paired, at N={n:,} ...",
                   file=sys.stderr, flush=True)
             pairs[n] = paired(n, options, SMOKE["paired_rounds"] if args.smoke else PAIRED_ROUNDS)
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+    server = pg_server() if pg_results else None
+    ops = int(options[options.index("--ops") + 1]) if "--ops" in options else 10_000
+    queries = int(options[options.index("--queries") + 1]) if "--queries" in options else 1_000
+    postgres = "\n" + pg_section(pg_results, skipped, server, pg_rounds, ops, queries) if pg_names else ""
+    pg_rows = pg_targets(pg_results, sizes, skipped) if pg_names else []
+    if not sqlite_names:
+        runs_text = ("one run" if args.smoke else f"{args.repeat} runs" if args.repeat
+                     else "3 runs up to N = 100,000 (one run above)")
+        # Only PostgreSQL contenders: none of the SQLite part (reports, imports, instruction
+        # counts) runs.
+        report = f"""# Benchmark results
+
+Generated by `bench/run` on {datetime.date.today().isoformat()} ({machine}), PostgreSQL
+contenders only ({", ".join(pg_names)}); workload W is described in `bench/README.md`. Each
+figure is the median of {runs_text}, run in rounds of every contender.
+{postgres}
+## Targets
+
+{targets_table(pg_rows)}
+"""
+        Path(out).write_text(report)
+        print(report)
+        return
     print("bench: program reports ...", file=sys.stderr, flush=True)
     report_times = reports(sizes[0] if args.smoke else 100_000,
                            rust_sizes[-1] if rust_sizes else None, 3 if args.smoke else REPORT_ROUNDS)
@@ -452,7 +645,6 @@ def main():
         ["| N | import s | enrollments/s (with users and events) | peak RSS MiB |", "|---|---|---|---|"]
         + [f"| {n:,} | {i['seconds']:.2f} | {fmt(i['enrollments_per_s'])} | {i['rss'] / MIB:.1f} |"
            for n, i in imports.items()])
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}"
     report = f"""# Benchmark results
 
 Generated by `bench/run` on {datetime.date.today().isoformat()} ({machine}). Workload W is
@@ -492,10 +684,10 @@ floor's count: lower is less work). They repeat between runs
 where the rates above do not, so they show the work each contender does:
 
 {instructions_table(counted)}
-
+{postgres}
 ## Targets
 
-{targets(results, imports, pairs, query_pairs, report_times)}
+{targets_table(targets(results, imports, pairs, query_pairs, report_times) + pg_rows)}
 """
     Path(out).write_text(report)
     print(report)

@@ -17,7 +17,7 @@ fn open(w: &Workload, durability: Durability) -> Result<Store> {
 }
 
 /// Phase A; returns the ids of the enrollments phase B changes.
-fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
+pub(crate) fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
     for j in 0..w.programs {
         store.create_program(&ProgramSpec::course(
             Workload::program(j),
@@ -84,7 +84,12 @@ fn list(w: &Workload, store: &Store, q: usize, pagination: Pagination) -> Result
 }
 
 /// Page `number` (1-based) of query `q`.
-fn page(w: &Workload, store: &Store, q: usize, number: usize) -> Result<Vec<Enrollment>> {
+pub(crate) fn page(
+    w: &Workload,
+    store: &Store,
+    q: usize,
+    number: usize,
+) -> Result<Vec<Enrollment>> {
     let pagination = Pagination::Page {
         page: number as u32,
         per_page: PER_PAGE as u32,

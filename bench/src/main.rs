@@ -1,13 +1,18 @@
-//! The comparison workload W (bench/README.md) for the two Rust contenders:
+//! The comparison workload W (bench/README.md) for the Rust contenders:
 //!
 //! * `rust`: enrollkit's Rust API, as an application would call it;
 //! * `floor`: plain rusqlite with hand-written SQL and cached statements over the lean schema in
-//!   `bench/floor_schema.sql` (the fastest code a user could write by hand).
+//!   `bench/floor_schema.sql` (the fastest code a user could write by hand);
+//! * `rust-pg` and `floor-pg` (`floor-pg-copy`): the same two on PostgreSQL, the floor with the
+//!   `postgres` crate over `bench/floor_schema_pg.sql` ([`pg`], [`floor_pg`]).
 //!
 //! `enrollkit-bench CONTENDER DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]`
 //! runs phases A (bulk load), B (single operations: R rounds with synchronous NORMAL, of which
 //! the median counts, then one with FULL) and C (queries) on a fresh database file and prints
-//! one JSON object of figures on stdout. The workload and its figures
+//! one JSON object of figures on stdout. `enrollkit-bench rust-pg|floor-pg LOCATION N [options]
+//! [--threads T]` does the same on a new database (`bench_<contender>_<N>`, dropped first) of
+//! the PostgreSQL server at LOCATION, with one kind of phase-B round and phase C's first page
+//! also from T client threads at once ([`pg::run`]). The workload and its figures
 //! are the same for every contender (see `bench/README.md`; the C and Python contenders are
 //! `bench/c/enrollkit_bench.c` and `bench/contenders.py`).
 //!
@@ -24,11 +29,14 @@ use serde_json::{json, Value};
 
 mod enrollkit_api;
 mod floor;
+mod floor_pg;
+mod pg;
 mod reports;
 
 /// What to run.
 struct Workload {
-    /// Database file (deleted first).
+    /// Database file (deleted first); for the PostgreSQL contenders, the server's location
+    /// (a URL or key=value settings), on which each run creates a database of its own.
     db: PathBuf,
     /// Enrollments (and users).
     n: usize,
@@ -41,6 +49,11 @@ struct Workload {
     rounds: usize,
     /// Queries of each kind in phase C (program `q % programs` for query `q`).
     queries: usize,
+    /// Whether phase B ends with a round with synchronous FULL (SQLite; PostgreSQL has one
+    /// kind of round).
+    full_round: bool,
+    /// Client threads of phase C's concurrent first pages (PostgreSQL).
+    threads: usize,
 }
 
 /// Enrollments per bulk transaction in phase A.
@@ -65,12 +78,17 @@ impl Workload {
     /// [`Workload::b_changed`] enrollments (by creation index): the NORMAL rounds' in turn,
     /// then FULL's.
     fn b_targets(&self) -> usize {
-        (self.ops / STEPS).min(self.n / (self.rounds + 1))
+        (self.ops / STEPS).min(self.n / self.b_rounds())
+    }
+
+    /// Rounds of phase B in all: the NORMAL rounds, and FULL's where there is one.
+    fn b_rounds(&self) -> usize {
+        self.rounds + usize::from(self.full_round)
     }
 
     /// Enrollments that phase B changes (and completes) in all.
     fn b_changed(&self) -> usize {
-        (self.rounds + 1) * self.b_targets()
+        self.b_rounds() * self.b_targets()
     }
 
     /// Active enrollments of program `j` after phase B (both rounds complete their targets).
@@ -101,6 +119,8 @@ struct Figures {
     first_page: f64,
     offset_deep: f64,
     keyset_deep: f64,
+    /// First pages per second from [`Workload::threads`] client threads at once (PostgreSQL).
+    first_page_threads: f64,
     db_bytes: u64,
 }
 
@@ -222,7 +242,9 @@ fn paired(rust_db: &Path, floor_db: &Path, ops: usize, rounds: usize) -> Result<
 fn usage() -> ExitCode {
     eprintln!(
         "usage: enrollkit-bench rust|floor DB_PATH N [--programs P] [--ops OPS] [--rounds R] \
-         [--queries Q]\n       enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]\n       \
+         [--queries Q]\n       \
+         enrollkit-bench rust-pg|floor-pg|floor-pg-copy LOCATION N [--programs P] [--ops OPS] \
+         [--rounds R] [--queries Q] [--threads T]\n       enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]\n       \
          enrollkit-bench paired-queries SMALL_DB SMALL_N LARGE_DB LARGE_N PAIRS [--programs P] \
          [--ops OPS] [--rounds R] [--queries Q]\n       \
          enrollkit-bench reports ONE_DB ONE_N ROUNDS [ALL_DB]"
@@ -273,9 +295,21 @@ fn main() -> ExitCode {
     if args.len() < 3 || args.len() % 2 == 0 {
         return usage();
     }
-    let Some(w) = workload(&args[1], &args[2], &args[3..]) else {
+    let Some(mut w) = workload(&args[1], &args[2], &args[3..]) else {
         return usage();
     };
+    if let Some(bulk) = match args[0].as_str() {
+        "floor-pg" => Some(floor_pg::Bulk::Insert),
+        "floor-pg-copy" => Some(floor_pg::Bulk::Copy),
+        _ => None,
+    } {
+        w.full_round = false;
+        return print(floor_pg::run(&w, &args[0], bulk).map(|f| pg::figures(&args[0], &w, &f)));
+    }
+    if args[0] == "rust-pg" {
+        w.full_round = false;
+        return print(pg::run(&w).map(|f| pg::figures(&args[0], &w, &f)));
+    }
     remove_database(&w.db);
     let figures = match args[0].as_str() {
         "rust" => enrollkit_api::run(&w).map_err(|e| e.to_string()),
@@ -293,8 +327,8 @@ fn main() -> ExitCode {
     }))
 }
 
-/// The workload of `DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]`, or
-/// `None` for bad arguments.
+/// The workload of `DB_PATH N [--programs P] [--ops OPS] [--rounds R] [--queries Q]
+/// [--threads T]`, or `None` for bad arguments.
 fn workload(db: &str, n: &str, options: &[String]) -> Option<Workload> {
     let mut w = Workload {
         db: PathBuf::from(db),
@@ -303,6 +337,8 @@ fn workload(db: &str, n: &str, options: &[String]) -> Option<Workload> {
         ops: 10_000,
         rounds: 5,
         queries: 1_000,
+        full_round: true,
+        threads: 4,
     };
     for pair in options.chunks(2) {
         let v = number(pair.get(1)?)?;
@@ -311,6 +347,7 @@ fn workload(db: &str, n: &str, options: &[String]) -> Option<Workload> {
             "--ops" => w.ops = v,
             "--rounds" => w.rounds = v,
             "--queries" => w.queries = v,
+            "--threads" => w.threads = v,
             _ => return None,
         }
     }
