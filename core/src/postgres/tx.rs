@@ -41,6 +41,22 @@ enum Param<'a> {
     Real(f64),
     Bool(bool),
     Text(&'a str),
+    /// Text the parameter owns (a statement sent later than its values were borrowed).
+    String(String),
+}
+
+impl Param<'_> {
+    /// The same value, owning its text.
+    fn into_owned(self) -> Param<'static> {
+        match self {
+            Param::Null => Param::Null,
+            Param::Int(v) => Param::Int(v),
+            Param::Real(v) => Param::Real(v),
+            Param::Bool(v) => Param::Bool(v),
+            Param::Text(v) => Param::String(v.to_owned()),
+            Param::String(v) => Param::String(v),
+        }
+    }
 }
 
 impl ToSql for Param<'_> {
@@ -55,6 +71,7 @@ impl ToSql for Param<'_> {
             Param::Real(v) => v.to_sql(ty, out),
             Param::Bool(v) => v.to_sql(ty, out),
             Param::Text(v) => v.to_sql(ty, out),
+            Param::String(v) => v.to_sql(ty, out),
         }
     }
 
@@ -495,6 +512,10 @@ pub(super) struct Tx<'c> {
     ahead_priors: HashMap<(String, String), Vec<Prior>>,
     /// Savepoints open (`all_or_nothing` nests).
     savepoints: usize,
+    /// An enrollment update not sent yet: `SET` clauses numbered from `$1`, and their values
+    /// with the row's `rid` last. It goes with the event the change appends (one statement,
+    /// one round trip less a change), or before any other statement.
+    pending_update: Option<(String, Vec<Param<'static>>)>,
 }
 
 impl<'c> Tx<'c> {
@@ -519,6 +540,7 @@ impl<'c> Tx<'c> {
             ahead_users: HashMap::new(),
             ahead_priors: HashMap::new(),
             savepoints: 0,
+            pending_update: None,
         }
     }
 
@@ -528,14 +550,31 @@ impl<'c> Tx<'c> {
 
     /// Commits (or with `commit` false rolls back) the transaction.
     pub(super) fn finish(mut self, commit: bool) -> Result<()> {
+        if commit {
+            self.flush()?;
+        }
         self.open = false;
         self.client
             .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })?;
         Ok(())
     }
 
+    /// Sends the pending enrollment update, if any.
+    fn flush(&mut self) -> Result<()> {
+        if let Some((sets, values)) = self.pending_update.take() {
+            let sql = format!(
+                "UPDATE enrollments SET {sets} WHERE rid = ${}",
+                values.len()
+            );
+            self.run(&sql, &values)?;
+        }
+        Ok(())
+    }
+
     /// `sql` prepared on this connection: once, the first time the connection runs it.
+    /// Every statement goes through here, after the pending update ([`Tx::flush`]).
     fn statement(&mut self, sql: &str) -> Result<Statement> {
+        self.flush()?;
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
@@ -715,28 +754,35 @@ impl<'c> Tx<'c> {
     fn insert_event_row(&mut self, e: &Enrollment, ev: &NewEvent<'_>) -> Result<()> {
         let actor = ev.actor.label_text();
         let values = new_event_values(e, ev, &actor);
-        if self.appending {
-            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let sql = SQL.get_or_init(|| values_insert("events", &EVENT_INSERT_COLUMNS, 1));
-            self.run(sql, &values)?;
-        } else {
-            // The transaction's first event takes [`EVENTS_LOCK`] in the same statement (one
-            // round trip less): the row, and so its number, comes after the lock.
-            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let sql = SQL.get_or_init(|| {
-                let params: Vec<String> = (1..=EVENT_INSERT_COLUMNS.len())
-                    .map(|i| format!("${i}"))
-                    .collect();
-                format!(
-                    "INSERT INTO events ({}) SELECT {} FROM (SELECT pg_advisory_xact_lock({})) l",
-                    EVENT_INSERT_COLUMNS.join(", "),
-                    params.join(", "),
-                    EVENTS_LOCK
-                )
-            });
-            self.run(sql, &values)?;
-            self.appending = true;
+        let pending = self.pending_update.take();
+        // The change's update, when it waits, goes in the same statement (a data-modifying
+        // WITH runs whether or not the INSERT reads it), and the transaction's first event
+        // takes [`EVENTS_LOCK`] in it too: the row, and so its number, comes after the lock.
+        let first = pending.as_ref().map_or(0, |(_, values)| values.len());
+        let params: Vec<String> = (first + 1..=first + EVENT_INSERT_COLUMNS.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        let mut sql = String::new();
+        if let Some((sets, values)) = &pending {
+            sql.push_str(&format!(
+                "WITH changed AS (UPDATE enrollments SET {sets} WHERE rid = ${}) ",
+                values.len()
+            ));
         }
+        sql.push_str(&format!(
+            "INSERT INTO events ({}) SELECT {}",
+            EVENT_INSERT_COLUMNS.join(", "),
+            params.join(", ")
+        ));
+        if !self.appending {
+            sql.push_str(&format!(
+                " FROM (SELECT pg_advisory_xact_lock({EVENTS_LOCK})) l"
+            ));
+        }
+        let mut all: Vec<Param<'_>> = pending.map_or_else(Vec::new, |(_, v)| v);
+        all.extend(values);
+        self.run(&sql, &all)?;
+        self.appending = true;
         Ok(())
     }
 
@@ -778,6 +824,7 @@ impl<'c> Tx<'c> {
     /// Runs `body` in a savepoint: kept when it returns `true`, undone when it returns
     /// `false` (a batch refused) or fails.
     fn batch(&mut self, body: &mut dyn FnMut(&mut Self) -> Result<bool>) -> Result<bool> {
+        self.flush()?;
         self.savepoints += 1;
         let name = format!("batch_{}", self.savepoints);
         self.client.batch_execute(&format!("SAVEPOINT {name}"))?;
@@ -987,11 +1034,31 @@ impl Read for Tx<'_> {
         values.push(Param::Int(i64::from(l.limit) + 1));
         values.push(Param::Int(i64::try_from(l.offset).unwrap_or(i64::MAX)));
         let n = values.len();
-        let sql = format!(
-            "{}{filter} ORDER BY e.rid {dir} LIMIT ${} OFFSET ${}",
-            enrollment_select(),
+        let page = format!(
+            "FROM enrollments e {filter} ORDER BY e.rid {dir} LIMIT ${} OFFSET ${}",
             n - 1,
             n
+        );
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        if let Some(program) = l.program {
+            // The program's step count is known: no count per row.
+            let sql = format!("SELECT e.rid, {} {page}", columns.join(", "));
+            let rows = self.rows(&sql, &values)?;
+            return rows
+                .iter()
+                .map(|r| {
+                    let (_, mut e) = stored_enrollment(r)?;
+                    e.steps_total = program.steps.len() as u32;
+                    Ok(e)
+                })
+                .collect();
+        }
+        // Each row's program step count, counted for the page's rows only: PostgreSQL computes
+        // a select list for the rows an OFFSET skips as well.
+        let sql = format!(
+            "SELECT e.rid, {}, (SELECT count(*) FROM program_steps s \
+             WHERE s.program_id = e.program_id) FROM (SELECT * {page}) e ORDER BY e.rid {dir}",
+            columns.join(", ")
         );
         let rows = self.rows(&sql, &values)?;
         rows.iter().map(|r| enrollment(r).map(|(_, e)| e)).collect()
@@ -1505,11 +1572,12 @@ impl Write for Tx<'_> {
         self.stale();
         let old = enrollment_values(before);
         let new = enrollment_values(after);
+        self.flush()?;
         let mut sets = Vec::new();
         let mut values = Vec::new();
         for ((column, new), old) in STORED_COLUMNS.iter().zip(new).zip(old) {
             if new != old {
-                values.push(new);
+                values.push(new.into_owned());
                 sets.push(format!("{column} = ${}", values.len()));
             }
         }
@@ -1517,12 +1585,7 @@ impl Write for Tx<'_> {
             return Ok(());
         }
         values.push(Param::Int(key.0));
-        let sql = format!(
-            "UPDATE enrollments SET {} WHERE rid = ${}",
-            sets.join(", "),
-            values.len()
-        );
-        self.run(&sql, &values)?;
+        self.pending_update = Some((sets.join(", "), values));
         Ok(())
     }
 
