@@ -37,6 +37,7 @@ fn one_program(db: &Path, n: usize) -> enrollkit::Result<Store> {
         step_type: "message".into(),
         title: id.into(),
         learner_completable: false,
+        schedule: None,
     };
     store.create_program(&ProgramSpec {
         id: PROGRAM.into(),

@@ -43,6 +43,7 @@ fn step(id: &str, step_type: &str, title: &str, learner_completable: bool) -> St
         step_type: step_type.into(),
         title: title.into(),
         learner_completable,
+        schedule: None,
     }
 }
 

@@ -18,8 +18,8 @@
 //!     state: ProgramState::Active,
 //!     self_enrollment: false,
 //!     steps: vec![
-//!         Step { id: "welcome".into(), step_type: "message".into(), title: "Welcome".into(), learner_completable: false },
-//!         Step { id: "survey".into(), step_type: "survey".into(), title: "Survey".into(), learner_completable: true },
+//!         Step { id: "welcome".into(), step_type: "message".into(), title: "Welcome".into(), learner_completable: false, schedule: None },
+//!         Step { id: "survey".into(), step_type: "survey".into(), title: "Survey".into(), learner_completable: true, schedule: None },
 //!     ],
 //!     assessment: None,
 //! })?;

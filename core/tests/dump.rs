@@ -30,6 +30,7 @@ fn populated() -> Store {
         step_type: "task".into(),
         title: id.into(),
         learner_completable: c,
+        schedule: None,
     };
     let spec = |id: &str, kind, steps, assessment| ProgramSpec {
         id: id.into(),
@@ -753,6 +754,7 @@ fn imported_scheduled_enrollments_start_when_due() {
                 step_type: "task".into(),
                 title: "Step".into(),
                 learner_completable: true,
+                schedule: None,
             }],
             ..ProgramSpec::course("trk", "Track")
         })

@@ -507,6 +507,7 @@ fn a_bulk_enrollment_gives_the_outcomes_sqlite_gives_row_by_row() {
                     step_type: "message".into(),
                     title: "Welcome".into(),
                     learner_completable: false,
+                    schedule: None,
                 }],
                 ..ProgramSpec::course("p0", "P0")
             })

@@ -56,6 +56,7 @@ fn step(id: &str, completable: bool) -> Step {
         step_type: "lesson".into(),
         title: id.into(),
         learner_completable: completable,
+        schedule: None,
     }
 }
 

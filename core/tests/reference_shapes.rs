@@ -53,6 +53,7 @@ fn step(id: &str, step_type: &str, title: &str, completable: bool) -> Step {
         step_type: step_type.into(),
         title: title.into(),
         learner_completable: completable,
+        schedule: None,
     }
 }
 

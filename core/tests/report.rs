@@ -12,6 +12,7 @@ fn step(id: &str, learner_completable: bool) -> Step {
         step_type: "task".into(),
         title: id.into(),
         learner_completable,
+        schedule: None,
     }
 }
 

@@ -634,6 +634,7 @@ fn check_finds_every_broken_invariant_and_names_the_enrollment() {
                 step_type: "lesson".into(),
                 title: "S1".into(),
                 learner_completable: true,
+                schedule: None,
             }],
             assessment: Some(Assessment {
                 passing_score: 90.0,

@@ -127,6 +127,7 @@ fn fill_fixture(store: &Store) -> (String, String) {
         step_type: "survey".into(),
         title: "Survey".into(),
         learner_completable: true,
+        schedule: None,
     };
     store
         .create_program(&course("trk", vec![step], Kind::Track))

@@ -383,6 +383,7 @@ record!(Step,
                 step_type,
                 title,
                 learner_completable,
+                schedule: None,
             },
         }
     }
@@ -659,7 +660,7 @@ record!(Enrollment,
             "failure_reason", "failure_message", "next_step_at", "steps_delivered",
             "steps_completed", "steps_skipped", "steps_total", "delivery_percent",
             "completion_percent", "progress_percent", "attempts", "best_score", "passed",
-            "previous_id", "attempt_number", "updated_at"],
+            "previous_id", "attempt_number", "updated_at", "paused_at"],
     fields: ["id", "user_id", "program_id", "kind", "status", "trigger", "enrolled_at",
              "updated_at", "resume_status", "added_by_user_id", "added_by_program_id",
              "partnership_id", "mentor_id", "mentor_assigned_at", "timezone", "start_at",
@@ -667,7 +668,7 @@ record!(Enrollment,
              "canceled_at", "failure_reason", "failure_message", "next_step_at",
              "steps_delivered", "steps_completed", "steps_skipped", "steps_total",
              "progress_percent", "attempts", "best_score", "passed", "previous_id",
-             "attempt_number"],
+             "attempt_number", "paused_at"],
     nested: flat, {
     #[new]
     #[pyo3(signature = (id, user_id, program_id, kind, status, trigger, enrolled_at, updated_at,
@@ -678,7 +679,8 @@ record!(Enrollment,
                         failure_reason=None, failure_message=None, next_step_at=None,
                         steps_delivered=None, steps_completed=None, steps_skipped=None,
                         steps_total=None, progress_percent=None, attempts=None,
-                        best_score=None, passed=None, previous_id=None, attempt_number=None))]
+                        best_score=None, passed=None, previous_id=None, attempt_number=None,
+                        paused_at=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -717,6 +719,7 @@ record!(Enrollment,
         passed: Option<bool>,
         previous_id: Option<String>,
         attempt_number: Option<&Bound<'_, PyAny>>,
+        paused_at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let kind: Kind = enum_arg(kind, "kind")?;
         let count = |v: Option<&Bound<'_, PyAny>>, field, default| match v {
@@ -764,6 +767,7 @@ record!(Enrollment,
                 previous_id,
                 attempt_number: count(attempt_number, "attempt_number", 1)?,
                 updated_at: time_arg(updated_at, "updated_at")?,
+                paused_at: opt_time_arg(paused_at, "paused_at")?,
             },
         })
     }
@@ -988,6 +992,13 @@ record!(Enrollment,
     #[getter]
     fn updated_at(&self) -> Time {
         Time(self.inner.updated_at)
+    }
+
+    /// While paused: when (tracks). `resume` shifts the next scheduled step by the time spent
+    /// paused.
+    #[getter]
+    fn paused_at(&self) -> Option<Time> {
+        self.inner.paused_at.map(Time)
     }
 });
 

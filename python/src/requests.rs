@@ -370,6 +370,7 @@ fn step(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<enrollkit::Step, Refusal>
         step_type: step_type.ok_or_else(|| doc.missing("step_type"))?,
         title: title.ok_or_else(|| doc.missing("title"))?,
         learner_completable: completable.ok_or_else(|| doc.missing("learner_completable"))?,
+        schedule: None,
     })
 }
 

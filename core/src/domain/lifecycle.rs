@@ -14,6 +14,7 @@ use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, NewEnrollment, Program,
     ProgramState, Status, StepChange, StepProgress, StepStatus, Trigger, User,
 };
+use crate::domain::schedule;
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
 use crate::error::{Error, Result};
@@ -214,7 +215,7 @@ pub fn enroll(
         Kind::Track => Status::Active,
     };
     let started_at = (program.kind == Kind::Track && status != Status::New).then_some(now);
-    Ok(NewEnrollment {
+    let mut e = NewEnrollment {
         id,
         user_id: user.id.clone(),
         program_id: program.id.clone(),
@@ -232,8 +233,11 @@ pub fn enroll(
         previous_id: latest.map(|p| p.id.clone()),
         attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
         updated_at: now,
+        next_step_at: None,
     }
-    .enrollment())
+    .enrollment();
+    schedule::reschedule(program, &mut e, &[]);
+    Ok(e)
 }
 
 /// Refuses an active track without steps. A track runs by delivering its steps: with none it
@@ -318,7 +322,18 @@ pub fn apply(
             Paused
         }
         (Command::Pause, _, _) => return Err(refuse(e, Paused, action)),
-        (Command::Resume, Track, Paused) => e.resume_status.take().unwrap_or(Active),
+        (Command::Resume, Track, Paused) => {
+            // The pending step moves by the time spent paused: a learner who paused two days
+            // before a step still has those two days after resuming, rather than getting it
+            // at once (recomputing would count the pause as time waited).
+            if let (Some(next), Some(paused)) = (e.next_step_at, e.paused_at) {
+                let paused_for = now.millis().saturating_sub(paused.millis()).max(0);
+                e.next_step_at = Some(Timestamp::from_millis(
+                    next.millis().saturating_add(paused_for),
+                ));
+            }
+            e.resume_status.take().unwrap_or(Active)
+        }
         (Command::Resume, _, _) => return Err(refuse(e, Active, action)),
         (Command::Cancel, Track, s) if s.is_open() => Canceled,
         (Command::Cancel, _, _) => return Err(refuse(e, Canceled, action)),
@@ -342,9 +357,13 @@ pub fn apply(
         (Command::EndProcessing, Track, ProcessingBatch) => ActiveBatch,
         (Command::EndProcessing, _, _) => return Err(refuse(e, Active, action)),
     };
+    let resumed = matches!(cmd, Command::Resume);
     enter(e, to, now);
     if e.status.is_running() {
         settle(program, e, steps, now);
+    }
+    if !resumed {
+        schedule::reschedule(program, e, steps);
     }
     Ok(())
 }
@@ -368,10 +387,12 @@ fn enter(e: &mut Enrollment, to: Status, now: Timestamp) {
         Status::Failed => e.failed_at = Some(now),
         Status::Dropped => e.dropped_at = Some(now),
         Status::Canceled => e.canceled_at = Some(now),
-        Status::New | Status::Paused => {}
+        Status::Paused => e.paused_at = Some(now),
+        Status::New => {}
     }
     if e.status == Status::Paused && to != Status::Paused {
         e.resume_status = None;
+        e.paused_at = None;
     }
     e.status = to;
 }
@@ -547,6 +568,7 @@ pub fn apply_step(
         enter(e, Status::Active, now);
     }
     settle(program, e, steps, now);
+    schedule::reschedule(program, e, steps);
     Ok(index)
 }
 
@@ -700,6 +722,7 @@ mod tests {
                         step_type: "lesson".into(),
                         title: (*id).into(),
                         learner_completable: *c,
+                        schedule: None,
                     })
                     .collect(),
                 assessment,

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::schedule::StepSchedule;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 
@@ -484,6 +485,11 @@ pub struct Step {
     pub title: String,
     /// Whether the learner can complete it (a survey, a task) or it is only delivered (a message).
     pub learner_completable: bool,
+    /// When the step runs (tracks): a delay after the start or the previous step, in the
+    /// enrollee's time zone. A program none of whose steps has one leaves `next_step_at` to the
+    /// host ([`Store::set_next_step_at`](crate::Store::set_next_step_at)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<StepSchedule>,
 }
 
 /// Assessment rules of a program.
@@ -688,8 +694,9 @@ macro_rules! enrollment_fields {
             failure_reason: Option<FailureReason> => "failure_reason" default None;
             /// Human-readable failure message.
             failure_message: Option<String> => "failure_message" default None;
-            /// When the host's next step is scheduled.
-            next_step_at: Option<Timestamp> => "next_step_at" default None;
+            /// When the next step is scheduled to run: computed from the program's step
+            /// schedules (tracks whose steps have them), else set by the host.
+            next_step_at: Option<Timestamp> => "next_step_at";
             /// Steps delivered or completed.
             steps_delivered: u32 => "steps_delivered" default 0;
             /// Steps completed.
@@ -714,6 +721,9 @@ macro_rules! enrollment_fields {
             attempt_number: u32 => "attempt_number";
             /// Last change.
             updated_at: Timestamp => "updated_at";
+            /// While paused: when (tracks). `resume` shifts the next scheduled step by the time
+            /// spent paused.
+            paused_at: Option<Timestamp> => "paused_at" default None;
         }
     };
 }

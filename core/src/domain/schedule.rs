@@ -17,6 +17,7 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::domain::model::{Enrollment, Program, Status, StepProgress, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 
@@ -251,6 +252,61 @@ pub fn zone(name: &str) -> Result<Tz> {
 /// name stored before names were checked, which the zone database does not know, included).
 pub fn zone_or_utc(name: Option<&str>) -> Tz {
     name.and_then(|n| n.parse::<Tz>().ok()).unwrap_or(Tz::UTC)
+}
+
+/// Whether any step of `program` has a schedule: then `next_step_at` is the engine's to
+/// compute ([`reschedule`]); otherwise the host's to set.
+pub fn is_scheduled(program: &Program) -> bool {
+    program.steps.iter().any(|s| s.schedule.is_some())
+}
+
+/// Sets `e.next_step_at` from `program`'s schedules and `steps` (the enrollment's step
+/// progress; absent steps are pending), when the program has schedules.
+///
+/// A running enrollment's next step is its first pending one in program order; it runs at its
+/// schedule's due time, counted from the start (`started_at`) or from when the step before it
+/// was settled (delivered, completed, skipped or failed). In a program with schedules, a step
+/// without one runs as soon as the step before it is settled. A paused enrollment keeps the
+/// time (resume shifts it); any other status (not started yet, delivered, finished) has none.
+pub(crate) fn reschedule(program: &Program, e: &mut Enrollment, steps: &[StepProgress]) {
+    if !is_scheduled(program) {
+        return;
+    }
+    e.next_step_at = match e.status {
+        Status::Paused => e.next_step_at,
+        s if s.is_running() => next_due(program, e, steps),
+        _ => None,
+    };
+}
+
+/// The due time of `e`'s first pending step, if any.
+fn next_due(program: &Program, e: &Enrollment, steps: &[StepProgress]) -> Option<Timestamp> {
+    let zone = zone_or_utc(e.timezone.as_deref());
+    let start = e.started_at.unwrap_or(e.enrolled_at);
+    let mut settled_before = start;
+    for step in &program.steps {
+        let progress = steps.iter().find(|p| p.step_id == step.id);
+        let Some(p) = progress.filter(|p| p.status != StepStatus::Pending) else {
+            let schedule = step.schedule.unwrap_or(StepSchedule {
+                after: Anchor::PreviousStep,
+                delay: 0,
+                unit: DelayUnit::Minutes,
+                at: None,
+            });
+            let anchor = match schedule.after {
+                Anchor::Start => start,
+                Anchor::PreviousStep => settled_before,
+            };
+            return Some(schedule.due_at(anchor, zone));
+        };
+        settled_before = p
+            .delivered_at
+            .or(p.skipped_at)
+            .or(p.completed_at)
+            .or(p.failed_at)
+            .unwrap_or(settled_before);
+    }
+    None
 }
 
 #[cfg(test)]

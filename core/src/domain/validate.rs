@@ -1,7 +1,7 @@
 //! Input validation shared by every operation. Everything here returns
 //! [`Error::Validation`](crate::Error) and runs before any write.
 
-use crate::domain::model::{Assessment, ProgramSpec, User};
+use crate::domain::model::{Assessment, Kind, ProgramSpec, User};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 
@@ -238,6 +238,15 @@ pub fn program(spec: &ProgramSpec) -> Result<()> {
                 "steps",
                 format!("step id {:?} appears twice", step.id),
             ));
+        }
+        if let Some(schedule) = &step.schedule {
+            if spec.kind != Kind::Track {
+                return Err(Error::validation(
+                    "schedule",
+                    format!("step {:?}: only a track's steps run on a schedule", step.id),
+                ));
+            }
+            schedule.validate()?;
         }
     }
     if let Some(Assessment {

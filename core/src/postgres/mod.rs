@@ -24,7 +24,10 @@ use crate::storage::{Backend, ChangeBody, OpenOptions, Read, Write, WriteMode};
 
 /// The schema, one SQL file per version it brings the database to: `(version, SQL)`. A new
 /// database runs them all in one transaction; an older one the ones above its version.
-const MIGRATIONS: &[(i64, &str)] = &[(7, include_str!("schema/0007_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (7, include_str!("schema/0007_initial.sql")),
+    (8, include_str!("schema/0008_step_schedules.sql")),
+];
 
 /// Connections the pool keeps at most.
 const MAX_CONNECTIONS: u32 = 16;

@@ -673,18 +673,22 @@ impl<'c> Tx<'c> {
 
     fn steps_of(&mut self, program: &mut Program) -> Result<()> {
         let rows = self.rows(
-            "SELECT step_id, step_type, title, learner_completable FROM program_steps \
-             WHERE program_id = $1 ORDER BY position",
+            "SELECT step_id, step_type, title, learner_completable, schedule_json \
+             FROM program_steps WHERE program_id = $1 ORDER BY position",
             &[text(&program.spec.id)],
         )?;
         program.spec.steps = rows
             .iter()
             .map(|r| {
+                let schedule: Option<String> = r.try_get(4)?;
                 Ok(Step {
                     id: r.try_get(0)?,
                     step_type: r.try_get(1)?,
                     title: r.try_get(2)?,
                     learner_completable: r.try_get(3)?,
+                    schedule: schedule
+                        .map(|json| serde_json::from_str(&json).map_err(|_| bad("schedule", json)))
+                        .transpose()?,
                 })
             })
             .collect::<Result<_>>()?;
@@ -1363,9 +1367,15 @@ impl Write for Tx<'_> {
                 &[text(&spec.id)],
             )?;
             for (i, step) in spec.steps.iter().enumerate() {
+                let schedule = step
+                    .schedule
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()?;
                 self.run(
                     "INSERT INTO program_steps (program_id, step_id, position, step_type, \
-                     title, learner_completable) VALUES ($1, $2, $3, $4, $5, $6)",
+                     title, learner_completable, schedule_json) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     &[
                         text(&spec.id),
                         text(&step.id),
@@ -1373,6 +1383,7 @@ impl Write for Tx<'_> {
                         text(&step.step_type),
                         text(&step.title),
                         Param::Bool(step.learner_completable),
+                        opt_text(&schedule),
                     ],
                 )?;
             }

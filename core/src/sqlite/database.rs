@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema/0005_no_program_index.sql"),
     include_str!("schema/0006_sql_views.sql"),
     include_str!("schema/0007_enrollment_ids_in_uuid_form.sql"),
+    include_str!("schema/0008_step_schedules.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).

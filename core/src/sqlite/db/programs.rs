@@ -27,7 +27,7 @@ pub(super) const PROGRAM_COLUMNS: &str = program_columns!();
 /// [`write_program`] writes it.
 macro_rules! program_step_columns {
     () => {
-        "program_id, step_id, position, step_type, title, learner_completable"
+        "program_id, step_id, position, step_type, title, learner_completable, schedule_json"
     };
 }
 
@@ -61,15 +61,19 @@ pub(super) fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
 /// Sets `program`'s steps from its `program_steps` rows, in their order.
 pub(super) fn load_steps_of(conn: &Connection, program: &mut Program) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "SELECT step_id, step_type, title, learner_completable FROM program_steps
+        "SELECT step_id, step_type, title, learner_completable, schedule_json FROM program_steps
          WHERE program_id = ?1 ORDER BY position",
     )?;
     let rows = stmt.query_map([&program.spec.id], |r| {
+        let schedule: Option<String> = r.get(4)?;
         Ok(Step {
             id: r.get(0)?,
             step_type: r.get(1)?,
             title: r.get(2)?,
             learner_completable: r.get(3)?,
+            schedule: schedule
+                .map(|json| serde_json::from_str(&json).map_err(|_| bad_row("schedule", json)))
+                .transpose()?,
         })
     })?;
     program.spec.steps = rows.collect::<rusqlite::Result<_>>()?;
@@ -156,16 +160,18 @@ pub(crate) fn write_program(
         let mut insert = conn.prepare_cached(concat!(
             "INSERT INTO program_steps (",
             program_step_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         ))?;
         for (i, s) in spec.steps.iter().enumerate() {
+            let schedule = s.schedule.as_ref().map(serde_json::to_string).transpose()?;
             insert.execute(params![
                 spec.id,
                 s.id,
                 i as i64 + 1,
                 s.step_type,
                 s.title,
-                s.learner_completable
+                s.learner_completable,
+                schedule
             ])?;
         }
     }

@@ -316,7 +316,7 @@ fn a_fresh_insert_stores_what_the_full_one_does() {
         .map(|&i| match STORED_COLUMNS[i] {
             "kind" | "status" | "enrolled_at" | "updated_at" | "attempt_number" => 1.into(),
             "trigger" => "user_join".to_owned().into(),
-            "start_at" | "started_at" => rusqlite::types::Value::Null,
+            "start_at" | "started_at" | "next_step_at" => rusqlite::types::Value::Null,
             column => column.to_owned().into(),
         })
         .collect();
@@ -358,6 +358,7 @@ fn new_enrollments_are_fresh_and_changed_ones_are_not() {
                         step_type: "message".into(),
                         title: "S".into(),
                         learner_completable: false,
+                        schedule: None,
                     }]
                 } else {
                     Vec::new()
