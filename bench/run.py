@@ -632,6 +632,8 @@ figure is the median of {runs_text}, run in rounds of every contender.
 ## Targets
 
 {targets_table(pg_rows)}
+
+Why a target is not met: `bench/README.md`, "Targets not met: where the time goes".
 """
         Path(out).write_text(report)
         print(report)
@@ -688,6 +690,8 @@ where the rates above do not, so they show the work each contender does:
 ## Targets
 
 {targets_table(targets(results, imports, pairs, query_pairs, report_times) + pg_rows)}
+
+Why a target is not met: `bench/README.md`, "Targets not met: where the time goes".
 """
     Path(out).write_text(report)
     print(report)
