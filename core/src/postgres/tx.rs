@@ -14,8 +14,9 @@ use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Row, Statement};
 
 use crate::domain::model::{
-    enrollment_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind, Prior, Program,
-    ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger, User, UserRef,
+    enrollment_fields, user_fields, Assessment, Attempt, Enrollment, Event, FailureReason, Kind,
+    Prior, Program, ProgramSpec, ProgramState, Status, Step, StepProgress, StepStatus, Trigger,
+    User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -257,70 +258,94 @@ fn enrollment_insert() -> &'static str {
     })
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, external_id, department, location, \
-                            manager_id, groups_json, timezone";
-
-/// The columns a user is written with: [`USER_COLUMNS`] and the times.
-const USER_INSERT_COLUMNS: [&str; 11] = [
-    "id",
-    "email",
-    "display_name",
-    "external_id",
-    "department",
-    "location",
-    "manager_id",
-    "groups_json",
-    "timezone",
-    "created_at",
-    "updated_at",
-];
-
-/// The SQL type of each of [`USER_INSERT_COLUMNS`].
-const USER_INSERT_TYPES: [&str; USER_INSERT_COLUMNS.len()] = [
-    "text", "text", "text", "text", "text", "text", "text", "text", "text", "int8", "int8",
-];
-
-/// What an insert of users that may exist does with one that does: its fields replaced, its
-/// creation time kept.
-const USER_REPLACE: &str = "ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
-     display_name = excluded.display_name, external_id = excluded.external_id, \
-     department = excluded.department, location = excluded.location, \
-     manager_id = excluded.manager_id, groups_json = excluded.groups_json, \
-     timezone = excluded.timezone, updated_at = excluded.updated_at";
-
-/// The values of `user` in [`USER_INSERT_COLUMNS`] order; `groups` is its groups as JSON.
-fn user_values<'a>(
-    user: &'a User,
-    groups: &'a str,
-    times: UserTimes,
-) -> [Param<'a>; USER_INSERT_COLUMNS.len()] {
-    [
-        text(&user.id),
-        opt_text(&user.email),
-        opt_text(&user.display_name),
-        opt_text(&user.external_id),
-        opt_text(&user.department),
-        opt_text(&user.location),
-        opt_text(&user.manager_id),
-        text(groups),
-        opt_text(&user.timezone),
-        Param::Int(times.created_at.millis()),
-        Param::Int(times.updated_at.millis()),
-    ]
+/// A user field's value to bind: a `Column`, or JSON text for a field stored `as json`.
+macro_rules! user_value {
+    ($v:expr) => {
+        Column::param($v)
+    };
+    ($v:expr, json) => {
+        Param::String(serde_json::to_string($v)?)
+    };
 }
 
-fn user(r: &Row) -> Result<User> {
-    let groups: String = r.try_get(7)?;
-    Ok(User {
-        id: r.try_get(0)?,
-        email: r.try_get(1)?,
-        display_name: r.try_get(2)?,
-        external_id: r.try_get(3)?,
-        department: r.try_get(4)?,
-        location: r.try_get(5)?,
-        manager_id: r.try_get(6)?,
-        groups: serde_json::from_str(&groups).map_err(|_| bad("groups", &groups))?,
-        timezone: r.try_get(8)?,
+/// A user field read from column `$i` of `$r`, as [`user_value`] stores it.
+macro_rules! user_read {
+    ($r:ident, $i:expr) => {
+        Column::read($r, $i)?
+    };
+    ($r:ident, $i:expr, json) => {{
+        let text: String = $r.try_get($i)?;
+        serde_json::from_str(&text).map_err(|_| bad("JSON", &text))?
+    }};
+}
+
+/// The SQL type of a user field's column.
+macro_rules! user_type {
+    ($ty:ty) => {
+        <$ty as Column>::SQL_TYPE
+    };
+    ($ty:ty, json) => {
+        "text"
+    };
+}
+
+/// The columns of `users`, their types, values and row reader, from [`user_fields`]: the
+/// field columns, then the times.
+macro_rules! declare_user_columns {
+    ($(#[$meta:meta])* $record:ident {
+        $($(#[$fmeta:meta])* $name:ident : $ty:ty => $column:literal $(as $how:ident)?;)*
+    }) => {
+        /// The columns a user is written with: its fields', then `created_at`, `updated_at`.
+        const USER_INSERT_COLUMNS: [&str; [$($column,)*].len() + 2] =
+            [$($column,)* "created_at", "updated_at"];
+
+        /// The SQL type of each of [`USER_INSERT_COLUMNS`].
+        const USER_INSERT_TYPES: [&str; USER_INSERT_COLUMNS.len()] =
+            [$(user_type!($ty $(, $how)?),)* "int8", "int8"];
+
+        /// The values of `user` written at `times`, in [`USER_INSERT_COLUMNS`] order.
+        fn user_values(user: &User, times: UserTimes) -> Result<[Param<'_>; USER_INSERT_COLUMNS.len()]> {
+            Ok([
+                $(user_value!(&user.$name $(, $how)?),)*
+                Param::Int(times.created_at.millis()),
+                Param::Int(times.updated_at.millis()),
+            ])
+        }
+
+        /// Reads a user from the first columns of `r`, selected with [`user_columns`].
+        fn user(r: &Row) -> Result<User> {
+            let mut i = 0;
+            Ok(User {
+                $($name: {
+                    i += 1;
+                    user_read!(r, i - 1 $(, $how)?)
+                },)*
+            })
+        }
+    };
+}
+user_fields!(declare_user_columns);
+
+/// How many of [`USER_INSERT_COLUMNS`] a user's fields are (the times follow).
+const USER_FIELD_COUNT: usize = USER_INSERT_COLUMNS.len() - 2;
+
+/// The columns of a user's fields, for `SELECT`.
+fn user_columns() -> &'static str {
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| USER_INSERT_COLUMNS[..USER_FIELD_COUNT].join(", "))
+}
+
+/// What an insert of users that may exist does with one that does: every field replaced,
+/// `updated_at` too, the creation time kept.
+fn user_replace() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let sets: Vec<String> = USER_INSERT_COLUMNS[1..]
+            .iter()
+            .filter(|c| **c != "created_at")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!("ON CONFLICT (id) DO UPDATE SET {}", sets.join(", "))
     })
 }
 
@@ -646,7 +671,7 @@ impl<'c> Tx<'c> {
         // double the cost of a bulk enrollment): the user is locked instead, so that it
         // cannot be deleted before the enrollment commits.
         let lock = if lock { " FOR KEY SHARE" } else { "" };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}{lock}");
+        let sql = format!("SELECT {} FROM users WHERE {clause}{lock}", user_columns());
         match self.row(&sql, &[text(value)])? {
             Some(r) => user(&r),
             None => Err(Error::not_found(entity, value.clone())),
@@ -707,13 +732,12 @@ impl<'c> Tx<'c> {
     }
 
     fn insert_user(&mut self, user: &User, times: UserTimes, replace: bool) -> Result<u64> {
-        let groups = serde_json::to_string(&user.groups)?;
-        let values = user_values(user, &groups, times);
+        let values = user_values(user, times)?;
         if replace {
             static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let sql = SQL.get_or_init(|| {
                 let insert = values_insert("users", &USER_INSERT_COLUMNS, 1);
-                format!("{insert} {USER_REPLACE}")
+                format!("{insert} {}", user_replace())
             });
             self.run(sql, &values)
         } else {
@@ -859,7 +883,10 @@ impl Read for Tx<'_> {
     }
 
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql = format!(
+            "SELECT {} FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+            user_columns()
+        );
         let rows = self.rows(&sql, &[text(after.unwrap_or("")), Param::Int(limit.into())])?;
         rows.iter().map(user).collect()
     }
@@ -870,15 +897,16 @@ impl Read for Tx<'_> {
         limit: u32,
     ) -> Result<Vec<(User, UserTimes)>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, created_at, updated_at FROM users WHERE id > $1 \
-             ORDER BY id LIMIT $2"
+            "SELECT {}, created_at, updated_at FROM users WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+            user_columns()
         );
         let rows = self.rows(&sql, &[text(after.unwrap_or("")), Param::Int(limit.into())])?;
         rows.iter()
             .map(|r| {
                 let times = UserTimes {
-                    created_at: Timestamp::from_millis(r.try_get(9)?),
-                    updated_at: Timestamp::from_millis(r.try_get(10)?),
+                    created_at: Timestamp::from_millis(r.try_get(USER_FIELD_COUNT)?),
+                    updated_at: Timestamp::from_millis(r.try_get(USER_FIELD_COUNT + 1)?),
                 };
                 Ok((user(r)?, times))
             })
@@ -1292,18 +1320,13 @@ impl Write for Tx<'_> {
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = SQL.get_or_init(|| {
             let insert = unnest_insert("users", &USER_INSERT_COLUMNS, &USER_INSERT_TYPES);
-            format!("{insert} {USER_REPLACE}")
+            format!("{insert} {}", user_replace())
         });
-        let groups: Vec<String> = users
+        let rows: Vec<_> = users
             .iter()
-            .map(|u| serde_json::to_string(&u.groups))
-            .collect::<std::result::Result<_, _>>()?;
-        let columns = by_column(
-            users
-                .iter()
-                .zip(&groups)
-                .map(|(u, g)| user_values(u, g, times)),
-        );
+            .map(|u| user_values(u, times))
+            .collect::<Result<_>>()?;
+        let columns = by_column(rows.into_iter());
         self.batch(&mut |tx| match tx.run_arrays(sql, &columns) {
             Ok(_) => Ok(true),
             Err(e) if refused_batch(&e) => Ok(false),
@@ -1438,7 +1461,10 @@ impl Write for Tx<'_> {
         ids.dedup();
         let (users, programs): (Vec<&str>, Vec<&str>) = rows.iter().copied().unzip();
         // Locked as `enrolling_user` locks one.
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1) FOR KEY SHARE");
+        let sql = format!(
+            "SELECT {} FROM users WHERE id = ANY($1) FOR KEY SHARE",
+            user_columns()
+        );
         let statement = self.statement(&sql)?;
         let found = self.client.query(&statement, &[&ids])?;
         self.ahead_users = ids.iter().map(|id| (id.to_string(), None)).collect();
