@@ -429,6 +429,14 @@ pub(crate) trait Write: Read {
         Ok(())
     }
 
+    /// The enrollments a worker may claim at `now` (the due-work queue): running ones whose
+    /// next step is due, unclaimed or under a lease that has ended, oldest due first, at most
+    /// `limit`, locked until the transaction ends. A backend with concurrent writers passes
+    /// over rows another transaction holds (being claimed), rather than waiting for them.
+    /// `steps_total` is left 0.
+    fn claimable(&mut self, now: Timestamp, limit: u32)
+        -> Result<Vec<(EnrollmentKey, Enrollment)>>;
+
     /// The user's open enrollment in the program, and their latest one.
     fn prior_enrollments(
         &mut self,
@@ -537,6 +545,28 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// `steps_total` 0), else `None` (it must read it), and returns the enrollment as it
     /// wrote it, which this returns once committed.
     fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
+}
+
+/// The condition of [`Write::claimable`] on `enrollments e` for the SQL backends, with `now`
+/// the parameter that holds the time. The status list is the partial index
+/// `enrollments_due`'s (schema 8), which a test checks the query uses.
+pub(crate) fn claimable_condition(now: &str) -> String {
+    let codes = |statuses: &[Status]| {
+        let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
+        codes.join(", ")
+    };
+    let running = [
+        Status::Active,
+        Status::Processing,
+        Status::ActiveBatch,
+        Status::ProcessingBatch,
+    ];
+    format!(
+        "e.status IN ({}) AND e.next_step_at IS NOT NULL AND e.next_step_at <= {now} \
+         AND (e.status IN ({}) OR e.lease_until <= {now})",
+        codes(&running),
+        codes(&[Status::Active, Status::ActiveBatch])
+    )
 }
 
 /// Programs that transactions read, kept between them while the database's program version

@@ -237,3 +237,178 @@ fn schedules_are_checked_stored_and_exported() {
         assert_eq!(copy.get_program("drip").unwrap().steps, drip().steps);
     }
 }
+
+fn claim_lease() -> std::time::Duration {
+    std::time::Duration::from_secs(60)
+}
+
+/// Enrolls users `u0`..`u{n}` (zone UTC) into `program`; their ids.
+fn enroll_all(store: &Store, program: &str, n: usize) -> Vec<String> {
+    let users: Vec<User> = (0..n).map(|i| user(&format!("u{i}"), "UTC")).collect();
+    store.upsert_users(&users).unwrap();
+    (0..n)
+        .map(|i| {
+            store
+                .enroll(&Actor::Admin, &EnrollRequest::new(format!("u{i}"), program))
+                .unwrap()
+                .id
+        })
+        .collect()
+}
+
+#[test]
+fn workers_claim_due_steps_oldest_first_and_a_late_worker_is_refused() {
+    for (store, clock) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        let ids = enroll_all(&store, "drip", 3);
+        // All three welcome steps are due now; claim two.
+        let claims = store.claim_due("w1", 2, claim_lease()).unwrap();
+        let claimed: Vec<&str> = claims.iter().map(|c| c.enrollment.id.as_str()).collect();
+        assert_eq!(
+            claimed,
+            vec![ids[0].as_str(), ids[1].as_str()],
+            "oldest first"
+        );
+        for c in &claims {
+            assert_eq!(c.enrollment.status, Status::Processing);
+            assert_eq!(c.enrollment.claimed_by.as_deref(), Some("w1"));
+            assert_eq!(c.enrollment.lease_until, Some(at("2027-03-01T09:01:00Z")));
+            assert_eq!(c.step_id.as_deref(), Some("welcome"));
+        }
+        // A second worker gets only the third; nothing is due after that.
+        let other = store.claim_due("w2", 10, claim_lease()).unwrap();
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].enrollment.id, ids[2]);
+        assert!(store.claim_due("w3", 10, claim_lease()).unwrap().is_empty());
+        // w1 delivers its first step: the enrollment is active again, its tip due Tuesday.
+        let change = StepChange::Deliver {
+            destination_type: Some("email".into()),
+        };
+        let e = store.complete_claim("w1", &ids[0], &change).unwrap();
+        assert_eq!((e.status, e.claimed_by.as_deref()), (Status::Active, None));
+        assert_eq!(next(&e).as_deref(), Some("2027-03-02T09:00:00.000Z"));
+        // A worker that does not hold a claim is refused, and nothing changes.
+        let before = store.get_enrollment(&Actor::Admin, &ids[1]).unwrap();
+        let refused = store.complete_claim("w2", &ids[1], &change).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::Conflict, "{refused}");
+        assert_eq!(
+            store.get_enrollment(&Actor::Admin, &ids[1]).unwrap(),
+            before
+        );
+        // w1's lease on the second one ends; w3 takes it over; w1's late call is refused.
+        clock.set(at("2027-03-01T09:01:00Z"));
+        let taken = store.claim_due("w3", 10, claim_lease()).unwrap();
+        let taken: Vec<&str> = taken.iter().map(|c| c.enrollment.id.as_str()).collect();
+        assert_eq!(taken, vec![ids[1].as_str(), ids[2].as_str()]);
+        let late = store.complete_claim("w1", &ids[1], &change).unwrap_err();
+        assert_eq!(late.code(), ErrorCode::Conflict, "{late}");
+        assert!(late.to_string().contains("claimed by worker w3"), "{late}");
+        // w3 gives one back: it is due again at once, for anyone.
+        let released = store.release_claim("w3", &ids[2]).unwrap();
+        assert_eq!(
+            (released.status, released.claimed_by),
+            (Status::Active, None)
+        );
+        let again = store.claim_due("w4", 10, claim_lease()).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].enrollment.id, ids[2]);
+        // Every change is in the history.
+        let actions: Vec<String> = store
+            .history(&Actor::Admin, &ids[2])
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["enrolled", "claim", "claim", "release", "claim"]);
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn claims_are_checked() {
+    for (store, _) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        enroll_all(&store, "drip", 1);
+        let zero = store
+            .claim_due("w", 10, std::time::Duration::ZERO)
+            .unwrap_err();
+        assert_eq!(zero.code(), ErrorCode::Validation);
+        let long = store
+            .claim_due("w", 10, MAX_LEASE + std::time::Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(long.code(), ErrorCode::Validation);
+        assert_eq!(
+            store.claim_due("", 10, claim_lease()).unwrap_err().code(),
+            ErrorCode::Validation
+        );
+        assert_eq!(
+            store.claim_due("w", 0, claim_lease()).unwrap_err().code(),
+            ErrorCode::Validation
+        );
+        let claim = store.claim_due("w", 10, claim_lease()).unwrap().remove(0);
+        let start = store
+            .complete_claim("w", &claim.enrollment.id, &StepChange::Start)
+            .unwrap_err();
+        assert_eq!(start.code(), ErrorCode::Validation);
+    }
+}
+
+/// Every due step is claimed and delivered exactly once by 4 threads of workers at once, on
+/// each backend; a claim's lease never lapses here, so no step is claimed twice.
+#[test]
+fn four_workers_at_once_deliver_every_due_step_once() {
+    const N: usize = 200;
+    for (store, _) in stores("2027-03-01T09:00:00Z") {
+        let one_step = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![step(
+                "only",
+                schedule(Anchor::Start, 0, DelayUnit::Minutes, None),
+            )],
+            ..ProgramSpec::course("one", "One")
+        };
+        store.create_program(&one_step).unwrap();
+        let users: Vec<User> = (0..N).map(|i| user(&format!("u{i}"), "UTC")).collect();
+        store.upsert_users(&users).unwrap();
+        let rows: Vec<EnrollRequest> = (0..N)
+            .map(|i| EnrollRequest::new(format!("u{i}"), "one"))
+            .collect();
+        store
+            .enroll_many(&Actor::Admin, &rows, BatchMode::AllOrNothing)
+            .unwrap();
+        let delivered = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for w in 0..4 {
+                let (store, delivered) = (&store, &delivered);
+                s.spawn(move || {
+                    let worker = format!("w{w}");
+                    loop {
+                        let claims = store.claim_due(&worker, 7, claim_lease()).unwrap();
+                        if claims.is_empty() {
+                            break;
+                        }
+                        for c in claims {
+                            let change = StepChange::Deliver {
+                                destination_type: None,
+                            };
+                            let e = store
+                                .complete_claim(&worker, &c.enrollment.id, &change)
+                                .unwrap();
+                            assert_eq!(e.status, Status::Completed);
+                            delivered.lock().unwrap().push(e.id);
+                        }
+                    }
+                });
+            }
+        });
+        let mut delivered = delivered.into_inner().unwrap();
+        delivered.sort();
+        let before = delivered.len();
+        delivered.dedup();
+        assert_eq!(
+            (before, delivered.len()),
+            (N, N),
+            "each step delivered once"
+        );
+    }
+}

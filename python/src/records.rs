@@ -660,7 +660,8 @@ record!(Enrollment,
             "failure_reason", "failure_message", "next_step_at", "steps_delivered",
             "steps_completed", "steps_skipped", "steps_total", "delivery_percent",
             "completion_percent", "progress_percent", "attempts", "best_score", "passed",
-            "previous_id", "attempt_number", "updated_at", "paused_at"],
+            "previous_id", "attempt_number", "updated_at", "paused_at", "claimed_by",
+            "lease_until"],
     fields: ["id", "user_id", "program_id", "kind", "status", "trigger", "enrolled_at",
              "updated_at", "resume_status", "added_by_user_id", "added_by_program_id",
              "partnership_id", "mentor_id", "mentor_assigned_at", "timezone", "start_at",
@@ -668,7 +669,7 @@ record!(Enrollment,
              "canceled_at", "failure_reason", "failure_message", "next_step_at",
              "steps_delivered", "steps_completed", "steps_skipped", "steps_total",
              "progress_percent", "attempts", "best_score", "passed", "previous_id",
-             "attempt_number", "paused_at"],
+             "attempt_number", "paused_at", "claimed_by", "lease_until"],
     nested: flat, {
     #[new]
     #[pyo3(signature = (id, user_id, program_id, kind, status, trigger, enrolled_at, updated_at,
@@ -680,7 +681,7 @@ record!(Enrollment,
                         steps_delivered=None, steps_completed=None, steps_skipped=None,
                         steps_total=None, progress_percent=None, attempts=None,
                         best_score=None, passed=None, previous_id=None, attempt_number=None,
-                        paused_at=None))]
+                        paused_at=None, claimed_by=None, lease_until=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -720,6 +721,8 @@ record!(Enrollment,
         previous_id: Option<String>,
         attempt_number: Option<&Bound<'_, PyAny>>,
         paused_at: Option<&Bound<'_, PyAny>>,
+        claimed_by: Option<String>,
+        lease_until: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let kind: Kind = enum_arg(kind, "kind")?;
         let count = |v: Option<&Bound<'_, PyAny>>, field, default| match v {
@@ -768,6 +771,8 @@ record!(Enrollment,
                 attempt_number: count(attempt_number, "attempt_number", 1)?,
                 updated_at: time_arg(updated_at, "updated_at")?,
                 paused_at: opt_time_arg(paused_at, "paused_at")?,
+                claimed_by,
+                lease_until: opt_time_arg(lease_until, "lease_until")?,
             },
         })
     }
@@ -999,6 +1004,19 @@ record!(Enrollment,
     #[getter]
     fn paused_at(&self) -> Option<Time> {
         self.inner.paused_at.map(Time)
+    }
+
+    /// The worker that claimed the enrollment's due step (`Store.claim_due`), while it holds
+    /// the claim.
+    #[getter]
+    fn claimed_by(&self) -> Option<&str> {
+        self.inner.claimed_by.as_deref()
+    }
+
+    /// Until when the claim holds: after it, another worker may claim the step.
+    #[getter]
+    fn lease_until(&self) -> Option<Time> {
+        self.inner.lease_until.map(Time)
     }
 });
 

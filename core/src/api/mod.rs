@@ -7,10 +7,12 @@ pub(crate) mod check;
 pub(crate) mod dump;
 pub(crate) mod ops;
 pub(crate) mod query;
+pub(crate) mod queue;
 pub(crate) mod report;
 pub(crate) mod roster;
 pub(crate) mod store;
 pub(crate) mod views;
 pub(crate) mod wire;
 
+pub use queue::{Claim, MAX_LEASE};
 pub use store::Store;

@@ -164,7 +164,7 @@ fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> NewEve
     }
 }
 
-fn check_limit(limit: u32) -> Result<()> {
+pub(crate) fn check_limit(limit: u32) -> Result<()> {
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::validation(
             "limit",
@@ -555,7 +555,7 @@ impl Store {
 
     /// Loads enrollment `id`, runs `change` on it, stores it and records one event naming
     /// `action`, all in one transaction. Returns the new state and `change`'s own result.
-    fn modify<T>(
+    pub(crate) fn modify<T>(
         &self,
         id: &str,
         actor: &Actor,

@@ -69,6 +69,14 @@ pub(crate) fn violations(
     if (e.status == Status::Paused) != e.resume_status.is_some() {
         bad("resume_status is set exactly while paused".into());
     }
+    if e.paused_at.is_some() && e.status != Status::Paused {
+        bad("paused_at is set only while paused".into());
+    }
+    let processing = matches!(e.status, Status::Processing | Status::ProcessingBatch);
+    if e.claimed_by.is_some() != e.lease_until.is_some() || (e.claimed_by.is_some() && !processing)
+    {
+        bad("claimed_by and lease_until are set together, only while processing".into());
+    }
     if counted != (e.steps_delivered, e.steps_completed, e.steps_skipped) {
         bad(format!(
             "step counters delivered/completed/skipped {}/{}/{} disagree with step_progress {}/{}/{}",

@@ -368,6 +368,89 @@ pub fn apply(
     Ok(())
 }
 
+/// Claims `e`'s due step for `worker` until `lease_until` (the due-work queue): a running
+/// enrollment whose next step is due at `now` becomes `processing` (`active_batch`:
+/// `processing_batch`); one being processed under a lease that has ended is taken over.
+/// Returns the id of the step that is due, if the program has one pending. Refuses
+/// (`conflict`) an enrollment with nothing due or held by a current claim.
+pub fn claim(
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &[StepProgress],
+    worker: &str,
+    lease_until: Timestamp,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let due = e.next_step_at.is_some_and(|t| t <= now);
+    let lease_ended = e.lease_until.is_some_and(|t| t <= now);
+    match e.status {
+        Status::Active if due => enter(e, Status::Processing, now),
+        Status::ActiveBatch if due => enter(e, Status::ProcessingBatch, now),
+        Status::Processing | Status::ProcessingBatch if due && lease_ended => {}
+        _ => {
+            return Err(Error::Conflict(format!(
+                "enrollment {} has no due step to claim ({}, next step at {}{})",
+                e.id,
+                e.status.name(e.kind).unwrap_or("?"),
+                e.next_step_at.map_or("none".to_owned(), |t| t.to_string()),
+                e.claimed_by
+                    .as_deref()
+                    .map_or(String::new(), |w| format!(", claimed by {w}")),
+            )))
+        }
+    }
+    e.claimed_by = Some(worker.to_owned());
+    e.lease_until = Some(lease_until);
+    Ok(schedule::first_pending(program, steps).map(|(step, _)| step.id.clone()))
+}
+
+/// Refuses (`conflict`, changing nothing) a call of `worker` on `e` unless `worker` holds its
+/// claim at `now`: a worker whose lease ended, or whose claim another worker has since taken
+/// over, learns it here.
+pub fn check_claim(e: &Enrollment, worker: &str, now: Timestamp) -> Result<()> {
+    let processing = matches!(e.status, Status::Processing | Status::ProcessingBatch);
+    match (e.claimed_by.as_deref(), e.lease_until) {
+        (Some(w), Some(until)) if w == worker && processing && until > now => Ok(()),
+        (Some(w), Some(until)) if w == worker => Err(Error::Conflict(format!(
+            "worker {worker}'s claim on enrollment {} ended at {until}",
+            e.id
+        ))),
+        (Some(w), _) => Err(Error::Conflict(format!(
+            "enrollment {} is claimed by worker {w}, not {worker}",
+            e.id
+        ))),
+        _ => Err(Error::Conflict(format!(
+            "enrollment {} is not claimed (worker {worker}'s claim ended)",
+            e.id
+        ))),
+    }
+}
+
+/// Ends the claim on `e` (checked with [`check_claim`]): `processing` becomes `active` again
+/// (`processing_batch`: `active_batch`) unless a step change settled it (`delivered`,
+/// `completed`), and the next step's time follows. With `step_settled` in a program without
+/// schedules, `next_step_at` is cleared: the host set it for the step the worker has now
+/// handled, and sets the next one.
+pub fn end_claim(
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &[StepProgress],
+    step_settled: bool,
+    now: Timestamp,
+) {
+    match e.status {
+        Status::Processing => enter(e, Status::Active, now),
+        Status::ProcessingBatch => enter(e, Status::ActiveBatch, now),
+        _ => {}
+    }
+    e.claimed_by = None;
+    e.lease_until = None;
+    if step_settled && !schedule::is_scheduled(program) {
+        e.next_step_at = None;
+    }
+    schedule::reschedule(program, e, steps);
+}
+
 /// Moves `e` to `to`, stamping the timestamp that status carries.
 fn enter(e: &mut Enrollment, to: Status, now: Timestamp) {
     if to == e.status {
@@ -393,6 +476,11 @@ fn enter(e: &mut Enrollment, to: Status, now: Timestamp) {
     if e.status == Status::Paused && to != Status::Paused {
         e.resume_status = None;
         e.paused_at = None;
+    }
+    if !matches!(to, Status::Processing | Status::ProcessingBatch) {
+        // A claim holds only while its enrollment is being processed.
+        e.claimed_by = None;
+        e.lease_until = None;
     }
     e.status = to;
 }

@@ -724,6 +724,11 @@ macro_rules! enrollment_fields {
             /// While paused: when (tracks). `resume` shifts the next scheduled step by the time
             /// spent paused.
             paused_at: Option<Timestamp> => "paused_at" default None;
+            /// The worker that claimed the enrollment's due step
+            /// ([`Store::claim_due`](crate::Store::claim_due)), while it holds the claim.
+            claimed_by: Option<String> => "claimed_by" default None;
+            /// Until when the claim holds: after it, another worker may claim the step.
+            lease_until: Option<Timestamp> => "lease_until" default None;
         }
     };
 }

@@ -17,7 +17,7 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::domain::model::{Enrollment, Program, Status, StepProgress, StepStatus};
+use crate::domain::model::{Enrollment, Program, Status, Step, StepProgress, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 
@@ -281,30 +281,40 @@ pub(crate) fn reschedule(program: &Program, e: &mut Enrollment, steps: &[StepPro
 
 /// The due time of `e`'s first pending step, if any.
 fn next_due(program: &Program, e: &Enrollment, steps: &[StepProgress]) -> Option<Timestamp> {
-    let zone = zone_or_utc(e.timezone.as_deref());
     let start = e.started_at.unwrap_or(e.enrolled_at);
-    let mut settled_before = start;
+    let (step, settled_before) = first_pending(program, steps)?;
+    let schedule = step.schedule.unwrap_or(StepSchedule {
+        after: Anchor::PreviousStep,
+        delay: 0,
+        unit: DelayUnit::Minutes,
+        at: None,
+    });
+    let anchor = match schedule.after {
+        Anchor::Start => start,
+        Anchor::PreviousStep => settled_before.unwrap_or(start),
+    };
+    Some(schedule.due_at(anchor, zone_or_utc(e.timezone.as_deref())))
+}
+
+/// The first step of `program` that `steps` (the enrollment's step progress; absent steps are
+/// pending) has pending, with when the step before it was settled (delivered, completed,
+/// skipped or failed; `None` for the first step).
+pub(crate) fn first_pending<'p>(
+    program: &'p Program,
+    steps: &[StepProgress],
+) -> Option<(&'p Step, Option<Timestamp>)> {
+    let mut settled_before = None;
     for step in &program.steps {
         let progress = steps.iter().find(|p| p.step_id == step.id);
         let Some(p) = progress.filter(|p| p.status != StepStatus::Pending) else {
-            let schedule = step.schedule.unwrap_or(StepSchedule {
-                after: Anchor::PreviousStep,
-                delay: 0,
-                unit: DelayUnit::Minutes,
-                at: None,
-            });
-            let anchor = match schedule.after {
-                Anchor::Start => start,
-                Anchor::PreviousStep => settled_before,
-            };
-            return Some(schedule.due_at(anchor, zone));
+            return Some((step, settled_before));
         };
         settled_before = p
             .delivered_at
             .or(p.skipped_at)
             .or(p.completed_at)
             .or(p.failed_at)
-            .unwrap_or(settled_before);
+            .or(settled_before);
     }
     None
 }

@@ -510,6 +510,23 @@ fn refused_batch(err: &Error) -> bool {
     )
 }
 
+/// The query of `Write::claimable`: `$1` now, `$2` the limit. Workers claiming at once each
+/// take rows the others have not locked (`SKIP LOCKED`); a row another worker claimed and
+/// committed since this statement's snapshot is checked again against the condition once
+/// locked, and left out. It walks `enrollments_due` (a test checks its plan).
+fn claimable_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        format!(
+            "SELECT e.rid, {} FROM enrollments e WHERE {} \
+             ORDER BY e.next_step_at, e.rid LIMIT $2 FOR UPDATE SKIP LOCKED",
+            columns.join(", "),
+            crate::storage::claimable_condition("$1")
+        )
+    })
+}
+
 /// One transaction, begun by [`super::Database::transaction`] (which also read the program
 /// version in the same round trip as its `BEGIN`); dropped open, it rolls back.
 pub(super) struct Tx<'c> {
@@ -1600,6 +1617,18 @@ impl Write for Tx<'_> {
         })
     }
 
+    fn claimable(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let sql = claimable_sql();
+        let rows = self.rows(sql, &[Param::Int(now.millis()), Param::Int(limit.into())])?;
+        rows.iter()
+            .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
+            .collect()
+    }
+
     fn update_enrollment(
         &mut self,
         key: EnrollmentKey,
@@ -1717,5 +1746,55 @@ impl Write for Tx<'_> {
 
     fn restore_indexes(&mut self, _: Records) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The due-work queue's query is served by `enrollments_due`, in its order. Needs the
+    /// test server (`scripts/pg run`), as the integration tests do.
+    #[test]
+    fn the_due_work_queue_walks_its_index_in_order() {
+        let Ok(base) = std::env::var("ENROLLKIT_TEST_POSTGRES") else {
+            assert_eq!(
+                std::env::var("ENROLLKIT_SKIP_POSTGRES").as_deref(),
+                Ok("1"),
+                "run under scripts/pg run, or set ENROLLKIT_SKIP_POSTGRES=1"
+            );
+            eprintln!("SKIPPED: the PostgreSQL plan check (ENROLLKIT_SKIP_POSTGRES=1)");
+            return;
+        };
+        let name = format!("t_plan_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin.batch_execute(&sql).unwrap();
+        }
+        let kept: Vec<&str> = base
+            .split_whitespace()
+            .filter(|kv| !kv.starts_with("dbname="))
+            .collect();
+        let location = format!("{} dbname={name}", kept.join(" "));
+        drop(crate::Store::open(&location).unwrap());
+        let mut client = postgres::Client::connect(&location, postgres::NoTls).unwrap();
+        client.batch_execute("SET enable_seqscan = off").unwrap();
+        let sql = super::claimable_sql()
+            .replace("$1", "1000")
+            .replace("$2", "10");
+        let plan: Vec<String> = client
+            .query(&format!("EXPLAIN {sql}"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        drop(client);
+        admin
+            .batch_execute(&format!("DROP DATABASE {name}"))
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("enrollments_due"), "{plan}");
+        assert!(!plan.contains("Sort"), "no sort: {plan}");
     }
 }

@@ -161,7 +161,7 @@ impl Read for Tx<'_> {
     }
 
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
-        db::due_enrollments(self.conn(), now, limit)
+        db::scheduled_starts(self.conn(), now, limit)
     }
 
     fn history(&mut self, enrollment_id: &str) -> Result<Vec<Event>> {
@@ -295,6 +295,18 @@ impl Write for Tx<'_> {
 
     fn insert_enrollments(&mut self, es: &[&Enrollment]) -> Result<bool> {
         all_written(db::insert_enrollments(&mut self.held, es))
+    }
+
+    fn claimable(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let rows = db::claimable(self.conn(), now, limit)?;
+        Ok(rows
+            .into_iter()
+            .map(|(rid, e)| (EnrollmentKey(rid), e))
+            .collect())
     }
 
     fn update_enrollment(

@@ -16,9 +16,10 @@ pub(crate) fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
 /// Into an empty enrollments or events table, an import drops the secondary indexes that check
 /// nothing (the unique ones stay, so every line is still checked) and rebuilds them once (those
 /// of enrollments at the first event line, the others at the end), which is much cheaper than
-/// updating them row by row. Partial indexes stay too: they hold few rows
-/// (`enrollments_scheduled`: scheduled enrollments not started yet), so keeping them costs a
-/// condition per row, while each rebuild reads the whole table again. Returns `(table, statement)`
+/// updating them row by row. Partial indexes stay too: they hold the rows in some statuses
+/// only (`enrollments_scheduled`: scheduled enrollments not started yet; `enrollments_due`:
+/// running ones with a next step time), so keeping them costs a condition per row and an
+/// entry for the few that match, while each rebuild reads the whole table again. Returns `(table, statement)`
 /// for each, to rebuild them; a rollback restores them anyway.
 pub(crate) fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut rebuild = Vec::new();
@@ -101,6 +102,7 @@ mod tests {
         assert_eq!(
             kept,
             [
+                "enrollments_due",
                 "enrollments_one_open",
                 "enrollments_scheduled",
                 "users_email",

@@ -546,7 +546,30 @@ pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn due_enrollments(
+/// The query of [`claimable`]: `?1` now, `?2` the limit. It walks `enrollments_due` (a test
+/// checks its plan).
+pub(super) static CLAIMABLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {ENROLLMENT_STORED_COLUMNS} FROM enrollments e WHERE {} \
+         ORDER BY e.next_step_at, e.rid LIMIT ?2",
+        crate::storage::claimable_condition("?1")
+    )
+});
+
+/// [`crate::storage::Write::claimable`]: SQLite has one writer, which this runs in, so the rows
+/// stay as read until it commits.
+pub(crate) fn claimable(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(i64, Enrollment)>> {
+    let mut stmt = conn.prepare_cached(&CLAIMABLE)?;
+    let rows = stmt.query_map(params![now.millis(), limit], stored_enrollment_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Ids of scheduled enrollments due to start at `now`, oldest schedule first.
+pub(crate) fn scheduled_starts(
     conn: &Connection,
     now: Timestamp,
     limit: u32,

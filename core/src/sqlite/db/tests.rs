@@ -277,6 +277,22 @@ fn per_user_lookups_use_the_user_index() {
 }
 
 #[test]
+fn the_due_work_queue_walks_its_index_in_order() {
+    let conn = migrated();
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", *CLAIMABLE))
+        .unwrap();
+    let plan: Vec<String> = stmt
+        .query_map([0, 10], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let plan = plan.join("; ");
+    assert!(plan.contains("USING INDEX enrollments_due"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+}
+
+#[test]
 fn the_open_condition_matches_status_is_open() {
     let conn = Connection::open_in_memory().unwrap();
     for status in Status::ALL {

@@ -1,8 +1,15 @@
 -- enrollkit schema, version 8: step schedules (issue #24). A step's schedule is JSON text
 -- (StepSchedule: {"after": ..., "delay": ..., "unit": ..., "at": ...}), NULL for none; a paused
--- enrollment keeps when it was paused, by which resume shifts its next step.
+-- enrollment keeps when it was paused, by which resume shifts its next step; a claimed one the
+-- worker holding it and until when.
 ALTER TABLE program_steps ADD COLUMN schedule_json TEXT;
 ALTER TABLE enrollments ADD COLUMN paused_at INTEGER;
+ALTER TABLE enrollments ADD COLUMN claimed_by TEXT;
+ALTER TABLE enrollments ADD COLUMN lease_until INTEGER;
+-- The due-work queue (Store::claim_due): running enrollments by when their next step is due,
+-- oldest first; claimed ones (processing, processing_batch) are in it for their lease's end.
+CREATE INDEX enrollments_due ON enrollments (next_step_at, rid)
+    WHERE status IN (1, 2, 3, 4) AND next_step_at IS NOT NULL;
 
 DROP VIEW enrollments_view;
 CREATE VIEW enrollments_view AS
@@ -41,5 +48,7 @@ SELECT e.id,
        e.previous_id,
        e.attempt_number,
        strftime('%Y-%m-%dT%H:%M:%fZ', e.updated_at / 1000.0, 'unixepoch') AS updated_at,
-       strftime('%Y-%m-%dT%H:%M:%fZ', e.paused_at / 1000.0, 'unixepoch') AS paused_at
+       strftime('%Y-%m-%dT%H:%M:%fZ', e.paused_at / 1000.0, 'unixepoch') AS paused_at,
+       e.claimed_by,
+       strftime('%Y-%m-%dT%H:%M:%fZ', e.lease_until / 1000.0, 'unixepoch') AS lease_until
 FROM enrollments e;

@@ -1,0 +1,163 @@
+//! The due-work queue: workers of the host claim the enrollments whose next step is due, run
+//! the step, and end their claim; a claim is a lease, so a worker that dies leaves its work to
+//! the others once the lease ends.
+//!
+//! Claims are atomic: [`Store::claim_due`] takes rows in one write transaction (SQLite: its
+//! one writer; PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers claiming at once take
+//! different rows without waiting for each other), and a worker's later calls check that its
+//! claim still holds ([`lifecycle::check_claim`]), so two workers never hold one step.
+
+use std::time::Duration;
+
+use crate::api::ops::check_limit;
+use crate::api::Store;
+use crate::domain::lifecycle;
+use crate::domain::model::{Actor, Enrollment, StepChange};
+use crate::domain::validate;
+use crate::error::{Error, Result};
+use crate::storage::NewEvent;
+
+/// The longest lease a claim may have: a day. A worker that needs longer releases and claims
+/// again.
+pub const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+
+/// One claimed enrollment: its state after the claim (`processing` or `processing_batch`,
+/// `claimed_by` the worker, `lease_until` the lease's end) and the step that is due.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// The enrollment, claimed.
+    pub enrollment: Enrollment,
+    /// The step to run: the first pending step of the program (`None` if it has none, as when
+    /// the host scheduled work of its own with `set_next_step_at`).
+    pub step_id: Option<String>,
+}
+
+impl Store {
+    /// Claims for `worker` up to `limit` (1–1000) enrollments whose next step is due
+    /// (`next_step_at` at or before now), oldest first, for `lease`: each `active` one becomes
+    /// `processing` (`active_batch`: `processing_batch`), with `claimed_by` and `lease_until`,
+    /// and its history records the claim. An enrollment under a lease that has ended is taken
+    /// over by the new worker. The worker then runs each step and calls
+    /// [`Store::complete_claim`] or [`Store::release_claim`] before the lease ends.
+    ///
+    /// `worker` is an id (as user ids: 1 to 128 bytes, no control characters, no spaces at
+    /// either end); `lease` is between 1 ms and [`MAX_LEASE`] (`validation` otherwise).
+    pub fn claim_due(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<Claim>> {
+        check_limit(limit)?;
+        validate::id("worker_id", worker)?;
+        let lease_ms = lease.as_millis();
+        if lease_ms == 0 || lease > MAX_LEASE {
+            return Err(Error::validation(
+                "lease",
+                format!("{lease:?} is not between 1 ms and {MAX_LEASE:?}"),
+            ));
+        }
+        let mut claims = Vec::new();
+        self.write(|tx| {
+            claims.clear();
+            let now = tx.now();
+            let lease_until = crate::Timestamp::from_millis(now.millis() + lease_ms as i64);
+            for (key, before) in tx.claimable(now, limit)? {
+                let program = tx.program(&before.program_id)?;
+                let steps = tx.step_progress(key)?;
+                let mut e = before.clone();
+                e.steps_total = program.steps.len() as u32;
+                let held_by = e.claimed_by.clone();
+                let step_id = lifecycle::claim(&program, &mut e, &steps, worker, lease_until, now)?;
+                e.updated_at = now;
+                tx.update_enrollment(key, &before, &e)?;
+                let reason = match held_by {
+                    Some(other) => {
+                        format!("worker={worker} lease_until={lease_until} after={other}")
+                    }
+                    None => format!("worker={worker} lease_until={lease_until}"),
+                };
+                let event = NewEvent {
+                    action: "claim",
+                    from: Some(before.status),
+                    to: Some(e.status),
+                    actor: &Actor::System,
+                    reason: Some(reason),
+                    at: now,
+                };
+                tx.append_event(&e, event)?;
+                claims.push(Claim {
+                    enrollment: e,
+                    step_id,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(claims)
+    }
+
+    /// Ends `worker`'s claim on enrollment `id` after running its due step: `change` (deliver,
+    /// complete, skip or fail) is applied to the step [`Store::claim_due`] named, the
+    /// enrollment returns to `active` (or `active_batch`; or is `delivered` or `completed` by
+    /// that step) and its next step's time follows from the schedule. One transaction, one
+    /// history event.
+    ///
+    /// Refused with `conflict`, changing nothing, when `worker` no longer holds the claim (its
+    /// lease ended, or another worker took it over); `validation` for `StepChange::Start`,
+    /// which does not settle a step, or when no step is pending.
+    pub fn complete_claim(
+        &self,
+        worker: &str,
+        id: &str,
+        change: &StepChange,
+    ) -> Result<Enrollment> {
+        validate::id("worker_id", worker)?;
+        if matches!(change, StepChange::Start) {
+            return Err(Error::validation(
+                "change",
+                "a claim ends with a step delivered, completed, skipped or failed, not started",
+            ));
+        }
+        let (e, ()) = self.modify(
+            id,
+            &Actor::System,
+            change.action(),
+            |tx, key, program, e| {
+                let now = tx.now();
+                lifecycle::check_claim(e, worker, now)?;
+                let mut steps = tx.step_progress(key)?;
+                let Some((step, _)) = crate::domain::schedule::first_pending(program, &steps)
+                else {
+                    return Err(Error::validation(
+                        "change",
+                        format!("enrollment {} has no pending step", e.id),
+                    ));
+                };
+                let step_id = step.id.clone();
+                let i = lifecycle::apply_step(
+                    &Actor::System,
+                    program,
+                    e,
+                    &mut steps,
+                    &step_id,
+                    change,
+                    now,
+                )?;
+                tx.write_step_progress(key, &steps[i])?;
+                lifecycle::end_claim(program, e, &steps, true, now);
+                Ok(((), Some(format!("step={step_id} worker={worker}"))))
+            },
+        )?;
+        Ok(e)
+    }
+
+    /// Gives `worker`'s claim on enrollment `id` back without running the step: the
+    /// enrollment returns to `active` (or `active_batch`), its step still due, for any worker
+    /// to claim. Refused with `conflict`, changing nothing, when `worker` no longer holds it.
+    pub fn release_claim(&self, worker: &str, id: &str) -> Result<Enrollment> {
+        validate::id("worker_id", worker)?;
+        let (e, ()) = self.modify(id, &Actor::System, "release", |tx, key, program, e| {
+            let now = tx.now();
+            lifecycle::check_claim(e, worker, now)?;
+            let steps = tx.step_progress(key)?;
+            lifecycle::end_claim(program, e, &steps, false, now);
+            Ok(((), Some(format!("worker={worker}"))))
+        })?;
+        Ok(e)
+    }
+}
