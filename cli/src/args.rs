@@ -200,6 +200,9 @@ pub struct UserArgs {
     pub groups: Vec<String>,
     #[arg(long)]
     pub timezone: Option<String>,
+    /// The hire date, YYYY-MM-DD (work anniversaries).
+    #[arg(long)]
+    pub hire_date: Option<String>,
 }
 
 /// `program add|update|show|list`, run by `commands::programs`.

@@ -86,6 +86,12 @@ pub fn run(path: &Path, users: usize) -> Result<Summary, Error> {
                 ][i % 4]
                     .into(),
             ),
+            hire_date: Some(format!(
+                "20{:02}-{:02}-{:02}",
+                15 + i % 10,
+                1 + i % 12,
+                1 + i % 28
+            )),
         })?;
     }
     let program = |id: &str, kind, title: &str, steps, assessment| ProgramSpec {

@@ -274,6 +274,10 @@ pub(crate) trait Read {
     /// The user named by id, email (case-insensitive) or external id; `not_found` otherwise.
     fn user(&mut self, by: &UserRef) -> Result<User>;
 
+    /// The users whose `hire_date` falls on one of `month_days` (`MM-DD`) of any year,
+    /// ordered by id.
+    fn users_hired_on(&mut self, month_days: &[&str]) -> Result<Vec<User>>;
+
     /// Users ordered by id, after `after` (exclusive), at most `limit`.
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>>;
 

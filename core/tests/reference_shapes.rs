@@ -85,6 +85,7 @@ fn track_enrollee_matches_the_reference_example() {
             manager_id: Some("user_mgr456".into()),
             groups: vec!["Engineering".into(), "Backend".into()],
             timezone: Some("America/New_York".into()),
+            hire_date: None,
         })
         .unwrap();
     store

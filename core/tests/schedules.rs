@@ -160,6 +160,19 @@ fn a_pause_moves_the_pending_step_by_the_time_spent_paused() {
             .unwrap();
         assert_eq!((e.status, e.paused_at), (Status::Active, None));
         assert_eq!(next(&e).as_deref(), Some("2027-06-07T09:00:00.000Z"));
+        // Processing and back keeps the shifted time, as a claim given back does.
+        for cmd in [Command::BeginProcessing, Command::EndProcessing] {
+            let e = store.transition(&Actor::System, &e.id, &cmd).unwrap();
+            assert_eq!(
+                next(&e).as_deref(),
+                Some("2027-06-07T09:00:00.000Z"),
+                "{cmd:?}"
+            );
+        }
+        clock.set(at("2027-06-07T09:00:00Z"));
+        let claim = store.claim_due("w", 1, claim_lease()).unwrap().remove(0);
+        let e = store.release_claim("w", &claim.enrollment.id).unwrap();
+        assert_eq!(next(&e).as_deref(), Some("2027-06-07T09:00:00.000Z"));
     }
 }
 
@@ -410,5 +423,95 @@ fn four_workers_at_once_deliver_every_due_step_once() {
             (N, N),
             "each step delivered once"
         );
+    }
+}
+
+#[test]
+fn work_anniversaries_enroll_each_person_once_in_their_zone() {
+    // 20:00 UTC on the 14th: already the 15th in Tokyo, still the 14th in New York.
+    for (store, clock) in stores("2027-03-14T20:00:00Z") {
+        let track = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![step("hello", None)],
+            ..ProgramSpec::course("anniv", "Anniversary")
+        };
+        store.create_program(&track).unwrap();
+        let hired = |id: &str, zone: &str, date: Option<&str>| User {
+            hire_date: date.map(str::to_owned),
+            ..user(id, zone)
+        };
+        store
+            .upsert_users(&[
+                hired("a", "Asia/Tokyo", Some("2020-03-15")),
+                hired("b", "America/New_York", Some("2021-03-15")),
+                hired("c", "UTC", Some("2027-03-15")),
+                hired("d", "UTC", Some("2020-02-29")),
+                hired("e", "UTC", None),
+            ])
+            .unwrap();
+        let bad = store
+            .upsert_user(&hired("f", "UTC", Some("2021-02-30")))
+            .unwrap_err();
+        assert_eq!(bad.code(), ErrorCode::Validation, "{bad}");
+        let created = |outcomes: &[EnrollOutcome]| -> Vec<Enrollment> {
+            outcomes
+                .iter()
+                .map(|o| match o {
+                    EnrollOutcome::Created(e) => (**e).clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let first = store
+            .enroll_anniversaries(&Actor::System, "anniv", "2027-03-15")
+            .unwrap();
+        let first = created(&first);
+        let who: Vec<&str> = first.iter().map(|e| e.user_id.as_str()).collect();
+        assert_eq!(who, ["a", "b"]);
+        assert!(first.iter().all(|e| e.trigger == Trigger::WorkAnniversary));
+        // Tokyo's 15th has begun: a starts now; New York's starts at its midnight.
+        assert_eq!((first[0].status, first[0].start_at), (Status::Active, None));
+        assert_eq!(first[1].status, Status::New);
+        assert_eq!(first[1].start_at, Some(at("2027-03-15T04:00:00Z")));
+        // Again, and again after a's enrollment ended: nobody twice.
+        store
+            .transition(&Actor::Admin, &first[0].id, &Command::Cancel)
+            .unwrap();
+        for _ in 0..2 {
+            let again = store
+                .enroll_anniversaries(&Actor::System, "anniv", "2027-03-15")
+                .unwrap();
+            let existing: Vec<String> = again
+                .iter()
+                .map(|o| match o {
+                    EnrollOutcome::AlreadyEnrolled { existing_id } => existing_id.clone(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(existing, [first[0].id.clone(), first[1].id.clone()]);
+        }
+        clock.set(at("2027-03-15T04:00:00Z"));
+        assert_eq!(
+            store.start_due(&Actor::System, 10).unwrap(),
+            [first[1].id.clone()]
+        );
+        // The 29th of February comes round on the 28th in 2027.
+        let leap = created(
+            &store
+                .enroll_anniversaries(&Actor::Admin, "anniv", "2027-02-28")
+                .unwrap(),
+        );
+        assert_eq!(leap.len(), 1);
+        assert_eq!(leap[0].user_id, "d");
+        // Checked: the date, the actor.
+        let bad_date = store
+            .enroll_anniversaries(&Actor::Admin, "anniv", "2027-13-01")
+            .unwrap_err();
+        assert_eq!(bad_date.code(), ErrorCode::Validation);
+        let learner = store
+            .enroll_anniversaries(&Actor::Learner("a".into()), "anniv", "2027-03-15")
+            .unwrap_err();
+        assert_eq!(learner.code(), ErrorCode::PermissionDenied);
+        assert!(store.check_invariants().unwrap().is_empty());
     }
 }

@@ -260,13 +260,14 @@ impl User {
 
 record!(User,
     attrs: ["id", "email", "display_name", "external_id", "department", "location", "manager_id",
-            "groups", "timezone"],
+            "groups", "timezone", "hire_date"],
     fields: ["id", "email", "display_name", "external_id", "department", "location",
-             "manager_id", "groups", "timezone"],
+             "manager_id", "groups", "timezone", "hire_date"],
     nested: flat, {
     #[new]
     #[pyo3(signature = (id, email=None, display_name=None, external_id=None, department=None,
-                        location=None, manager_id=None, groups=Vec::new(), timezone=None))]
+                        location=None, manager_id=None, groups=Vec::new(), timezone=None,
+                        hire_date=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         id: String,
@@ -278,6 +279,7 @@ record!(User,
         manager_id: Option<String>,
         groups: Vec<String>,
         timezone: Option<String>,
+        hire_date: Option<String>,
     ) -> Self {
         User {
             inner: enrollkit::User {
@@ -290,6 +292,7 @@ record!(User,
                 manager_id,
                 groups,
                 timezone,
+                hire_date,
             },
         }
     }
@@ -346,6 +349,12 @@ record!(User,
     #[getter]
     fn timezone(&self) -> Option<&str> {
         self.inner.timezone.as_deref()
+    }
+
+    /// The day the user was hired, `YYYY-MM-DD` (work anniversaries).
+    #[getter]
+    fn hire_date(&self) -> Option<&str> {
+        self.inner.hire_date.as_deref()
     }
 });
 

@@ -3,6 +3,7 @@
 //! go through the storage boundary ([`crate::storage`]), whatever the backend. Nothing outside
 //! this folder has an `impl Store`.
 
+pub(crate) mod anniversaries;
 pub(crate) mod check;
 pub(crate) mod dump;
 pub(crate) mod ops;

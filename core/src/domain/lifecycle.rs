@@ -357,12 +357,14 @@ pub fn apply(
         (Command::EndProcessing, Track, ProcessingBatch) => ActiveBatch,
         (Command::EndProcessing, _, _) => return Err(refuse(e, Active, action)),
     };
-    let resumed = matches!(cmd, Command::Resume);
     enter(e, to, now);
     if e.status.is_running() {
         settle(program, e, steps, now);
     }
-    if !resumed {
+    // The next step's time follows a start, a pause or an end; moving between running
+    // statuses (processing and back) leaves it, and so does resume, which shifted it.
+    let keeps = matches!(cmd, Command::Resume) || (from.is_running() && e.status.is_running());
+    if !keeps {
         schedule::reschedule(program, e, steps);
     }
     Ok(())
@@ -428,9 +430,9 @@ pub fn check_claim(e: &Enrollment, worker: &str, now: Timestamp) -> Result<()> {
 
 /// Ends the claim on `e` (checked with [`check_claim`]): `processing` becomes `active` again
 /// (`processing_batch`: `active_batch`) unless a step change settled it (`delivered`,
-/// `completed`), and the next step's time follows. With `step_settled` in a program without
-/// schedules, `next_step_at` is cleared: the host set it for the step the worker has now
-/// handled, and sets the next one.
+/// `completed`). With `step_settled`, the next step's time follows (in a program without
+/// schedules it is cleared: the host set it for the step the worker has now handled, and sets
+/// the next one); without, the step is still due and keeps its time.
 pub fn end_claim(
     program: &Program,
     e: &mut Enrollment,
@@ -445,10 +447,12 @@ pub fn end_claim(
     }
     e.claimed_by = None;
     e.lease_until = None;
-    if step_settled && !schedule::is_scheduled(program) {
-        e.next_step_at = None;
+    if step_settled {
+        if !schedule::is_scheduled(program) {
+            e.next_step_at = None;
+        }
+        schedule::reschedule(program, e, steps);
     }
-    schedule::reschedule(program, e, steps);
 }
 
 /// Moves `e` to `to`, stamping the timestamp that status carries.
@@ -656,7 +660,9 @@ pub fn apply_step(
         enter(e, Status::Active, now);
     }
     settle(program, e, steps, now);
-    schedule::reschedule(program, e, steps);
+    if new != old {
+        schedule::reschedule(program, e, steps);
+    }
     Ok(index)
 }
 

@@ -454,6 +454,10 @@ macro_rules! user_fields {
                 groups: Vec<String> => "groups_json" as json;
                 /// IANA timezone name, e.g. `America/New_York`; new enrollments inherit it.
                 timezone: Option<String> => "timezone";
+                /// The day the user was hired, `YYYY-MM-DD`: its anniversaries are work
+                /// anniversaries ([`Store::enroll_anniversaries`](crate::Store::enroll_anniversaries)).
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                hire_date: Option<String> => "hire_date";
             }
         }
     };

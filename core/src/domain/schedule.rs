@@ -255,7 +255,7 @@ pub fn zone_or_utc(name: Option<&str>) -> Tz {
 }
 
 /// Whether any step of `program` has a schedule: then `next_step_at` is the engine's to
-/// compute ([`reschedule`]); otherwise the host's to set.
+/// compute; otherwise the host's to set.
 pub fn is_scheduled(program: &Program) -> bool {
     program.steps.iter().any(|s| s.schedule.is_some())
 }
@@ -317,6 +317,32 @@ pub(crate) fn first_pending<'p>(
             .or(settled_before);
     }
     None
+}
+
+/// The month-days (`MM-DD`) whose hire dates have a work anniversary on `on`: its own, and
+/// the 29th of February when `on` is the 28th in a year without one.
+pub fn anniversary_month_days(on: NaiveDate) -> Vec<String> {
+    let mut days = vec![on.format("%m-%d").to_string()];
+    let leap = NaiveDate::from_ymd_opt(on.year(), 2, 29).is_some();
+    if on.month() == 2 && on.day() == 28 && !leap {
+        days.push("02-29".to_owned());
+    }
+    days
+}
+
+/// Whether someone hired on `hired` has a work anniversary on `on`: the same month and day (the
+/// 28th of February for the 29th in a year without one), one year or more later.
+pub fn is_work_anniversary(hired: NaiveDate, on: NaiveDate) -> bool {
+    hired.year() < on.year()
+        && anniversary_month_days(on).contains(&hired.format("%m-%d").to_string())
+}
+
+/// The first instant of `date` in `zone` (midnight, or the first time after a change that
+/// skips it).
+pub fn start_of_day(date: NaiveDate, zone: Tz) -> Timestamp {
+    local_instant(zone, date, NaiveTime::MIN).unwrap_or_else(|| {
+        Timestamp::from_millis(date.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
+    })
 }
 
 #[cfg(test)]
@@ -490,6 +516,28 @@ mod tests {
         assert_eq!(
             in_zone(&business(1), saturday, "UTC"),
             "2027-03-09T09:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn work_anniversaries_fall_on_the_hire_day_and_february_29_on_the_28th() {
+        let d = |t: &str| NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap();
+        assert!(is_work_anniversary(d("2020-03-15"), d("2027-03-15")));
+        assert!(
+            !is_work_anniversary(d("2027-03-15"), d("2027-03-15")),
+            "the hire day itself"
+        );
+        assert!(!is_work_anniversary(d("2020-03-15"), d("2027-03-16")));
+        assert!(is_work_anniversary(d("2020-02-29"), d("2027-02-28")));
+        assert!(
+            !is_work_anniversary(d("2020-02-29"), d("2028-02-28")),
+            "2028 has a 29th"
+        );
+        assert!(is_work_anniversary(d("2020-02-29"), d("2028-02-29")));
+        assert_eq!(anniversary_month_days(d("2027-02-28")), ["02-28", "02-29"]);
+        assert_eq!(
+            start_of_day(d("2027-03-15"), zone("Asia/Tokyo").unwrap()).to_string(),
+            "2027-03-14T15:00:00.000Z"
         );
     }
 

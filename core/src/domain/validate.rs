@@ -101,6 +101,15 @@ pub fn email(value: &str) -> Result<()> {
     }
 }
 
+/// A calendar date, `YYYY-MM-DD` (years 1-9999).
+pub fn calendar_date(field: &'static str, value: &str) -> Result<chrono::NaiveDate> {
+    let bad = || Error::validation(field, format!("{value:?} is not a date like 2024-03-01"));
+    if value.len() != 10 {
+        return Err(bad());
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| bad())
+}
+
 /// An IANA time zone name the time zone database knows: `UTC`, `America/New_York`,
 /// `Etc/GMT+5` (not `Mars/Olympus`).
 pub fn timezone(value: &str) -> Result<()> {
@@ -198,6 +207,9 @@ pub fn user(user: &User) -> Result<()> {
     }
     for g in &user.groups {
         text("groups", g, MAX_TEXT_BYTES, true)?;
+    }
+    if let Some(d) = &user.hire_date {
+        calendar_date("hire_date", d)?;
     }
     if let Some(tz) = &user.timezone {
         timezone(tz)?;

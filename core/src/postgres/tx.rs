@@ -899,6 +899,16 @@ impl Read for Tx<'_> {
         self.find_user(by, false)
     }
 
+    fn users_hired_on(&mut self, month_days: &[&str]) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE substr(hire_date, 6) = ANY($1) ORDER BY id",
+            user_columns()
+        );
+        let statement = self.statement(&sql)?;
+        let rows = self.client.query(&statement, &[&month_days])?;
+        rows.iter().map(user).collect()
+    }
+
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         let sql = format!(
             "SELECT {} FROM users WHERE id > $1 ORDER BY id LIMIT $2",

@@ -84,6 +84,10 @@ impl Read for Tx<'_> {
         db::find_user_held(&mut self.held, by)
     }
 
+    fn users_hired_on(&mut self, month_days: &[&str]) -> Result<Vec<User>> {
+        db::users_hired_on(self.conn(), month_days)
+    }
+
     fn users(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         db::list_users(self.conn(), after, limit)
     }

@@ -2,6 +2,8 @@
 -- (StepSchedule), NULL for none; a paused enrollment keeps when it was paused; a claimed one
 -- the worker holding it and until when; the due-work queue's index.
 ALTER TABLE program_steps ADD COLUMN schedule_json TEXT;
+-- A user's hire date, YYYY-MM-DD, for work anniversaries (Store::enroll_anniversaries).
+ALTER TABLE users ADD COLUMN hire_date TEXT;
 ALTER TABLE enrollments ADD COLUMN paused_at BIGINT;
 ALTER TABLE enrollments ADD COLUMN claimed_by TEXT;
 ALTER TABLE enrollments ADD COLUMN lease_until BIGINT;

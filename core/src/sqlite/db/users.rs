@@ -257,6 +257,24 @@ pub(crate) fn list_users_with_times(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// [`crate::storage::Read::users_hired_on`] for up to two month-days (a scan of the users:
+/// anniversaries run once a day).
+pub(crate) fn users_hired_on(conn: &Connection, month_days: &[&str]) -> Result<Vec<User>> {
+    let sql = concat!(
+        select_user!(),
+        "substr(hire_date, 6) IN (?1, ?2) ORDER BY id"
+    );
+    let (first, second) = match month_days {
+        [] => return Ok(Vec::new()),
+        [one] => (*one, *one),
+        [one, two] => (*one, *two),
+        _ => return Err(Error::Storage("more than two month-days".into())),
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![first, second], user_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
     let sql = concat!(select_user!(), "id > ?1 ORDER BY id LIMIT ?2");
     let mut stmt = conn.prepare_cached(sql)?;

@@ -3,6 +3,8 @@
 -- enrollment keeps when it was paused, by which resume shifts its next step; a claimed one the
 -- worker holding it and until when.
 ALTER TABLE program_steps ADD COLUMN schedule_json TEXT;
+-- A user's hire date, YYYY-MM-DD, for work anniversaries (Store::enroll_anniversaries).
+ALTER TABLE users ADD COLUMN hire_date TEXT;
 ALTER TABLE enrollments ADD COLUMN paused_at INTEGER;
 ALTER TABLE enrollments ADD COLUMN claimed_by TEXT;
 ALTER TABLE enrollments ADD COLUMN lease_until INTEGER;
@@ -52,3 +54,11 @@ SELECT e.id,
        e.claimed_by,
        strftime('%Y-%m-%dT%H:%M:%fZ', e.lease_until / 1000.0, 'unixepoch') AS lease_until
 FROM enrollments e;
+
+DROP VIEW users_view;
+CREATE VIEW users_view AS
+SELECT id, email, display_name, external_id, department, location, manager_id,
+       groups_json AS groups, timezone, hire_date,
+       strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch') AS created_at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000.0, 'unixepoch') AS updated_at
+FROM users;
