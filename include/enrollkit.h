@@ -1098,9 +1098,16 @@ int64_t enrollkit_enrollment_dropped_at(const enrollkit_enrollment *enrollment);
 int64_t enrollkit_enrollment_canceled_at(const enrollkit_enrollment *enrollment);
 
 /**
- * When the host's next step is scheduled, or ENROLLKIT_TIME_ABSENT.
+ * When the next step is scheduled to run, or ENROLLKIT_TIME_ABSENT: computed from the
+ * program's step schedules (tracks whose steps have them), else set by the host.
  */
 int64_t enrollkit_enrollment_next_step_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * While paused (tracks): when it was paused; ENROLLKIT_TIME_ABSENT otherwise. Resuming moves
+ * the next scheduled step by the time spent paused.
+ */
+int64_t enrollkit_enrollment_paused_at(const enrollkit_enrollment *enrollment);
 
 /**
  * When it last changed.
@@ -1343,6 +1350,38 @@ const char *enrollkit_program_step_title(const enrollkit_program *program, size_
  * Whether the learner can complete step `index`; false past the end.
  */
 bool enrollkit_program_step_learner_completable(const enrollkit_program *program, size_t index);
+
+/**
+ * Whether step `index` has a schedule (tracks: when it runs, read with the
+ * enrollkit_program_step_schedule_* accessors); false without one, past the end or for NULL.
+ */
+bool enrollkit_program_step_has_schedule(const enrollkit_program *program, size_t index);
+
+/**
+ * What the delay of step `index`'s schedule counts from: "start" (the enrollment's start) or
+ * "previous_step" (when the step before it was delivered, skipped, completed or failed); NULL
+ * without a schedule or past the end.
+ */
+const char *enrollkit_program_step_schedule_after(const enrollkit_program *program, size_t index);
+
+/**
+ * The delay of step `index`'s schedule, in its unit; 0 without a schedule or past the end
+ * (enrollkit_program_step_has_schedule tells the two apart).
+ */
+uint32_t enrollkit_program_step_schedule_delay(const enrollkit_program *program, size_t index);
+
+/**
+ * The unit of step `index`'s schedule: "minutes", "hours" (elapsed time), "days" or
+ * "business_days" (in the enrollee's time zone); NULL without a schedule or past the end.
+ */
+const char *enrollkit_program_step_schedule_unit(const enrollkit_program *program, size_t index);
+
+/**
+ * The local time of day step `index` runs at, "HH:MM" in the enrollee's time zone; NULL when
+ * its schedule has none (the step keeps its anchor's time of day), without a schedule or past
+ * the end.
+ */
+const char *enrollkit_program_step_schedule_at(const enrollkit_program *program, size_t index);
 
 /**
  * Releases an array of programs and every program it lent. NULL is fine.

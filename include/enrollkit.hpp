@@ -300,7 +300,10 @@ public:
     std::optional<time_point> failed_at() const { return detail::time(enrollkit_enrollment_failed_at(p_)); }
     std::optional<time_point> dropped_at() const { return detail::time(enrollkit_enrollment_dropped_at(p_)); }
     std::optional<time_point> canceled_at() const { return detail::time(enrollkit_enrollment_canceled_at(p_)); }
+    /** When the next step runs: computed from the program's step schedules, else the host's. */
     std::optional<time_point> next_step_at() const { return detail::time(enrollkit_enrollment_next_step_at(p_)); }
+    /** While paused (tracks): when; resuming moves the next scheduled step by the pause. */
+    std::optional<time_point> paused_at() const { return detail::time(enrollkit_enrollment_paused_at(p_)); }
     time_point updated_at() const { return *detail::time(enrollkit_enrollment_updated_at(p_)); }
     double progress() const noexcept { return enrollkit_enrollment_progress(p_); }
     std::uint32_t steps_delivered() const noexcept { return enrollkit_enrollment_steps_delivered(p_); }
@@ -441,12 +444,25 @@ private:
     detail::owner<enrollkit_user_array, enrollkit_user_array_free> own_;
 };
 
+/** When a track's step runs: `delay` `unit`s after `after`, at local time `at` when given. */
+struct step_schedule {
+    /** "start" (the enrollment's start) or "previous_step". */
+    std::string_view after;
+    std::uint32_t delay;
+    /** "minutes", "hours", "days" or "business_days". */
+    std::string_view unit;
+    /** "HH:MM" in the enrollee's time zone; absent: the anchor's time of day. */
+    std::optional<std::string_view> at;
+};
+
 /** One step of a program. */
 struct step {
     std::string_view id;
     std::string_view type;
     std::string_view title;
     bool learner_completable;
+    /** When it runs (tracks); absent without a schedule. */
+    std::optional<step_schedule> schedule;
 };
 
 /** A program, borrowed. */
@@ -481,8 +497,14 @@ public:
     enrollkit::step step(std::size_t i) const {
         const char *id = enrollkit_program_step_id(p_, i);
         if (!id) throw std::out_of_range("enrollkit::program step index");
+        std::optional<step_schedule> schedule;
+        if (enrollkit_program_step_has_schedule(p_, i))
+            schedule = step_schedule{detail::text(enrollkit_program_step_schedule_after(p_, i)),
+                                     enrollkit_program_step_schedule_delay(p_, i),
+                                     detail::text(enrollkit_program_step_schedule_unit(p_, i)),
+                                     detail::optional_text(enrollkit_program_step_schedule_at(p_, i))};
         return {id, enrollkit_program_step_type(p_, i), enrollkit_program_step_title(p_, i),
-                enrollkit_program_step_learner_completable(p_, i)};
+                enrollkit_program_step_learner_completable(p_, i), schedule};
     }
 
 protected:

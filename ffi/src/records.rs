@@ -343,12 +343,20 @@ pub extern "C" fn enrollkit_enrollment_canceled_at(enrollment: *const enrollkit_
     ffi_panic_boundary! { etime(enrollment, |e| e.canceled_at) }
 }
 
-/// When the host's next step is scheduled, or ENROLLKIT_TIME_ABSENT.
+/// When the next step is scheduled to run, or ENROLLKIT_TIME_ABSENT: computed from the
+/// program's step schedules (tracks whose steps have them), else set by the host.
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_next_step_at(
     enrollment: *const enrollkit_enrollment,
 ) -> i64 {
     ffi_panic_boundary! { etime(enrollment, |e| e.next_step_at) }
+}
+
+/// While paused (tracks): when it was paused; ENROLLKIT_TIME_ABSENT otherwise. Resuming moves
+/// the next scheduled step by the time spent paused.
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_paused_at(enrollment: *const enrollkit_enrollment) -> i64 {
+    ffi_panic_boundary! { etime(enrollment, |e| e.paused_at) }
 }
 
 /// When it last changed.
@@ -694,6 +702,10 @@ struct StepTexts {
     id: CString,
     step_type: CString,
     title: CString,
+    /// The schedule's anchor, unit and time of day, when it has a schedule (and a time).
+    after: Option<CString>,
+    unit: Option<CString>,
+    at: Option<CString>,
 }
 
 /// The record behind an `enrollkit_program`.
@@ -723,6 +735,12 @@ impl ProgramRecord {
                         id: c_string(s.id.clone()),
                         step_type: c_string(s.step_type.clone()),
                         title: c_string(s.title.clone()),
+                        after: s.schedule.map(|p| c_string(p.after.as_str().to_owned())),
+                        unit: s.schedule.map(|p| c_string(p.unit.as_str().to_owned())),
+                        at: s
+                            .schedule
+                            .and_then(|p| p.at)
+                            .map(|t| c_string(t.to_string())),
                     })
                     .collect()
             })
@@ -749,6 +767,17 @@ fn step_text(
 ) -> *const c_char {
     lend(handle, |r| {
         r.step(index).map_or(null(), |s| text(s).as_ptr())
+    })
+}
+
+/// An optional text of step `index`: NULL when absent, past the end or for NULL.
+fn step_opt_text(
+    handle: *const enrollkit_program,
+    index: usize,
+    text: impl FnOnce(&StepTexts) -> Option<&CString>,
+) -> *const c_char {
+    lend(handle, |r| {
+        r.step(index).and_then(text).map_or(null(), |t| t.as_ptr())
     })
 }
 
@@ -872,6 +901,62 @@ pub extern "C" fn enrollkit_program_step_learner_completable(
     ffi_panic_boundary! {
         value(program, |r| r.p.steps.get(index).is_some_and(|s| s.learner_completable))
     }
+}
+
+/// Whether step `index` has a schedule (tracks: when it runs, read with the
+/// enrollkit_program_step_schedule_* accessors); false without one, past the end or for NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_step_has_schedule(
+    program: *const enrollkit_program,
+    index: usize,
+) -> bool {
+    ffi_panic_boundary! {
+        value(program, |r| r.p.steps.get(index).is_some_and(|s| s.schedule.is_some()))
+    }
+}
+
+/// What the delay of step `index`'s schedule counts from: "start" (the enrollment's start) or
+/// "previous_step" (when the step before it was delivered, skipped, completed or failed); NULL
+/// without a schedule or past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_step_schedule_after(
+    program: *const enrollkit_program,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! { step_opt_text(program, index, |s| s.after.as_ref()) }
+}
+
+/// The delay of step `index`'s schedule, in its unit; 0 without a schedule or past the end
+/// (enrollkit_program_step_has_schedule tells the two apart).
+#[no_mangle]
+pub extern "C" fn enrollkit_program_step_schedule_delay(
+    program: *const enrollkit_program,
+    index: usize,
+) -> u32 {
+    ffi_panic_boundary! {
+        value(program, |r| r.p.steps.get(index).and_then(|s| s.schedule).map_or(0, |p| p.delay))
+    }
+}
+
+/// The unit of step `index`'s schedule: "minutes", "hours" (elapsed time), "days" or
+/// "business_days" (in the enrollee's time zone); NULL without a schedule or past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_step_schedule_unit(
+    program: *const enrollkit_program,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! { step_opt_text(program, index, |s| s.unit.as_ref()) }
+}
+
+/// The local time of day step `index` runs at, "HH:MM" in the enrollee's time zone; NULL when
+/// its schedule has none (the step keeps its anchor's time of day), without a schedule or past
+/// the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_step_schedule_at(
+    program: *const enrollkit_program,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! { step_opt_text(program, index, |s| s.at.as_ref()) }
 }
 
 /// Programs returned by enrollkit_program_list_typed, lent by the array

@@ -7,12 +7,13 @@ use ``enrollkit.Store``."""
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
-from ._types import FailureReason, Kind, ProgramState, StepStatus, Trigger
+from ._types import Anchor, DelayUnit, FailureReason, Kind, ProgramState, StepStatus, Trigger
 from .exceptions import EnrollkitError
 
 __all__ = [
     "Store",
     "User",
+    "StepSchedule",
     "Step",
     "Assessment",
     "Program",
@@ -87,8 +88,39 @@ class User:
     def __hash__(self) -> int: ...
 
 @final
+class StepSchedule:
+    def __new__(
+        cls,
+        after: Union[Anchor, str],
+        delay: int,
+        unit: Union[DelayUnit, str],
+        at: Optional[str] = None,
+    ) -> StepSchedule: ...
+    @property
+    def after(self) -> Anchor: ...
+    @property
+    def delay(self) -> int: ...
+    @property
+    def unit(self) -> DelayUnit: ...
+    @property
+    def at(self) -> Optional[str]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepSchedule: ...
+    def __reduce__(self) -> Tuple[Any, Tuple[Dict[str, Any]]]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class Step:
-    def __new__(cls, id: str, step_type: str, title: str, learner_completable: bool = True) -> Step: ...
+    def __new__(
+        cls,
+        id: str,
+        step_type: str,
+        title: str,
+        learner_completable: bool = True,
+        schedule: Optional[Union[StepSchedule, Mapping[str, Any]]] = None,
+    ) -> Step: ...
     @property
     def id(self) -> str: ...
     @property
@@ -97,6 +129,8 @@ class Step:
     def title(self) -> str: ...
     @property
     def learner_completable(self) -> bool: ...
+    @property
+    def schedule(self) -> Optional[StepSchedule]: ...
     def to_dict(self) -> Dict[str, Any]: ...
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step: ...

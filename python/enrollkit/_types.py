@@ -1,6 +1,6 @@
 """Typed records and str-valued enums for the objects enrollkit returns.
 
-The records (``User``, ``Step``, ``Assessment``, ``Program``, ``Enrollment``, ``StepProgress``,
+The records (``User``, ``StepSchedule``, ``Step``, ``Assessment``, ``Program``, ``Enrollment``, ``StepProgress``,
 ``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``, ``Page``) are
 native classes of the extension module: immutable, compared by value, with ``repr``,
 ``to_dict()``/``from_dict()`` (the canonical JSON form) and pickling. Their times are aware UTC
@@ -32,6 +32,7 @@ from ._enrollkit import (
     Step,
     StepFunnel,
     StepProgress,
+    StepSchedule,
     User,
     format_time,
     parse_time,
@@ -43,11 +44,14 @@ __all__ = [
     "Trigger",
     "FailureReason",
     "StepStatus",
+    "Anchor",
+    "DelayUnit",
     "View",
     "BatchMode",
     "Order",
     "Actor",
     "User",
+    "StepSchedule",
     "Step",
     "Assessment",
     "Program",
@@ -111,6 +115,23 @@ class StepStatus(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class Anchor(str, Enum):
+    """What a step schedule's delay counts from."""
+
+    START = "start"
+    PREVIOUS_STEP = "previous_step"
+
+
+class DelayUnit(str, Enum):
+    """The unit of a step schedule's delay: minutes and hours are elapsed time; days and
+    business days (Monday to Friday) count in the enrollee's time zone."""
+
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    BUSINESS_DAYS = "business_days"
 
 
 class View(str, Enum):

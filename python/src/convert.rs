@@ -7,7 +7,8 @@
 //! nested at most [`MAX_JSON_DEPTH`] containers deep, checked before each level is entered.
 
 use enrollkit::{
-    Error, ErrorCode, FailureReason, Kind, ProgramState, StepStatus, Timestamp, Trigger,
+    Anchor, DelayUnit, Error, ErrorCode, FailureReason, Kind, ProgramState, StepStatus, Timestamp,
+    Trigger,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -273,7 +274,15 @@ macro_rules! py_enum {
         }
     )*};
 }
-py_enum!(Kind, ProgramState, Trigger, FailureReason, StepStatus);
+py_enum!(
+    Kind,
+    ProgramState,
+    Trigger,
+    FailureReason,
+    StepStatus,
+    Anchor,
+    DelayUnit
+);
 
 /// The Python enum member of `value` (`Kind.COURSE` for `Kind::Course`).
 pub(crate) fn member<E: PyEnum>(py: Python<'_>, value: E) -> PyResult<Bound<'_, PyAny>> {

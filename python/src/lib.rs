@@ -85,6 +85,11 @@ fn _enum_values(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         enrollkit::StepStatus::CLASS,
         values::<enrollkit::StepStatus>(),
     )?;
+    out.set_item(enrollkit::Anchor::CLASS, values::<enrollkit::Anchor>())?;
+    out.set_item(
+        enrollkit::DelayUnit::CLASS,
+        values::<enrollkit::DelayUnit>(),
+    )?;
     Ok(out)
 }
 

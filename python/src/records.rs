@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-use enrollkit::{Error, Kind, Status, Timestamp};
+use enrollkit::{Anchor, DelayUnit, Error, Kind, LocalTime, Status, Timestamp};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use serde_json::Value;
@@ -358,9 +358,104 @@ record!(User,
     }
 });
 
-// -- Step, Assessment, Program -----------------------------------------------------------------
+// -- StepSchedule, Step, Assessment, Program --------------------------------------------------
 
-/// One step of a program; `learner_completable` says whether the learner can complete it.
+/// When a track's step runs: `delay` `unit`s after `after` (the enrollment's start, or the
+/// step before it), at the local time of day `at` (`"HH:MM"`, days and business days only) in
+/// the enrollee's time zone.
+#[pyclass(frozen, eq, hash, module = "enrollkit")]
+#[derive(Clone, PartialEq, Hash)]
+pub(crate) struct StepSchedule {
+    pub(crate) inner: enrollkit::StepSchedule,
+}
+
+impl StepSchedule {
+    fn value(&self, py: Python<'_>) -> PyResult<Value> {
+        value_of(py, &self.inner)
+    }
+}
+
+record!(StepSchedule,
+    attrs: ["after", "delay", "unit", "at"],
+    fields: ["after", "delay", "unit", "at"],
+    nested: flat, {
+    /// Checks the schedule as the store does: an unknown anchor or unit, a time of day that is
+    /// not `HH:MM` (00:00-23:59), a delay above the longest one or a time of day with minutes
+    /// or hours is a `ValidationError`.
+    #[new]
+    #[pyo3(signature = (after, delay, unit, at=None))]
+    fn new(
+        py: Python<'_>,
+        after: &Bound<'_, PyAny>,
+        delay: &Bound<'_, PyAny>,
+        unit: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let at = match at {
+            Some(v) if !v.is_none() => {
+                let text = check(py, convert::string(v, "at"))?;
+                Some(LocalTime::parse(&text).map_err(|e| convert::raise(py, &e))?)
+            }
+            _ => None,
+        };
+        let inner = enrollkit::StepSchedule {
+            after: enum_arg(after, "after")?,
+            delay: u32_arg(delay, "schedule.delay")?,
+            unit: enum_arg(unit, "unit")?,
+            at,
+        };
+        inner.validate().map_err(|e| convert::raise(py, &e))?;
+        Ok(StepSchedule { inner })
+    }
+
+    /// What the delay counts from (an `Anchor`): the enrollment's start or the step before.
+    #[getter]
+    fn after(&self) -> Member<Anchor> {
+        Member(self.inner.after)
+    }
+
+    /// How many units.
+    #[getter]
+    fn delay(&self) -> u32 {
+        self.inner.delay
+    }
+
+    /// The unit (a `DelayUnit`): minutes and hours are elapsed time; days and business days
+    /// count in the enrollee's time zone.
+    #[getter]
+    fn unit(&self) -> Member<DelayUnit> {
+        Member(self.inner.unit)
+    }
+
+    /// The local time of day the step runs at, `"HH:MM"`; `None` keeps the anchor's.
+    #[getter]
+    fn at(&self) -> Option<String> {
+        self.inner.at.map(|t| t.to_string())
+    }
+});
+
+/// A step's schedule argument: `None`, a `StepSchedule` or a mapping of its fields (read by
+/// `StepSchedule.from_dict`).
+fn schedule_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<enrollkit::StepSchedule>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let py = value.py();
+    if let Ok(record) = value.cast::<StepSchedule>() {
+        return Ok(Some(record.get().inner));
+    }
+    if value.cast::<pyo3::types::PyMapping>().is_err() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "schedule must be a StepSchedule, a mapping or None, not {}",
+            convert::type_name(value)
+        )));
+    }
+    let record = record_from_dict(&py.get_type::<StepSchedule>(), value.clone())?;
+    Ok(Some(record.cast::<StepSchedule>()?.get().inner))
+}
+
+/// One step of a program; `learner_completable` says whether the learner can complete it, and
+/// `schedule` (tracks) when it runs.
 #[pyclass(frozen, eq, hash, module = "enrollkit")]
 #[derive(Clone, PartialEq)]
 pub(crate) struct Step {
@@ -380,21 +475,27 @@ impl Step {
 }
 
 record!(Step,
-    attrs: ["id", "step_type", "title", "learner_completable"],
-    fields: ["id", "step_type", "title", "learner_completable"],
+    attrs: ["id", "step_type", "title", "learner_completable", "schedule"],
+    fields: ["id", "step_type", "title", "learner_completable", "schedule"],
     nested: flat, {
     #[new]
-    #[pyo3(signature = (id, step_type, title, learner_completable=true))]
-    fn new(id: String, step_type: String, title: String, learner_completable: bool) -> Self {
-        Step {
+    #[pyo3(signature = (id, step_type, title, learner_completable=true, schedule=None))]
+    fn new(
+        id: String,
+        step_type: String,
+        title: String,
+        learner_completable: bool,
+        schedule: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(Step {
             inner: enrollkit::Step {
                 id,
                 step_type,
                 title,
                 learner_completable,
-                schedule: None,
+                schedule: schedule_arg(schedule)?,
             },
-        }
+        })
     }
 
     /// Step id, unique within the program.
@@ -419,6 +520,13 @@ record!(Step,
     #[getter]
     fn learner_completable(&self) -> bool {
         self.inner.learner_completable
+    }
+
+    /// When the step runs (tracks), or `None`. `to_dict()` leaves the key out when `None`, as
+    /// the core's JSON does.
+    #[getter]
+    fn schedule(&self) -> Option<StepSchedule> {
+        self.inner.schedule.map(|inner| StepSchedule { inner })
     }
 });
 
@@ -1860,6 +1968,7 @@ record!(Page,
 /// Registers the record classes.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<User>()?;
+    m.add_class::<StepSchedule>()?;
     m.add_class::<Step>()?;
     m.add_class::<Assessment>()?;
     m.add_class::<Program>()?;
@@ -1879,6 +1988,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub(crate) fn attributes() -> Vec<(&'static str, &'static [&'static str])> {
     vec![
         ("User", User::ATTRS),
+        ("StepSchedule", StepSchedule::ATTRS),
         ("Step", Step::ATTRS),
         ("Assessment", Assessment::ATTRS),
         ("Program", Program::ATTRS),

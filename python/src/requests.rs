@@ -5,8 +5,8 @@
 //! the same `validation` error (field `user` or `program`) whatever surface sent the document.
 
 use enrollkit::{
-    EnrollRequest, Kind, ListQuery, Order, Pagination, ProgramSpec, ProgramState, Trigger, User,
-    UserRef,
+    Anchor, DelayUnit, EnrollRequest, Kind, ListQuery, LocalTime, Order, Pagination, ProgramSpec,
+    ProgramState, StepSchedule, Trigger, User, UserRef,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -166,12 +166,15 @@ impl Doc {
         if value.is_none() {
             return Ok(None);
         }
+        self.u32(field, value).map(Some)
+    }
+
+    fn u32(&self, field: &str, value: &Bound<'_, PyAny>) -> Result<u32, Refusal> {
         if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
             return Err(self.wrong(field, "an int", value));
         }
         value
             .extract::<u32>()
-            .map(Some)
             .map_err(|_| invalid(self.what, format!("{field}: {value} is out of range")))
     }
 
@@ -297,7 +300,14 @@ static PROGRAM_FIELDS: Names = Names::new(&[
     "steps",
     "assessment",
 ]);
-static STEP_FIELDS: Names = Names::new(&["id", "step_type", "title", "learner_completable"]);
+static STEP_FIELDS: Names = Names::new(&[
+    "id",
+    "step_type",
+    "title",
+    "learner_completable",
+    "schedule",
+]);
+static SCHEDULE_FIELDS: Names = Names::new(&["after", "delay", "unit", "at"]);
 static ASSESSMENT_FIELDS: Names = Names::new(&["passing_score", "max_attempts"]);
 
 /// A program spec from a `Program` record (its `created_at` and `updated_at` are ignored) or a
@@ -349,17 +359,20 @@ fn step(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<enrollkit::Step, Refusal>
         return Ok(record.get().inner.clone());
     }
     let (mut id, mut step_type, mut title, mut completable) = (None, None, None, None);
+    let mut schedule = None;
+    // From a snapshot: reading a schedule mapping can run Python code.
     each_field(
         value,
         doc.what,
         &STEP_FIELDS,
-        Reading::InPlace,
+        Reading::Snapshot,
         |field, v| {
             match field {
                 Ok(f @ "id") => id = Some(doc.string(f, &v)?),
                 Ok(f @ "step_type") => step_type = Some(doc.string(f, &v)?),
                 Ok(f @ "title") => title = Some(doc.string(f, &v)?),
                 Ok(f @ "learner_completable") => completable = Some(doc.boolean(f, &v)?),
+                Ok("schedule") => schedule = step_schedule(doc, &v)?,
                 other => return Err(doc.unknown(key_text(&other), &STEP_FIELDS)),
             }
             Ok(())
@@ -370,8 +383,54 @@ fn step(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<enrollkit::Step, Refusal>
         step_type: step_type.ok_or_else(|| doc.missing("step_type"))?,
         title: title.ok_or_else(|| doc.missing("title"))?,
         learner_completable: completable.ok_or_else(|| doc.missing("learner_completable"))?,
-        schedule: None,
+        schedule,
     })
+}
+
+/// A step's schedule: `None`, a `StepSchedule` record or a mapping of its fields (`after`,
+/// `delay`, `unit` required; `at` as `HH:MM` text). As in the core's JSON reader, a malformed
+/// one is a `validation` error of the document; the rules between fields (a time of day only
+/// with days, the longest delay) are checked when the program is stored.
+fn step_schedule(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<Option<StepSchedule>, Refusal> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    if let Ok(record) = value.cast::<records::StepSchedule>() {
+        return Ok(Some(record.get().inner));
+    }
+    let (mut after, mut delay, mut unit, mut at) = (None, None, None, None);
+    each_field(
+        value,
+        doc.what,
+        &SCHEDULE_FIELDS,
+        Reading::InPlace,
+        |field, v| {
+            match field {
+                Ok("after") => after = Some(doc.enumerated::<Anchor>("schedule.after", &v)?),
+                Ok("delay") => delay = Some(doc.u32("schedule.delay", &v)?),
+                Ok("unit") => unit = Some(doc.enumerated::<DelayUnit>("schedule.unit", &v)?),
+                Ok("at") => {
+                    at = match doc.opt_string("schedule.at", &v)? {
+                        Some(text) => Some(LocalTime::parse(&text).map_err(|_| {
+                            invalid(
+                                doc.what,
+                                format!("schedule.at: {text:?} is not a time of day like 09:00"),
+                            )
+                        })?),
+                        None => None,
+                    }
+                }
+                other => return Err(doc.unknown(key_text(&other), &SCHEDULE_FIELDS)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Some(StepSchedule {
+        after: after.ok_or_else(|| doc.missing("after"))?,
+        delay: delay.ok_or_else(|| doc.missing("delay"))?,
+        unit: unit.ok_or_else(|| doc.missing("unit"))?,
+        at,
+    }))
 }
 
 fn assessment(

@@ -1314,6 +1314,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_enrollment_dropped_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_canceled_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_next_step_at(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_enrollment_paused_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_updated_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_progress(NULL) == 0 && enrollkit_enrollment_steps_delivered(NULL) == 0);
     CHECK(enrollkit_enrollment_steps_completed(NULL) == 0 && enrollkit_enrollment_steps_skipped(NULL) == 0);
@@ -1343,6 +1344,9 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_program_step_count(NULL) == 0 && enrollkit_program_step_id(NULL, 0) == NULL);
     CHECK(enrollkit_program_step_type(NULL, 0) == NULL && enrollkit_program_step_title(NULL, 0) == NULL);
     CHECK(!enrollkit_program_step_learner_completable(NULL, 0));
+    CHECK(!enrollkit_program_step_has_schedule(NULL, 0) && enrollkit_program_step_schedule_after(NULL, 0) == NULL);
+    CHECK(enrollkit_program_step_schedule_delay(NULL, 0) == 0 && enrollkit_program_step_schedule_unit(NULL, 0) == NULL);
+    CHECK(enrollkit_program_step_schedule_at(NULL, 0) == NULL);
     enrollkit_program_free(NULL);
     CHECK(enrollkit_program_array_count(NULL) == 0 && enrollkit_program_array_item(NULL, 0) == NULL);
     enrollkit_program_array_free(NULL);
@@ -1565,6 +1569,94 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(o == NULL && page == NULL && u == NULL && ua == NULL && p == NULL && pa == NULL && ev == NULL);
 }
 
+/* Step schedules: read back from a typed program; next_step_at computed by the engine in the
+ * enrollee's time zone (New York, across its change to summer time on 2027-03-14); a pause
+ * sets paused_at, and resuming moves the pending step by the time spent paused. */
+static void test_typed_schedules(enrollkit_store *s) {
+    OK(enrollkit_program_create(s, "{\"id\":\"drip\",\"kind\":\"track\",\"title\":\"Drip\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"welcome\",\"step_type\":\"message\",\"title\":\"Welcome\",\"learner_completable\":false},"
+                                   "{\"id\":\"tip\",\"step_type\":\"message\",\"title\":\"Tip\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":1,\"unit\":\"business_days\",\"at\":\"09:00\"}},"
+                                   "{\"id\":\"survey\",\"step_type\":\"message\",\"title\":\"Survey\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"start\",\"delay\":3,\"unit\":\"days\",\"at\":\"09:00\"}},"
+                                   "{\"id\":\"nudge\",\"step_type\":\"message\",\"title\":\"Nudge\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":90,\"unit\":\"minutes\"}}]}", NULL));
+    enrollkit_program *p = NULL;
+    OK(enrollkit_program_get_typed(s, "drip", &p));
+    CHECK(enrollkit_program_step_count(p) == 4);
+    CHECK(!enrollkit_program_step_has_schedule(p, 0));
+    CHECK(enrollkit_program_step_schedule_after(p, 0) == NULL && enrollkit_program_step_schedule_delay(p, 0) == 0);
+    CHECK(enrollkit_program_step_schedule_unit(p, 0) == NULL && enrollkit_program_step_schedule_at(p, 0) == NULL);
+    CHECK(enrollkit_program_step_has_schedule(p, 1));
+    CHECK(STREQ(enrollkit_program_step_schedule_after(p, 1), "previous_step"));
+    CHECK(enrollkit_program_step_schedule_delay(p, 1) == 1);
+    CHECK(STREQ(enrollkit_program_step_schedule_unit(p, 1), "business_days"));
+    CHECK(STREQ(enrollkit_program_step_schedule_at(p, 1), "09:00"));
+    CHECK(STREQ(enrollkit_program_step_schedule_after(p, 2), "start"));
+    CHECK(enrollkit_program_step_schedule_delay(p, 2) == 3 && STREQ(enrollkit_program_step_schedule_unit(p, 2), "days"));
+    CHECK(enrollkit_program_step_schedule_at(p, 1) == enrollkit_program_step_schedule_at(p, 1)); /* lent again */
+    CHECK(enrollkit_program_step_has_schedule(p, 3) && enrollkit_program_step_schedule_delay(p, 3) == 90);
+    CHECK(STREQ(enrollkit_program_step_schedule_unit(p, 3), "minutes"));
+    CHECK(enrollkit_program_step_schedule_at(p, 3) == NULL); /* keeps the anchor's time of day */
+    CHECK(!enrollkit_program_step_has_schedule(p, 4) && enrollkit_program_step_schedule_after(p, 4) == NULL);
+    CHECK(enrollkit_program_step_schedule_delay(p, 4) == 0 && enrollkit_program_step_schedule_unit(p, 4) == NULL);
+    CHECK(enrollkit_program_step_schedule_at(p, 4) == NULL);
+    enrollkit_program_free(p);
+    OK(enrollkit_program_get_typed(s, "trk", &p)); /* no schedules */
+    CHECK(!enrollkit_program_step_has_schedule(p, 0) && !enrollkit_program_step_has_schedule(p, 1));
+    enrollkit_program_free(p);
+
+    /* Refused: a course's step with a schedule, a time of day with hours, an unknown unit or
+     * time, a time zone the IANA database does not have. */
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"c9\",\"kind\":\"course\",\"title\":\"C\",\"state\":\"active\",\"steps\":["
+                                       "{\"id\":\"a\",\"step_type\":\"lesson\",\"title\":\"A\",\"learner_completable\":true,"
+                                       "\"schedule\":{\"after\":\"start\",\"delay\":1,\"unit\":\"days\"}}]}", NULL),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"schedule\""));
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"t9\",\"kind\":\"track\",\"title\":\"T\",\"state\":\"active\",\"steps\":["
+                                       "{\"id\":\"a\",\"step_type\":\"message\",\"title\":\"A\",\"learner_completable\":false,"
+                                       "\"schedule\":{\"after\":\"start\",\"delay\":1,\"unit\":\"hours\",\"at\":\"09:00\"}}]}", NULL),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"schedule.at\""));
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"t9\",\"kind\":\"track\",\"title\":\"T\",\"state\":\"active\",\"steps\":["
+                                       "{\"id\":\"a\",\"step_type\":\"message\",\"title\":\"A\",\"learner_completable\":false,"
+                                       "\"schedule\":{\"after\":\"start\",\"delay\":1,\"unit\":\"weeks\"}}]}", NULL),
+           ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"t9\",\"kind\":\"track\",\"title\":\"T\",\"state\":\"active\",\"steps\":["
+                                       "{\"id\":\"a\",\"step_type\":\"message\",\"title\":\"A\",\"learner_completable\":false,"
+                                       "\"schedule\":{\"after\":\"start\",\"delay\":1,\"unit\":\"days\",\"at\":\"25:00\"}}]}", NULL),
+           ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_user_upsert(s, "{\"id\":\"mars\",\"timezone\":\"Mars/Olympus\"}", NULL), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"timezone\""));
+
+    /* Friday 2027-03-12 16:00 in New York (21:00Z). */
+    static const int64_t FRI_2100 = 1804885200000LL, MON_1300 = 1805115600000LL, SAT_1200 = 1804939200000LL;
+    OK(enrollkit_user_upsert(s, "{\"id\":\"ny\",\"timezone\":\"America/New_York\"}", NULL));
+    OK(enrollkit_store_set_time(s, "2027-03-12T21:00:00Z"));
+    enrollkit_enrollment *e = NULL;
+    char id[64];
+    OK(enrollkit_enroll_typed(s, "system", "ny", "drip", &e));
+    snprintf(id, sizeof id, "%s", enrollkit_enrollment_id(e));
+    CHECK(STREQ(enrollkit_enrollment_timezone(e), "America/New_York"));
+    CHECK(enrollkit_enrollment_next_step_at(e) == FRI_2100); /* the welcome, at once */
+    CHECK(enrollkit_enrollment_paused_at(e) == ENROLLKIT_TIME_ABSENT);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_store_advance_time(s, 5 * 60 * 1000));
+    OK(enrollkit_step_deliver_typed(s, "system", id, "welcome", NULL, &e));
+    CHECK(enrollkit_enrollment_next_step_at(e) == MON_1300); /* the next business day at 09:00 EDT */
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_store_set_time(s, "2027-03-13T12:00:00Z"));
+    OK(enrollkit_transition_typed(s, "admin", id, ENROLLKIT_COMMAND_PAUSE, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "paused") && enrollkit_enrollment_paused_at(e) == SAT_1200);
+    CHECK(enrollkit_enrollment_next_step_at(e) == MON_1300);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_store_advance_time(s, (2 * 24 + 3) * 3600 * 1000LL));
+    OK(enrollkit_transition_typed(s, "admin", id, ENROLLKIT_COMMAND_RESUME, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_paused_at(e) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_enrollment_next_step_at(e) == MON_1300 + (2 * 24 + 3) * 3600 * 1000LL);
+    enrollkit_enrollment_free(e);
+}
+
 /* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
  * PostgreSQL databases, when the tests run under scripts/pg). */
 static void test_typed(const char *location) {
@@ -1578,6 +1670,7 @@ static void test_typed(const char *location) {
     test_typed_users_and_programs(s);
     test_typed_enrollments(s);
     test_typed_null_and_utf8(s);
+    test_typed_schedules(s);
     enrollkit_store_free(s);
 }
 

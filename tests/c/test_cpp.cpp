@@ -274,6 +274,46 @@ void run() {
     expect_error(ENROLLKIT_RESULT_NULL_PARAMETER, [&] { (void)store::open(nullptr); });
 }
 
+// Step schedules: read back as step::schedule; next_step_at in the enrollee's zone; a pause.
+void schedules() {
+    using namespace enrollkit;
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.create_program(R"({"id":"drip","kind":"track","title":"Drip","state":"active","steps":[)"
+                     R"({"id":"welcome","step_type":"message","title":"Welcome","learner_completable":false},)"
+                     R"({"id":"tip","step_type":"message","title":"Tip","learner_completable":false,)"
+                     R"("schedule":{"after":"previous_step","delay":1,"unit":"business_days","at":"09:00"}},)"
+                     R"({"id":"nudge","step_type":"message","title":"Nudge","learner_completable":false,)"
+                     R"("schedule":{"after":"previous_step","delay":2,"unit":"hours"}}]})");
+    program drip = s.get_program("drip");
+    CHECK(!drip.step(0).schedule);
+    std::optional<step_schedule> tip = drip.step(1).schedule;
+    CHECK(tip && tip->after == "previous_step" && tip->delay == 1 && tip->unit == "business_days" && tip->at == "09:00");
+    std::optional<step_schedule> nudge = drip.step(2).schedule;
+    CHECK(nudge && nudge->after == "previous_step" && nudge->delay == 2 && nudge->unit == "hours" && !nudge->at);
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] {
+        s.create_program(R"({"id":"c","kind":"course","title":"C","state":"active","steps":[)"
+                         R"({"id":"a","step_type":"lesson","title":"A","learner_completable":true,)"
+                         R"("schedule":{"after":"start","delay":1,"unit":"days"}}]})");
+    });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { s.upsert_user(R"({"id":"m","timezone":"Mars/Olympus"})"); });
+
+    // Friday 2027-03-12 16:00 in New York: the tip runs on Monday the 15th at 09:00 EDT.
+    s.upsert_user(R"({"id":"ny","timezone":"America/New_York"})");
+    s.set_time("2027-03-12T21:00:00Z");
+    const time_point friday{std::chrono::milliseconds(1804885200000LL)};
+    const time_point monday_nine{std::chrono::milliseconds(1805115600000LL)};
+    enrollment e = s.enroll("system", "ny", "drip");
+    const std::string id(e.id());
+    CHECK(e.next_step_at() == friday && !e.paused_at());
+    e = s.deliver_step("system", id, "welcome");
+    CHECK(e.next_step_at() == monday_nine);
+    e = s.transition("admin", id, command::pause);
+    CHECK(e.paused_at() == friday && e.next_step_at() == monday_nine);
+    s.advance_time(std::chrono::hours(1));
+    e = s.transition("admin", id, command::resume);
+    CHECK(!e.paused_at() && e.next_step_at() == monday_nine + std::chrono::hours(1));
+}
+
 void files(const std::string &dir) {
     using namespace enrollkit;
     store s = store::open(dir + "/cpp.db");
@@ -294,6 +334,7 @@ void files(const std::string &dir) {
 int main(int argc, char **argv) {
     try {
         run();
+        schedules();
         files(argc > 1 ? argv[1] : ".");
     } catch (const enrollkit::error &e) {
         std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());

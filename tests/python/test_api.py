@@ -16,8 +16,10 @@ import pytest
 from scenario_driver import backends, fresh_postgres_database
 from enrollkit import (
     Actor,
+    Anchor,
     Assessment,
     BatchMode,
+    DelayUnit,
     Enrollment,
     FailureReason,
     Kind,
@@ -25,6 +27,7 @@ from enrollkit import (
     Program,
     ProgramState,
     Step,
+    StepSchedule,
     StepStatus,
     Store,
     Trigger,
@@ -354,6 +357,54 @@ def test_track_steps_mentor_schedule(store: Store) -> None:
     store.advance_time(timedelta(hours=1))
     assert store.start_due() == [later.id]
     assert store.cancel(later.id).status == "canceled"
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_step_schedules_set_next_step_at(store: Store) -> None:
+    """A drip in New York across the March 2027 change: welcome at once, a tip the next business
+    day at 09:00, a survey on day 3 after the start at 09:00; a pause moves the pending step."""
+    p = store.create_program(Program(id="drip", kind=Kind.TRACK, title="Drip", state=ProgramState.ACTIVE, steps=[
+        Step("welcome", "message", "Welcome", learner_completable=False),
+        Step("tip", "message", "Tip", False, StepSchedule(Anchor.PREVIOUS_STEP, 1, DelayUnit.BUSINESS_DAYS, "09:00")),
+        Step("survey", "message", "Survey", False, {"after": "start", "delay": 3, "unit": "days", "at": "09:00"}),
+    ]))
+    assert store.get_program("drip") == p and p.steps[2].schedule == StepSchedule("start", 3, "days", "09:00")
+    store.upsert_user(User(id="ny", timezone="America/New_York"))
+    store.set_time("2027-03-12T21:00:00Z")  # Friday 16:00 EST; New York springs forward on Sunday the 14th
+    e = store.enroll("ny", "drip", actor=Actor.SYSTEM)
+    assert e.timezone == "America/New_York" and e.next_step_at == utc("2027-03-12T21:00:00Z")  # welcome at once
+    store.set_time("2027-03-12T21:05:00Z")
+    e = store.deliver_step(e.id, "welcome", actor=Actor.SYSTEM)
+    assert e.next_step_at == utc("2027-03-15T13:00:00Z")  # the next business day, Monday, at 09:00 EDT
+    store.set_time("2027-03-13T12:00:00Z")
+    e = store.pause(e.id)
+    assert (e.status, e.paused_at, e.next_step_at) == ("paused", utc("2027-03-13T12:00:00Z"), utc("2027-03-15T13:00:00Z"))
+    assert store.get_enrollment(e.id) == e
+    store.advance_time(timedelta(days=2, hours=3))
+    e = store.resume(e.id)
+    # Moved by the time spent paused, two days and three hours.
+    assert (e.status, e.paused_at, e.next_step_at) == ("active", None, utc("2027-03-17T16:00:00Z"))
+    store.set_time("2027-03-17T16:00:00Z")
+    e = store.deliver_step(e.id, "tip", actor=Actor.SYSTEM)
+    assert e.next_step_at == utc("2027-03-15T13:00:00Z")  # day 3 after the start: Monday 09:00 EDT, due already
+    e = store.deliver_step(e.id, "survey", actor=Actor.SYSTEM)
+    assert e.status == "completed" and e.next_step_at is None
+    # A scheduled start has no next step until it starts; a track without schedules leaves the
+    # time to the host.
+    later = store.enroll("u2", "drip", start_at=utc("2027-03-18T09:00:00Z"), actor=Actor.SYSTEM)
+    assert later.status == "new" and later.next_step_at is None
+    store.set_time("2027-03-18T09:00:00Z")
+    assert store.start_due() == [later.id]
+    assert store.get_enrollment(later.id).next_step_at == utc("2027-03-18T09:00:00Z")
+    assert store.enroll("u2", "trk", actor=Actor.SYSTEM).next_step_at is None
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.create_program({"id": "crs2", "kind": "course", "title": "C", "state": "active", "steps": [
+            {"id": "a", "step_type": "lesson", "title": "A", "learner_completable": True,
+             "schedule": {"after": "start", "delay": 1, "unit": "days"}}]})
+    assert refused.value.field == "schedule"
 
 
 def test_certification(store: Store) -> None:

@@ -7,14 +7,16 @@ import math
 import pickle
 import types
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
 
 import enrollkit
 import pytest
 from enrollkit import (
     Actor,
+    Anchor,
     Assessment,
     Attempt,
+    DelayUnit,
     Enrollment,
     EnrollOutcome,
     Event,
@@ -27,6 +29,7 @@ from enrollkit import (
     Step,
     StepFunnel,
     StepProgress,
+    StepSchedule,
     StepStatus,
     Store,
     Trigger,
@@ -35,8 +38,10 @@ from enrollkit import (
 from enrollkit import _enrollkit
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
-RECORDS = [User, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel, ProgramReport,
-           EnrollOutcome, Page]
+RECORDS = [User, StepSchedule, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel,
+           ProgramReport, EnrollOutcome, Page]
+# Keys to_dict() leaves out when they are absent, as the core's JSON does.
+OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at"}
 
 
 @pytest.fixture
@@ -49,6 +54,10 @@ def store() -> Iterator[Store]:
         Step("hello", "message", "Hello", learner_completable=False), Step("survey", "survey", "Survey")]))
     s.create_program(Program(id="crs", kind="course", title="Course", state="active", self_enrollment=True,
                              assessment=Assessment(60, max_attempts=3)))
+    s.create_program(Program(id="drip", kind=Kind.TRACK, title="Drip", state=ProgramState.ACTIVE, steps=[
+        Step("welcome", "message", "Welcome", learner_completable=False),
+        Step("tip", "message", "Tip", False, StepSchedule(Anchor.PREVIOUS_STEP, 1, DelayUnit.BUSINESS_DAYS, "09:00")),
+        Step("nudge", "message", "Nudge", False, {"after": "previous_step", "delay": 90, "unit": "minutes"})]))
     yield s
     s.close()
 
@@ -63,9 +72,11 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
     outcomes = store.enroll_many([{"user_id": "u2", "program_id": "crs"}, {"user_id": "u1", "program_id": "crs"},
                                   {"user_id": "ghost", "program_id": "crs"}], mode="best_effort")
     report = store.report("trk")
+    drip = store.get_program("drip").steps
     return {
         User: store.list_users(),
-        Step: store.get_program("trk").steps,
+        StepSchedule: [step.schedule for step in drip if step.schedule is not None],
+        Step: store.get_program("trk").steps + drip,
         Assessment: [a for a in [store.get_program("crs").assessment] if a is not None],
         Program: store.list_programs(),
         Enrollment: [store.get_enrollment(t.id), c],
@@ -102,7 +113,9 @@ def test_attributes_match_to_dict_repr_and_the_core(store: Store) -> None:
             # shows up as a key nobody can read.
             d = r.to_dict()
             assert list(d) == [a for a in attrs[cls.__name__] if a in d], cls
-            assert set(d) == set(attrs[cls.__name__]) - ({"enrollment", "existing_id", "error"} - set(d)), cls
+            assert set(d) == set(attrs[cls.__name__]) - (OMITTED_WHEN_ABSENT - set(d)), cls
+            for key in OMITTED_WHEN_ABSENT & (set(attrs[cls.__name__]) - set(d)):
+                assert getattr(r, key) is None, (cls, key)
             text = repr(r)
             assert text.startswith(f"{cls.__name__}(") and all(f"{a}=" in text for a in attrs[cls.__name__])
 
@@ -220,6 +233,46 @@ def test_constructors() -> None:
         EnrollOutcome("failed", error=ValueError("x"))  # type: ignore[arg-type]
 
 
+def test_step_schedules() -> None:
+    day3 = StepSchedule("start", 3, "days", "09:00")
+    assert day3.after is Anchor.START and day3.unit is DelayUnit.DAYS and (day3.delay, day3.at) == (3, "09:00")
+    assert day3 == StepSchedule(after=Anchor.START, delay=3, unit=DelayUnit.DAYS, at="09:00")
+    assert hash(day3) == hash(StepSchedule(Anchor.START, 3, DelayUnit.DAYS, "09:00"))
+    assert day3 != StepSchedule("start", 3, "days", "09:30") and day3 != StepSchedule("start", 3, "days")
+    assert day3.to_dict() == {"after": "start", "delay": 3, "unit": "days", "at": "09:00"}
+    soon = StepSchedule("previous_step", 90, "minutes")
+    assert soon.at is None and soon.to_dict() == {"after": "previous_step", "delay": 90, "unit": "minutes"}
+    assert StepSchedule.from_dict(soon.to_dict()) == soon and pickle.loads(pickle.dumps(day3)) == day3
+    assert repr(day3).startswith("StepSchedule(after=")
+    step = Step("tip", "message", "Tip", False, {"after": "previous_step", "delay": 1, "unit": "business_days"})
+    assert step.schedule == StepSchedule("previous_step", 1, "business_days")
+    assert step.to_dict()["schedule"] == {"after": "previous_step", "delay": 1, "unit": "business_days"}
+    assert Step.from_dict(step.to_dict()) == step and Step.from_dict({**step.to_dict(), "schedule": None}) != step
+    assert Step("a", "lesson", "A").schedule is None and "schedule" not in Step("a", "lesson", "A").to_dict()
+    assert Step("a", "lesson", "A", schedule=day3).schedule == day3
+    # Every bad value is a ValidationError naming the schedule's field, never a bare Python error.
+    cases: List[Tuple[Dict[str, Any], str]] = [
+        ({"unit": "weeks"}, "schedule.unit"), ({"after": "enrollment"}, "schedule.after"),
+        ({"at": "25:00"}, "schedule.at"), ({"at": "9:00"}, "schedule.at"),
+        ({"unit": "hours", "at": "09:00"}, "schedule.at"), ({"delay": -1}, "schedule.delay"),
+        ({"delay": 10 * 366 * 24 * 60 + 1}, "schedule.delay"), ({"delay": 2**40}, "schedule.delay")]
+    for kwargs, field in cases:
+        args: Dict[str, Any] = {"after": "start", "delay": 1, "unit": "days", **kwargs}
+        with pytest.raises(enrollkit.ValidationError) as info:
+            StepSchedule(**args)
+        assert info.value.field == field, kwargs
+        with pytest.raises(enrollkit.ValidationError):
+            Step("a", "message", "A", schedule=args)
+    wrong_types: List[Dict[str, Any]] = [{"delay": "1"}, {"delay": True}, {"at": 900}, {"unit": 3}]
+    for bad in wrong_types:
+        with pytest.raises(TypeError):
+            StepSchedule(**{"after": "start", "delay": 1, "unit": "days", **bad})
+    with pytest.raises(TypeError):
+        Step("a", "message", "A", schedule="daily")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unit"):
+        Step("a", "message", "A", schedule={"after": "start", "delay": 1})
+
+
 # -- requests from Python objects ----------------------------------------------------------------
 
 
@@ -271,11 +324,45 @@ def test_users_from_records_mappings_and_iterables(store: Store) -> None:
     {"id": "p", "kind": "course", "title": "T", "state": "active", "assessment": {"passing_score": 6,
                                                                                   "max_attempts": -1}},
     {"id": "p", "kind": "course", "title": "T", "state": "active", "created_at": "2026-01-01T00:00:00Z"},
+    *({"id": "p", "kind": "track", "title": "T", "state": "active",
+       "steps": [{"id": "s", "step_type": "message", "title": "S", "learner_completable": False, "schedule": schedule}]}
+      for schedule in [{"after": "start", "delay": 1, "unit": "weeks"},
+                       {"after": "start", "delay": 1, "unit": "days", "at": "25:00"},
+                       {"after": "start", "delay": 1, "unit": "days", "at": 9},
+                       {"after": "later", "delay": 1, "unit": "days"},
+                       {"after": "start", "delay": -1, "unit": "days"},
+                       {"after": "start", "delay": 1.0, "unit": "days"},
+                       {"after": "start", "unit": "days"},
+                       {"after": "start", "delay": 1, "unit": "days", "every": "week"},
+                       "daily", [1, "days"]]),
 ])
 def test_bad_program_mappings_are_validation_errors(store: Store, bad: Dict[str, Any]) -> None:
     with pytest.raises(enrollkit.ValidationError) as info:
         store.create_program(bad)
     assert info.value.field == "program"
+
+
+def test_schedules_the_store_refuses(store: Store) -> None:
+    """Schedules that read fine but break a rule: the store refuses them, as it does in JSON."""
+    step: Dict[str, Any] = {"id": "s", "step_type": "message", "title": "S", "learner_completable": False}
+    before = store.stats()
+    for kind, schedule, field in [
+        ("course", {"after": "start", "delay": 1, "unit": "days"}, "schedule"),
+        ("certification", StepSchedule("start", 1, "days"), "schedule"),
+        ("track", {"after": "start", "delay": 2, "unit": "hours", "at": "09:00"}, "schedule.at"),
+        ("track", {"after": "start", "delay": 10 * 366 * 24 * 60 + 1, "unit": "minutes"}, "schedule.delay"),
+    ]:
+        with pytest.raises(enrollkit.ValidationError) as info:
+            store.create_program({"id": "p", "kind": kind, "title": "T", "state": "active",
+                                  "steps": [{**step, "schedule": schedule}]})
+        assert info.value.field == field, (kind, schedule)
+    with pytest.raises(enrollkit.ValidationError) as bad_zone:
+        store.upsert_user(User("mars", timezone="Mars/Olympus"))
+    assert bad_zone.value.field == "timezone"
+    with pytest.raises(enrollkit.ValidationError) as bad_enroll_zone:
+        store.enroll("u2", "drip", timezone="Mars/Olympus")
+    assert bad_enroll_zone.value.field == "timezone"
+    assert store.stats() == before
 
 
 def test_program_mappings_take_records_and_enum_members(store: Store) -> None:
@@ -285,6 +372,15 @@ def test_program_mappings_take_records_and_enum_members(store: Store) -> None:
                               "assessment": Assessment(50)})
     assert [s.id for s in p.steps] == ["a", "b"] and p.assessment == Assessment(50.0, None)
     assert store.update_program(p).title == "T"
+    timed = store.create_program({"id": "p5", "kind": "track", "title": "T", "state": ProgramState.ACTIVE, "steps": [
+        {"id": "a", "step_type": "message", "title": "A", "learner_completable": False,
+         "schedule": StepSchedule(Anchor.START, 1, DelayUnit.DAYS, "09:00")},
+        {"id": "b", "step_type": "message", "title": "B", "learner_completable": False,
+         "schedule": {"after": Anchor.PREVIOUS_STEP, "delay": 2, "unit": DelayUnit.HOURS, "at": None}},
+        {"id": "c", "step_type": "message", "title": "C", "learner_completable": False, "schedule": None}]})
+    assert [s.schedule for s in timed.steps] == [StepSchedule("start", 1, "days", "09:00"),
+                                                 StepSchedule("previous_step", 2, "hours"), None]
+    assert store.get_program("p5") == timed and Program.from_dict(timed.to_dict()) == timed
 
 
 def test_enroll_rows_are_keyword_arguments(store: Store) -> None:
@@ -397,6 +493,24 @@ def test_mappings_that_change_what_holds_them_are_read_from_snapshots(store: Sto
     program["steps"] = [Steps()]
     assert [s.id for s in store.create_program(program).steps] == ["s"]
     assert "extra5" in program  # added while the program was read, which went on unharmed
+    # A step's schedule mapping that changes the step while it is read.
+    timed: Dict[str, Any] = {"id": "s", "step_type": "message", "title": "S", "learner_completable": False}
+
+    class Schedule(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            return {"after": "start", "delay": 2, "unit": "days", "at": "08:30"}[key]
+
+        def __len__(self) -> int:
+            return 4
+
+        def __iter__(self) -> Iterator[str]:
+            timed[f"extra{len(timed)}"] = None
+            return iter(["after", "delay", "unit", "at"])
+
+    timed["schedule"] = Schedule()
+    created = store.create_program({"id": "p4", "kind": "track", "title": "T", "state": "active", "steps": [timed]})
+    assert created.steps[0].schedule == StepSchedule("start", 2, "days", "08:30")
+    assert "extra5" in timed
 
 
 def test_results_keep_types_and_key_order(store: Store, step: Any) -> None:
