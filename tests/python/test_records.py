@@ -41,7 +41,7 @@ T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 RECORDS = [User, StepSchedule, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel,
            ProgramReport, EnrollOutcome, Page]
 # Keys to_dict() leaves out when they are absent, as the core's JSON does.
-OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at"}
+OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "hire_date"}
 
 
 @pytest.fixture
