@@ -556,7 +556,7 @@ def queue_section(queue_results, pg_skipped, server):
     if not queue_results:
         return ""
     lines = ["| backend | N | due | processes x threads | claims/s | claim_due p50 ms | "
-             "claim_due p99 ms | complete_claim p50 / p99 ms | CPU µs per step | double claims "
+             "claim_due p99 ms | complete_claims p50 / p99 ms | CPU µs per step | double claims "
              "| load s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for q in queue_results:
@@ -565,8 +565,8 @@ def queue_section(queue_results, pg_skipped, server):
         lines.append(
             f"| {backend} | {q['n']:,} | {q['due']:,} | {q['processes']} x {q['threads']} "
             f"| {fmt(q['claims_per_s'])} | {q['claim_due']['p50_ms']:.2f} "
-            f"| {q['claim_due']['p99_ms']:.2f} | {q['complete_claim']['p50_ms']:.2f} / "
-            f"{q['complete_claim']['p99_ms']:.2f} | {cpu} | {queue_double_claims(q)} "
+            f"| {q['claim_due']['p99_ms']:.2f} | {q['complete_claims']['p50_ms']:.2f} / "
+            f"{q['complete_claims']['p99_ms']:.2f} | {cpu} | {queue_double_claims(q)} "
             f"| {q['load_seconds']:.1f} |")
     notes = ["Load average (1 minute) when each run began: " + ", ".join(
         f"{q['loadavg']:.1f} ({'SQLite' if q['backend'] == 'sqlite' else 'PostgreSQL'}, "

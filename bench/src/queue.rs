@@ -1,6 +1,6 @@
 //! The due-work queue benchmark (issue #24, point 6): worker threads in several processes claim
 //! and complete the due steps of a large database through [`Store::claim_due`] and
-//! [`Store::complete_claim`] (bench/README.md, "Due-work queue").
+//! [`Store::complete_claims`] (bench/README.md, "Due-work queue").
 //!
 //! `enrollkit-bench queue LOCATION N DUE [--processes P] [--threads T] [--batch B]` loads, untimed,
 //! N users and N enrollments of one track step each: DUE of them (spread evenly over the N) in a
@@ -8,8 +8,9 @@
 //! then starts P worker processes (this binary again: `enrollkit-bench queue-worker LOCATION
 //! GO_FILE NAME --threads T --batch B`) of T threads each, which open their store, say
 //! `ready`, and start together when the go file appears. Each thread claims up to B due steps
-//! at a time (lease 10 minutes) and completes each (`StepChange::Deliver`) until `claim_due`
-//! returns nothing; it times every `claim_due` and `complete_claim` call and keeps the ids it
+//! at a time (lease 10 minutes) and completes them (`StepChange::Deliver`) with one
+//! `complete_claims` call until `claim_due` returns nothing; it times every `claim_due` and
+//! `complete_claims` call and keeps the ids it
 //! completed. Each process prints `done` when its threads are, then a JSON line of their
 //! readings; the parent counts the time from the go file to the last `done`, checks that every
 //! due step was completed exactly once and that nothing is still due, and prints one JSON
@@ -147,11 +148,11 @@ fn load(store: &Store, n: usize, due: usize) -> Result<Vec<String>, Error> {
 struct Reading {
     /// Nanoseconds of each `claim_due` call.
     claim_ns: Vec<u64>,
-    /// Nanoseconds of each `complete_claim` call.
+    /// Nanoseconds of each `complete_claims` call (a batch).
     complete_ns: Vec<u64>,
     /// Claims the `claim_due` calls returned.
     claims: usize,
-    /// `complete_claim` calls refused because the worker no longer held the claim.
+    /// Completions refused because the worker no longer held the claim.
     conflicts: usize,
     /// Ids of the enrollments completed.
     completed: Vec<String>,
@@ -227,10 +228,15 @@ fn work(store: &Store, worker: &str, batch: u32) -> Result<Reading, Error> {
             return Ok(r);
         }
         r.claims += claims.len();
-        for c in claims {
-            let began = Instant::now();
-            let done = store.complete_claim(worker, &c.enrollment.id, &deliver);
-            r.complete_ns.push(began.elapsed().as_nanos() as u64);
+        // The steps run, a worker completes its batch at once: one transaction.
+        let items: Vec<(String, StepChange)> = claims
+            .into_iter()
+            .map(|c| (c.enrollment.id, deliver.clone()))
+            .collect();
+        let began = Instant::now();
+        let results = store.complete_claims(worker, &items)?;
+        r.complete_ns.push(began.elapsed().as_nanos() as u64);
+        for done in results {
             match done {
                 Ok(e) => r.completed.push(e.id),
                 Err(enrollkit::Error::Conflict(_)) => r.conflicts += 1,
@@ -463,7 +469,7 @@ fn measure(base: &str, n: usize, due: usize, o: &Options) -> Result<Value, Error
         "claims": reading.claims, "completed": reading.completed.len(),
         "claims_per_call": reading.claims as f64 / reading.claim_ns.len().max(1) as f64,
         "claim_due": latencies(std::mem::take(&mut reading.claim_ns)),
-        "complete_claim": latencies(std::mem::take(&mut reading.complete_ns)),
+        "complete_claims": latencies(std::mem::take(&mut reading.complete_ns)),
         "completed_twice": twice, "missing": missing, "stray": stray,
         "conflicts": reading.conflicts,
         "double_claims": twice + missing + stray,
