@@ -974,10 +974,11 @@ fn worker_arguments() {
     assert_eq!(json(&f.db, &["due"])["due_now"], 1);
 }
 
-/// Sends SIGINT to `pid` (as Ctrl-C does to the foreground process).
+/// Sends SIGINT to `pid` (as Ctrl-C does to the foreground process), with the shell's own
+/// `kill` (no procps needed).
 fn interrupt(pid: u32) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+    let status = std::process::Command::new("sh")
+        .args(["-c", "kill -INT \"$0\"", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
