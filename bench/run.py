@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs workload W (bench/README.md) for every contender, prints one table and writes it, with
-the targets of issues #6, #22 and #23 marked met / not met, to bench/RESULTS.md.
+"""Runs workload W (bench/README.md) for every contender and the due-work queue benchmark, prints
+one table and writes it, with the targets of issues #6, #22, #23 and #24 marked met / not met,
+to bench/RESULTS.md.
 
 Usage: bench/run.py [--n N ...] [--contender NAME ...] [--smoke] [--out FILE] [--no-postgres]
        (default: --n 100000 --n 1000000, every contender)
@@ -14,6 +15,9 @@ The PostgreSQL contenders run on the server ENROLLKIT_TEST_POSTGRES names, each 
 of its own. Without it, this runs itself again under a throwaway server (scripts/pg run),
 unless --no-postgres is given or ENROLLKIT_SKIP_POSTGRES=1: then the PostgreSQL part is
 skipped, and the output and the report say so.
+
+The due-work queue (issue #24, point 6) runs as two more names for --contender: `queue`
+(SQLite, at every N, a tenth of it due) and `queue-pg` (PostgreSQL, at N up to 100,000).
 """
 
 import argparse
@@ -58,6 +62,15 @@ PG_CONTENDERS = {
     "floor-pg-copy": [BENCH, "floor-pg-copy"],
 }
 PG_DEFAULT = ["rust-pg", "floor-pg", "python-pg", "psycopg"]
+# The due-work queue benchmark (enrollkit-bench queue, bench/src/queue.rs): at each N, a tenth
+# of the enrollments due; worker processes x threads claiming up to "batch" at a time. On
+# PostgreSQL at most QUEUE_PG_MAX_N: it claims and completes about 1,400 steps/s there (scripts/pg
+# on 2 cores), so the 100,000 due steps of N = 1,000,000 would take over a minute.
+QUEUE = {"processes": 2, "threads": 2, "batch": 64, "due_share": 10}
+QUEUE_NAMES = ["queue", "queue-pg"]
+QUEUE_PG_MAX_N = 100_000
+# Issue #24: claims per second at N = 1,000,000 (100,000 due, 4 workers in 2 processes).
+QUEUE_TARGET = 10_000
 # Client threads of phase C's concurrent first pages on PostgreSQL.
 PG_THREADS = 4
 # Rounds of phase B with synchronous NORMAL (the median round is the figure): more than one
@@ -512,6 +525,106 @@ def targets(results, imports, pairs, query_pairs, report_times):
     return rows
 
 
+def queue_run(n, postgres):
+    """The due-work queue benchmark at N = n (a tenth due) on SQLite (a file under
+    target/bench/) or on the server ENROLLKIT_TEST_POSTGRES names: its figures."""
+    due = max(1, n // QUEUE["due_share"])
+    location = os.environ["ENROLLKIT_TEST_POSTGRES"] if postgres else str(WORK / f"queue-{n}.db")
+    # The machine's load when the run began: claims/s moves with what else runs.
+    load = os.getloadavg()[0]
+    out, _, _ = run([BENCH, "queue", location, str(n), str(due),
+                     "--processes", str(QUEUE["processes"]), "--threads", str(QUEUE["threads"]),
+                     "--batch", str(QUEUE["batch"])])
+    if not postgres:
+        # Nothing reads it again (600 MB at 1,000,000).
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{location}{suffix}").unlink(missing_ok=True)
+    return {**json.loads(out), "loadavg": load}
+
+
+def queue_double_claims(q):
+    """Double claims of a queue run in words: 0, or what went wrong."""
+    wrong = [f"{q[key]:,} {words}" for key, words in
+             (("completed_twice", "completed twice"), ("missing", "never completed"),
+              ("stray", "completed but not due"), ("still_due", "still due after the run"))
+             if q[key]]
+    return f"{q['double_claims']:,}" + (f" ({', '.join(wrong)})" if wrong else "")
+
+
+def queue_section(queue_results, pg_skipped, server):
+    """The report's due-work queue section."""
+    if not queue_results:
+        return ""
+    lines = ["| backend | N | due | processes x threads | claims/s | claim_due p50 ms | "
+             "claim_due p99 ms | complete_claims p50 / p99 ms | CPU µs per step | double claims "
+             "| load s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for q in queue_results:
+        backend = "SQLite" if q["backend"] == "sqlite" else "PostgreSQL"
+        cpu = f"{q['cpu_us_per_step']:.0f}" if q.get("cpu_us_per_step") is not None else "-"
+        lines.append(
+            f"| {backend} | {q['n']:,} | {q['due']:,} | {q['processes']} x {q['threads']} "
+            f"| {fmt(q['claims_per_s'])} | {q['claim_due']['p50_ms']:.2f} "
+            f"| {q['claim_due']['p99_ms']:.2f} | {q['complete_claims']['p50_ms']:.2f} / "
+            f"{q['complete_claims']['p99_ms']:.2f} | {cpu} | {queue_double_claims(q)} "
+            f"| {q['load_seconds']:.1f} |")
+    notes = ["Load average (1 minute) when each run began: " + ", ".join(
+        f"{q['loadavg']:.1f} ({'SQLite' if q['backend'] == 'sqlite' else 'PostgreSQL'}, "
+        f"N={q['n']:,})" for q in queue_results) + f", on {os.cpu_count()} CPUs."]
+    if pg_skipped:
+        notes.append(f"PostgreSQL: not run ({pg_skipped}).")
+    elif server and any(q["backend"] == "postgresql" for q in queue_results):
+        fsync = " (fsync=off: commits are not flushed)" if server[0]["fsync"] == "off" else ""
+        notes.append(f"PostgreSQL: {server[1]}{fsync}; at N up to {QUEUE_PG_MAX_N:,} (at its "
+                     "rate, 100,000 due steps would take over a minute).")
+    return f"""
+## Due-work queue
+
+`enrollkit-bench queue` (issue #24; `bench/README.md`, "Due-work queue"): N enrollments in
+one-step tracks, a tenth of them (spread evenly) due at once, the others in ten years, loaded
+untimed. Then P worker processes of T threads each start together; each thread claims up to
+{QUEUE['batch']} due steps at a time (`claim_due`, lease 10 minutes) and completes each
+(`complete_claim`, deliver) until nothing is due. claims/s: due steps claimed and completed
+per second, from the common start to the last worker's end (one run). claim_due latency: per
+call (up to {QUEUE['batch']} claims each), p50 and p99; complete_claim: per call. Double claims:
+due steps completed more than once or never, steps completed that were not due, and steps
+still due after the run (each counted, all must be 0). CPU µs per step: user and system time
+of the worker processes (every thread, SQLite's checkpoints included) per due step, which
+moves less than claims/s when the machine is shared; PostgreSQL's server is not counted.
+load s: the untimed setup.
+
+{chr(10).join(lines)}
+
+{(chr(10) * 2).join(notes)}
+"""
+
+
+def queue_targets(queue_results):
+    """The due-work queue's targets (issue #24, point 6): rows of the targets table."""
+    rows = []
+    big = next((q for q in queue_results if q["backend"] == "sqlite" and q["n"] == 1_000_000), None)
+
+    def add(what, value, ok):
+        rows.append(target_row(what, value, ok))
+
+    setup = (f"{big['processes'] * big['threads']} workers in {big['processes']} processes"
+             if big else "")
+    add(f"Due-work queue: claims >= {QUEUE_TARGET:,}/s at N=1,000,000 (100,000 due, "
+        f"4 workers in 2 processes)",
+        f"{fmt(big['claims_per_s'])}/s (SQLite, {setup}; claim_due p99 "
+        f"{big['claim_due']['p99_ms']:.1f} ms)" if big else "-",
+        big["claims_per_s"] >= QUEUE_TARGET if big else None)
+    if queue_results:
+        measured = ", ".join(
+            f"{queue_double_claims(q)} ({'SQLite' if q['backend'] == 'sqlite' else 'PostgreSQL'}, "
+            f"N={q['n']:,})" for q in queue_results)
+        add("Due-work queue: double claims = 0", measured,
+            all(q["double_claims"] == 0 and q["still_due"] == 0 for q in queue_results))
+    else:
+        add("Due-work queue: double claims = 0", "-", None)
+    return rows
+
+
 def pg_section(pg_results, skipped, server, rounds, ops, queries):
     """The report's PostgreSQL section."""
     if skipped:
@@ -540,8 +653,10 @@ module share one store, the others have a connection each), all their queries pe
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="enrollments (repeatable)")
-    parser.add_argument("--contender", action="append", choices=[*CONTENDERS, *PG_CONTENDERS],
-                        help="run only these (repeatable; default: all but floor-pg-copy)")
+    parser.add_argument("--contender", action="append",
+                        choices=[*CONTENDERS, *PG_CONTENDERS, *QUEUE_NAMES],
+                        help="run only these (repeatable; default: all but floor-pg-copy); queue "
+                             "and queue-pg: the due-work queue on SQLite and PostgreSQL")
     parser.add_argument("--smoke", action="store_true",
                         help=f"N = {SMOKE['n']:,} and a small workload, report in {WORK}/SMOKE.md")
     parser.add_argument("--repeat", type=int,
@@ -550,10 +665,12 @@ def main():
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL contenders (instead of starting a server with scripts/pg)")
     args = parser.parse_args()
-    chosen = args.contender or [*CONTENDERS, *PG_DEFAULT]
+    chosen = args.contender or [*CONTENDERS, *PG_DEFAULT, *QUEUE_NAMES]
     sqlite_names = [name for name in chosen if name in CONTENDERS]
     pg_names = [name for name in chosen if name in PG_CONTENDERS]
-    skipped = postgres_skipped(args) if pg_names else None
+    queue_sqlite, queue_pg = "queue" in chosen, "queue-pg" in chosen
+    pg_wanted = pg_names + (["queue-pg"] if queue_pg else [])
+    skipped = postgres_skipped(args) if pg_wanted else None
     if skipped and not os.environ.get("ENROLLKIT_TEST_POSTGRES") and not args.no_postgres \
             and os.environ.get("ENROLLKIT_SKIP_POSTGRES") != "1":
         # No server given: run again under a throwaway one (which sets ENROLLKIT_TEST_POSTGRES).
@@ -562,14 +679,14 @@ def main():
         pg = str(ROOT / "scripts" / "pg")
         os.execv(pg, [pg, "run", sys.executable, __file__, *sys.argv[1:]])
     if skipped:
-        if args.contender and pg_names:
-            sys.exit(f"bench: cannot run {', '.join(pg_names)}: {skipped}")
+        if args.contender and pg_wanted:
+            sys.exit(f"bench: cannot run {', '.join(pg_wanted)}: {skipped}")
         print(f"bench: PostgreSQL contenders SKIPPED: {skipped}", file=sys.stderr, flush=True)
     sizes = [SMOKE["n"]] if args.smoke else args.n or [100_000, 1_000_000]
     options = SMOKE["options"] if args.smoke else []
     out = args.out or (WORK / "SMOKE.md" if args.smoke else ROOT / "bench" / "RESULTS.md")
     WORK.mkdir(parents=True, exist_ok=True)
-    results, imports, pairs, pg_results = {}, {}, {}, {}
+    results, imports, pairs, pg_results, queue_results = {}, {}, {}, {}, []
     pg_rounds = SMOKE["pg_rounds"] if args.smoke else DEFAULT_ROUNDS
     for n in sizes:
         repeat = args.repeat or (1 if args.smoke or n > 100_000 else 3)
@@ -592,9 +709,16 @@ def main():
                           file=sys.stderr, flush=True)
                     pg_runs[name].append(pg_contender(name, n, options, pg_rounds))
             pg_results[n] = {name: summary(pg_runs[name]) for name in pg_names}
+        if queue_sqlite:
+            print(f"bench: due-work queue (SQLite) at N={n:,} ...", file=sys.stderr, flush=True)
+            queue_results.append(queue_run(n, postgres=False))
         if "rust" in results[n]:
             print(f"bench: CLI import at N={n:,} ...", file=sys.stderr, flush=True)
             imports[n] = cli_import(n, repeat if args.smoke else max(repeat, IMPORT_REPEAT))
+    if queue_pg and not skipped:
+        for n in sorted({min(n, QUEUE_PG_MAX_N) for n in sizes}):
+            print(f"bench: due-work queue (PostgreSQL) at N={n:,} ...", file=sys.stderr, flush=True)
+            queue_results.append(queue_run(n, postgres=True))
     # Phase C, paired across sizes, before the paired phase B rounds change the databases (the
     # deep pages' numbers follow from the runs' workload). The smoke run pairs its one size
     # with itself: a check that the measurement works.
@@ -613,25 +737,29 @@ def main():
                   file=sys.stderr, flush=True)
             pairs[n] = paired(n, options, SMOKE["paired_rounds"] if args.smoke else PAIRED_ROUNDS)
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}"
-    server = pg_server() if pg_results else None
+    server = pg_server() if pg_results or any(q["backend"] == "postgresql" for q in queue_results) \
+        else None
     ops = int(options[options.index("--ops") + 1]) if "--ops" in options else 10_000
     queries = int(options[options.index("--queries") + 1]) if "--queries" in options else 1_000
     postgres = "\n" + pg_section(pg_results, skipped, server, pg_rounds, ops, queries) if pg_names else ""
     pg_rows = pg_targets(pg_results, sizes, skipped) if pg_names else []
+    queue = queue_section(queue_results, skipped if queue_pg else None, server)
+    queue_rows = queue_targets(queue_results) if queue_sqlite or queue_pg else []
     if not sqlite_names:
         runs_text = ("one run" if args.smoke else f"{args.repeat} runs" if args.repeat
                      else "3 runs up to N = 100,000 (one run above)")
-        # Only PostgreSQL contenders: none of the SQLite part (reports, imports, instruction
+        # No SQLite contender of workload W: none of its part (reports, imports, instruction
         # counts) runs.
+        only = ", ".join(pg_names + [name for name in QUEUE_NAMES if name in chosen])
+        w_text = (f"\nWorkload W is described in `bench/README.md`. Each figure of it is the "
+                  f"median of {runs_text}, run in rounds of every contender.\n") if pg_names else ""
         report = f"""# Benchmark results
 
-Generated by `bench/run` on {datetime.date.today().isoformat()} ({machine}), PostgreSQL
-contenders only ({", ".join(pg_names)}); workload W is described in `bench/README.md`. Each
-figure is the median of {runs_text}, run in rounds of every contender.
-{postgres}
+Generated by `bench/run` on {datetime.date.today().isoformat()} ({machine}), only: {only}.
+{w_text}{postgres}{queue}
 ## Targets
 
-{targets_table(pg_rows)}
+{targets_table(pg_rows + queue_rows)}
 
 Why a target is not met: `bench/README.md`, "Targets not met: where the time goes".
 """
@@ -686,10 +814,10 @@ floor's count: lower is less work). They repeat between runs
 where the rates above do not, so they show the work each contender does:
 
 {instructions_table(counted)}
-{postgres}
+{postgres}{queue}
 ## Targets
 
-{targets_table(targets(results, imports, pairs, query_pairs, report_times) + pg_rows)}
+{targets_table(targets(results, imports, pairs, query_pairs, report_times) + pg_rows + queue_rows)}
 
 Why a target is not met: `bench/README.md`, "Targets not met: where the time goes".
 """

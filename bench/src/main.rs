@@ -19,7 +19,9 @@
 //! `enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]` then runs more phase B
 //! rounds of the two on the databases they left, alternately in one process ([`paired`]), and
 //! `enrollkit-bench paired-queries ...` phase C of the Rust API at two sizes ([`paired_queries`]).
-//! `enrollkit-bench reports ...` times `Store::report` ([`reports::run`]).
+//! `enrollkit-bench reports ...` times `Store::report` ([`reports::run`]), and
+//! `enrollkit-bench queue LOCATION N DUE ...` the due-work queue: worker threads in several
+//! processes claiming and completing due steps ([`queue`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,6 +33,7 @@ mod enrollkit_api;
 mod floor;
 mod floor_pg;
 mod pg;
+mod queue;
 mod reports;
 
 /// What to run.
@@ -247,13 +250,27 @@ fn usage() -> ExitCode {
          [--rounds R] [--queries Q] [--threads T]\n       enrollkit-bench paired RUST_DB FLOOR_DB [--ops OPS] [--rounds R]\n       \
          enrollkit-bench paired-queries SMALL_DB SMALL_N LARGE_DB LARGE_N PAIRS [--programs P] \
          [--ops OPS] [--rounds R] [--queries Q]\n       \
-         enrollkit-bench reports ONE_DB ONE_N ROUNDS [ALL_DB]"
+         enrollkit-bench reports ONE_DB ONE_N ROUNDS [ALL_DB]\n       \
+         enrollkit-bench queue DB_PATH|LOCATION N DUE [--processes P] [--threads T] [--batch B]"
     );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("queue") => return print(queue::run(&args[1..])),
+        Some("queue-worker") => {
+            return match queue::worker(&args[1..]) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("enrollkit-bench queue-worker: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {}
+    }
     if args.first().map(String::as_str) == Some("paired") {
         if args.len() < 3 || args.len() % 2 == 0 {
             return usage();

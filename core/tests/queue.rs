@@ -39,14 +39,25 @@ fn work(location: &str, go: &std::path::Path, process: &str) {
                     if claims.is_empty() {
                         break;
                     }
-                    for c in claims {
-                        let change = StepChange::Deliver {
-                            destination_type: None,
-                        };
-                        let e = store
-                            .complete_claim(&worker, &c.enrollment.id, &change)
-                            .unwrap();
-                        out.push_str(&format!("\nD {}\n", e.id));
+                    let change = StepChange::Deliver {
+                        destination_type: None,
+                    };
+                    if t % 2 == 0 {
+                        // Half the workers complete claim by claim, half a batch at once.
+                        for c in claims {
+                            let e = store
+                                .complete_claim(&worker, &c.enrollment.id, &change)
+                                .unwrap();
+                            out.push_str(&format!("\nD {}\n", e.id));
+                        }
+                    } else {
+                        let items: Vec<(String, StepChange)> = claims
+                            .into_iter()
+                            .map(|c| (c.enrollment.id, change.clone()))
+                            .collect();
+                        for e in store.complete_claims(&worker, &items).unwrap() {
+                            out.push_str(&format!("\nD {}\n", e.unwrap().id));
+                        }
                     }
                 }
                 print!("{out}");

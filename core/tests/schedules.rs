@@ -515,3 +515,51 @@ fn work_anniversaries_enroll_each_person_once_in_their_zone() {
         assert!(store.check_invariants().unwrap().is_empty());
     }
 }
+
+#[test]
+fn a_worker_completes_a_batch_of_claims_in_one_call_each_checked() {
+    for (store, _) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        let ids = enroll_all(&store, "drip", 4);
+        let mine = store.claim_due("w1", 3, claim_lease()).unwrap();
+        let theirs = store.claim_due("w2", 3, claim_lease()).unwrap();
+        assert_eq!((mine.len(), theirs.len()), (3, 1));
+        let deliver = StepChange::Deliver {
+            destination_type: None,
+        };
+        let items = vec![
+            (ids[0].clone(), deliver.clone()),
+            (ids[1].clone(), StepChange::Skip),
+            (ids[3].clone(), deliver.clone()),
+            ("enr_unknown".to_owned(), deliver.clone()),
+            (ids[2].clone(), StepChange::Start),
+        ];
+        let before = store.get_enrollment(&Actor::Admin, &ids[3]).unwrap();
+        let results = store.complete_claims("w1", &items).unwrap();
+        let codes: Vec<Option<ErrorCode>> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(Error::code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                None,
+                None,
+                Some(ErrorCode::Conflict),
+                Some(ErrorCode::NotFound),
+                Some(ErrorCode::Validation)
+            ]
+        );
+        let done = results[0].as_ref().unwrap();
+        assert_eq!(
+            (done.status, done.claimed_by.as_deref()),
+            (Status::Active, None)
+        );
+        assert_eq!(results[1].as_ref().unwrap().steps_skipped, 1);
+        assert_eq!(
+            store.get_enrollment(&Actor::Admin, &ids[3]).unwrap(),
+            before
+        );
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}

@@ -3,15 +3,10 @@
 use crate::api::ops::{BatchMode, EnrollOutcome};
 use crate::api::Store;
 use crate::domain::lifecycle;
-use crate::domain::model::{Actor, EnrollRequest, Kind, Trigger};
+use crate::domain::model::Actor;
 use crate::domain::schedule;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-
-/// The namespace of work-anniversary enrollment ids (UUID version 5 of program, user and
-/// date): the same anniversary always gets the same id, so it is enrolled once.
-const ANNIVERSARY_IDS: uuid::Uuid =
-    uuid::Uuid::from_u128(0x9b1e_6c0e_4a7d_5f3a_8c21_e0b5_d4f6_a317);
 
 impl Store {
     /// Enrolls in `program_id`, with trigger `work_anniversary`, every user whose hire-date
@@ -40,29 +35,14 @@ impl Store {
         let users = self.read(|tx| tx.users_hired_on(&days))?;
         let now = self.now();
         let mut ids = Vec::new();
-        let requests: Vec<EnrollRequest> = users
-            .iter()
-            .filter(|u| {
-                u.hire_date
-                    .as_deref()
-                    .and_then(|d| validate::calendar_date("hire_date", d).ok())
-                    .is_some_and(|hired| schedule::is_work_anniversary(hired, on))
-            })
-            .map(|u| {
-                let name = format!("work_anniversary/{program_id}/{}/{on_date}", u.id);
-                let id = uuid::Uuid::new_v5(&ANNIVERSARY_IDS, name.as_bytes()).to_string();
-                ids.push(validate::enrollment_id("id", &id).map(|id| id.into_owned()));
-                let start =
-                    schedule::start_of_day(on, schedule::zone_or_utc(u.timezone.as_deref()));
-                EnrollRequest {
-                    id: Some(id),
-                    trigger: Some(Trigger::WorkAnniversary),
-                    allow_reenroll: true,
-                    start_at: (program.kind == Kind::Track && start > now).then_some(start),
-                    ..EnrollRequest::new(u.id.clone(), program_id)
-                }
-            })
-            .collect();
+        let mut requests = Vec::new();
+        for user in &users {
+            if let Some(req) = schedule::anniversary_request(&program, user, on, now) {
+                let id = req.id.as_deref().unwrap_or_default();
+                ids.push(validate::enrollment_id("id", id).map(|id| id.into_owned()));
+                requests.push(req);
+            }
+        }
         if requests.is_empty() {
             return Ok(Vec::new());
         }

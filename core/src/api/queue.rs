@@ -9,13 +9,14 @@
 
 use std::time::Duration;
 
-use crate::api::ops::check_limit;
+use crate::api::ops::{check_limit, MAX_LIMIT};
 use crate::api::Store;
 use crate::domain::lifecycle;
-use crate::domain::model::{Actor, Enrollment, StepChange};
+use crate::domain::model::{Actor, Enrollment, Program, StepChange};
+use crate::domain::schedule;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::storage::NewEvent;
+use crate::storage::{EnrollmentKey, NewEvent, Write};
 
 /// The longest lease a claim may have: a day. A worker that needs longer releases and claims
 /// again.
@@ -30,6 +31,53 @@ pub struct Claim {
     /// The step to run: the first pending step of the program (`None` if it has none, as when
     /// the host scheduled work of its own with `set_next_step_at`).
     pub step_id: Option<String>,
+}
+
+/// Refuses a completion that does not settle a step (`StepChange::Start`) or names no worker.
+fn check_completion(worker: &str, change: &StepChange) -> Result<()> {
+    validate::id("worker_id", worker)?;
+    if matches!(change, StepChange::Start) {
+        return Err(Error::validation(
+            "change",
+            "a claim ends with a step delivered, completed, skipped or failed, not started",
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `change` to the pending step of `e`, claimed by `worker` (checked first), writes the
+/// step and ends the claim; the enrollment itself is the caller's to write. Returns the
+/// history event's reason. Nothing is written when it refuses.
+fn finish_claimed(
+    tx: &mut dyn Write,
+    worker: &str,
+    key: EnrollmentKey,
+    program: &Program,
+    e: &mut Enrollment,
+    change: &StepChange,
+) -> Result<String> {
+    let now = tx.now();
+    lifecycle::check_claim(e, worker, now)?;
+    let mut steps = tx.step_progress(key)?;
+    let Some((step, _)) = schedule::first_pending(program, &steps) else {
+        return Err(Error::validation(
+            "change",
+            format!("enrollment {} has no pending step", e.id),
+        ));
+    };
+    let step_id = step.id.clone();
+    let i = lifecycle::apply_step(
+        &Actor::System,
+        program,
+        e,
+        &mut steps,
+        &step_id,
+        change,
+        now,
+    )?;
+    tx.write_step_progress(key, &steps[i])?;
+    lifecycle::end_claim(program, e, &steps, true, now);
+    Ok(format!("step={step_id} worker={worker}"))
 }
 
 impl Store {
@@ -106,44 +154,69 @@ impl Store {
         id: &str,
         change: &StepChange,
     ) -> Result<Enrollment> {
-        validate::id("worker_id", worker)?;
-        if matches!(change, StepChange::Start) {
-            return Err(Error::validation(
-                "change",
-                "a claim ends with a step delivered, completed, skipped or failed, not started",
-            ));
-        }
+        check_completion(worker, change)?;
         let (e, ()) = self.modify(
             id,
             &Actor::System,
             change.action(),
             |tx, key, program, e| {
-                let now = tx.now();
-                lifecycle::check_claim(e, worker, now)?;
-                let mut steps = tx.step_progress(key)?;
-                let Some((step, _)) = crate::domain::schedule::first_pending(program, &steps)
-                else {
-                    return Err(Error::validation(
-                        "change",
-                        format!("enrollment {} has no pending step", e.id),
-                    ));
-                };
-                let step_id = step.id.clone();
-                let i = lifecycle::apply_step(
-                    &Actor::System,
-                    program,
-                    e,
-                    &mut steps,
-                    &step_id,
-                    change,
-                    now,
-                )?;
-                tx.write_step_progress(key, &steps[i])?;
-                lifecycle::end_claim(program, e, &steps, true, now);
-                Ok(((), Some(format!("step={step_id} worker={worker}"))))
+                let reason = finish_claimed(tx, worker, key, program, e, change)?;
+                Ok(((), Some(reason)))
             },
         )?;
         Ok(e)
+    }
+
+    /// [`Store::complete_claim`] for several of `worker`'s claims at once, in one transaction
+    /// (a worker that ran a batch of steps: one commit instead of one each). One result per
+    /// item, in order; an item refused (`conflict`, `not_found`, `validation`) changes nothing
+    /// and does not stop the others. Only a storage failure fails the whole call.
+    pub fn complete_claims(
+        &self,
+        worker: &str,
+        items: &[(String, StepChange)],
+    ) -> Result<Vec<Result<Enrollment>>> {
+        validate::id("worker_id", worker)?;
+        if items.len() > MAX_LIMIT as usize {
+            return Err(Error::validation(
+                "items",
+                format!("more than {MAX_LIMIT} claims at once"),
+            ));
+        }
+        let mut results = Vec::new();
+        self.write(|tx| {
+            results.clear();
+            let now = tx.now();
+            for (id, change) in items {
+                let done = (|| -> Result<Enrollment> {
+                    check_completion(worker, change)?;
+                    let id = validate::enrollment_id("enrollment_id", id)?;
+                    let (key, before) = tx.enrollment_for_update(&id)?;
+                    let program = tx.program(&before.program_id)?;
+                    let mut e = before.clone();
+                    e.steps_total = program.steps.len() as u32;
+                    let reason = finish_claimed(tx, worker, key, &program, &mut e, change)?;
+                    e.updated_at = now;
+                    tx.update_enrollment(key, &before, &e)?;
+                    let event = NewEvent {
+                        action: change.action(),
+                        from: Some(before.status),
+                        to: Some(e.status),
+                        actor: &Actor::System,
+                        reason: Some(reason),
+                        at: now,
+                    };
+                    tx.append_event(&e, event)?;
+                    Ok(e)
+                })();
+                match done {
+                    Err(e) if e.is_storage() => return Err(e),
+                    other => results.push(other),
+                }
+            }
+            Ok(())
+        })?;
+        Ok(results)
     }
 
     /// Gives `worker`'s claim on enrollment `id` back without running the step: the

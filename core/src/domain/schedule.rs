@@ -17,7 +17,9 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::domain::model::{Enrollment, Program, Status, Step, StepProgress, StepStatus};
+use crate::domain::model::{
+    EnrollRequest, Enrollment, Kind, Program, Status, Step, StepProgress, StepStatus, Trigger, User,
+};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 
@@ -335,6 +337,37 @@ pub fn anniversary_month_days(on: NaiveDate) -> Vec<String> {
 pub fn is_work_anniversary(hired: NaiveDate, on: NaiveDate) -> bool {
     hired.year() < on.year()
         && anniversary_month_days(on).contains(&hired.format("%m-%d").to_string())
+}
+
+/// The namespace of work-anniversary enrollment ids (UUID version 5 of program, user and
+/// date): the same anniversary always gets the same id, so it is enrolled once.
+const ANNIVERSARY_IDS: uuid::Uuid =
+    uuid::Uuid::from_u128(0x9b1e_6c0e_4a7d_5f3a_8c21_e0b5_d4f6_a317);
+
+/// The enrollment of `user` in `program` for their work anniversary on `on`, or `None` when
+/// `on` is not one (no hire date, another day, or less than a year): trigger
+/// `work_anniversary`, re-enrollment allowed (it comes every year), an id of its own for that
+/// anniversary (UUID version 5 of program, user and date), and in a track a start at the
+/// beginning of the day in the user's zone when that is still ahead of `now`.
+pub fn anniversary_request(
+    program: &Program,
+    user: &User,
+    on: NaiveDate,
+    now: Timestamp,
+) -> Option<EnrollRequest> {
+    let hired = NaiveDate::parse_from_str(user.hire_date.as_deref()?, "%Y-%m-%d").ok()?;
+    if !is_work_anniversary(hired, on) {
+        return None;
+    }
+    let name = format!("work_anniversary/{}/{}/{on}", program.id, user.id);
+    let start = start_of_day(on, zone_or_utc(user.timezone.as_deref()));
+    Some(EnrollRequest {
+        id: Some(uuid::Uuid::new_v5(&ANNIVERSARY_IDS, name.as_bytes()).to_string()),
+        trigger: Some(Trigger::WorkAnniversary),
+        allow_reenroll: true,
+        start_at: (program.kind == Kind::Track && start > now).then_some(start),
+        ..EnrollRequest::new(user.id.clone(), program.id.clone())
+    })
 }
 
 /// The first instant of `date` in `zone` (midnight, or the first time after a change that
