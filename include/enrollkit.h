@@ -12,9 +12,9 @@
  *  - Records: each function that returns a record as JSON text has a `_typed` twin that
  *    returns a handle instead (enrollkit_enrollment, enrollkit_enrollment_page,
  *    enrollkit_user, enrollkit_program, their arrays, enrollkit_event_array,
- *    enrollkit_enroll_outcomes), read with typed accessors. A handle received through an
- *    output parameter is the caller's: release it with its one `_free` function. Items of a
- *    page or array are lent by it: never free them. Accessors never fail and leave the last
+ *    enrollkit_claim_array, enrollkit_enroll_outcomes), read with typed accessors. A handle
+ *    received through an output parameter is the caller's: release it with its one `_free`
+ *    function. Items of a page or array are lent by it: never free them. Accessors never fail and leave the last
  *    error alone; a NULL handle reads as NULL, 0, false or ENROLLKIT_TIME_ABSENT. Strings
  *    they return are lent by the handle (valid until it is freed; NULL = absent). Times are
  *    int64_t milliseconds since 1970-01-01T00:00:00Z, ENROLLKIT_TIME_ABSENT when absent.
@@ -122,6 +122,12 @@
 #define ENROLLKIT_COMMAND_END_PROCESSING 7
 
 /**
+ * The longest lease enrollkit_claim_due gives a claim, in milliseconds: a day. A worker that
+ * needs longer releases the claim and claims again.
+ */
+#define ENROLLKIT_MAX_LEASE_MS ((24 * 3600) * 1000)
+
+/**
  * `enrollkit_enroll_many`: any failed row rolls the whole batch back.
  */
 #define ENROLLKIT_BATCH_ALL_OR_NOTHING 0
@@ -215,6 +221,11 @@
  * enrollkit_user_batch_set: the IANA timezone name.
  */
 #define ENROLLKIT_USER_FIELD_TIMEZONE 6
+
+/**
+ * enrollkit_user_batch_set: the hire date, "YYYY-MM-DD" (work anniversaries).
+ */
+#define ENROLLKIT_USER_FIELD_HIRE_DATE 7
 
 /**
  * enrollkit_enroll_batch_set: use this enrollment id instead of generating one.
@@ -365,6 +376,14 @@ typedef enum {
 } enrollkit_result;
 
 /**
+ * The claims enrollkit_claim_due_typed made, oldest due first: each an enrollment, claimed
+ * (enrollkit_claim_array_enrollment: `processing` or `processing_batch`, with claimed_by and
+ * lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Both are lent
+ * by the array. Release it with enrollkit_claim_array_free.
+ */
+typedef struct enrollkit_claim_array enrollkit_claim_array;
+
+/**
  * Enroll requests for enrollkit_enroll_many_typed, built without JSON: add a row with
  * enrollkit_enroll_batch_add, then set its options. Create it with enrollkit_enroll_batch_new,
  * release it with enrollkit_enroll_batch_free; reuse it after enrollkit_enroll_batch_clear.
@@ -373,7 +392,8 @@ typedef enum {
 typedef struct enrollkit_enroll_batch enrollkit_enroll_batch;
 
 /**
- * One outcome per row of enrollkit_enroll_many_typed, in the rows' order. Enrollments are lent
+ * One outcome per row of enrollkit_enroll_many_typed, in the rows' order (per user, by user
+ * id, for enrollkit_enroll_anniversaries_typed). Enrollments are lent
  * by the outcomes. Release them with enrollkit_enroll_outcomes_free.
  */
 typedef struct enrollkit_enroll_outcomes enrollkit_enroll_outcomes;
@@ -381,8 +401,9 @@ typedef struct enrollkit_enroll_outcomes enrollkit_enroll_outcomes;
 /**
  * One enrollment, read with the enrollkit_enrollment_* accessors. An enrollment returned
  * through an output parameter is the caller's: release it with enrollkit_enrollment_free.
- * One lent by a page or by batch outcomes (enrollkit_enrollment_page_item,
- * enrollkit_enroll_outcomes_enrollment) belongs to them: never free it. Strings it returns
+ * One lent by a page, by batch outcomes or by claims (enrollkit_enrollment_page_item,
+ * enrollkit_enroll_outcomes_enrollment, enrollkit_claim_array_enrollment) belongs to them:
+ * never free it. Strings it returns
  * live as long as it does; NULL means the field is absent; times are milliseconds since the
  * epoch, or ENROLLKIT_TIME_ABSENT. A handle may be read from several threads at once.
  */
@@ -560,7 +581,8 @@ enrollkit_result enrollkit_check(const enrollkit_store *store, char **out);
 
 /**
  * Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
- * "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?}).
+ * "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?,
+ * "hire_date"? ("YYYY-MM-DD")}).
  * On success writes the stored user as JSON to `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_user_upsert(const enrollkit_store *store,
@@ -818,6 +840,94 @@ enrollkit_result enrollkit_start_due(const enrollkit_store *store,
                                      char **out);
 
 /**
+ * The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
+ * spaces at either end) up to `limit` (1-1000) enrollments whose next step is due
+ * (`next_step_at` at or before now), oldest first, for `lease_ms` milliseconds (1 to
+ * ENROLLKIT_MAX_LEASE_MS). Each `active` one becomes `processing` (`active_batch`:
+ * `processing_batch`) with `claimed_by` and `lease_until`, and its history records the claim;
+ * one whose lease ended is taken over. Writes a JSON array of claims ({"enrollment": ...,
+ * "step_id": the step to run, or null when the program has none pending}) to `*out` unless
+ * `out` is NULL. The worker then runs each step and ends its claim before the lease ends, with
+ * enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release.
+ */
+enrollkit_result enrollkit_claim_due(const enrollkit_store *store,
+                                     const char *worker,
+                                     uint32_t limit,
+                                     uint64_t lease_ms,
+                                     char **out);
+
+/**
+ * Ends `worker`'s claim on enrollment `id` with its due step delivered (to
+ * `destination_type`: "user", "channel", ...; may be NULL): the enrollment returns to `active`
+ * (or `active_batch`, or is `delivered` by that step) and its next step's time follows from
+ * the schedule, in one transaction with one history event. ENROLLKIT_RESULT_CONFLICT, changing
+ * nothing, when `worker` no longer holds the claim (its lease ended, or another worker took it
+ * over); ENROLLKIT_RESULT_VALIDATION when no step is pending. Writes the enrollment as JSON to
+ * `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_deliver(const enrollkit_store *store,
+                                         const char *worker,
+                                         const char *id,
+                                         const char *destination_type,
+                                         char **out);
+
+/**
+ * Like enrollkit_claim_deliver, with the due step completed, with `result_json` (a JSON
+ * object; may be NULL).
+ */
+enrollkit_result enrollkit_claim_complete(const enrollkit_store *store,
+                                          const char *worker,
+                                          const char *id,
+                                          const char *result_json,
+                                          char **out);
+
+/**
+ * Like enrollkit_claim_deliver, with the due step failed with a reason code and `message`
+ * (may be NULL).
+ */
+enrollkit_result enrollkit_claim_fail(const enrollkit_store *store,
+                                      const char *worker,
+                                      const char *id,
+                                      const char *reason,
+                                      const char *message,
+                                      char **out);
+
+/**
+ * Like enrollkit_claim_deliver, with the due step skipped.
+ */
+enrollkit_result enrollkit_claim_skip(const enrollkit_store *store,
+                                      const char *worker,
+                                      const char *id,
+                                      char **out);
+
+/**
+ * Gives `worker`'s claim on enrollment `id` back without running the step: the enrollment
+ * returns to `active` (or `active_batch`), its step still due, for any worker to claim.
+ * ENROLLKIT_RESULT_CONFLICT, changing nothing, when `worker` no longer holds it. Writes the
+ * enrollment as JSON to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_release(const enrollkit_store *store,
+                                         const char *worker,
+                                         const char *id,
+                                         char **out);
+
+/**
+ * Enrolls in `program_id`, with trigger "work_anniversary", every user whose hire-date
+ * anniversary is `on_date` ("YYYY-MM-DD"; a year or more after the hire date; a 29 February
+ * hire has it on 28 February in other years). In a track the enrollment starts at the
+ * beginning of that day in the user's time zone (a scheduled start, run by
+ * enrollkit_start_due, while that is ahead). Running it again for the same date enrolls
+ * nobody twice: such a user reports "already_enrolled". Admin or system only. Writes one
+ * outcome per user, by user id, as enrollkit_enroll_many does, as a JSON array to `*out`
+ * unless `out` is NULL.
+ */
+enrollkit_result enrollkit_enroll_anniversaries(const enrollkit_store *store,
+                                                const char *actor,
+                                                const char *program_id,
+                                                const char *on_date,
+                                                char **out);
+
+/**
  * Deletes enrollment `id` with its step progress and attempts (admin only); its history
  * stays, ending with a "deleted" event.
  */
@@ -972,7 +1082,7 @@ enrollkit_result enrollkit_backup(const enrollkit_store *store, const char *dest
 
 /**
  * Releases an enrollment returned through an output parameter. NULL is fine. Never call it
- * on an enrollment lent by a page or by batch outcomes, nor twice.
+ * on an enrollment lent by a page, by batch outcomes or by claims, nor twice.
  */
 void enrollkit_enrollment_free(enrollkit_enrollment *enrollment);
 
@@ -1053,6 +1163,12 @@ const char *enrollkit_enrollment_failure_message(const enrollkit_enrollment *enr
 const char *enrollkit_enrollment_previous_id(const enrollkit_enrollment *enrollment);
 
 /**
+ * While a worker holds a claim on the enrollment's due step (enrollkit_claim_due): the
+ * worker's id; NULL otherwise.
+ */
+const char *enrollkit_enrollment_claimed_by(const enrollkit_enrollment *enrollment);
+
+/**
  * When the mentor was assigned, or ENROLLKIT_TIME_ABSENT.
  */
 int64_t enrollkit_enrollment_mentor_assigned_at(const enrollkit_enrollment *enrollment);
@@ -1108,6 +1224,12 @@ int64_t enrollkit_enrollment_next_step_at(const enrollkit_enrollment *enrollment
  * the next scheduled step by the time spent paused.
  */
 int64_t enrollkit_enrollment_paused_at(const enrollkit_enrollment *enrollment);
+
+/**
+ * While a worker holds a claim: until when the claim holds (after it, another worker may
+ * claim the step); ENROLLKIT_TIME_ABSENT otherwise.
+ */
+int64_t enrollkit_enrollment_lease_until(const enrollkit_enrollment *enrollment);
 
 /**
  * When it last changed.
@@ -1243,6 +1365,11 @@ const char *enrollkit_user_manager_id(const enrollkit_user *user);
  * The IANA timezone name, or NULL.
  */
 const char *enrollkit_user_timezone(const enrollkit_user *user);
+
+/**
+ * The hire date, "YYYY-MM-DD" (work anniversaries: enrollkit_enroll_anniversaries), or NULL.
+ */
+const char *enrollkit_user_hire_date(const enrollkit_user *user);
 
 /**
  * The number of groups the user belongs to.
@@ -1463,6 +1590,30 @@ size_t enrollkit_event_array_count(const enrollkit_event_array *array);
  * Event `index` (0-based) of the array, lent by it; NULL past the end.
  */
 const enrollkit_event *enrollkit_event_array_item(const enrollkit_event_array *array, size_t index);
+
+/**
+ * Releases claims and every enrollment they lent. NULL is fine. (The claims themselves hold in
+ * the database until each is ended or its lease ends.)
+ */
+void enrollkit_claim_array_free(enrollkit_claim_array *array);
+
+/**
+ * The number of claims.
+ */
+size_t enrollkit_claim_array_count(const enrollkit_claim_array *array);
+
+/**
+ * The enrollment of claim `index` (0-based), as claimed, lent by the array; NULL past the end.
+ */
+const enrollkit_enrollment *enrollkit_claim_array_enrollment(const enrollkit_claim_array *array,
+                                                             size_t index);
+
+/**
+ * The id of the step claim `index` is to run, lent by the array; NULL past the end, or when
+ * the program has no step pending (work the host scheduled with enrollkit_set_next_step_at:
+ * end such a claim with enrollkit_claim_release).
+ */
+const char *enrollkit_claim_array_step_id(const enrollkit_claim_array *array, size_t index);
 
 /**
  * Releases batch outcomes and every enrollment they lent. NULL is fine.
@@ -1813,6 +1964,71 @@ enrollkit_result enrollkit_set_next_step_at_typed(const enrollkit_store *store,
                                                   const char *id,
                                                   int64_t at,
                                                   enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_claim_due (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to
+ * `*out` unless `out` is NULL (release them with enrollkit_claim_array_free).
+ */
+enrollkit_result enrollkit_claim_due_typed(const enrollkit_store *store,
+                                           const char *worker,
+                                           uint32_t limit,
+                                           uint64_t lease_ms,
+                                           enrollkit_claim_array **out);
+
+/**
+ * Like enrollkit_claim_deliver; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_deliver_typed(const enrollkit_store *store,
+                                               const char *worker,
+                                               const char *id,
+                                               const char *destination_type,
+                                               enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_claim_complete (`result_json` may be NULL); writes the enrollment to `*out`
+ * unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_complete_typed(const enrollkit_store *store,
+                                                const char *worker,
+                                                const char *id,
+                                                const char *result_json,
+                                                enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_claim_fail; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_fail_typed(const enrollkit_store *store,
+                                            const char *worker,
+                                            const char *id,
+                                            const char *reason,
+                                            const char *message,
+                                            enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_claim_skip; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_skip_typed(const enrollkit_store *store,
+                                            const char *worker,
+                                            const char *id,
+                                            enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_claim_release; writes the enrollment to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_release_typed(const enrollkit_store *store,
+                                               const char *worker,
+                                               const char *id,
+                                               enrollkit_enrollment **out);
+
+/**
+ * Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id) to `*out`
+ * unless `out` is NULL (release them with enrollkit_enroll_outcomes_free).
+ */
+enrollkit_result enrollkit_enroll_anniversaries_typed(const enrollkit_store *store,
+                                                      const char *actor,
+                                                      const char *program_id,
+                                                      const char *on_date,
+                                                      enrollkit_enroll_outcomes **out);
 
 /**
  * Lists enrollments as `query` says (see enrollkit_list) and writes the page to `*out` (must

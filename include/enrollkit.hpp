@@ -4,8 +4,9 @@
  *
  * - Handles are RAII classes: move-only, their destructors call the C `_free` functions.
  *   enrollkit::store, enrollment, user, program own a handle; enrollment_page, user_array,
- *   program_array, event_array and enroll_outcomes own a collection whose items are views
- *   (enrollment_view, user_view, program_view, event_view) valid while the collection lives.
+ *   program_array, event_array, claim_array and enroll_outcomes own a collection whose items
+ *   are views (enrollment_view, user_view, program_view, event_view, claim) valid while the
+ *   collection lives.
  *   An owning record is also its view: pass `enrollment` where `enrollment_view` is wanted.
  * - Accessors return std::string_view borrowed from the handle (valid while it lives),
  *   std::optional for absent values, and times as enrollkit::time_point (milliseconds since
@@ -41,6 +42,9 @@ namespace enrollkit {
 
 /** An instant, in milliseconds since 1970-01-01T00:00:00Z. */
 using time_point = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
+
+/** The longest lease store::claim_due gives a claim: a day. */
+inline constexpr std::chrono::milliseconds max_lease{ENROLLKIT_MAX_LEASE_MS};
 
 /** A failed call: the result code, its details as JSON, and the message as what(). */
 class error : public std::runtime_error {
@@ -212,6 +216,7 @@ enum class user_field : std::uint32_t {
     location = ENROLLKIT_USER_FIELD_LOCATION,
     manager_id = ENROLLKIT_USER_FIELD_MANAGER_ID,
     timezone = ENROLLKIT_USER_FIELD_TIMEZONE,
+    hire_date = ENROLLKIT_USER_FIELD_HIRE_DATE,
 };
 
 /** An option that enroll_batch::set sets. */
@@ -304,6 +309,12 @@ public:
     std::optional<time_point> next_step_at() const { return detail::time(enrollkit_enrollment_next_step_at(p_)); }
     /** While paused (tracks): when; resuming moves the next scheduled step by the pause. */
     std::optional<time_point> paused_at() const { return detail::time(enrollkit_enrollment_paused_at(p_)); }
+    /** While a worker holds a claim on the due step (store::claim_due): the worker's id. */
+    std::optional<std::string_view> claimed_by() const {
+        return detail::optional_text(enrollkit_enrollment_claimed_by(p_));
+    }
+    /** While a worker holds a claim: until when; after it another worker may claim the step. */
+    std::optional<time_point> lease_until() const { return detail::time(enrollkit_enrollment_lease_until(p_)); }
     time_point updated_at() const { return *detail::time(enrollkit_enrollment_updated_at(p_)); }
     double progress() const noexcept { return enrollkit_enrollment_progress(p_); }
     std::uint32_t steps_delivered() const noexcept { return enrollkit_enrollment_steps_delivered(p_); }
@@ -395,6 +406,8 @@ public:
         return detail::optional_text(enrollkit_user_manager_id(p_));
     }
     std::optional<std::string_view> timezone() const { return detail::optional_text(enrollkit_user_timezone(p_)); }
+    /** "YYYY-MM-DD" (work anniversaries: store::enroll_anniversaries). */
+    std::optional<std::string_view> hire_date() const { return detail::optional_text(enrollkit_user_hire_date(p_)); }
     std::size_t group_count() const noexcept { return enrollkit_user_group_count(p_); }
     /** Group `i`; throws std::out_of_range past the end. */
     std::string_view group(std::size_t i) const {
@@ -590,7 +603,35 @@ private:
     detail::owner<enrollkit_event_array, enrollkit_event_array_free> own_;
 };
 
-/** One outcome per row of store::enroll_many, in the rows' order. */
+/** One claim of store::claim_due: the enrollment, claimed (`processing` or `processing_batch`,
+ * claimed_by and lease_until set), and the step to run (absent when the program has none
+ * pending: end such a claim with store::release_claim). Valid while its claim_array lives. */
+struct claim {
+    enrollment_view enrollment;
+    std::optional<std::string_view> step_id;
+};
+
+/** The claims of store::claim_due, oldest due first; items valid while the array lives. */
+class claim_array {
+public:
+    explicit claim_array(enrollkit_claim_array *p) noexcept : own_(p) {}
+    std::size_t size() const noexcept { return enrollkit_claim_array_count(own_.get()); }
+    bool empty() const noexcept { return size() == 0; }
+    /** Claim `i`; throws std::out_of_range past the end. */
+    claim operator[](std::size_t i) const {
+        const enrollkit_enrollment *e = enrollkit_claim_array_enrollment(own_.get(), i);
+        if (!e) throw std::out_of_range("enrollkit::claim_array index");
+        return {enrollment_view(e), detail::optional_text(enrollkit_claim_array_step_id(own_.get(), i))};
+    }
+    detail::item_iterator<claim_array, claim> begin() const { return {this, 0}; }
+    detail::item_iterator<claim_array, claim> end() const { return {this, size()}; }
+
+private:
+    detail::owner<enrollkit_claim_array, enrollkit_claim_array_free> own_;
+};
+
+/** One outcome per row of store::enroll_many, in the rows' order (store::enroll_anniversaries:
+ * per user, by user id). */
 class enroll_outcomes {
 public:
     explicit enroll_outcomes(enrollkit_enroll_outcomes *p) noexcept : own_(p) {}
@@ -886,6 +927,57 @@ public:
     /** Deletes an enrollment (admin only); its history stays. */
     void delete_enrollment(zstring actor, zstring id) {
         detail::check(enrollkit_enrollment_delete(get(), actor.c_str(), id.c_str()));
+    }
+
+    // The due-work queue
+    /** Claims for `worker` up to `limit` enrollments whose next step is due, oldest first, for
+     * `lease` (1 ms to max_lease). End each claim before its lease ends: deliver_claim,
+     * complete_claim, fail_claim, skip_claim or release_claim. */
+    claim_array claim_due(zstring worker, std::uint32_t limit, std::chrono::milliseconds lease) {
+        if (lease.count() < 0) lease = std::chrono::milliseconds(0);  // refused by the core
+        enrollkit_claim_array *a = nullptr;
+        detail::check(enrollkit_claim_due_typed(get(), worker.c_str(), limit,
+                                                static_cast<std::uint64_t>(lease.count()), &a));
+        return claim_array(a);
+    }
+    /** Ends `worker`'s claim with its step delivered; error code ENROLLKIT_RESULT_CONFLICT when
+     * the worker no longer holds it. */
+    enrollment deliver_claim(zstring worker, zstring id, zstring destination_type = nullptr) {
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_deliver_typed(get(), worker.c_str(), id.c_str(), destination_type.c_str(), o);
+        });
+    }
+    /** Ends the claim with its step completed; `result_json` (a JSON object) may be nullptr. */
+    enrollment complete_claim(zstring worker, zstring id, zstring result_json = nullptr) {
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_complete_typed(get(), worker.c_str(), id.c_str(), result_json.c_str(), o);
+        });
+    }
+    /** Ends the claim with its step failed with a reason code. */
+    enrollment fail_claim(zstring worker, zstring id, zstring reason, zstring message = nullptr) {
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_fail_typed(get(), worker.c_str(), id.c_str(), reason.c_str(), message.c_str(), o);
+        });
+    }
+    /** Ends the claim with its step skipped. */
+    enrollment skip_claim(zstring worker, zstring id) {
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_skip_typed(get(), worker.c_str(), id.c_str(), o);
+        });
+    }
+    /** Gives the claim back, the step still due. */
+    enrollment release_claim(zstring worker, zstring id) {
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_release_typed(get(), worker.c_str(), id.c_str(), o);
+        });
+    }
+    /** Enrolls (trigger work_anniversary) the users whose hire-date anniversary is `on_date`
+     * ("YYYY-MM-DD"), each once; one outcome per user, by user id. */
+    enroll_outcomes enroll_anniversaries(zstring actor, zstring program_id, zstring on_date) {
+        enrollkit_enroll_outcomes *o = nullptr;
+        detail::check(enrollkit_enroll_anniversaries_typed(get(), actor.c_str(), program_id.c_str(),
+                                                           on_date.c_str(), &o));
+        return enroll_outcomes(o);
     }
 
     // Reading

@@ -116,6 +116,29 @@ pub enum Cmd {
     },
     /// Totals by status, average completion, average time to complete, step funnel.
     Report { program: String },
+    /// What is due: running enrollments with a next step scheduled, soonest first, with the
+    /// step, when it is due and who holds a claim on it. Reads only; claims nothing.
+    Due {
+        /// Only this program's enrollments.
+        #[arg(long)]
+        program: Option<String>,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Run a worker of the due-work queue: claim the steps that are due, deliver each (print
+    /// it, or run --exec), end each claim, and wait for more; Ctrl-C stops it cleanly.
+    Worker(WorkerArgs),
+    /// Enroll (trigger work_anniversary) every user whose hire-date anniversary is DATE, each
+    /// once however often it runs; a track starts at the beginning of that day in the user's
+    /// time zone.
+    Anniversaries {
+        #[arg(long)]
+        program: String,
+        /// The day, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+    },
     /// Import an export (JSON Lines), or enroll a CSV roster, in one transaction. An import
     /// into an empty database file holds the file alone while it runs (other processes wait).
     Import {
@@ -278,6 +301,38 @@ pub struct StepArgs {
     /// fail: the message.
     #[arg(long)]
     pub message: Option<String>,
+}
+
+/// `worker`: who works, on what, how long each claim holds and how each step is delivered.
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// The worker's id (1-128 bytes), recorded with each claim in the enrollments' history.
+    #[arg(long = "id", value_name = "WORKER")]
+    pub id: String,
+    /// Only deliver this program's steps. The queue claims the oldest due work of every
+    /// program, so claims of other programs are given back at once (a claim and a release in
+    /// their history); a worker without --program serves them all.
+    #[arg(long)]
+    pub program: Option<String>,
+    /// How long each claim holds, in seconds (0.001 to 86400): a step not ended by then may be
+    /// claimed by another worker, and this worker's late result is refused.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lease: f64,
+    /// How many due enrollments to claim at a time (1-1000).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub batch: u32,
+    /// One pass: deliver what is due now, then exit instead of waiting for more.
+    #[arg(long)]
+    pub once: bool,
+    /// Deliver each step by running CMD with `sh -c`: the enrollment id, user id and step id are
+    /// its arguments $1, $2, $3 and, with the program, step type and title and the worker,
+    /// ENROLLKIT_* environment variables. Exit status 0 delivers the step; any other fails it
+    /// (reason exec_failed). Without --exec, delivering is printing the step.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Seconds to wait before looking again when nothing is due.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub poll: f64,
 }
 
 /// `list`: filters, order and pagination of enrollments.

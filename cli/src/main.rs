@@ -16,11 +16,12 @@
 //! type, `exit_code` and opening the database), `output` prints, `report` is `info`, `demo`
 //! is `demo`. This file only parses, runs and turns the outcome into an exit code.
 
+// First: its `say!` macro is used by the modules below.
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod demo;
-#[macro_use]
-mod output;
 
 use std::process::ExitCode;
 

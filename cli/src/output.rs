@@ -1,6 +1,8 @@
 //! Printing: readable tables by default, JSON with `--json`.
 
-use enrollkit::{Attempt, Enrollment, EnrollmentPage, Event, ImportReport, Program, User};
+use enrollkit::{
+    Attempt, EnrollOutcome, Enrollment, EnrollmentPage, Event, ImportReport, Program, User,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -55,6 +57,70 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 impl Out {
     pub fn new(json: bool) -> Out {
         Out { json }
+    }
+
+    /// Whether `--json` was given.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Rows as aligned columns under `header` (text output only).
+    pub fn table(&self, header: &[&str], rows: &[Vec<String>]) {
+        table(header, rows);
+    }
+
+    /// One outcome per row of a batch enroll (`anniversaries`): as JSON, the core's outcomes;
+    /// as text, a table and the counts.
+    pub fn outcomes(&self, outcomes: &[EnrollOutcome]) {
+        if self.json {
+            return say!("{}", json!(outcomes));
+        }
+        let rows: Vec<Vec<String>> = outcomes
+            .iter()
+            .map(|o| match o {
+                EnrollOutcome::Created(e) => vec![
+                    o.kind().to_owned(),
+                    e.id.clone(),
+                    e.user_id.clone(),
+                    e.status_name().to_owned(),
+                    opt(&e.start_at),
+                ],
+                EnrollOutcome::AlreadyEnrolled { existing_id } => vec![
+                    o.kind().to_owned(),
+                    existing_id.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ],
+                EnrollOutcome::Failed(err) => vec![
+                    o.kind().to_owned(),
+                    "-".into(),
+                    "-".into(),
+                    format!("{err} [{}]", err.code()),
+                    "-".into(),
+                ],
+                _ => vec![
+                    o.kind().to_owned(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ],
+            })
+            .collect();
+        if !rows.is_empty() {
+            table(
+                &["OUTCOME", "ENROLLMENT", "USER", "STATUS", "START AT"],
+                &rows,
+            );
+        }
+        let count = |kind: &str| outcomes.iter().filter(|o| o.kind() == kind).count();
+        say!(
+            "{} enrolled, {} already enrolled, {} failed",
+            count("created"),
+            count("already_enrolled"),
+            count("failed")
+        );
     }
 
     /// Any serializable record: JSON, or `key: value` lines.

@@ -716,3 +716,424 @@ fn copy_between_backends_gives_byte_identical_exports() {
         "and back"
     );
 }
+
+/// JSON Lines on stdout (`worker --json`), one value per line.
+fn json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Users with hire dates, a track whose first step is due at the start and second at once after
+/// it (the third a day later at 09:00), and `n` enrollments in it.
+fn queue_setup(db: &Path, dir: &Path, n: usize) -> Vec<String> {
+    let track = dir.join("queue.json");
+    std::fs::write(
+        &track,
+        r#"{"id": "onb", "kind": "track", "title": "Onboarding", "state": "active", "steps": [
+            {"id": "welcome", "step_type": "message", "title": "Welcome", "learner_completable": false},
+            {"id": "tip", "step_type": "message", "title": "Tip", "learner_completable": false,
+             "schedule": {"after": "previous_step", "delay": 0, "unit": "minutes"}},
+            {"id": "survey", "step_type": "survey", "title": "Survey", "learner_completable": true,
+             "schedule": {"after": "start", "delay": 1, "unit": "days", "at": "09:00"}}]}"#,
+    )
+    .unwrap();
+    json(db, &["program", "add", track.to_str().unwrap()]);
+    (0..n)
+        .map(|i| {
+            let user = format!("u{i}");
+            json(
+                db,
+                &[
+                    "user",
+                    "add",
+                    &user,
+                    "--hire-date",
+                    "2020-03-10",
+                    "--timezone",
+                    "Asia/Tokyo",
+                ],
+            );
+            json(db, &["enroll", &user, "onb"])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// `due`, `worker --once` (printing, --exec delivering and failing, --program), on `db`.
+fn due_and_worker(db: &Path, dir: &Path) {
+    let ids = queue_setup(db, dir, 2);
+    let due = json(db, &["due"]);
+    assert_eq!(
+        (due["due_now"].as_u64(), due["scheduled"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(due["items"][0]["enrollment_id"], ids[0].as_str());
+    assert_eq!(due["items"][0]["step_id"], "welcome");
+    assert_eq!(due["items"][0]["due"], true);
+    assert_eq!(
+        json(db, &["due", "--limit", "1"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    cli(db)
+        .args(["due", "--program", "onb"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("welcome")
+                .and(predicate::str::contains("2 due now, 0 scheduled later")),
+        );
+    cli(db).args(["due", "--program", "nope"]).assert().code(3);
+
+    // A worker for another program passes the claims on: nothing is delivered.
+    cli(db)
+        .args(["worker", "--id", "w0", "--program", "other", "--once"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("2 passed on"));
+    assert_eq!(json(db, &["due"])["due_now"], 2);
+
+    // One pass delivers everything due now: welcome, then tip (due at once after it).
+    let out = cli(db)
+        .args([
+            "--json", "worker", "--id", "w1", "--once", "--batch", "5", "--lease", "30",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "enrollkit worker w1: claimed 2: 2 delivered",
+        ))
+        .stderr(predicate::str::contains("nothing due"))
+        .get_output()
+        .clone();
+    let lines = json_lines(&out.stdout);
+    let steps: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["step_type"], "message");
+            (
+                l["outcome"].as_str().unwrap().into(),
+                l["enrollment_id"].as_str().unwrap().into(),
+                l["step_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = ["welcome", "tip"]
+        .iter()
+        .flat_map(|s| {
+            ids.iter()
+                .map(move |id| ("delivered".into(), id.clone(), (*s).into()))
+        })
+        .collect();
+    assert_eq!(steps, expected);
+    let shown = json(db, &["show", &ids[0]]);
+    assert_eq!(
+        (
+            shown["steps_delivered"].as_u64(),
+            shown["claimed_by"].as_str()
+        ),
+        (Some(2), None)
+    );
+    let history = json(db, &["history", &ids[0]]);
+    let claims = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "claim" && e["reason"].as_str().unwrap().contains("worker=w1"))
+        .count();
+    assert_eq!(claims, 2);
+    let due = json(db, &["due"]);
+    assert_eq!(
+        (due["due_now"].as_u64(), due["items"][0]["step_id"].as_str()),
+        (Some(0), Some("survey"))
+    );
+    cli(db).args(["due"]).assert().success().stdout(
+        predicate::str::contains("0 due now, 2 scheduled later")
+            .and(predicate::str::contains(" in ")),
+    );
+    // Nothing due: one pass does nothing.
+    cli(db)
+        .args(["worker", "--id", "w1", "--once"])
+        .assert()
+        .success()
+        .stdout("");
+
+    // --exec: arguments and environment; exit 0 delivers, anything else fails the step.
+    let more = queue_setup_more(db, 2);
+    let log = dir.join("exec.log");
+    let cmd = format!(
+        "echo \"$1 $2 $3 $ENROLLKIT_PROGRAM_ID $ENROLLKIT_STEP_TYPE $ENROLLKIT_STEP_TITLE $ENROLLKIT_WORKER_ID\" >> '{}'; [ \"$2\" = u2 ]",
+        log.display()
+    );
+    let out = cli(db)
+        .args(["--json", "worker", "--id", "w2", "--once", "--exec", &cmd])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let lines = json_lines(&out.stdout);
+    let outcomes: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["outcome"].as_str().unwrap(),
+                l["user_id"].as_str().unwrap(),
+                l["step_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("delivered", "u2", "welcome"),
+            ("failed", "u3", "welcome"),
+            ("delivered", "u2", "tip"),
+            ("failed", "u3", "tip")
+        ]
+    );
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exit status: 1"),
+        "{}",
+        lines[1]
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.starts_with(&format!("{} u2 welcome onb message Welcome w2\n", more[0])),
+        "{logged}"
+    );
+    let failed = json(db, &["show", &more[1], "--as", "track"]);
+    assert!(failed.to_string().contains("exec_failed"), "{failed}");
+}
+
+/// Two more enrollments (users u2, u3) in the queue's track.
+fn queue_setup_more(db: &Path, n: usize) -> Vec<String> {
+    (2..2 + n)
+        .map(|i| {
+            let user = format!("u{i}");
+            json(db, &["user", "add", &user]);
+            json(db, &["enroll", &user, "onb"])["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn due_and_worker_on_sqlite_and_postgres() {
+    let f = fixture();
+    due_and_worker(&f.db, &f.dir);
+    let Some(base) = support::postgres() else {
+        return;
+    };
+    let pg = PathBuf::from(support::fresh_database(&base));
+    let dir = f.dir.join("pg");
+    std::fs::create_dir_all(&dir).unwrap();
+    due_and_worker(&pg, &dir);
+}
+
+#[test]
+fn worker_arguments() {
+    let f = fixture();
+    queue_setup(&f.db, &f.dir, 1);
+    for (args, code) in [
+        (&["--lease", "-1"][..], 2),
+        (&["--lease", "nan"][..], 2),
+        (&["--poll", "-1"][..], 2),
+        (&["--lease", "0"][..], 3),
+        (&["--lease", "86401"][..], 3),
+        (&["--batch", "0"][..], 3),
+        (&["--batch", "1001"][..], 3),
+    ] {
+        cli(&f.db)
+            .args(["worker", "--id", "w", "--once"])
+            .args(args)
+            .assert()
+            .code(code);
+    }
+    cli(&f.db)
+        .args(["worker", "--id", "", "--once"])
+        .assert()
+        .code(3);
+    cli(&f.db).args(["worker", "--once"]).assert().code(2); // --id is required
+    cli(&f.dir.join("missing.db"))
+        .args(["worker", "--id", "w", "--once"])
+        .assert()
+        .code(4);
+    // Nothing was claimed by the refused runs.
+    assert_eq!(json(&f.db, &["due"])["due_now"], 1);
+}
+
+/// Sends SIGINT to `pid` (as Ctrl-C does to the foreground process), with the shell's own
+/// `kill` (no procps needed).
+fn interrupt(pid: u32) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", "kill -INT \"$0\"", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn worker_finishes_its_step_and_exits_0_on_ctrl_c() {
+    let f = fixture();
+    let ids = queue_setup(&f.db, &f.dir, 1);
+    let started = f.dir.join("started");
+    let bin = assert_cmd::cargo::cargo_bin("enrollkit");
+    // Idle (nothing due for it): Ctrl-C ends the wait at once.
+    let mut idle = std::process::Command::new(&bin)
+        .arg("--db")
+        .arg(&f.db)
+        .args([
+            "worker",
+            "--id",
+            "idle",
+            "--program",
+            "other",
+            "--poll",
+            "60",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first pass (the due step is another program's: passed on) shows it is waiting.
+    let mut stderr = std::io::BufReader::new(idle.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert!(first.contains("1 passed on"), "{first}");
+    let asked = std::time::Instant::now();
+    interrupt(idle.id());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = idle.wait().unwrap();
+    assert!(status.success(), "{status:?} {rest}");
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    assert!(rest.contains("enrollkit worker idle: stopped"), "{rest}");
+
+    // Busy: the command running when Ctrl-C comes (to the worker only) finishes and its step
+    // is delivered; what else was claimed is given back, and the worker exits 0.
+    let cmd = format!("touch '{}'; sleep 1", started.display());
+    let busy = std::process::Command::new(&bin)
+        .arg("--db")
+        .arg(&f.db)
+        .args(["--json", "worker", "--id", "busy", "--exec", &cmd])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(busy.id());
+    let out = busy.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (lines[0]["outcome"].as_str(), lines[0]["step_id"].as_str()),
+        (Some("delivered"), Some("welcome"))
+    );
+    let e = json(&f.db, &["show", &ids[0]]);
+    assert_eq!(
+        (
+            e["status"].as_str(),
+            e["claimed_by"].as_str(),
+            e["steps_delivered"].as_u64()
+        ),
+        (Some("active"), None, Some(1))
+    );
+}
+
+#[test]
+fn anniversaries_enroll_each_user_once() {
+    let f = fixture();
+    let db = &f.db;
+    json(
+        db,
+        &[
+            "user",
+            "add",
+            "a",
+            "--hire-date",
+            "2020-03-10",
+            "--timezone",
+            "Asia/Tokyo",
+        ],
+    );
+    json(db, &["user", "add", "b", "--hire-date", "2025-03-10"]);
+    json(db, &["user", "add", "c", "--hire-date", "2026-03-10"]);
+    assert_eq!(json(db, &["user", "show", "a"])["hire_date"], "2020-03-10");
+    cli(db)
+        .args(["user", "add", "d", "--hire-date", "2026-02-30"])
+        .assert()
+        .code(3);
+    add_course(&f);
+    let out = json(
+        db,
+        &["anniversaries", "--program", "c", "--date", "2026-03-10"],
+    );
+    let out = out.as_array().unwrap();
+    assert_eq!(out.len(), 2);
+    assert!(out
+        .iter()
+        .all(|o| o["outcome"] == "created" && o["enrollment"]["trigger"] == "work_anniversary"));
+    assert_eq!(out[0]["enrollment"]["user_id"], "a");
+    cli(db)
+        .args(["anniversaries", "--program", "c", "--date", "2026-03-10"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("already_enrolled").and(predicate::str::contains(
+                "0 enrolled, 2 already enrolled, 0 failed",
+            )),
+        );
+    cli(db)
+        .args(["anniversaries", "--program", "c", "--date", "2026-03-11"])
+        .assert()
+        .success()
+        .stdout("0 enrolled, 0 already enrolled, 0 failed\n");
+    cli(db)
+        .args(["anniversaries", "--program", "c", "--date", "10/03/2026"])
+        .assert()
+        .code(3);
+    cli(db)
+        .args(["anniversaries", "--program", "nope", "--date", "2026-03-10"])
+        .assert()
+        .code(3);
+    cli(db)
+        .args([
+            "--actor",
+            "learner:a",
+            "anniversaries",
+            "--program",
+            "c",
+            "--date",
+            "2026-03-10",
+        ])
+        .assert()
+        .code(3);
+    cli(db)
+        .args(["anniversaries", "--program", "c"])
+        .assert()
+        .code(2);
+    cli(&f.dir.join("missing.db"))
+        .args(["anniversaries", "--program", "c", "--date", "2026-03-10"])
+        .assert()
+        .code(4);
+}

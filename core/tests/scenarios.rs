@@ -61,6 +61,29 @@ fn uint(args: &Value, key: &str, default: u32) -> u32 {
         .map_or(default, |n| n as u32)
 }
 
+/// The step change of a `step` or `complete_claim` step: `change` and its options.
+fn step_change(args: &Value) -> Result<StepChange> {
+    Ok(match req_s(args, "change") {
+        "start" => StepChange::Start,
+        "deliver" => StepChange::Deliver {
+            destination_type: s(args, "destination_type").map(Into::into),
+        },
+        "complete" => StepChange::Complete {
+            result: match (args.get("result"), s(args, "result_json")) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(text)) => Some(parse_result(text)?),
+                (None, None) => None,
+            },
+        },
+        "fail" => StepChange::Fail {
+            reason: req_s(args, "reason").into(),
+            message: s(args, "message").map(Into::into),
+        },
+        "skip" => StepChange::Skip,
+        other => panic!("unknown step change {other}"),
+    })
+}
+
 fn to_json<T: serde::Serialize>(v: T) -> Value {
     serde_json::to_value(v).expect("results serialize")
 }
@@ -210,25 +233,7 @@ impl Runner {
                 s(args, "message"),
             )?),
             "step" => {
-                let change = match req_s(args, "change") {
-                    "start" => StepChange::Start,
-                    "deliver" => StepChange::Deliver {
-                        destination_type: s(args, "destination_type").map(Into::into),
-                    },
-                    "complete" => StepChange::Complete {
-                        result: match (args.get("result"), s(args, "result_json")) {
-                            (Some(v), _) => Some(v.clone()),
-                            (None, Some(text)) => Some(parse_result(text)?),
-                            (None, None) => None,
-                        },
-                    },
-                    "fail" => StepChange::Fail {
-                        reason: req_s(args, "reason").into(),
-                        message: s(args, "message").map(Into::into),
-                    },
-                    "skip" => StepChange::Skip,
-                    other => panic!("unknown step change {other}"),
-                };
+                let change = step_change(args)?;
                 to_json(st.update_step(actor, id(), req_s(args, "step_id"), &change)?)
             }
             "attempt" => {
@@ -238,6 +243,31 @@ impl Runner {
             "assign_mentor" => to_json(st.assign_mentor(actor, id(), s(args, "mentor_id"))?),
             "set_next_step_at" => to_json(st.set_next_step_at(actor, id(), opt_ts(args, "at")?)?),
             "start_due" => to_json(st.start_due(actor, uint(args, "limit", 100))?),
+            "claim_due" => {
+                let lease = args
+                    .get("lease_ms")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(60_000);
+                let claims = st.claim_due(
+                    req_s(args, "worker"),
+                    uint(args, "limit", 100),
+                    std::time::Duration::from_millis(lease),
+                )?;
+                let claims: Vec<Value> = claims
+                    .into_iter()
+                    .map(|c| json!({ "enrollment": c.enrollment, "step_id": c.step_id }))
+                    .collect();
+                Value::Array(claims)
+            }
+            "complete_claim" => {
+                to_json(st.complete_claim(req_s(args, "worker"), id(), &step_change(args)?)?)
+            }
+            "release_claim" => to_json(st.release_claim(req_s(args, "worker"), id())?),
+            "enroll_anniversaries" => to_json(st.enroll_anniversaries(
+                actor,
+                req_s(args, "program_id"),
+                req_s(args, "on_date"),
+            )?),
             "delete" => {
                 st.delete_enrollment(actor, id())?;
                 Value::Null

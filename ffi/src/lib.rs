@@ -171,6 +171,10 @@ pub const ENROLLKIT_COMMAND_BEGIN_PROCESSING: u32 = 6;
 /// `enrollkit_transition`: the worker is done (back to `active`).
 pub const ENROLLKIT_COMMAND_END_PROCESSING: u32 = 7;
 
+/// The longest lease enrollkit_claim_due gives a claim, in milliseconds: a day. A worker that
+/// needs longer releases the claim and claims again.
+pub const ENROLLKIT_MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
+
 /// `enrollkit_enroll_many`: any failed row rolls the whole batch back.
 pub const ENROLLKIT_BATCH_ALL_OR_NOTHING: u32 = 0;
 /// `enrollkit_enroll_many`: failed rows are skipped, the rest is written.
@@ -662,7 +666,8 @@ pub extern "C" fn enrollkit_check(
 // Users and programs
 
 /// Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
-/// "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?}).
+/// "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?,
+/// "hire_date"? ("YYYY-MM-DD")}).
 /// On success writes the stored user as JSON to `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_user_upsert(
@@ -1169,6 +1174,174 @@ pub extern "C" fn enrollkit_start_due(
     }) }
 }
 
+/// The lease of a claim, given in milliseconds (checked by the core: 1 ms to a day).
+fn lease(lease_ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(lease_ms)
+}
+
+/// The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
+/// spaces at either end) up to `limit` (1-1000) enrollments whose next step is due
+/// (`next_step_at` at or before now), oldest first, for `lease_ms` milliseconds (1 to
+/// ENROLLKIT_MAX_LEASE_MS). Each `active` one becomes `processing` (`active_batch`:
+/// `processing_batch`) with `claimed_by` and `lease_until`, and its history records the claim;
+/// one whose lease ended is taken over. Writes a JSON array of claims ({"enrollment": ...,
+/// "step_id": the step to run, or null when the program has none pending}) to `*out` unless
+/// `out` is NULL. The worker then runs each step and ends its claim before the lease ends, with
+/// enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_due(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    limit: u32,
+    lease_ms: u64,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let worker = text(worker, "worker")?;
+        let claims = s.store.claim_due(worker, limit, lease(lease_ms))?;
+        let claims: Vec<Value> = claims
+            .into_iter()
+            .map(|c| json!({"enrollment": c.enrollment, "step_id": c.step_id}))
+            .collect();
+        put_json(out, &claims)
+    }) }
+}
+
+/// Ends `worker`'s claim on enrollment `id` with `change` applied to the step it claimed.
+fn end_claim(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+    change: impl FnOnce() -> Result<StepChange, Failure>,
+) -> Outcome {
+    let s = self::store(store)?;
+    let worker = text(worker, "worker")?;
+    let id = text(id, "id")?;
+    let change = change()?;
+    put_json(out, &s.store.complete_claim(worker, id, &change)?)
+}
+
+/// Ends `worker`'s claim on enrollment `id` with its due step delivered (to
+/// `destination_type`: "user", "channel", ...; may be NULL): the enrollment returns to `active`
+/// (or `active_batch`, or is `delivered` by that step) and its next step's time follows from
+/// the schedule, in one transaction with one history event. ENROLLKIT_RESULT_CONFLICT, changing
+/// nothing, when `worker` no longer holds the claim (its lease ended, or another worker took it
+/// over); ENROLLKIT_RESULT_VALIDATION when no step is pending. Writes the enrollment as JSON to
+/// `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_deliver(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    destination_type: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        end_claim(store, worker, id, out, || {
+            Ok(StepChange::Deliver {
+                destination_type: opt_text(destination_type, "destination_type")?.map(Into::into),
+            })
+        })
+    }) }
+}
+
+/// Like enrollkit_claim_deliver, with the due step completed, with `result_json` (a JSON
+/// object; may be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_complete(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    result_json: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        end_claim(store, worker, id, out, || {
+            let result = opt_text(result_json, "result_json")?
+                .map(enrollkit::parse_result)
+                .transpose()?;
+            Ok(StepChange::Complete { result })
+        })
+    }) }
+}
+
+/// Like enrollkit_claim_deliver, with the due step failed with a reason code and `message`
+/// (may be NULL).
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_fail(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    reason: *const c_char,
+    message: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        end_claim(store, worker, id, out, || {
+            Ok(StepChange::Fail {
+                reason: text(reason, "reason")?.to_owned(),
+                message: opt_text(message, "message")?.map(Into::into),
+            })
+        })
+    }) }
+}
+
+/// Like enrollkit_claim_deliver, with the due step skipped.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_skip(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| end_claim(store, worker, id, out, || Ok(StepChange::Skip))) }
+}
+
+/// Gives `worker`'s claim on enrollment `id` back without running the step: the enrollment
+/// returns to `active` (or `active_batch`), its step still due, for any worker to claim.
+/// ENROLLKIT_RESULT_CONFLICT, changing nothing, when `worker` no longer holds it. Writes the
+/// enrollment as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_release(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let worker = text(worker, "worker")?;
+        put_json(out, &s.store.release_claim(worker, text(id, "id")?)?)
+    }) }
+}
+
+/// Enrolls in `program_id`, with trigger "work_anniversary", every user whose hire-date
+/// anniversary is `on_date` ("YYYY-MM-DD"; a year or more after the hire date; a 29 February
+/// hire has it on 28 February in other years). In a track the enrollment starts at the
+/// beginning of that day in the user's time zone (a scheduled start, run by
+/// enrollkit_start_due, while that is ahead). Running it again for the same date enrolls
+/// nobody twice: such a user reports "already_enrolled". Admin or system only. Writes one
+/// outcome per user, by user id, as enrollkit_enroll_many does, as a JSON array to `*out`
+/// unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_anniversaries(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    on_date: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let program = text(program_id, "program_id")?;
+        let on = text(on_date, "on_date")?;
+        put_json(out, &s.store.enroll_anniversaries(&a, program, on)?)
+    }) }
+}
+
 /// Deletes enrollment `id` with its step progress and attempts (admin only); its history
 /// stays, ending with a "deleted" event.
 #[no_mangle]
@@ -1530,6 +1703,14 @@ mod tests {
                 format!("ENROLLKIT_RESULT_{}", code.as_str().to_uppercase())
             );
         }
+    }
+
+    #[test]
+    fn the_longest_lease_is_cores() {
+        assert_eq!(
+            u128::from(ENROLLKIT_MAX_LEASE_MS),
+            enrollkit::MAX_LEASE.as_millis()
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Records as handles: an enrollment, a page of enrollments, a user, a program, an event, the
-//! arrays listings return and the outcomes of a batch enroll, each read through typed
-//! accessors instead of JSON text.
+//! arrays listings return, the claims of the due-work queue and the outcomes of a batch enroll,
+//! each read through typed accessors instead of JSON text.
 //!
 //! Accessors never fail and leave the thread's last error as it was. A NULL handle (or an
 //! index past the end) reads as NULL, 0, `false` or [`ENROLLKIT_TIME_ABSENT`]. Strings are
@@ -74,8 +74,9 @@ fn item<C: Castable, I: Castable>(
 
 /// One enrollment, read with the enrollkit_enrollment_* accessors. An enrollment returned
 /// through an output parameter is the caller's: release it with enrollkit_enrollment_free.
-/// One lent by a page or by batch outcomes (enrollkit_enrollment_page_item,
-/// enrollkit_enroll_outcomes_enrollment) belongs to them: never free it. Strings it returns
+/// One lent by a page, by batch outcomes or by claims (enrollkit_enrollment_page_item,
+/// enrollkit_enroll_outcomes_enrollment, enrollkit_claim_array_enrollment) belongs to them:
+/// never free it. Strings it returns
 /// live as long as it does; NULL means the field is absent; times are milliseconds since the
 /// epoch, or ENROLLKIT_TIME_ABSENT. A handle may be read from several threads at once.
 pub struct enrollkit_enrollment {
@@ -100,12 +101,13 @@ enum EText {
     FailureReason,
     FailureMessage,
     PreviousId,
+    ClaimedBy,
 }
 
 /// The record behind an `enrollkit_enrollment`.
 pub(crate) struct EnrollmentRecord {
     e: Enrollment,
-    texts: Texts<15>,
+    texts: Texts<16>,
 }
 
 impl EnrollmentRecord {
@@ -144,7 +146,7 @@ fn etime(
 }
 
 /// Releases an enrollment returned through an output parameter. NULL is fine. Never call it
-/// on an enrollment lent by a page or by batch outcomes, nor twice.
+/// on an enrollment lent by a page, by batch outcomes or by claims, nor twice.
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_free(enrollment: *mut enrollkit_enrollment) {
     ffi_panic_boundary! { free_box(enrollment) }
@@ -283,6 +285,15 @@ pub extern "C" fn enrollkit_enrollment_previous_id(
     ffi_panic_boundary! { etext(enrollment, EText::PreviousId, |e| e.previous_id.as_deref()) }
 }
 
+/// While a worker holds a claim on the enrollment's due step (enrollkit_claim_due): the
+/// worker's id; NULL otherwise.
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_claimed_by(
+    enrollment: *const enrollkit_enrollment,
+) -> *const c_char {
+    ffi_panic_boundary! { etext(enrollment, EText::ClaimedBy, |e| e.claimed_by.as_deref()) }
+}
+
 /// When the mentor was assigned, or ENROLLKIT_TIME_ABSENT.
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_mentor_assigned_at(
@@ -357,6 +368,13 @@ pub extern "C" fn enrollkit_enrollment_next_step_at(
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_paused_at(enrollment: *const enrollkit_enrollment) -> i64 {
     ffi_panic_boundary! { etime(enrollment, |e| e.paused_at) }
+}
+
+/// While a worker holds a claim: until when the claim holds (after it, another worker may
+/// claim the step); ENROLLKIT_TIME_ABSENT otherwise.
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_lease_until(enrollment: *const enrollkit_enrollment) -> i64 {
+    ffi_panic_boundary! { etime(enrollment, |e| e.lease_until) }
 }
 
 /// When it last changed.
@@ -543,12 +561,13 @@ enum UText {
     Location,
     ManagerId,
     Timezone,
+    HireDate,
 }
 
 /// The record behind an `enrollkit_user`.
 pub(crate) struct UserRecord {
     u: User,
-    texts: Texts<8>,
+    texts: Texts<9>,
     groups: OnceLock<Vec<CString>>,
 }
 
@@ -626,6 +645,12 @@ pub extern "C" fn enrollkit_user_manager_id(user: *const enrollkit_user) -> *con
 #[no_mangle]
 pub extern "C" fn enrollkit_user_timezone(user: *const enrollkit_user) -> *const c_char {
     ffi_panic_boundary! { utext(user, UText::Timezone, |u| u.timezone.as_deref()) }
+}
+
+/// The hire date, "YYYY-MM-DD" (work anniversaries: enrollkit_enroll_anniversaries), or NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_user_hire_date(user: *const enrollkit_user) -> *const c_char {
+    ffi_panic_boundary! { utext(user, UText::HireDate, |u| u.hire_date.as_deref()) }
 }
 
 /// The number of groups the user belongs to.
@@ -1130,6 +1155,79 @@ pub extern "C" fn enrollkit_event_array_item(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Claims of the due-work queue
+
+/// The claims enrollkit_claim_due_typed made, oldest due first: each an enrollment, claimed
+/// (enrollkit_claim_array_enrollment: `processing` or `processing_batch`, with claimed_by and
+/// lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Both are lent
+/// by the array. Release it with enrollkit_claim_array_free.
+pub struct enrollkit_claim_array {
+    _private: [u8; 0],
+}
+
+/// One claim: the enrollment and the step id, converted for C.
+pub(crate) struct ClaimRecord {
+    enrollment: EnrollmentRecord,
+    step_id: Option<CString>,
+}
+
+impl ClaimRecord {
+    pub(crate) fn new(claim: enrollkit::Claim) -> ClaimRecord {
+        ClaimRecord {
+            enrollment: EnrollmentRecord::new(claim.enrollment),
+            step_id: claim.step_id.map(c_string),
+        }
+    }
+}
+
+impl Castable for enrollkit_claim_array {
+    type RustType = Vec<ClaimRecord>;
+}
+
+/// Releases claims and every enrollment they lent. NULL is fine. (The claims themselves hold in
+/// the database until each is ended or its lease ends.)
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_array_free(array: *mut enrollkit_claim_array) {
+    ffi_panic_boundary! { free_box(array) }
+}
+
+/// The number of claims.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_array_count(array: *const enrollkit_claim_array) -> usize {
+    ffi_panic_boundary! { value(array, Vec::len) }
+}
+
+/// The enrollment of claim `index` (0-based), as claimed, lent by the array; NULL past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_array_enrollment(
+    array: *const enrollkit_claim_array,
+    index: usize,
+) -> *const enrollkit_enrollment {
+    ffi_panic_boundary! {
+        match try_ref_from_ptr(array).and_then(|a| a.get(index)) {
+            Some(c) => to_const_ptr::<enrollkit_enrollment>(&c.enrollment),
+            None => null(),
+        }
+    }
+}
+
+/// The id of the step claim `index` is to run, lent by the array; NULL past the end, or when
+/// the program has no step pending (work the host scheduled with enrollkit_set_next_step_at:
+/// end such a claim with enrollkit_claim_release).
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_array_step_id(
+    array: *const enrollkit_claim_array,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        match try_ref_from_ptr(array).and_then(|a| a.get(index)) {
+            Some(ClaimRecord { step_id: Some(id), .. }) => id.as_ptr(),
+            _ => null(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Outcomes of a batch enroll
 
 /// enrollkit_enroll_outcomes_kind: no such row (NULL outcomes, or an index past the end).
@@ -1147,7 +1245,8 @@ pub const ENROLLKIT_OUTCOME_FAILED: u32 = 3;
 /// failed in an all-or-nothing batch.
 pub const ENROLLKIT_OUTCOME_NOT_APPLIED: u32 = 4;
 
-/// One outcome per row of enrollkit_enroll_many_typed, in the rows' order. Enrollments are lent
+/// One outcome per row of enrollkit_enroll_many_typed, in the rows' order (per user, by user
+/// id, for enrollkit_enroll_anniversaries_typed). Enrollments are lent
 /// by the outcomes. Release them with enrollkit_enroll_outcomes_free.
 pub struct enrollkit_enroll_outcomes {
     _private: [u8; 0],

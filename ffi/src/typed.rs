@@ -11,10 +11,10 @@ use enrollkit::{
 
 use crate::boundary::{free_box, to_boxed_mut_ptr, try_mut_from_ptr, try_ref_from_ptr, Castable};
 use crate::records::{
-    enrollkit_enroll_outcomes, enrollkit_enrollment, enrollkit_enrollment_page,
-    enrollkit_event_array, enrollkit_program, enrollkit_program_array, enrollkit_user,
-    enrollkit_user_array, EnrollmentRecord, EventRecord, OutcomeRecord, PageRecord, ProgramRecord,
-    UserRecord, ENROLLKIT_TIME_ABSENT,
+    enrollkit_claim_array, enrollkit_enroll_outcomes, enrollkit_enrollment,
+    enrollkit_enrollment_page, enrollkit_event_array, enrollkit_program, enrollkit_program_array,
+    enrollkit_user, enrollkit_user_array, ClaimRecord, EnrollmentRecord, EventRecord,
+    OutcomeRecord, PageRecord, ProgramRecord, UserRecord, ENROLLKIT_TIME_ABSENT,
 };
 use crate::{
     actor, batch_mode, enrollkit_result, enrollkit_store, need, opt_text, put, result_of, store,
@@ -81,6 +81,8 @@ pub const ENROLLKIT_USER_FIELD_LOCATION: u32 = 4;
 pub const ENROLLKIT_USER_FIELD_MANAGER_ID: u32 = 5;
 /// enrollkit_user_batch_set: the IANA timezone name.
 pub const ENROLLKIT_USER_FIELD_TIMEZONE: u32 = 6;
+/// enrollkit_user_batch_set: the hire date, "YYYY-MM-DD" (work anniversaries).
+pub const ENROLLKIT_USER_FIELD_HIRE_DATE: u32 = 7;
 
 /// Users to create or replace with enrollkit_users_upsert_typed, built without JSON: add a
 /// user with enrollkit_user_batch_add, then set its fields. Create it with
@@ -161,6 +163,7 @@ pub extern "C" fn enrollkit_user_batch_set(
                 ENROLLKIT_USER_FIELD_LOCATION => &mut user.location,
                 ENROLLKIT_USER_FIELD_MANAGER_ID => &mut user.manager_id,
                 ENROLLKIT_USER_FIELD_TIMEZONE => &mut user.timezone,
+                ENROLLKIT_USER_FIELD_HIRE_DATE => &mut user.hire_date,
                 other => {
                     return Err(validation(
                         "field",
@@ -891,6 +894,162 @@ pub extern "C" fn enrollkit_set_next_step_at_typed(
             let id = text(id, "id")?;
             let at = millis(at, "at")?;
             put_enrollment(out, s.store.set_next_step_at(&a, id, at)?)
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The due-work queue and work anniversaries
+
+/// Like enrollkit_claim_due (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to
+/// `*out` unless `out` is NULL (release them with enrollkit_claim_array_free).
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_due_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    limit: u32,
+    lease_ms: u64,
+    out: *mut *mut enrollkit_claim_array,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            let s = self::store(store)?;
+            let worker = text(worker, "worker")?;
+            let claims = s.store.claim_due(worker, limit, crate::lease(lease_ms))?;
+            put_handle(out, || claims.into_iter().map(ClaimRecord::new).collect());
+            Ok(())
+        })
+    }
+}
+
+fn end_claim_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+    change: impl FnOnce() -> Result<StepChange, Failure>,
+) -> Outcome {
+    let s = self::store(store)?;
+    let worker = text(worker, "worker")?;
+    let id = text(id, "id")?;
+    let change = change()?;
+    put_enrollment(out, s.store.complete_claim(worker, id, &change)?)
+}
+
+/// Like enrollkit_claim_deliver; writes the enrollment to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_deliver_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    destination_type: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            end_claim_typed(store, worker, id, out, || {
+                Ok(StepChange::Deliver {
+                    destination_type: opt_text(destination_type, "destination_type")?
+                        .map(Into::into),
+                })
+            })
+        })
+    }
+}
+
+/// Like enrollkit_claim_complete (`result_json` may be NULL); writes the enrollment to `*out`
+/// unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_complete_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    result_json: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            end_claim_typed(store, worker, id, out, || {
+                let result = opt_text(result_json, "result_json")?
+                    .map(enrollkit::parse_result)
+                    .transpose()?;
+                Ok(StepChange::Complete { result })
+            })
+        })
+    }
+}
+
+/// Like enrollkit_claim_fail; writes the enrollment to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_fail_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    reason: *const c_char,
+    message: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            end_claim_typed(store, worker, id, out, || {
+                Ok(StepChange::Fail {
+                    reason: text(reason, "reason")?.to_owned(),
+                    message: opt_text(message, "message")?.map(Into::into),
+                })
+            })
+        })
+    }
+}
+
+/// Like enrollkit_claim_skip; writes the enrollment to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_skip_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| end_claim_typed(store, worker, id, out, || Ok(StepChange::Skip)))
+    }
+}
+
+/// Like enrollkit_claim_release; writes the enrollment to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_release_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            let s = self::store(store)?;
+            let worker = text(worker, "worker")?;
+            put_enrollment(out, s.store.release_claim(worker, text(id, "id")?)?)
+        })
+    }
+}
+
+/// Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id) to `*out`
+/// unless `out` is NULL (release them with enrollkit_enroll_outcomes_free).
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_anniversaries_typed(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    on_date: *const c_char,
+    out: *mut *mut enrollkit_enroll_outcomes,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            let s = self::store(store)?;
+            let a = self::actor(actor)?;
+            let program = text(program_id, "program_id")?;
+            let on = text(on_date, "on_date")?;
+            let outcomes = s.store.enroll_anniversaries(&a, program, on)?;
+            put_handle(out, || outcomes.into_iter().map(OutcomeRecord::new).collect());
+            Ok(())
         })
     }
 }

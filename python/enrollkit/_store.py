@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from numbers import Real
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
@@ -11,6 +12,7 @@ from . import _enrollkit
 from ._types import (
     Attempt,
     BatchMode,
+    Claim,
     Enrollment,
     EnrollOutcome,
     Event,
@@ -21,6 +23,7 @@ from ._types import (
     Program,
     ProgramReport,
     ProgramState,
+    StepChange,
     StepProgress,
     Trigger,
     User,
@@ -31,6 +34,14 @@ __all__ = ["Store"]
 
 ADMIN = "admin"
 Time = Union[datetime, str]
+Lease = Union[timedelta, float]
+
+# Options of complete_claim, by the step change they belong to.
+_CHANGE_OPTIONS = {
+    "deliver": {"destination_type"},
+    "complete": {"result"},
+    "fail": {"reason", "message"},
+}
 
 
 def _path(name: str, value: Union[str, "os.PathLike[str]"]) -> str:
@@ -39,6 +50,21 @@ def _path(name: str, value: Union[str, "os.PathLike[str]"]) -> str:
     if not isinstance(p, str):
         raise TypeError(f"{name} must be a str or os.PathLike[str], not {type(p).__name__}")
     return p
+
+
+def _lease_ms(lease: Lease) -> int:
+    """A lease in whole milliseconds, from a ``timedelta`` or a number of seconds (rounded down,
+    as the core counts); the core checks the range."""
+    if isinstance(lease, timedelta):
+        return lease // timedelta(milliseconds=1)
+    if isinstance(lease, bool) or not isinstance(lease, Real):
+        raise TypeError(f"lease must be a timedelta or a number of seconds, not {type(lease).__name__}")
+    seconds = float(lease)
+    if not math.isfinite(seconds):
+        from .exceptions import ValidationError
+
+        raise ValidationError(f"invalid lease: {lease!r} is not between 1 ms and a day", {"field": "lease"})
+    return math.floor(seconds * 1000)
 
 
 class Store:
@@ -442,6 +468,107 @@ class Store:
     def start_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
         """Starts scheduled enrollments whose start time has come; returns their ids."""
         return self._native.start_due(actor, limit)
+
+    # -- the due-work queue and work anniversaries ---------------------------------------
+
+    def claim_due(self, worker: str, limit: int = 100, lease: Lease = 60.0) -> List[Claim]:
+        """Claims for ``worker`` up to ``limit`` (1-1000) enrollments whose next step is due
+        (``next_step_at`` at or before now), oldest first, for ``lease``.
+
+        Each claimed enrollment becomes ``processing`` (``active_batch``: ``processing_batch``)
+        with ``claimed_by`` and ``lease_until``, and its history records the claim; one whose
+        previous lease ended is taken over. Claims are atomic: workers claiming at once (threads,
+        processes) never get the same step. The worker then runs each ``Claim.step_id`` and ends
+        the claim before the lease ends, with ``complete_claim`` or ``release_claim``.
+
+        ``worker`` is an id of your choosing (1-128 bytes, like a user id). ``lease`` is a
+        ``datetime.timedelta`` or a number of seconds (as ``time.sleep`` and this store's
+        ``busy_timeout`` take), from 1 ms to a day; anything else is a ``ValidationError``
+        (``field`` ``lease``).
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="t", kind="track", title="T", state="active",
+        ...     steps=[enrollkit.Step("hello", "message", "Hello", False),
+        ...            enrollkit.Step("tip", "message", "Tip", False, {"after": "previous_step", "delay": 1,
+        ...                                                         "unit": "days"})]))
+        >>> e = store.enroll("u1", "t")
+        >>> [(c.enrollment.status, c.enrollment.claimed_by, c.step_id) for c in store.claim_due("w1", 10, 30)]
+        [('processing', 'w1', 'hello')]
+        >>> store.complete_claim("w1", e.id, "deliver").status
+        'active'
+        """
+        return self._native.claim_due(worker, limit, _lease_ms(lease))
+
+    def complete_claim(
+        self,
+        worker: str,
+        enrollment_id: str,
+        change: Union[StepChange, str],
+        *,
+        destination_type: Optional[str] = None,
+        result: Optional[Mapping[str, Any]] = None,
+        reason: Optional[str] = None,
+        message: Optional[str] = None,
+    ) -> Enrollment:
+        """Ends ``worker``'s claim on the enrollment after running its due step: ``change``
+        (``StepChange.DELIVER``, ``COMPLETE``, ``FAIL`` or ``SKIP``) is applied to the step the
+        claim named, with that change's options as ``deliver_step``, ``complete_step`` and
+        ``fail_step`` take them (``destination_type``; ``result``; ``reason``, required, and
+        ``message``). The enrollment returns to ``active`` (or ``active_batch``, or is
+        ``delivered``/``completed`` by the step) and its next step's time follows from the
+        schedule: one transaction, one history event.
+
+        Raises ``ConflictError``, changing nothing, when ``worker`` no longer holds the claim
+        (its lease ended, or another worker took it over); ``ValidationError`` for
+        ``StepChange.START``, which settles no step, or when no step is pending; ``TypeError``
+        for an option that does not belong to ``change``.
+        """
+        name = change.value if isinstance(change, StepChange) else change
+        if not isinstance(name, str):
+            raise TypeError(f"change must be a StepChange or a str, not {type(change).__name__}")
+        given = {k for k, v in (("destination_type", destination_type), ("result", result), ("reason", reason),
+                                ("message", message)) if v is not None}
+        stray = given - _CHANGE_OPTIONS.get(name, set())
+        if stray:
+            raise TypeError(f"{', '.join(sorted(stray))} does not go with the step change {name!r}")
+        if name == "fail" and reason is None:
+            raise TypeError("the step change 'fail' needs reason=")
+        return self._native.complete_claim(worker, enrollment_id, name, destination_type, result, reason, message)
+
+    def release_claim(self, worker: str, enrollment_id: str) -> Enrollment:
+        """Gives ``worker``'s claim back without running the step: the enrollment returns to
+        ``active`` (or ``active_batch``), its step still due, for any worker to claim. Raises
+        ``ConflictError``, changing nothing, when ``worker`` no longer holds the claim."""
+        return self._native.release_claim(worker, enrollment_id)
+
+    def enroll_anniversaries(self, program_id: str, on_date: Union[date, str], *,
+                             actor: str = ADMIN) -> List[EnrollOutcome]:
+        """Enrolls in ``program_id``, with trigger ``WORK_ANNIVERSARY``, every user whose hire
+        date (``User.hire_date``) comes round on ``on_date`` (a ``datetime.date`` or
+        ``"YYYY-MM-DD"``): a year or more later, the 29th of February on the 28th in other years.
+        One outcome per such user, by user id, as ``enroll_many`` reports them.
+
+        In a track the enrollment starts at the beginning of that day in the user's time zone
+        (a scheduled start, run by ``start_due``, while that is ahead); other programs start at
+        once. Running it again for the same date enrolls nobody twice: those users report
+        ``already_enrolled``, whatever became of the first enrollment. Admin or system only.
+
+        >>> import datetime, enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user({"id": "u1", "hire_date": "2020-03-10"})
+        >>> _ = store.create_program(enrollkit.Program(id="c", kind="course", title="C", state="active"))
+        >>> [(o.outcome, o.enrollment.trigger.value) for o in store.enroll_anniversaries("c", datetime.date(2026, 3, 10))
+        ...  if o.enrollment]
+        [('created', 'work_anniversary')]
+        >>> [o.outcome for o in store.enroll_anniversaries("c", "2026-03-10")]
+        ['already_enrolled']
+        """
+        if isinstance(on_date, datetime) or not isinstance(on_date, (date, str)):
+            raise TypeError(f"on_date must be a datetime.date or a 'YYYY-MM-DD' str, not {type(on_date).__name__}")
+        day = on_date if isinstance(on_date, str) else on_date.isoformat()
+        return self._native.enroll_anniversaries(actor, program_id, day)
 
     def delete_enrollment(self, id: str, *, actor: str = ADMIN) -> None:
         """Deletes the enrollment with its steps and attempts (admin only); history stays."""

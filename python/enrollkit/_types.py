@@ -1,7 +1,7 @@
 """Typed records and str-valued enums for the objects enrollkit returns.
 
 The records (``User``, ``StepSchedule``, ``Step``, ``Assessment``, ``Program``, ``Enrollment``, ``StepProgress``,
-``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``, ``Page``) are
+``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``, ``Claim``, ``Page``) are
 native classes of the extension module: immutable, compared by value, with ``repr``,
 ``to_dict()``/``from_dict()`` (the canonical JSON form) and pickling. Their times are aware UTC
 datetimes and their enum fields members of the ``str`` enums below.
@@ -23,6 +23,7 @@ from typing import ClassVar
 from ._enrollkit import (
     Assessment,
     Attempt,
+    Claim,
     EnrollOutcome,
     Enrollment,
     Event,
@@ -44,6 +45,7 @@ __all__ = [
     "Trigger",
     "FailureReason",
     "StepStatus",
+    "StepChange",
     "Anchor",
     "DelayUnit",
     "View",
@@ -62,6 +64,7 @@ __all__ = [
     "StepFunnel",
     "ProgramReport",
     "EnrollOutcome",
+    "Claim",
     "Page",
     "format_time",
     "parse_time",
@@ -115,6 +118,17 @@ class StepStatus(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class StepChange(str, Enum):
+    """A change to one step: how ``Store.complete_claim`` ends a claim (``START`` settles no
+    step, so a claim cannot end with it), as the CLI's ``step`` command names them."""
+
+    START = "start"
+    DELIVER = "deliver"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    SKIP = "skip"
 
 
 class Anchor(str, Enum):

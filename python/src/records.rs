@@ -6,6 +6,7 @@
 //! Every record is immutable and has `==`, `repr()`, `to_dict()` (its canonical JSON form, the
 //! core's own serialization), `from_dict()` (the reverse: unknown keys are skipped, times may be
 //! strings or datetimes) and pickling through them. All but `EnrollOutcome` and `Page` hash.
+//! `Claim` (the due-work queue's) holds an `Enrollment` and the step to run.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -1873,6 +1874,75 @@ record!(EnrollOutcome,
     }
 });
 
+// -- Claim ---------------------------------------------------------------------------------------
+
+/// One claim of `Store.claim_due`: the enrollment as claimed (`processing` or
+/// `processing_batch`, with `claimed_by` and `lease_until`) and the id of the step to run, or
+/// `None` when the program has no step pending (work the host scheduled with
+/// `set_next_step_at`: give such a claim back with `release_claim`).
+#[pyclass(frozen, eq, hash, module = "enrollkit")]
+#[derive(Clone, PartialEq, Hash)]
+pub(crate) struct Claim {
+    enrollment: Enrollment,
+    step_id: Option<String>,
+}
+
+impl Claim {
+    /// The record of a core claim.
+    pub(crate) fn of(claim: enrollkit::Claim) -> Claim {
+        Claim {
+            enrollment: Enrollment {
+                inner: claim.enrollment,
+            },
+            step_id: claim.step_id,
+        }
+    }
+
+    fn value(&self, py: Python<'_>) -> PyResult<Value> {
+        let mut map = serde_json::Map::new();
+        map.insert("enrollment".into(), self.enrollment.value(py)?);
+        map.insert(
+            "step_id".into(),
+            self.step_id.clone().map_or(Value::Null, Value::String),
+        );
+        Ok(Value::Object(map))
+    }
+}
+
+fn claim_nested<'py>(name: &str, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    match name {
+        "enrollment" => record_from_dict(&value.py().get_type::<Enrollment>(), value),
+        _ => Ok(value),
+    }
+}
+
+record!(Claim,
+    attrs: ["enrollment", "step_id"],
+    fields: ["enrollment", "step_id"],
+    nested: claim_nested, {
+    #[new]
+    #[pyo3(signature = (enrollment, step_id=None))]
+    fn new(enrollment: Bound<'_, Enrollment>, step_id: Option<String>) -> Self {
+        Claim {
+            enrollment: enrollment.get().clone(),
+            step_id,
+        }
+    }
+
+    /// The enrollment, as claimed: `processing` (or `processing_batch`), `claimed_by` the
+    /// worker, `lease_until` the end of the lease.
+    #[getter]
+    fn enrollment(&self) -> Enrollment {
+        self.enrollment.clone()
+    }
+
+    /// The step to run: the program's first pending step; `None` when it has none.
+    #[getter]
+    fn step_id(&self) -> Option<&str> {
+        self.step_id.as_deref()
+    }
+});
+
 /// One page of enrollments; pass `next_cursor` as `starting_after` for the next.
 #[pyclass(frozen, module = "enrollkit")]
 pub(crate) struct Page {
@@ -1979,6 +2049,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StepFunnel>()?;
     m.add_class::<ProgramReport>()?;
     m.add_class::<EnrollOutcome>()?;
+    m.add_class::<Claim>()?;
     m.add_class::<Page>()?;
     Ok(())
 }
@@ -1999,6 +2070,7 @@ pub(crate) fn attributes() -> Vec<(&'static str, &'static [&'static str])> {
         ("StepFunnel", StepFunnel::ATTRS),
         ("ProgramReport", ProgramReport::ATTRS),
         ("EnrollOutcome", EnrollOutcome::ATTRS),
+        ("Claim", Claim::ATTRS),
         ("Page", Page::ATTRS),
     ]
 }

@@ -246,6 +246,7 @@ static USER_FIELDS: Names = Names::new(&[
     "manager_id",
     "groups",
     "timezone",
+    "hire_date",
 ]);
 
 /// A user from a `User` record or a mapping of its fields (`id` required).
@@ -267,6 +268,7 @@ pub(crate) fn user(value: &Bound<'_, PyAny>) -> Result<User, Refusal> {
             Ok(f @ "manager_id") => user.manager_id = doc.opt_string(f, &v)?,
             Ok(f @ "groups") => user.groups = doc.strings(f, &v)?,
             Ok(f @ "timezone") => user.timezone = doc.opt_string(f, &v)?,
+            Ok(f @ "hire_date") => user.hire_date = doc.opt_string(f, &v)?,
             other => return Err(doc.unknown(key_text(&other), &USER_FIELDS)),
         }
         Ok(())

@@ -14,7 +14,8 @@ use pyo3::types::PyTuple;
 
 use crate::convert::{self, json_to_py, raise, Refusal};
 use crate::records::{
-    Attempt, EnrollOutcome, Enrollment, Event, Page, Program, ProgramReport, StepProgress, User,
+    Attempt, Claim, EnrollOutcome, Enrollment, Event, Page, Program, ProgramReport, StepProgress,
+    User,
 };
 use crate::requests::{self, EnrollArgs, ListArgs};
 
@@ -511,6 +512,88 @@ impl Store {
         let limit = check(py, convert::count(limit, "limit"))?;
         let a = self::actor(py, actor)?;
         self.run(py, |s| s.start_due(&a, limit))
+    }
+
+    // -- the due-work queue and work anniversaries -------------------------------------------
+
+    fn claim_due(
+        &self,
+        py: Python<'_>,
+        worker: &str,
+        limit: &Bound<'_, PyAny>,
+        lease_ms: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<Claim>> {
+        let limit = check(py, convert::count(limit, "limit"))?;
+        let lease_ms = check(py, convert::integer(lease_ms, "lease", 0..=i64::MAX))?;
+        let lease = Duration::from_millis(lease_ms as u64);
+        let claims = self.run(py, |s| s.claim_due(worker, limit, lease))?;
+        Ok(claims.into_iter().map(Claim::of).collect())
+    }
+
+    /// Ends `worker`'s claim with `change` (`deliver`, `complete`, `fail`, `skip`; `start`,
+    /// which the core refuses) and the options of that change.
+    #[pyo3(signature = (worker, id, change, destination_type, result, reason, message))]
+    #[allow(clippy::too_many_arguments)]
+    fn complete_claim(
+        &self,
+        py: Python<'_>,
+        worker: &str,
+        id: &str,
+        change: &str,
+        destination_type: Option<String>,
+        result: Option<&Bound<'_, PyAny>>,
+        reason: Option<String>,
+        message: Option<String>,
+    ) -> PyResult<Enrollment> {
+        let change = match change {
+            "start" => StepChange::Start,
+            "deliver" => StepChange::Deliver { destination_type },
+            "complete" => StepChange::Complete {
+                result: match result {
+                    Some(r) if !r.is_none() => Some(check(
+                        py,
+                        convert::py_to_json(r, "result", enrollkit::validate::MAX_RESULT_BYTES),
+                    )?),
+                    _ => None,
+                },
+            },
+            "fail" => StepChange::Fail {
+                reason: reason.unwrap_or_default(),
+                message,
+            },
+            "skip" => StepChange::Skip,
+            other => {
+                return Err(raise(
+                    py,
+                    &Error::Validation {
+                        field: "change",
+                        message: format!(
+                            "{other:?} is not a step change (deliver, complete, fail, skip)"
+                        ),
+                    },
+                ))
+            }
+        };
+        self.enrollment(py, |s| s.complete_claim(worker, id, &change))
+    }
+
+    fn release_claim(&self, py: Python<'_>, worker: &str, id: &str) -> PyResult<Enrollment> {
+        self.enrollment(py, |s| s.release_claim(worker, id))
+    }
+
+    fn enroll_anniversaries(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        program_id: &str,
+        on_date: &str,
+    ) -> PyResult<Vec<EnrollOutcome>> {
+        let a = self::actor(py, actor)?;
+        let outcomes = self.run(py, |s| s.enroll_anniversaries(&a, program_id, on_date))?;
+        outcomes
+            .into_iter()
+            .map(|o| EnrollOutcome::of(py, o))
+            .collect()
     }
 
     fn delete_enrollment(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<()> {

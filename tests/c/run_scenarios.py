@@ -16,7 +16,7 @@ from scenario_driver import ScenarioError, run_corpus  # noqa: E402
 P = ctypes.c_char_p
 OUT = ctypes.POINTER(ctypes.c_void_p)
 STORE = ctypes.c_void_p
-U32, I64, F64 = ctypes.c_uint32, ctypes.c_int64, ctypes.c_double
+U32, U64, I64, F64 = ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int64, ctypes.c_double
 
 SIGNATURES = {
     "enrollkit_store_open": [P, U32, ctypes.POINTER(STORE)],
@@ -50,6 +50,13 @@ SIGNATURES = {
     "enrollkit_assign_mentor": [STORE, P, P, P, OUT],
     "enrollkit_set_next_step_at": [STORE, P, P, P, OUT],
     "enrollkit_start_due": [STORE, P, U32, OUT],
+    "enrollkit_claim_due": [STORE, P, U32, U64, OUT],
+    "enrollkit_claim_deliver": [STORE, P, P, P, OUT],
+    "enrollkit_claim_complete": [STORE, P, P, P, OUT],
+    "enrollkit_claim_fail": [STORE, P, P, P, P, OUT],
+    "enrollkit_claim_skip": [STORE, P, P, OUT],
+    "enrollkit_claim_release": [STORE, P, P, OUT],
+    "enrollkit_enroll_anniversaries": [STORE, P, P, P, OUT],
     "enrollkit_enrollment_delete": [STORE, P, P],
     "enrollkit_step_progress": [STORE, P, P, OUT],
     "enrollkit_attempts": [STORE, P, P, OUT],
@@ -183,6 +190,24 @@ class CAdapter:
             return self.call("enrollkit_set_next_step_at", a, enrollment, b(get("at")))
         if op == "start_due":
             return self.call("enrollkit_start_due", a, get("limit", 100))
+        if op == "claim_due":
+            return self.call("enrollkit_claim_due", b(args["worker"]), get("limit", 100), get("lease_ms", 60000))
+        if op == "complete_claim":
+            change, worker = args["change"], b(args["worker"])
+            if change == "deliver":
+                return self.call("enrollkit_claim_deliver", worker, enrollment, b(get("destination_type")))
+            if change == "complete":
+                result = json.dumps(args["result"]) if "result" in args else get("result_json")
+                return self.call("enrollkit_claim_complete", worker, enrollment, b(result))
+            if change == "fail":
+                return self.call("enrollkit_claim_fail", worker, enrollment, b(args["reason"]), b(get("message")))
+            if change == "skip":
+                return self.call("enrollkit_claim_skip", worker, enrollment)
+            raise ValueError(change)
+        if op == "release_claim":
+            return self.call("enrollkit_claim_release", b(args["worker"]), enrollment)
+        if op == "enroll_anniversaries":
+            return self.call("enrollkit_enroll_anniversaries", a, b(args["program_id"]), b(args["on_date"]))
         if op == "delete":
             self.check_ok(self.lib.enrollkit_enrollment_delete(self.store, a, enrollment))
             return None

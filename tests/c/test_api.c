@@ -450,6 +450,110 @@ static void test_enrollments(enrollkit_store *s) {
     NUL(enrollkit_stats(s, NULL));
 }
 
+/* How many times `needle` occurs in `json`. */
+static int count_of(const char *json, const char *needle) {
+    int n = 0;
+    for (const char *p = json; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* The due-work queue and work anniversaries through the JSON functions (the store's real
+ * clock: a step without a schedule in a scheduled track is due when the enrollment starts). */
+static void test_queue(enrollkit_store *s) {
+    char *out = SENTINEL;
+    char a[64], b[64], expect[128];
+    OK(enrollkit_program_create(s, "{\"id\":\"q\",\"kind\":\"track\",\"title\":\"Queue\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"one\",\"step_type\":\"message\",\"title\":\"One\",\"learner_completable\":false},"
+                                   "{\"id\":\"two\",\"step_type\":\"message\",\"title\":\"Two\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":0,\"unit\":\"minutes\"}}]}", NULL));
+    OK(enrollkit_enroll_json(s, "system", "{\"user_id\":\"u1\",\"program_id\":\"q\"}", &out));
+    field(out, "id", a, sizeof a);
+    CHECK(has(out, "\"next_step_at\":\"20"));
+    OK(enrollkit_enroll_json(s, "system", "{\"user_id\":\"u2\",\"program_id\":\"q\",\"batch\":true}", &out));
+    field(out, "id", b, sizeof b);
+    enrollkit_string_free(out);
+
+    /* w1 claims both, oldest due first; nothing is left for w2. */
+    OK(enrollkit_claim_due(s, "w1", 10, 60000, &out));
+    snprintf(expect, sizeof expect, "[{\"enrollment\":{\"id\":\"%s\"", a);
+    CHECK(out != NULL && strncmp(out, expect, strlen(expect)) == 0);
+    CHECK(count_of(out, "\"step_id\":\"one\"") == 2 && count_of(out, "\"claimed_by\":\"w1\"") == 2);
+    CHECK(has(out, "\"status\":\"processing_batch\""));
+    OK(enrollkit_claim_due(s, "w2", 10, 60000, &out));
+    CHECK(has(out, "[]"));
+
+    /* Only the holder ends a claim; a refused call writes nothing. */
+    out = SENTINEL;
+    EXPECT(enrollkit_claim_deliver(s, "w2", a, NULL, &out), ENROLLKIT_RESULT_CONFLICT);
+    CHECK(out == SENTINEL);
+    CHECK(last_details_have("\"code\":\"conflict\""));
+    OK(enrollkit_claim_deliver(s, "w1", a, "user", &out));
+    CHECK(count_of(out, "\"status\":\"active\"") == 1 && count_of(out, "\"claimed_by\":null") == 1);
+    CHECK(has(out, "\"steps_delivered\":1"));
+    /* Step two runs 0 minutes after step one: due at once, claimed again. */
+    OK(enrollkit_claim_due(s, "w1", 1, 60000, &out));
+    CHECK(has(out, "\"step_id\":\"two\""));
+    EXPECT(enrollkit_claim_complete(s, "w1", a, "{\"answers\":", NULL), ENROLLKIT_RESULT_VALIDATION);
+    OK(enrollkit_claim_complete(s, "w1", a, "{\"ok\":true}", &out));
+    CHECK(has(out, "\"steps_completed\":1"));
+    OK(enrollkit_step_progress(s, "admin", a, &out));
+    CHECK(has(out, "\"result\":{\"ok\":true}"));
+    OK(enrollkit_history(s, "admin", a, &out));
+    CHECK(has(out, "\"action\":\"claim\""));
+
+    /* b: released (still due), then failed, then skipped. */
+    OK(enrollkit_claim_release(s, "w1", b, &out));
+    CHECK(count_of(out, "\"status\":\"active_batch\"") == 1);
+    CHECK(has(out, "\"lease_until\":null"));
+    EXPECT(enrollkit_claim_release(s, "w1", b, NULL), ENROLLKIT_RESULT_CONFLICT);
+    OK(enrollkit_claim_due(s, "w1", 10, 60000, NULL));
+    EXPECT(enrollkit_claim_fail(s, "w1", b, "not valid!", NULL, NULL), ENROLLKIT_RESULT_VALIDATION);
+    OK(enrollkit_claim_fail(s, "w1", b, "bounced", "Mailbox full", &out));
+    CHECK(has(out, "\"status\":\"active_batch\""));
+    OK(enrollkit_claim_due(s, "w1", 10, 60000, NULL));
+    OK(enrollkit_claim_skip(s, "w1", b, &out));
+    CHECK(has(out, "\"steps_skipped\":1"));
+    EXPECT(enrollkit_claim_skip(s, "w1", b, NULL), ENROLLKIT_RESULT_CONFLICT);
+
+    /* Arguments the core refuses. */
+    out = SENTINEL;
+    EXPECT(enrollkit_claim_due(s, "w1", 0, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "w1", 10, 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"lease\""));
+    EXPECT(enrollkit_claim_due(s, "w1", 10, ENROLLKIT_MAX_LEASE_MS + 1, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "", 10, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"worker_id\""));
+    EXPECT(enrollkit_claim_release(s, "w1", "enr_nope", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out == SENTINEL);
+
+    /* Work anniversaries: hired a year or more before the date, the 29th of February on the
+     * 28th in other years; a second run enrolls nobody twice. */
+    OK(enrollkit_user_upsert(s, "{\"id\":\"h1\",\"hire_date\":\"2020-03-10\",\"timezone\":\"Asia/Tokyo\"}", &out));
+    CHECK(has(out, "\"hire_date\":\"2020-03-10\""));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"h2\",\"hire_date\":\"2025-03-10\"}", NULL));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"h3\",\"hire_date\":\"2026-03-10\"}", NULL));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"h4\",\"hire_date\":\"2024-02-29\"}", NULL));
+    EXPECT(enrollkit_user_upsert(s, "{\"id\":\"h5\",\"hire_date\":\"2026-02-30\"}", NULL), ENROLLKIT_RESULT_VALIDATION);
+    OK(enrollkit_enroll_anniversaries(s, "system", "crs", "2026-03-10", &out));
+    CHECK(count_of(out, "\"outcome\":\"created\"") == 2 && count_of(out, "\"trigger\":\"work_anniversary\"") == 2);
+    CHECK(has(out, "[{\"outcome\":\"created\",\"enrollment\":{"));
+    OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2026-03-10", &out));
+    CHECK(count_of(out, "\"outcome\":\"already_enrolled\"") == 2);
+    CHECK(has(out, "\"existing_id\":\"enr_"));
+    OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2027-02-28", &out));
+    CHECK(count_of(out, "\"outcome\":\"created\"") == 1);
+    CHECK(has(out, "\"user_id\":\"h4\""));
+    OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2026-07-01", NULL));
+    OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2026-07-01", &out));
+    CHECK(has(out, "[]"));
+    out = SENTINEL;
+    EXPECT(enrollkit_enroll_anniversaries(s, "learner:h1", "crs", "2026-03-10", &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_enroll_anniversaries(s, "admin", "crs", "2026-13-01", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"on_date\""));
+    EXPECT(enrollkit_enroll_anniversaries(s, "admin", "nope", "2026-03-10", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out == SENTINEL);
+}
+
 /* NULL for every pointer argument and invalid UTF-8 for every string argument. */
 static void test_null_and_utf8(enrollkit_store *s) {
     char *o = NULL;
@@ -600,6 +704,46 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_start_due(NULL, A, 1, &o));
     NUL(enrollkit_start_due(s, NULL, 1, &o));
     UTF(enrollkit_start_due(s, BAD, 1, &o));
+    NUL(enrollkit_claim_due(NULL, "w", 1, 1000, &o));
+    NUL(enrollkit_claim_due(s, NULL, 1, 1000, &o));
+    UTF(enrollkit_claim_due(s, BAD, 1, 1000, &o));
+    NUL(enrollkit_claim_deliver(NULL, "w", I, NULL, &o));
+    NUL(enrollkit_claim_deliver(s, NULL, I, NULL, &o));
+    NUL(enrollkit_claim_deliver(s, "w", NULL, NULL, &o));
+    UTF(enrollkit_claim_deliver(s, BAD, I, NULL, &o));
+    UTF(enrollkit_claim_deliver(s, "w", BAD, NULL, &o));
+    UTF(enrollkit_claim_deliver(s, "w", I, BAD, &o));
+    NUL(enrollkit_claim_complete(NULL, "w", I, NULL, &o));
+    NUL(enrollkit_claim_complete(s, NULL, I, NULL, &o));
+    NUL(enrollkit_claim_complete(s, "w", NULL, NULL, &o));
+    UTF(enrollkit_claim_complete(s, BAD, I, NULL, &o));
+    UTF(enrollkit_claim_complete(s, "w", BAD, NULL, &o));
+    UTF(enrollkit_claim_complete(s, "w", I, BAD, &o));
+    NUL(enrollkit_claim_fail(NULL, "w", I, "r", NULL, &o));
+    NUL(enrollkit_claim_fail(s, NULL, I, "r", NULL, &o));
+    NUL(enrollkit_claim_fail(s, "w", NULL, "r", NULL, &o));
+    NUL(enrollkit_claim_fail(s, "w", I, NULL, NULL, &o));
+    UTF(enrollkit_claim_fail(s, BAD, I, "r", NULL, &o));
+    UTF(enrollkit_claim_fail(s, "w", BAD, "r", NULL, &o));
+    UTF(enrollkit_claim_fail(s, "w", I, BAD, NULL, &o));
+    UTF(enrollkit_claim_fail(s, "w", I, "r", BAD, &o));
+    NUL(enrollkit_claim_skip(NULL, "w", I, &o));
+    NUL(enrollkit_claim_skip(s, NULL, I, &o));
+    NUL(enrollkit_claim_skip(s, "w", NULL, &o));
+    UTF(enrollkit_claim_skip(s, BAD, I, &o));
+    UTF(enrollkit_claim_skip(s, "w", BAD, &o));
+    NUL(enrollkit_claim_release(NULL, "w", I, &o));
+    NUL(enrollkit_claim_release(s, NULL, I, &o));
+    NUL(enrollkit_claim_release(s, "w", NULL, &o));
+    UTF(enrollkit_claim_release(s, BAD, I, &o));
+    UTF(enrollkit_claim_release(s, "w", BAD, &o));
+    NUL(enrollkit_enroll_anniversaries(NULL, A, "p", "2026-03-10", &o));
+    NUL(enrollkit_enroll_anniversaries(s, NULL, "p", "2026-03-10", &o));
+    NUL(enrollkit_enroll_anniversaries(s, A, NULL, "2026-03-10", &o));
+    NUL(enrollkit_enroll_anniversaries(s, A, "p", NULL, &o));
+    UTF(enrollkit_enroll_anniversaries(s, BAD, "p", "2026-03-10", &o));
+    UTF(enrollkit_enroll_anniversaries(s, A, BAD, "2026-03-10", &o));
+    UTF(enrollkit_enroll_anniversaries(s, A, "p", BAD, &o));
     NUL(enrollkit_enrollment_delete(NULL, A, I));
     NUL(enrollkit_enrollment_delete(s, NULL, I));
     NUL(enrollkit_enrollment_delete(s, A, NULL));
@@ -1315,6 +1459,8 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_enrollment_canceled_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_next_step_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_paused_at(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_enrollment_claimed_by(NULL) == NULL);
+    CHECK(enrollkit_enrollment_lease_until(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_updated_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_progress(NULL) == 0 && enrollkit_enrollment_steps_delivered(NULL) == 0);
     CHECK(enrollkit_enrollment_steps_completed(NULL) == 0 && enrollkit_enrollment_steps_skipped(NULL) == 0);
@@ -1332,6 +1478,10 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_user_department(NULL) == NULL && enrollkit_user_location(NULL) == NULL);
     CHECK(enrollkit_user_manager_id(NULL) == NULL && enrollkit_user_timezone(NULL) == NULL);
     CHECK(enrollkit_user_group_count(NULL) == 0 && enrollkit_user_group(NULL, 0) == NULL);
+    CHECK(enrollkit_user_hire_date(NULL) == NULL);
+    CHECK(enrollkit_claim_array_count(NULL) == 0 && enrollkit_claim_array_enrollment(NULL, 0) == NULL);
+    CHECK(enrollkit_claim_array_step_id(NULL, 0) == NULL);
+    enrollkit_claim_array_free(NULL);
     enrollkit_user_free(NULL);
     CHECK(enrollkit_user_array_count(NULL) == 0 && enrollkit_user_array_item(NULL, 0) == NULL);
     enrollkit_user_array_free(NULL);
@@ -1562,6 +1712,49 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_history_typed(s, A, I, NULL));
     UTF(enrollkit_history_typed(s, BAD, I, &ev));
     UTF(enrollkit_history_typed(s, A, BAD, &ev));
+    enrollkit_claim_array *ca = NULL;
+    NUL(enrollkit_claim_due_typed(NULL, "w", 1, 1000, &ca));
+    NUL(enrollkit_claim_due_typed(s, NULL, 1, 1000, &ca));
+    UTF(enrollkit_claim_due_typed(s, BAD, 1, 1000, &ca));
+    NUL(enrollkit_claim_deliver_typed(NULL, "w", I, NULL, &e));
+    NUL(enrollkit_claim_deliver_typed(s, NULL, I, NULL, &e));
+    NUL(enrollkit_claim_deliver_typed(s, "w", NULL, NULL, &e));
+    UTF(enrollkit_claim_deliver_typed(s, BAD, I, NULL, &e));
+    UTF(enrollkit_claim_deliver_typed(s, "w", BAD, NULL, &e));
+    UTF(enrollkit_claim_deliver_typed(s, "w", I, BAD, &e));
+    NUL(enrollkit_claim_complete_typed(NULL, "w", I, NULL, &e));
+    NUL(enrollkit_claim_complete_typed(s, NULL, I, NULL, &e));
+    NUL(enrollkit_claim_complete_typed(s, "w", NULL, NULL, &e));
+    UTF(enrollkit_claim_complete_typed(s, BAD, I, NULL, &e));
+    UTF(enrollkit_claim_complete_typed(s, "w", BAD, NULL, &e));
+    UTF(enrollkit_claim_complete_typed(s, "w", I, BAD, &e));
+    NUL(enrollkit_claim_fail_typed(NULL, "w", I, "r", NULL, &e));
+    NUL(enrollkit_claim_fail_typed(s, NULL, I, "r", NULL, &e));
+    NUL(enrollkit_claim_fail_typed(s, "w", NULL, "r", NULL, &e));
+    NUL(enrollkit_claim_fail_typed(s, "w", I, NULL, NULL, &e));
+    UTF(enrollkit_claim_fail_typed(s, BAD, I, "r", NULL, &e));
+    UTF(enrollkit_claim_fail_typed(s, "w", BAD, "r", NULL, &e));
+    UTF(enrollkit_claim_fail_typed(s, "w", I, BAD, NULL, &e));
+    UTF(enrollkit_claim_fail_typed(s, "w", I, "r", BAD, &e));
+    NUL(enrollkit_claim_skip_typed(NULL, "w", I, &e));
+    NUL(enrollkit_claim_skip_typed(s, NULL, I, &e));
+    NUL(enrollkit_claim_skip_typed(s, "w", NULL, &e));
+    UTF(enrollkit_claim_skip_typed(s, BAD, I, &e));
+    UTF(enrollkit_claim_skip_typed(s, "w", BAD, &e));
+    NUL(enrollkit_claim_release_typed(NULL, "w", I, &e));
+    NUL(enrollkit_claim_release_typed(s, NULL, I, &e));
+    NUL(enrollkit_claim_release_typed(s, "w", NULL, &e));
+    UTF(enrollkit_claim_release_typed(s, BAD, I, &e));
+    UTF(enrollkit_claim_release_typed(s, "w", BAD, &e));
+    enrollkit_enroll_outcomes *ao = NULL;
+    NUL(enrollkit_enroll_anniversaries_typed(NULL, A, "p", "2026-03-10", &ao));
+    NUL(enrollkit_enroll_anniversaries_typed(s, NULL, "p", "2026-03-10", &ao));
+    NUL(enrollkit_enroll_anniversaries_typed(s, A, NULL, "2026-03-10", &ao));
+    NUL(enrollkit_enroll_anniversaries_typed(s, A, "p", NULL, &ao));
+    UTF(enrollkit_enroll_anniversaries_typed(s, BAD, "p", "2026-03-10", &ao));
+    UTF(enrollkit_enroll_anniversaries_typed(s, A, BAD, "2026-03-10", &ao));
+    UTF(enrollkit_enroll_anniversaries_typed(s, A, "p", BAD, &ao));
+    CHECK(ca == NULL && ao == NULL);
     NUL(enrollkit_events_after_typed(NULL, A, 0, 1, &ev));
     NUL(enrollkit_events_after_typed(s, NULL, 0, 1, &ev));
     NUL(enrollkit_events_after_typed(s, A, 0, 1, NULL));
@@ -1657,6 +1850,151 @@ static void test_typed_schedules(enrollkit_store *s) {
     enrollkit_enrollment_free(e);
 }
 
+/* The due-work queue and work anniversaries through the typed functions, on the manual clock:
+ * claims and their leases (a worker whose lease ended is refused, changing nothing), each way
+ * to end a claim, and anniversaries starting at midnight in each user's time zone. */
+static void test_typed_queue(enrollkit_store *s) {
+    /* 2026-06-01T08:00:00Z, and 2026-06-03T09:00:00Z (two days later at 09:00, UTC). */
+    static const int64_t JUN1 = 1780300800000LL, JUN3_0900 = 1780477200000LL;
+    OK(enrollkit_store_set_time(s, "2026-06-01T08:00:00Z"));
+    OK(enrollkit_program_create(s, "{\"id\":\"tq\",\"kind\":\"track\",\"title\":\"Queue\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"one\",\"step_type\":\"message\",\"title\":\"One\",\"learner_completable\":false},"
+                                   "{\"id\":\"two\",\"step_type\":\"message\",\"title\":\"Two\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":0,\"unit\":\"minutes\"}},"
+                                   "{\"id\":\"three\",\"step_type\":\"message\",\"title\":\"Three\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":2,\"unit\":\"days\",\"at\":\"09:00\"}}]}", NULL));
+    enrollkit_enrollment *e = NULL, *untouched_e = (enrollkit_enrollment *)0x1;
+    char a[64], b[64];
+    OK(enrollkit_enroll_typed(s, "system", "u1", "tq", &e));
+    snprintf(a, sizeof a, "%s", enrollkit_enrollment_id(e));
+    CHECK(enrollkit_enrollment_next_step_at(e) == JUN1);
+    CHECK(enrollkit_enrollment_claimed_by(e) == NULL && enrollkit_enrollment_lease_until(e) == ENROLLKIT_TIME_ABSENT);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enroll_typed(s, "system", "u2", "tq", &e));
+    snprintf(b, sizeof b, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+
+    enrollkit_claim_array *c = NULL, *untouched_c = (enrollkit_claim_array *)0x1;
+    OK(enrollkit_claim_due_typed(s, "w1", 1, 1000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    const enrollkit_enrollment *ce = enrollkit_claim_array_enrollment(c, 0);
+    CHECK(STREQ(enrollkit_enrollment_id(ce), a)); /* the oldest due first */
+    CHECK(STREQ(enrollkit_enrollment_status(ce), "processing"));
+    CHECK(STREQ(enrollkit_enrollment_claimed_by(ce), "w1"));
+    CHECK(enrollkit_enrollment_claimed_by(ce) == enrollkit_enrollment_claimed_by(ce)); /* lent again */
+    CHECK(enrollkit_enrollment_lease_until(ce) == JUN1 + 1000);
+    CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "one"));
+    CHECK(enrollkit_claim_array_enrollment(c, 1) == NULL && enrollkit_claim_array_step_id(c, 1) == NULL);
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), b));
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 0 && enrollkit_claim_array_enrollment(c, 0) == NULL);
+    enrollkit_claim_array_free(c);
+
+    /* w1's lease ends: w3 takes the claim over, and w1's late delivery changes nothing. */
+    OK(enrollkit_store_advance_time(s, 1000));
+    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    CHECK(STREQ(enrollkit_enrollment_claimed_by(enrollkit_claim_array_enrollment(c, 0)), "w3"));
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_claim_deliver_typed(s, "w1", a, NULL, &untouched_e), ENROLLKIT_RESULT_CONFLICT);
+    CHECK(untouched_e == (enrollkit_enrollment *)0x1);
+    OK(enrollkit_claim_deliver_typed(s, "w3", a, "user", &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_claimed_by(e) == NULL);
+    CHECK(enrollkit_enrollment_lease_until(e) == ENROLLKIT_TIME_ABSENT && enrollkit_enrollment_steps_delivered(e) == 1);
+    CHECK(enrollkit_enrollment_next_step_at(e) == JUN1 + 1000); /* step two: 0 minutes later */
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "two"));
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_claim_complete_typed(s, "w3", a, "[1]", NULL), ENROLLKIT_RESULT_VALIDATION);
+    OK(enrollkit_claim_complete_typed(s, "w3", a, "{\"ok\":true}", &e));
+    CHECK(enrollkit_enrollment_steps_completed(e) == 1 && enrollkit_enrollment_next_step_at(e) == JUN3_0900);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, NULL)); /* nothing due: three is days away */
+
+    /* b: released (still due), failed, skipped. */
+    OK(enrollkit_claim_release_typed(s, "w2", b, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_next_step_at(e) == JUN1);
+    enrollkit_enrollment_free(e);
+    EXPECT(enrollkit_claim_release_typed(s, "w2", b, NULL), ENROLLKIT_RESULT_CONFLICT);
+    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, NULL));
+    OK(enrollkit_claim_fail_typed(s, "w2", b, "bounced", "Mailbox full", &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active"));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, NULL));
+    OK(enrollkit_claim_skip_typed(s, "w2", b, &e));
+    CHECK(enrollkit_enrollment_steps_skipped(e) == 1);
+    enrollkit_enrollment_free(e);
+    EXPECT(enrollkit_claim_skip_typed(s, "w2", b, NULL), ENROLLKIT_RESULT_CONFLICT);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", 1001, 60000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", 10, 0, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", 10, ENROLLKIT_MAX_LEASE_MS + 1, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, " w2", 10, 1000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"worker_id\""));
+    CHECK(untouched_c == (enrollkit_claim_array *)0x1);
+    OK(enrollkit_claim_due_typed(s, "w2", 10, ENROLLKIT_MAX_LEASE_MS, NULL));
+
+    /* Work anniversaries on 2026-03-10, run on 2026-03-01: a track starts at midnight of the
+     * day in the user's zone (Tokyo: 15:00Z the day before; New York, on summer time: 04:00Z). */
+    static const int64_t TOKYO_MIDNIGHT = 1773068400000LL, NEW_YORK_MIDNIGHT = 1773115200000LL;
+    enrollkit_user_batch *ub = NULL;
+    OK(enrollkit_user_batch_new(&ub));
+    OK(enrollkit_user_batch_add(ub, "ha"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_HIRE_DATE, "2019-03-10"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_TIMEZONE, "Asia/Tokyo"));
+    OK(enrollkit_user_batch_add(ub, "hb"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_HIRE_DATE, "2025-03-10"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_TIMEZONE, "America/New_York"));
+    OK(enrollkit_user_batch_add(ub, "hc"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_HIRE_DATE, "2026-03-10")); /* not a year yet */
+    OK(enrollkit_users_upsert_typed(s, ub, NULL));
+    enrollkit_user_batch_clear(ub);
+    OK(enrollkit_user_batch_add(ub, "hd"));
+    OK(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_HIRE_DATE, "2026-3-1"));
+    EXPECT(enrollkit_users_upsert_typed(s, ub, NULL), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"hire_date\""));
+    enrollkit_user_batch_free(ub);
+    enrollkit_user *u = NULL;
+    OK(enrollkit_user_get_typed(s, "ha", &u));
+    CHECK(STREQ(enrollkit_user_hire_date(u), "2019-03-10"));
+    CHECK(enrollkit_user_hire_date(u) == enrollkit_user_hire_date(u));
+    enrollkit_user_free(u);
+    OK(enrollkit_user_get_typed(s, "u1", &u));
+    CHECK(enrollkit_user_hire_date(u) == NULL);
+    enrollkit_user_free(u);
+
+    OK(enrollkit_store_set_time(s, "2026-03-01T00:00:00Z"));
+    enrollkit_enroll_outcomes *o = NULL, *untouched_o = (enrollkit_enroll_outcomes *)0x1;
+    OK(enrollkit_enroll_anniversaries_typed(s, "system", "tq", "2026-03-10", &o));
+    CHECK(enrollkit_enroll_outcomes_count(o) == 2);
+    const enrollkit_enrollment *first = enrollkit_enroll_outcomes_enrollment(o, 0);
+    const enrollkit_enrollment *second = enrollkit_enroll_outcomes_enrollment(o, 1);
+    CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_CREATED);
+    CHECK(STREQ(enrollkit_enrollment_user_id(first), "ha") && STREQ(enrollkit_enrollment_user_id(second), "hb"));
+    CHECK(STREQ(enrollkit_enrollment_trigger(first), "work_anniversary"));
+    CHECK(STREQ(enrollkit_enrollment_status(first), "new"));
+    CHECK(enrollkit_enrollment_start_at(first) == TOKYO_MIDNIGHT);
+    CHECK(enrollkit_enrollment_start_at(second) == NEW_YORK_MIDNIGHT);
+    char first_id[64];
+    snprintf(first_id, sizeof first_id, "%s", enrollkit_enrollment_id(first));
+    enrollkit_enroll_outcomes_free(o);
+    OK(enrollkit_enroll_anniversaries_typed(s, "admin", "tq", "2026-03-10", &o));
+    CHECK(enrollkit_enroll_outcomes_count(o) == 2);
+    CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_ALREADY_ENROLLED);
+    CHECK(STREQ(enrollkit_enroll_outcomes_existing_id(o, 0), first_id));
+    enrollkit_enroll_outcomes_free(o);
+    OK(enrollkit_enroll_anniversaries_typed(s, "admin", "tq", "2026-03-11", NULL));
+    EXPECT(enrollkit_enroll_anniversaries_typed(s, "learner:ha", "tq", "2026-03-10", &untouched_o),
+           ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_enroll_anniversaries_typed(s, "admin", "tq", "10/03/2026", &untouched_o), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_enroll_anniversaries_typed(s, "admin", "ghost", "2026-03-10", &untouched_o), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(untouched_o == (enrollkit_enroll_outcomes *)0x1);
+}
+
 /* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
  * PostgreSQL databases, when the tests run under scripts/pg). */
 static void test_typed(const char *location) {
@@ -1671,6 +2009,7 @@ static void test_typed(const char *location) {
     test_typed_enrollments(s);
     test_typed_null_and_utf8(s);
     test_typed_schedules(s);
+    test_typed_queue(s);
     enrollkit_store_free(s);
 }
 
@@ -1684,6 +2023,7 @@ int main(int argc, char **argv) {
     test_users_and_programs(s);
     test_enrollments(s);
     test_null_and_utf8(s);
+    test_queue(s);
     test_files(s, dir);
     enrollkit_store_free(s);
     test_manual_clock();
@@ -1699,6 +2039,7 @@ int main(int argc, char **argv) {
         test_users_and_programs(p);
         test_enrollments(p);
         test_null_and_utf8(p);
+        test_queue(p);
         enrollkit_store_free(p);
         test_typed(pg2);
         printf("test_api: the store suites ran on PostgreSQL too\n");

@@ -50,6 +50,7 @@ static_assert(!std::is_copy_constructible_v<enrollkit::program>);
 static_assert(!std::is_copy_constructible_v<enrollkit::program_array>);
 static_assert(!std::is_copy_constructible_v<enrollkit::event_array>);
 static_assert(!std::is_copy_constructible_v<enrollkit::enroll_outcomes>);
+static_assert(!std::is_copy_constructible_v<enrollkit::claim_array>);
 static_assert(!std::is_copy_constructible_v<enrollkit::user_batch>);
 static_assert(!std::is_copy_constructible_v<enrollkit::enroll_batch>);
 static_assert(!std::is_copy_constructible_v<enrollkit::list_query>);
@@ -314,6 +315,83 @@ void schedules() {
     CHECK(!e.paused_at() && e.next_step_at() == monday_nine + std::chrono::hours(1));
 }
 
+// The due-work queue: claims with leases (a late worker is refused), every way to end a claim,
+// iteration; work anniversaries through the typed outcomes; hire dates on users.
+void queue() {
+    using namespace enrollkit;
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.set_time("2026-06-01T08:00:00Z");
+    const time_point jun1{std::chrono::milliseconds(1780300800000LL)};
+    s.create_program(R"({"id":"q","kind":"track","title":"Queue","state":"active","steps":[)"
+                     R"({"id":"one","step_type":"message","title":"One","learner_completable":false},)"
+                     R"({"id":"two","step_type":"message","title":"Two","learner_completable":false,)"
+                     R"("schedule":{"after":"previous_step","delay":0,"unit":"minutes"}}]})");
+    user_batch users;
+    users.add("a").set(user_field::hire_date, "2020-03-10").set(user_field::timezone, "Asia/Tokyo");
+    users.add("b").set(user_field::hire_date, "2025-03-10");
+    CHECK(s.upsert_users(users) == 2);
+    CHECK(s.get_user("a").hire_date() == "2020-03-10");
+    const std::string a(s.enroll("system", "a", "q").id());
+    const std::string b(s.enroll("system", "b", "q").id());
+
+    claim_array claims = s.claim_due("w1", 10, std::chrono::seconds(1));
+    CHECK(claims.size() == 2 && !claims.empty());
+    std::vector<std::string> ids;
+    for (claim c : claims) {
+        ids.emplace_back(c.enrollment.id());
+        CHECK(c.step_id == "one" && c.enrollment.status() == "processing");
+        CHECK(c.enrollment.claimed_by() == "w1" && c.enrollment.lease_until() == jun1 + std::chrono::seconds(1));
+    }
+    CHECK(ids == (std::vector<std::string>{a, b}));
+    bool threw = false;
+    try {
+        (void)claims[2];
+    } catch (const std::out_of_range &) {
+        threw = true;
+    }
+    CHECK(threw);
+    CHECK(s.claim_due("w2", 10, std::chrono::minutes(1)).empty());
+
+    // The lease ends: w2 takes a over, and w1's late delivery is refused.
+    s.advance_time(std::chrono::seconds(1));
+    CHECK(s.claim_due("w2", 10, max_lease).size() == 2);
+    std::string details = expect_error(ENROLLKIT_RESULT_CONFLICT, [&] { (void)s.deliver_claim("w1", a); });
+    CHECK(details.find("\"code\":\"conflict\"") != std::string::npos);
+    enrollment e = s.deliver_claim("w2", a, "user");
+    CHECK(e.status() == "active" && !e.claimed_by() && !e.lease_until() && e.steps_delivered() == 1);
+    e = s.release_claim("w2", b);
+    CHECK(e.status() == "active" && e.next_step_at() == jun1);
+    CHECK(s.claim_due("w2", 10, std::chrono::minutes(1)).size() == 2);
+    e = s.complete_claim("w2", a, R"({"ok":true})");
+    CHECK(e.steps_completed() == 1);
+    e = s.fail_claim("w2", b, "bounced", "Mailbox full");
+    CHECK(e.status() == "active");
+    CHECK(s.claim_due("w2", 10, std::chrono::minutes(1))[0].step_id == "two");
+    e = s.skip_claim("w2", b);
+    CHECK(e.steps_skipped() == 1);
+    expect_error(ENROLLKIT_RESULT_CONFLICT, [&] { (void)s.skip_claim("w2", b); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.claim_due("w2", 10, std::chrono::milliseconds(0)); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.claim_due("w2", 10, std::chrono::milliseconds(-5)); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION,
+                 [&] { (void)s.claim_due("w2", 10, max_lease + std::chrono::milliseconds(1)); });
+
+    // Anniversaries on 2026-03-10: a (hired 2020) and b (hired 2025), once each.
+    s.upsert_user(R"({"id":"c","hire_date":"2026-03-10"})");
+    // In q, a's enrollment is completed (a new one is made) and b's still open (it blocks).
+    enroll_outcomes in_q = s.enroll_anniversaries("system", "q", "2026-03-10");
+    CHECK(in_q.size() == 2 && in_q.kind(0) == outcome::created && in_q.kind(1) == outcome::already_enrolled);
+    CHECK(in_q.existing_id(1) == b && in_q.created(0)->previous_id() == a);
+    s.create_program(R"({"id":"anniv","kind":"course","title":"Anniversary","state":"active"})");
+    enroll_outcomes out = s.enroll_anniversaries("system", "anniv", "2026-03-10");
+    CHECK(out.size() == 2 && out.kind(0) == outcome::created && out.kind(1) == outcome::created);
+    CHECK(out.created(0)->user_id() == "a" && out.created(0)->trigger() == "work_anniversary");
+    const std::string first(out.created(0)->id());
+    out = s.enroll_anniversaries("admin", "anniv", "2026-03-10");
+    CHECK(out.kind(0) == outcome::already_enrolled && out.existing_id(0) == first);
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.enroll_anniversaries("learner:a", "q", "2026-03-10"); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.enroll_anniversaries("admin", "q", "2026-02-30"); });
+}
+
 void files(const std::string &dir) {
     using namespace enrollkit;
     store s = store::open(dir + "/cpp.db");
@@ -335,6 +413,7 @@ int main(int argc, char **argv) {
     try {
         run();
         schedules();
+        queue();
         files(argc > 1 ? argv[1] : ".");
     } catch (const enrollkit::error &e) {
         std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());

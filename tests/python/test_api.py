@@ -8,8 +8,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Iterator, List
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterator, List, Optional, Tuple
 
 import enrollkit
 import pytest
@@ -19,6 +19,7 @@ from enrollkit import (
     Anchor,
     Assessment,
     BatchMode,
+    Claim,
     DelayUnit,
     Enrollment,
     FailureReason,
@@ -27,6 +28,7 @@ from enrollkit import (
     Program,
     ProgramState,
     Step,
+    StepChange,
     StepSchedule,
     StepStatus,
     Store,
@@ -405,6 +407,193 @@ def test_step_schedules_set_next_step_at(store: Store) -> None:
             {"id": "a", "step_type": "lesson", "title": "A", "learner_completable": True,
              "schedule": {"after": "start", "delay": 1, "unit": "days"}}]})
     assert refused.value.field == "schedule"
+
+
+def queue_program(store: Store) -> None:
+    """A track whose first step is due when an enrollment starts, the second at once after it,
+    the third two days later at 09:00."""
+    store.create_program(Program(id="q", kind=Kind.TRACK, title="Queue", state=ProgramState.ACTIVE, steps=[
+        Step("one", "message", "One", learner_completable=False),
+        Step("two", "message", "Two", False, StepSchedule(Anchor.PREVIOUS_STEP, 0, DelayUnit.MINUTES)),
+        Step("three", "message", "Three", False, {"after": "previous_step", "delay": 2, "unit": "days", "at": "09:00"}),
+    ]))
+
+
+def test_claim_due_and_every_way_to_end_a_claim(store: Store) -> None:
+    queue_program(store)
+    a = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    b = store.enroll("u2", "q", batch=True, actor=Actor.SYSTEM)
+    assert a.next_step_at == T0 and a.claimed_by is None and a.lease_until is None
+    claims = store.claim_due("w1", 10, timedelta(seconds=30))
+    assert all(isinstance(c, Claim) for c in claims)
+    assert [(c.enrollment.id, c.enrollment.status, c.step_id) for c in claims] == [
+        (a.id, "processing", "one"), (b.id, "processing_batch", "one")]
+    assert {(c.enrollment.claimed_by, c.enrollment.lease_until) for c in claims} == {("w1", T0 + timedelta(seconds=30))}
+    assert store.get_enrollment(a.id) == claims[0].enrollment
+    assert store.claim_due("w2") == []
+    assert [ev.action for ev in store.history(a.id)][-1] == "claim"
+
+    # The lease ends: w2 takes both over; w1's late calls are refused and change nothing.
+    store.advance_time(timedelta(seconds=30))
+    assert [c.enrollment.claimed_by for c in store.claim_due("w2", lease=45.5)] == ["w2", "w2"]
+    with pytest.raises(enrollkit.ConflictError):
+        store.complete_claim("w1", a.id, StepChange.DELIVER)
+    with pytest.raises(enrollkit.ConflictError):
+        store.release_claim("w1", b.id)
+    assert store.get_enrollment(a.id).lease_until == T0 + timedelta(seconds=75.5)
+    e = store.complete_claim("w2", a.id, StepChange.DELIVER, destination_type="user")
+    assert (e.status, e.claimed_by, e.lease_until, e.steps_delivered) == ("active", None, None, 1)
+    assert e.next_step_at == T0 + timedelta(seconds=30)  # step two: 0 minutes after step one
+    assert store.step_progress(a.id)[0].destination_type == "user"
+    e = store.release_claim("w2", b.id)
+    assert (e.status, e.next_step_at) == ("active_batch", T0)  # still due
+
+    # Step two of a (completed, with a result) and one of b (failed), then b's two (skipped).
+    assert [(c.enrollment.id, c.step_id) for c in store.claim_due("w3", 10, 60)] == [(b.id, "one"), (a.id, "two")]
+    e = store.complete_claim("w3", a.id, "complete", result={"ok": True})
+    # Two days later at 09:00 where u1 is, Berlin (08:00Z in winter).
+    assert e.steps_completed == 1 and e.next_step_at == utc("2026-01-17T08:00:00Z")
+    assert store.step_progress(a.id)[1].result == {"ok": True}
+    e = store.complete_claim("w3", b.id, StepChange.FAIL, reason="bounced", message="Mailbox full")
+    assert store.step_progress(b.id)[0].status is StepStatus.FAILED
+    assert [c.step_id for c in store.claim_due("w3", 10, 60)] == ["two"]
+    assert store.complete_claim("w3", b.id, "skip").steps_skipped == 1
+    assert store.claim_due("w3") == []  # three is two days away
+    with pytest.raises(enrollkit.ConflictError):
+        store.complete_claim("w3", b.id, "skip")
+
+
+def test_claim_arguments(store: Store) -> None:
+    queue_program(store)
+    e = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    for bad_lease in (0, 0.0004, -1, timedelta(0), timedelta(days=1, milliseconds=1), float("nan"), float("inf"), 1e300):
+        with pytest.raises(enrollkit.ValidationError) as refused:
+            store.claim_due("w1", 10, bad_lease)
+        assert refused.value.field == "lease", bad_lease
+    for wrong in ("60", None, True, [60]):
+        with pytest.raises(TypeError):
+            store.claim_due("w1", 10, wrong)  # type: ignore[arg-type]
+    for bad_worker in ("", " w", "w\n", "x" * 129):
+        with pytest.raises(enrollkit.ValidationError) as refused:
+            store.claim_due(bad_worker)
+        assert refused.value.field == "worker_id"
+    for bad_limit in (0, 1001):
+        with pytest.raises(enrollkit.ValidationError):
+            store.claim_due("w1", bad_limit)
+    assert store.get_enrollment(e.id).status == "active"  # nothing was claimed
+    [c] = store.claim_due("w1", 1, timedelta(days=1))
+    assert c.enrollment.lease_until == T0 + timedelta(days=1)
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.complete_claim("w1", e.id, StepChange.START)
+    assert refused.value.field == "change"
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.complete_claim("w1", e.id, "explode")
+    assert refused.value.field == "change"
+    with pytest.raises(TypeError):
+        store.complete_claim("w1", e.id, "deliver", result={"x": 1})
+    with pytest.raises(TypeError):
+        store.complete_claim("w1", e.id, "skip", reason="why")
+    with pytest.raises(TypeError):
+        store.complete_claim("w1", e.id, "fail")
+    with pytest.raises(TypeError):
+        store.complete_claim("w1", e.id, 3)  # type: ignore[arg-type]
+    with pytest.raises(enrollkit.ValidationError):
+        store.complete_claim("w1", e.id, "fail", reason="not valid!")
+    with pytest.raises(enrollkit.ValidationError):
+        store.complete_claim("w1", e.id, "complete", result={"x": float("nan")})
+    with pytest.raises(enrollkit.NotFoundError):
+        store.release_claim("w1", "enr_missing")
+    assert store.get_enrollment(e.id).claimed_by == "w1"  # the refused calls changed nothing
+    assert store.release_claim("w1", e.id).status == "active"
+
+
+def test_claims_from_threads_never_overlap(store: Store) -> None:
+    """Four threads claim and deliver the 80 steps that come due (steps one and two of 40
+    enrollments; three is days away): each is delivered exactly once."""
+    queue_program(store)
+    ids = set()
+    for i in range(40):
+        store.upsert_user(User(id=f"t{i}"))
+        ids.add(store.enroll(f"t{i}", "q", actor=Actor.SYSTEM).id)
+    delivered: List[Tuple[str, Optional[str]]] = []
+    errors: List[BaseException] = []
+
+    def work(worker: str) -> None:
+        try:
+            while True:
+                claims = store.claim_due(worker, 3, 60)
+                if not claims:
+                    return
+                for c in claims:
+                    store.complete_claim(worker, c.enrollment.id, "deliver")
+                    delivered.append((c.enrollment.id, c.step_id))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert sorted(delivered) == sorted((i, step) for i in ids for step in ("one", "two"))
+    assert all(store.get_enrollment(i).steps_delivered == 2 for i in ids)
+
+
+def test_claim_records() -> None:
+    e = Enrollment(id="e", user_id="u", program_id="p", kind="track", status="processing", trigger="schedule",
+                   enrolled_at=T0, updated_at=T0, claimed_by="w1", lease_until=T0 + timedelta(minutes=1))
+    c = Claim(e, "one")
+    assert (c.enrollment, c.step_id) == (e, "one") and Claim(e) != c and Claim(e).step_id is None
+    assert c.to_dict() == {"enrollment": e.to_dict(), "step_id": "one"}
+    assert Claim.from_dict(c.to_dict()) == c and pickle.loads(pickle.dumps(c)) == c
+    assert hash(Claim.from_dict(c.to_dict())) == hash(c)
+    assert repr(c).startswith("Claim(enrollment=Enrollment(id='e'")
+    with pytest.raises(TypeError):
+        Claim({"id": "e"})  # type: ignore[arg-type]
+
+
+def test_work_anniversaries(store: Store) -> None:
+    """Users hired on 10 March enrolled on 10 March 2026 in their own zone, once; the 29th of
+    February on the 28th in a year without one."""
+    queue_program(store)
+    store.upsert_users([
+        User(id="tokyo", timezone="Asia/Tokyo", hire_date="2019-03-10"),
+        {"id": "newyork", "timezone": "America/New_York", "hire_date": "2025-03-10"},
+        {"id": "new", "hire_date": "2026-03-10"},  # not a year yet
+        {"id": "leap", "hire_date": "2024-02-29"},
+    ])
+    assert store.get_user("tokyo").hire_date == "2019-03-10" and store.get_user("u1").hire_date is None
+    with pytest.raises(enrollkit.ValidationError) as bad:
+        store.upsert_user({"id": "x", "hire_date": "2026-02-30"})
+    assert bad.value.field == "hire_date"
+    store.set_time("2026-03-01T00:00:00Z")
+    outcomes = store.enroll_anniversaries("q", date(2026, 3, 10), actor=Actor.SYSTEM)
+    assert [o.outcome for o in outcomes] == ["created", "created"]
+    made = [o.enrollment for o in outcomes if o.enrollment is not None]
+    assert [(e.user_id, e.trigger, e.status) for e in made] == [
+        ("newyork", Trigger.WORK_ANNIVERSARY, "new"), ("tokyo", Trigger.WORK_ANNIVERSARY, "new")]
+    # Midnight of the day where each user is: New York on summer time (04:00Z), Tokyo (15:00Z the day before).
+    assert [e.start_at for e in made] == [utc("2026-03-10T04:00:00Z"), utc("2026-03-09T15:00:00Z")]
+    again = store.enroll_anniversaries("q", "2026-03-10")
+    assert [(o.outcome, o.existing_id) for o in again] == [("already_enrolled", e.id) for e in made]
+    store.set_time("2026-03-10T05:00:00Z")
+    assert sorted(store.start_due()) == sorted(e.id for e in made)
+    store.cancel(made[0].id)
+    assert [o.outcome for o in store.enroll_anniversaries("q", "2026-03-10")] == ["already_enrolled"] * 2
+    [leap] = store.enroll_anniversaries("crs", "2027-02-28")
+    assert leap.enrollment is not None and leap.enrollment.user_id == "leap" and leap.enrollment.status == "active"
+    assert store.enroll_anniversaries("crs", "2028-02-28") == []  # 2028 has a 29th
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.enroll_anniversaries("q", "2026-03-10", actor=Actor.learner("tokyo"))
+    with pytest.raises(enrollkit.ValidationError) as bad:
+        store.enroll_anniversaries("q", "2026-3-10")
+    assert bad.value.field == "on_date"
+    with pytest.raises(enrollkit.NotFoundError):
+        store.enroll_anniversaries("nope", "2026-03-10")
+    for wrong in (datetime(2026, 3, 10, tzinfo=timezone.utc), 20260310, None):
+        with pytest.raises(TypeError):
+            store.enroll_anniversaries("q", wrong)  # type: ignore[arg-type]
 
 
 def test_certification(store: Store) -> None:

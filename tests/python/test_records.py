@@ -16,6 +16,7 @@ from enrollkit import (
     Anchor,
     Assessment,
     Attempt,
+    Claim,
     DelayUnit,
     Enrollment,
     EnrollOutcome,
@@ -39,7 +40,7 @@ from enrollkit import _enrollkit
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 RECORDS = [User, StepSchedule, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel,
-           ProgramReport, EnrollOutcome, Page]
+           ProgramReport, EnrollOutcome, Claim, Page]
 # Keys to_dict() leaves out when they are absent, as the core's JSON does.
 OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "hire_date"}
 
@@ -72,6 +73,8 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
     outcomes = store.enroll_many([{"user_id": "u2", "program_id": "crs"}, {"user_id": "u1", "program_id": "crs"},
                                   {"user_id": "ghost", "program_id": "crs"}], mode="best_effort")
     report = store.report("trk")
+    store.enroll("u2", "drip")
+    claims = store.claim_due("w1", 10, 60)
     drip = store.get_program("drip").steps
     return {
         User: store.list_users(),
@@ -86,6 +89,7 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
         StepFunnel: report.steps,
         ProgramReport: [report],
         EnrollOutcome: outcomes,
+        Claim: claims,
         Page: [store.list_page(per_page=1), store.list_page()],
     }
 

@@ -2,6 +2,7 @@
 the Rust runner's."""
 
 import json
+from datetime import timedelta
 from typing import Any, Dict
 
 import enrollkit
@@ -31,6 +32,15 @@ class PyAdapter:
             return _dict(self._run(op, actor, args))
         except enrollkit.EnrollkitError as e:
             raise ScenarioError(e.details) from None
+
+    @staticmethod
+    def _result(text: str) -> Any:
+        """A step result given as JSON text: Python callers pass objects, and malformed text
+        fails in their json.loads."""
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise enrollkit.ValidationError("invalid result: malformed JSON", {"field": "result"})
 
     def _run(self, op: str, actor: str, a: Dict[str, Any]) -> Any:
         s, get = self.store, a.get
@@ -76,6 +86,17 @@ class PyAdapter:
             return getattr(s, op)(a["id"], actor=actor)
         if op == "fail":
             return s.fail(a["id"], a["reason"], get("message"), actor=actor)
+        if op == "claim_due":
+            return s.claim_due(a["worker"], get("limit", 100), timedelta(milliseconds=get("lease_ms", 60000)))
+        if op == "complete_claim":
+            options = {k: a[k] for k in ("destination_type", "result", "reason", "message") if k in a}
+            if "result_json" in a:
+                options["result"] = self._result(a["result_json"])
+            return s.complete_claim(a["worker"], a["id"], a["change"], **options)
+        if op == "release_claim":
+            return s.release_claim(a["worker"], a["id"])
+        if op == "enroll_anniversaries":
+            return s.enroll_anniversaries(a["program_id"], a["on_date"], actor=actor)
         if op == "step":
             i, step, change = a["id"], a["step_id"], a["change"]
             if change == "start":
@@ -85,11 +106,7 @@ class PyAdapter:
             if change == "complete":
                 result = get("result")
                 if "result_json" in a:
-                    # Python callers pass objects; malformed JSON text fails in their json.loads.
-                    try:
-                        result = json.loads(a["result_json"])
-                    except json.JSONDecodeError:
-                        raise enrollkit.ValidationError("invalid result: malformed JSON", {"field": "result"})
+                    result = self._result(a["result_json"])
                 return s.complete_step(i, step, result, actor=actor)
             if change == "fail":
                 return s.fail_step(i, step, a["reason"], get("message"), actor=actor)

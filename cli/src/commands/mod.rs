@@ -6,6 +6,7 @@
 //! | `programs` | `program add`, `program update`, `program show`, `program list` |
 //! | `enrollments` | `enroll`, `progress`, `step`, `attempt`, `drop`, `reactivate`, `pause`, `resume`, `cancel`, `start`, `fail`, `delete`, `list`, `show`, `history` |
 //! | `data` | `init`, `info`, `demo`, `events`, `report`, `import`, `export`, `backup`, `check` |
+//! | `queue` | `due`, `worker`, `anniversaries` |
 //! | `common` | shared by all: [`Fail`], [`Outcome`], [`exit_code`], `open`, `time`, `read_spec` |
 //!
 //! The clap definitions are in `crate::args`. Each command function opens the database itself
@@ -17,6 +18,7 @@ mod common;
 mod data;
 mod enrollments;
 mod programs;
+mod queue;
 mod users;
 
 use enrollkit::{Actor, Command};
@@ -91,6 +93,11 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
             follow,
         } => data::events(cli, out, actor, *after, *limit, *follow),
         Cmd::Report { program } => data::report(cli, out, actor, program),
+        Cmd::Due { program, limit } => queue::due(cli, out, actor, program.as_deref(), *limit),
+        Cmd::Worker(a) => queue::worker(cli, out, a),
+        Cmd::Anniversaries { program, date } => {
+            queue::anniversaries(cli, out, actor, program, date)
+        }
         Cmd::Import {
             file,
             best_effort,
