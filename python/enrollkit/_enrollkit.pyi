@@ -628,6 +628,16 @@ class Store:
         reason: Optional[str],
         message: Optional[str],
     ) -> Enrollment: ...
+    def complete_claims(
+        self,
+        worker: str,
+        ids: List[str],
+        change: str,
+        destination_type: Optional[str],
+        result: Optional[Mapping[str, Any]],
+        reason: Optional[str],
+        message: Optional[str],
+    ) -> List[Any]: ...
     def release_claim(self, worker: str, id: str) -> Enrollment: ...
     def enroll_anniversaries(self, actor: str, program_id: str, on_date: str) -> List[EnrollOutcome]: ...
     def delete_enrollment(self, actor: str, id: str) -> None: ...

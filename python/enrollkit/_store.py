@@ -9,6 +9,7 @@ from numbers import Real
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _enrollkit
+from .exceptions import EnrollkitError
 from ._types import (
     Attempt,
     BatchMode,
@@ -31,6 +32,22 @@ from ._types import (
 )
 
 __all__ = ["Store"]
+
+
+def _change_name(change: Union[StepChange, str], destination_type: Optional[str],
+                 result: Optional[Mapping[str, Any]], reason: Optional[str], message: Optional[str]) -> str:
+    """The wire name of ``change``; ``TypeError`` for an option that does not go with it."""
+    name = change.value if isinstance(change, StepChange) else change
+    if not isinstance(name, str):
+        raise TypeError(f"change must be a StepChange or a str, not {type(change).__name__}")
+    given = {k for k, v in (("destination_type", destination_type), ("result", result), ("reason", reason),
+                            ("message", message)) if v is not None}
+    stray = given - _CHANGE_OPTIONS.get(name, set())
+    if stray:
+        raise TypeError(f"{', '.join(sorted(stray))} does not go with the step change {name!r}")
+    if name == "fail" and reason is None:
+        raise TypeError("the step change 'fail' needs reason=")
+    return name
 
 ADMIN = "admin"
 Time = Union[datetime, str]
@@ -525,17 +542,40 @@ class Store:
         ``StepChange.START``, which settles no step, or when no step is pending; ``TypeError``
         for an option that does not belong to ``change``.
         """
-        name = change.value if isinstance(change, StepChange) else change
-        if not isinstance(name, str):
-            raise TypeError(f"change must be a StepChange or a str, not {type(change).__name__}")
-        given = {k for k, v in (("destination_type", destination_type), ("result", result), ("reason", reason),
-                                ("message", message)) if v is not None}
-        stray = given - _CHANGE_OPTIONS.get(name, set())
-        if stray:
-            raise TypeError(f"{', '.join(sorted(stray))} does not go with the step change {name!r}")
-        if name == "fail" and reason is None:
-            raise TypeError("the step change 'fail' needs reason=")
+        name = _change_name(change, destination_type, result, reason, message)
         return self._native.complete_claim(worker, enrollment_id, name, destination_type, result, reason, message)
+
+    def complete_claims(
+        self,
+        worker: str,
+        enrollment_ids: Iterable[str],
+        change: Union[StepChange, str],
+        *,
+        destination_type: Optional[str] = None,
+        result: Optional[Mapping[str, Any]] = None,
+        reason: Optional[str] = None,
+        message: Optional[str] = None,
+    ) -> List[Union[Enrollment, EnrollkitError]]:
+        """``complete_claim`` for several of ``worker``'s claims at once, each with the same
+        ``change`` and options, in one transaction (a worker that ran a batch of steps commits
+        once). One item per id, in order: the enrollment, or the exception that refused that
+        id (``ConflictError``, ``NotFoundError``, ``ValidationError``), which changed nothing
+        for it and did not stop the others. Only a storage failure raises.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_users([enrollkit.User(id="u1"), enrollkit.User(id="u2")])
+        >>> _ = store.create_program(enrollkit.Program(id="t", kind="track", title="T", state="active",
+        ...     steps=[enrollkit.Step("hello", "message", "Hello", False,
+        ...                           {"after": "start", "delay": 0, "unit": "minutes"})]))
+        >>> ids = [store.enroll(u, "t").id for u in ("u1", "u2")]
+        >>> _ = store.claim_due("w1", 10)
+        >>> [type(r).__name__ for r in store.complete_claims("w1", ids + ["enr_nope"], "deliver")]
+        ['Enrollment', 'Enrollment', 'NotFoundError']
+        """
+        name = _change_name(change, destination_type, result, reason, message)
+        return self._native.complete_claims(worker, list(enrollment_ids), name, destination_type, result, reason,
+                                            message)
 
     def release_claim(self, worker: str, enrollment_id: str) -> Enrollment:
         """Gives ``worker``'s claim back without running the step: the enrollment returns to

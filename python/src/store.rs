@@ -545,36 +545,36 @@ impl Store {
         reason: Option<String>,
         message: Option<String>,
     ) -> PyResult<Enrollment> {
-        let change = match change {
-            "start" => StepChange::Start,
-            "deliver" => StepChange::Deliver { destination_type },
-            "complete" => StepChange::Complete {
-                result: match result {
-                    Some(r) if !r.is_none() => Some(check(
-                        py,
-                        convert::py_to_json(r, "result", enrollkit::validate::MAX_RESULT_BYTES),
-                    )?),
-                    _ => None,
-                },
-            },
-            "fail" => StepChange::Fail {
-                reason: reason.unwrap_or_default(),
-                message,
-            },
-            "skip" => StepChange::Skip,
-            other => {
-                return Err(raise(
-                    py,
-                    &Error::Validation {
-                        field: "change",
-                        message: format!(
-                            "{other:?} is not a step change (deliver, complete, fail, skip)"
-                        ),
-                    },
-                ))
-            }
-        };
+        let change = step_change(py, change, destination_type, result, reason, message)?;
         self.enrollment(py, |s| s.complete_claim(worker, id, &change))
+    }
+
+    /// Ends several of `worker`'s claims with the same `change`, in one transaction: one item
+    /// per id, the enrollment or the exception that refused it (nothing changed for that id).
+    #[pyo3(signature = (worker, ids, change, destination_type, result, reason, message))]
+    #[allow(clippy::too_many_arguments)]
+    fn complete_claims(
+        &self,
+        py: Python<'_>,
+        worker: &str,
+        ids: Vec<String>,
+        change: &str,
+        destination_type: Option<String>,
+        result: Option<&Bound<'_, PyAny>>,
+        reason: Option<String>,
+        message: Option<String>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let change = step_change(py, change, destination_type, result, reason, message)?;
+        let items: Vec<(String, StepChange)> =
+            ids.into_iter().map(|id| (id, change.clone())).collect();
+        let results = self.run(py, |s| s.complete_claims(worker, &items))?;
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(inner) => Ok(Py::new(py, Enrollment { inner })?.into_any()),
+                Err(e) => Ok(convert::exception(py, &e)?.unbind()),
+            })
+            .collect()
     }
 
     fn release_claim(&self, py: Python<'_>, worker: &str, id: &str) -> PyResult<Enrollment> {
@@ -770,4 +770,45 @@ impl Store {
     fn backup(&self, py: Python<'_>, dest: &str) -> PyResult<()> {
         self.run(py, |s| s.backup(std::path::Path::new(dest)))
     }
+}
+
+/// The step change named `change` with its options (`deliver`: `destination_type`;
+/// `complete`: `result`; `fail`: `reason`, `message`), for the claim calls.
+fn step_change(
+    py: Python<'_>,
+    change: &str,
+    destination_type: Option<String>,
+    result: Option<&Bound<'_, PyAny>>,
+    reason: Option<String>,
+    message: Option<String>,
+) -> PyResult<StepChange> {
+    Ok(match change {
+        "start" => StepChange::Start,
+        "deliver" => StepChange::Deliver { destination_type },
+        "complete" => StepChange::Complete {
+            result: match result {
+                Some(r) if !r.is_none() => Some(check(
+                    py,
+                    convert::py_to_json(r, "result", enrollkit::validate::MAX_RESULT_BYTES),
+                )?),
+                _ => None,
+            },
+        },
+        "fail" => StepChange::Fail {
+            reason: reason.unwrap_or_default(),
+            message,
+        },
+        "skip" => StepChange::Skip,
+        other => {
+            return Err(raise(
+                py,
+                &Error::Validation {
+                    field: "change",
+                    message: format!(
+                        "{other:?} is not a step change (deliver, complete, fail, skip)"
+                    ),
+                },
+            ))
+        }
+    })
 }

@@ -463,6 +463,20 @@ def test_claim_due_and_every_way_to_end_a_claim(store: Store) -> None:
         store.complete_claim("w3", b.id, "skip")
 
 
+def test_a_batch_of_claims_completed_at_once(store: Store) -> None:
+    queue_program(store)
+    a = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    b = store.enroll("u2", "q", actor=Actor.SYSTEM)
+    assert len(store.claim_due("w1", 10)) == 2
+    results = store.complete_claims("w1", [a.id, "enr_nope", b.id], StepChange.DELIVER, destination_type="user")
+    assert isinstance(results[0], Enrollment) and isinstance(results[2], Enrollment)
+    assert isinstance(results[1], enrollkit.NotFoundError)
+    assert [r.steps_delivered for r in (results[0], results[2]) if isinstance(r, Enrollment)] == [1, 1]
+    assert isinstance(store.complete_claims("w1", [a.id], "skip")[0], enrollkit.ConflictError)
+    with pytest.raises(TypeError):
+        store.complete_claims("w1", [a.id], "skip", reason="x")
+
+
 def test_claim_arguments(store: Store) -> None:
     queue_program(store)
     e = store.enroll("u1", "q", actor=Actor.SYSTEM)
