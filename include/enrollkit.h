@@ -872,6 +872,21 @@ enrollkit_result enrollkit_claim_deliver(const enrollkit_store *store,
                                          char **out);
 
 /**
+ * Ends several of `worker`'s claims at once, in one transaction, each with its due step
+ * delivered (to `destination_type`; may be NULL): `ids_json` is a JSON array of enrollment ids
+ * (at most 1000). Writes one result per id, in order, as a JSON array to `*out` unless `out`
+ * is NULL: {"outcome": "completed", "enrollment": {...}} or {"outcome": "failed", "error":
+ * {"code", "message", ...}}. An id refused (`conflict` when `worker` no longer holds its
+ * claim, `not_found`, `validation`) is a result and changes nothing for that id; a malformed
+ * `ids_json` fails the whole call with ENROLLKIT_RESULT_VALIDATION.
+ */
+enrollkit_result enrollkit_claims_deliver(const enrollkit_store *store,
+                                          const char *worker,
+                                          const char *ids_json,
+                                          const char *destination_type,
+                                          char **out);
+
+/**
  * Like enrollkit_claim_deliver, with the due step completed, with `result_json` (a JSON
  * object; may be NULL).
  */

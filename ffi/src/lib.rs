@@ -1247,6 +1247,48 @@ pub extern "C" fn enrollkit_claim_deliver(
     }) }
 }
 
+/// Ends several of `worker`'s claims at once, in one transaction, each with its due step
+/// delivered (to `destination_type`; may be NULL): `ids_json` is a JSON array of enrollment ids
+/// (at most 1000). Writes one result per id, in order, as a JSON array to `*out` unless `out`
+/// is NULL: {"outcome": "completed", "enrollment": {...}} or {"outcome": "failed", "error":
+/// {"code", "message", ...}}. An id refused (`conflict` when `worker` no longer holds its
+/// claim, `not_found`, `validation`) is a result and changes nothing for that id; a malformed
+/// `ids_json` fails the whole call with ENROLLKIT_RESULT_VALIDATION.
+#[no_mangle]
+pub extern "C" fn enrollkit_claims_deliver(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    ids_json: *const c_char,
+    destination_type: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let worker = text(worker, "worker")?;
+        let ids: Vec<String> = serde_json::from_str(text(ids_json, "ids_json")?).map_err(|e| {
+            Error::Validation {
+                field: "ids_json",
+                message: format!("not a JSON array of ids: {e}"),
+            }
+        })?;
+        let change = StepChange::Deliver {
+            destination_type: opt_text(destination_type, "destination_type")?.map(Into::into),
+        };
+        let items: Vec<(String, StepChange)> =
+            ids.into_iter().map(|id| (id, change.clone())).collect();
+        let results: Vec<serde_json::Value> = s
+            .store
+            .complete_claims(worker, &items)?
+            .into_iter()
+            .map(|r| match r {
+                Ok(e) => serde_json::json!({"outcome": "completed", "enrollment": e}),
+                Err(e) => serde_json::json!({"outcome": "failed", "error": e.details()}),
+            })
+            .collect();
+        put_json(out, &results)
+    }) }
+}
+
 /// Like enrollkit_claim_deliver, with the due step completed, with `result_json` (a JSON
 /// object; may be NULL).
 #[no_mangle]

@@ -501,6 +501,18 @@ static void test_queue(enrollkit_store *s) {
     OK(enrollkit_history(s, "admin", a, &out));
     CHECK(has(out, "\"action\":\"claim\""));
 
+    /* A batch ended at once: b's claim (w1 holds it) and an unknown id, each on its own. */
+    {
+        char ids[256];
+        snprintf(ids, sizeof ids, "[\"%s\",\"enr_nope\"]", b);
+        OK(enrollkit_claims_deliver(s, "w2", ids, NULL, &out));
+        CHECK(count_of(out, "\"outcome\":\"failed\"") == 2 && has(out, "\"code\":\"conflict\""));
+        EXPECT(enrollkit_claims_deliver(s, "w1", "[1,2]", NULL, NULL), ENROLLKIT_RESULT_VALIDATION);
+        EXPECT(enrollkit_claims_deliver(s, "w1", "not json", NULL, NULL), ENROLLKIT_RESULT_VALIDATION);
+        OK(enrollkit_claims_deliver(s, "w1", "[]", NULL, &out));
+        CHECK(has(out, "[]"));
+    }
+
     /* b: released (still due), then failed, then skipped. */
     OK(enrollkit_claim_release(s, "w1", b, &out));
     CHECK(count_of(out, "\"status\":\"active_batch\"") == 1);
@@ -713,6 +725,12 @@ static void test_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_claim_deliver(s, BAD, I, NULL, &o));
     UTF(enrollkit_claim_deliver(s, "w", BAD, NULL, &o));
     UTF(enrollkit_claim_deliver(s, "w", I, BAD, &o));
+    NUL(enrollkit_claims_deliver(NULL, "w", "[]", NULL, &o));
+    NUL(enrollkit_claims_deliver(s, NULL, "[]", NULL, &o));
+    NUL(enrollkit_claims_deliver(s, "w", NULL, NULL, &o));
+    UTF(enrollkit_claims_deliver(s, BAD, "[]", NULL, &o));
+    UTF(enrollkit_claims_deliver(s, "w", BAD, NULL, &o));
+    UTF(enrollkit_claims_deliver(s, "w", "[]", BAD, &o));
     NUL(enrollkit_claim_complete(NULL, "w", I, NULL, &o));
     NUL(enrollkit_claim_complete(s, NULL, I, NULL, &o));
     NUL(enrollkit_claim_complete(s, "w", NULL, NULL, &o));
