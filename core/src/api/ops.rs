@@ -152,6 +152,33 @@ impl Enrolling {
     }
 }
 
+/// Stores enrollment `e` (stored as `before` under `key`), changed at `now`, and records the
+/// change's event: `action` by `actor`, from `before`'s status to `e`'s. Every change of one
+/// enrollment ends so.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store_change(
+    tx: &mut dyn Write,
+    key: EnrollmentKey,
+    before: &Enrollment,
+    e: &mut Enrollment,
+    action: &str,
+    actor: &Actor,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<()> {
+    e.updated_at = now;
+    tx.update_enrollment(key, before, e)?;
+    let event = NewEvent {
+        action,
+        from: Some(before.status),
+        to: Some(e.status),
+        actor,
+        reason,
+        at: now,
+    };
+    tx.append_event(e, event)
+}
+
 /// The event of a new enrollment.
 fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> NewEvent<'a> {
     NewEvent {
@@ -582,19 +609,8 @@ impl Store {
             let program = tx.program(&before.program_id)?;
             let mut e = before.clone();
             e.steps_total = program.steps.len() as u32;
-            let from = e.status;
             let (value, reason) = change(tx, key, &program, &mut e)?;
-            e.updated_at = now;
-            tx.update_enrollment(key, before, &e)?;
-            let event = NewEvent {
-                action,
-                from: Some(from),
-                to: Some(e.status),
-                actor,
-                reason,
-                at: now,
-            };
-            tx.append_event(&e, event)?;
+            store_change(tx, key, before, &mut e, action, actor, reason, now)?;
             out = Some(value);
             Ok((key, e))
         })?;

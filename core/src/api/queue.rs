@@ -9,14 +9,14 @@
 
 use std::time::Duration;
 
-use crate::api::ops::{check_limit, MAX_LIMIT};
+use crate::api::ops::{check_limit, store_change, MAX_LIMIT};
 use crate::api::Store;
 use crate::domain::lifecycle;
 use crate::domain::model::{Actor, Enrollment, Program, StepChange};
 use crate::domain::schedule;
 use crate::domain::validate;
 use crate::error::{Error, Result};
-use crate::storage::{EnrollmentKey, NewEvent, Write};
+use crate::storage::{EnrollmentKey, Write};
 
 /// The longest lease a claim may have: a day. A worker that needs longer releases and claims
 /// again.
@@ -112,23 +112,22 @@ impl Store {
                 e.steps_total = program.steps.len() as u32;
                 let held_by = e.claimed_by.clone();
                 let step_id = lifecycle::claim(&program, &mut e, &steps, worker, lease_until, now)?;
-                e.updated_at = now;
-                tx.update_enrollment(key, &before, &e)?;
                 let reason = match held_by {
                     Some(other) => {
                         format!("worker={worker} lease_until={lease_until} after={other}")
                     }
                     None => format!("worker={worker} lease_until={lease_until}"),
                 };
-                let event = NewEvent {
-                    action: "claim",
-                    from: Some(before.status),
-                    to: Some(e.status),
-                    actor: &Actor::System,
-                    reason: Some(reason),
-                    at: now,
-                };
-                tx.append_event(&e, event)?;
+                store_change(
+                    tx,
+                    key,
+                    &before,
+                    &mut e,
+                    "claim",
+                    &Actor::System,
+                    Some(reason),
+                    now,
+                )?;
                 claims.push(Claim {
                     enrollment: e,
                     step_id,
@@ -196,17 +195,17 @@ impl Store {
                     let mut e = before.clone();
                     e.steps_total = program.steps.len() as u32;
                     let reason = finish_claimed(tx, worker, key, &program, &mut e, change)?;
-                    e.updated_at = now;
-                    tx.update_enrollment(key, &before, &e)?;
-                    let event = NewEvent {
-                        action: change.action(),
-                        from: Some(before.status),
-                        to: Some(e.status),
-                        actor: &Actor::System,
-                        reason: Some(reason),
-                        at: now,
-                    };
-                    tx.append_event(&e, event)?;
+                    let (action, reason) = (change.action(), Some(reason));
+                    store_change(
+                        tx,
+                        key,
+                        &before,
+                        &mut e,
+                        action,
+                        &Actor::System,
+                        reason,
+                        now,
+                    )?;
                     Ok(e)
                 })();
                 match done {
