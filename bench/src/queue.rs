@@ -222,7 +222,7 @@ fn work(store: &Store, worker: &str, batch: u32) -> Result<Reading, Error> {
     };
     loop {
         let began = Instant::now();
-        let claims = store.claim_due(worker, batch, LEASE)?;
+        let claims = store.claim_due(worker, None, batch, LEASE)?;
         r.claim_ns.push(began.elapsed().as_nanos() as u64);
         if claims.is_empty() {
             return Ok(r);
@@ -445,6 +445,7 @@ fn measure(base: &str, n: usize, due: usize, o: &Options) -> Result<Value, Error
     let still_due = store
         .claim_due(
             "bench-check",
+            None,
             enrollkit::MAX_LIMIT,
             Duration::from_millis(1),
         )?

@@ -340,6 +340,16 @@ pub(crate) trait Read {
     /// first, at most `limit`.
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>>;
 
+    /// Scheduled work: running enrollments with a next step time (at or before `until`, when
+    /// given; of `program`, when given), soonest first, at most `limit`, claimed or not.
+    /// `steps_total` is left 0.
+    fn scheduled_work(
+        &mut self,
+        program: Option<&str>,
+        until: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>>;
+
     /// The history of an enrollment (kept after its deletion), oldest first.
     fn history(&mut self, enrollment_id: &str) -> Result<Vec<Event>>;
 
@@ -437,9 +447,13 @@ pub(crate) trait Write: Read {
     /// next step is due, unclaimed or under a lease that has ended, oldest due first, at most
     /// `limit`, locked until the transaction ends. A backend with concurrent writers passes
     /// over rows another transaction holds (being claimed), rather than waiting for them.
-    /// `steps_total` is left 0.
-    fn claimable(&mut self, now: Timestamp, limit: u32)
-        -> Result<Vec<(EnrollmentKey, Enrollment)>>;
+    /// Only `program`'s, when given. `steps_total` is left 0.
+    fn claimable(
+        &mut self,
+        now: Timestamp,
+        program: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>>;
 
     /// The user's open enrollment in the program, and their latest one.
     fn prior_enrollments(
@@ -551,10 +565,39 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
 }
 
-/// The condition of [`Write::claimable`] on `enrollments e` for the SQL backends, with `now`
-/// the parameter that holds the time. The status list is the partial index
-/// `enrollments_due`'s (schema 8), which a test checks the query uses.
-pub(crate) fn claimable_condition(now: &str) -> String {
+/// Which scheduled work a query of the SQL backends asks for: [`Read::scheduled_work`]
+/// (`until` optional) or [`Write::claimable`] (`claimable`, `until` the time now).
+#[derive(Clone, Copy)]
+pub(crate) struct WorkQuery {
+    /// Only enrollments a worker may claim: not held under a lease that runs at `until`.
+    pub claimable: bool,
+    /// Only work due at or before a time (a parameter).
+    pub until: bool,
+    /// Only one program's (a parameter).
+    pub program: bool,
+}
+
+/// A parameter of a [`WorkQuery`]'s SQL, in the order [`work_sql`] numbers them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum WorkParam {
+    /// The time (`until`, or now).
+    Time,
+    /// The program id.
+    Program,
+    /// The row limit.
+    Limit,
+}
+
+/// The SQL of `q` selecting `columns` of `enrollments e`, soonest first, with `placeholder(n)`
+/// the text of the n-th parameter (from 1), and the parameters in that order. The condition on
+/// status and `next_step_at` is the partial indexes' (`enrollments_due`, schema 8, and
+/// `enrollments_due_program`, schema 9), so a query walks one of them in its order (tests check
+/// the plans on both backends).
+pub(crate) fn work_sql(
+    columns: &str,
+    q: WorkQuery,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<WorkParam>) {
     let codes = |statuses: &[Status]| {
         let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
         codes.join(", ")
@@ -565,12 +608,69 @@ pub(crate) fn claimable_condition(now: &str) -> String {
         Status::ActiveBatch,
         Status::ProcessingBatch,
     ];
-    format!(
-        "e.status IN ({}) AND e.next_step_at IS NOT NULL AND e.next_step_at <= {now} \
-         AND (e.status IN ({}) OR e.lease_until <= {now})",
-        codes(&running),
-        codes(&[Status::Active, Status::ActiveBatch])
-    )
+    let mut params = Vec::new();
+    let mut param = |p: WorkParam| {
+        params.push(p);
+        placeholder(params.len())
+    };
+    let mut sql = format!(
+        "SELECT {columns} FROM enrollments e WHERE e.status IN ({}) \
+         AND e.next_step_at IS NOT NULL",
+        codes(&running)
+    );
+    if q.program {
+        sql += &format!(" AND e.program_id = {}", param(WorkParam::Program));
+    }
+    if q.until {
+        let t = param(WorkParam::Time);
+        sql += &format!(" AND e.next_step_at <= {t}");
+        if q.claimable {
+            let unclaimed = codes(&[Status::Active, Status::ActiveBatch]);
+            sql += &format!(" AND (e.status IN ({unclaimed}) OR e.lease_until <= {t})");
+        }
+    }
+    sql += &format!(
+        " ORDER BY e.next_step_at, e.rid LIMIT {}",
+        param(WorkParam::Limit)
+    );
+    (sql, params)
+}
+
+/// [`work_sql`]'s statements of one backend, built once per kind of [`WorkQuery`].
+pub(crate) struct WorkSql {
+    built: [std::sync::OnceLock<(String, Vec<WorkParam>)>; 8],
+    columns: fn() -> String,
+    placeholder: fn(usize) -> String,
+    claim_suffix: &'static str,
+}
+
+impl WorkSql {
+    /// Statements selecting `columns()` with `placeholder` parameters; `claim_suffix` ends
+    /// the claiming ones (`FOR UPDATE SKIP LOCKED` where writers run at once).
+    pub(crate) const fn new(
+        columns: fn() -> String,
+        placeholder: fn(usize) -> String,
+        claim_suffix: &'static str,
+    ) -> Self {
+        WorkSql {
+            built: [const { std::sync::OnceLock::new() }; 8],
+            columns,
+            placeholder,
+            claim_suffix,
+        }
+    }
+
+    /// The SQL of `q` and its parameters, in order.
+    pub(crate) fn get(&self, q: WorkQuery) -> &(String, Vec<WorkParam>) {
+        let i = usize::from(q.claimable) | usize::from(q.until) << 1 | usize::from(q.program) << 2;
+        self.built[i].get_or_init(|| {
+            let (mut sql, params) = work_sql(&(self.columns)(), q, self.placeholder);
+            if q.claimable {
+                sql += self.claim_suffix;
+            }
+            (sql, params)
+        })
+    }
 }
 
 /// Programs that transactions read, kept between them while the database's program version

@@ -34,7 +34,7 @@ fn work(location: &str, go: &std::path::Path, process: &str) {
                 let mut out = String::new();
                 loop {
                     let claims = store
-                        .claim_due(&worker, 16, Duration::from_secs(600))
+                        .claim_due(&worker, None, 16, Duration::from_secs(600))
                         .unwrap();
                     if claims.is_empty() {
                         break;
@@ -150,7 +150,7 @@ fn race(location: &str) {
     }
     assert_eq!(claims, DUE);
     assert!(store
-        .claim_due("late", 10, Duration::from_secs(1))
+        .claim_due("late", None, 10, Duration::from_secs(1))
         .unwrap()
         .is_empty());
     assert!(store.check_invariants().unwrap().is_empty());

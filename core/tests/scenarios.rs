@@ -250,19 +250,33 @@ impl Runner {
                     .unwrap_or(60_000);
                 let claims = st.claim_due(
                     req_s(args, "worker"),
+                    args.get("program_id").and_then(Value::as_str),
                     uint(args, "limit", 100),
                     std::time::Duration::from_millis(lease),
                 )?;
-                let claims: Vec<Value> = claims
-                    .into_iter()
-                    .map(|c| json!({ "enrollment": c.enrollment, "step_id": c.step_id }))
-                    .collect();
-                Value::Array(claims)
+                to_json(claims)
             }
             "complete_claim" => {
                 to_json(st.complete_claim(req_s(args, "worker"), id(), &step_change(args)?)?)
             }
             "release_claim" => to_json(st.release_claim(req_s(args, "worker"), id())?),
+            "renew_claim" => {
+                let lease = args
+                    .get("lease_ms")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(60_000);
+                to_json(st.renew_claim(
+                    req_s(args, "worker"),
+                    id(),
+                    std::time::Duration::from_millis(lease),
+                )?)
+            }
+            "due" => to_json(st.due(
+                actor,
+                args.get("program_id").and_then(Value::as_str),
+                opt_ts(args, "until")?,
+                uint(args, "limit", 100),
+            )?),
             "enroll_anniversaries" => to_json(st.enroll_anniversaries(
                 actor,
                 req_s(args, "program_id"),

@@ -170,7 +170,10 @@ fn a_pause_moves_the_pending_step_by_the_time_spent_paused() {
             );
         }
         clock.set(at("2027-06-07T09:00:00Z"));
-        let claim = store.claim_due("w", 1, claim_lease()).unwrap().remove(0);
+        let claim = store
+            .claim_due("w", None, 1, claim_lease())
+            .unwrap()
+            .remove(0);
         let e = store.release_claim("w", &claim.enrollment.id).unwrap();
         assert_eq!(next(&e).as_deref(), Some("2027-06-07T09:00:00.000Z"));
     }
@@ -275,7 +278,7 @@ fn workers_claim_due_steps_oldest_first_and_a_late_worker_is_refused() {
         store.create_program(&drip()).unwrap();
         let ids = enroll_all(&store, "drip", 3);
         // All three welcome steps are due now; claim two.
-        let claims = store.claim_due("w1", 2, claim_lease()).unwrap();
+        let claims = store.claim_due("w1", None, 2, claim_lease()).unwrap();
         let claimed: Vec<&str> = claims.iter().map(|c| c.enrollment.id.as_str()).collect();
         assert_eq!(
             claimed,
@@ -289,10 +292,13 @@ fn workers_claim_due_steps_oldest_first_and_a_late_worker_is_refused() {
             assert_eq!(c.step_id.as_deref(), Some("welcome"));
         }
         // A second worker gets only the third; nothing is due after that.
-        let other = store.claim_due("w2", 10, claim_lease()).unwrap();
+        let other = store.claim_due("w2", None, 10, claim_lease()).unwrap();
         assert_eq!(other.len(), 1);
         assert_eq!(other[0].enrollment.id, ids[2]);
-        assert!(store.claim_due("w3", 10, claim_lease()).unwrap().is_empty());
+        assert!(store
+            .claim_due("w3", None, 10, claim_lease())
+            .unwrap()
+            .is_empty());
         // w1 delivers its first step: the enrollment is active again, its tip due Tuesday.
         let change = StepChange::Deliver {
             destination_type: Some("email".into()),
@@ -310,7 +316,7 @@ fn workers_claim_due_steps_oldest_first_and_a_late_worker_is_refused() {
         );
         // w1's lease on the second one ends; w3 takes it over; w1's late call is refused.
         clock.set(at("2027-03-01T09:01:00Z"));
-        let taken = store.claim_due("w3", 10, claim_lease()).unwrap();
+        let taken = store.claim_due("w3", None, 10, claim_lease()).unwrap();
         let taken: Vec<&str> = taken.iter().map(|c| c.enrollment.id.as_str()).collect();
         assert_eq!(taken, vec![ids[1].as_str(), ids[2].as_str()]);
         let late = store.complete_claim("w1", &ids[1], &change).unwrap_err();
@@ -322,7 +328,7 @@ fn workers_claim_due_steps_oldest_first_and_a_late_worker_is_refused() {
             (released.status, released.claimed_by),
             (Status::Active, None)
         );
-        let again = store.claim_due("w4", 10, claim_lease()).unwrap();
+        let again = store.claim_due("w4", None, 10, claim_lease()).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].enrollment.id, ids[2]);
         // Every change is in the history.
@@ -343,22 +349,31 @@ fn claims_are_checked() {
         store.create_program(&drip()).unwrap();
         enroll_all(&store, "drip", 1);
         let zero = store
-            .claim_due("w", 10, std::time::Duration::ZERO)
+            .claim_due("w", None, 10, std::time::Duration::ZERO)
             .unwrap_err();
         assert_eq!(zero.code(), ErrorCode::Validation);
         let long = store
-            .claim_due("w", 10, MAX_LEASE + std::time::Duration::from_secs(1))
+            .claim_due("w", None, 10, MAX_LEASE + std::time::Duration::from_secs(1))
             .unwrap_err();
         assert_eq!(long.code(), ErrorCode::Validation);
         assert_eq!(
-            store.claim_due("", 10, claim_lease()).unwrap_err().code(),
+            store
+                .claim_due("", None, 10, claim_lease())
+                .unwrap_err()
+                .code(),
             ErrorCode::Validation
         );
         assert_eq!(
-            store.claim_due("w", 0, claim_lease()).unwrap_err().code(),
+            store
+                .claim_due("w", None, 0, claim_lease())
+                .unwrap_err()
+                .code(),
             ErrorCode::Validation
         );
-        let claim = store.claim_due("w", 10, claim_lease()).unwrap().remove(0);
+        let claim = store
+            .claim_due("w", None, 10, claim_lease())
+            .unwrap()
+            .remove(0);
         let start = store
             .complete_claim("w", &claim.enrollment.id, &StepChange::Start)
             .unwrap_err();
@@ -396,7 +411,7 @@ fn four_workers_at_once_deliver_every_due_step_once() {
                 s.spawn(move || {
                     let worker = format!("w{w}");
                     loop {
-                        let claims = store.claim_due(&worker, 7, claim_lease()).unwrap();
+                        let claims = store.claim_due(&worker, None, 7, claim_lease()).unwrap();
                         if claims.is_empty() {
                             break;
                         }
@@ -453,11 +468,14 @@ fn work_anniversaries_enroll_each_person_once_in_their_zone() {
             .upsert_user(&hired("f", "UTC", Some("2021-02-30")))
             .unwrap_err();
         assert_eq!(bad.code(), ErrorCode::Validation, "{bad}");
-        let created = |outcomes: &[EnrollOutcome]| -> Vec<Enrollment> {
+        let created = |outcomes: &[UserOutcome]| -> Vec<Enrollment> {
             outcomes
                 .iter()
-                .map(|o| match o {
-                    EnrollOutcome::Created(e) => (**e).clone(),
+                .map(|o| match &o.outcome {
+                    EnrollOutcome::Created(e) => {
+                        assert_eq!(o.user_id, e.user_id);
+                        (**e).clone()
+                    }
                     other => panic!("{other:?}"),
                 })
                 .collect()
@@ -481,14 +499,19 @@ fn work_anniversaries_enroll_each_person_once_in_their_zone() {
             let again = store
                 .enroll_anniversaries(&Actor::System, "anniv", "2027-03-15")
                 .unwrap();
-            let existing: Vec<String> = again
+            let existing: Vec<(&str, String)> = again
                 .iter()
-                .map(|o| match o {
-                    EnrollOutcome::AlreadyEnrolled { existing_id } => existing_id.clone(),
+                .map(|o| match &o.outcome {
+                    EnrollOutcome::AlreadyEnrolled { existing_id } => {
+                        (o.user_id.as_str(), existing_id.clone())
+                    }
                     other => panic!("{other:?}"),
                 })
                 .collect();
-            assert_eq!(existing, [first[0].id.clone(), first[1].id.clone()]);
+            assert_eq!(
+                existing,
+                [("a", first[0].id.clone()), ("b", first[1].id.clone())]
+            );
         }
         clock.set(at("2027-03-15T04:00:00Z"));
         assert_eq!(
@@ -521,8 +544,8 @@ fn a_worker_completes_a_batch_of_claims_in_one_call_each_checked() {
     for (store, _) in stores("2027-03-01T09:00:00Z") {
         store.create_program(&drip()).unwrap();
         let ids = enroll_all(&store, "drip", 4);
-        let mine = store.claim_due("w1", 3, claim_lease()).unwrap();
-        let theirs = store.claim_due("w2", 3, claim_lease()).unwrap();
+        let mine = store.claim_due("w1", None, 3, claim_lease()).unwrap();
+        let theirs = store.claim_due("w2", None, 3, claim_lease()).unwrap();
         assert_eq!((mine.len(), theirs.len()), (3, 1));
         let deliver = StepChange::Deliver {
             destination_type: None,
@@ -560,6 +583,251 @@ fn a_worker_completes_a_batch_of_claims_in_one_call_each_checked() {
             store.get_enrollment(&Actor::Admin, &ids[3]).unwrap(),
             before
         );
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn due_lists_scheduled_work_soonest_first_and_claims_can_keep_to_one_program() {
+    for (store, clock) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        let other = ProgramSpec {
+            id: "other".into(),
+            ..drip()
+        };
+        store.create_program(&other).unwrap();
+        let users: Vec<User> = (0..3).map(|i| user(&format!("u{i}"), "UTC")).collect();
+        store.upsert_users(&users).unwrap();
+        let enroll = |user: &str, program: &str| {
+            store
+                .enroll(&Actor::Admin, &EnrollRequest::new(user, program))
+                .unwrap()
+                .id
+        };
+        let o0 = enroll("u0", "other");
+        clock.set(at("2027-03-01T09:00:01Z"));
+        let d1 = enroll("u1", "drip");
+        let d2 = enroll("u2", "drip");
+        let ids = |work: &[Claim]| -> Vec<String> {
+            work.iter().map(|c| c.enrollment.id.clone()).collect()
+        };
+        let all = store.due(&Actor::Admin, None, None, 10).unwrap();
+        assert_eq!(ids(&all), [o0.clone(), d1.clone(), d2.clone()]);
+        assert!(all.iter().all(|c| c.step_id.as_deref() == Some("welcome")));
+        assert!(all.iter().all(|c| c.enrollment.steps_total == 3));
+        let drip_only = store.due(&Actor::System, Some("drip"), None, 10).unwrap();
+        assert_eq!(ids(&drip_only), [d1.clone(), d2.clone()]);
+        let until = Some(at("2027-03-01T09:00:00Z"));
+        assert_eq!(
+            ids(&store.due(&Actor::Admin, None, until, 10).unwrap()),
+            std::slice::from_ref(&o0)
+        );
+        assert_eq!(store.due(&Actor::Admin, None, None, 1).unwrap().len(), 1);
+        // A worker of one program takes only its work, and leaves the older one of the other.
+        let claims = store
+            .claim_due("w", Some("drip"), 10, claim_lease())
+            .unwrap();
+        assert_eq!(ids(&claims), [d1.clone(), d2.clone()]);
+        assert!(store
+            .claim_due("w", Some("drip"), 10, claim_lease())
+            .unwrap()
+            .is_empty());
+        let untouched = store.history(&Actor::Admin, &o0).unwrap();
+        assert_eq!(untouched.len(), 1, "{untouched:?}");
+        // Claimed work is still listed, with its claim; delivered work moves on.
+        let listed = store.due(&Actor::Admin, Some("drip"), None, 10).unwrap();
+        assert_eq!(listed[0].enrollment.claimed_by.as_deref(), Some("w"));
+        store
+            .complete_claim(
+                "w",
+                &d1,
+                &StepChange::Deliver {
+                    destination_type: None,
+                },
+            )
+            .unwrap();
+        let listed = store.due(&Actor::Admin, Some("drip"), None, 10).unwrap();
+        assert_eq!(ids(&listed), [d2.clone(), d1.clone()]);
+        assert_eq!(listed[1].step_id.as_deref(), Some("tip"));
+        // Checked: the actor, the program, the limit.
+        let learner = Actor::Learner("u1".into());
+        let refused = store.due(&learner, None, None, 10).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::PermissionDenied);
+        for err in [
+            store
+                .due(&Actor::Admin, Some("nope"), None, 10)
+                .unwrap_err(),
+            store
+                .claim_due("w", Some("nope"), 10, claim_lease())
+                .unwrap_err(),
+        ] {
+            assert_eq!(err.code(), ErrorCode::NotFound, "{err}");
+        }
+        let zero = store.due(&Actor::Admin, None, None, 0).unwrap_err();
+        assert_eq!(zero.code(), ErrorCode::Validation);
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_claim_of_host_scheduled_work_with_no_step_left_ends_and_is_not_due_again() {
+    for (store, _) in stores("2027-03-01T09:00:00Z") {
+        let plain = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![step("only", None)],
+            ..ProgramSpec::course("plain", "Plain")
+        };
+        store.create_program(&plain).unwrap();
+        let id = enroll_all(&store, "plain", 1).remove(0);
+        deliver(&store, &id, "only");
+        // Delivered: every step has run; the host schedules work of its own on a new one.
+        let again = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![step("only", None), step("second", None)],
+            ..ProgramSpec::course("plain2", "Plain 2")
+        };
+        store.create_program(&again).unwrap();
+        let e = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u0", "plain2"))
+            .unwrap();
+        deliver(&store, &e.id, "only");
+        store
+            .update_step(
+                &Actor::System,
+                &e.id,
+                "second",
+                &StepChange::Fail {
+                    reason: "bounced".into(),
+                    message: None,
+                },
+            )
+            .unwrap();
+        let now = store.now();
+        store
+            .set_next_step_at(&Actor::System, &e.id, Some(now))
+            .unwrap();
+        let claim = store
+            .claim_due("w", Some("plain2"), 10, claim_lease())
+            .unwrap()
+            .remove(0);
+        assert_eq!(claim.step_id, None);
+        let fail = StepChange::Fail {
+            reason: "x".into(),
+            message: None,
+        };
+        let refused = store.complete_claim("w", &e.id, &fail).unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::Validation, "{refused}");
+        let done = store
+            .complete_claim(
+                "w",
+                &e.id,
+                &StepChange::Deliver {
+                    destination_type: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (done.status, done.next_step_at, done.claimed_by),
+            (Status::Active, None, None)
+        );
+        assert!(store
+            .claim_due("w", None, 10, claim_lease())
+            .unwrap()
+            .is_empty());
+        let last = store.history(&Actor::Admin, &e.id).unwrap().pop().unwrap();
+        assert_eq!(last.reason.as_deref(), Some("worker=w step=none"));
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_scheduled_track_whose_steps_have_all_run_with_one_failed_fails() {
+    for (store, _) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        let id = enroll_all(&store, "drip", 1).remove(0);
+        let fail = StepChange::Fail {
+            reason: "bounced".into(),
+            message: Some("mailbox full".into()),
+        };
+        // The welcome fails; the queue moves on to the tip and the survey.
+        let claim = store.claim_due("w", None, 1, claim_lease()).unwrap();
+        let e = store
+            .complete_claim("w", &claim[0].enrollment.id, &fail)
+            .unwrap();
+        assert_eq!(e.status, Status::Active);
+        assert_eq!(next(&e).as_deref(), Some("2027-03-02T09:00:00.000Z"));
+        deliver(&store, &id, "tip");
+        let e = deliver(&store, &id, "survey");
+        assert_eq!(
+            (e.status, e.failure_reason, e.next_step_at),
+            (Status::Failed, Some(FailureReason::UnknownError), None)
+        );
+        assert_eq!(
+            e.failure_message.as_deref(),
+            Some("every step has run and these failed: welcome (bounced)")
+        );
+        assert!(e.failed_at.is_some());
+        // Without schedules the host runs the steps: a failed one may be retried.
+        let plain = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![step("a", None), step("b", None)],
+            ..ProgramSpec::course("plain", "Plain")
+        };
+        store.create_program(&plain).unwrap();
+        let p = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u0", "plain"))
+            .unwrap();
+        store
+            .update_step(&Actor::System, &p.id, "a", &fail)
+            .unwrap();
+        let e = deliver(&store, &p.id, "b");
+        assert_eq!(e.status, Status::Active);
+        assert_eq!(deliver(&store, &p.id, "a").status, Status::Completed);
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_worker_renews_its_lease_and_keeps_its_claim() {
+    for (store, clock) in stores("2027-03-01T09:00:00Z") {
+        store.create_program(&drip()).unwrap();
+        let id = enroll_all(&store, "drip", 1).remove(0);
+        store.claim_due("w1", None, 1, claim_lease()).unwrap();
+        clock.set(at("2027-03-01T09:00:50Z"));
+        let renewed = store
+            .renew_claim("w1", &id, std::time::Duration::from_secs(120))
+            .unwrap();
+        assert_eq!(renewed.lease_until, Some(at("2027-03-01T09:02:50Z")));
+        assert_eq!(renewed.claimed_by.as_deref(), Some("w1"));
+        // Past the first lease, nobody takes it over.
+        clock.set(at("2027-03-01T09:02:00Z"));
+        assert!(store
+            .claim_due("w2", None, 10, claim_lease())
+            .unwrap()
+            .is_empty());
+        let before = store.get_enrollment(&Actor::Admin, &id).unwrap();
+        for (worker, lease) in [("w2", 60), ("w1", 0), ("w1", 86_401)] {
+            let lease = std::time::Duration::from_secs(lease);
+            let err = store.renew_claim(worker, &id, lease).unwrap_err();
+            let code = if worker == "w2" {
+                ErrorCode::Conflict
+            } else {
+                ErrorCode::Validation
+            };
+            assert_eq!(err.code(), code, "{err}");
+        }
+        assert_eq!(store.get_enrollment(&Actor::Admin, &id).unwrap(), before);
+        // Once the renewed lease ends, renewing is too late.
+        clock.set(at("2027-03-01T09:02:50Z"));
+        let late = store.renew_claim("w1", &id, claim_lease()).unwrap_err();
+        assert_eq!(late.code(), ErrorCode::Conflict, "{late}");
+        let actions: Vec<String> = store
+            .history(&Actor::Admin, &id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["enrolled", "claim", "renew"]);
         assert!(store.check_invariants().unwrap().is_empty());
     }
 }

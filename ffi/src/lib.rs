@@ -1199,12 +1199,7 @@ pub extern "C" fn enrollkit_claim_due(
     ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let worker = text(worker, "worker")?;
-        let claims = s.store.claim_due(worker, limit, lease(lease_ms))?;
-        let claims: Vec<Value> = claims
-            .into_iter()
-            .map(|c| json!({"enrollment": c.enrollment, "step_id": c.step_id}))
-            .collect();
-        put_json(out, &claims)
+        put_json(out, &s.store.claim_due(worker, None, limit, lease(lease_ms))?)
     }) }
 }
 

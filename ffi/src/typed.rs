@@ -915,7 +915,7 @@ pub extern "C" fn enrollkit_claim_due_typed(
         result_of(|| {
             let s = self::store(store)?;
             let worker = text(worker, "worker")?;
-            let claims = s.store.claim_due(worker, limit, crate::lease(lease_ms))?;
+            let claims = s.store.claim_due(worker, None, limit, crate::lease(lease_ms))?;
             put_handle(out, || claims.into_iter().map(ClaimRecord::new).collect());
             Ok(())
         })
@@ -1048,6 +1048,7 @@ pub extern "C" fn enrollkit_enroll_anniversaries_typed(
             let program = text(program_id, "program_id")?;
             let on = text(on_date, "on_date")?;
             let outcomes = s.store.enroll_anniversaries(&a, program, on)?;
+            let outcomes = outcomes.into_iter().map(|o| o.outcome);
             put_handle(out, || outcomes.into_iter().map(OutcomeRecord::new).collect());
             Ok(())
         })

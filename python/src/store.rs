@@ -526,7 +526,7 @@ impl Store {
         let limit = check(py, convert::count(limit, "limit"))?;
         let lease_ms = check(py, convert::integer(lease_ms, "lease", 0..=i64::MAX))?;
         let lease = Duration::from_millis(lease_ms as u64);
-        let claims = self.run(py, |s| s.claim_due(worker, limit, lease))?;
+        let claims = self.run(py, |s| s.claim_due(worker, None, limit, lease))?;
         Ok(claims.into_iter().map(Claim::of).collect())
     }
 
@@ -592,7 +592,7 @@ impl Store {
         let outcomes = self.run(py, |s| s.enroll_anniversaries(&a, program_id, on_date))?;
         outcomes
             .into_iter()
-            .map(|o| EnrollOutcome::of(py, o))
+            .map(|o| EnrollOutcome::of(py, o.outcome))
             .collect()
     }
 

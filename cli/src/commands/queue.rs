@@ -178,6 +178,7 @@ pub fn due(cli: &Cli, out: &Out, actor: &Actor, program: Option<&str>, limit: us
 pub fn anniversaries(cli: &Cli, out: &Out, actor: &Actor, program: &str, date: &str) -> Outcome {
     let store = open(cli, true)?;
     let outcomes = store.enroll_anniversaries(actor, program, date)?;
+    let outcomes: Vec<EnrollOutcome> = outcomes.into_iter().map(|o| o.outcome).collect();
     out.outcomes(&outcomes);
     let failed = outcomes
         .iter()
@@ -450,7 +451,7 @@ impl Worker<'_> {
         while !self.stopping() {
             let claims = self
                 .store
-                .claim_due(&self.args.id, self.args.batch, self.lease)?;
+                .claim_due(&self.args.id, None, self.args.batch, self.lease)?;
             let mut pass = Tally::default();
             let mut rest = claims.iter();
             for claim in rest.by_ref() {

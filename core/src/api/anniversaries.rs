@@ -8,13 +8,36 @@ use crate::domain::schedule;
 use crate::domain::validate;
 use crate::error::{Error, Result};
 
+/// One user's outcome of [`Store::enroll_anniversaries`]. As JSON, the outcome's object
+/// with `user_id` added: `{"user_id": ..., "outcome": "created", "enrollment": {...}}`.
+#[derive(Debug)]
+pub struct UserOutcome {
+    /// The user whose anniversary it is.
+    pub user_id: String,
+    /// What became of their enrollment.
+    pub outcome: EnrollOutcome,
+}
+
+impl serde::Serialize for UserOutcome {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.outcome).map_err(serde::ser::Error::custom)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert("user_id".to_owned(), self.user_id.clone().into());
+        }
+        value.serialize(serializer)
+    }
+}
+
 impl Store {
     /// Enrolls in `program_id`, with trigger `work_anniversary`, every user whose hire-date
     /// anniversary is `on_date` (`YYYY-MM-DD`; one year or more after the hire date; someone
     /// hired on the 29th of February has it on the 28th in other years). In a track the
     /// enrollment starts at the beginning of that day in the user's time zone (a scheduled
     /// start, which [`Store::start_due`] runs, when that is still ahead); other programs
-    /// start at once. One [`EnrollOutcome`] per user, by user id.
+    /// start at once. One [`UserOutcome`] per user, by user id.
     ///
     /// Running it again for the same date enrolls nobody twice: each anniversary's enrollment
     /// has an id of its own (UUID version 5 of the program, the user and the date), and a
@@ -25,7 +48,7 @@ impl Store {
         actor: &Actor,
         program_id: &str,
         on_date: &str,
-    ) -> Result<Vec<EnrollOutcome>> {
+    ) -> Result<Vec<UserOutcome>> {
         lifecycle::authorize(actor, "", false, "enroll work anniversaries")?;
         validate::id("program_id", program_id)?;
         let on = validate::calendar_date("on_date", on_date)?;
@@ -39,7 +62,8 @@ impl Store {
         for user in &users {
             if let Some(req) = schedule::anniversary_request(&program, user, on, now) {
                 let id = req.id.as_deref().unwrap_or_default();
-                ids.push(validate::enrollment_id("id", id).map(|id| id.into_owned()));
+                let id = validate::enrollment_id("id", id).map(|id| id.into_owned());
+                ids.push((user.id.clone(), id));
                 requests.push(req);
             }
         }
@@ -51,11 +75,14 @@ impl Store {
         outcomes
             .into_iter()
             .zip(ids)
-            .map(|(outcome, id)| match outcome {
-                EnrollOutcome::Failed(Error::Conflict(_)) => {
-                    Ok(EnrollOutcome::AlreadyEnrolled { existing_id: id? })
-                }
-                other => Ok(other),
+            .map(|(outcome, (user_id, id))| {
+                let outcome = match outcome {
+                    EnrollOutcome::Failed(Error::Conflict(_)) => {
+                        EnrollOutcome::AlreadyEnrolled { existing_id: id? }
+                    }
+                    other => other,
+                };
+                Ok(UserOutcome { user_id, outcome })
             })
             .collect()
     }

@@ -15,5 +15,6 @@ pub(crate) mod store;
 pub(crate) mod views;
 pub(crate) mod wire;
 
+pub use anniversaries::UserOutcome;
 pub use queue::{Claim, MAX_LEASE};
 pub use store::Store;

@@ -22,15 +22,28 @@ use crate::storage::{EnrollmentKey, Write};
 /// again.
 pub const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
 
-/// One claimed enrollment: its state after the claim (`processing` or `processing_batch`,
-/// `claimed_by` the worker, `lease_until` the lease's end) and the step that is due.
-#[derive(Clone, Debug, PartialEq)]
+/// An enrollment with the step the queue runs next: as [`Store::claim_due`] claimed it
+/// (`processing` or `processing_batch`, `claimed_by` the worker, `lease_until` the lease's end),
+/// or as [`Store::due`] lists it (claimed or not). As JSON: `{"enrollment": {...}, "step_id":
+/// ...}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Claim {
-    /// The enrollment, claimed.
+    /// The enrollment.
     pub enrollment: Enrollment,
     /// The step to run: the first pending step of the program (`None` if it has none, as when
     /// the host scheduled work of its own with `set_next_step_at`).
     pub step_id: Option<String>,
+}
+
+/// Refuses a lease outside 1 ms to [`MAX_LEASE`]; returns it in milliseconds.
+fn lease_ms(lease: Duration) -> Result<i64> {
+    if lease.is_zero() || lease > MAX_LEASE {
+        return Err(Error::validation(
+            "lease",
+            format!("{lease:?} is not between 1 ms and {MAX_LEASE:?}"),
+        ));
+    }
+    Ok(lease.as_millis().max(1) as i64)
 }
 
 /// Refuses a completion that does not settle a step (`StepChange::Start`) or names no worker.
@@ -60,10 +73,21 @@ fn finish_claimed(
     lifecycle::check_claim(e, worker, now)?;
     let mut steps = tx.step_progress(key)?;
     let Some((step, _)) = schedule::first_pending(program, &steps) else {
-        return Err(Error::validation(
-            "change",
-            format!("enrollment {} has no pending step", e.id),
-        ));
+        // Work the host scheduled (`set_next_step_at`) with no step of the program left to
+        // run: the worker did it, so the claim ends and the time is cleared, or the same work
+        // would be due again at once. A failure has no step to record it on.
+        if let StepChange::Fail { .. } = change {
+            return Err(Error::validation(
+                "change",
+                format!(
+                    "enrollment {} has no pending step to fail: release the claim, or end it \
+                     with deliver",
+                    e.id
+                ),
+            ));
+        }
+        lifecycle::end_claim(program, e, &steps, true, now);
+        return Ok(format!("worker={worker} step=none"));
     };
     let step_id = step.id.clone();
     let i = lifecycle::apply_step(
@@ -88,24 +112,33 @@ impl Store {
     /// over by the new worker. The worker then runs each step and calls
     /// [`Store::complete_claim`] or [`Store::release_claim`] before the lease ends.
     ///
+    /// With `program_id`, only that program's work is claimed (a worker that runs one program's
+    /// steps); the program must exist (`not_found`).
+    ///
     /// `worker` is an id (as user ids: 1 to 128 bytes, no control characters, no spaces at
     /// either end); `lease` is between 1 ms and [`MAX_LEASE`] (`validation` otherwise).
-    pub fn claim_due(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<Claim>> {
+    pub fn claim_due(
+        &self,
+        worker: &str,
+        program_id: Option<&str>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Claim>> {
         check_limit(limit)?;
         validate::id("worker_id", worker)?;
-        let lease_ms = lease.as_millis();
-        if lease_ms == 0 || lease > MAX_LEASE {
-            return Err(Error::validation(
-                "lease",
-                format!("{lease:?} is not between 1 ms and {MAX_LEASE:?}"),
-            ));
+        if let Some(p) = program_id {
+            validate::id("program_id", p)?;
         }
+        let lease_ms = lease_ms(lease)?;
         let mut claims = Vec::new();
         self.write(|tx| {
             claims.clear();
             let now = tx.now();
-            let lease_until = crate::Timestamp::from_millis(now.millis() + lease_ms as i64);
-            for (key, before) in tx.claimable(now, limit)? {
+            if let Some(p) = program_id {
+                tx.program(p)?;
+            }
+            let lease_until = crate::Timestamp::from_millis(now.millis() + lease_ms);
+            for (key, before) in tx.claimable(now, program_id, limit)? {
                 let program = tx.program(&before.program_id)?;
                 let steps = tx.step_progress(key)?;
                 let mut e = before.clone();
@@ -216,6 +249,61 @@ impl Store {
             Ok(())
         })?;
         Ok(results)
+    }
+
+    /// The scheduled work of `program_id` (or of every program): the running enrollments with a
+    /// next step time at or before `until` (or at any time), soonest first, at most `limit`
+    /// (1–1000), each with the step that runs next, claimed by a worker or not. It reads what
+    /// [`Store::claim_due`] takes, in the order it takes it, from the same index. Admin or
+    /// system only; `not_found` for a program that does not exist.
+    pub fn due(
+        &self,
+        actor: &Actor,
+        program_id: Option<&str>,
+        until: Option<crate::Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<Claim>> {
+        check_limit(limit)?;
+        lifecycle::authorize(actor, "", false, "list scheduled work")?;
+        if let Some(p) = program_id {
+            validate::id("program_id", p)?;
+        }
+        let mut due = Vec::new();
+        self.read(|tx| {
+            due.clear();
+            if let Some(p) = program_id {
+                tx.program(p)?;
+            }
+            for (key, mut e) in tx.scheduled_work(program_id, until, limit)? {
+                let program = tx.program(&e.program_id)?;
+                let steps = tx.step_progress(key)?;
+                e.steps_total = program.steps.len() as u32;
+                let step_id = schedule::first_pending(&program, &steps).map(|(s, _)| s.id.clone());
+                due.push(Claim {
+                    enrollment: e,
+                    step_id,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(due)
+    }
+
+    /// Extends `worker`'s claim on enrollment `id` to `lease` from now (1 ms to
+    /// [`MAX_LEASE`]): a worker whose step runs longer than it expected keeps it from being
+    /// taken over. The history records the new lease. Refused with `conflict`, changing
+    /// nothing, when `worker` no longer holds the claim (renew before the lease ends).
+    pub fn renew_claim(&self, worker: &str, id: &str, lease: Duration) -> Result<Enrollment> {
+        validate::id("worker_id", worker)?;
+        let lease_ms = lease_ms(lease)?;
+        let (e, ()) = self.modify(id, &Actor::System, "renew", |tx, _, _, e| {
+            let now = tx.now();
+            lifecycle::check_claim(e, worker, now)?;
+            let until = crate::Timestamp::from_millis(now.millis() + lease_ms);
+            e.lease_until = Some(until);
+            Ok(((), Some(format!("worker={worker} lease_until={until}"))))
+        })?;
+        Ok(e)
     }
 
     /// Gives `worker`'s claim on enrollment `id` back without running the step: the

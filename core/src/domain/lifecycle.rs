@@ -517,6 +517,33 @@ fn settle(program: &Program, e: &mut Enrollment, steps: &[StepProgress], now: Ti
                 return;
             }
             let all_delivered = e.steps_delivered + e.steps_skipped >= e.steps_total;
+            // In a program with schedules the queue runs the steps, and passes over a failed
+            // one to the next; once none is pending, a track with a failed step has nothing
+            // left to run and would stay running for ever: it fails, naming its failed steps.
+            // (Without schedules the host runs the steps and may retry a failed one.)
+            if !all_delivered
+                && e.status.is_running()
+                && schedule::is_scheduled(program)
+                && schedule::first_pending(program, steps).is_none()
+            {
+                let failed: Vec<String> = steps
+                    .iter()
+                    .filter(|p| p.status == StepStatus::Failed)
+                    .map(|p| match &p.failure_reason {
+                        Some(reason) => format!("{} ({reason})", p.step_id),
+                        None => p.step_id.clone(),
+                    })
+                    .collect();
+                if !failed.is_empty() {
+                    e.failure_reason = Some(FailureReason::UnknownError);
+                    e.failure_message = Some(format!(
+                        "every step has run and these failed: {}",
+                        failed.join(", ")
+                    ));
+                    enter(e, Status::Failed, now);
+                }
+                return;
+            }
             if all_delivered && (e.status.is_running() || e.status == Status::Delivered) {
                 enter(e, Status::Delivered, now);
                 let completable_done =

@@ -27,6 +27,7 @@ use crate::storage::{Backend, ChangeBody, OpenOptions, Read, Write, WriteMode};
 const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("schema/0007_initial.sql")),
     (8, include_str!("schema/0008_step_schedules.sql")),
+    (9, include_str!("schema/0009_due_work_by_program.sql")),
 ];
 
 /// Connections the pool keeps at most.

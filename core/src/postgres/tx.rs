@@ -22,7 +22,7 @@ use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::storage::{
     EnrollmentKey, Listing, NewEvent, ProgramCache, Read, Records, Refused, StatusTotals,
-    UserTimes, Write,
+    UserTimes, WorkParam, WorkQuery, Write,
 };
 
 /// The transaction lock every transaction that appends events holds until it ends. Sequence
@@ -510,22 +510,19 @@ fn refused_batch(err: &Error) -> bool {
     )
 }
 
-/// The query of `Write::claimable`: `$1` now, `$2` the limit. Workers claiming at once each
-/// take rows the others have not locked (`SKIP LOCKED`); a row another worker claimed and
-/// committed since this statement's snapshot is checked again against the condition once
-/// locked, and left out. It walks `enrollments_due` (a test checks its plan).
-fn claimable_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
+/// The statements of `Read::scheduled_work` and `Write::claimable`. Workers claiming at once
+/// each take rows the others have not locked (`SKIP LOCKED`); a row another worker claimed and
+/// committed since the statement's snapshot is checked again against the condition once
+/// locked, and left out. They walk `enrollments_due` or `enrollments_due_program` (a test
+/// checks the plans).
+static WORK_SQL: crate::storage::WorkSql = crate::storage::WorkSql::new(
+    || {
         let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
-        format!(
-            "SELECT e.rid, {} FROM enrollments e WHERE {} \
-             ORDER BY e.next_step_at, e.rid LIMIT $2 FOR UPDATE SKIP LOCKED",
-            columns.join(", "),
-            crate::storage::claimable_condition("$1")
-        )
-    })
-}
+        format!("e.rid, {}", columns.join(", "))
+    },
+    |n| format!("${n}"),
+    " FOR UPDATE SKIP LOCKED",
+);
 
 /// One transaction, begun by [`super::Database::transaction`] (which also read the program
 /// version in the same round trip as its `BEGIN`); dropped open, it rolls back.
@@ -626,6 +623,29 @@ impl<'c> Tx<'c> {
         }
         self.statements.insert(sql.to_owned(), prepared.clone());
         Ok(prepared)
+    }
+
+    /// The rows of [`WORK_SQL`]'s statement for `q`.
+    fn scheduled_work_of(
+        &mut self,
+        q: WorkQuery,
+        time: Timestamp,
+        program: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let (sql, order) = WORK_SQL.get(q);
+        let values: Vec<Param<'_>> = order
+            .iter()
+            .map(|p| match p {
+                WorkParam::Time => Param::Int(time.millis()),
+                WorkParam::Program => Param::Text(program.unwrap_or_default()),
+                WorkParam::Limit => Param::Int(limit.into()),
+            })
+            .collect();
+        let rows = self.rows(sql, &values)?;
+        rows.iter()
+            .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
+            .collect()
     }
 
     fn rows(&mut self, sql: &str, values: &[Param<'_>]) -> Result<Vec<Row>> {
@@ -1174,6 +1194,21 @@ impl Read for Tx<'_> {
         }
     }
 
+    fn scheduled_work(
+        &mut self,
+        program: Option<&str>,
+        until: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let q = WorkQuery {
+            claimable: false,
+            until: until.is_some(),
+            program: program.is_some(),
+        };
+        let time = until.unwrap_or(Timestamp::from_millis(0));
+        self.scheduled_work_of(q, time, program, limit)
+    }
+
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
         let rows = self.rows(
             "SELECT id FROM enrollments WHERE status = 0 AND start_at IS NOT NULL \
@@ -1630,13 +1665,15 @@ impl Write for Tx<'_> {
     fn claimable(
         &mut self,
         now: Timestamp,
+        program: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let sql = claimable_sql();
-        let rows = self.rows(sql, &[Param::Int(now.millis()), Param::Int(limit.into())])?;
-        rows.iter()
-            .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
-            .collect()
+        let q = WorkQuery {
+            claimable: true,
+            until: true,
+            program: program.is_some(),
+        };
+        self.scheduled_work_of(q, now, program, limit)
     }
 
     fn update_enrollment(
@@ -1761,7 +1798,8 @@ impl Write for Tx<'_> {
 
 #[cfg(test)]
 mod tests {
-    /// The due-work queue's query is served by `enrollments_due`, in its order. Needs the
+    /// The due-work queue's queries are served by `enrollments_due` (or with a program,
+    /// `enrollments_due_program`), in its order. Needs the
     /// test server (`scripts/pg run`), as the integration tests do.
     #[test]
     fn the_due_work_queue_walks_its_index_in_order() {
@@ -1789,22 +1827,52 @@ mod tests {
         let location = format!("{} dbname={name}", kept.join(" "));
         drop(crate::Store::open(&location).unwrap());
         let mut client = postgres::Client::connect(&location, postgres::NoTls).unwrap();
-        client.batch_execute("SET enable_seqscan = off").unwrap();
-        let sql = super::claimable_sql()
-            .replace("$1", "1000")
-            .replace("$2", "10");
-        let plan: Vec<String> = client
-            .query(&format!("EXPLAIN {sql}"), &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        // An empty table's statistics make any plan cheap: take away the plans that do not
+        // read an index in order, so that the check is whether one can.
+        client
+            .batch_execute(
+                "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off",
+            )
+            .unwrap();
+        let mut plans = Vec::new();
+        for i in 0..8 {
+            let q = crate::storage::WorkQuery {
+                claimable: i & 1 != 0,
+                until: i & 2 != 0,
+                program: i & 4 != 0,
+            };
+            let (mut sql, order) = super::WORK_SQL.get(q).clone();
+            for (n, p) in order.iter().enumerate().rev() {
+                let value = match p {
+                    crate::storage::WorkParam::Time => "1000",
+                    crate::storage::WorkParam::Program => "'p'",
+                    crate::storage::WorkParam::Limit => "10",
+                };
+                sql = sql.replace(&format!("${}", n + 1), value);
+            }
+            let plan: Vec<String> = client
+                .query(&format!("EXPLAIN {sql}"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            plans.push((q.program, plan.join("\n")));
+        }
         drop(client);
         admin
             .batch_execute(&format!("DROP DATABASE {name}"))
             .unwrap();
-        let plan = plan.join("\n");
-        assert!(plan.contains("enrollments_due"), "{plan}");
-        assert!(!plan.contains("Sort"), "no sort: {plan}");
+        for (by_program, plan) in plans {
+            let index = if by_program {
+                "enrollments_due_program"
+            } else {
+                "enrollments_due"
+            };
+            assert!(
+                plan.split_whitespace().any(|word| word == index),
+                "{index}: {plan}"
+            );
+            assert!(!plan.contains("Sort"), "no sort: {plan}");
+        }
     }
 }

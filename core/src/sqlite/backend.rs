@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::sqlite::{bulk, db, listing, Database};
 use crate::storage::{
     Backend, ChangeBody, EnrollmentKey, Listing, NewEvent, Read, Records, Refused, StatusTotals,
-    UserTimes, Write, WriteMode,
+    UserTimes, WorkQuery, Write, WriteMode,
 };
 
 /// One transaction on one connection: a read (a snapshot on the writer or a pooled reader) or
@@ -77,6 +77,14 @@ fn all_written(written: Result<()>) -> Result<bool> {
         Err(e) if crate::sqlite::is_constraint_failure(&e) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Rows with their SQLite row ids as keys.
+fn keyed(rows: Result<Vec<(i64, Enrollment)>>) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+    Ok(rows?
+        .into_iter()
+        .map(|(rid, e)| (EnrollmentKey(rid), e))
+        .collect())
 }
 
 impl Read for Tx<'_> {
@@ -166,6 +174,21 @@ impl Read for Tx<'_> {
 
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
         db::scheduled_starts(self.conn(), now, limit)
+    }
+
+    fn scheduled_work(
+        &mut self,
+        program: Option<&str>,
+        until: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let q = WorkQuery {
+            claimable: false,
+            until: until.is_some(),
+            program: program.is_some(),
+        };
+        let time = until.unwrap_or(Timestamp::from_millis(0));
+        keyed(db::scheduled_work(self.conn(), q, time, program, limit))
     }
 
     fn history(&mut self, enrollment_id: &str) -> Result<Vec<Event>> {
@@ -304,13 +327,15 @@ impl Write for Tx<'_> {
     fn claimable(
         &mut self,
         now: Timestamp,
+        program: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let rows = db::claimable(self.conn(), now, limit)?;
-        Ok(rows
-            .into_iter()
-            .map(|(rid, e)| (EnrollmentKey(rid), e))
-            .collect())
+        let q = WorkQuery {
+            claimable: true,
+            until: true,
+            program: program.is_some(),
+        };
+        keyed(db::scheduled_work(self.conn(), q, now, program, limit))
     }
 
     fn update_enrollment(

@@ -546,25 +546,38 @@ pub(crate) fn delete_enrollment(conn: &Connection, rid: i64) -> Result<()> {
     Ok(())
 }
 
-/// The query of [`claimable`]: `?1` now, `?2` the limit. It walks `enrollments_due` (a test
-/// checks its plan).
-pub(super) static CLAIMABLE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {ENROLLMENT_STORED_COLUMNS} FROM enrollments e WHERE {} \
-         ORDER BY e.next_step_at, e.rid LIMIT ?2",
-        crate::storage::claimable_condition("?1")
-    )
-});
+/// The statements of [`scheduled_work`] (SQLite parameters `?1`, `?2`, ...).
+pub(super) static WORK_SQL: crate::storage::WorkSql = crate::storage::WorkSql::new(
+    || ENROLLMENT_STORED_COLUMNS.to_owned(),
+    |n| format!("?{n}"),
+    "",
+);
 
-/// [`crate::storage::Write::claimable`]: SQLite has one writer, which this runs in, so the rows
-/// stay as read until it commits.
-pub(crate) fn claimable(
+/// Scheduled work of `q` ([`crate::storage::Read::scheduled_work`], or with `q.claimable`,
+/// [`crate::storage::Write::claimable`] at `time`, which SQLite's one writer runs, so the rows
+/// stay as read until it commits), with its row ids.
+pub(crate) fn scheduled_work(
     conn: &Connection,
-    now: Timestamp,
+    q: crate::storage::WorkQuery,
+    time: Timestamp,
+    program: Option<&str>,
     limit: u32,
 ) -> Result<Vec<(i64, Enrollment)>> {
-    let mut stmt = conn.prepare_cached(&CLAIMABLE)?;
-    let rows = stmt.query_map(params![now.millis(), limit], stored_enrollment_from_row)?;
+    use crate::storage::WorkParam;
+    let (sql, order) = WORK_SQL.get(q);
+    let mut stmt = conn.prepare_cached(sql)?;
+    let values: Vec<rusqlite::types::Value> = order
+        .iter()
+        .map(|p| match p {
+            WorkParam::Time => time.millis().into(),
+            WorkParam::Program => program.unwrap_or_default().to_owned().into(),
+            WorkParam::Limit => i64::from(limit).into(),
+        })
+        .collect();
+    let rows = stmt.query_map(
+        rusqlite::params_from_iter(values),
+        stored_enrollment_from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -285,18 +285,43 @@ fn per_user_lookups_use_the_user_index() {
 
 #[test]
 fn the_due_work_queue_walks_its_index_in_order() {
+    use crate::storage::{WorkParam, WorkQuery};
     let conn = migrated();
-    let mut stmt = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", *CLAIMABLE))
-        .unwrap();
-    let plan: Vec<String> = stmt
-        .query_map([0, 10], |r| r.get::<_, String>(3))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    let plan = plan.join("; ");
-    assert!(plan.contains("USING INDEX enrollments_due"), "{plan}");
-    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    for i in 0..8 {
+        let q = WorkQuery {
+            claimable: i & 1 != 0,
+            until: i & 2 != 0,
+            program: i & 4 != 0,
+        };
+        let (sql, order) = WORK_SQL.get(q);
+        let values: Vec<rusqlite::types::Value> = order
+            .iter()
+            .map(|p| match p {
+                WorkParam::Time => 0.into(),
+                WorkParam::Program => "p".to_owned().into(),
+                WorkParam::Limit => 10.into(),
+            })
+            .collect();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let plan = plan.join("; ");
+        let index = if q.program {
+            "enrollments_due_program"
+        } else {
+            "enrollments_due"
+        };
+        assert!(
+            plan.split_whitespace().any(|word| word == index),
+            "{index}: {plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    }
 }
 
 #[test]
