@@ -119,12 +119,15 @@ pub enum Cmd {
     /// What is due: running enrollments with a next step scheduled, soonest first, with the
     /// step, when it is due and who holds a claim on it. Reads only; claims nothing.
     Due {
-        /// Only this program's enrollments.
+        /// Only this program's work.
         #[arg(long)]
         program: Option<String>,
-        /// Show at most this many.
+        /// Only work due at or before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Show at most this many (1-1000).
         #[arg(long, default_value_t = 20)]
-        limit: usize,
+        limit: u32,
     },
     /// Run a worker of the due-work queue: claim the steps that are due, deliver each (print
     /// it, or run --exec), end each claim, and wait for more; Ctrl-C stops it cleanly.
@@ -309,9 +312,8 @@ pub struct WorkerArgs {
     /// The worker's id (1-128 bytes), recorded with each claim in the enrollments' history.
     #[arg(long = "id", value_name = "WORKER")]
     pub id: String,
-    /// Only deliver this program's steps. The queue claims the oldest due work of every
-    /// program, so claims of other programs are given back at once (a claim and a release in
-    /// their history); a worker without --program serves them all.
+    /// Only claim and deliver this program's steps (the queue keeps each program's due work in
+    /// order); a worker without --program serves them all.
     #[arg(long)]
     pub program: Option<String>,
     /// How long each claim holds, in seconds (0.001 to 86400): a step not ended by then may be
@@ -327,7 +329,9 @@ pub struct WorkerArgs {
     /// Deliver each step by running CMD with `sh -c`: the enrollment id, user id and step id are
     /// its arguments $1, $2, $3 and, with the program, step type and title and the worker,
     /// ENROLLKIT_* environment variables. Exit status 0 delivers the step; any other fails it
-    /// (reason exec_failed). Without --exec, delivering is printing the step.
+    /// (reason exec_failed). While it runs, the claim's lease is renewed at each half lease.
+    /// Work the host scheduled with no step left runs with an empty step id; it cannot fail,
+    /// so a failure gives it back. Without --exec, delivering is printing the step.
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
     /// Seconds to wait before looking again when nothing is due.

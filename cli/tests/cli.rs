@@ -768,19 +768,28 @@ fn due_and_worker(db: &Path, dir: &Path) {
     let ids = queue_setup(db, dir, 2);
     let due = json(db, &["due"]);
     assert_eq!(
-        (due["due_now"].as_u64(), due["scheduled"].as_u64()),
-        (Some(2), Some(2))
+        (
+            due["due_now"].as_u64(),
+            due["later"].as_u64(),
+            due["more"].as_bool()
+        ),
+        (Some(2), Some(0), Some(false))
     );
     assert_eq!(due["items"][0]["enrollment_id"], ids[0].as_str());
     assert_eq!(due["items"][0]["step_id"], "welcome");
     assert_eq!(due["items"][0]["due"], true);
+    let one = json(db, &["due", "--limit", "1"]);
     assert_eq!(
-        json(db, &["due", "--limit", "1"])["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+        (
+            one["items"].as_array().unwrap().len(),
+            one["more"].as_bool()
+        ),
+        (1, Some(true))
     );
+    let past = json(db, &["due", "--until", "2000-01-01T00:00:00Z"]);
+    assert_eq!(past["items"].as_array().unwrap().len(), 0);
+    cli(db).args(["due", "--until", "soon"]).assert().code(3);
+    cli(db).args(["due", "--limit", "0"]).assert().code(3);
     cli(db)
         .args(["due", "--program", "onb"])
         .assert()
@@ -791,19 +800,28 @@ fn due_and_worker(db: &Path, dir: &Path) {
         );
     cli(db).args(["due", "--program", "nope"]).assert().code(3);
 
-    // A worker for another program passes the claims on: nothing is delivered.
+    // A worker for a program that does not exist stops; nothing is claimed.
     cli(db)
         .args(["worker", "--id", "w0", "--program", "other", "--once"])
         .assert()
-        .success()
-        .stdout("")
-        .stderr(predicate::str::contains("2 passed on"));
+        .code(3)
+        .stdout("");
     assert_eq!(json(db, &["due"])["due_now"], 2);
 
     // One pass delivers everything due now: welcome, then tip (due at once after it).
     let out = cli(db)
         .args([
-            "--json", "worker", "--id", "w1", "--once", "--batch", "5", "--lease", "30",
+            "--json",
+            "worker",
+            "--id",
+            "w1",
+            "--program",
+            "onb",
+            "--once",
+            "--batch",
+            "5",
+            "--lease",
+            "30",
         ])
         .assert()
         .success()
@@ -866,7 +884,7 @@ fn due_and_worker(db: &Path, dir: &Path) {
         .stdout("");
 
     // --exec: arguments and environment; exit 0 delivers, anything else fails the step.
-    let more = queue_setup_more(db, 2);
+    let more = queue_setup_more(db, 2, 2);
     let log = dir.join("exec.log");
     let cmd = format!(
         "echo \"$1 $2 $3 $ENROLLKIT_PROGRAM_ID $ENROLLKIT_STEP_TYPE $ENROLLKIT_STEP_TITLE $ENROLLKIT_WORKER_ID\" >> '{}'; [ \"$2\" = u2 ]",
@@ -913,11 +931,31 @@ fn due_and_worker(db: &Path, dir: &Path) {
     );
     let failed = json(db, &["show", &more[1], "--as", "track"]);
     assert!(failed.to_string().contains("exec_failed"), "{failed}");
+
+    // A step that runs longer than the lease keeps its claim: the worker renews it.
+    let slow = queue_setup_more(db, 4, 1).remove(0);
+    cli(db)
+        .args([
+            "worker", "--id", "w3", "--once", "--lease", "0.4", "--exec", "sleep 1",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "2 delivered, 0 failed, 0 released, 0 lost",
+        ));
+    let history = json(db, &["history", &slow]);
+    let renewals = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "renew")
+        .count();
+    assert!(renewals >= 2, "{history}");
 }
 
-/// Two more enrollments (users u2, u3) in the queue's track.
-fn queue_setup_more(db: &Path, n: usize) -> Vec<String> {
-    (2..2 + n)
+/// `n` more enrollments (users u{first}, ...) in the queue's track.
+fn queue_setup_more(db: &Path, first: usize, n: usize) -> Vec<String> {
+    (first..first + n)
         .map(|i| {
             let user = format!("u{i}");
             json(db, &["user", "add", &user]);
@@ -990,7 +1028,15 @@ fn worker_finishes_its_step_and_exits_0_on_ctrl_c() {
     let ids = queue_setup(&f.db, &f.dir, 1);
     let started = f.dir.join("started");
     let bin = assert_cmd::cargo::cargo_bin("enrollkit");
-    // Idle (nothing due for it): Ctrl-C ends the wait at once.
+    let other = f.dir.join("other.json");
+    std::fs::write(
+        &other,
+        r#"{"id": "other", "kind": "track", "title": "Other", "state": "active", "steps": [
+            {"id": "s", "step_type": "message", "title": "S", "learner_completable": false}]}"#,
+    )
+    .unwrap();
+    json(&f.db, &["program", "add", other.to_str().unwrap()]);
+    // Idle (nothing due in its program): Ctrl-C ends the wait at once.
     let mut idle = std::process::Command::new(&bin)
         .arg("--db")
         .arg(&f.db)
@@ -1007,11 +1053,14 @@ fn worker_finishes_its_step_and_exits_0_on_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Its first pass (the due step is another program's: passed on) shows it is waiting.
+    // It says when it has started; the due step is another program's and stays due.
     let mut stderr = std::io::BufReader::new(idle.stderr.take().unwrap());
     let mut first = String::new();
     std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
-    assert!(first.contains("1 passed on"), "{first}");
+    assert!(
+        first.contains("enrollkit worker idle: started (program other"),
+        "{first}"
+    );
     let asked = std::time::Instant::now();
     interrupt(idle.id());
     let mut rest = String::new();

@@ -93,7 +93,11 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
             follow,
         } => data::events(cli, out, actor, *after, *limit, *follow),
         Cmd::Report { program } => data::report(cli, out, actor, program),
-        Cmd::Due { program, limit } => queue::due(cli, out, actor, program.as_deref(), *limit),
+        Cmd::Due {
+            program,
+            until,
+            limit,
+        } => queue::due(cli, out, actor, program.as_deref(), until, *limit),
         Cmd::Worker(a) => queue::worker(cli, out, a),
         Cmd::Anniversaries { program, date } => {
             queue::anniversaries(cli, out, actor, program, date)

@@ -1,9 +1,8 @@
 //! The due-work queue and work anniversaries: `due`, `worker`, `anniversaries`.
 //!
-//! `due` only reads: the core has no read of due work (its queue finds it only by claiming),
-//! so it lists the running enrollments (of a program, or all) page by page and keeps those
-//! with a next step time. `worker` is the queue's consumer: it claims due steps with
-//! `Store::claim_due`, delivers each (prints it, or runs `--exec`), ends the claim with
+//! `due` reads the queue with `Store::due`. `worker` is the queue's consumer: it claims due
+//! steps with `Store::claim_due` (of one program with `--program`), delivers each (prints it,
+//! or runs `--exec`, renewing the claim's lease while the command runs), ends the claim with
 //! `Store::complete_claim` (or gives it back with `Store::release_claim`), and stops cleanly on
 //! Ctrl-C. `anniversaries` runs `Store::enroll_anniversaries`. All three need an existing
 //! database.
@@ -15,20 +14,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use enrollkit::{
-    Actor, Claim, EnrollOutcome, Enrollment, Error, ErrorCode, Kind, ListQuery, Pagination,
-    Program, StepChange, StepStatus, Store,
+    Actor, Claim, EnrollOutcome, Enrollment, Error, ErrorCode, Program, StepChange, Store,
+    MAX_LIMIT,
 };
 use serde_json::json;
 
-use super::common::{open, Fail, Outcome};
+use super::common::{open, time, Fail, Outcome};
 use crate::args::{Cli, WorkerArgs};
 use crate::output::Out;
 
 /// The failure reason of a step whose `--exec` command did not exit 0.
 const EXEC_FAILED: &str = "exec_failed";
-
-/// Running statuses, in every vocabulary that has them: the ones the queue claims from.
-const RUNNING: [&str; 4] = ["active", "active_batch", "processing", "processing_batch"];
 
 /// `ms` milliseconds as a short duration: `42s`, `5m 03s`, `2h 05m`, `3d 04h`.
 fn span(ms: i64) -> String {
@@ -41,90 +37,64 @@ fn span(ms: i64) -> String {
     }
 }
 
-/// The id of the first pending step of enrollment `id`, if any (the step the queue runs next).
-fn pending_step(store: &Store, actor: &Actor, id: &str) -> Result<Option<String>, Error> {
-    Ok(store
-        .step_progress(actor, id)?
-        .into_iter()
-        .find(|s| s.status == StepStatus::Pending)
-        .map(|s| s.step_id))
-}
-
-/// `due`: the running enrollments (of `program`) with a next step time, soonest first, at most
-/// `limit` of them; each with its pending step, whether it is due now or in how long, and the
-/// claim on it. JSON: `{now, due_now, scheduled, items}`.
-pub fn due(cli: &Cli, out: &Out, actor: &Actor, program: Option<&str>, limit: usize) -> Outcome {
+/// `due`: the scheduled work (of `program`; due by `until`), soonest first, at most `limit`
+/// items; each with its step, whether it is due now or in how long, and the claim on it.
+/// JSON: `{now, due_now, later, more, items}` (`more`: there is more than `limit`).
+pub fn due(
+    cli: &Cli,
+    out: &Out,
+    actor: &Actor,
+    program: Option<&str>,
+    until: &Option<String>,
+    limit: u32,
+) -> Outcome {
+    let until = time(until)?;
     let store = open(cli, true)?;
-    let statuses: &[&str] = match program {
-        // A course's vocabulary has only `active` of the running statuses.
-        Some(p) if store.get_program(p)?.kind != Kind::Track => &RUNNING[..1],
-        _ => &RUNNING,
-    };
     let now = store.now();
-    let mut scheduled: Vec<Enrollment> = Vec::new();
-    for status in statuses {
-        let mut after = None;
-        loop {
-            let query = ListQuery {
-                program_id: program.map(str::to_owned),
-                status: Some((*status).to_owned()),
-                pagination: Pagination::Cursor {
-                    starting_after: after.take(),
-                    limit: 100,
-                },
-                ..ListQuery::default()
-            };
-            let page = store.list_enrollments(actor, &query)?;
-            scheduled.extend(
-                page.items
-                    .into_iter()
-                    .filter(|e| e.status.is_running() && e.next_step_at.is_some()),
-            );
-            match page.next_cursor {
-                Some(cursor) if page.has_more => after = Some(cursor),
-                _ => break,
-            }
-        }
-    }
-    scheduled.sort_by(|a, b| {
-        (a.next_step_at, a.enrolled_at, &a.id).cmp(&(b.next_step_at, b.enrolled_at, &b.id))
-    });
-    let due_now = scheduled
-        .iter()
-        .filter(|e| e.next_step_at.is_some_and(|t| t <= now))
-        .count();
-    let total = scheduled.len();
-    scheduled.truncate(limit);
-    let mut items = Vec::with_capacity(scheduled.len());
-    for e in &scheduled {
-        let at = e.next_step_at.unwrap_or(now);
-        items.push(json!({
-            "enrollment_id": e.id,
-            "user_id": e.user_id,
-            "program_id": e.program_id,
-            "status": e.status_name(),
-            "step_id": pending_step(&store, actor, &e.id)?,
-            "next_step_at": at,
-            "due": at <= now,
-            "claimed_by": e.claimed_by,
-            "lease_until": e.lease_until,
-        }));
-    }
+    // One more than asked tells whether there is more (the core checks the limit).
+    let fetch = if (1..MAX_LIMIT).contains(&limit) {
+        limit + 1
+    } else {
+        limit
+    };
+    let mut work = store.due(actor, program, until, fetch)?;
+    let more = work.len() > limit as usize;
+    work.truncate(limit as usize);
+    let at = |c: &Claim| c.enrollment.next_step_at.unwrap_or(now);
+    let due_now = work.iter().filter(|c| at(c) <= now).count();
+    let later = work.len() - due_now;
     if out.is_json() {
+        let items: Vec<_> = work
+            .iter()
+            .map(|c| {
+                let e = &c.enrollment;
+                json!({
+                    "enrollment_id": e.id,
+                    "user_id": e.user_id,
+                    "program_id": e.program_id,
+                    "status": e.status_name(),
+                    "step_id": c.step_id,
+                    "next_step_at": at(c),
+                    "due": at(c) <= now,
+                    "claimed_by": e.claimed_by,
+                    "lease_until": e.lease_until,
+                })
+            })
+            .collect();
         out.json(&json!({
             "now": now,
             "due_now": due_now,
-            "scheduled": total,
+            "later": later,
+            "more": more,
             "items": items,
         }));
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<Vec<String>> = scheduled
+    let rows: Vec<Vec<String>> = work
         .iter()
-        .zip(&items)
-        .map(|(e, item)| {
-            let at = e.next_step_at.unwrap_or(now);
-            let delta = at.millis() - now.millis();
+        .map(|c| {
+            let e = &c.enrollment;
+            let delta = at(c).millis() - now.millis();
             let when = if delta > 0 {
                 format!("in {}", span(delta))
             } else if delta <= -60_000 {
@@ -137,12 +107,12 @@ pub fn due(cli: &Cli, out: &Out, actor: &Actor, program: Option<&str>, limit: us
                 _ => "-".to_owned(),
             };
             vec![
-                at.to_string(),
+                at(c).to_string(),
                 when,
                 e.id.clone(),
                 e.user_id.clone(),
                 e.program_id.clone(),
-                item["step_id"].as_str().unwrap_or("-").to_owned(),
+                c.step_id.clone().unwrap_or_else(|| "-".to_owned()),
                 e.status_name().to_owned(),
                 claim,
             ]
@@ -161,15 +131,8 @@ pub fn due(cli: &Cli, out: &Out, actor: &Actor, program: Option<&str>, limit: us
         ],
         &rows,
     );
-    let shown = if rows.len() < total {
-        format!(" (showing {} of {total}: --limit)", rows.len())
-    } else {
-        String::new()
-    };
-    say!(
-        "{due_now} due now, {} scheduled later, at {now}{shown}",
-        total - due_now
-    );
+    let more = if more { " (more: raise --limit)" } else { "" };
+    say!("{due_now} due now, {later} scheduled later, at {now}{more}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -221,8 +184,6 @@ struct Tally {
     failed: u64,
     released: u64,
     lost: u64,
-    /// Claims of other programs given back (`--program`).
-    passed_on: u64,
 }
 
 impl Tally {
@@ -236,18 +197,22 @@ impl Tally {
     }
 
     fn line(&self) -> String {
-        let mut line = format!(
+        format!(
             "{} delivered, {} failed, {} released, {} lost",
             self.delivered, self.failed, self.released, self.lost
-        );
-        if self.passed_on > 0 {
-            line.push_str(&format!(", {} passed on", self.passed_on));
-        }
-        line
+        )
+    }
+
+    fn add_all(&mut self, other: &Tally) {
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.released += other.released;
+        self.lost += other.lost;
     }
 }
 
-/// A worker's state: its store, arguments, the stop flag and the programs it has read.
+/// A worker's state: its store, arguments, the stop flag, the programs it has read and the
+/// leases it renewed.
 struct Worker<'a> {
     store: Store,
     out: &'a Out,
@@ -255,6 +220,8 @@ struct Worker<'a> {
     lease: Duration,
     stop: Arc<AtomicBool>,
     programs: HashMap<String, Program>,
+    /// The leases renewed while a step runs, by enrollment id.
+    leases: std::cell::RefCell<HashMap<String, enrollkit::Timestamp>>,
 }
 
 impl Worker<'_> {
@@ -292,8 +259,10 @@ impl Worker<'_> {
         }
     }
 
-    /// Runs `--exec` for the claimed step; `Some(change)` ends the claim, `None` gives it back
-    /// (interrupted).
+    /// Runs `--exec` for the claimed step (`step_id` empty for work the host scheduled with no
+    /// step); `Some(change)` ends the claim, `None` gives it back (interrupted). While the
+    /// command runs, the claim's lease is renewed at each half lease, so a step that runs longer
+    /// than the lease is not taken over and run again by another worker.
     fn exec(
         &self,
         cmd: &str,
@@ -325,72 +294,89 @@ impl Worker<'_> {
                 message: Some(message),
             })
         };
-        match child.status() {
+        let mut running = match child.spawn() {
+            Ok(running) => running,
+            Err(err) => return failed(format!("cannot run {cmd}: {err}")),
+        };
+        let status = loop {
+            match running.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) => {}
+                Err(err) => break Err(err),
+            }
+            self.keep_lease(e);
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        match status {
             Ok(status) if status.success() => Some(StepChange::Deliver {
                 destination_type: None,
             }),
             // Ctrl-C reaches the command too: its step is given back, not failed.
             Ok(status) if self.stopping() || killed(status) => None,
             Ok(status) => failed(format!("{cmd}: {status}")),
-            Err(err) => failed(format!("cannot run {cmd}: {err}")),
+            Err(err) => failed(format!("cannot wait for {cmd}: {err}")),
         }
     }
 
-    /// Handles one claim: delivers its step, or gives it back. `None` when it was passed on
-    /// (another program's, with `--program`).
-    fn handle(&mut self, claim: &Claim) -> Result<Option<Ended>, Error> {
-        let e = &claim.enrollment;
-        if self
-            .args
-            .program
-            .as_deref()
-            .is_some_and(|p| p != e.program_id)
-        {
-            self.end(&e.id, None)?;
-            return Ok(None);
-        }
-        let Some(step_id) = claim.step_id.as_deref() else {
-            // Work the host scheduled with set_next_step_at, with no step left to run: only the
-            // host knows what it is.
-            eprintln!(
-                "enrollkit worker {}: enrollment {} has no pending step (its next step time was \
-                 set by the host): given back",
-                self.args.id, e.id
-            );
-            let (ended, _) = self.end(&e.id, None)?;
-            return Ok(Some(ended));
+    /// Renews the claim on `e` once half its lease has passed. A renewal refused (the lease
+    /// ended first) is left to the claim's end, which reports the claim lost.
+    fn keep_lease(&self, e: &Enrollment) {
+        let held = self.leases.borrow().get(&e.id).copied();
+        let Some(until) = held.or(e.lease_until) else {
+            return;
         };
+        let half = i64::try_from(self.lease.as_millis() / 2).unwrap_or(i64::MAX);
+        if until.millis() - self.store.now().millis() > half {
+            return;
+        }
+        // Refused, it is not tried again for this step.
+        let until = match self.store.renew_claim(&self.args.id, &e.id, self.lease) {
+            Ok(renewed) => renewed.lease_until,
+            Err(_) => None,
+        };
+        let until = until.unwrap_or(enrollkit::Timestamp::from_millis(i64::MAX));
+        self.leases.borrow_mut().insert(e.id.clone(), until);
+    }
+
+    /// Handles one claim: delivers its step (or, for work the host scheduled with no step left,
+    /// the work), or gives it back.
+    fn handle(&mut self, claim: &Claim) -> Result<Ended, Error> {
+        let e = &claim.enrollment;
         if !self.programs.contains_key(&e.program_id) {
             let program = self.store.get_program(&e.program_id)?;
             self.programs.insert(e.program_id.clone(), program);
         }
+        let step_id = claim.step_id.as_deref();
         let step = self.programs[&e.program_id]
             .steps
             .iter()
-            .find(|s| s.id == step_id);
+            .find(|s| Some(s.id.as_str()) == step_id);
         let (kind, title) = step.map_or(("", ""), |s| (s.step_type.as_str(), s.title.as_str()));
         let (kind, title) = (kind.to_owned(), title.to_owned());
         let change = match &self.args.exec {
-            Some(cmd) => self.exec(cmd, claim, step_id, &kind, &title),
+            Some(cmd) => self.exec(cmd, claim, step_id.unwrap_or(""), &kind, &title),
             None => Some(StepChange::Deliver {
                 destination_type: None,
             }),
         };
+        self.leases.borrow_mut().remove(&e.id);
         let message = match &change {
             Some(StepChange::Fail { message, .. }) => message.clone(),
             _ => None,
         };
+        // Work with no step has no step to record a failure on: it is given back, still due.
+        let change = change.filter(|c| step_id.is_some() || !matches!(c, StepChange::Fail { .. }));
         let (ended, after) = self.end(&e.id, change)?;
         self.print(
             claim,
-            step_id,
+            step_id.unwrap_or("-"),
             &kind,
             &title,
             ended,
             after.as_ref(),
             message,
         );
-        Ok(Some(ended))
+        Ok(ended)
     }
 
     /// One line per handled step on stdout (a JSON object with `--json`).
@@ -449,15 +435,17 @@ impl Worker<'_> {
     fn run(&mut self) -> Result<Tally, Error> {
         let mut total = Tally::default();
         while !self.stopping() {
-            let claims = self
-                .store
-                .claim_due(&self.args.id, None, self.args.batch, self.lease)?;
+            let claims = self.store.claim_due(
+                &self.args.id,
+                self.args.program.as_deref(),
+                self.args.batch,
+                self.lease,
+            )?;
             let mut pass = Tally::default();
             let mut rest = claims.iter();
             for claim in rest.by_ref() {
                 match self.handle(claim) {
-                    Ok(Some(ended)) => pass.add(ended),
-                    Ok(None) => pass.passed_on += 1,
+                    Ok(ended) => pass.add(ended),
                     Err(e) => {
                         self.give_back(rest);
                         return Err(e);
@@ -469,15 +457,7 @@ impl Worker<'_> {
             }
             // Stopping: what was claimed and not yet run is given back.
             pass.released += self.give_back(rest);
-            for (sum, n) in [
-                (&mut total.delivered, pass.delivered),
-                (&mut total.failed, pass.failed),
-                (&mut total.released, pass.released),
-                (&mut total.lost, pass.lost),
-                (&mut total.passed_on, pass.passed_on),
-            ] {
-                *sum += n;
-            }
+            total.add_all(&pass);
             if !claims.is_empty() {
                 eprintln!(
                     "enrollkit worker {}: claimed {}: {} (total {})",
@@ -545,7 +525,20 @@ pub fn worker(cli: &Cli, out: &Out, a: &WorkerArgs) -> Outcome {
         lease: Duration::from_secs_f64(a.lease),
         stop,
         programs: HashMap::new(),
+        leases: Default::default(),
     };
+    eprintln!(
+        "enrollkit worker {}: started ({}, lease {}s, batch {}{})",
+        a.id,
+        a.program
+            .as_deref()
+            .map_or("every program".to_owned(), |p| format!("program {p}")),
+        a.lease,
+        a.batch,
+        a.exec
+            .as_deref()
+            .map_or(String::new(), |c| format!(", exec {c}"))
+    );
     let total = w.run()?;
     let why = if w.stopping() {
         "stopped"
