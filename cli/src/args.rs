@@ -33,6 +33,10 @@ pub struct Cli {
     /// read work, commands that write fail with a storage error (exit code 4).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Create a new database file (and its backups) with the umask's mode, rather than
+    /// readable and writable by its owner only (0600, the default).
+    #[arg(long, global = true)]
+    pub umask_mode: bool,
     /// Who acts: admin, system or learner:<user id>.
     #[arg(long, global = true, default_value = "admin")]
     pub actor: String,

@@ -1186,3 +1186,29 @@ fn anniversaries_enroll_each_user_once() {
         .assert()
         .code(4);
 }
+
+/// A new database file (and a backup) is its owner's only, whatever the umask; `--umask-mode`
+/// keeps the umask's mode.
+#[test]
+fn new_database_files_are_private_unless_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    let bin = assert_cmd::cargo::cargo_bin("enrollkit");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (name, extra, expected) in [("private", "", 0o600), ("shared", "--umask-mode", 0o644)] {
+        let db = f.dir.join(format!("{name}.db"));
+        let backup = f.dir.join(format!("{name}.backup"));
+        let script = format!(
+            "umask 022 && \"$0\" --db \"$1\" {extra} user add u1 && \"$0\" --db \"$1\" {extra} backup \"$2\""
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .arg(&bin)
+            .arg(&db)
+            .arg(&backup)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!((mode(&db), mode(&backup)), (expected, expected), "{name}");
+    }
+}

@@ -66,6 +66,7 @@ pub struct OpenOptions {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) create: bool,
     pub(crate) read_only: bool,
+    pub(crate) owner_only: bool,
 }
 
 impl Default for OpenOptions {
@@ -76,7 +77,7 @@ impl Default for OpenOptions {
 
 impl OpenOptions {
     /// Defaults: [`Durability::Normal`], 5 second busy timeout, the system clock, create the file
-    /// if missing.
+    /// if missing, readable by its owner only.
     pub fn new() -> OpenOptions {
         OpenOptions {
             durability: Durability::Normal,
@@ -84,6 +85,7 @@ impl OpenOptions {
             clock: Arc::new(SystemClock),
             create: true,
             read_only: false,
+            owner_only: true,
         }
     }
 
@@ -125,6 +127,17 @@ impl OpenOptions {
     /// [`Error::Storage`](crate::Error::Storage) saying so, before anything is read or written.
     pub fn read_only(mut self, read_only: bool) -> OpenOptions {
         self.read_only = read_only;
+        self
+    }
+
+    /// Whether a database file this store creates (when it opens a missing file, and the
+    /// copies [`Store::backup`](crate::Store::backup) writes) may be read and written by its
+    /// owner only (default true): it is created with mode 0600 whatever the process's umask,
+    /// and SQLite gives its WAL and shared-memory files the database file's mode. With
+    /// `false`, new files get SQLite's 0644 less the umask. Files that exist keep their mode.
+    /// PostgreSQL locations ignore it.
+    pub fn owner_only(mut self, owner_only: bool) -> OpenOptions {
+        self.owner_only = owner_only;
         self
     }
 }

@@ -46,11 +46,12 @@ pub fn exit_code(e: &Error) -> u8 {
 /// Opens `--db` (read-only with `--read-only`). With `must_exist` a missing file is a storage
 /// failure instead of a new empty database, so a mistyped path is not silently created.
 pub fn open(cli: &Cli, must_exist: bool) -> Result<Store, Fail> {
-    open_at(&cli.db, cli.read_only, must_exist)
+    open_at(cli, &cli.db, cli.read_only, must_exist)
 }
 
-/// [`open`] for the database `db` (a file or a PostgreSQL location).
-pub fn open_at(db: &Path, read_only: bool, must_exist: bool) -> Result<Store, Fail> {
+/// [`open`] for the database `db` (a file or a PostgreSQL location). A new file is its owner's
+/// only unless `--umask-mode`.
+pub fn open_at(cli: &Cli, db: &Path, read_only: bool, must_exist: bool) -> Result<Store, Fail> {
     let postgres = db.to_str().is_some_and(enrollkit::is_postgres_location);
     if must_exist && !postgres && !db.exists() {
         return Err(Fail::Core(Error::Storage(
@@ -60,6 +61,7 @@ pub fn open_at(db: &Path, read_only: bool, must_exist: bool) -> Result<Store, Fa
     Ok(enrollkit::OpenOptions::new()
         .create(!must_exist)
         .read_only(read_only)
+        .owner_only(!cli.umask_mode)
         .open(db)?)
 }
 

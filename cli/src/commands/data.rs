@@ -177,9 +177,9 @@ pub fn backup(cli: &Cli, out: &Out, dest: &Path) -> Outcome {
 /// streamed through a bounded channel (memory stays bounded whatever the size) into an
 /// all-or-nothing import into `to`. The export is one snapshot of `from`, which stays usable
 /// by others meanwhile. Exit 1 when the import refused lines (nothing is written then).
-pub fn copy(out: &Out, from: &Path, to: &Path) -> Outcome {
-    let source = common::open_at(from, false, true)?;
-    let dest = common::open_at(to, false, false)?;
+pub fn copy(cli: &Cli, out: &Out, from: &Path, to: &Path) -> Outcome {
+    let source = common::open_at(cli, from, false, true)?;
+    let dest = common::open_at(cli, to, false, false)?;
     if dest.stats()? != enrollkit::RecordCounts::default() {
         return Err(Fail::Usage(format!(
             "{} already holds records: copy fills an empty database",

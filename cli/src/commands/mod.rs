@@ -111,7 +111,7 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
             data::export(cli, out, file, *csv, program.as_deref())
         }
         Cmd::Backup { dest } => data::backup(cli, out, dest),
-        Cmd::Copy { from, to } => data::copy(out, from, to),
+        Cmd::Copy { from, to } => data::copy(cli, out, from, to),
         Cmd::Check => data::check(cli, out),
     }
 }

@@ -224,7 +224,7 @@ impl Read for Tx<'_> {
     }
 
     fn copy_to(&mut self, dest: &Path) -> Result<()> {
-        bulk::backup_to(self.conn(), dest)
+        bulk::backup_to(self.conn(), dest, self.db.owner_only())
     }
 }
 

@@ -55,8 +55,11 @@ pub(crate) fn rebuild_indexes<'a>(
 }
 
 /// Copies the database `conn` reads to a new file `dest` with SQLite's backup API, from the one
-/// snapshot `conn`'s transaction sees.
-pub(crate) fn backup_to(conn: &Connection, dest: &Path) -> Result<()> {
+/// snapshot `conn`'s transaction sees; with `owner_only`, `dest` is created with mode 0600.
+pub(crate) fn backup_to(conn: &Connection, dest: &Path, owner_only: bool) -> Result<()> {
+    if owner_only {
+        crate::sqlite::create_owner_only(dest)?;
+    }
     let mut target = Connection::open(dest).map_err(|e| {
         Error::Storage(Failure::caused_by(
             format!("cannot create {}: {e}", dest.display()),

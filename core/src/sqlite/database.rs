@@ -116,6 +116,9 @@ impl Database {
             flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
             if options.create {
                 flags |= OpenFlags::SQLITE_OPEN_CREATE;
+                if options.owner_only {
+                    crate::sqlite::create_owner_only(&path)?;
+                }
             }
         }
         let conn = Connection::open_with_flags(&path, flags).map_err(|e| {
@@ -149,6 +152,11 @@ impl Database {
         }
         let conn = Connection::open_in_memory()?;
         Database::init(conn, None, options)
+    }
+
+    /// Whether the files this database creates are its owner's only ([`OpenOptions::owner_only`]).
+    pub(crate) fn owner_only(&self) -> bool {
+        self.options.owner_only
     }
 
     /// The file this database was opened on, as given (`None` in memory).

@@ -44,3 +44,37 @@ pub(crate) fn is_constraint_failure(err: &Error) -> bool {
 }
 
 pub use database::SCHEMA_VERSION;
+
+/// Creates `path` as an empty file that only its owner may read and write (mode 0600, set
+/// after creation, so whatever the umask) when nothing is there, which SQLite then opens as a
+/// new database; SQLite creates the WAL and shared-memory files with the database file's mode.
+/// Leaves an existing file alone. `:memory:` and the empty path (SQLite's temporary database)
+/// are not files.
+pub(crate) fn create_owner_only(path: &std::path::Path) -> crate::error::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            return Ok(());
+        }
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|file| file.set_permissions(std::fs::Permissions::from_mode(0o600)));
+        match created {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::Storage(Failure::caused_by(
+                format!("cannot create {}: {e}", path.display()),
+                e,
+            ))),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
