@@ -488,15 +488,22 @@ class Store:
 
     # -- the due-work queue and work anniversaries ---------------------------------------
 
-    def claim_due(self, worker: str, limit: int = 100, lease: Lease = 60.0) -> List[Claim]:
+    def claim_due(self, worker: str, limit: int = 100, lease: Lease = 60.0, *,
+                  program_id: Optional[str] = None) -> List[Claim]:
         """Claims for ``worker`` up to ``limit`` (1-1000) enrollments whose next step is due
-        (``next_step_at`` at or before now), oldest first, for ``lease``.
+        (``next_step_at`` at or before now), oldest first, for ``lease``. With ``program_id``,
+        only that program's work (a worker that runs one program's steps); a program that does
+        not exist raises ``NotFoundError``.
 
         Each claimed enrollment becomes ``processing`` (``active_batch``: ``processing_batch``)
         with ``claimed_by`` and ``lease_until``, and its history records the claim; one whose
         previous lease ended is taken over. Claims are atomic: workers claiming at once (threads,
         processes) never get the same step. The worker then runs each ``Claim.step_id`` and ends
-        the claim before the lease ends, with ``complete_claim`` or ``release_claim``.
+        the claim before the lease ends, with ``complete_claim`` or ``release_claim`` (or keeps
+        it longer with ``renew_claim``). A claim whose ``step_id`` is ``None`` is work the host
+        scheduled with ``set_next_step_at`` and no step of the program left to run:
+        ``complete_claim`` with ``DELIVER``, ``COMPLETE`` or ``SKIP`` ends it and clears
+        ``next_step_at``.
 
         ``worker`` is an id of your choosing (1-128 bytes, like a user id). ``lease`` is a
         ``datetime.timedelta`` or a number of seconds (as ``time.sleep`` and this store's
@@ -515,8 +522,60 @@ class Store:
         [('processing', 'w1', 'hello')]
         >>> store.complete_claim("w1", e.id, "deliver").status
         'active'
+        >>> store.claim_due("w1", program_id="t")  # tip is a day away
+        []
         """
-        return self._native.claim_due(worker, limit, _lease_ms(lease))
+        return self._native.claim_due(worker, program_id, limit, _lease_ms(lease))
+
+    def due(self, *, program_id: Optional[str] = None, until: Optional[Time] = None, limit: int = 100,
+            actor: str = ADMIN) -> List[Claim]:
+        """The scheduled work, without claiming it: the running enrollments of ``program_id``
+        (or of every program) whose next step time (``next_step_at``) is at or before ``until``
+        (an aware ``datetime`` or an RFC 3339 string; ``None``: at any time), soonest first, at
+        most ``limit`` (1-1000). Each is a ``Claim``, the enrollment with the step that runs
+        next, whether a worker holds it (``claimed_by``, ``lease_until``) or not: what
+        ``claim_due`` takes, in the order it takes it. For admins and the system; a learner gets
+        ``PermissionDeniedError``, a program that does not exist ``NotFoundError``.
+
+        >>> import datetime, enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="t", kind="track", title="T", state="active",
+        ...     steps=[enrollkit.Step("hello", "message", "Hello", False),
+        ...            enrollkit.Step("tip", "message", "Tip", False, {"after": "previous_step", "delay": 1,
+        ...                                                         "unit": "days"})]))
+        >>> e = store.enroll("u1", "t")
+        >>> [(c.enrollment.id == e.id, c.enrollment.claimed_by, c.step_id) for c in store.due(program_id="t")]
+        [(True, None, 'hello')]
+        >>> _ = store.complete_step(e.id, "hello")
+        >>> store.due(until=store.now())  # tip is a day away
+        []
+        >>> [c.step_id for c in store.due(until=store.now() + datetime.timedelta(days=2))]
+        ['tip']
+        """
+        return self._native.due(actor, program_id, until, limit)
+
+    def renew_claim(self, worker: str, enrollment_id: str, lease: Lease = 60.0) -> Enrollment:
+        """Extends ``worker``'s claim on the enrollment to ``lease`` from now (a
+        ``datetime.timedelta`` or a number of seconds, 1 ms to a day, as ``claim_due`` takes
+        it): a worker whose step runs longer than it expected keeps it from being taken over.
+        The history records the new lease. Raises ``ConflictError``, changing nothing, when
+        ``worker`` no longer holds the claim (renew before the lease ends); ``ValidationError``
+        (``field`` ``lease``) for a lease out of range.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="t", kind="track", title="T", state="active",
+        ...     steps=[enrollkit.Step("hello", "message", "Hello", False,
+        ...                           {"after": "start", "delay": 0, "unit": "minutes"})]))
+        >>> e = store.enroll("u1", "t")
+        >>> [c] = store.claim_due("w1", 1, 30)
+        >>> renewed = store.renew_claim("w1", e.id, 300)
+        >>> (renewed.claimed_by, renewed.lease_until > c.enrollment.lease_until)
+        ('w1', True)
+        """
+        return self._native.renew_claim(worker, enrollment_id, _lease_ms(lease))
 
     def complete_claim(
         self,
@@ -537,10 +596,16 @@ class Store:
         ``delivered``/``completed`` by the step) and its next step's time follows from the
         schedule: one transaction, one history event.
 
+        A claim with no step to run (``Claim.step_id`` ``None``: work the host scheduled with
+        ``set_next_step_at``) ends with ``DELIVER``, ``COMPLETE`` or ``SKIP``: the enrollment
+        returns to ``active`` with ``next_step_at`` cleared, no step changed; ``FAIL`` has no step
+        to record the failure on (``ValidationError``; give the claim back with
+        ``release_claim``).
+
         Raises ``ConflictError``, changing nothing, when ``worker`` no longer holds the claim
         (its lease ended, or another worker took it over); ``ValidationError`` for
-        ``StepChange.START``, which settles no step, or when no step is pending; ``TypeError``
-        for an option that does not belong to ``change``.
+        ``StepChange.START``, which settles no step, or for ``FAIL`` when no step is pending;
+        ``TypeError`` for an option that does not belong to ``change``.
         """
         name = _change_name(change, destination_type, result, reason, message)
         return self._native.complete_claim(worker, enrollment_id, name, destination_type, result, reason, message)
@@ -588,7 +653,8 @@ class Store:
         """Enrolls in ``program_id``, with trigger ``WORK_ANNIVERSARY``, every user whose hire
         date (``User.hire_date``) comes round on ``on_date`` (a ``datetime.date`` or
         ``"YYYY-MM-DD"``): a year or more later, the 29th of February on the 28th in other years.
-        One outcome per such user, by user id, as ``enroll_many`` reports them.
+        One outcome per such user, by user id, as ``enroll_many`` reports them, each naming its
+        user (``EnrollOutcome.user_id``).
 
         In a track the enrollment starts at the beginning of that day in the user's time zone
         (a scheduled start, run by ``start_due``, while that is ahead); other programs start at
@@ -599,11 +665,11 @@ class Store:
         >>> store = Store.in_memory()
         >>> _ = store.upsert_user({"id": "u1", "hire_date": "2020-03-10"})
         >>> _ = store.create_program(enrollkit.Program(id="c", kind="course", title="C", state="active"))
-        >>> [(o.outcome, o.enrollment.trigger.value) for o in store.enroll_anniversaries("c", datetime.date(2026, 3, 10))
-        ...  if o.enrollment]
-        [('created', 'work_anniversary')]
-        >>> [o.outcome for o in store.enroll_anniversaries("c", "2026-03-10")]
-        ['already_enrolled']
+        >>> [(o.user_id, o.outcome, o.enrollment.trigger.value)
+        ...  for o in store.enroll_anniversaries("c", datetime.date(2026, 3, 10)) if o.enrollment]
+        [('u1', 'created', 'work_anniversary')]
+        >>> [(o.user_id, o.outcome) for o in store.enroll_anniversaries("c", "2026-03-10")]
+        [('u1', 'already_enrolled')]
         """
         if isinstance(on_date, datetime) or not isinstance(on_date, (date, str)):
             raise TypeError(f"on_date must be a datetime.date or a 'YYYY-MM-DD' str, not {type(on_date).__name__}")

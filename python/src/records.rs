@@ -1710,20 +1710,27 @@ record!(ProgramReport,
 
 // -- EnrollOutcome and Page ----------------------------------------------------------------------
 
-/// The result of one row of `Store.enroll_many`: `outcome` is `created`, `already_enrolled`,
-/// `failed` or `not_applied`; `enrollment` is set when created, `existing_id` when already
-/// enrolled, `error` (an `EnrollkitError`) when failed.
+/// The result of one row of `Store.enroll_many` or one user of `Store.enroll_anniversaries`:
+/// `outcome` is `created`, `already_enrolled`, `failed` or `not_applied`; `enrollment` is set
+/// when created, `existing_id` when already enrolled, `error` (an `EnrollkitError`) when failed,
+/// `user_id` by `enroll_anniversaries` (the user whose anniversary it is).
 #[pyclass(frozen, module = "enrollkit")]
 pub(crate) struct EnrollOutcome {
     outcome: String,
     enrollment: Option<Py<Enrollment>>,
     existing_id: Option<String>,
     error: Option<Py<PyAny>>,
+    user_id: Option<String>,
 }
 
 impl EnrollOutcome {
-    /// The record of a core outcome.
-    pub(crate) fn of(py: Python<'_>, outcome: enrollkit::EnrollOutcome) -> PyResult<Self> {
+    /// The record of a core outcome of `user_id` (`enroll_anniversaries`) or of a row
+    /// (`enroll_many`, `None`).
+    pub(crate) fn of(
+        py: Python<'_>,
+        outcome: enrollkit::EnrollOutcome,
+        user_id: Option<String>,
+    ) -> PyResult<Self> {
         let kind = outcome.kind().to_owned();
         let (enrollment, existing_id, error) = match outcome {
             enrollkit::EnrollOutcome::Created(e) => {
@@ -1742,6 +1749,7 @@ impl EnrollOutcome {
             enrollment,
             existing_id,
             error,
+            user_id,
         })
     }
 
@@ -1760,6 +1768,10 @@ impl EnrollOutcome {
                 "error".into(),
                 check(py, convert::py_to_json(&details, "error", usize::MAX))?,
             );
+        }
+        // Last, where the core's JSON of an anniversary outcome (`UserOutcome`) adds it.
+        if let Some(id) = &self.user_id {
+            map.insert("user_id".into(), Value::String(id.clone()));
         }
         Ok(Value::Object(map))
     }
@@ -1790,17 +1802,18 @@ fn outcome_nested<'py>(name: &str, value: Bound<'py, PyAny>) -> PyResult<Bound<'
 }
 
 record!(EnrollOutcome,
-    attrs: ["outcome", "enrollment", "existing_id", "error"],
-    fields: ["outcome", "enrollment", "existing_id", "error"],
+    attrs: ["outcome", "enrollment", "existing_id", "error", "user_id"],
+    fields: ["outcome", "enrollment", "existing_id", "error", "user_id"],
     nested: outcome_nested, {
     #[new]
-    #[pyo3(signature = (outcome, enrollment=None, existing_id=None, error=None))]
+    #[pyo3(signature = (outcome, enrollment=None, existing_id=None, error=None, user_id=None))]
     fn new(
         py: Python<'_>,
         outcome: String,
         enrollment: Option<Py<Enrollment>>,
         existing_id: Option<String>,
         error: Option<Bound<'_, PyAny>>,
+        user_id: Option<String>,
     ) -> PyResult<Self> {
         let error = match error {
             Some(e) if !e.is_none() => {
@@ -1820,6 +1833,7 @@ record!(EnrollOutcome,
             enrollment,
             existing_id,
             error,
+            user_id,
         })
     }
 
@@ -1847,7 +1861,15 @@ record!(EnrollOutcome,
         self.error.as_ref().map(|e| e.clone_ref(py))
     }
 
-    /// Equal when the outcome, enrollment, existing id and the error's class and details are.
+    /// The user whose anniversary it is (`Store.enroll_anniversaries`); `None` for the rows of
+    /// `Store.enroll_many`.
+    #[getter]
+    fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// Equal when the outcome, enrollment, existing id, user id and the error's class and
+    /// details are.
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let Ok(other) = other.cast::<EnrollOutcome>() else {
             return Ok(py.NotImplemented());
@@ -1868,6 +1890,7 @@ record!(EnrollOutcome,
         };
         let equal = self.outcome == other.outcome
             && self.existing_id == other.existing_id
+            && self.user_id == other.user_id
             && same_enrollment
             && same_error;
         Ok(pyo3::types::PyBool::new(py, equal).to_owned().into_any().unbind())
@@ -1876,10 +1899,12 @@ record!(EnrollOutcome,
 
 // -- Claim ---------------------------------------------------------------------------------------
 
-/// One claim of `Store.claim_due`: the enrollment as claimed (`processing` or
-/// `processing_batch`, with `claimed_by` and `lease_until`) and the id of the step to run, or
-/// `None` when the program has no step pending (work the host scheduled with
-/// `set_next_step_at`: give such a claim back with `release_claim`).
+/// An enrollment with the step the queue runs next: one claim of `Store.claim_due` (the
+/// enrollment as claimed, `processing` or `processing_batch`, with `claimed_by` and
+/// `lease_until`) or one item of `Store.due` (claimed or not). `step_id` is the id of the step to
+/// run, or `None` when the program has no step pending (work the host scheduled with
+/// `set_next_step_at`: end such a claim with `complete_claim`, which clears `next_step_at`, or
+/// give it back with `release_claim`).
 #[pyclass(frozen, eq, hash, module = "enrollkit")]
 #[derive(Clone, PartialEq, Hash)]
 pub(crate) struct Claim {
@@ -1929,8 +1954,9 @@ record!(Claim,
         }
     }
 
-    /// The enrollment, as claimed: `processing` (or `processing_batch`), `claimed_by` the
-    /// worker, `lease_until` the end of the lease.
+    /// The enrollment: as claimed by `claim_due`, `processing` (or `processing_batch`),
+    /// `claimed_by` the worker, `lease_until` the end of the lease; as `due` read it, claimed
+    /// or not.
     #[getter]
     fn enrollment(&self) -> Enrollment {
         self.enrollment.clone()

@@ -328,7 +328,7 @@ impl Store {
         let outcomes = self.run(py, |s| s.enroll_many(&a, &rows, mode))?;
         outcomes
             .into_iter()
-            .map(|o| EnrollOutcome::of(py, o))
+            .map(|o| EnrollOutcome::of(py, o, None))
             .collect()
     }
 
@@ -516,18 +516,50 @@ impl Store {
 
     // -- the due-work queue and work anniversaries -------------------------------------------
 
+    /// Claims due work for `worker`: of `program_id`, or of every program with `None`.
+    #[pyo3(signature = (worker, program_id, limit, lease_ms))]
     fn claim_due(
         &self,
         py: Python<'_>,
         worker: &str,
+        program_id: Option<&str>,
         limit: &Bound<'_, PyAny>,
         lease_ms: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<Claim>> {
         let limit = check(py, convert::count(limit, "limit"))?;
-        let lease_ms = check(py, convert::integer(lease_ms, "lease", 0..=i64::MAX))?;
-        let lease = Duration::from_millis(lease_ms as u64);
-        let claims = self.run(py, |s| s.claim_due(worker, None, limit, lease))?;
+        let lease = check(py, lease(lease_ms))?;
+        let claims = self.run(py, |s| s.claim_due(worker, program_id, limit, lease))?;
         Ok(claims.into_iter().map(Claim::of).collect())
+    }
+
+    /// The scheduled work of `program_id` (or of every program) due at or before `until` (or
+    /// at any time), soonest first, claimed or not.
+    #[pyo3(signature = (actor, program_id, until, limit))]
+    fn due(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        program_id: Option<&str>,
+        until: Option<&Bound<'_, PyAny>>,
+        limit: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<Claim>> {
+        let until = check(py, convert::opt_timestamp(until, "until"))?;
+        let limit = check(py, convert::count(limit, "limit"))?;
+        let a = self::actor(py, actor)?;
+        let due = self.run(py, |s| s.due(&a, program_id, until, limit))?;
+        Ok(due.into_iter().map(Claim::of).collect())
+    }
+
+    /// Extends `worker`'s claim on `id` to `lease_ms` from now.
+    fn renew_claim(
+        &self,
+        py: Python<'_>,
+        worker: &str,
+        id: &str,
+        lease_ms: &Bound<'_, PyAny>,
+    ) -> PyResult<Enrollment> {
+        let lease = check(py, lease(lease_ms))?;
+        self.enrollment(py, |s| s.renew_claim(worker, id, lease))
     }
 
     /// Ends `worker`'s claim with `change` (`deliver`, `complete`, `fail`, `skip`; `start`,
@@ -592,7 +624,7 @@ impl Store {
         let outcomes = self.run(py, |s| s.enroll_anniversaries(&a, program_id, on_date))?;
         outcomes
             .into_iter()
-            .map(|o| EnrollOutcome::of(py, o.outcome))
+            .map(|o| EnrollOutcome::of(py, o.outcome, Some(o.user_id)))
             .collect()
     }
 
@@ -770,6 +802,13 @@ impl Store {
     fn backup(&self, py: Python<'_>, dest: &str) -> PyResult<()> {
         self.run(py, |s| s.backup(std::path::Path::new(dest)))
     }
+}
+
+/// A lease given in whole milliseconds (`enrollkit.Store` converts a `timedelta` or seconds);
+/// the core checks its range.
+fn lease(lease_ms: &Bound<'_, PyAny>) -> Result<Duration, Refusal> {
+    let ms = convert::integer(lease_ms, "lease", 0..=i64::MAX)?;
+    Ok(Duration::from_millis(ms as u64))
 }
 
 /// The step change named `change` with its options (`deliver`: `destination_type`;

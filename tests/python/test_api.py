@@ -567,6 +567,168 @@ def test_claim_records() -> None:
         Claim({"id": "e"})  # type: ignore[arg-type]
 
 
+def test_claim_due_of_one_program(store: Store) -> None:
+    """A worker of one program claims only that program's work; the others' stays due."""
+    queue_program(store)
+    a = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    store.advance_time(1000)
+    b = store.enroll("u2", "q", actor=Actor.SYSTEM)
+    store.advance_time(1000)
+    store.create_program(Program(id="other", kind=Kind.TRACK, title="Other", state="active", steps=[
+        Step("only", "message", "Only", False, {"after": "start", "delay": 0, "unit": "minutes"})]))
+    o = store.enroll("u1", "other", actor=Actor.SYSTEM)
+    # Keyword after the positional order of before (worker, limit, lease).
+    claims = store.claim_due("w1", 1, timedelta(seconds=30), program_id="other")
+    assert [(c.enrollment.id, c.enrollment.program_id, c.step_id) for c in claims] == [(o.id, "other", "only")]
+    assert store.claim_due("w1", program_id="other") == []
+    assert store.get_enrollment(a.id).claimed_by is None  # older, but of another program
+    assert [ev.action for ev in store.history(a.id)] == ["enrolled"]
+    assert [c.enrollment.id for c in store.claim_due("w2", program_id="q")] == [a.id, b.id]
+    with pytest.raises(enrollkit.NotFoundError):
+        store.claim_due("w1", program_id="nope")
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.claim_due("w1", program_id="")
+    assert refused.value.field == "program_id"
+    with pytest.raises(TypeError):
+        store.claim_due("w1", program_id=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.claim_due("w1", 10, 60, "q")  # type: ignore[call-arg]  # program_id is keyword-only
+
+
+def test_due_reads_the_queue_without_claiming(store: Store) -> None:
+    queue_program(store)
+    a = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    store.advance_time(1000)
+    b = store.enroll("u2", "q", actor=Actor.SYSTEM)
+    t = store.enroll("u1", "trk", actor=Actor.SYSTEM)
+    assert t.next_step_at is None  # a track without schedules: not in the queue
+    store.advance_time(1000)
+    later = store.set_next_step_at(t.id, T0 + timedelta(hours=1))
+    due = store.due()
+    assert all(isinstance(c, Claim) for c in due)
+    # Soonest first: the order claim_due takes them in.
+    assert [(c.enrollment.id, c.step_id, c.enrollment.claimed_by) for c in due] == [
+        (a.id, "one", None), (b.id, "one", None), (t.id, "hello", None)]
+    assert [c.enrollment.next_step_at for c in due] == [T0, T0 + timedelta(seconds=1), later.next_step_at]
+    assert due[0].enrollment == store.get_enrollment(a.id)
+    # until: an aware datetime or RFC 3339 text, inclusive; limit; one program.
+    assert [c.enrollment.id for c in store.due(until=T0)] == [a.id]
+    assert [c.enrollment.id for c in store.due(until="2026-01-15T10:00:01Z")] == [a.id, b.id]
+    assert [c.enrollment.id for c in store.due(until=T0 - timedelta(seconds=1))] == []
+    assert [c.enrollment.id for c in store.due(limit=2)] == [a.id, b.id]
+    assert [c.enrollment.id for c in store.due(program_id="trk", actor=Actor.SYSTEM)] == [t.id]
+    assert [c.enrollment.id for c in store.due(program_id="crs")] == []
+    assert all(ev.action == "enrolled" for ev in store.history(a.id))  # nothing was claimed
+    # Claimed work stays listed, with its worker and lease.
+    [c] = store.claim_due("w1", 1, 60)
+    [first, *_] = store.due()
+    assert (first.enrollment.id, first.enrollment.claimed_by, first.enrollment.lease_until, first.step_id) == (
+        a.id, "w1", c.enrollment.lease_until, "one")
+    assert first == c
+    # Refusals.
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.due(actor=LEARNER)
+    with pytest.raises(enrollkit.NotFoundError):
+        store.due(program_id="nope")
+    for bad_limit in (0, 1001, -1):
+        with pytest.raises(enrollkit.ValidationError) as refused:
+            store.due(limit=bad_limit)
+        assert refused.value.field == "limit"
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.due(until=datetime(2026, 1, 15, 10))  # naive
+    assert refused.value.field == "until"
+    with pytest.raises(enrollkit.ValidationError):
+        store.due(until="soon")
+    for wrong in (date(2026, 1, 15), 1768471200, True):
+        with pytest.raises(TypeError):
+            store.due(until=wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.due("q")  # type: ignore[call-arg]  # every argument is a keyword
+
+
+def test_renew_claim(store: Store) -> None:
+    queue_program(store)
+    e = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    [c] = store.claim_due("w1", 1, timedelta(seconds=30))
+    store.advance_time(timedelta(seconds=20))
+    renewed = store.renew_claim("w1", e.id, timedelta(minutes=2))
+    assert (renewed.status, renewed.claimed_by, renewed.lease_until) == (
+        "processing", "w1", T0 + timedelta(seconds=20, minutes=2))
+    assert store.get_enrollment(e.id) == renewed
+    [*_, event] = store.history(e.id)
+    assert (event.action, event.reason) == ("renew", "worker=w1 lease_until=2026-01-15T10:02:20.000Z")
+    assert store.renew_claim("w1", e.id, 90.5).lease_until == T0 + timedelta(seconds=110.5)  # seconds
+    assert store.renew_claim("w1", e.id).lease_until == T0 + timedelta(seconds=80)  # a minute by default
+    # Past the first lease's end, the claim is still w1's: nobody takes it over.
+    store.advance_time(timedelta(seconds=40))
+    assert store.claim_due("w2") == []
+    # Another worker cannot renew it; refused calls change nothing.
+    with pytest.raises(enrollkit.ConflictError):
+        store.renew_claim("w2", e.id, 60)
+    for bad_lease in (0, timedelta(days=1, milliseconds=1), float("nan")):
+        with pytest.raises(enrollkit.ValidationError) as refused:
+            store.renew_claim("w1", e.id, bad_lease)
+        assert refused.value.field == "lease"
+    for wrong in ("60", None, True):
+        with pytest.raises(TypeError):
+            store.renew_claim("w1", e.id, wrong)  # type: ignore[arg-type]
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.renew_claim("", e.id, 60)
+    assert refused.value.field == "worker_id"
+    with pytest.raises(enrollkit.NotFoundError):
+        store.renew_claim("w1", "enr_missing", 60)
+    assert store.get_enrollment(e.id).lease_until == T0 + timedelta(seconds=80)
+    # Once the lease has ended and another worker took the enrollment over, w1 cannot renew.
+    store.advance_time(timedelta(seconds=20))
+    assert [c.enrollment.claimed_by for c in store.claim_due("w2")] == ["w2"]
+    with pytest.raises(enrollkit.ConflictError):
+        store.renew_claim("w1", e.id, 60)
+    assert store.complete_claim("w2", e.id, "deliver").claimed_by is None
+    with pytest.raises(enrollkit.ConflictError):
+        store.renew_claim("w2", e.id, 60)  # no claim left to renew
+
+
+def test_a_claim_with_no_step_to_run(store: Store) -> None:
+    """Work the host timed (set_next_step_at) when every step of the program has run: the
+    claim names no step; delivering ends it and clears the time, failing it is refused."""
+    e = store.enroll("u1", "trk", actor=Actor.SYSTEM)
+    for step in ("hello", "survey"):
+        store.deliver_step(e.id, step, actor=Actor.SYSTEM)
+    store.fail_step(e.id, "task", "bounced", actor=Actor.SYSTEM)
+    e = store.set_next_step_at(e.id, T0, actor=Actor.SYSTEM)
+    assert e.status == "active"
+    [c] = store.claim_due("w1", program_id="trk")
+    assert (c.enrollment.id, c.step_id) == (e.id, None)
+    assert [(d.enrollment.id, d.step_id) for d in store.due()] == [(e.id, None)]
+    with pytest.raises(enrollkit.ValidationError) as refused:
+        store.complete_claim("w1", e.id, StepChange.FAIL, reason="x")
+    assert refused.value.field == "change"
+    assert store.get_enrollment(e.id).claimed_by == "w1"  # refused: nothing changed
+    done = store.complete_claim("w1", e.id, StepChange.DELIVER)
+    assert (done.status, done.claimed_by, done.lease_until, done.next_step_at) == ("active", None, None, None)
+    assert store.step_progress(e.id)[2].status is StepStatus.FAILED  # no step changed
+    [*_, event] = store.history(e.id)
+    assert (event.action, event.reason) == ("deliver_step", "worker=w1 step=none")
+    assert store.claim_due("w1") == [] and store.due() == []  # not due again at once
+
+
+def test_a_scheduled_track_whose_steps_ran_with_one_failed_fails(store: Store) -> None:
+    queue_program(store)
+    e = store.enroll("u1", "q", actor=Actor.SYSTEM)
+    store.claim_due("w1", 1)
+    store.complete_claim("w1", e.id, StepChange.FAIL, reason="bounced", message="Mailbox full")
+    store.claim_due("w1", 1)
+    e = store.complete_claim("w1", e.id, StepChange.DELIVER)
+    assert e.status == "active" and e.next_step_at is not None
+    store.set_time(e.next_step_at)
+    [c] = store.claim_due("w1", 1)
+    assert c.step_id == "three"
+    e = store.complete_claim("w1", e.id, "deliver")
+    assert (e.status, e.failure_reason, e.next_step_at, e.claimed_by) == (
+        "failed", FailureReason.UNKNOWN_ERROR, None, None)
+    assert e.failure_message is not None and "one (bounced)" in e.failure_message
+
+
 def test_work_anniversaries(store: Store) -> None:
     """Users hired on 10 March enrolled on 10 March 2026 in their own zone, once; the 29th of
     February on the 28th in a year without one."""
@@ -583,20 +745,26 @@ def test_work_anniversaries(store: Store) -> None:
     assert bad.value.field == "hire_date"
     store.set_time("2026-03-01T00:00:00Z")
     outcomes = store.enroll_anniversaries("q", date(2026, 3, 10), actor=Actor.SYSTEM)
-    assert [o.outcome for o in outcomes] == ["created", "created"]
+    assert [(o.user_id, o.outcome) for o in outcomes] == [("newyork", "created"), ("tokyo", "created")]
     made = [o.enrollment for o in outcomes if o.enrollment is not None]
     assert [(e.user_id, e.trigger, e.status) for e in made] == [
         ("newyork", Trigger.WORK_ANNIVERSARY, "new"), ("tokyo", Trigger.WORK_ANNIVERSARY, "new")]
     # Midnight of the day where each user is: New York on summer time (04:00Z), Tokyo (15:00Z the day before).
     assert [e.start_at for e in made] == [utc("2026-03-10T04:00:00Z"), utc("2026-03-09T15:00:00Z")]
     again = store.enroll_anniversaries("q", "2026-03-10")
-    assert [(o.outcome, o.existing_id) for o in again] == [("already_enrolled", e.id) for e in made]
+    assert [(o.user_id, o.outcome, o.existing_id) for o in again] == [
+        (e.user_id, "already_enrolled", e.id) for e in made]
+    # As the core's JSON: the outcome's object with the user's id.
+    assert [o.to_dict() for o in again] == [
+        {"outcome": "already_enrolled", "existing_id": e.id, "user_id": e.user_id} for e in made]
+    assert outcomes[0].to_dict()["user_id"] == "newyork" and outcomes[0].to_dict()["enrollment"]["user_id"] == "newyork"
     store.set_time("2026-03-10T05:00:00Z")
     assert sorted(store.start_due()) == sorted(e.id for e in made)
     store.cancel(made[0].id)
     assert [o.outcome for o in store.enroll_anniversaries("q", "2026-03-10")] == ["already_enrolled"] * 2
     [leap] = store.enroll_anniversaries("crs", "2027-02-28")
     assert leap.enrollment is not None and leap.enrollment.user_id == "leap" and leap.enrollment.status == "active"
+    assert leap.user_id == "leap"
     assert store.enroll_anniversaries("crs", "2028-02-28") == []  # 2028 has a 29th
     with pytest.raises(enrollkit.PermissionDeniedError):
         store.enroll_anniversaries("q", "2026-03-10", actor=Actor.learner("tokyo"))
@@ -649,6 +817,7 @@ def test_enroll_many(store: Store) -> None:
     again = store.enroll_many(rows[:1], mode="best_effort")
     assert again[0].outcome == "already_enrolled" and again[0].existing_id == out[0].enrollment.id  # type: ignore[union-attr]
     assert again[0].to_dict() == {"outcome": "already_enrolled", "existing_id": again[0].existing_id}
+    assert {o.user_id for o in out} == {None}  # enroll_many's rows name no user; anniversaries do
     with pytest.raises(enrollkit.ValidationError):
         store.enroll_many(rows, mode="sometimes")
 

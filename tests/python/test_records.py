@@ -42,7 +42,7 @@ T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 RECORDS = [User, StepSchedule, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel,
            ProgramReport, EnrollOutcome, Claim, Page]
 # Keys to_dict() leaves out when they are absent, as the core's JSON does.
-OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "hire_date"}
+OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "hire_date", "user_id"}
 
 
 @pytest.fixture
@@ -73,8 +73,11 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
     outcomes = store.enroll_many([{"user_id": "u2", "program_id": "crs"}, {"user_id": "u1", "program_id": "crs"},
                                   {"user_id": "ghost", "program_id": "crs"}], mode="best_effort")
     report = store.report("trk")
+    store.upsert_user(User(id="vet", hire_date="2020-01-15"))
+    anniversaries = store.enroll_anniversaries("crs", "2026-01-15") + store.enroll_anniversaries("crs", "2026-01-15")
     store.enroll("u2", "drip")
     claims = store.claim_due("w1", 10, 60)
+    due = store.due()
     drip = store.get_program("drip").steps
     return {
         User: store.list_users(),
@@ -88,8 +91,8 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
         Event: store.history(t.id),
         StepFunnel: report.steps,
         ProgramReport: [report],
-        EnrollOutcome: outcomes,
-        Claim: claims,
+        EnrollOutcome: outcomes + anniversaries,
+        Claim: claims + due,
         Page: [store.list_page(per_page=1), store.list_page()],
     }
 
@@ -235,6 +238,27 @@ def test_constructors() -> None:
         Program(id="p", kind="course", title="T", state="active", steps=[{"id": "s"}])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         EnrollOutcome("failed", error=ValueError("x"))  # type: ignore[arg-type]
+
+
+def test_enroll_outcomes_name_a_user_only_when_given_one() -> None:
+    e = Enrollment(id="e", user_id="u1", program_id="p", kind="course", status="active", trigger="work_anniversary",
+                   enrolled_at=T0, updated_at=T0)
+    created = EnrollOutcome("created", e, user_id="u1")
+    assert created.user_id == "u1" and EnrollOutcome("created", e).user_id is None
+    assert created.to_dict() == {"outcome": "created", "enrollment": e.to_dict(), "user_id": "u1"}
+    assert "user_id" not in EnrollOutcome("created", e).to_dict()  # enroll_many's JSON, unchanged
+    assert created != EnrollOutcome("created", e) and created != EnrollOutcome("created", e, user_id="u2")
+    assert created == EnrollOutcome(outcome="created", enrollment=e, user_id="u1")
+    assert EnrollOutcome.from_dict(created.to_dict()) == created and pickle.loads(pickle.dumps(created)) == created
+    assert EnrollOutcome.from_dict({"outcome": "created", "enrollment": e.to_dict()}).user_id is None
+    assert repr(created).endswith(", user_id='u1')")
+    seen = EnrollOutcome("already_enrolled", existing_id="e", user_id="u1")
+    assert seen.to_dict() == {"outcome": "already_enrolled", "existing_id": "e", "user_id": "u1"}
+    assert EnrollOutcome.from_dict({"user_id": "u1", "outcome": "already_enrolled", "existing_id": "e"}) == seen
+    failed = EnrollOutcome("failed", error=enrollkit.NotFoundError("no", {"code": "not_found"}), user_id="u1")
+    assert pickle.loads(pickle.dumps(failed)) == failed and failed.to_dict()["user_id"] == "u1"
+    with pytest.raises(TypeError):
+        EnrollOutcome("created", user_id=5)  # type: ignore[arg-type]
 
 
 def test_step_schedules() -> None:

@@ -87,7 +87,12 @@ class PyAdapter:
         if op == "fail":
             return s.fail(a["id"], a["reason"], get("message"), actor=actor)
         if op == "claim_due":
-            return s.claim_due(a["worker"], get("limit", 100), timedelta(milliseconds=get("lease_ms", 60000)))
+            return s.claim_due(a["worker"], get("limit", 100), timedelta(milliseconds=get("lease_ms", 60000)),
+                               program_id=get("program_id"))
+        if op == "due":
+            return s.due(program_id=get("program_id"), until=get("until"), limit=get("limit", 100), actor=actor)
+        if op == "renew_claim":
+            return s.renew_claim(a["worker"], a["id"], timedelta(milliseconds=get("lease_ms", 60000)))
         if op == "complete_claim":
             options = {k: a[k] for k in ("destination_type", "result", "reason", "message") if k in a}
             if "result_json" in a:
