@@ -48,6 +48,7 @@ fn one_program(db: &Path, n: usize) -> enrollkit::Result<Store> {
         self_enrollment: false,
         steps: vec![step("one"), step("two"), step("three")],
         assessment: None,
+        policy: Default::default(),
     })?;
     for range in chunks(n) {
         let users: Vec<User> = range

@@ -233,6 +233,10 @@ pub struct UserArgs {
     /// The hire date, YYYY-MM-DD (work anniversaries).
     #[arg(long)]
     pub hire_date: Option<String>,
+    /// A partnership the user belongs to (repeat for several): a partner user's
+    /// certification enrollments name one of them (`enroll --partnership`).
+    #[arg(long = "partnership", value_name = "ID")]
+    pub partnerships: Vec<String>,
 }
 
 /// `program add|update|show|list`, run by `commands::programs`.

@@ -92,6 +92,7 @@ pub fn run(path: &Path, users: usize) -> Result<Summary, Error> {
                 1 + i % 12,
                 1 + i % 28
             )),
+            partnerships: Vec::new(),
         })?;
     }
     let program = |id: &str, kind, title: &str, steps, assessment| ProgramSpec {
@@ -103,6 +104,7 @@ pub fn run(path: &Path, users: usize) -> Result<Summary, Error> {
         self_enrollment: true,
         steps,
         assessment,
+        policy: Default::default(),
     };
     store.create_program(&program(
         "crs_rust101",

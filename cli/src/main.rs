@@ -8,7 +8,7 @@
 //! | 0 | success |
 //! | 1 | the command ran and found problems (`check` violations, refused `import` lines) |
 //! | 2 | usage error (bad arguments, unreadable input file) |
-//! | 3 | refused by the rules or bad input (`not_found`, `already_enrolled`, `invalid_transition`, `permission_denied`, `validation`, `conflict`, `program_not_active`, `attempt_limit_reached`) |
+//! | 3 | refused by the rules or bad input (`not_found`, `already_enrolled`, `invalid_transition`, `permission_denied`, `validation`, `conflict`, `program_not_active`, `attempt_limit_reached`, `enrollment_closed`, `prerequisites_not_met`, `program_full`) |
 //! | 4 | storage failure (`busy`, `storage`, `corrupt`, `schema_too_new`) |
 //!
 //! Layout: `args` holds the clap definitions (the help text), `commands` runs each subcommand

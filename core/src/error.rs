@@ -35,11 +35,17 @@ pub enum ErrorCode {
     Corrupt,
     /// `storage` (7211).
     Storage,
+    /// `enrollment_closed` (7212).
+    EnrollmentClosed,
+    /// `prerequisites_not_met` (7213).
+    PrerequisitesNotMet,
+    /// `program_full` (7214).
+    ProgramFull,
 }
 
 impl ErrorCode {
     /// Every code, in the order of their numbers.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::NotFound,
         ErrorCode::AlreadyEnrolled,
         ErrorCode::InvalidTransition,
@@ -52,6 +58,9 @@ impl ErrorCode {
         ErrorCode::SchemaTooNew,
         ErrorCode::Corrupt,
         ErrorCode::Storage,
+        ErrorCode::EnrollmentClosed,
+        ErrorCode::PrerequisitesNotMet,
+        ErrorCode::ProgramFull,
     ];
 
     /// The stable text of the code.
@@ -69,6 +78,9 @@ impl ErrorCode {
             ErrorCode::SchemaTooNew => "schema_too_new",
             ErrorCode::Corrupt => "corrupt",
             ErrorCode::Storage => "storage",
+            ErrorCode::EnrollmentClosed => "enrollment_closed",
+            ErrorCode::PrerequisitesNotMet => "prerequisites_not_met",
+            ErrorCode::ProgramFull => "program_full",
         }
     }
 
@@ -213,6 +225,50 @@ pub enum Error {
     /// Any other SQLite or I/O failure: disk full, read-only file, ... (code `storage`).
     #[error("storage error: {0}")]
     Storage(#[source] Failure),
+
+    /// The program's enrollment window is not open: it opens later, or has closed (code
+    /// `enrollment_closed`).
+    #[error("{}", window_message(program_id, *opens_at, *closed_at))]
+    EnrollmentClosed {
+        /// The program.
+        program_id: String,
+        /// When enrolling opens, if it has not yet.
+        opens_at: Option<crate::Timestamp>,
+        /// When enrolling closed, if it has.
+        closed_at: Option<crate::Timestamp>,
+    },
+
+    /// The user has not completed every program this one requires (code
+    /// `prerequisites_not_met`).
+    #[error("enrolling in {program_id} needs {} completed first", missing.join(", "))]
+    PrerequisitesNotMet {
+        /// The program.
+        program_id: String,
+        /// The required programs the user has not completed, in the program's order.
+        missing: Vec<String>,
+    },
+
+    /// Every seat of the program is taken and it has no waitlist (code `program_full`).
+    #[error("program {program_id} is full: {capacity} seats, all taken")]
+    ProgramFull {
+        /// The program.
+        program_id: String,
+        /// Its capacity.
+        capacity: u32,
+    },
+}
+
+/// [`Error::EnrollmentClosed`]'s message.
+fn window_message(
+    program_id: &str,
+    opens_at: Option<crate::Timestamp>,
+    closed_at: Option<crate::Timestamp>,
+) -> String {
+    match (opens_at, closed_at) {
+        (Some(opens), _) => format!("enrollment in {program_id} opens at {opens}"),
+        (None, Some(closed)) => format!("enrollment in {program_id} closed at {closed}"),
+        (None, None) => format!("enrollment in {program_id} is closed"),
+    }
 }
 
 /// What failed in a `busy`, `corrupt` or `storage` [`Error`]: a description, and the error it
@@ -339,6 +395,9 @@ impl Error {
             Error::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
             Error::Corrupt(_) => ErrorCode::Corrupt,
             Error::Storage(_) => ErrorCode::Storage,
+            Error::EnrollmentClosed { .. } => ErrorCode::EnrollmentClosed,
+            Error::PrerequisitesNotMet { .. } => ErrorCode::PrerequisitesNotMet,
+            Error::ProgramFull { .. } => ErrorCode::ProgramFull,
         }
     }
 
@@ -376,6 +435,19 @@ impl Error {
             Error::SchemaTooNew { found, supported } => {
                 json!({ "found": found, "supported": supported })
             }
+            Error::EnrollmentClosed {
+                program_id,
+                opens_at,
+                closed_at,
+            } => json!({ "program_id": program_id, "opens_at": opens_at, "closed_at": closed_at }),
+            Error::PrerequisitesNotMet {
+                program_id,
+                missing,
+            } => json!({ "program_id": program_id, "missing": missing }),
+            Error::ProgramFull {
+                program_id,
+                capacity,
+            } => json!({ "program_id": program_id, "capacity": capacity }),
             _ => json!({}),
         };
         if let (Some(out), serde_json::Value::Object(extra)) = (out.as_object_mut(), extra) {

@@ -22,6 +22,7 @@
 //!         Step { id: "survey".into(), step_type: "survey".into(), title: "Survey".into(), learner_completable: true, schedule: None },
 //!     ],
 //!     assessment: None,
+//!     policy: Default::default(),
 //! })?;
 //! let e = store.enroll(&Actor::System, &EnrollRequest::new("usr_jane", "wf_onboarding"))?;
 //! for step in ["welcome", "survey"] {
@@ -91,10 +92,11 @@ pub use domain::model::{
     ProgramSpec, ProgramState, Status, Step, StepChange, StepProgress, StepStatus, Trigger, User,
     UserRef,
 };
+pub use domain::policy::{Deadline, Policy};
 pub use domain::schedule::{Anchor, DelayUnit, LocalTime, StepSchedule};
 pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp, TIMESTAMP_SERDE_NAME};
 pub use domain::validate::parse_result;
-pub use domain::{lifecycle, model, schedule, time, validate};
+pub use domain::{lifecycle, model, policy, schedule, time, validate};
 pub use error::{Error, ErrorCode, Failure, Result};
 pub use sqlite::SCHEMA_VERSION;
 pub use storage::{Durability, OpenOptions};

@@ -442,8 +442,8 @@ pub(crate) trait Write: Read {
 
     /// The user a new enrollment is for, as [`Read::user`] finds them, kept from being deleted
     /// until the transaction ends (the enrollment names them). A backend may leave empty the
-    /// fields an enrollment does not take (all but `id` and `timezone`), which saves reading
-    /// them for every row of a bulk enrollment.
+    /// fields an enrollment does not take (all but `id`, `timezone` and `partnerships`), which
+    /// saves reading them for every row of a bulk enrollment.
     fn enrolling_user(&mut self, by: &UserRef) -> Result<User>;
 
     /// Says that the next reads will ask for these `(user id, program id)` pairs: each user
@@ -474,6 +474,10 @@ pub(crate) trait Write: Read {
         user_id: &str,
         program_id: &str,
     ) -> Result<(Option<Prior>, Option<Prior>)>;
+
+    /// Which of `programs` the user has completed (has a `completed` enrollment in), in no
+    /// particular order: an enrollment's prerequisites.
+    fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>>;
 
     /// Whether an enrollment, current or deleted, has this id.
     fn enrollment_id_used(&mut self, id: &str) -> Result<bool>;
@@ -576,6 +580,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// `steps_total` 0), else `None` (it must read it), and returns the enrollment as it
     /// wrote it, which this returns once committed.
     fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
+}
+
+/// A program's policies as the SQL backends store them (`programs.policy_json`): JSON, or NULL
+/// for none.
+pub(crate) fn policy_json(policy: &crate::Policy) -> Result<Option<String>> {
+    Ok((!policy.is_empty())
+        .then(|| serde_json::to_string(policy))
+        .transpose()?)
 }
 
 /// Which scheduled work a query of the SQL backends asks for: [`Read::scheduled_work`]

@@ -114,6 +114,7 @@ fn sigkill_never_loses_an_acknowledged_operation() {
                 self_enrollment: false,
                 steps: vec![],
                 assessment: None,
+                policy: Default::default(),
             })
             .unwrap();
     }

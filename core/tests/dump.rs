@@ -41,6 +41,7 @@ fn populated() -> Store {
         self_enrollment: true,
         steps,
         assessment,
+        policy: Default::default(),
     };
     s.create_program(&spec("crs", Kind::Course, vec![], None))
         .unwrap();
@@ -474,6 +475,7 @@ fn backup_copies_a_consistent_database_while_writing() {
             self_enrollment: false,
             steps: vec![],
             assessment: None,
+            policy: Default::default(),
         })
         .unwrap();
     let writer = {

@@ -90,6 +90,7 @@ fn setup(postgres: bool) -> (Store, Arc<ManualClock>) {
         self_enrollment: true,
         steps,
         assessment,
+        policy: Default::default(),
     };
     let quiz = Some(Assessment {
         passing_score: 60.0,

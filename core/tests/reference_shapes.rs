@@ -86,6 +86,7 @@ fn track_enrollee_matches_the_reference_example() {
             groups: vec!["Engineering".into(), "Backend".into()],
             timezone: Some("America/New_York".into()),
             hire_date: None,
+            partnerships: vec![],
         })
         .unwrap();
     store
@@ -104,6 +105,7 @@ fn track_enrollee_matches_the_reference_example() {
                 step("step_5", "message", "Week two", false),
             ],
             assessment: None,
+            policy: Default::default(),
         })
         .unwrap();
     let mut req = EnrollRequest::new("user_abc123", "wf_abc123");
@@ -214,6 +216,7 @@ fn certification_enrollment_has_the_reference_fields() {
                 passing_score: 70.0,
                 max_attempts: None,
             }),
+            policy: Default::default(),
         })
         .unwrap();
     let mut req = EnrollRequest::new("u1", "cert");

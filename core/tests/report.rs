@@ -48,6 +48,7 @@ fn a_track_report_counts_every_enrollment_once_and_funnels_its_steps() {
             self_enrollment: false,
             steps: vec![step("hello", false), step("survey", true)],
             assessment: None,
+            policy: Default::default(),
         })
         .unwrap();
     let sys = Actor::System;

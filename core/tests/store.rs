@@ -231,13 +231,26 @@ fn a_long_foreign_lock_is_a_busy_error_and_changes_nothing() {
 
 #[test]
 fn error_codes_are_stable_and_complete() {
-    assert_eq!(ErrorCode::ALL.len(), 12);
+    assert_eq!(ErrorCode::ALL.len(), 15);
     let samples = [
         Error::Busy("x".into()),
         Error::Storage("x".into()),
         Error::Corrupt("x".into()),
         Error::Conflict("x".into()),
         Error::PermissionDenied("x".into()),
+        Error::EnrollmentClosed {
+            program_id: "p".into(),
+            opens_at: None,
+            closed_at: Some(Timestamp::from_millis(0)),
+        },
+        Error::PrerequisitesNotMet {
+            program_id: "p".into(),
+            missing: vec!["q".into()],
+        },
+        Error::ProgramFull {
+            program_id: "p".into(),
+            capacity: 1,
+        },
     ];
     for e in samples {
         assert!(ErrorCode::ALL.contains(&e.code()));
@@ -640,6 +653,7 @@ fn check_finds_every_broken_invariant_and_names_the_enrollment() {
                 passing_score: 90.0,
                 max_attempts: None,
             }),
+            policy: Default::default(),
         })
         .unwrap();
     let e = store

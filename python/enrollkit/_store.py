@@ -113,6 +113,7 @@ class Store:
         create: bool = True,
         manual_clock: bool = False,
         read_only: bool = False,
+        owner_only: bool = True,
     ) -> None:
         """Opens (creating or upgrading as needed) the database at ``path``; ``None`` opens a
         private in-memory database.
@@ -129,6 +130,10 @@ class Store:
                 read works, every write raises ``StorageError``, and the file is never
                 created nor upgraded. Without it, opening a file that cannot be written
                 raises ``StorageError``. In-memory stores refuse it (``ValidationError``).
+            owner_only: a database file this store creates (with its WAL and shared-memory
+                files, and the copies ``backup`` writes) is readable and writable by its owner
+                only (mode 0600, whatever the umask); ``False`` gives new files SQLite's 0644
+                less the umask. Files that exist keep their mode.
         """
         p = None if path is None else _path("path", path)
         if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, Real):
@@ -139,7 +144,13 @@ class Store:
 
             raise ValidationError("invalid busy_timeout: must be 0 to 86400 seconds", {"field": "busy_timeout"})
         self._native: _enrollkit.Store = _enrollkit.Store(
-            p, bool(durable), int(timeout * 1000), bool(create), bool(manual_clock), bool(read_only)
+            p,
+            bool(durable),
+            int(timeout * 1000),
+            bool(create),
+            bool(manual_clock),
+            bool(read_only),
+            bool(owner_only),
         )
 
     @classmethod

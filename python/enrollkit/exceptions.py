@@ -12,7 +12,7 @@ not_found user nobody
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, Optional, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Type, Union
 
 __all__ = [
     "EnrollkitError",
@@ -28,6 +28,9 @@ __all__ = [
     "SchemaTooNewError",
     "CorruptError",
     "StorageError",
+    "EnrollmentClosedError",
+    "PrerequisitesNotMetError",
+    "ProgramFullError",
     "ERRORS",
 ]
 
@@ -180,6 +183,59 @@ class StorageError(EnrollkitError):
     code = "storage"
 
 
+class EnrollmentClosedError(EnrollkitError):
+    """The program's enrollment window is not open: it opens later, or has closed."""
+
+    code = "enrollment_closed"
+
+    @property
+    def program_id(self) -> Optional[str]:
+        """The program."""
+        return self._detail("program_id")  # type: ignore[no-any-return]
+
+    @property
+    def opens_at(self) -> Optional[str]:
+        """When enrolling opens (RFC 3339), if it has not yet."""
+        return self._detail("opens_at")  # type: ignore[no-any-return]
+
+    @property
+    def closed_at(self) -> Optional[str]:
+        """When enrolling closed (RFC 3339), if it has."""
+        return self._detail("closed_at")  # type: ignore[no-any-return]
+
+
+class PrerequisitesNotMetError(EnrollkitError):
+    """The user has not completed every program this one requires."""
+
+    code = "prerequisites_not_met"
+
+    @property
+    def program_id(self) -> Optional[str]:
+        """The program."""
+        return self._detail("program_id")  # type: ignore[no-any-return]
+
+    @property
+    def missing(self) -> List[str]:
+        """The required programs the user has not completed, in the program's order."""
+        return list(self._detail("missing") or [])
+
+
+class ProgramFullError(EnrollkitError):
+    """Every seat of the program is taken and it has no waitlist."""
+
+    code = "program_full"
+
+    @property
+    def program_id(self) -> Optional[str]:
+        """The program."""
+        return self._detail("program_id")  # type: ignore[no-any-return]
+
+    @property
+    def capacity(self) -> Optional[int]:
+        """The program's capacity."""
+        return self._detail("capacity")  # type: ignore[no-any-return]
+
+
 ERRORS: Dict[str, Type[EnrollkitError]] = {
     cls.code: cls
     for cls in (
@@ -195,6 +251,9 @@ ERRORS: Dict[str, Type[EnrollkitError]] = {
         SchemaTooNewError,
         CorruptError,
         StorageError,
+        EnrollmentClosedError,
+        PrerequisitesNotMetError,
+        ProgramFullError,
     )
 }
 """The exception class for each error code."""

@@ -109,6 +109,9 @@ pub(crate) fn exception_class(code: ErrorCode) -> &'static str {
         ErrorCode::SchemaTooNew => "SchemaTooNewError",
         ErrorCode::Corrupt => "CorruptError",
         ErrorCode::Storage => "StorageError",
+        ErrorCode::EnrollmentClosed => "EnrollmentClosedError",
+        ErrorCode::PrerequisitesNotMet => "PrerequisitesNotMetError",
+        ErrorCode::ProgramFull => "ProgramFullError",
     }
 }
 

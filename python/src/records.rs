@@ -261,14 +261,14 @@ impl User {
 
 record!(User,
     attrs: ["id", "email", "display_name", "external_id", "department", "location", "manager_id",
-            "groups", "timezone", "hire_date"],
+            "groups", "timezone", "hire_date", "partnerships"],
     fields: ["id", "email", "display_name", "external_id", "department", "location",
-             "manager_id", "groups", "timezone", "hire_date"],
+             "manager_id", "groups", "timezone", "hire_date", "partnerships"],
     nested: flat, {
     #[new]
     #[pyo3(signature = (id, email=None, display_name=None, external_id=None, department=None,
                         location=None, manager_id=None, groups=Vec::new(), timezone=None,
-                        hire_date=None))]
+                        hire_date=None, partnerships=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         id: String,
@@ -281,6 +281,7 @@ record!(User,
         groups: Vec<String>,
         timezone: Option<String>,
         hire_date: Option<String>,
+        partnerships: Vec<String>,
     ) -> Self {
         User {
             inner: enrollkit::User {
@@ -294,6 +295,7 @@ record!(User,
                 groups,
                 timezone,
                 hire_date,
+                partnerships,
             },
         }
     }
@@ -356,6 +358,13 @@ record!(User,
     #[getter]
     fn hire_date(&self) -> Option<&str> {
         self.inner.hire_date.as_deref()
+    }
+
+    /// The partnerships the user belongs to (ids): a partner user's certification enrollments
+    /// name one of them.
+    #[getter]
+    fn partnerships(&self) -> Vec<String> {
+        self.inner.partnerships.clone()
     }
 });
 
@@ -669,6 +678,7 @@ record!(Program,
                 self_enrollment,
                 steps: steps.iter().map(|s| s.get().inner.clone()).collect(),
                 assessment: assessment.map(|a| a.get().inner),
+                policy: Default::default(),
             },
             created_at: opt_time_arg(created_at, "created_at")?,
             updated_at: opt_time_arg(updated_at, "updated_at")?,

@@ -247,6 +247,7 @@ static USER_FIELDS: Names = Names::new(&[
     "groups",
     "timezone",
     "hire_date",
+    "partnerships",
 ]);
 
 /// A user from a `User` record or a mapping of its fields (`id` required).
@@ -269,6 +270,7 @@ pub(crate) fn user(value: &Bound<'_, PyAny>) -> Result<User, Refusal> {
             Ok(f @ "groups") => user.groups = doc.strings(f, &v)?,
             Ok(f @ "timezone") => user.timezone = doc.opt_string(f, &v)?,
             Ok(f @ "hire_date") => user.hire_date = doc.opt_string(f, &v)?,
+            Ok(f @ "partnerships") => user.partnerships = doc.strings(f, &v)?,
             other => return Err(doc.unknown(key_text(&other), &USER_FIELDS)),
         }
         Ok(())

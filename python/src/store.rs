@@ -111,7 +111,8 @@ impl Store {
 #[pymethods]
 impl Store {
     #[new]
-    #[pyo3(signature = (path=None, durability_full=false, busy_timeout_ms=5000, create=true, manual_clock=false, read_only=false))]
+    #[pyo3(signature = (path=None, durability_full=false, busy_timeout_ms=5000, create=true, manual_clock=false, read_only=false, owner_only=true))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: Option<String>,
@@ -120,10 +121,12 @@ impl Store {
         create: bool,
         manual_clock: bool,
         read_only: bool,
+        owner_only: bool,
     ) -> PyResult<Self> {
         let mut options = OpenOptions::new()
             .create(create)
             .read_only(read_only)
+            .owner_only(owner_only)
             .busy_timeout(Duration::from_millis(busy_timeout_ms));
         if durability_full {
             options = options.durability(enrollkit::Durability::Full);

@@ -162,6 +162,21 @@ def test_read_only(tmp_path: "os.PathLike[str]") -> None:
         Store(None, read_only=True)
 
 
+def test_new_files_are_the_owners_only(tmp_path: "os.PathLike[str]") -> None:
+    old = os.umask(0o022)
+    try:
+        for name, owner_only, expected in [("private", True, 0o600), ("shared", False, 0o644)]:
+            path = os.path.join(tmp_path, f"{name}.db")
+            with Store(path, owner_only=owner_only) as s:
+                s.upsert_user(User(id="u1"))
+                modes = [os.stat(path + suffix).st_mode & 0o777 for suffix in ("", "-wal", "-shm")]
+                s.backup(os.path.join(tmp_path, f"{name}.backup"))
+            modes.append(os.stat(os.path.join(tmp_path, f"{name}.backup")).st_mode & 0o777)
+            assert modes == [expected] * 4, name
+    finally:
+        os.umask(old)
+
+
 def test_open_errors(tmp_path: "os.PathLike[str]") -> None:
     with pytest.raises(enrollkit.StorageError):
         Store(os.path.join(tmp_path, "missing.db"), create=False)

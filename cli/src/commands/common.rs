@@ -39,7 +39,10 @@ pub fn exit_code(e: &Error) -> u8 {
         | ErrorCode::Validation
         | ErrorCode::Conflict
         | ErrorCode::ProgramNotActive
-        | ErrorCode::AttemptLimitReached => 3,
+        | ErrorCode::AttemptLimitReached
+        | ErrorCode::EnrollmentClosed
+        | ErrorCode::PrerequisitesNotMet
+        | ErrorCode::ProgramFull => 3,
     }
 }
 

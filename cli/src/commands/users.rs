@@ -23,6 +23,7 @@ pub fn add(cli: &Cli, out: &Out, a: &UserArgs) -> Outcome {
         manager_id: a.manager.clone(),
         groups: a.groups.clone(),
         timezone: a.timezone.clone(),
+        partnerships: a.partnerships.clone(),
         hire_date: a.hire_date.clone(),
     };
     out.record(&store.upsert_user(&user)?);

@@ -191,6 +191,28 @@ fn enrolled_event<'a>(e: &Enrollment, actor: &'a Actor, at: Timestamp) -> NewEve
     }
 }
 
+/// Refuses prerequisites that name a program that does not exist (`not_found`), or that would
+/// make a program require itself through others (`validation`): nobody could ever enroll.
+fn check_prerequisite_programs(tx: &mut dyn Write, spec: &ProgramSpec) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let mut next: Vec<String> = spec.policy.prerequisites.clone();
+    while let Some(id) = next.pop() {
+        if id == spec.id {
+            return Err(Error::validation(
+                "prerequisites",
+                format!(
+                    "program {} would require itself through its prerequisites",
+                    spec.id
+                ),
+            ));
+        }
+        if seen.insert(id.clone()) {
+            next.extend(tx.program(&id)?.policy.prerequisites.iter().cloned());
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn check_limit(limit: u32) -> Result<()> {
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::validation(
@@ -303,6 +325,7 @@ impl Store {
                     spec.id
                 )));
             }
+            check_prerequisite_programs(tx, spec)?;
             tx.write_program(spec, tx.now(), true)?;
             tx.program(&spec.id)
         })
@@ -333,6 +356,7 @@ impl Store {
                     spec.id
                 )));
             }
+            check_prerequisite_programs(tx, spec)?;
             tx.write_program(spec, tx.now(), steps_changed)?;
             tx.program(&spec.id)
         })
@@ -401,6 +425,12 @@ impl Store {
         }
         let program = &call.programs[&req.program_id];
         let (open, latest) = tx.prior_enrollments(&user.id, &program.id)?;
+        let prerequisites = &program.policy.prerequisites;
+        let completed = if prerequisites.is_empty() || req.override_prerequisites.is_some() {
+            Vec::new()
+        } else {
+            tx.completed_programs(&user.id, prerequisites)?
+        };
         let id = match given {
             Some(id) => id.into_owned(),
             None => self.ids.next(now, &mut call.random)?,
@@ -413,6 +443,7 @@ impl Store {
             id,
             open.as_ref(),
             latest.as_ref(),
+            &completed,
             now,
         )?;
         if req.id.is_some() && tx.enrollment_id_used(&e.id)? {
@@ -422,7 +453,7 @@ impl Store {
             )));
         }
         if let Some(pending) = call.pending.as_mut() {
-            if e.is_untouched() {
+            if e.is_untouched() && req.override_prerequisites.is_none() {
                 pending.push(e.clone());
                 if pending.len() == tx.batch_rows() {
                     call.write_pending(tx, actor)?;
@@ -435,8 +466,14 @@ impl Store {
         // failure is not this row's refusal (the enrollment would stay without its event), so
         // it fails the whole call.
         inserted(&e, tx.insert_enrollment(&e)?)?;
-        tx.append_event(&e, enrolled_event(&e, actor, now))
-            .map_err(Error::into_storage)?;
+        let mut event = enrolled_event(&e, actor, now);
+        if let Some(why) = &req.override_prerequisites {
+            event.reason = Some(format!(
+                "{}; prerequisites overridden: {why}",
+                e.trigger.as_str()
+            ));
+        }
+        tx.append_event(&e, event).map_err(Error::into_storage)?;
         Ok(e)
     }
 

@@ -24,6 +24,7 @@ use crate::storage::{Backend, Read, Write, WriteMode};
 /// store.create_program(&ProgramSpec {
 ///     id: "crs_1".into(), kind: Kind::Course, title: "Rust 101".into(), description: None,
 ///     state: ProgramState::Active, self_enrollment: true, steps: vec![], assessment: None,
+///     policy: Default::default(),
 /// })?;
 /// let e = store.enroll(&Actor::Learner("usr_1".into()), &EnrollRequest::new("usr_1", "crs_1"))?;
 /// let e = store.set_progress(&Actor::Learner("usr_1".into()), &e.id, 100.0)?;

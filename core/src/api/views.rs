@@ -73,7 +73,7 @@ impl Store {
     /// # store.upsert_user(&User { id: "u".into(), ..User::default() })?;
     /// # store.create_program(&ProgramSpec { id: "c".into(), kind: Kind::Course, title: "C".into(),
     /// #     description: None, state: ProgramState::Active, self_enrollment: false, steps: vec![],
-    /// #     assessment: None })?;
+    /// #     assessment: None, policy: Default::default() })?;
     /// let e = store.enroll(&Actor::Admin, &EnrollRequest::new("u", "c"))?;
     /// let json = store.render(&Actor::Admin, &e.id, View::Course)?;
     /// assert_eq!(json["status"], "active");

@@ -143,9 +143,15 @@ pub fn already_enrolled(kind: Kind, user_id: &str, program_id: &str, blocking: &
 
 /// Decides whether `req` may create an enrollment and builds it.
 ///
-/// `open` is the user's open enrollment in the program if any; `latest` their most recent one.
-/// The caller has validated the request's fields and resolved `user`, of which only `id` and
-/// `timezone` are read (the store passes a user with just those two fields).
+/// `open` is the user's open enrollment in the program if any; `latest` their most recent one;
+/// `completed` the program's prerequisites the user has completed (read only when it has some
+/// and they are not overridden). The caller has validated the request's fields and resolved
+/// `user`, of which only `id`, `timezone` and `partnerships` are read (the store passes a user
+/// with just those fields).
+///
+/// The program's policies are checked here: its enrollment window (`enrollment_closed`), a
+/// partner user's partnership (certifications), and its prerequisites
+/// (`prerequisites_not_met`, unless an admin overrides them with a reason).
 #[allow(clippy::too_many_arguments)]
 pub fn enroll(
     actor: &Actor,
@@ -155,6 +161,7 @@ pub fn enroll(
     id: String,
     open: Option<&Prior>,
     latest: Option<&Prior>,
+    completed: &[String],
     now: Timestamp,
 ) -> Result<Enrollment> {
     match actor {
@@ -177,6 +184,7 @@ pub fn enroll(
             state: program.state.as_str().to_owned(),
         });
     }
+    program.policy.check_window(&program.id, now)?;
     check_runnable(program.kind, program.state, &program.steps)?;
     if program.kind != Kind::Track {
         if req.start_at.is_some() {
@@ -196,6 +204,8 @@ pub fn enroll(
     if let Some(b) = blocking {
         return Err(already_enrolled(program.kind, &user.id, &program.id, b));
     }
+    check_partnership(program, user, req)?;
+    check_prerequisites(actor, program, req, completed)?;
     let trigger = req.trigger.unwrap_or(match actor {
         Actor::Learner(_) => Trigger::SelfJoin,
         Actor::Admin => Trigger::ManualUserTrigger,
@@ -238,6 +248,74 @@ pub fn enroll(
     .enrollment();
     schedule::reschedule(program, &mut e, &[]);
     Ok(e)
+}
+
+/// A partner user (one with partnerships) enrolls in a certification in the context of one of
+/// their partnerships (the certification reference: "required for partner users"); other
+/// users may give a partnership or none, as before.
+fn check_partnership(program: &Program, user: &User, req: &EnrollRequest) -> Result<()> {
+    if program.kind != Kind::Certification || user.partnerships.is_empty() {
+        return Ok(());
+    }
+    match &req.partnership_id {
+        Some(p) if user.partnerships.contains(p) => Ok(()),
+        Some(p) => Err(Error::validation(
+            "partnership_id",
+            format!(
+                "{p} is not one of partner user {}'s partnerships ({})",
+                user.id,
+                user.partnerships.join(", ")
+            ),
+        )),
+        None => Err(Error::validation(
+            "partnership_id",
+            format!(
+                "user {} is a partner user: a certification enrollment names one of their \
+                 partnerships ({})",
+                user.id,
+                user.partnerships.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Refuses an enrollment whose user has not completed every prerequisite of the program
+/// (`completed`: those they have), unless an admin overrides them with a reason.
+fn check_prerequisites(
+    actor: &Actor,
+    program: &Program,
+    req: &EnrollRequest,
+    completed: &[String],
+) -> Result<()> {
+    if let Some(reason) = &req.override_prerequisites {
+        if *actor != Actor::Admin {
+            return Err(Error::PermissionDenied(format!(
+                "overriding prerequisites needs an admin, not {}",
+                actor.label()
+            )));
+        }
+        return validate::text(
+            "override_prerequisites",
+            reason,
+            validate::MAX_TEXT_BYTES,
+            true,
+        );
+    }
+    let missing: Vec<String> = program
+        .policy
+        .prerequisites
+        .iter()
+        .filter(|p| !completed.contains(p))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::PrerequisitesNotMet {
+            program_id: program.id.clone(),
+            missing,
+        })
+    }
 }
 
 /// Refuses an active track without steps. A track runs by delivering its steps: with none it
@@ -847,6 +925,7 @@ mod tests {
                     })
                     .collect(),
                 assessment,
+                policy: Default::default(),
             },
             created_at: t(0),
             updated_at: t(0),
@@ -870,6 +949,7 @@ mod tests {
             "e1".into(),
             None,
             None,
+            &[],
             t(0),
         )
         .unwrap()
@@ -920,6 +1000,7 @@ mod tests {
             "e1".into(),
             None,
             None,
+            &[],
             t(0),
         )
         .unwrap_err();

@@ -8,6 +8,7 @@ pub(crate) mod invariants;
 pub mod lifecycle;
 #[macro_use]
 pub mod model;
+pub mod policy;
 pub mod schedule;
 pub mod time;
 pub mod validate;

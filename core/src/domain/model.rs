@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::policy::Policy;
 use crate::domain::schedule::StepSchedule;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -458,6 +459,10 @@ macro_rules! user_fields {
                 /// anniversaries ([`Store::enroll_anniversaries`](crate::Store::enroll_anniversaries)).
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 hire_date: Option<String> => "hire_date";
+                /// The partnerships the user belongs to (ids): a partner user's certification
+                /// enrollments name one of them (`partnership_id`).
+                #[serde(default)]
+                partnerships: Vec<String> => "partnerships_json" as json;
             }
         }
     };
@@ -530,6 +535,10 @@ pub struct ProgramSpec {
     /// Assessment rules, if the program has an assessment.
     #[serde(default)]
     pub assessment: Option<Assessment>,
+    /// Enrollment policies (windows, deadline, capacity, prerequisites); none by default, and
+    /// then absent from the JSON.
+    #[serde(default, skip_serializing_if = "Policy::is_empty")]
+    pub policy: Policy,
 }
 
 impl ProgramSpec {
@@ -552,6 +561,7 @@ impl ProgramSpec {
             self_enrollment: true,
             steps: vec![],
             assessment: None,
+            policy: Policy::default(),
         }
     }
 }
@@ -602,6 +612,9 @@ pub struct EnrollRequest {
     pub allow_reenroll: bool,
     /// Track only: create the enrollment as part of a batch (`active_batch`).
     pub batch: bool,
+    /// Admin only: enroll although the user has not completed the program's prerequisites;
+    /// the reason, which the history keeps (the `enrolled` event's reason).
+    pub override_prerequisites: Option<String>,
 }
 
 impl EnrollRequest {
@@ -629,6 +642,7 @@ impl EnrollRequest {
             start_at: None,
             allow_reenroll: false,
             batch: false,
+            override_prerequisites: None,
         }
     }
 }

@@ -211,6 +211,15 @@ pub fn user(user: &User) -> Result<()> {
     if let Some(d) = &user.hire_date {
         calendar_date("hire_date", d)?;
     }
+    if user.partnerships.len() > MAX_GROUPS {
+        return Err(Error::validation(
+            "partnerships",
+            format!("more than {MAX_GROUPS} partnerships"),
+        ));
+    }
+    for p in &user.partnerships {
+        id("partnerships", p)?;
+    }
     if let Some(tz) = &user.timezone {
         timezone(tz)?;
     }
@@ -261,6 +270,7 @@ pub fn program(spec: &ProgramSpec) -> Result<()> {
             schedule.validate()?;
         }
     }
+    spec.policy.validate(&spec.id)?;
     if let Some(Assessment {
         passing_score,
         max_attempts,

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("schema/0007_initial.sql")),
     (8, include_str!("schema/0008_step_schedules.sql")),
     (9, include_str!("schema/0009_due_work_by_program.sql")),
+    (10, include_str!("schema/0010_enrollment_policies.sql")),
 ];
 
 /// Connections the pool keeps at most.

@@ -350,7 +350,7 @@ fn user_replace() -> &'static str {
 }
 
 const PROGRAM_COLUMNS: &str = "id, kind, title, description, state, self_enrollment, \
-                               passing_score, max_attempts, created_at, updated_at";
+                               passing_score, max_attempts, created_at, updated_at, policy_json";
 
 fn program(r: &Row) -> Result<Program> {
     let kind: String = r.try_get(1)?;
@@ -360,6 +360,11 @@ fn program(r: &Row) -> Result<Program> {
     let max_attempts = max_attempts
         .map(|m| u32::try_from(m).map_err(|_| bad("max_attempts", m)))
         .transpose()?;
+    let policy: Option<String> = r.try_get(10)?;
+    let policy = match policy {
+        Some(json) => serde_json::from_str(&json).map_err(|_| bad("policy", &json))?,
+        None => crate::Policy::default(),
+    };
     Ok(Program {
         spec: ProgramSpec {
             id: r.try_get(0)?,
@@ -373,6 +378,7 @@ fn program(r: &Row) -> Result<Program> {
                 passing_score,
                 max_attempts,
             }),
+            policy,
         },
         created_at: Timestamp::from_millis(r.try_get(8)?),
         updated_at: Timestamp::from_millis(r.try_get(9)?),
@@ -1424,13 +1430,13 @@ impl Write for Tx<'_> {
         self.programs_changed = true;
         self.run(
             "INSERT INTO programs (id, kind, title, description, state, self_enrollment, \
-             passing_score, max_attempts, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             passing_score, max_attempts, created_at, updated_at, policy_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) \
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
              description = excluded.description, state = excluded.state, \
              self_enrollment = excluded.self_enrollment, \
              passing_score = excluded.passing_score, max_attempts = excluded.max_attempts, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, policy_json = excluded.policy_json",
             &[
                 text(&spec.id),
                 text(spec.kind.as_str()),
@@ -1444,6 +1450,7 @@ impl Write for Tx<'_> {
                     .and_then(|a| a.max_attempts)
                     .map_or(Param::Null, |m| Param::Int(m.into())),
                 Param::Int(now.millis()),
+                crate::storage::policy_json(&spec.policy)?.map_or(Param::Null, Param::String),
             ],
         )?;
         if steps_changed {
@@ -1574,6 +1581,19 @@ impl Write for Tx<'_> {
         };
         let open = priors.iter().find(|p| p.status.is_open()).cloned();
         Ok((open, priors.into_iter().next()))
+    }
+
+    fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {
+        let rows = self.rows(
+            "SELECT DISTINCT program_id FROM enrollments WHERE user_id = $1 AND status = $2 \
+             AND program_id IN (SELECT jsonb_array_elements_text($3::text::jsonb))",
+            &[
+                text(user_id),
+                Param::Int(Status::Completed.code()),
+                Param::String(serde_json::to_string(programs)?),
+            ],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     fn enrollment_id_used(&mut self, id: &str) -> Result<bool> {

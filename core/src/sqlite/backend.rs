@@ -291,6 +291,10 @@ impl Write for Tx<'_> {
         db::prior_enrollments(&mut self.held, user_id, program_id)
     }
 
+    fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {
+        db::completed_programs(self.conn(), user_id, programs)
+    }
+
     fn enrollment_id_used(&mut self, id: &str) -> Result<bool> {
         db::enrollment_id_used(self.conn(), id)
     }

@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema/0007_enrollment_ids_in_uuid_form.sql"),
     include_str!("schema/0008_step_schedules.sql"),
     include_str!("schema/0009_due_work_by_program.sql"),
+    include_str!("schema/0010_enrollment_policies.sql"),
 ];
 
 /// The schema version this build creates and understands (`PRAGMA user_version`).

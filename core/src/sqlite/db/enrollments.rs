@@ -581,6 +581,24 @@ pub(crate) fn scheduled_work(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// [`crate::storage::Write::completed_programs`], from the user's enrollments
+/// (`enrollments_user`).
+pub(crate) fn completed_programs(
+    conn: &Connection,
+    user_id: &str,
+    programs: &[String],
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT program_id FROM enrollments WHERE user_id = ?1 AND status = ?2
+         AND program_id IN (SELECT value FROM json_each(?3))",
+    )?;
+    let programs = serde_json::to_string(programs)?;
+    let rows = stmt.query_map(params![user_id, Status::Completed.code(), programs], |r| {
+        r.get(0)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Ids of scheduled enrollments due to start at `now`, oldest schedule first.
 pub(crate) fn scheduled_starts(
     conn: &Connection,

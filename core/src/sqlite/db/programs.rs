@@ -15,7 +15,7 @@ use super::*;
 macro_rules! program_columns {
     () => {
         "id, kind, title, description, state, self_enrollment, passing_score, max_attempts, \
-         created_at, updated_at"
+         created_at, updated_at, policy_json"
     };
 }
 
@@ -39,6 +39,13 @@ pub(super) const PROGRAM_STEP_COLUMNS: &str = program_step_columns!();
 pub(super) fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
     let passing: Option<f64> = r.get(6)?;
     let max_attempts: Option<u32> = r.get(7)?;
+    let policy: Option<String> = r.get(10)?;
+    let policy = match policy {
+        Some(json) => {
+            serde_json::from_str::<crate::Policy>(&json).map_err(|_| bad_row("policy", json))?
+        }
+        None => crate::Policy::default(),
+    };
     Ok(Program {
         spec: ProgramSpec {
             id: r.get(0)?,
@@ -52,6 +59,7 @@ pub(super) fn program_from_row(r: &Row<'_>) -> rusqlite::Result<Program> {
                 passing_score,
                 max_attempts,
             }),
+            policy,
         },
         created_at: Timestamp::from_millis(r.get(8)?),
         updated_at: Timestamp::from_millis(r.get(9)?),
@@ -137,11 +145,12 @@ pub(crate) fn write_program(
     conn.prepare_cached(concat!(
         "INSERT INTO programs (",
         program_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
          ON CONFLICT (id) DO UPDATE SET
             title = excluded.title, description = excluded.description, state = excluded.state,
             self_enrollment = excluded.self_enrollment, passing_score = excluded.passing_score,
-            max_attempts = excluded.max_attempts, updated_at = excluded.updated_at"
+            max_attempts = excluded.max_attempts, updated_at = excluded.updated_at,
+            policy_json = excluded.policy_json"
     ))?
     .execute(params![
         spec.id,
@@ -152,7 +161,8 @@ pub(crate) fn write_program(
         spec.self_enrollment,
         spec.assessment.map(|a| a.passing_score),
         spec.assessment.and_then(|a| a.max_attempts),
-        now.millis()
+        now.millis(),
+        crate::storage::policy_json(&spec.policy)?,
     ])?;
     if replace_steps {
         conn.prepare_cached("DELETE FROM program_steps WHERE program_id = ?1")?

@@ -180,6 +180,7 @@ fn a_replaced_user_reads_back_with_every_field_and_its_creation_time() {
         groups: vec!["a".into(), "b \"c\"".into()],
         timezone: Some("Europe/London".into()),
         hire_date: Some("2019-02-28".into()),
+        partnerships: vec!["prt_1".into()],
     };
     upsert_user(held, &user, UserTimes::at(Timestamp::from_millis(2)), true).unwrap();
     let times = UserTimes {
@@ -433,6 +434,7 @@ fn new_enrollments_are_fresh_and_changed_ones_are_not() {
             "e1".into(),
             None,
             Some(&latest),
+            &[],
             now,
         )
         .unwrap();

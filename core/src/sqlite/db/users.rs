@@ -224,11 +224,21 @@ pub(crate) fn find_user_held(held: &mut Held<'_>, by: &UserRef) -> Result<User> 
 /// enrolls look up one user per row, and the full row would parse its groups from JSON for
 /// nothing.
 pub(crate) fn find_enrolling_user(held: &mut Held<'_>, by: &UserRef) -> Result<User> {
-    let lookup = user_lookup!("SELECT id, timezone FROM users WHERE ", by);
+    let lookup = user_lookup!(
+        "SELECT id, timezone, partnerships_json FROM users WHERE ",
+        by
+    );
     find_user_by(held, lookup, |r| {
+        let partnerships: String = r.get(2)?;
+        // Most users have none: `[]` needs no parsing.
+        let partnerships = match partnerships.as_str() {
+            "[]" => Vec::new(),
+            json => serde_json::from_str(json).map_err(|_| bad_row("partnerships", json))?,
+        };
         Ok(User {
             id: r.get(0)?,
             timezone: r.get(1)?,
+            partnerships,
             ..User::default()
         })
     })

@@ -1,0 +1,322 @@
+//! Enrollment policies (issue #25): windows, prerequisites and partner users, on SQLite and
+//! PostgreSQL, with the manual clock. A refused enrollment changes nothing.
+
+use std::sync::Arc;
+
+use enrollkit::*;
+
+mod support;
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse(text).unwrap()
+}
+
+/// Stores on each backend (PostgreSQL unless skipped) on a manual clock at `now`.
+fn stores(now: &str) -> Vec<(Store, Arc<ManualClock>)> {
+    let mut out = Vec::new();
+    let clock = Arc::new(ManualClock::new(at(now)));
+    out.push((
+        OpenOptions::new()
+            .clock(clock.clone())
+            .open_in_memory()
+            .unwrap(),
+        clock,
+    ));
+    if let Some(base) = support::postgres() {
+        let clock = Arc::new(ManualClock::new(at(now)));
+        let store = OpenOptions::new()
+            .clock(clock.clone())
+            .open(support::fresh_database(&base))
+            .unwrap();
+        out.push((store, clock));
+    }
+    out
+}
+
+fn course(id: &str, policy: Policy) -> ProgramSpec {
+    ProgramSpec {
+        policy,
+        ..ProgramSpec::course(id, id)
+    }
+}
+
+fn users(store: &Store, ids: &[&str]) {
+    let users: Vec<User> = ids
+        .iter()
+        .map(|id| User {
+            id: (*id).into(),
+            ..User::default()
+        })
+        .collect();
+    store.upsert_users(&users).unwrap();
+}
+
+/// What a refused call must leave as it was.
+fn snapshot(store: &Store) -> (RecordCounts, usize) {
+    let events = store.events_after(&Actor::Admin, 0, 1000).unwrap().len();
+    (store.stats().unwrap(), events)
+}
+
+#[test]
+fn enrolling_is_refused_outside_the_programs_window() {
+    for (store, clock) in stores("2026-03-01T00:00:00Z") {
+        let window = Policy {
+            enroll_opens_at: Some(at("2026-04-01T00:00:00Z")),
+            enroll_closes_at: Some(at("2026-05-01T00:00:00Z")),
+            ..Policy::default()
+        };
+        store
+            .create_program(&course("spring", window.clone()))
+            .unwrap();
+        users(&store, &["u1", "u2"]);
+        let before = snapshot(&store);
+        let early = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", "spring"))
+            .unwrap_err();
+        assert_eq!(early.code(), ErrorCode::EnrollmentClosed, "{early}");
+        assert_eq!(
+            early.to_string(),
+            "enrollment in spring opens at 2026-04-01T00:00:00.000Z"
+        );
+        assert_eq!(early.details()["opens_at"], "2026-04-01T00:00:00.000Z");
+        assert_eq!(early.details()["closed_at"], serde_json::Value::Null);
+        assert_eq!(snapshot(&store), before);
+        clock.set(at("2026-04-01T00:00:00Z"));
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", "spring"))
+            .unwrap();
+        clock.set(at("2026-05-01T00:00:00Z"));
+        let late = store
+            .enroll(
+                &Actor::Learner("u2".into()),
+                &EnrollRequest::new("u2", "spring"),
+            )
+            .unwrap_err();
+        assert_eq!(late.code(), ErrorCode::EnrollmentClosed, "{late}");
+        assert_eq!(late.details()["closed_at"], "2026-05-01T00:00:00.000Z");
+        // Batches refuse the row, and the policy is the program's: stored, read, exported.
+        let outcomes = store
+            .enroll_many(
+                &Actor::Admin,
+                &[EnrollRequest::new("u2", "spring")],
+                BatchMode::BestEffort,
+            )
+            .unwrap();
+        assert!(
+            matches!(&outcomes[0], EnrollOutcome::Failed(e) if e.code() == ErrorCode::EnrollmentClosed)
+        );
+        assert_eq!(store.get_program("spring").unwrap().policy, window);
+        let mut export = Vec::new();
+        store.export_jsonl(&mut export, None).unwrap();
+        let export = String::from_utf8(export).unwrap();
+        assert!(
+            export.contains(r#""enroll_opens_at":"2026-04-01T00:00:00.000Z""#),
+            "{export}"
+        );
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn policies_are_checked_and_absent_from_programs_without_them() {
+    for (store, _) in stores("2026-03-01T00:00:00Z") {
+        store
+            .create_program(&course("plain", Policy::default()))
+            .unwrap();
+        let json = serde_json::to_value(store.get_program("plain").unwrap()).unwrap();
+        assert!(json.get("policy").is_none(), "{json}");
+        let cases = [
+            (
+                Policy {
+                    enroll_opens_at: Some(at("2026-05-01T00:00:00Z")),
+                    enroll_closes_at: Some(at("2026-04-01T00:00:00Z")),
+                    ..Policy::default()
+                },
+                "enroll_closes_at",
+            ),
+            (
+                Policy {
+                    deadline: Some(Deadline::AfterDays(0)),
+                    ..Policy::default()
+                },
+                "deadline",
+            ),
+            (
+                Policy {
+                    capacity: Some(0),
+                    ..Policy::default()
+                },
+                "capacity",
+            ),
+            (
+                Policy {
+                    waitlist: true,
+                    ..Policy::default()
+                },
+                "waitlist",
+            ),
+            (
+                Policy {
+                    prerequisites: vec!["bad".into()],
+                    ..Policy::default()
+                },
+                "prerequisites",
+            ),
+            (
+                Policy {
+                    prerequisites: vec!["plain".into(), "plain".into()],
+                    ..Policy::default()
+                },
+                "prerequisites",
+            ),
+        ];
+        for (policy, field) in cases {
+            let err = store.create_program(&course("bad", policy)).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+            assert_eq!(err.details()["field"], field, "{err}");
+        }
+        // A prerequisite that does not exist, or a requirement of itself through others.
+        let missing = Policy {
+            prerequisites: vec!["nope".into()],
+            ..Policy::default()
+        };
+        let err = store.create_program(&course("x", missing)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotFound, "{err}");
+        let needs = |p: &str| Policy {
+            prerequisites: vec![p.into()],
+            ..Policy::default()
+        };
+        store.create_program(&course("a", needs("plain"))).unwrap();
+        store.create_program(&course("b", needs("a"))).unwrap();
+        let cycle = store
+            .update_program(&course("plain", needs("b")))
+            .unwrap_err();
+        assert_eq!(cycle.code(), ErrorCode::Validation, "{cycle}");
+        assert!(store.get_program("x").is_err());
+    }
+}
+
+#[test]
+fn prerequisites_must_be_completed_unless_an_admin_overrides_them() {
+    for (store, _) in stores("2026-03-01T00:00:00Z") {
+        store
+            .create_program(&course("intro", Policy::default()))
+            .unwrap();
+        store
+            .create_program(&course("basics", Policy::default()))
+            .unwrap();
+        let advanced = Policy {
+            prerequisites: vec!["intro".into(), "basics".into()],
+            ..Policy::default()
+        };
+        store.create_program(&course("advanced", advanced)).unwrap();
+        users(&store, &["u1", "u2"]);
+        let learner = Actor::Learner("u1".into());
+        let intro = store
+            .enroll(&learner, &EnrollRequest::new("u1", "intro"))
+            .unwrap();
+        store.set_progress(&learner, &intro.id, 100.0).unwrap();
+        // Basics only started: still missing.
+        let basics = store
+            .enroll(&learner, &EnrollRequest::new("u1", "basics"))
+            .unwrap();
+        let before = snapshot(&store);
+        let err = store
+            .enroll(&learner, &EnrollRequest::new("u1", "advanced"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::PrerequisitesNotMet, "{err}");
+        assert_eq!(err.details()["missing"], serde_json::json!(["basics"]));
+        assert_eq!(snapshot(&store), before);
+        store.set_progress(&learner, &basics.id, 100.0).unwrap();
+        store
+            .enroll(&learner, &EnrollRequest::new("u1", "advanced"))
+            .unwrap();
+        // u2 has none: an admin overrides, with a reason the history keeps; nobody else may.
+        let err = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u2", "advanced"))
+            .unwrap_err();
+        assert_eq!(
+            err.details()["missing"],
+            serde_json::json!(["intro", "basics"])
+        );
+        let overriding = EnrollRequest {
+            override_prerequisites: Some("transfer credit from another school".into()),
+            ..EnrollRequest::new("u2", "advanced")
+        };
+        for actor in [Actor::System, Actor::Learner("u2".into())] {
+            let err = store.enroll(&actor, &overriding).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::PermissionDenied, "{err}");
+        }
+        let blank = EnrollRequest {
+            override_prerequisites: Some(" ".into()),
+            ..EnrollRequest::new("u2", "advanced")
+        };
+        let err = store.enroll(&Actor::Admin, &blank).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+        let e = store.enroll(&Actor::Admin, &overriding).unwrap();
+        let history = store.history(&Actor::Admin, &e.id).unwrap();
+        assert_eq!(
+            history[0].reason.as_deref(),
+            Some("manual_user_trigger; prerequisites overridden: transfer credit from another school")
+        );
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn a_partner_user_enrolls_in_a_certification_with_one_of_their_partnerships() {
+    for (store, _) in stores("2026-03-01T00:00:00Z") {
+        let cert = ProgramSpec {
+            kind: Kind::Certification,
+            ..ProgramSpec::course("cert", "Cert")
+        };
+        store.create_program(&cert).unwrap();
+        store
+            .create_program(&course("crs", Policy::default()))
+            .unwrap();
+        store
+            .upsert_user(&User {
+                id: "partner".into(),
+                partnerships: vec!["prt_a".into(), "prt_b".into()],
+                ..User::default()
+            })
+            .unwrap();
+        users(&store, &["plain"]);
+        assert_eq!(
+            store.get_user("partner").unwrap().partnerships,
+            ["prt_a", "prt_b"]
+        );
+        let with = |user: &str, p: Option<&str>| EnrollRequest {
+            partnership_id: p.map(str::to_owned),
+            ..EnrollRequest::new(user, "cert")
+        };
+        let before = snapshot(&store);
+        for p in [None, Some("prt_other")] {
+            let err = store
+                .enroll(&Actor::Admin, &with("partner", p))
+                .unwrap_err();
+            assert_eq!(err.code(), ErrorCode::Validation, "{err}");
+            assert_eq!(err.details()["field"], "partnership_id");
+        }
+        assert_eq!(snapshot(&store), before);
+        let e = store
+            .enroll(&Actor::Admin, &with("partner", Some("prt_b")))
+            .unwrap();
+        assert_eq!(e.partnership_id.as_deref(), Some("prt_b"));
+        // Other users may give a partnership or none; courses do not ask.
+        store.enroll(&Actor::Admin, &with("plain", None)).unwrap();
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new("partner", "crs"))
+            .unwrap();
+        // Partnerships are checked ids.
+        let bad = store
+            .upsert_user(&User {
+                id: "x".into(),
+                partnerships: vec![" ".into()],
+                ..User::default()
+            })
+            .unwrap_err();
+        assert_eq!(bad.details()["field"], "partnerships");
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}
