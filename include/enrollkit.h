@@ -122,8 +122,8 @@
 #define ENROLLKIT_COMMAND_END_PROCESSING 7
 
 /**
- * The longest lease enrollkit_claim_due gives a claim, in milliseconds: a day. A worker that
- * needs longer releases the claim and claims again.
+ * The longest lease enrollkit_claim_due or enrollkit_claim_renew gives a claim, in
+ * milliseconds: a day. A worker that needs longer renews the claim before its lease ends.
  */
 #define ENROLLKIT_MAX_LEASE_MS ((24 * 3600) * 1000)
 
@@ -373,13 +373,27 @@ typedef enum {
    * Any other storage failure.
    */
   ENROLLKIT_RESULT_STORAGE = 7211,
+  /**
+   * The program's enrollment window is not open (details carry opens_at or closed_at).
+   */
+  ENROLLKIT_RESULT_ENROLLMENT_CLOSED = 7212,
+  /**
+   * The user has not completed the program's prerequisites (details carry missing).
+   */
+  ENROLLKIT_RESULT_PREREQUISITES_NOT_MET = 7213,
+  /**
+   * Every seat of the program is taken and it has no waitlist (details carry capacity).
+   */
+  ENROLLKIT_RESULT_PROGRAM_FULL = 7214,
 } enrollkit_result;
 
 /**
  * The claims enrollkit_claim_due_typed made, oldest due first: each an enrollment, claimed
  * (enrollkit_claim_array_enrollment: `processing` or `processing_batch`, with claimed_by and
- * lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Both are lent
- * by the array. Release it with enrollkit_claim_array_free.
+ * lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Or the scheduled
+ * work enrollkit_due_typed read, soonest first, in the same shape: each enrollment as it is
+ * (claimed by a worker or not) with the step that runs next. Both are lent by the array.
+ * Release it with enrollkit_claim_array_free.
  */
 typedef struct enrollkit_claim_array enrollkit_claim_array;
 
@@ -393,8 +407,9 @@ typedef struct enrollkit_enroll_batch enrollkit_enroll_batch;
 
 /**
  * One outcome per row of enrollkit_enroll_many_typed, in the rows' order (per user, by user
- * id, for enrollkit_enroll_anniversaries_typed). Enrollments are lent
- * by the outcomes. Release them with enrollkit_enroll_outcomes_free.
+ * id, for enrollkit_enroll_anniversaries_typed, each naming its user:
+ * enrollkit_enroll_outcomes_user_id). Enrollments and strings are lent by the outcomes.
+ * Release them with enrollkit_enroll_outcomes_free.
  */
 typedef struct enrollkit_enroll_outcomes enrollkit_enroll_outcomes;
 
@@ -843,27 +858,64 @@ enrollkit_result enrollkit_start_due(const enrollkit_store *store,
  * The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
  * spaces at either end) up to `limit` (1-1000) enrollments whose next step is due
  * (`next_step_at` at or before now), oldest first, for `lease_ms` milliseconds (1 to
- * ENROLLKIT_MAX_LEASE_MS). Each `active` one becomes `processing` (`active_batch`:
+ * ENROLLKIT_MAX_LEASE_MS). With `program_id`, only that program's work is claimed (a worker
+ * that runs one program's steps; a program that does not exist is ENROLLKIT_RESULT_NOT_FOUND);
+ * NULL claims every program's. Each `active` one becomes `processing` (`active_batch`:
  * `processing_batch`) with `claimed_by` and `lease_until`, and its history records the claim;
  * one whose lease ended is taken over. Writes a JSON array of claims ({"enrollment": ...,
  * "step_id": the step to run, or null when the program has none pending}) to `*out` unless
  * `out` is NULL. The worker then runs each step and ends its claim before the lease ends, with
- * enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release.
+ * enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release (or extends the
+ * lease with enrollkit_claim_renew).
  */
 enrollkit_result enrollkit_claim_due(const enrollkit_store *store,
                                      const char *worker,
+                                     const char *program_id,
                                      uint32_t limit,
                                      uint64_t lease_ms,
                                      char **out);
 
 /**
+ * The due-work queue read without claiming: the running enrollments of `program_id` (NULL:
+ * of every program; a program that does not exist is ENROLLKIT_RESULT_NOT_FOUND) with a next
+ * step time at or before `until` (RFC 3339; NULL: at any time), soonest first, at most `limit`
+ * (1-1000), claimed by a worker or not: what enrollkit_claim_due takes, in the order it takes
+ * it. Admin or system only. Writes a JSON array in enrollkit_claim_due's shape
+ * ({"enrollment": ..., "step_id": the step that runs next, or null}) to `*out` (must not be
+ * NULL; free it with enrollkit_string_free). Changes nothing.
+ */
+enrollkit_result enrollkit_due(const enrollkit_store *store,
+                               const char *actor,
+                               const char *program_id,
+                               const char *until,
+                               uint32_t limit,
+                               char **out);
+
+/**
+ * Extends `worker`'s claim on enrollment `id` to `lease_ms` milliseconds from now (1 to
+ * ENROLLKIT_MAX_LEASE_MS): a worker whose step runs longer than it expected keeps it from
+ * being taken over. The history records the new lease ("renew"). ENROLLKIT_RESULT_CONFLICT,
+ * changing nothing, when `worker` no longer holds the claim (renew before the lease ends).
+ * Writes the enrollment (its new `lease_until`) as JSON to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_renew(const enrollkit_store *store,
+                                       const char *worker,
+                                       const char *id,
+                                       uint64_t lease_ms,
+                                       char **out);
+
+/**
  * Ends `worker`'s claim on enrollment `id` with its due step delivered (to
  * `destination_type`: "user", "channel", ...; may be NULL): the enrollment returns to `active`
  * (or `active_batch`, or is `delivered` by that step) and its next step's time follows from
- * the schedule, in one transaction with one history event. ENROLLKIT_RESULT_CONFLICT, changing
- * nothing, when `worker` no longer holds the claim (its lease ended, or another worker took it
- * over); ENROLLKIT_RESULT_VALIDATION when no step is pending. Writes the enrollment as JSON to
- * `*out` unless `out` is NULL.
+ * the schedule, in one transaction with one history event. A claim with no step pending (work
+ * the host scheduled with enrollkit_set_next_step_at: its "step_id" is null) ends the same way,
+ * here and with enrollkit_claim_complete or _skip, and its `next_step_at` is cleared so that
+ * the same work is not due again at once; enrollkit_claim_fail refuses it with
+ * ENROLLKIT_RESULT_VALIDATION (there is no step to record the failure on).
+ * ENROLLKIT_RESULT_CONFLICT, changing nothing, when `worker` no longer holds the claim (its
+ * lease ended, or another worker took it over). Writes the enrollment as JSON to `*out` unless
+ * `out` is NULL.
  */
 enrollkit_result enrollkit_claim_deliver(const enrollkit_store *store,
                                          const char *worker,
@@ -933,8 +985,9 @@ enrollkit_result enrollkit_claim_release(const enrollkit_store *store,
  * beginning of that day in the user's time zone (a scheduled start, run by
  * enrollkit_start_due, while that is ahead). Running it again for the same date enrolls
  * nobody twice: such a user reports "already_enrolled". Admin or system only. Writes one
- * outcome per user, by user id, as enrollkit_enroll_many does, as a JSON array to `*out`
- * unless `out` is NULL.
+ * outcome per user, by user id, as enrollkit_enroll_many does with "user_id" added
+ * ({"user_id": ..., "outcome": "created", "enrollment": {...}}, ...), as a JSON array to
+ * `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_enroll_anniversaries(const enrollkit_store *store,
                                                 const char *actor,
@@ -1626,7 +1679,8 @@ const enrollkit_enrollment *enrollkit_claim_array_enrollment(const enrollkit_cla
 /**
  * The id of the step claim `index` is to run, lent by the array; NULL past the end, or when
  * the program has no step pending (work the host scheduled with enrollkit_set_next_step_at:
- * end such a claim with enrollkit_claim_release).
+ * enrollkit_claim_deliver, _complete or _skip ends such a claim and clears its next_step_at;
+ * enrollkit_claim_fail refuses it, there being no step to fail).
  */
 const char *enrollkit_claim_array_step_id(const enrollkit_claim_array *array, size_t index);
 
@@ -1679,6 +1733,14 @@ const char *enrollkit_enroll_outcomes_error_message(const enrollkit_enroll_outco
  */
 const char *enrollkit_enroll_outcomes_error_details(const enrollkit_enroll_outcomes *outcomes,
                                                     size_t index);
+
+/**
+ * The id of the user whose outcome row `index` is, lent by the outcomes: set for every row of
+ * enrollkit_enroll_anniversaries_typed; NULL for enrollkit_enroll_many_typed's rows (a row
+ * names its user as the request did: by id, email or external id), and past the end.
+ */
+const char *enrollkit_enroll_outcomes_user_id(const enrollkit_enroll_outcomes *outcomes,
+                                              size_t index);
 
 /**
  * Writes a new, empty user batch to `*out` (must not be NULL).
@@ -1981,14 +2043,38 @@ enrollkit_result enrollkit_set_next_step_at_typed(const enrollkit_store *store,
                                                   enrollkit_enrollment **out);
 
 /**
- * Like enrollkit_claim_due (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to
- * `*out` unless `out` is NULL (release them with enrollkit_claim_array_free).
+ * Like enrollkit_claim_due (`program_id`: only that program's work, NULL: every program's;
+ * `lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to `*out` unless `out` is NULL
+ * (release them with enrollkit_claim_array_free).
  */
 enrollkit_result enrollkit_claim_due_typed(const enrollkit_store *store,
                                            const char *worker,
+                                           const char *program_id,
                                            uint32_t limit,
                                            uint64_t lease_ms,
                                            enrollkit_claim_array **out);
+
+/**
+ * Like enrollkit_due (`program_id` NULL: every program), with `until` in milliseconds since
+ * the epoch (ENROLLKIT_TIME_ABSENT: at any time); writes the scheduled work, soonest first, to
+ * `*out` (must not be NULL; release it with enrollkit_claim_array_free). Changes nothing.
+ */
+enrollkit_result enrollkit_due_typed(const enrollkit_store *store,
+                                     const char *actor,
+                                     const char *program_id,
+                                     int64_t until,
+                                     uint32_t limit,
+                                     enrollkit_claim_array **out);
+
+/**
+ * Like enrollkit_claim_renew (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the enrollment
+ * (its new lease_until) to `*out` unless `out` is NULL.
+ */
+enrollkit_result enrollkit_claim_renew_typed(const enrollkit_store *store,
+                                             const char *worker,
+                                             const char *id,
+                                             uint64_t lease_ms,
+                                             enrollkit_enrollment **out);
 
 /**
  * Like enrollkit_claim_deliver; writes the enrollment to `*out` unless `out` is NULL.
@@ -2036,8 +2122,9 @@ enrollkit_result enrollkit_claim_release_typed(const enrollkit_store *store,
                                                enrollkit_enrollment **out);
 
 /**
- * Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id) to `*out`
- * unless `out` is NULL (release them with enrollkit_enroll_outcomes_free).
+ * Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id; each names its
+ * user: enrollkit_enroll_outcomes_user_id) to `*out` unless `out` is NULL (release them with
+ * enrollkit_enroll_outcomes_free).
  */
 enrollkit_result enrollkit_enroll_anniversaries_typed(const enrollkit_store *store,
                                                       const char *actor,

@@ -43,7 +43,7 @@ namespace enrollkit {
 /** An instant, in milliseconds since 1970-01-01T00:00:00Z. */
 using time_point = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 
-/** The longest lease store::claim_due gives a claim: a day. */
+/** The longest lease store::claim_due or store::renew_claim gives a claim: a day. */
 inline constexpr std::chrono::milliseconds max_lease{ENROLLKIT_MAX_LEASE_MS};
 
 /** A failed call: the result code, its details as JSON, and the message as what(). */
@@ -605,13 +605,18 @@ private:
 
 /** One claim of store::claim_due: the enrollment, claimed (`processing` or `processing_batch`,
  * claimed_by and lease_until set), and the step to run (absent when the program has none
- * pending: end such a claim with store::release_claim). Valid while its claim_array lives. */
+ * pending, for work the host scheduled with store::set_next_step_at: deliver_claim,
+ * complete_claim or skip_claim ends such a claim and clears its next_step_at; fail_claim is
+ * refused with ENROLLKIT_RESULT_VALIDATION, there being no step to fail). Or one item of
+ * store::due: the enrollment as it is (claimed or not) and the step that runs next. Valid while
+ * its claim_array lives. */
 struct claim {
     enrollment_view enrollment;
     std::optional<std::string_view> step_id;
 };
 
-/** The claims of store::claim_due, oldest due first; items valid while the array lives. */
+/** The claims of store::claim_due, oldest due first, or the scheduled work of store::due,
+ * soonest first; items valid while the array lives. */
 class claim_array {
 public:
     explicit claim_array(enrollkit_claim_array *p) noexcept : own_(p) {}
@@ -631,7 +636,7 @@ private:
 };
 
 /** One outcome per row of store::enroll_many, in the rows' order (store::enroll_anniversaries:
- * per user, by user id). */
+ * per user, by user id, each naming its user: user_id). */
 class enroll_outcomes {
 public:
     explicit enroll_outcomes(enrollkit_enroll_outcomes *p) noexcept : own_(p) {}
@@ -649,6 +654,11 @@ public:
     /** The enrollment that blocked row `i`; absent unless outcome::already_enrolled. */
     std::optional<std::string_view> existing_id(std::size_t i) const {
         return detail::optional_text(enrollkit_enroll_outcomes_existing_id(own_.get(), i));
+    }
+    /** The user whose outcome row `i` is (store::enroll_anniversaries); absent for the rows of
+     * store::enroll_many, and past the end. */
+    std::optional<std::string_view> user_id(std::size_t i) const {
+        return detail::optional_text(enrollkit_enroll_outcomes_user_id(own_.get(), i));
     }
     /** Why row `i` was refused (ENROLLKIT_RESULT_OK unless outcome::failed). */
     enrollkit_result error_code(std::size_t i) const noexcept { return enrollkit_enroll_outcomes_error(own_.get(), i); }
@@ -931,14 +941,35 @@ public:
 
     // The due-work queue
     /** Claims for `worker` up to `limit` enrollments whose next step is due, oldest first, for
-     * `lease` (1 ms to max_lease). End each claim before its lease ends: deliver_claim,
-     * complete_claim, fail_claim, skip_claim or release_claim. */
-    claim_array claim_due(zstring worker, std::uint32_t limit, std::chrono::milliseconds lease) {
+     * `lease` (1 ms to max_lease): of program `program_id` only (ENROLLKIT_RESULT_NOT_FOUND when
+     * it does not exist), or of every program (nullptr). End each claim before its lease ends:
+     * deliver_claim, complete_claim, fail_claim, skip_claim or release_claim (renew_claim
+     * extends it). */
+    claim_array claim_due(zstring worker, std::uint32_t limit, std::chrono::milliseconds lease,
+                          zstring program_id = nullptr) {
         if (lease.count() < 0) lease = std::chrono::milliseconds(0);  // refused by the core
         enrollkit_claim_array *a = nullptr;
-        detail::check(enrollkit_claim_due_typed(get(), worker.c_str(), limit,
+        detail::check(enrollkit_claim_due_typed(get(), worker.c_str(), program_id.c_str(), limit,
                                                 static_cast<std::uint64_t>(lease.count()), &a));
         return claim_array(a);
+    }
+    /** The scheduled work, read without claiming (admin or system): the running enrollments of
+     * `program_id` (nullptr: of every program) whose next step time is at or before `until`
+     * (std::nullopt: at any time), soonest first, at most `limit`, claimed or not, each with the
+     * step that runs next: what claim_due takes, in its order. */
+    claim_array due(zstring actor, zstring program_id, std::optional<time_point> until, std::uint32_t limit) const {
+        enrollkit_claim_array *a = nullptr;
+        detail::check(enrollkit_due_typed(get(), actor.c_str(), program_id.c_str(), detail::millis(until), limit, &a));
+        return claim_array(a);
+    }
+    /** Extends `worker`'s claim to `lease` (1 ms to max_lease) from now; error code
+     * ENROLLKIT_RESULT_CONFLICT when the worker no longer holds it. */
+    enrollment renew_claim(zstring worker, zstring id, std::chrono::milliseconds lease) {
+        if (lease.count() < 0) lease = std::chrono::milliseconds(0);  // refused by the core
+        return one([&](enrollkit_enrollment **o) {
+            return enrollkit_claim_renew_typed(get(), worker.c_str(), id.c_str(),
+                                               static_cast<std::uint64_t>(lease.count()), o);
+        });
     }
     /** Ends `worker`'s claim with its step delivered; error code ENROLLKIT_RESULT_CONFLICT when
      * the worker no longer holds it. */
@@ -972,7 +1003,7 @@ public:
         });
     }
     /** Enrolls (trigger work_anniversary) the users whose hire-date anniversary is `on_date`
-     * ("YYYY-MM-DD"), each once; one outcome per user, by user id. */
+     * ("YYYY-MM-DD"), each once; one outcome per user, by user id (enroll_outcomes::user_id). */
     enroll_outcomes enroll_anniversaries(zstring actor, zstring program_id, zstring on_date) {
         enrollkit_enroll_outcomes *o = nullptr;
         detail::check(enrollkit_enroll_anniversaries_typed(get(), actor.c_str(), program_id.c_str(),

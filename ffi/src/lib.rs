@@ -68,10 +68,16 @@ pub enum enrollkit_result {
     Corrupt = 7210,
     /// Any other storage failure.
     Storage = 7211,
+    /// The program's enrollment window is not open (details carry opens_at or closed_at).
+    EnrollmentClosed = 7212,
+    /// The user has not completed the program's prerequisites (details carry missing).
+    PrerequisitesNotMet = 7213,
+    /// Every seat of the program is taken and it has no waitlist (details carry capacity).
+    ProgramFull = 7214,
 }
 
 impl enrollkit_result {
-    const ALL: [enrollkit_result; 16] = [
+    const ALL: [enrollkit_result; 19] = [
         enrollkit_result::Ok,
         enrollkit_result::NullParameter,
         enrollkit_result::InvalidUtf8,
@@ -88,6 +94,9 @@ impl enrollkit_result {
         enrollkit_result::SchemaTooNew,
         enrollkit_result::Corrupt,
         enrollkit_result::Storage,
+        enrollkit_result::EnrollmentClosed,
+        enrollkit_result::PrerequisitesNotMet,
+        enrollkit_result::ProgramFull,
     ];
 
     /// The result for a core error code. Exhaustive: a new core code does not compile until it
@@ -107,6 +116,9 @@ impl enrollkit_result {
             ErrorCode::SchemaTooNew => SchemaTooNew,
             ErrorCode::Corrupt => Corrupt,
             ErrorCode::Storage => Storage,
+            ErrorCode::EnrollmentClosed => EnrollmentClosed,
+            ErrorCode::PrerequisitesNotMet => PrerequisitesNotMet,
+            ErrorCode::ProgramFull => ProgramFull,
         }
     }
 
@@ -130,6 +142,9 @@ impl enrollkit_result {
             SchemaTooNew => c"ENROLLKIT_RESULT_SCHEMA_TOO_NEW",
             Corrupt => c"ENROLLKIT_RESULT_CORRUPT",
             Storage => c"ENROLLKIT_RESULT_STORAGE",
+            EnrollmentClosed => c"ENROLLKIT_RESULT_ENROLLMENT_CLOSED",
+            PrerequisitesNotMet => c"ENROLLKIT_RESULT_PREREQUISITES_NOT_MET",
+            ProgramFull => c"ENROLLKIT_RESULT_PROGRAM_FULL",
         }
     }
 }
@@ -171,8 +186,8 @@ pub const ENROLLKIT_COMMAND_BEGIN_PROCESSING: u32 = 6;
 /// `enrollkit_transition`: the worker is done (back to `active`).
 pub const ENROLLKIT_COMMAND_END_PROCESSING: u32 = 7;
 
-/// The longest lease enrollkit_claim_due gives a claim, in milliseconds: a day. A worker that
-/// needs longer releases the claim and claims again.
+/// The longest lease enrollkit_claim_due or enrollkit_claim_renew gives a claim, in
+/// milliseconds: a day. A worker that needs longer renews the claim before its lease ends.
 pub const ENROLLKIT_MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
 
 /// `enrollkit_enroll_many`: any failed row rolls the whole batch back.
@@ -1182,16 +1197,20 @@ fn lease(lease_ms: u64) -> std::time::Duration {
 /// The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
 /// spaces at either end) up to `limit` (1-1000) enrollments whose next step is due
 /// (`next_step_at` at or before now), oldest first, for `lease_ms` milliseconds (1 to
-/// ENROLLKIT_MAX_LEASE_MS). Each `active` one becomes `processing` (`active_batch`:
+/// ENROLLKIT_MAX_LEASE_MS). With `program_id`, only that program's work is claimed (a worker
+/// that runs one program's steps; a program that does not exist is ENROLLKIT_RESULT_NOT_FOUND);
+/// NULL claims every program's. Each `active` one becomes `processing` (`active_batch`:
 /// `processing_batch`) with `claimed_by` and `lease_until`, and its history records the claim;
 /// one whose lease ended is taken over. Writes a JSON array of claims ({"enrollment": ...,
 /// "step_id": the step to run, or null when the program has none pending}) to `*out` unless
 /// `out` is NULL. The worker then runs each step and ends its claim before the lease ends, with
-/// enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release.
+/// enrollkit_claim_deliver, _complete, _fail, _skip or enrollkit_claim_release (or extends the
+/// lease with enrollkit_claim_renew).
 #[no_mangle]
 pub extern "C" fn enrollkit_claim_due(
     store: *const enrollkit_store,
     worker: *const c_char,
+    program_id: *const c_char,
     limit: u32,
     lease_ms: u64,
     out: *mut *mut c_char,
@@ -1199,7 +1218,55 @@ pub extern "C" fn enrollkit_claim_due(
     ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         let worker = text(worker, "worker")?;
-        put_json(out, &s.store.claim_due(worker, None, limit, lease(lease_ms))?)
+        let program = opt_text(program_id, "program_id")?;
+        put_json(out, &s.store.claim_due(worker, program, limit, lease(lease_ms))?)
+    }) }
+}
+
+/// The due-work queue read without claiming: the running enrollments of `program_id` (NULL:
+/// of every program; a program that does not exist is ENROLLKIT_RESULT_NOT_FOUND) with a next
+/// step time at or before `until` (RFC 3339; NULL: at any time), soonest first, at most `limit`
+/// (1-1000), claimed by a worker or not: what enrollkit_claim_due takes, in the order it takes
+/// it. Admin or system only. Writes a JSON array in enrollkit_claim_due's shape
+/// ({"enrollment": ..., "step_id": the step that runs next, or null}) to `*out` (must not be
+/// NULL; free it with enrollkit_string_free). Changes nothing.
+#[no_mangle]
+pub extern "C" fn enrollkit_due(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    until: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let program = opt_text(program_id, "program_id")?;
+        let until = timestamp(until, "until")?;
+        put_json(out, &s.store.due(&a, program, until, limit)?)
+    }) }
+}
+
+/// Extends `worker`'s claim on enrollment `id` to `lease_ms` milliseconds from now (1 to
+/// ENROLLKIT_MAX_LEASE_MS): a worker whose step runs longer than it expected keeps it from
+/// being taken over. The history records the new lease ("renew"). ENROLLKIT_RESULT_CONFLICT,
+/// changing nothing, when `worker` no longer holds the claim (renew before the lease ends).
+/// Writes the enrollment (its new `lease_until`) as JSON to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_renew(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    lease_ms: u64,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let worker = text(worker, "worker")?;
+        let id = text(id, "id")?;
+        put_json(out, &s.store.renew_claim(worker, id, lease(lease_ms))?)
     }) }
 }
 
@@ -1221,10 +1288,14 @@ fn end_claim(
 /// Ends `worker`'s claim on enrollment `id` with its due step delivered (to
 /// `destination_type`: "user", "channel", ...; may be NULL): the enrollment returns to `active`
 /// (or `active_batch`, or is `delivered` by that step) and its next step's time follows from
-/// the schedule, in one transaction with one history event. ENROLLKIT_RESULT_CONFLICT, changing
-/// nothing, when `worker` no longer holds the claim (its lease ended, or another worker took it
-/// over); ENROLLKIT_RESULT_VALIDATION when no step is pending. Writes the enrollment as JSON to
-/// `*out` unless `out` is NULL.
+/// the schedule, in one transaction with one history event. A claim with no step pending (work
+/// the host scheduled with enrollkit_set_next_step_at: its "step_id" is null) ends the same way,
+/// here and with enrollkit_claim_complete or _skip, and its `next_step_at` is cleared so that
+/// the same work is not due again at once; enrollkit_claim_fail refuses it with
+/// ENROLLKIT_RESULT_VALIDATION (there is no step to record the failure on).
+/// ENROLLKIT_RESULT_CONFLICT, changing nothing, when `worker` no longer holds the claim (its
+/// lease ended, or another worker took it over). Writes the enrollment as JSON to `*out` unless
+/// `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_claim_deliver(
     store: *const enrollkit_store,
@@ -1360,8 +1431,9 @@ pub extern "C" fn enrollkit_claim_release(
 /// beginning of that day in the user's time zone (a scheduled start, run by
 /// enrollkit_start_due, while that is ahead). Running it again for the same date enrolls
 /// nobody twice: such a user reports "already_enrolled". Admin or system only. Writes one
-/// outcome per user, by user id, as enrollkit_enroll_many does, as a JSON array to `*out`
-/// unless `out` is NULL.
+/// outcome per user, by user id, as enrollkit_enroll_many does with "user_id" added
+/// ({"user_id": ..., "outcome": "created", "enrollment": {...}}, ...), as a JSON array to
+/// `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_enroll_anniversaries(
     store: *const enrollkit_store,

@@ -11,7 +11,9 @@ use std::ffi::{c_char, CString};
 use std::ptr::null;
 use std::sync::OnceLock;
 
-use enrollkit::{EnrollOutcome, Enrollment, EnrollmentPage, Event, Program, Timestamp, User};
+use enrollkit::{
+    EnrollOutcome, Enrollment, EnrollmentPage, Event, Program, Timestamp, User, UserOutcome,
+};
 
 use crate::boundary::{free_box, to_const_ptr, try_ref_from_ptr, Castable, Texts};
 use crate::{c_string, enrollkit_result};
@@ -1159,8 +1161,10 @@ pub extern "C" fn enrollkit_event_array_item(
 
 /// The claims enrollkit_claim_due_typed made, oldest due first: each an enrollment, claimed
 /// (enrollkit_claim_array_enrollment: `processing` or `processing_batch`, with claimed_by and
-/// lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Both are lent
-/// by the array. Release it with enrollkit_claim_array_free.
+/// lease_until), and the id of the step to run (enrollkit_claim_array_step_id). Or the scheduled
+/// work enrollkit_due_typed read, soonest first, in the same shape: each enrollment as it is
+/// (claimed by a worker or not) with the step that runs next. Both are lent by the array.
+/// Release it with enrollkit_claim_array_free.
 pub struct enrollkit_claim_array {
     _private: [u8; 0],
 }
@@ -1213,7 +1217,8 @@ pub extern "C" fn enrollkit_claim_array_enrollment(
 
 /// The id of the step claim `index` is to run, lent by the array; NULL past the end, or when
 /// the program has no step pending (work the host scheduled with enrollkit_set_next_step_at:
-/// end such a claim with enrollkit_claim_release).
+/// enrollkit_claim_deliver, _complete or _skip ends such a claim and clears its next_step_at;
+/// enrollkit_claim_fail refuses it, there being no step to fail).
 #[no_mangle]
 pub extern "C" fn enrollkit_claim_array_step_id(
     array: *const enrollkit_claim_array,
@@ -1246,8 +1251,9 @@ pub const ENROLLKIT_OUTCOME_FAILED: u32 = 3;
 pub const ENROLLKIT_OUTCOME_NOT_APPLIED: u32 = 4;
 
 /// One outcome per row of enrollkit_enroll_many_typed, in the rows' order (per user, by user
-/// id, for enrollkit_enroll_anniversaries_typed). Enrollments are lent
-/// by the outcomes. Release them with enrollkit_enroll_outcomes_free.
+/// id, for enrollkit_enroll_anniversaries_typed, each naming its user:
+/// enrollkit_enroll_outcomes_user_id). Enrollments and strings are lent by the outcomes.
+/// Release them with enrollkit_enroll_outcomes_free.
 pub struct enrollkit_enroll_outcomes {
     _private: [u8; 0],
 }
@@ -1267,7 +1273,7 @@ pub(crate) enum OutcomeRecord {
 }
 
 impl OutcomeRecord {
-    pub(crate) fn new(outcome: EnrollOutcome) -> OutcomeRecord {
+    fn new(outcome: EnrollOutcome) -> OutcomeRecord {
         match outcome {
             EnrollOutcome::Created(e) => OutcomeRecord::Created(EnrollmentRecord::new(*e)),
             EnrollOutcome::AlreadyEnrolled { existing_id } => {
@@ -1283,8 +1289,42 @@ impl OutcomeRecord {
     }
 }
 
+/// The rows behind an `enrollkit_enroll_outcomes`, and the user of each row when the outcomes
+/// are users' (enrollkit_enroll_anniversaries_typed; empty for a batch's rows).
+pub(crate) struct OutcomesRecord {
+    rows: Vec<OutcomeRecord>,
+    user_ids: Vec<CString>,
+}
+
+impl OutcomesRecord {
+    /// A batch's outcomes, one per row.
+    pub(crate) fn of_rows(outcomes: Vec<EnrollOutcome>) -> OutcomesRecord {
+        OutcomesRecord {
+            rows: outcomes.into_iter().map(OutcomeRecord::new).collect(),
+            user_ids: Vec::new(),
+        }
+    }
+
+    /// Users' outcomes, one per user, each naming its user.
+    pub(crate) fn of_users(outcomes: Vec<UserOutcome>) -> OutcomesRecord {
+        let (user_ids, rows) = outcomes
+            .into_iter()
+            .map(|o| (c_string(o.user_id), OutcomeRecord::new(o.outcome)))
+            .unzip();
+        OutcomesRecord { rows, user_ids }
+    }
+}
+
 impl Castable for enrollkit_enroll_outcomes {
-    type RustType = Vec<OutcomeRecord>;
+    type RustType = OutcomesRecord;
+}
+
+/// Row `index` of outcomes; `None` past the end or for NULL.
+fn outcome<'a>(
+    outcomes: *const enrollkit_enroll_outcomes,
+    index: usize,
+) -> Option<&'a OutcomeRecord> {
+    try_ref_from_ptr(outcomes).and_then(|o| o.rows.get(index))
 }
 
 /// Releases batch outcomes and every enrollment they lent. NULL is fine.
@@ -1298,7 +1338,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_free(outcomes: *mut enrollkit_enroll
 pub extern "C" fn enrollkit_enroll_outcomes_count(
     outcomes: *const enrollkit_enroll_outcomes,
 ) -> usize {
-    ffi_panic_boundary! { value(outcomes, Vec::len) }
+    ffi_panic_boundary! { value(outcomes, |o| o.rows.len()) }
 }
 
 /// Row `index`'s outcome: ENROLLKIT_OUTCOME_CREATED, _ALREADY_ENROLLED, _FAILED or
@@ -1309,7 +1349,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_kind(
     index: usize,
 ) -> u32 {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             None => ENROLLKIT_OUTCOME_NONE,
             Some(OutcomeRecord::Created(_)) => ENROLLKIT_OUTCOME_CREATED,
             Some(OutcomeRecord::AlreadyEnrolled(_)) => ENROLLKIT_OUTCOME_ALREADY_ENROLLED,
@@ -1327,7 +1367,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_enrollment(
     index: usize,
 ) -> *const enrollkit_enrollment {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             Some(OutcomeRecord::Created(e)) => to_const_ptr::<enrollkit_enrollment>(e),
             _ => null(),
         }
@@ -1342,7 +1382,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_existing_id(
     index: usize,
 ) -> *const c_char {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             Some(OutcomeRecord::AlreadyEnrolled(id)) => id.as_ptr(),
             _ => null(),
         }
@@ -1357,7 +1397,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_error(
     index: usize,
 ) -> enrollkit_result {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             Some(OutcomeRecord::Failed { result, .. }) => *result,
             _ => enrollkit_result::Ok,
         }
@@ -1371,7 +1411,7 @@ pub extern "C" fn enrollkit_enroll_outcomes_error_message(
     index: usize,
 ) -> *const c_char {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             Some(OutcomeRecord::Failed { message, .. }) => message.as_ptr(),
             _ => null(),
         }
@@ -1386,9 +1426,25 @@ pub extern "C" fn enrollkit_enroll_outcomes_error_details(
     index: usize,
 ) -> *const c_char {
     ffi_panic_boundary! {
-        match try_ref_from_ptr(outcomes).and_then(|o| o.get(index)) {
+        match outcome(outcomes, index) {
             Some(OutcomeRecord::Failed { details, .. }) => details.as_ptr(),
             _ => null(),
+        }
+    }
+}
+
+/// The id of the user whose outcome row `index` is, lent by the outcomes: set for every row of
+/// enrollkit_enroll_anniversaries_typed; NULL for enrollkit_enroll_many_typed's rows (a row
+/// names its user as the request did: by id, email or external id), and past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_enroll_outcomes_user_id(
+    outcomes: *const enrollkit_enroll_outcomes,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        match try_ref_from_ptr(outcomes).and_then(|o| o.user_ids.get(index)) {
+            Some(id) => id.as_ptr(),
+            None => null(),
         }
     }
 }

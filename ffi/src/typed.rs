@@ -14,7 +14,7 @@ use crate::records::{
     enrollkit_claim_array, enrollkit_enroll_outcomes, enrollkit_enrollment,
     enrollkit_enrollment_page, enrollkit_event_array, enrollkit_program, enrollkit_program_array,
     enrollkit_user, enrollkit_user_array, ClaimRecord, EnrollmentRecord, EventRecord,
-    OutcomeRecord, PageRecord, ProgramRecord, UserRecord, ENROLLKIT_TIME_ABSENT,
+    OutcomesRecord, PageRecord, ProgramRecord, UserRecord, ENROLLKIT_TIME_ABSENT,
 };
 use crate::{
     actor, batch_mode, enrollkit_result, enrollkit_store, need, opt_text, put, result_of, store,
@@ -425,7 +425,7 @@ pub extern "C" fn enrollkit_enroll_many_typed(
             let rows = input(batch, "batch")?;
             let mode = batch_mode(mode)?;
             let outcomes = s.store.enroll_many(&a, rows, mode)?;
-            put_handle(out, || outcomes.into_iter().map(OutcomeRecord::new).collect());
+            put_handle(out, || OutcomesRecord::of_rows(outcomes));
             Ok(())
         })
     }
@@ -901,12 +901,14 @@ pub extern "C" fn enrollkit_set_next_step_at_typed(
 // ---------------------------------------------------------------------------------------------
 // The due-work queue and work anniversaries
 
-/// Like enrollkit_claim_due (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to
-/// `*out` unless `out` is NULL (release them with enrollkit_claim_array_free).
+/// Like enrollkit_claim_due (`program_id`: only that program's work, NULL: every program's;
+/// `lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the claims to `*out` unless `out` is NULL
+/// (release them with enrollkit_claim_array_free).
 #[no_mangle]
 pub extern "C" fn enrollkit_claim_due_typed(
     store: *const enrollkit_store,
     worker: *const c_char,
+    program_id: *const c_char,
     limit: u32,
     lease_ms: u64,
     out: *mut *mut enrollkit_claim_array,
@@ -915,9 +917,56 @@ pub extern "C" fn enrollkit_claim_due_typed(
         result_of(|| {
             let s = self::store(store)?;
             let worker = text(worker, "worker")?;
-            let claims = s.store.claim_due(worker, None, limit, crate::lease(lease_ms))?;
+            let program = opt_text(program_id, "program_id")?;
+            let claims = s.store.claim_due(worker, program, limit, crate::lease(lease_ms))?;
             put_handle(out, || claims.into_iter().map(ClaimRecord::new).collect());
             Ok(())
+        })
+    }
+}
+
+/// Like enrollkit_due (`program_id` NULL: every program), with `until` in milliseconds since
+/// the epoch (ENROLLKIT_TIME_ABSENT: at any time); writes the scheduled work, soonest first, to
+/// `*out` (must not be NULL; release it with enrollkit_claim_array_free). Changes nothing.
+#[no_mangle]
+pub extern "C" fn enrollkit_due_typed(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    until: i64,
+    limit: u32,
+    out: *mut *mut enrollkit_claim_array,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            need(out, "out")?;
+            let s = self::store(store)?;
+            let a = self::actor(actor)?;
+            let program = opt_text(program_id, "program_id")?;
+            let until = millis(until, "until")?;
+            let due = s.store.due(&a, program, until, limit)?;
+            put_handle(out, || due.into_iter().map(ClaimRecord::new).collect());
+            Ok(())
+        })
+    }
+}
+
+/// Like enrollkit_claim_renew (`lease_ms`: 1 to ENROLLKIT_MAX_LEASE_MS); writes the enrollment
+/// (its new lease_until) to `*out` unless `out` is NULL.
+#[no_mangle]
+pub extern "C" fn enrollkit_claim_renew_typed(
+    store: *const enrollkit_store,
+    worker: *const c_char,
+    id: *const c_char,
+    lease_ms: u64,
+    out: *mut *mut enrollkit_enrollment,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            let s = self::store(store)?;
+            let worker = text(worker, "worker")?;
+            let id = text(id, "id")?;
+            put_enrollment(out, s.store.renew_claim(worker, id, crate::lease(lease_ms))?)
         })
     }
 }
@@ -1031,8 +1080,9 @@ pub extern "C" fn enrollkit_claim_release_typed(
     }
 }
 
-/// Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id) to `*out`
-/// unless `out` is NULL (release them with enrollkit_enroll_outcomes_free).
+/// Like enrollkit_enroll_anniversaries; writes one outcome per user (by user id; each names its
+/// user: enrollkit_enroll_outcomes_user_id) to `*out` unless `out` is NULL (release them with
+/// enrollkit_enroll_outcomes_free).
 #[no_mangle]
 pub extern "C" fn enrollkit_enroll_anniversaries_typed(
     store: *const enrollkit_store,
@@ -1048,8 +1098,7 @@ pub extern "C" fn enrollkit_enroll_anniversaries_typed(
             let program = text(program_id, "program_id")?;
             let on = text(on_date, "on_date")?;
             let outcomes = s.store.enroll_anniversaries(&a, program, on)?;
-            let outcomes = outcomes.into_iter().map(|o| o.outcome);
-            put_handle(out, || outcomes.into_iter().map(OutcomeRecord::new).collect());
+            put_handle(out, || OutcomesRecord::of_users(outcomes));
             Ok(())
         })
     }

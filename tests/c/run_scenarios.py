@@ -50,7 +50,9 @@ SIGNATURES = {
     "enrollkit_assign_mentor": [STORE, P, P, P, OUT],
     "enrollkit_set_next_step_at": [STORE, P, P, P, OUT],
     "enrollkit_start_due": [STORE, P, U32, OUT],
-    "enrollkit_claim_due": [STORE, P, U32, U64, OUT],
+    "enrollkit_claim_due": [STORE, P, P, U32, U64, OUT],
+    "enrollkit_due": [STORE, P, P, P, U32, OUT],
+    "enrollkit_claim_renew": [STORE, P, P, U64, OUT],
     "enrollkit_claim_deliver": [STORE, P, P, P, OUT],
     "enrollkit_claim_complete": [STORE, P, P, P, OUT],
     "enrollkit_claim_fail": [STORE, P, P, P, P, OUT],
@@ -191,7 +193,12 @@ class CAdapter:
         if op == "start_due":
             return self.call("enrollkit_start_due", a, get("limit", 100))
         if op == "claim_due":
-            return self.call("enrollkit_claim_due", b(args["worker"]), get("limit", 100), get("lease_ms", 60000))
+            return self.call("enrollkit_claim_due", b(args["worker"]), b(get("program_id")), get("limit", 100),
+                             get("lease_ms", 60000))
+        if op == "due":
+            return self.call("enrollkit_due", a, b(get("program_id")), b(get("until")), get("limit", 100))
+        if op == "renew_claim":
+            return self.call("enrollkit_claim_renew", b(args["worker"]), enrollment, get("lease_ms", 60000))
         if op == "complete_claim":
             change, worker = args["change"], b(args["worker"])
             if change == "deliver":

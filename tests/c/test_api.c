@@ -92,7 +92,8 @@ static void test_library(void) {
         ENROLLKIT_RESULT_VALIDATION, ENROLLKIT_RESULT_CONFLICT,
         ENROLLKIT_RESULT_PROGRAM_NOT_ACTIVE, ENROLLKIT_RESULT_ATTEMPT_LIMIT_REACHED,
         ENROLLKIT_RESULT_BUSY, ENROLLKIT_RESULT_SCHEMA_TOO_NEW, ENROLLKIT_RESULT_CORRUPT,
-        ENROLLKIT_RESULT_STORAGE};
+        ENROLLKIT_RESULT_STORAGE, ENROLLKIT_RESULT_ENROLLMENT_CLOSED,
+        ENROLLKIT_RESULT_PREREQUISITES_NOT_MET, ENROLLKIT_RESULT_PROGRAM_FULL};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         CHECK(strncmp(enrollkit_result_name(all[i]), "ENROLLKIT_RESULT_", 17) == 0);
         CHECK(strcmp(enrollkit_result_name(all[i]), "ENROLLKIT_RESULT_UNKNOWN") != 0);
@@ -474,12 +475,12 @@ static void test_queue(enrollkit_store *s) {
     enrollkit_string_free(out);
 
     /* w1 claims both, oldest due first; nothing is left for w2. */
-    OK(enrollkit_claim_due(s, "w1", 10, 60000, &out));
+    OK(enrollkit_claim_due(s, "w1", NULL, 10, 60000, &out));
     snprintf(expect, sizeof expect, "[{\"enrollment\":{\"id\":\"%s\"", a);
     CHECK(out != NULL && strncmp(out, expect, strlen(expect)) == 0);
     CHECK(count_of(out, "\"step_id\":\"one\"") == 2 && count_of(out, "\"claimed_by\":\"w1\"") == 2);
     CHECK(has(out, "\"status\":\"processing_batch\""));
-    OK(enrollkit_claim_due(s, "w2", 10, 60000, &out));
+    OK(enrollkit_claim_due(s, "w2", NULL, 10, 60000, &out));
     CHECK(has(out, "[]"));
 
     /* Only the holder ends a claim; a refused call writes nothing. */
@@ -491,7 +492,7 @@ static void test_queue(enrollkit_store *s) {
     CHECK(count_of(out, "\"status\":\"active\"") == 1 && count_of(out, "\"claimed_by\":null") == 1);
     CHECK(has(out, "\"steps_delivered\":1"));
     /* Step two runs 0 minutes after step one: due at once, claimed again. */
-    OK(enrollkit_claim_due(s, "w1", 1, 60000, &out));
+    OK(enrollkit_claim_due(s, "w1", NULL, 1, 60000, &out));
     CHECK(has(out, "\"step_id\":\"two\""));
     EXPECT(enrollkit_claim_complete(s, "w1", a, "{\"answers\":", NULL), ENROLLKIT_RESULT_VALIDATION);
     OK(enrollkit_claim_complete(s, "w1", a, "{\"ok\":true}", &out));
@@ -518,25 +519,97 @@ static void test_queue(enrollkit_store *s) {
     CHECK(count_of(out, "\"status\":\"active_batch\"") == 1);
     CHECK(has(out, "\"lease_until\":null"));
     EXPECT(enrollkit_claim_release(s, "w1", b, NULL), ENROLLKIT_RESULT_CONFLICT);
-    OK(enrollkit_claim_due(s, "w1", 10, 60000, NULL));
+    OK(enrollkit_claim_due(s, "w1", NULL, 10, 60000, NULL));
     EXPECT(enrollkit_claim_fail(s, "w1", b, "not valid!", NULL, NULL), ENROLLKIT_RESULT_VALIDATION);
     OK(enrollkit_claim_fail(s, "w1", b, "bounced", "Mailbox full", &out));
     CHECK(has(out, "\"status\":\"active_batch\""));
-    OK(enrollkit_claim_due(s, "w1", 10, 60000, NULL));
+    OK(enrollkit_claim_due(s, "w1", NULL, 10, 60000, NULL));
     OK(enrollkit_claim_skip(s, "w1", b, &out));
     CHECK(has(out, "\"steps_skipped\":1"));
     EXPECT(enrollkit_claim_skip(s, "w1", b, NULL), ENROLLKIT_RESULT_CONFLICT);
 
     /* Arguments the core refuses. */
     out = SENTINEL;
-    EXPECT(enrollkit_claim_due(s, "w1", 0, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
-    EXPECT(enrollkit_claim_due(s, "w1", 10, 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "w1", NULL, 0, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "w1", NULL, 10, 0, &out), ENROLLKIT_RESULT_VALIDATION);
     CHECK(last_details_have("\"field\":\"lease\""));
-    EXPECT(enrollkit_claim_due(s, "w1", 10, ENROLLKIT_MAX_LEASE_MS + 1, &out), ENROLLKIT_RESULT_VALIDATION);
-    EXPECT(enrollkit_claim_due(s, "", 10, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "w1", NULL, 10, ENROLLKIT_MAX_LEASE_MS + 1, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due(s, "", NULL, 10, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
     CHECK(last_details_have("\"field\":\"worker_id\""));
     EXPECT(enrollkit_claim_release(s, "w1", "enr_nope", &out), ENROLLKIT_RESULT_NOT_FOUND);
     CHECK(out == SENTINEL);
+
+    /* The queue read without claiming (admin or system), soonest first, claimed or not. */
+    char c[64], d[64], lease_before[64], lease_after[64];
+    OK(enrollkit_program_create(s, "{\"id\":\"q2\",\"kind\":\"track\",\"title\":\"Queue 2\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"one\",\"step_type\":\"message\",\"title\":\"One\",\"learner_completable\":false},"
+                                   "{\"id\":\"two\",\"step_type\":\"message\",\"title\":\"Two\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":1,\"unit\":\"days\"}}]}", NULL));
+    OK(enrollkit_enroll_json(s, "system", "{\"user_id\":\"u1\",\"program_id\":\"q2\"}", &out));
+    field(out, "id", c, sizeof c);
+    enrollkit_string_free(out);
+    OK(enrollkit_enroll_json(s, "system", "{\"user_id\":\"u2\",\"program_id\":\"q2\"}", &out));
+    field(out, "id", d, sizeof d);
+    enrollkit_string_free(out);
+    OK(enrollkit_due(s, "admin", "q2", NULL, 10, &out));
+    snprintf(expect, sizeof expect, "[{\"enrollment\":{\"id\":\"%s\"", c);
+    CHECK(out != NULL && strncmp(out, expect, strlen(expect)) == 0);
+    CHECK(count_of(out, "\"step_id\":\"one\"") == 2 && count_of(out, "\"claimed_by\":null") == 2);
+    CHECK(has(out, d));
+    OK(enrollkit_due(s, "system", "q2", NULL, 1, &out));
+    CHECK(count_of(out, "\"step_id\"") == 1);
+    CHECK(has(out, c));
+    OK(enrollkit_due(s, "admin", "q2", "2000-01-01T00:00:00Z", 10, &out)); /* not due that early */
+    CHECK(has(out, "[]"));
+    OK(enrollkit_due(s, "admin", NULL, NULL, 1000, &out)); /* every program's */
+    CHECK(out != NULL && strstr(out, c) != NULL && strstr(out, c) < strstr(out, d));
+    enrollkit_string_free(out);
+    out = SENTINEL;
+    EXPECT(enrollkit_due(s, "learner:u1", NULL, NULL, 10, &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_due(s, "admin", "nope", NULL, 10, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_due(s, "admin", NULL, "tomorrow", 10, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_due(s, "admin", NULL, NULL, 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"limit\""));
+    CHECK(out == SENTINEL);
+
+    /* A worker of one program claims only that program's work. */
+    OK(enrollkit_claim_due(s, "w4", "q2", 10, 60000, &out));
+    CHECK(count_of(out, "\"program_id\":\"q2\"") == 2 && count_of(out, "\"claimed_by\":\"w4\"") == 2);
+    field(out, "lease_until", lease_before, sizeof lease_before);
+    CHECK(has(out, expect)); /* c first */
+    OK(enrollkit_claim_due(s, "w5", "q2", 10, 60000, &out));
+    CHECK(has(out, "[]"));
+    out = SENTINEL;
+    EXPECT(enrollkit_claim_due(s, "w5", "nope", 10, 60000, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_claim_due(s, "w5", " q2", 10, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"program_id\""));
+    CHECK(out == SENTINEL);
+    OK(enrollkit_due(s, "admin", "q2", NULL, 10, &out)); /* still listed, claimed */
+    CHECK(count_of(out, "\"claimed_by\":\"w4\"") == 2 && count_of(out, "\"status\":\"processing\"") == 2);
+    enrollkit_string_free(out);
+
+    /* The holder renews its lease; anyone else is refused, changing nothing. */
+    OK(enrollkit_claim_renew(s, "w4", c, 120000, &out));
+    field(out, "lease_until", lease_after, sizeof lease_after);
+    CHECK(strcmp(lease_after, lease_before) > 0); /* RFC 3339 in one form: ordered as text */
+    CHECK(has(out, "\"claimed_by\":\"w4\""));
+    out = SENTINEL;
+    EXPECT(enrollkit_claim_renew(s, "w5", c, 60000, &out), ENROLLKIT_RESULT_CONFLICT);
+    CHECK(last_details_have("\"code\":\"conflict\""));
+    EXPECT(enrollkit_claim_renew(s, "w4", c, 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"lease\""));
+    EXPECT(enrollkit_claim_renew(s, "w4", c, ENROLLKIT_MAX_LEASE_MS + 1, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_renew(s, "", c, 60000, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_renew(s, "w4", "enr_nope", 60000, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out == SENTINEL);
+    OK(enrollkit_enrollment_get(s, "admin", c, &out));
+    snprintf(expect, sizeof expect, "\"lease_until\":\"%s\"", lease_after);
+    CHECK(has(out, expect));
+    OK(enrollkit_claim_renew(s, "w4", d, ENROLLKIT_MAX_LEASE_MS, NULL));
+    OK(enrollkit_history(s, "admin", c, &out));
+    CHECK(has(out, "\"action\":\"renew\""));
+    OK(enrollkit_claim_deliver(s, "w4", c, NULL, NULL));
+    OK(enrollkit_claim_release(s, "w4", d, NULL));
 
     /* Work anniversaries: hired a year or more before the date, the 29th of February on the
      * 28th in other years; a second run enrolls nobody twice. */
@@ -548,9 +621,12 @@ static void test_queue(enrollkit_store *s) {
     EXPECT(enrollkit_user_upsert(s, "{\"id\":\"h5\",\"hire_date\":\"2026-02-30\"}", NULL), ENROLLKIT_RESULT_VALIDATION);
     OK(enrollkit_enroll_anniversaries(s, "system", "crs", "2026-03-10", &out));
     CHECK(count_of(out, "\"outcome\":\"created\"") == 2 && count_of(out, "\"trigger\":\"work_anniversary\"") == 2);
-    CHECK(has(out, "[{\"outcome\":\"created\",\"enrollment\":{"));
+    CHECK(count_of(out, "\"user_id\":\"h1\"") == 2); /* the outcome's and its enrollment's */
+    CHECK(has(out, "\"user_id\":\"h2\""));
     OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2026-03-10", &out));
     CHECK(count_of(out, "\"outcome\":\"already_enrolled\"") == 2);
+    CHECK(strstr(out, "\"user_id\":\"h1\"") != NULL && strstr(out, "\"user_id\":\"h2\"") != NULL);
+    CHECK(strstr(out, "\"user_id\":\"h1\"") < strstr(out, "\"user_id\":\"h2\"")); /* by user id */
     CHECK(has(out, "\"existing_id\":\"enr_"));
     OK(enrollkit_enroll_anniversaries(s, "admin", "crs", "2027-02-28", &out));
     CHECK(count_of(out, "\"outcome\":\"created\"") == 1);
@@ -716,9 +792,21 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_start_due(NULL, A, 1, &o));
     NUL(enrollkit_start_due(s, NULL, 1, &o));
     UTF(enrollkit_start_due(s, BAD, 1, &o));
-    NUL(enrollkit_claim_due(NULL, "w", 1, 1000, &o));
-    NUL(enrollkit_claim_due(s, NULL, 1, 1000, &o));
-    UTF(enrollkit_claim_due(s, BAD, 1, 1000, &o));
+    NUL(enrollkit_claim_due(NULL, "w", NULL, 1, 1000, &o));
+    NUL(enrollkit_claim_due(s, NULL, NULL, 1, 1000, &o));
+    UTF(enrollkit_claim_due(s, BAD, NULL, 1, 1000, &o));
+    UTF(enrollkit_claim_due(s, "w", BAD, 1, 1000, &o));
+    NUL(enrollkit_due(NULL, A, NULL, NULL, 1, &o));
+    NUL(enrollkit_due(s, NULL, NULL, NULL, 1, &o));
+    NUL(enrollkit_due(s, A, NULL, NULL, 1, NULL));
+    UTF(enrollkit_due(s, BAD, NULL, NULL, 1, &o));
+    UTF(enrollkit_due(s, A, BAD, NULL, 1, &o));
+    UTF(enrollkit_due(s, A, NULL, BAD, 1, &o));
+    NUL(enrollkit_claim_renew(NULL, "w", I, 1000, &o));
+    NUL(enrollkit_claim_renew(s, NULL, I, 1000, &o));
+    NUL(enrollkit_claim_renew(s, "w", NULL, 1000, &o));
+    UTF(enrollkit_claim_renew(s, BAD, I, 1000, &o));
+    UTF(enrollkit_claim_renew(s, "w", BAD, 1000, &o));
     NUL(enrollkit_claim_deliver(NULL, "w", I, NULL, &o));
     NUL(enrollkit_claim_deliver(s, NULL, I, NULL, &o));
     NUL(enrollkit_claim_deliver(s, "w", NULL, NULL, &o));
@@ -1264,6 +1352,8 @@ static void test_typed_enrollments(enrollkit_store *s) {
     CHECK(enrollkit_enroll_outcomes_kind(o, 4) == ENROLLKIT_OUTCOME_NONE);
     CHECK(enrollkit_enroll_outcomes_enrollment(o, 4) == NULL && enrollkit_enroll_outcomes_existing_id(o, 4) == NULL);
     CHECK(enrollkit_enroll_outcomes_error(o, 4) == ENROLLKIT_RESULT_OK && enrollkit_enroll_outcomes_error_message(o, 4) == NULL);
+    /* A batch's rows name their users as the requests did: no user id. */
+    CHECK(enrollkit_enroll_outcomes_user_id(o, 0) == NULL && enrollkit_enroll_outcomes_user_id(o, 2) == NULL);
     enrollkit_enroll_outcomes_free(o);
     enrollkit_enroll_batch_clear(eb);
     CHECK(enrollkit_enroll_batch_count(eb) == 0);
@@ -1529,6 +1619,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_enroll_outcomes_enrollment(NULL, 0) == NULL && enrollkit_enroll_outcomes_existing_id(NULL, 0) == NULL);
     CHECK(enrollkit_enroll_outcomes_error(NULL, 0) == ENROLLKIT_RESULT_OK);
     CHECK(enrollkit_enroll_outcomes_error_message(NULL, 0) == NULL && enrollkit_enroll_outcomes_error_details(NULL, 0) == NULL);
+    CHECK(enrollkit_enroll_outcomes_user_id(NULL, 0) == NULL);
     enrollkit_enroll_outcomes_free(NULL);
     /* Reading a NULL handle leaves the last error as it was. */
     NUL(enrollkit_user_batch_new(NULL));
@@ -1731,9 +1822,20 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_history_typed(s, BAD, I, &ev));
     UTF(enrollkit_history_typed(s, A, BAD, &ev));
     enrollkit_claim_array *ca = NULL;
-    NUL(enrollkit_claim_due_typed(NULL, "w", 1, 1000, &ca));
-    NUL(enrollkit_claim_due_typed(s, NULL, 1, 1000, &ca));
-    UTF(enrollkit_claim_due_typed(s, BAD, 1, 1000, &ca));
+    NUL(enrollkit_claim_due_typed(NULL, "w", NULL, 1, 1000, &ca));
+    NUL(enrollkit_claim_due_typed(s, NULL, NULL, 1, 1000, &ca));
+    UTF(enrollkit_claim_due_typed(s, BAD, NULL, 1, 1000, &ca));
+    UTF(enrollkit_claim_due_typed(s, "w", BAD, 1, 1000, &ca));
+    NUL(enrollkit_due_typed(NULL, A, NULL, ENROLLKIT_TIME_ABSENT, 1, &ca));
+    NUL(enrollkit_due_typed(s, NULL, NULL, ENROLLKIT_TIME_ABSENT, 1, &ca));
+    NUL(enrollkit_due_typed(s, A, NULL, ENROLLKIT_TIME_ABSENT, 1, NULL));
+    UTF(enrollkit_due_typed(s, BAD, NULL, ENROLLKIT_TIME_ABSENT, 1, &ca));
+    UTF(enrollkit_due_typed(s, A, BAD, ENROLLKIT_TIME_ABSENT, 1, &ca));
+    NUL(enrollkit_claim_renew_typed(NULL, "w", I, 1000, &e));
+    NUL(enrollkit_claim_renew_typed(s, NULL, I, 1000, &e));
+    NUL(enrollkit_claim_renew_typed(s, "w", NULL, 1000, &e));
+    UTF(enrollkit_claim_renew_typed(s, BAD, I, 1000, &e));
+    UTF(enrollkit_claim_renew_typed(s, "w", BAD, 1000, &e));
     NUL(enrollkit_claim_deliver_typed(NULL, "w", I, NULL, &e));
     NUL(enrollkit_claim_deliver_typed(s, NULL, I, NULL, &e));
     NUL(enrollkit_claim_deliver_typed(s, "w", NULL, NULL, &e));
@@ -1893,7 +1995,7 @@ static void test_typed_queue(enrollkit_store *s) {
     enrollkit_enrollment_free(e);
 
     enrollkit_claim_array *c = NULL, *untouched_c = (enrollkit_claim_array *)0x1;
-    OK(enrollkit_claim_due_typed(s, "w1", 1, 1000, &c));
+    OK(enrollkit_claim_due_typed(s, "w1", NULL, 1, 1000, &c));
     CHECK(enrollkit_claim_array_count(c) == 1);
     const enrollkit_enrollment *ce = enrollkit_claim_array_enrollment(c, 0);
     CHECK(STREQ(enrollkit_enrollment_id(ce), a)); /* the oldest due first */
@@ -1904,17 +2006,17 @@ static void test_typed_queue(enrollkit_store *s) {
     CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "one"));
     CHECK(enrollkit_claim_array_enrollment(c, 1) == NULL && enrollkit_claim_array_step_id(c, 1) == NULL);
     enrollkit_claim_array_free(c);
-    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, &c));
+    OK(enrollkit_claim_due_typed(s, "w2", NULL, 10, 60000, &c));
     CHECK(enrollkit_claim_array_count(c) == 1);
     CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), b));
     enrollkit_claim_array_free(c);
-    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    OK(enrollkit_claim_due_typed(s, "w3", NULL, 10, 60000, &c));
     CHECK(enrollkit_claim_array_count(c) == 0 && enrollkit_claim_array_enrollment(c, 0) == NULL);
     enrollkit_claim_array_free(c);
 
     /* w1's lease ends: w3 takes the claim over, and w1's late delivery changes nothing. */
     OK(enrollkit_store_advance_time(s, 1000));
-    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    OK(enrollkit_claim_due_typed(s, "w3", NULL, 10, 60000, &c));
     CHECK(enrollkit_claim_array_count(c) == 1);
     CHECK(STREQ(enrollkit_enrollment_claimed_by(enrollkit_claim_array_enrollment(c, 0)), "w3"));
     enrollkit_claim_array_free(c);
@@ -1925,36 +2027,163 @@ static void test_typed_queue(enrollkit_store *s) {
     CHECK(enrollkit_enrollment_lease_until(e) == ENROLLKIT_TIME_ABSENT && enrollkit_enrollment_steps_delivered(e) == 1);
     CHECK(enrollkit_enrollment_next_step_at(e) == JUN1 + 1000); /* step two: 0 minutes later */
     enrollkit_enrollment_free(e);
-    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, &c));
+    OK(enrollkit_claim_due_typed(s, "w3", NULL, 10, 60000, &c));
     CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "two"));
     enrollkit_claim_array_free(c);
     EXPECT(enrollkit_claim_complete_typed(s, "w3", a, "[1]", NULL), ENROLLKIT_RESULT_VALIDATION);
     OK(enrollkit_claim_complete_typed(s, "w3", a, "{\"ok\":true}", &e));
     CHECK(enrollkit_enrollment_steps_completed(e) == 1 && enrollkit_enrollment_next_step_at(e) == JUN3_0900);
     enrollkit_enrollment_free(e);
-    OK(enrollkit_claim_due_typed(s, "w3", 10, 60000, NULL)); /* nothing due: three is days away */
+    OK(enrollkit_claim_due_typed(s, "w3", NULL, 10, 60000, NULL)); /* nothing due: three is days away */
 
     /* b: released (still due), failed, skipped. */
     OK(enrollkit_claim_release_typed(s, "w2", b, &e));
     CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_next_step_at(e) == JUN1);
     enrollkit_enrollment_free(e);
     EXPECT(enrollkit_claim_release_typed(s, "w2", b, NULL), ENROLLKIT_RESULT_CONFLICT);
-    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, NULL));
+    OK(enrollkit_claim_due_typed(s, "w2", NULL, 10, 60000, NULL));
     OK(enrollkit_claim_fail_typed(s, "w2", b, "bounced", "Mailbox full", &e));
     CHECK(STREQ(enrollkit_enrollment_status(e), "active"));
     enrollkit_enrollment_free(e);
-    OK(enrollkit_claim_due_typed(s, "w2", 10, 60000, NULL));
+    OK(enrollkit_claim_due_typed(s, "w2", NULL, 10, 60000, NULL));
     OK(enrollkit_claim_skip_typed(s, "w2", b, &e));
     CHECK(enrollkit_enrollment_steps_skipped(e) == 1);
     enrollkit_enrollment_free(e);
     EXPECT(enrollkit_claim_skip_typed(s, "w2", b, NULL), ENROLLKIT_RESULT_CONFLICT);
-    EXPECT(enrollkit_claim_due_typed(s, "w2", 1001, 60000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
-    EXPECT(enrollkit_claim_due_typed(s, "w2", 10, 0, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
-    EXPECT(enrollkit_claim_due_typed(s, "w2", 10, ENROLLKIT_MAX_LEASE_MS + 1, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
-    EXPECT(enrollkit_claim_due_typed(s, " w2", 10, 1000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", NULL, 1001, 60000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", NULL, 10, 0, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, "w2", NULL, 10, ENROLLKIT_MAX_LEASE_MS + 1, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_due_typed(s, " w2", NULL, 10, 1000, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
     CHECK(last_details_have("\"field\":\"worker_id\""));
     CHECK(untouched_c == (enrollkit_claim_array *)0x1);
-    OK(enrollkit_claim_due_typed(s, "w2", 10, ENROLLKIT_MAX_LEASE_MS, NULL));
+    OK(enrollkit_claim_due_typed(s, "w2", NULL, 10, ENROLLKIT_MAX_LEASE_MS, NULL));
+
+    /* The queue read without claiming: tq's work is two days ahead, listed all the same. */
+    const int64_t now = JUN1 + 1000;
+    OK(enrollkit_due_typed(s, "admin", "tq", ENROLLKIT_TIME_ABSENT, 10, &c));
+    CHECK(enrollkit_claim_array_count(c) == 2);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), a));
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 1)), b));
+    CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "three") && STREQ(enrollkit_claim_array_step_id(c, 1), "three"));
+    CHECK(enrollkit_enrollment_next_step_at(enrollkit_claim_array_enrollment(c, 0)) == JUN3_0900);
+    CHECK(enrollkit_enrollment_claimed_by(enrollkit_claim_array_enrollment(c, 0)) == NULL);
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_due_typed(s, "system", "tq", now, 10, &c)); /* nothing due by now */
+    CHECK(enrollkit_claim_array_count(c) == 0);
+    enrollkit_claim_array_free(c);
+
+    /* tq2: x due now, y a second later; and new work in tq, due now too. */
+    OK(enrollkit_program_create(s, "{\"id\":\"tq2\",\"kind\":\"track\",\"title\":\"Queue 2\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"one\",\"step_type\":\"message\",\"title\":\"One\",\"learner_completable\":false},"
+                                   "{\"id\":\"two\",\"step_type\":\"message\",\"title\":\"Two\",\"learner_completable\":false,"
+                                   "\"schedule\":{\"after\":\"previous_step\",\"delay\":1,\"unit\":\"days\"}}]}", NULL));
+    char x[64], y[64], z[64];
+    OK(enrollkit_enroll_typed(s, "system", "u1", "tq2", &e));
+    snprintf(x, sizeof x, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_store_advance_time(s, 1000));
+    OK(enrollkit_enroll_typed(s, "system", "u2", "tq2", &e));
+    snprintf(y, sizeof y, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enroll_typed(s, "system", "m1", "tq", &e));
+    snprintf(z, sizeof z, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_due_typed(s, "admin", "tq2", ENROLLKIT_TIME_ABSENT, 10, &c));
+    CHECK(enrollkit_claim_array_count(c) == 2);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), x));
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 1)), y));
+    CHECK(enrollkit_enrollment_next_step_at(enrollkit_claim_array_enrollment(c, 0)) == now);
+    CHECK(STREQ(enrollkit_claim_array_step_id(c, 0), "one"));
+    CHECK(enrollkit_claim_array_enrollment(c, 2) == NULL && enrollkit_claim_array_step_id(c, 2) == NULL);
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_due_typed(s, "admin", "tq2", now, 10, &c)); /* until: at or before */
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), x));
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_due_typed(s, "admin", "tq2", ENROLLKIT_TIME_ABSENT, 1, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_due_typed(s, "admin", NULL, ENROLLKIT_TIME_ABSENT, 1000, &c)); /* every program's */
+    {
+        size_t ix = SIZE_MAX, iy = SIZE_MAX, iz = SIZE_MAX, ia = SIZE_MAX;
+        for (size_t i = 0; i < enrollkit_claim_array_count(c); i++) {
+            const char *id = enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, i));
+            if (strcmp(id, x) == 0) ix = i;
+            if (strcmp(id, y) == 0) iy = i;
+            if (strcmp(id, z) == 0) iz = i;
+            if (strcmp(id, a) == 0) ia = i;
+        }
+        CHECK(ix < iy && iy < ia && iz < ia); /* soonest first */
+    }
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_due_typed(s, "learner:u1", NULL, ENROLLKIT_TIME_ABSENT, 10, &untouched_c), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_due_typed(s, "admin", "ghost", ENROLLKIT_TIME_ABSENT, 10, &untouched_c), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_due_typed(s, "admin", NULL, ENROLLKIT_TIME_ABSENT, 1001, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"limit\""));
+    EXPECT(enrollkit_due_typed(s, "admin", NULL, INT64_MAX, 10, &untouched_c), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"until\""));
+    CHECK(untouched_c == (enrollkit_claim_array *)0x1);
+
+    /* A worker of tq2 claims x and y, not z; another worker of every program gets z. */
+    OK(enrollkit_claim_due_typed(s, "w5", "tq2", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 2);
+    for (size_t i = 0; i < enrollkit_claim_array_count(c); i++) {
+        const enrollkit_enrollment *ci = enrollkit_claim_array_enrollment(c, i);
+        CHECK(STREQ(enrollkit_enrollment_program_id(ci), "tq2") && STREQ(enrollkit_enrollment_claimed_by(ci), "w5"));
+        CHECK(enrollkit_enrollment_lease_until(ci) == now + 1000 + 60000);
+    }
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_claim_due_typed(s, "w5", "ghost", 10, 60000, &untouched_c), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(untouched_c == (enrollkit_claim_array *)0x1);
+    OK(enrollkit_claim_due_typed(s, "w6", NULL, 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), z));
+    enrollkit_claim_array_free(c);
+    OK(enrollkit_claim_release_typed(s, "w6", z, NULL));
+
+    /* w5 renews x's lease; y's ends and w6 takes it over; a late renewal changes nothing. */
+    OK(enrollkit_store_advance_time(s, 30000));
+    OK(enrollkit_claim_renew_typed(s, "w5", x, 120000, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "processing") && STREQ(enrollkit_enrollment_claimed_by(e), "w5"));
+    CHECK(enrollkit_enrollment_lease_until(e) == now + 31000 + 120000);
+    enrollkit_enrollment_free(e);
+    EXPECT(enrollkit_claim_renew_typed(s, "w6", x, 60000, &untouched_e), ENROLLKIT_RESULT_CONFLICT);
+    CHECK(last_details_have("\"code\":\"conflict\""));
+    EXPECT(enrollkit_claim_renew_typed(s, "w5", x, 0, &untouched_e), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_renew_typed(s, "w5", x, ENROLLKIT_MAX_LEASE_MS + 1, &untouched_e), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_claim_renew_typed(s, "w5", "enr_ghost", 60000, &untouched_e), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(untouched_e == (enrollkit_enrollment *)0x1);
+    OK(enrollkit_store_advance_time(s, 60000));
+    OK(enrollkit_claim_due_typed(s, "w6", "tq2", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_claim_array_enrollment(c, 0)), y));
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_claim_renew_typed(s, "w5", y, 60000, &untouched_e), ENROLLKIT_RESULT_CONFLICT);
+    OK(enrollkit_claim_renew_typed(s, "w5", x, ENROLLKIT_MAX_LEASE_MS, NULL));
+    enrollkit_event_array *ev = NULL;
+    OK(enrollkit_history_typed(s, "admin", x, &ev));
+    CHECK(STREQ(enrollkit_event_action(enrollkit_event_array_item(ev, enrollkit_event_array_count(ev) - 1)), "renew"));
+    enrollkit_event_array_free(ev);
+    OK(enrollkit_claim_deliver_typed(s, "w5", x, NULL, NULL));
+    OK(enrollkit_claim_deliver_typed(s, "w6", y, NULL, NULL));
+
+    /* Work the host timed, with no step left: ended by delivering it (failing it is refused). */
+    OK(enrollkit_program_create(s, "{\"id\":\"hosted\",\"kind\":\"track\",\"title\":\"Hosted\",\"state\":\"active\",\"steps\":["
+                                   "{\"id\":\"only\",\"step_type\":\"message\",\"title\":\"Only\",\"learner_completable\":false}]}", NULL));
+    OK(enrollkit_enroll_typed(s, "system", "u1", "hosted", &e));
+    snprintf(z, sizeof z, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_step_fail_typed(s, "system", z, "only", "bounced", NULL, NULL));
+    OK(enrollkit_set_next_step_at_typed(s, "system", z, now, NULL));
+    OK(enrollkit_claim_due_typed(s, "w7", "hosted", 10, 60000, &c));
+    CHECK(enrollkit_claim_array_count(c) == 1 && enrollkit_claim_array_step_id(c, 0) == NULL);
+    enrollkit_claim_array_free(c);
+    EXPECT(enrollkit_claim_fail_typed(s, "w7", z, "bounced", NULL, &untouched_e), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"change\""));
+    OK(enrollkit_claim_deliver_typed(s, "w7", z, NULL, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_claimed_by(e) == NULL);
+    CHECK(enrollkit_enrollment_next_step_at(e) == ENROLLKIT_TIME_ABSENT);
+    enrollkit_enrollment_free(e);
 
     /* Work anniversaries on 2026-03-10, run on 2026-03-01: a track starts at midnight of the
      * day in the user's zone (Tokyo: 15:00Z the day before; New York, on summer time: 04:00Z). */
@@ -1993,6 +2222,9 @@ static void test_typed_queue(enrollkit_store *s) {
     const enrollkit_enrollment *second = enrollkit_enroll_outcomes_enrollment(o, 1);
     CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_CREATED);
     CHECK(STREQ(enrollkit_enrollment_user_id(first), "ha") && STREQ(enrollkit_enrollment_user_id(second), "hb"));
+    CHECK(STREQ(enrollkit_enroll_outcomes_user_id(o, 0), "ha") && STREQ(enrollkit_enroll_outcomes_user_id(o, 1), "hb"));
+    CHECK(enrollkit_enroll_outcomes_user_id(o, 0) == enrollkit_enroll_outcomes_user_id(o, 0)); /* lent */
+    CHECK(enrollkit_enroll_outcomes_user_id(o, 2) == NULL); /* past the end */
     CHECK(STREQ(enrollkit_enrollment_trigger(first), "work_anniversary"));
     CHECK(STREQ(enrollkit_enrollment_status(first), "new"));
     CHECK(enrollkit_enrollment_start_at(first) == TOKYO_MIDNIGHT);
@@ -2004,6 +2236,7 @@ static void test_typed_queue(enrollkit_store *s) {
     CHECK(enrollkit_enroll_outcomes_count(o) == 2);
     CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_ALREADY_ENROLLED);
     CHECK(STREQ(enrollkit_enroll_outcomes_existing_id(o, 0), first_id));
+    CHECK(STREQ(enrollkit_enroll_outcomes_user_id(o, 0), "ha") && STREQ(enrollkit_enroll_outcomes_user_id(o, 1), "hb"));
     enrollkit_enroll_outcomes_free(o);
     OK(enrollkit_enroll_anniversaries_typed(s, "admin", "tq", "2026-03-11", NULL));
     EXPECT(enrollkit_enroll_anniversaries_typed(s, "learner:ha", "tq", "2026-03-10", &untouched_o),

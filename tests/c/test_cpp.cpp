@@ -192,6 +192,7 @@ void run() {
     CHECK(out.kind(3) == outcome::created && out.created(3)->previous_id() == course_id);
     CHECK(out.kind(4) == outcome::already_enrolled && out.existing_id(4) == "enr_cpp_track");
     CHECK(out.kind(5) == outcome::none && !out.created(5) && out.error_code(5) == ENROLLKIT_RESULT_OK);
+    CHECK(!out.user_id(0) && !out.user_id(5));  // a batch's rows name their users as the requests did
     rows.clear();
     rows.add("usr_cy", "wf_onboarding").set_flag(enroll_flag::as_batch);
     rows.add("ghost", "wf_onboarding");
@@ -316,7 +317,9 @@ void schedules() {
 }
 
 // The due-work queue: claims with leases (a late worker is refused), every way to end a claim,
-// iteration; work anniversaries through the typed outcomes; hire dates on users.
+// iteration, workers of one program, the queue read without claiming, leases renewed, work the
+// host timed with no step left; work anniversaries through the typed outcomes, naming their
+// users; hire dates on users.
 void queue() {
     using namespace enrollkit;
     store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
@@ -368,19 +371,80 @@ void queue() {
     CHECK(e.status() == "active");
     CHECK(s.claim_due("w2", 10, std::chrono::minutes(1))[0].step_id == "two");
     e = s.skip_claim("w2", b);
-    CHECK(e.steps_skipped() == 1);
+    // Every step of the scheduled track has run, one failed: the enrollment fails.
+    CHECK(e.steps_skipped() == 1 && e.status() == "failed");
     expect_error(ENROLLKIT_RESULT_CONFLICT, [&] { (void)s.skip_claim("w2", b); });
     expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.claim_due("w2", 10, std::chrono::milliseconds(0)); });
     expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.claim_due("w2", 10, std::chrono::milliseconds(-5)); });
     expect_error(ENROLLKIT_RESULT_VALIDATION,
                  [&] { (void)s.claim_due("w2", 10, max_lease + std::chrono::milliseconds(1)); });
 
+    // q2: x due now, y a second later; z, in q, due then too.
+    s.create_program(R"({"id":"q2","kind":"track","title":"Queue 2","state":"active","steps":[)"
+                     R"({"id":"one","step_type":"message","title":"One","learner_completable":false},)"
+                     R"({"id":"two","step_type":"message","title":"Two","learner_completable":false,)"
+                     R"("schedule":{"after":"previous_step","delay":1,"unit":"days"}}]})");
+    const time_point now = jun1 + std::chrono::seconds(1);
+    const std::string x(s.enroll("system", "a", "q2").id());
+    s.advance_time(std::chrono::seconds(1));
+    const time_point later = now + std::chrono::seconds(1);
+    const std::string y(s.enroll("system", "b", "q2").id());
+    s.upsert_user(R"({"id":"d"})");
+    const std::string z(s.enroll("system", "d", "q").id());
+
+    // The queue read without claiming, soonest first.
+    claim_array due = s.due("admin", "q2", std::nullopt, 10);
+    CHECK(due.size() == 2 && due[0].enrollment.id() == x && due[1].enrollment.id() == y);
+    CHECK(due[0].step_id == "one" && !due[0].enrollment.claimed_by() && due[0].enrollment.next_step_at() == now);
+    due = s.due("system", "q2", now, 10);
+    CHECK(due.size() == 1 && due[0].enrollment.id() == x);
+    CHECK(s.due("admin", nullptr, std::nullopt, 1).size() == 1);
+    CHECK(s.due("admin", nullptr, std::nullopt, 100).size() == 3);
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.due("learner:a", nullptr, std::nullopt, 10); });
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.due("admin", "nope", std::nullopt, 10); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.due("admin", nullptr, std::nullopt, 0); });
+
+    // A worker of q2 claims x and y only; a worker of every program gets z.
+    claim_array mine = s.claim_due("w3", 10, std::chrono::minutes(1), "q2");
+    CHECK(mine.size() == 2);
+    for (claim c : mine) CHECK(c.enrollment.program_id() == "q2" && c.enrollment.claimed_by() == "w3");
+    claim_array rest = s.claim_due("w4", 10, std::chrono::minutes(1), nullptr);
+    CHECK(rest.size() == 1 && rest[0].enrollment.id() == z);
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.claim_due("w3", 10, std::chrono::minutes(1), "nope"); });
+    due = s.due("admin", "q2", std::nullopt, 10);  // claimed work is listed too
+    CHECK(due.size() == 2 && due[0].enrollment.claimed_by() == "w3");
+
+    // The holder renews its lease; another worker is refused.
+    e = s.renew_claim("w3", x, std::chrono::minutes(5));
+    CHECK(e.status() == "processing" && e.claimed_by() == "w3" && e.lease_until() == later + std::chrono::minutes(5));
+    details = expect_error(ENROLLKIT_RESULT_CONFLICT, [&] { (void)s.renew_claim("w4", x, std::chrono::minutes(1)); });
+    CHECK(details.find("\"code\":\"conflict\"") != std::string::npos);
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.renew_claim("w3", x, std::chrono::milliseconds(-1)); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.renew_claim("w3", x, max_lease + std::chrono::milliseconds(1)); });
+    CHECK(s.due("admin", "q2", std::nullopt, 10)[0].enrollment.lease_until() == later + std::chrono::minutes(5));
+    (void)s.deliver_claim("w3", x);
+    (void)s.deliver_claim("w3", y);
+    (void)s.release_claim("w4", z);
+
+    // Work the host timed, with no step left to run: delivering ends the claim, failing is refused.
+    s.create_program(R"({"id":"hosted","kind":"track","title":"Hosted","state":"active","steps":[)"
+                     R"({"id":"only","step_type":"message","title":"Only","learner_completable":false}]})");
+    const std::string h(s.enroll("system", "a", "hosted").id());
+    (void)s.fail_step("system", h, "only", "bounced");
+    (void)s.set_next_step_at("system", h, later);
+    claim_array hosted = s.claim_due("w5", 10, std::chrono::minutes(1), "hosted");
+    CHECK(hosted.size() == 1 && !hosted[0].step_id);
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.fail_claim("w5", h, "bounced"); });
+    e = s.deliver_claim("w5", h);
+    CHECK(e.status() == "active" && !e.claimed_by() && !e.next_step_at());
+
     // Anniversaries on 2026-03-10: a (hired 2020) and b (hired 2025), once each.
     s.upsert_user(R"({"id":"c","hire_date":"2026-03-10"})");
-    // In q, a's enrollment is completed (a new one is made) and b's still open (it blocks).
+    // In q, a's enrollment is completed and b's failed: a new one is made for each.
     enroll_outcomes in_q = s.enroll_anniversaries("system", "q", "2026-03-10");
-    CHECK(in_q.size() == 2 && in_q.kind(0) == outcome::created && in_q.kind(1) == outcome::already_enrolled);
-    CHECK(in_q.existing_id(1) == b && in_q.created(0)->previous_id() == a);
+    CHECK(in_q.size() == 2 && in_q.kind(0) == outcome::created && in_q.kind(1) == outcome::created);
+    CHECK(in_q.created(0)->previous_id() == a && in_q.created(1)->previous_id() == b && !in_q.existing_id(1));
+    CHECK(in_q.user_id(0) == "a" && in_q.user_id(1) == "b" && !in_q.user_id(2));
     s.create_program(R"({"id":"anniv","kind":"course","title":"Anniversary","state":"active"})");
     enroll_outcomes out = s.enroll_anniversaries("system", "anniv", "2026-03-10");
     CHECK(out.size() == 2 && out.kind(0) == outcome::created && out.kind(1) == outcome::created);
@@ -388,6 +452,7 @@ void queue() {
     const std::string first(out.created(0)->id());
     out = s.enroll_anniversaries("admin", "anniv", "2026-03-10");
     CHECK(out.kind(0) == outcome::already_enrolled && out.existing_id(0) == first);
+    CHECK(out.user_id(0) == "a" && out.user_id(1) == "b");
     expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.enroll_anniversaries("learner:a", "q", "2026-03-10"); });
     expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.enroll_anniversaries("admin", "q", "2026-02-30"); });
 }
