@@ -9,7 +9,7 @@ use crate::domain::validate;
 use crate::error::{Error, Result};
 
 /// One user's outcome of [`Store::enroll_anniversaries`]. As JSON, the outcome's object
-/// with `user_id` added: `{"user_id": ..., "outcome": "created", "enrollment": {...}}`.
+/// with `user_id` added: `{"enrollment": {...}, "outcome": "created", "user_id": ...}`.
 #[derive(Debug)]
 pub struct UserOutcome {
     /// The user whose anniversary it is.

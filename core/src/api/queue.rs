@@ -175,11 +175,12 @@ impl Store {
     /// complete, skip or fail) is applied to the step [`Store::claim_due`] named, the
     /// enrollment returns to `active` (or `active_batch`; or is `delivered` or `completed` by
     /// that step) and its next step's time follows from the schedule. One transaction, one
-    /// history event.
+    /// history event. A claim with no step (work the host scheduled with `set_next_step_at`
+    /// when none is pending) ends with deliver, complete or skip, which clears `next_step_at`.
     ///
     /// Refused with `conflict`, changing nothing, when `worker` no longer holds the claim (its
     /// lease ended, or another worker took it over); `validation` for `StepChange::Start`,
-    /// which does not settle a step, or when no step is pending.
+    /// which does not settle a step, and for a failure of a claim with no step.
     pub fn complete_claim(
         &self,
         worker: &str,
