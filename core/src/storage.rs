@@ -468,6 +468,13 @@ pub(crate) trait Write: Read {
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>>;
 
+    /// The enrollments whose deadline has passed at `now` (open ones, dropped ones excepted),
+    /// soonest deadline first, at most `limit`, locked until the transaction ends; a backend
+    /// with concurrent writers passes over rows another transaction holds. `steps_total` is
+    /// left 0.
+    fn expirable(&mut self, now: Timestamp, limit: u32)
+        -> Result<Vec<(EnrollmentKey, Enrollment)>>;
+
     /// The user's open enrollment in the program, and their latest one.
     fn prior_enrollments(
         &mut self,
@@ -588,6 +595,21 @@ pub(crate) fn policy_json(policy: &crate::Policy) -> Result<Option<String>> {
     Ok((!policy.is_empty())
         .then(|| serde_json::to_string(policy))
         .transpose()?)
+}
+
+/// The statuses [`Write::expirable`] ends, as SQL on `status`: the condition of the partial
+/// index `enrollments_deadline` (schema 10), which the query repeats so that it uses it. A test
+/// checks it against [`crate::Status`] (open, not dropped) and finds it in the index.
+pub(crate) const EXPIRABLE_CONDITION: &str = "status < 7 OR status = 11";
+
+/// The query of [`Write::expirable`] selecting `columns` of `enrollments e`, `time` and
+/// `limit` the text of its two parameters.
+pub(crate) fn expirable_sql(columns: &str, time: &str, limit: &str) -> String {
+    format!(
+        "SELECT {columns} FROM enrollments e WHERE deadline_at IS NOT NULL \
+         AND ({EXPIRABLE_CONDITION}) AND deadline_at <= {time} ORDER BY deadline_at, rid \
+         LIMIT {limit}"
+    )
 }
 
 /// Which scheduled work a query of the SQL backends asks for: [`Read::scheduled_work`]

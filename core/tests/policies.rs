@@ -320,3 +320,110 @@ fn a_partner_user_enrolls_in_a_certification_with_one_of_their_partnerships() {
         assert!(store.check_invariants().unwrap().is_empty());
     }
 }
+
+#[test]
+fn expire_due_ends_enrollments_past_their_deadline_in_each_vocabulary() {
+    for (store, clock) in stores("2026-03-01T00:00:00Z") {
+        let in_days = Policy {
+            deadline: Some(Deadline::AfterDays(30)),
+            ..Policy::default()
+        };
+        let fixed = Policy {
+            deadline: Some(Deadline::At(at("2026-03-15T00:00:00Z"))),
+            ..Policy::default()
+        };
+        store
+            .create_program(&course("crs", in_days.clone()))
+            .unwrap();
+        store
+            .create_program(&ProgramSpec {
+                kind: Kind::Certification,
+                policy: fixed,
+                ..ProgramSpec::course("cert", "Cert")
+            })
+            .unwrap();
+        let track = ProgramSpec {
+            kind: Kind::Track,
+            steps: vec![Step {
+                id: "s".into(),
+                step_type: "message".into(),
+                title: "S".into(),
+                learner_completable: false,
+                schedule: None,
+            }],
+            policy: in_days,
+            ..ProgramSpec::course("trk", "Track")
+        };
+        store.create_program(&track).unwrap();
+        store
+            .create_program(&course("plain", Policy::default()))
+            .unwrap();
+        users(&store, &["u1", "u2", "u3"]);
+        let enroll = |user: &str, program: &str| {
+            store
+                .enroll(&Actor::Admin, &EnrollRequest::new(user, program))
+                .unwrap()
+        };
+        let c1 = enroll("u1", "crs");
+        assert_eq!(c1.deadline_at, Some(at("2026-03-31T00:00:00Z")));
+        let cert = enroll("u1", "cert");
+        assert_eq!(cert.deadline_at, Some(at("2026-03-15T00:00:00Z")));
+        let t1 = enroll("u1", "trk");
+        let plain = enroll("u1", "plain");
+        assert_eq!(plain.deadline_at, None);
+        // u2 finishes in time; u3 drops (a dropped course waits for its reactivation).
+        let c2 = enroll("u2", "crs");
+        store.set_progress(&Actor::Admin, &c2.id, 100.0).unwrap();
+        let c3 = enroll("u3", "crs");
+        store
+            .transition(&Actor::Admin, &c3.id, &Command::Drop)
+            .unwrap();
+        // Nothing is due yet; learners may not sweep.
+        assert!(store.expire_due(&Actor::System, 100).unwrap().is_empty());
+        let learner = store
+            .expire_due(&Actor::Learner("u1".into()), 100)
+            .unwrap_err();
+        assert_eq!(learner.code(), ErrorCode::PermissionDenied);
+        let zero = store.expire_due(&Actor::System, 0).unwrap_err();
+        assert_eq!(zero.code(), ErrorCode::Validation);
+        clock.set(at("2026-03-15T00:00:00Z"));
+        assert_eq!(
+            store.expire_due(&Actor::System, 100).unwrap(),
+            std::slice::from_ref(&cert.id)
+        );
+        clock.set(at("2026-04-01T00:00:00Z"));
+        let expired = store.expire_due(&Actor::System, 1).unwrap();
+        assert_eq!(expired.len(), 1, "at most the limit");
+        let rest = store.expire_due(&Actor::System, 100).unwrap();
+        let mut all: Vec<String> = expired.into_iter().chain(rest).collect();
+        all.sort();
+        let mut expected = vec![c1.id.clone(), t1.id.clone()];
+        expected.sort();
+        assert_eq!(all, expected);
+        let get = |id: &str| store.get_enrollment(&Actor::Admin, id).unwrap();
+        assert_eq!(get(&c1.id).status_name(), "expired");
+        let cert = get(&cert.id);
+        assert_eq!(
+            (cert.status_name(), cert.failure_reason),
+            ("failed", Some(FailureReason::DeadlinePassed))
+        );
+        let t1 = get(&t1.id);
+        assert_eq!(
+            (t1.status_name(), t1.failure_reason, t1.next_step_at),
+            ("failed", Some(FailureReason::DeadlinePassed), None)
+        );
+        assert_eq!(get(&c2.id).status_name(), "completed");
+        assert_eq!(get(&c3.id).status_name(), "dropped");
+        let history = store.history(&Actor::Admin, &c1.id).unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.reason.as_deref()),
+            ("expire", Some("deadline=2026-03-31T00:00:00.000Z"))
+        );
+        // An expired course is closed: the learner may enroll again, with a new deadline.
+        let again = enroll("u1", "crs");
+        assert_eq!(again.deadline_at, Some(at("2026-05-01T00:00:00Z")));
+        assert!(store.expire_due(&Actor::System, 100).unwrap().is_empty());
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}

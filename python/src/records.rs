@@ -789,7 +789,7 @@ record!(Enrollment,
             "steps_completed", "steps_skipped", "steps_total", "delivery_percent",
             "completion_percent", "progress_percent", "attempts", "best_score", "passed",
             "previous_id", "attempt_number", "updated_at", "paused_at", "claimed_by",
-            "lease_until"],
+            "lease_until", "deadline_at"],
     fields: ["id", "user_id", "program_id", "kind", "status", "trigger", "enrolled_at",
              "updated_at", "resume_status", "added_by_user_id", "added_by_program_id",
              "partnership_id", "mentor_id", "mentor_assigned_at", "timezone", "start_at",
@@ -797,7 +797,7 @@ record!(Enrollment,
              "canceled_at", "failure_reason", "failure_message", "next_step_at",
              "steps_delivered", "steps_completed", "steps_skipped", "steps_total",
              "progress_percent", "attempts", "best_score", "passed", "previous_id",
-             "attempt_number", "paused_at", "claimed_by", "lease_until"],
+             "attempt_number", "paused_at", "claimed_by", "lease_until", "deadline_at"],
     nested: flat, {
     #[new]
     #[pyo3(signature = (id, user_id, program_id, kind, status, trigger, enrolled_at, updated_at,
@@ -809,7 +809,7 @@ record!(Enrollment,
                         steps_delivered=None, steps_completed=None, steps_skipped=None,
                         steps_total=None, progress_percent=None, attempts=None,
                         best_score=None, passed=None, previous_id=None, attempt_number=None,
-                        paused_at=None, claimed_by=None, lease_until=None))]
+                        paused_at=None, claimed_by=None, lease_until=None, deadline_at=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -851,6 +851,7 @@ record!(Enrollment,
         paused_at: Option<&Bound<'_, PyAny>>,
         claimed_by: Option<String>,
         lease_until: Option<&Bound<'_, PyAny>>,
+        deadline_at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let kind: Kind = enum_arg(kind, "kind")?;
         let count = |v: Option<&Bound<'_, PyAny>>, field, default| match v {
@@ -901,6 +902,7 @@ record!(Enrollment,
                 paused_at: opt_time_arg(paused_at, "paused_at")?,
                 claimed_by,
                 lease_until: opt_time_arg(lease_until, "lease_until")?,
+                deadline_at: opt_time_arg(deadline_at, "deadline_at")?,
             },
         })
     }
@@ -1145,6 +1147,13 @@ record!(Enrollment,
     #[getter]
     fn lease_until(&self) -> Option<Time> {
         self.inner.lease_until.map(Time)
+    }
+
+    /// When it must be finished by (the program's deadline policy); `Store.expire_due` ends
+    /// it after that.
+    #[getter]
+    fn deadline_at(&self) -> Option<Time> {
+        self.inner.deadline_at.map(Time)
     }
 });
 

@@ -7,6 +7,7 @@ pub(crate) mod anniversaries;
 pub(crate) mod check;
 pub(crate) mod dump;
 pub(crate) mod ops;
+pub(crate) mod policies;
 pub(crate) mod query;
 pub(crate) mod queue;
 pub(crate) mod report;

@@ -16,9 +16,10 @@ use crate::storage::StatusTotals;
 /// there; the rest break it down in the program's own terms.
 ///
 /// The summary's buckets cover every enrollment once: `active` is every open enrollment that is
-/// not paused (new, enrolled, processing and delivered ones included), `completed`, `failed`
-/// and `paused` are those statuses, and `canceled` counts canceled tracks and dropped courses
-/// alike (enrollments their learner or an admin ended).
+/// not paused (new, enrolled, processing, delivered and waitlisted ones included), `completed`
+/// and `paused` are those statuses, `failed` counts failed and expired enrollments (ended
+/// unfinished by the rules), and `canceled` counts canceled tracks and dropped courses alike
+/// (enrollments their learner or an admin ended). `by_status` tells them apart.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProgramReport {
     /// The program.
@@ -31,7 +32,7 @@ pub struct ProgramReport {
     pub active: u64,
     /// Completed enrollments.
     pub completed: u64,
-    /// Failed enrollments.
+    /// Failed enrollments, and expired courses.
     pub failed: u64,
     /// Paused enrollments.
     pub paused: u64,
@@ -108,7 +109,7 @@ impl ProgramReport {
                 .or_default() += t.count;
             let bucket = match t.status {
                 Status::Completed => &mut report.completed,
-                Status::Failed => &mut report.failed,
+                Status::Failed | Status::Expired => &mut report.failed,
                 Status::Paused => &mut report.paused,
                 Status::Canceled | Status::Dropped => &mut report.canceled,
                 Status::New
@@ -116,7 +117,8 @@ impl ProgramReport {
                 | Status::Processing
                 | Status::ActiveBatch
                 | Status::ProcessingBatch
-                | Status::Delivered => &mut report.active,
+                | Status::Delivered
+                | Status::Waitlisted => &mut report.active,
             };
             *bucket += t.count;
             completion += match (program.kind, program.steps.len()) {

@@ -244,6 +244,7 @@ pub fn enroll(
         attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
         updated_at: now,
         next_step_at: None,
+        deadline_at: program.policy.deadline_for(now),
     }
     .enrollment();
     schedule::reschedule(program, &mut e, &[]);
@@ -484,6 +485,40 @@ pub fn claim(
     Ok(schedule::first_pending(program, steps).map(|(step, _)| step.id.clone()))
 }
 
+/// Ends `e`, whose deadline (`deadline_at`) has passed at `now` before it finished
+/// ([`Store::expire_due`](crate::Store::expire_due)): a course becomes `expired`; a
+/// certification or a track `failed` with reason `deadline_passed`. A waitlisted enrollment
+/// expires too (its seat never came). Refuses (`conflict`) one that is not open, is dropped, or
+/// whose deadline is still ahead.
+pub fn expire(
+    program: &Program,
+    e: &mut Enrollment,
+    steps: &[StepProgress],
+    now: Timestamp,
+) -> Result<()> {
+    let due = e.deadline_at.is_some_and(|d| d <= now);
+    if !due || !e.status.is_open() || e.status == Status::Dropped {
+        return Err(Error::Conflict(format!(
+            "enrollment {} has no passed deadline to expire it ({}, deadline {})",
+            e.id,
+            e.status.label(e.kind),
+            e.deadline_at.map_or("none".to_owned(), |t| t.to_string()),
+        )));
+    }
+    if e.kind == Kind::Course {
+        enter(e, Status::Expired, now);
+    } else {
+        let reason = FailureReason::DeadlinePassed;
+        e.failure_reason = Some(reason);
+        e.failure_message = Some(reason.default_message().to_owned());
+        enter(e, Status::Failed, now);
+    }
+    e.resume_status = None;
+    e.paused_at = None;
+    schedule::reschedule(program, e, steps);
+    Ok(())
+}
+
 /// Refuses (`conflict`, changing nothing) a call of `worker` on `e` unless `worker` holds its
 /// claim at `now`: a worker whose lease ended, or whose claim another worker has since taken
 /// over, learns it here.
@@ -553,7 +588,7 @@ fn enter(e: &mut Enrollment, to: Status, now: Timestamp) {
         Status::Dropped => e.dropped_at = Some(now),
         Status::Canceled => e.canceled_at = Some(now),
         Status::Paused => e.paused_at = Some(now),
-        Status::New => {}
+        Status::New | Status::Waitlisted | Status::Expired => {}
     }
     if e.status == Status::Paused && to != Status::Paused {
         e.resume_status = None;

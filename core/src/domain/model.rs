@@ -131,6 +131,9 @@ string_enum! {
         UnknownError = "unknown_error",
         /// Every allowed assessment attempt was used without passing.
         AttemptsExhausted = "attempts_exhausted",
+        /// The program's deadline for the enrollment passed before it was completed
+        /// ([`Store::expire_due`](crate::Store::expire_due)).
+        DeadlinePassed = "deadline_passed",
     }
 }
 
@@ -144,6 +147,7 @@ impl FailureReason {
             FailureReason::WorkflowNotActive => "The workflow is not active",
             FailureReason::UnknownError => "An unknown error occurred",
             FailureReason::AttemptsExhausted => "Every allowed assessment attempt was used",
+            FailureReason::DeadlinePassed => "The deadline passed before it was completed",
         }
     }
 }
@@ -180,6 +184,8 @@ string_enum! {
 /// | `Failed` | – | `failed` | `failed` |
 /// | `Dropped` | `dropped` | – | – |
 /// | `Canceled` | – | – | `canceled` |
+/// | `Waitlisted` | `waitlisted` | `waitlisted` | `waitlisted` |
+/// | `Expired` | `expired` | – | – |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     /// Created, not started (certification `enrolled`, track `new`, also a scheduled start).
@@ -204,6 +210,11 @@ pub enum Status {
     Dropped,
     /// Track: canceled. Terminal.
     Canceled,
+    /// Waiting for a seat of a full program with a waitlist (first come, first served); takes
+    /// the kind's first status when promoted.
+    Waitlisted,
+    /// Course: its deadline passed before it was completed. Terminal.
+    Expired,
 }
 
 impl Status {
@@ -220,6 +231,8 @@ impl Status {
         Status::Failed,
         Status::Dropped,
         Status::Canceled,
+        Status::Waitlisted,
+        Status::Expired,
     ];
 
     /// The stable integer stored in the database.
@@ -236,6 +249,8 @@ impl Status {
             Status::Failed => 8,
             Status::Dropped => 9,
             Status::Canceled => 10,
+            Status::Waitlisted => 11,
+            Status::Expired => 12,
         }
     }
 
@@ -255,6 +270,8 @@ impl Status {
         use Kind::*;
         use Status::*;
         Some(match (kind, self) {
+            (_, Waitlisted) => "waitlisted",
+            (Course, Expired) => "expired",
             (Course, Active) => "active",
             (Course, Completed) => "completed",
             (Course, Dropped) => "dropped",
@@ -274,7 +291,7 @@ impl Status {
             (Track, Completed) => "completed",
             (Track, Failed) => "failed",
             (Track, Canceled) => "canceled",
-            (Track, Dropped) => return None,
+            (Track, Dropped | Expired) => return None,
         })
     }
 
@@ -298,6 +315,8 @@ impl Status {
             Status::Failed => "failed",
             Status::Dropped => "dropped",
             Status::Canceled => "canceled",
+            Status::Waitlisted => "waitlisted",
+            Status::Expired => "expired",
         }
     }
 
@@ -334,11 +353,20 @@ impl Status {
     }
 
     /// An enrollment in this status is *open*: at most one open enrollment may exist per user
-    /// and program (a partial unique index enforces it). Completed, failed and canceled
-    /// enrollments are closed; a dropped course enrollment stays open because it can be
-    /// reactivated.
+    /// and program (a partial unique index enforces it). Completed, failed, canceled and
+    /// expired enrollments are closed; a dropped course enrollment stays open because it can be
+    /// reactivated, and a waitlisted one because it waits for its seat.
     pub fn is_open(self) -> bool {
-        !matches!(self, Status::Completed | Status::Failed | Status::Canceled)
+        !matches!(
+            self,
+            Status::Completed | Status::Failed | Status::Canceled | Status::Expired
+        )
+    }
+
+    /// Holds a seat of a program with a capacity: open, and neither dropped (left) nor
+    /// waitlisted (waiting for one).
+    pub fn holds_seat(self) -> bool {
+        self.is_open() && !matches!(self, Status::Dropped | Status::Waitlisted)
     }
 
     /// Running: steps and progress may change in this status.
@@ -747,6 +775,9 @@ macro_rules! enrollment_fields {
             claimed_by: Option<String> => "claimed_by" default None;
             /// Until when the claim holds: after it, another worker may claim the step.
             lease_until: Option<Timestamp> => "lease_until" default None;
+            /// When it must be finished by: from the program's deadline policy at enrollment
+            /// ([`Store::expire_due`](crate::Store::expire_due) ends it after that).
+            deadline_at: Option<Timestamp> => "deadline_at";
         }
     };
 }

@@ -766,7 +766,7 @@ impl<'c> Tx<'c> {
     fn open_enrollment(&mut self, user_id: &str, program_id: &str) -> Result<Option<Prior>> {
         self.row(
             "SELECT id, status, attempt_number FROM enrollments \
-             WHERE user_id = $1 AND program_id = $2 AND (status < 7 OR status = 9)",
+             WHERE user_id = $1 AND program_id = $2 AND (status < 7 OR status = 9 OR status = 11)",
             &[text(user_id), text(program_id)],
         )?
         .as_ref()
@@ -1581,6 +1581,26 @@ impl Write for Tx<'_> {
         };
         let open = priors.iter().find(|p| p.status.is_open()).cloned();
         Ok((open, priors.into_iter().next()))
+    }
+
+    fn expirable(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+            let columns = format!("e.rid, {}", columns.join(", "));
+            format!(
+                "{} FOR UPDATE SKIP LOCKED",
+                crate::storage::expirable_sql(&columns, "$1", "$2")
+            )
+        });
+        let rows = self.rows(sql, &[Param::Int(now.millis()), Param::Int(limit.into())])?;
+        rows.iter()
+            .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
+            .collect()
     }
 
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {

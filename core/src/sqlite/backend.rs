@@ -291,6 +291,14 @@ impl Write for Tx<'_> {
         db::prior_enrollments(&mut self.held, user_id, program_id)
     }
 
+    fn expirable(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        keyed(db::expirable(self.conn(), now, limit))
+    }
+
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {
         db::completed_programs(self.conn(), user_id, programs)
     }

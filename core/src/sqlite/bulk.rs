@@ -18,7 +18,8 @@ pub(crate) fn is_empty(conn: &Connection, table: &str) -> Result<bool> {
 /// of enrollments at the first event line, the others at the end), which is much cheaper than
 /// updating them row by row. Partial indexes stay too: they hold the rows in some statuses
 /// only (`enrollments_scheduled`: scheduled enrollments not started yet; `enrollments_due`:
-/// running ones with a next step time, and `enrollments_due_program`), so keeping them costs a condition per row and an
+/// running ones with a next step time, and `enrollments_due_program`; `enrollments_deadline`:
+/// open ones with a deadline), so keeping them costs a condition per row and an
 /// entry for the few that match, while each rebuild reads the whole table again. Returns `(table, statement)`
 /// for each, to rebuild them; a rollback restores them anyway.
 pub(crate) fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
@@ -105,6 +106,7 @@ mod tests {
         assert_eq!(
             kept,
             [
+                "enrollments_deadline",
                 "enrollments_due",
                 "enrollments_due_program",
                 "enrollments_one_open",

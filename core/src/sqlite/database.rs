@@ -1248,6 +1248,47 @@ mod tests {
     }
 
     #[test]
+    fn version_9_upgrades_to_the_waitlisted_and_expired_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v9.db");
+        let conn = Connection::open(&path).unwrap();
+        migrate(&conn, &MIGRATIONS[..9]).unwrap();
+        let insert = |conn: &Connection, id: &str, status: i64| {
+            conn.execute(
+                "INSERT INTO enrollments (id, user_id, program_id, kind, status, trigger,
+                                          enrolled_at, updated_at)
+                 VALUES (?1, ?1, 'p', 0, ?2, 'user_join', 0, 0)",
+                params![id, status],
+            )
+        };
+        conn.execute_batch(
+            "INSERT INTO users (id, created_at, updated_at) VALUES ('a', 0, 0), ('b', 0, 0),
+                 ('c', 0, 0), ('d', 0, 0);
+             INSERT INTO programs (id, kind, title, state, self_enrollment, created_at, updated_at)
+                 VALUES ('p', 'course', 'P', 'active', 1, 0, 0);",
+        )
+        .unwrap();
+        insert(&conn, "a", 1).unwrap();
+        assert!(
+            insert(&conn, "b", 11).is_err(),
+            "version 9 has no status 11"
+        );
+        migrate(&conn, MIGRATIONS).unwrap();
+        // The new definition holds for this connection and for a new one.
+        insert(&conn, "b", 11).unwrap();
+        let other = Connection::open(&path).unwrap();
+        insert(&other, "c", 12).unwrap();
+        assert!(insert(&other, "d", 13).is_err(), "statuses stop at 12");
+        let ok: String = other
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let fresh = Connection::open_in_memory().unwrap();
+        migrate(&fresh, MIGRATIONS).unwrap();
+        assert_eq!(tables(&conn), tables(&fresh), "upgraded equals fresh");
+    }
+
+    #[test]
     fn version_1_upgrades_and_keeps_one_open_enrollment() {
         let conn = Connection::open_in_memory().unwrap();
         migrate(&conn, &MIGRATIONS[..1]).unwrap();

@@ -448,12 +448,12 @@ pub(super) fn prior_from_row(r: &Row<'_>) -> rusqlite::Result<Prior> {
 /// (schema 0002), which [`OPEN_ENROLLMENT`] repeats. A test checks it against
 /// [`Status::is_open`] for every status and finds it in both places.
 #[cfg(test)]
-pub(super) const OPEN_CONDITION: &str = "status < 7 OR status = 9";
+pub(super) const OPEN_CONDITION: &str = "status < 7 OR status = 9 OR status = 11";
 
 /// The user's open enrollment in a program. Its condition must be the index's exactly, so
 /// SQLite uses the index (a test checks it does).
 pub(super) const OPEN_ENROLLMENT: &str = "SELECT id, status, attempt_number FROM enrollments
-     WHERE user_id = ?1 AND program_id = ?2 AND (status < 7 OR status = 9)";
+     WHERE user_id = ?1 AND program_id = ?2 AND (status < 7 OR status = 9 OR status = 11)";
 
 pub(crate) fn open_enrollment(
     conn: &Connection,
@@ -596,6 +596,23 @@ pub(crate) fn completed_programs(
     let rows = stmt.query_map(params![user_id, Status::Completed.code(), programs], |r| {
         r.get(0)
     })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The query of [`expirable`]: `?1` now, `?2` the limit. It walks `enrollments_deadline` (a
+/// test checks its plan).
+pub(super) static EXPIRABLE: LazyLock<String> =
+    LazyLock::new(|| crate::storage::expirable_sql(ENROLLMENT_STORED_COLUMNS, "?1", "?2"));
+
+/// [`crate::storage::Write::expirable`]: SQLite's one writer runs it, so the rows stay as read
+/// until it commits.
+pub(crate) fn expirable(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(i64, Enrollment)>> {
+    let mut stmt = conn.prepare_cached(&EXPIRABLE)?;
+    let rows = stmt.query_map(params![now.millis(), limit], stored_enrollment_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

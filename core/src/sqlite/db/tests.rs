@@ -326,6 +326,47 @@ fn the_due_work_queue_walks_its_index_in_order() {
 }
 
 #[test]
+fn the_expirable_condition_matches_the_statuses_and_the_index() {
+    use crate::storage::EXPIRABLE_CONDITION;
+    let conn = migrated();
+    for status in Status::ALL {
+        let expirable: bool = conn
+            .query_row(
+                &format!("SELECT {EXPIRABLE_CONDITION} FROM (SELECT ?1 AS status)"),
+                [status.code()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let expected = status.is_open() && *status != Status::Dropped;
+        assert_eq!(expirable, expected, "{status:?}");
+    }
+    let index: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'enrollments_deadline'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        index.ends_with(&format!(
+            "WHERE deadline_at IS NOT NULL AND ({EXPIRABLE_CONDITION})"
+        )),
+        "{index}"
+    );
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", *EXPIRABLE))
+        .unwrap();
+    let plan: Vec<String> = stmt
+        .query_map([0, 10], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let plan = plan.join("; ");
+    assert!(plan.contains("USING INDEX enrollments_deadline"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+}
+
+#[test]
 fn the_open_condition_matches_status_is_open() {
     let conn = Connection::open_in_memory().unwrap();
     for status in Status::ALL {
@@ -365,7 +406,9 @@ fn a_fresh_insert_stores_what_the_full_one_does() {
         .map(|&i| match STORED_COLUMNS[i] {
             "kind" | "status" | "enrolled_at" | "updated_at" | "attempt_number" => 1.into(),
             "trigger" => "user_join".to_owned().into(),
-            "start_at" | "started_at" | "next_step_at" => rusqlite::types::Value::Null,
+            "start_at" | "started_at" | "next_step_at" | "deadline_at" => {
+                rusqlite::types::Value::Null
+            }
             column => column.to_owned().into(),
         })
         .collect();
