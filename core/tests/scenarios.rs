@@ -243,6 +243,7 @@ impl Runner {
             "assign_mentor" => to_json(st.assign_mentor(actor, id(), s(args, "mentor_id"))?),
             "set_next_step_at" => to_json(st.set_next_step_at(actor, id(), opt_ts(args, "at")?)?),
             "start_due" => to_json(st.start_due(actor, uint(args, "limit", 100))?),
+            "expire_due" => to_json(st.expire_due(actor, uint(args, "limit", 100))?),
             "claim_due" => {
                 let lease = args
                     .get("lease_ms")

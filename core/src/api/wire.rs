@@ -57,6 +57,7 @@ struct EnrollWire {
     allow_reenroll: bool,
     #[serde(default)]
     batch: bool,
+    override_prerequisites: Option<String>,
 }
 
 impl EnrollWire {
@@ -82,6 +83,7 @@ impl EnrollWire {
         req.start_at = time(self.start_at)?;
         req.allow_reenroll = self.allow_reenroll;
         req.batch = self.batch;
+        req.override_prerequisites = self.override_prerequisites;
         Ok(req)
     }
 }
@@ -90,7 +92,8 @@ impl EnrollRequest {
     /// Parses the JSON form of a request:
     /// `{"user_id" | "email" | "external_id": ..., "program_id": ..., "id"?, "trigger"?,
     /// "added_by_user_id"?, "added_by_program_id"?, "partnership_id"?, "timezone"?,
-    /// "start_at"? (RFC 3339), "allow_reenroll"?, "batch"?}`.
+    /// "start_at"? (RFC 3339), "allow_reenroll"?, "batch"?, "override_prerequisites"? (the
+    /// admin's reason)}`.
     ///
     /// ```
     /// let req = enrollkit::EnrollRequest::from_json(r#"{"email": "a@b.c", "program_id": "p", "trigger": "schedule"}"#)?;
