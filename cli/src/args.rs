@@ -133,6 +133,14 @@ pub enum Cmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// End the enrollments whose deadline has passed (a course expires; a certification or
+    /// track fails with reason deadline_passed), soonest deadline first; prints their ids.
+    /// Run it from a scheduler.
+    Expire {
+        /// End at most this many (1-1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Run a worker of the due-work queue: claim the steps that are due, deliver each (print
     /// it, or run --exec), end each claim, and wait for more; Ctrl-C stops it cleanly.
     Worker(WorkerArgs),
@@ -291,6 +299,10 @@ pub struct EnrollArgs {
     /// Track: enroll as part of a batch.
     #[arg(long)]
     pub batch: bool,
+    /// Admin only: enroll although the user has not completed the program's prerequisites;
+    /// REASON goes into the history.
+    #[arg(long, value_name = "REASON")]
+    pub override_prerequisites: Option<String>,
 }
 
 /// `step`: which step and the change; the options apply to one change each.

@@ -1212,3 +1212,77 @@ fn new_database_files_are_private_unless_asked() {
         assert_eq!((mode(&db), mode(&backup)), (expected, expected), "{name}");
     }
 }
+
+/// Policies from the command line: a window, prerequisites and their override, a partner user,
+/// a deadline that has passed and `expire`.
+#[test]
+fn policies_on_the_command_line() {
+    let f = fixture();
+    let db = &f.db;
+    let write = |name: &str, json: &str| {
+        let path = f.dir.join(name);
+        std::fs::write(&path, json).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let closed = write(
+        "closed.json",
+        r#"{"id": "closed", "kind": "course", "title": "Closed", "state": "active",
+            "policy": {"enroll_closes_at": "2000-01-01T00:00:00Z"}}"#,
+    );
+    let intro = write(
+        "intro.json",
+        r#"{"id": "intro", "kind": "course", "title": "Intro", "state": "active"}"#,
+    );
+    let late = write(
+        "late.json",
+        r#"{"id": "late", "kind": "course", "title": "Late", "state": "active",
+            "policy": {"prerequisites": ["intro"], "deadline": {"at": "2000-01-01T00:00:00Z"}}}"#,
+    );
+    let cert = write(
+        "cert.json",
+        r#"{"id": "cert", "kind": "certification", "title": "Cert", "state": "active"}"#,
+    );
+    for spec in [&closed, &intro, &late, &cert] {
+        json(db, &["program", "add", spec]);
+    }
+    json(db, &["user", "add", "u1"]);
+    let partner = json(db, &["user", "add", "p1", "--partnership", "prt_a"]);
+    assert_eq!(partner["partnerships"], serde_json::json!(["prt_a"]));
+    cli(db)
+        .args(["enroll", "u1", "closed"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("enrollment_closed"));
+    cli(db)
+        .args(["enroll", "u1", "late"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("prerequisites_not_met"));
+    let e = json(
+        db,
+        &[
+            "enroll",
+            "u1",
+            "late",
+            "--override-prerequisites",
+            "transfer credit",
+        ],
+    );
+    assert_eq!(e["deadline_at"], "2000-01-01T00:00:00.000Z");
+    let id = e["id"].as_str().unwrap().to_owned();
+    cli(db)
+        .args(["enroll", "p1", "cert"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("partnership_id"));
+    json(db, &["enroll", "p1", "cert", "--partnership", "prt_a"]);
+    assert_eq!(json(db, &["expire"]), serde_json::json!([id]));
+    assert_eq!(json(db, &["show", &id])["status"], "expired");
+    cli(db)
+        .args(["expire"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("0 expired"));
+    cli(db).args(["expire", "--limit", "0"]).assert().code(3);
+}

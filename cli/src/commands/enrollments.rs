@@ -1,5 +1,5 @@
 //! Enrollments: `enroll`, `progress`, `step`, `attempt`, the transitions (`drop`, `reactivate`,
-//! `pause`, `resume`, `cancel`, `start`, `fail`), `delete`, `list`, `show`, `history`.
+//! `pause`, `resume`, `cancel`, `start`, `fail`), `delete`, `list`, `show`, `history`, `expire`.
 //!
 //! `enroll` creates the database when missing; every other command here needs an existing
 //! one, since it names an enrollment that must already be in it. Each acts as `actor`.
@@ -37,9 +37,26 @@ pub fn enroll(cli: &Cli, out: &Out, actor: &Actor, a: &EnrollArgs) -> Outcome {
     req.start_at = time(&a.start_at)?;
     req.allow_reenroll = a.allow_reenroll;
     req.batch = a.batch;
+    req.override_prerequisites = a.override_prerequisites.clone();
     // Only now, with every argument checked: a refused command leaves no file behind.
     let store = open(cli, false)?;
     out.enrollment(&store.enroll(actor, &req)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `expire`: ends the enrollments past their deadline, at most `limit`; prints their ids (a
+/// JSON array with `--json`) and how many.
+pub fn expire(cli: &Cli, out: &Out, actor: &Actor, limit: u32) -> Outcome {
+    let store = open(cli, true)?;
+    let expired = store.expire_due(actor, limit)?;
+    if out.is_json() {
+        out.json(&serde_json::json!(expired));
+    } else {
+        for id in &expired {
+            say!("{id}");
+        }
+        eprintln!("{} expired at {}", expired.len(), store.now());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
