@@ -353,6 +353,20 @@ pub(crate) trait Read {
     /// first, at most `limit`.
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>>;
 
+    /// How many enrollments of the program hold a seat ([`crate::Status::holds_seat`]).
+    fn seats_taken(&mut self, program_id: &str) -> Result<u64>;
+
+    /// The program's waitlisted enrollments in waitlist order (first come, first served), at
+    /// most `limit`. `steps_total` is left 0.
+    fn waitlist(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>>;
+
+    /// The place (from 1) of the waitlisted enrollment `key` in the program's waitlist.
+    fn waitlist_position(&mut self, program_id: &str, key: EnrollmentKey) -> Result<u64>;
+
     /// Scheduled work: running enrollments with a next step time (at or before `until`, when
     /// given; of `program`, when given), soonest first, at most `limit`, claimed or not.
     /// `steps_total` is left 0.
@@ -482,6 +496,24 @@ pub(crate) trait Write: Read {
         program_id: &str,
     ) -> Result<(Option<Prior>, Option<Prior>)>;
 
+    /// Holds the program's seats until the transaction ends: a backend with concurrent
+    /// writers locks the program's row, so that counting seats and filling them is one
+    /// writer's at a time; one whose writer is alone does nothing (the default).
+    fn lock_program(&mut self, _program_id: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// [`Read::waitlist`], its rows locked until the transaction ends (the ones to promote): a
+    /// backend with concurrent writers leaves out a row that stopped waiting while it waited
+    /// for the lock. The default reads them: a lone writer's rows cannot change meanwhile.
+    fn waitlist_head(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        self.waitlist(program_id, limit)
+    }
+
     /// Which of `programs` the user has completed (has a `completed` enrollment in), in no
     /// particular order: an enrollment's prerequisites.
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>>;
@@ -596,6 +628,10 @@ pub(crate) fn policy_json(policy: &crate::Policy) -> Result<Option<String>> {
         .then(|| serde_json::to_string(policy))
         .transpose()?)
 }
+
+/// The statuses that hold a seat, as SQL on `status` ([`crate::Status::holds_seat`]; a test
+/// checks it for every status).
+pub(crate) const SEAT_CONDITION: &str = "status < 7";
 
 /// The statuses [`Write::expirable`] ends, as SQL on `status`: the condition of the partial
 /// index `enrollments_deadline` (schema 10), which the query repeats so that it uses it. A test

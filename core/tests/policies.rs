@@ -427,3 +427,150 @@ fn expire_due_ends_enrollments_past_their_deadline_in_each_vocabulary() {
         assert!(store.check_invariants().unwrap().is_empty());
     }
 }
+
+#[test]
+fn a_full_program_waitlists_first_come_first_served_and_promotes_in_the_same_transaction() {
+    for (store, _) in stores("2026-03-01T00:00:00Z") {
+        let seats = Policy {
+            capacity: Some(2),
+            waitlist: true,
+            deadline: Some(Deadline::AfterDays(10)),
+            ..Policy::default()
+        };
+        store.create_program(&course("crs", seats)).unwrap();
+        let strict = Policy {
+            capacity: Some(1),
+            ..Policy::default()
+        };
+        store.create_program(&course("strict", strict)).unwrap();
+        users(&store, &["u1", "u2", "u3", "u4", "u5"]);
+        let enroll = |user: &str| {
+            store
+                .enroll(&Actor::Admin, &EnrollRequest::new(user, "crs"))
+                .unwrap()
+        };
+        let seated: Vec<Enrollment> = ["u1", "u2"].iter().map(|u| enroll(u)).collect();
+        assert!(seated.iter().all(|e| e.status == Status::Active));
+        let waiting: Vec<Enrollment> = ["u3", "u4", "u5"].iter().map(|u| enroll(u)).collect();
+        for (i, e) in waiting.iter().enumerate() {
+            assert_eq!(e.status_name(), "waitlisted");
+            assert_eq!(
+                e.deadline_at, None,
+                "a deadline in days starts at promotion"
+            );
+            let learner = Actor::Learner(e.user_id.clone());
+            assert_eq!(
+                store.waitlist_position(&learner, &e.id).unwrap(),
+                Some(i as u32 + 1)
+            );
+        }
+        assert_eq!(
+            store
+                .waitlist_position(&Actor::Admin, &seated[0].id)
+                .unwrap(),
+            None
+        );
+        let other = store
+            .waitlist_position(&Actor::Learner("u1".into()), &waiting[0].id)
+            .unwrap_err();
+        assert_eq!(other.code(), ErrorCode::PermissionDenied);
+        let listed: Vec<String> = store
+            .waitlist(&Actor::Admin, "crs", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let ids: Vec<String> = waiting.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(listed, ids);
+        // A waitlisted enrollment accepts no progress; u4 leaves the waitlist.
+        let err = store
+            .set_progress(&Actor::Admin, &waiting[0].id, 10.0)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidTransition, "{err}");
+        store
+            .transition(&Actor::Learner("u4".into()), &waiting[1].id, &Command::Drop)
+            .unwrap();
+        assert_eq!(
+            store
+                .waitlist_position(&Actor::Admin, &waiting[2].id)
+                .unwrap(),
+            Some(2)
+        );
+        // A seat frees: the head of the waitlist has it at once, with its event.
+        store
+            .transition(&Actor::Admin, &seated[0].id, &Command::Drop)
+            .unwrap();
+        let promoted = store.get_enrollment(&Actor::Admin, &waiting[0].id).unwrap();
+        assert_eq!(promoted.status_name(), "active");
+        assert_eq!(promoted.deadline_at, Some(at("2026-03-11T00:00:00Z")));
+        let last = store
+            .history(&Actor::Admin, &promoted.id)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(
+            (
+                last.action.as_str(),
+                last.from_status.as_deref(),
+                last.to_status.as_deref()
+            ),
+            ("promote", Some("waitlisted"), Some("active"))
+        );
+        // The dropped one cannot come back while the program is full.
+        let full = store
+            .transition(&Actor::Admin, &seated[0].id, &Command::Reactivate)
+            .unwrap_err();
+        assert_eq!(full.code(), ErrorCode::ProgramFull, "{full}");
+        // Completion and deletion free seats too; a larger capacity promotes at once.
+        store
+            .set_progress(&Actor::Admin, &seated[1].id, 100.0)
+            .unwrap();
+        assert_eq!(
+            store
+                .get_enrollment(&Actor::Admin, &waiting[2].id)
+                .unwrap()
+                .status_name(),
+            "active"
+        );
+        assert!(store.waitlist(&Actor::Admin, "crs", 10).unwrap().is_empty());
+        // Without a waitlist a full program refuses, changing nothing.
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", "strict"))
+            .unwrap();
+        let err = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u2", "strict"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ProgramFull, "{err}");
+        assert_eq!(err.details()["capacity"], 1);
+        // Capacity changes: a smaller one keeps people seated; a larger one seats the
+        // waitlist.
+        let wider = Policy {
+            capacity: Some(1),
+            waitlist: true,
+            ..Policy::default()
+        };
+        store.update_program(&course("strict", wider)).unwrap();
+        let w = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u2", "strict"))
+            .unwrap();
+        assert_eq!(w.status_name(), "waitlisted");
+        let more = Policy {
+            capacity: Some(3),
+            waitlist: true,
+            ..Policy::default()
+        };
+        store.update_program(&course("strict", more)).unwrap();
+        assert_eq!(
+            store
+                .get_enrollment(&Actor::Admin, &w.id)
+                .unwrap()
+                .status_name(),
+            "active"
+        );
+        let err = store
+            .waitlist(&Actor::Learner("u1".into()), "crs", 10)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::PermissionDenied);
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}

@@ -21,16 +21,14 @@ fn open(location: &str) -> Store {
 
 /// A child process: 4 threads, each claiming up to 16 at a time and delivering each step
 /// until nothing is due; prints `D <enrollment id>` per step it delivered.
-fn work(location: &str, go: &std::path::Path, process: &str) {
+fn work(location: &str, process: &str) {
     let store = open(location);
     std::thread::scope(|s| {
         for t in 0..4 {
             let store = &store;
             s.spawn(move || {
                 let worker = format!("{process}-{t}");
-                while !go.exists() {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
+                support::wait_for_go();
                 let mut out = String::new();
                 loop {
                     let claims = store
@@ -99,38 +97,15 @@ fn race(location: &str) {
     store
         .enroll_many(&Actor::Admin, &rows, BatchMode::AllOrNothing)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let go = dir.path().join("go");
-    let children: Vec<_> = (0..4)
-        .map(|p| {
-            std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "four_processes_of_four_workers_deliver_every_due_step_once",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("ENROLLKIT_QUEUE_DB", location)
-                .env("ENROLLKIT_QUEUE_GO", &go)
-                .env("ENROLLKIT_QUEUE_PROCESS", format!("p{p}"))
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(700));
-    std::fs::write(&go, b"").unwrap();
-    let mut delivered = Vec::new();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "a worker process failed");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        delivered.extend(
-            text.lines()
-                .filter_map(|l| l.strip_prefix("D "))
-                .map(str::to_owned),
-        );
-    }
+    let mut delivered: Vec<String> = support::race_children(
+        "four_processes_of_four_workers_deliver_every_due_step_once",
+        4,
+        location,
+    )
+    .iter()
+    .filter_map(|l| l.strip_prefix("D "))
+    .map(str::to_owned)
+    .collect();
     let all = delivered.len();
     delivered.sort();
     delivered.dedup();
@@ -158,12 +133,8 @@ fn race(location: &str) {
 
 #[test]
 fn four_processes_of_four_workers_deliver_every_due_step_once() {
-    if let (Ok(location), Ok(go), Ok(process)) = (
-        std::env::var("ENROLLKIT_QUEUE_DB"),
-        std::env::var("ENROLLKIT_QUEUE_GO"),
-        std::env::var("ENROLLKIT_QUEUE_PROCESS"),
-    ) {
-        work(&location, std::path::Path::new(&go), &process);
+    if let Some((location, process)) = support::race_child() {
+        work(&location, &process);
         return;
     }
     let dir = tempfile::tempdir().unwrap();

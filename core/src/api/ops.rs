@@ -11,7 +11,7 @@ use crate::domain::ids::IdRandom;
 use crate::domain::lifecycle::{self, Command};
 use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program, ProgramSpec,
-    ProgramState, StepChange, StepProgress, User, UserRef,
+    ProgramState, Status, StepChange, StepProgress, User, UserRef,
 };
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -176,7 +176,52 @@ pub(crate) fn store_change(
         reason,
         at: now,
     };
-    tx.append_event(e, event)
+    tx.append_event(e, event)?;
+    if before.status.holds_seat() && !e.status.holds_seat() {
+        let program = tx.program(&e.program_id)?;
+        if program.policy.capacity.is_some() {
+            fill_seats(tx, &program, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Promotes the head of `program`'s waitlist into each free seat, in waitlist order, each with
+/// its `promote` event (actor `system`), in the caller's transaction: a seat that frees (an
+/// enrollment that ends, is dropped, deleted or expires; a larger capacity) goes to the next
+/// person at once. Without a capacity every waitlisted enrollment is promoted.
+pub(crate) fn fill_seats(tx: &mut dyn Write, program: &Program, now: Timestamp) -> Result<()> {
+    tx.lock_program(&program.id)?;
+    let free = match program.policy.capacity {
+        Some(capacity) => u64::from(capacity).saturating_sub(tx.seats_taken(&program.id)?),
+        None => u64::MAX,
+    };
+    let mut left = free;
+    while left > 0 {
+        let batch = u32::try_from(left.min(u64::from(MAX_LIMIT))).unwrap_or(MAX_LIMIT);
+        let heads = tx.waitlist_head(&program.id, batch)?;
+        if heads.is_empty() {
+            break;
+        }
+        for (key, before) in heads {
+            let mut e = before.clone();
+            e.steps_total = program.steps.len() as u32;
+            lifecycle::promote(program, &mut e, now)?;
+            e.updated_at = now;
+            tx.update_enrollment(key, &before, &e)?;
+            let event = NewEvent {
+                action: "promote",
+                from: Some(before.status),
+                to: Some(e.status),
+                actor: &Actor::System,
+                reason: Some("seat_freed".to_owned()),
+                at: now,
+            };
+            tx.append_event(&e, event)?;
+            left -= 1;
+        }
+    }
+    Ok(())
 }
 
 /// The event of a new enrollment.
@@ -358,7 +403,14 @@ impl Store {
             }
             check_prerequisite_programs(tx, spec)?;
             tx.write_program(spec, tx.now(), steps_changed)?;
-            tx.program(&spec.id)
+            let program = tx.program(&spec.id)?;
+            // A larger capacity, or none, gives the waitlist the seats it adds at once; a
+            // smaller one keeps everyone seated (nobody loses a seat).
+            if old.policy.capacity != spec.policy.capacity {
+                let now = tx.now();
+                fill_seats(tx, &program, now)?;
+            }
+            Ok(program)
         })
         .map(Arc::unwrap_or_clone)
     }
@@ -423,6 +475,15 @@ impl Store {
         if call.waiting(&user.id, &req.program_id, given.as_deref()) {
             call.write_pending(tx, actor)?;
         }
+        let seats_taken = match call.programs[&req.program_id].policy.capacity {
+            Some(_) => {
+                // Seats are counted under the program's lock, with every accepted row written.
+                call.write_pending(tx, actor)?;
+                tx.lock_program(&req.program_id)?;
+                Some(tx.seats_taken(&req.program_id)?)
+            }
+            None => None,
+        };
         let program = &call.programs[&req.program_id];
         let (open, latest) = tx.prior_enrollments(&user.id, &program.id)?;
         let prerequisites = &program.policy.prerequisites;
@@ -443,7 +504,10 @@ impl Store {
             id,
             open.as_ref(),
             latest.as_ref(),
-            &completed,
+            &lifecycle::PolicyFacts {
+                completed: &completed,
+                seats_taken,
+            },
             now,
         )?;
         if req.id.is_some() && tx.enrollment_id_used(&e.id)? {
@@ -453,7 +517,10 @@ impl Store {
             )));
         }
         if let Some(pending) = call.pending.as_mut() {
-            if e.is_untouched() && req.override_prerequisites.is_none() {
+            if e.is_untouched()
+                && req.override_prerequisites.is_none()
+                && program.policy.capacity.is_none()
+            {
                 pending.push(e.clone());
                 if pending.len() == tx.batch_rows() {
                     call.write_pending(tx, actor)?;
@@ -671,6 +738,18 @@ impl Store {
     ) -> Result<Enrollment> {
         let (e, ()) = self.modify(id, actor, action, |tx, key, program, e| {
             let cmd = command(e);
+            if let (Command::Reactivate, Some(capacity)) = (&cmd, program.policy.capacity) {
+                // A dropped enrollment comes back only to a free seat.
+                tx.lock_program(&program.id)?;
+                if e.status == Status::Dropped
+                    && tx.seats_taken(&program.id)? >= u64::from(capacity)
+                {
+                    return Err(Error::ProgramFull {
+                        program_id: program.id.clone(),
+                        capacity,
+                    });
+                }
+            }
             let steps = step_rows(tx, key, program)?;
             lifecycle::apply(actor, program, e, &steps, &cmd, tx.now())?;
             let reason = match cmd {
@@ -866,15 +945,23 @@ impl Store {
         self.write(|tx| {
             let (key, e) = tx.enrollment_for_update(id)?;
             tx.delete_enrollment(key)?;
+            let now = tx.now();
             let event = NewEvent {
                 action: "deleted",
                 from: Some(e.status),
                 to: None,
                 actor,
                 reason: None,
-                at: tx.now(),
+                at: now,
             };
-            tx.append_event(&e, event)
+            tx.append_event(&e, event)?;
+            if e.status.holds_seat() {
+                let program = tx.program(&e.program_id)?;
+                if program.policy.capacity.is_some() {
+                    fill_seats(tx, &program, now)?;
+                }
+            }
+            Ok(())
         })
     }
 

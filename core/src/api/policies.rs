@@ -1,11 +1,14 @@
-//! Enrollment policies that act over time (issue #25): deadlines, ended by
-//! [`Store::expire_due`]. The policies checked when enrolling (windows, prerequisites, partner
-//! users) live in [`crate::domain::lifecycle::enroll`].
+//! Enrollment policies that act over time or across enrollments (issue #25): deadlines, ended
+//! by [`Store::expire_due`], and the waitlist of a program with a capacity
+//! ([`Store::waitlist`], [`Store::waitlist_position`]; seats are filled by
+//! `ops::fill_seats` when they free). The policies checked when enrolling (windows,
+//! prerequisites, partner users, capacity) live in [`crate::domain::lifecycle::enroll`].
 
 use crate::api::ops::{check_limit, store_change};
 use crate::api::Store;
 use crate::domain::lifecycle;
-use crate::domain::model::Actor;
+use crate::domain::model::{Actor, Enrollment, Status};
+use crate::domain::validate;
 use crate::error::Result;
 
 impl Store {
@@ -36,5 +39,40 @@ impl Store {
             Ok(())
         })?;
         Ok(expired)
+    }
+
+    /// The program's waitlist: its `waitlisted` enrollments in order (first come, first
+    /// served: the first is promoted into the next seat that frees), at most `limit` (1–1000).
+    /// Admin or system only; `not_found` for a program that does not exist.
+    pub fn waitlist(&self, actor: &Actor, program_id: &str, limit: u32) -> Result<Vec<Enrollment>> {
+        check_limit(limit)?;
+        lifecycle::authorize(actor, "", false, "read a waitlist")?;
+        validate::id("program_id", program_id)?;
+        self.read(|tx| {
+            let program = tx.program(program_id)?;
+            let rows = tx.waitlist(program_id, limit)?;
+            Ok(rows
+                .into_iter()
+                .map(|(_, mut e)| {
+                    e.steps_total = program.steps.len() as u32;
+                    e
+                })
+                .collect())
+        })
+    }
+
+    /// The place (from 1) of enrollment `id` in its program's waitlist, or `None` when it is
+    /// not waitlisted. A learner may ask about their own enrollment.
+    pub fn waitlist_position(&self, actor: &Actor, id: &str) -> Result<Option<u32>> {
+        let id = validate::enrollment_id("enrollment_id", id)?;
+        self.read(|tx| {
+            let (key, e) = tx.enrollment(&id)?;
+            lifecycle::authorize_read(actor, &e.user_id)?;
+            if e.status != Status::Waitlisted {
+                return Ok(None);
+            }
+            let place = tx.waitlist_position(&e.program_id, key)?;
+            Ok(Some(u32::try_from(place).unwrap_or(u32::MAX)))
+        })
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::model::{
     Actor, Attempt, EnrollRequest, Enrollment, FailureReason, Kind, NewEnrollment, Program,
     ProgramState, Status, StepChange, StepProgress, StepStatus, Trigger, User,
 };
+use crate::domain::policy::Deadline;
 use crate::domain::schedule;
 use crate::domain::time::Timestamp;
 use crate::domain::validate;
@@ -144,14 +145,15 @@ pub fn already_enrolled(kind: Kind, user_id: &str, program_id: &str, blocking: &
 /// Decides whether `req` may create an enrollment and builds it.
 ///
 /// `open` is the user's open enrollment in the program if any; `latest` their most recent one;
-/// `completed` the program's prerequisites the user has completed (read only when it has some
-/// and they are not overridden). The caller has validated the request's fields and resolved
+/// `facts` what the store read for the program's policies. The caller has validated the request's fields and resolved
 /// `user`, of which only `id`, `timezone` and `partnerships` are read (the store passes a user
 /// with just those fields).
 ///
 /// The program's policies are checked here: its enrollment window (`enrollment_closed`), a
-/// partner user's partnership (certifications), and its prerequisites
-/// (`prerequisites_not_met`, unless an admin overrides them with a reason).
+/// partner user's partnership (certifications), its prerequisites (`prerequisites_not_met`,
+/// unless an admin overrides them with a reason), and its capacity: a full program refuses
+/// (`program_full`) or, with a waitlist, the enrollment is `waitlisted` (its deadline, if
+/// counted in days, starts when it is promoted).
 #[allow(clippy::too_many_arguments)]
 pub fn enroll(
     actor: &Actor,
@@ -161,7 +163,7 @@ pub fn enroll(
     id: String,
     open: Option<&Prior>,
     latest: Option<&Prior>,
-    completed: &[String],
+    facts: &PolicyFacts<'_>,
     now: Timestamp,
 ) -> Result<Enrollment> {
     match actor {
@@ -205,7 +207,19 @@ pub fn enroll(
         return Err(already_enrolled(program.kind, &user.id, &program.id, b));
     }
     check_partnership(program, user, req)?;
-    check_prerequisites(actor, program, req, completed)?;
+    check_prerequisites(actor, program, req, facts.completed)?;
+    let full = match (program.policy.capacity, facts.seats_taken) {
+        (Some(capacity), Some(taken)) if taken >= u64::from(capacity) => {
+            if !program.policy.waitlist {
+                return Err(Error::ProgramFull {
+                    program_id: program.id.clone(),
+                    capacity,
+                });
+            }
+            true
+        }
+        _ => false,
+    };
     let trigger = req.trigger.unwrap_or(match actor {
         Actor::Learner(_) => Trigger::SelfJoin,
         Actor::Admin => Trigger::ManualUserTrigger,
@@ -216,15 +230,16 @@ pub fn enroll(
             "a learner enrolling themselves has trigger self_join, not {trigger}"
         )));
     }
-    let scheduled = req.start_at.filter(|t| *t > now);
-    let status = match program.kind {
-        Kind::Course => Status::Active,
-        Kind::Certification => Status::New,
-        Kind::Track if scheduled.is_some() => Status::New,
-        Kind::Track if req.batch => Status::ActiveBatch,
-        Kind::Track => Status::Active,
+    let status = if full {
+        Status::Waitlisted
+    } else {
+        first_status(program.kind, req.start_at, req.batch, now)
     };
-    let started_at = (program.kind == Kind::Track && status != Status::New).then_some(now);
+    let started_at = (program.kind == Kind::Track && status.is_running()).then_some(now);
+    let deadline_at = match (status, program.policy.deadline) {
+        (Status::Waitlisted, Some(Deadline::AfterDays(_))) => None,
+        _ => program.policy.deadline_for(now),
+    };
     let mut e = NewEnrollment {
         id,
         user_id: user.id.clone(),
@@ -244,11 +259,55 @@ pub fn enroll(
         attempt_number: latest.map_or(1, |p| p.attempt_number + 1),
         updated_at: now,
         next_step_at: None,
-        deadline_at: program.policy.deadline_for(now),
+        deadline_at,
     }
     .enrollment();
     schedule::reschedule(program, &mut e, &[]);
     Ok(e)
+}
+
+/// What the store read for a new enrollment's policies ([`enroll`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PolicyFacts<'a> {
+    /// The program's prerequisites the user has completed (read only when it has some and
+    /// they are not overridden).
+    pub completed: &'a [String],
+    /// The program's seats taken (read, under the program's lock, when it has a capacity).
+    pub seats_taken: Option<u64>,
+}
+
+/// The status a new enrollment starts in (or a waitlisted one, promoted): a course `active`, a
+/// certification `enrolled`, a track `active` (`active_batch` in a batch), or `new` until a
+/// start time still ahead.
+fn first_status(kind: Kind, start_at: Option<Timestamp>, batch: bool, now: Timestamp) -> Status {
+    match kind {
+        Kind::Course => Status::Active,
+        Kind::Certification => Status::New,
+        Kind::Track if start_at.is_some_and(|t| t > now) => Status::New,
+        Kind::Track if batch => Status::ActiveBatch,
+        Kind::Track => Status::Active,
+    }
+}
+
+/// Gives waitlisted `e` the seat that freed in its program: it takes the status it would have
+/// started in (a track in a batch starts as a plain one: the batch was not kept), its
+/// deadline counts from now when the program's counts in days, and a track's next step follows
+/// from its schedule. Refuses (`conflict`) one that is not waitlisted.
+pub fn promote(program: &Program, e: &mut Enrollment, now: Timestamp) -> Result<()> {
+    if e.status != Status::Waitlisted {
+        return Err(Error::Conflict(format!(
+            "enrollment {} is {}, not waitlisted",
+            e.id,
+            e.status.label(e.kind)
+        )));
+    }
+    let to = first_status(e.kind, e.start_at, false, now);
+    if let Some(Deadline::AfterDays(_)) = program.policy.deadline {
+        e.deadline_at = program.policy.deadline_for(now);
+    }
+    enter(e, to, now);
+    schedule::reschedule(program, e, &[]);
+    Ok(())
 }
 
 /// A partner user (one with partnerships) enrolls in a certification in the context of one of
@@ -388,7 +447,8 @@ pub fn apply(
                 "track progress follows its steps",
             ))
         }
-        (Command::Drop, Course, Active) => Dropped,
+        // A waitlisted learner may leave the waitlist as they would leave the course.
+        (Command::Drop, Course, Active | Waitlisted) => Dropped,
         (Command::Drop, _, _) => return Err(refuse(e, Dropped, action)),
         (Command::Reactivate, Course, Dropped) => Active,
         (Command::Reactivate, _, _) => return Err(refuse(e, Active, action)),
@@ -984,7 +1044,7 @@ mod tests {
             "e1".into(),
             None,
             None,
-            &[],
+            &PolicyFacts::default(),
             t(0),
         )
         .unwrap()
@@ -1035,7 +1095,7 @@ mod tests {
             "e1".into(),
             None,
             None,
-            &[],
+            &PolicyFacts::default(),
             t(0),
         )
         .unwrap_err();

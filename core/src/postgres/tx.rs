@@ -631,6 +631,33 @@ impl<'c> Tx<'c> {
         Ok(prepared)
     }
 
+    /// The program's waitlisted enrollments in order, at most `limit`, the query ending with
+    /// `lock`.
+    fn waitlist_rows(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+        lock: &str,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        let sql = format!(
+            "SELECT e.rid, {} FROM enrollments e WHERE program_id = $1 AND status = $2 \
+             ORDER BY rid LIMIT $3{lock}",
+            columns.join(", ")
+        );
+        let rows = self.rows(
+            &sql,
+            &[
+                text(program_id),
+                Param::Int(Status::Waitlisted.code()),
+                Param::Int(limit.into()),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
+            .collect()
+    }
+
     /// The rows of [`WORK_SQL`]'s statement for `q`.
     fn scheduled_work_of(
         &mut self,
@@ -1215,6 +1242,41 @@ impl Read for Tx<'_> {
         self.scheduled_work_of(q, time, program, limit)
     }
 
+    fn seats_taken(&mut self, program_id: &str) -> Result<u64> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "SELECT count(*) FROM enrollments WHERE program_id = $1 AND {}",
+                crate::storage::SEAT_CONDITION
+            )
+        });
+        let rows = self.rows(sql, &[text(program_id)])?;
+        let n: i64 = rows[0].try_get(0)?;
+        Ok(n as u64)
+    }
+
+    fn waitlist(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        self.waitlist_rows(program_id, limit, "")
+    }
+
+    fn waitlist_position(&mut self, program_id: &str, key: EnrollmentKey) -> Result<u64> {
+        let rows = self.rows(
+            "SELECT count(*) FROM enrollments WHERE program_id = $1 AND status = $2 \
+             AND rid <= $3",
+            &[
+                text(program_id),
+                Param::Int(Status::Waitlisted.code()),
+                Param::Int(key.0),
+            ],
+        )?;
+        let n: i64 = rows[0].try_get(0)?;
+        Ok(n as u64)
+    }
+
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
         let rows = self.rows(
             "SELECT id FROM enrollments WHERE status = 0 AND start_at IS NOT NULL \
@@ -1601,6 +1663,24 @@ impl Write for Tx<'_> {
         rows.iter()
             .map(|r| stored_enrollment(r).map(|(rid, e)| (EnrollmentKey(rid), e)))
             .collect()
+    }
+
+    fn waitlist_head(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        // A row that stopped waiting meanwhile (canceled, deleted) is checked again once
+        // locked and left out.
+        self.waitlist_rows(program_id, limit, " FOR UPDATE")
+    }
+
+    fn lock_program(&mut self, program_id: &str) -> Result<()> {
+        self.run(
+            "SELECT 1 FROM programs WHERE id = $1 FOR UPDATE",
+            &[text(program_id)],
+        )?;
+        Ok(())
     }
 
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {

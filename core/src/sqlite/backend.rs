@@ -172,6 +172,22 @@ impl Read for Tx<'_> {
         db::for_each_enrollment_with_records(self.conn(), last_status, each)
     }
 
+    fn seats_taken(&mut self, program_id: &str) -> Result<u64> {
+        db::seats_taken(self.conn(), program_id)
+    }
+
+    fn waitlist(
+        &mut self,
+        program_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
+        keyed(db::waitlist(self.conn(), program_id, limit))
+    }
+
+    fn waitlist_position(&mut self, program_id: &str, key: EnrollmentKey) -> Result<u64> {
+        db::waitlist_position(self.conn(), program_id, key.0)
+    }
+
     fn scheduled_starts(&mut self, now: Timestamp, limit: u32) -> Result<Vec<String>> {
         db::scheduled_starts(self.conn(), now, limit)
     }

@@ -49,3 +49,56 @@ pub fn with_database(base: &str, name: &str) -> String {
         .collect();
     format!("{} dbname={name}", kept.join(" "))
 }
+
+/// A race of child processes: this test binary run again `processes` times as test `test`
+/// (`--exact`), each told by environment variables where the database is
+/// (`ENROLLKIT_RACE_DB`), which child it is (`ENROLLKIT_RACE_PROCESS`: `p0`, `p1`, ...) and
+/// which file appears when all of them may start (`ENROLLKIT_RACE_GO`), so that they start at
+/// once. Returns every line the children printed; panics when one fails.
+pub fn race_children(test: &str, processes: usize, location: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let children: Vec<_> = (0..processes)
+        .map(|p| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", test, "--nocapture", "--test-threads=1"])
+                .env("ENROLLKIT_RACE_DB", location)
+                .env("ENROLLKIT_RACE_GO", &go)
+                .env("ENROLLKIT_RACE_PROCESS", format!("p{p}"))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Long enough for every child to open its store and wait.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::fs::write(&go, b"").unwrap();
+    let mut lines = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "a child process of {test} failed");
+        lines.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned),
+        );
+    }
+    lines
+}
+
+/// In a child of [`race_children`]: the database location and the child's name, or `None`
+/// in the parent.
+pub fn race_child() -> Option<(String, String)> {
+    Some((
+        std::env::var("ENROLLKIT_RACE_DB").ok()?,
+        std::env::var("ENROLLKIT_RACE_PROCESS").ok()?,
+    ))
+}
+
+/// In a child of [`race_children`]: waits for the start.
+pub fn wait_for_go() {
+    let go = std::env::var("ENROLLKIT_RACE_GO").expect("a race child");
+    while !std::path::Path::new(&go).exists() {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}

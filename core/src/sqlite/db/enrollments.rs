@@ -616,6 +616,48 @@ pub(crate) fn expirable(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// [`crate::storage::Read::seats_taken`], from `enrollments_program_status`.
+pub(crate) fn seats_taken(conn: &Connection, program_id: &str) -> Result<u64> {
+    let sql = format!(
+        "SELECT count(*) FROM enrollments WHERE program_id = ?1 AND {}",
+        crate::storage::SEAT_CONDITION
+    );
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row([program_id], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// [`crate::storage::Read::waitlist`], in `enrollments_program_status` order.
+pub(crate) fn waitlist(
+    conn: &Connection,
+    program_id: &str,
+    limit: u32,
+) -> Result<Vec<(i64, Enrollment)>> {
+    let sql = format!(
+        "SELECT {ENROLLMENT_STORED_COLUMNS} FROM enrollments e WHERE program_id = ?1 \
+         AND status = ?2 ORDER BY rid LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![program_id, Status::Waitlisted.code(), limit],
+        stored_enrollment_from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// [`crate::storage::Read::waitlist_position`].
+pub(crate) fn waitlist_position(conn: &Connection, program_id: &str, rid: i64) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM enrollments WHERE program_id = ?1 AND status = ?2 AND rid <= ?3",
+        )?
+        .query_row(params![program_id, Status::Waitlisted.code(), rid], |r| {
+            r.get(0)
+        })?;
+    Ok(n as u64)
+}
+
 /// Ids of scheduled enrollments due to start at `now`, oldest schedule first.
 pub(crate) fn scheduled_starts(
     conn: &Connection,

@@ -477,7 +477,7 @@ fn new_enrollments_are_fresh_and_changed_ones_are_not() {
             "e1".into(),
             None,
             Some(&latest),
-            &[],
+            &crate::domain::lifecycle::PolicyFacts::default(),
             now,
         )
         .unwrap();
