@@ -244,6 +244,10 @@ impl Runner {
             "set_next_step_at" => to_json(st.set_next_step_at(actor, id(), opt_ts(args, "at")?)?),
             "start_due" => to_json(st.start_due(actor, uint(args, "limit", 100))?),
             "expire_due" => to_json(st.expire_due(actor, uint(args, "limit", 100))?),
+            "waitlist" => {
+                to_json(st.waitlist(actor, req_s(args, "program_id"), uint(args, "limit", 100))?)
+            }
+            "waitlist_position" => to_json(st.waitlist_position(actor, id())?),
             "claim_due" => {
                 let lease = args
                     .get("lease_ms")
