@@ -133,6 +133,19 @@ pub enum Cmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// A program's waitlist, in order (the first is promoted into the next seat that frees);
+    /// with --enrollment, that enrollment's place in it.
+    Waitlist {
+        /// The program (not needed with --enrollment).
+        #[arg(required_unless_present = "enrollment")]
+        program: Option<String>,
+        /// Show the place of this enrollment instead (a learner may ask about their own).
+        #[arg(long, value_name = "ID", conflicts_with = "program")]
+        enrollment: Option<String>,
+        /// Show at most this many (1-1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// End the enrollments whose deadline has passed (a course expires; a certification or
     /// track fails with reason deadline_passed), soonest deadline first; prints their ids.
     /// Run it from a scheduler.

@@ -1285,4 +1285,32 @@ fn policies_on_the_command_line() {
         .stdout("")
         .stderr(predicate::str::contains("0 expired"));
     cli(db).args(["expire", "--limit", "0"]).assert().code(3);
+
+    // A program of one seat with a waitlist.
+    let seats = write(
+        "seats.json",
+        r#"{"id": "seats", "kind": "course", "title": "Seats", "state": "active",
+            "policy": {"capacity": 1, "waitlist": true}}"#,
+    );
+    json(db, &["program", "add", &seats]);
+    let first = json(db, &["enroll", "u1", "seats"]);
+    let second = json(db, &["enroll", "p1", "seats"]);
+    assert_eq!(second["status"], "waitlisted");
+    let second = second["id"].as_str().unwrap();
+    let listed = json(db, &["waitlist", "seats"]);
+    assert_eq!(listed[0]["id"], second);
+    let place = json(db, &["waitlist", "--enrollment", second]);
+    assert_eq!(place["position"], 1);
+    cli(db)
+        .args(["waitlist", "seats"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 waiting for seats"));
+    cli(db).args(["waitlist"]).assert().code(2);
+    json(db, &["drop", first["id"].as_str().unwrap()]);
+    assert_eq!(json(db, &["show", second])["status"], "active");
+    assert_eq!(
+        json(db, &["waitlist", "--enrollment", second])["position"],
+        serde_json::Value::Null
+    );
 }

@@ -1,5 +1,5 @@
 //! Enrollments: `enroll`, `progress`, `step`, `attempt`, the transitions (`drop`, `reactivate`,
-//! `pause`, `resume`, `cancel`, `start`, `fail`), `delete`, `list`, `show`, `history`, `expire`.
+//! `pause`, `resume`, `cancel`, `start`, `fail`), `delete`, `list`, `show`, `history`, `expire`, `waitlist`.
 //!
 //! `enroll` creates the database when missing; every other command here needs an existing
 //! one, since it names an enrollment that must already be in it. Each acts as `actor`.
@@ -57,6 +57,52 @@ pub fn expire(cli: &Cli, out: &Out, actor: &Actor, limit: u32) -> Outcome {
         }
         eprintln!("{} expired at {}", expired.len(), store.now());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `waitlist`: a program's waitlist (position, enrollment, user, enrolled at), or with
+/// `enrollment` that enrollment's place (`null` / "not waitlisted" when it is not).
+pub fn waitlist(
+    cli: &Cli,
+    out: &Out,
+    actor: &Actor,
+    program: Option<&str>,
+    enrollment: Option<&str>,
+    limit: u32,
+) -> Outcome {
+    let store = open(cli, true)?;
+    if let Some(id) = enrollment {
+        let place = store.waitlist_position(actor, id)?;
+        if out.is_json() {
+            out.json(&serde_json::json!({ "enrollment_id": id, "position": place }));
+        } else {
+            match place {
+                Some(n) => say!("{id}: number {n} on the waitlist"),
+                None => say!("{id}: not waitlisted"),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let program = program.unwrap_or_default();
+    let waiting = store.waitlist(actor, program, limit)?;
+    if out.is_json() {
+        out.json(&serde_json::json!(waiting));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = waiting
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            vec![
+                (i + 1).to_string(),
+                e.id.clone(),
+                e.user_id.clone(),
+                e.enrolled_at.to_string(),
+            ]
+        })
+        .collect();
+    out.table(&["POSITION", "ENROLLMENT", "USER", "ENROLLED AT"], &rows);
+    say!("{} waiting for {program}", rows.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `users` | `user add`, `user show`, `user list` |
 //! | `programs` | `program add`, `program update`, `program show`, `program list` |
-//! | `enrollments` | `enroll`, `progress`, `step`, `attempt`, `drop`, `reactivate`, `pause`, `resume`, `cancel`, `start`, `fail`, `delete`, `list`, `show`, `history`, `expire` |
+//! | `enrollments` | `enroll`, `progress`, `step`, `attempt`, `drop`, `reactivate`, `pause`, `resume`, `cancel`, `start`, `fail`, `delete`, `list`, `show`, `history`, `expire`, `waitlist` |
 //! | `data` | `init`, `info`, `demo`, `events`, `report`, `import`, `export`, `backup`, `check` |
 //! | `queue` | `due`, `worker`, `anniversaries` |
 //! | `common` | shared by all: [`Fail`], [`Outcome`], [`exit_code`], `open`, `time`, `read_spec` |
@@ -100,6 +100,18 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
         } => queue::due(cli, out, actor, program.as_deref(), until, *limit),
         Cmd::Worker(a) => queue::worker(cli, out, a),
         Cmd::Expire { limit } => enrollments::expire(cli, out, actor, *limit),
+        Cmd::Waitlist {
+            program,
+            enrollment,
+            limit,
+        } => enrollments::waitlist(
+            cli,
+            out,
+            actor,
+            program.as_deref(),
+            enrollment.as_deref(),
+            *limit,
+        ),
         Cmd::Anniversaries { program, date } => {
             queue::anniversaries(cli, out, actor, program, date)
         }
