@@ -67,6 +67,16 @@
 #define ENROLLKIT_OPEN_READ_ONLY 8
 
 /**
+ * Open flag: a database file this store creates (a missing file it opens, and the copies
+ * enrollkit_backup writes) gets SQLite's mode 0644 less the process's umask, as other files
+ * the process creates do. Without it such files are created with mode 0600 (the owner alone
+ * may read and write them) whatever the umask; SQLite gives the WAL and shared-memory files
+ * the database file's mode. Files that exist keep their mode. In-memory stores and
+ * PostgreSQL locations ignore it.
+ */
+#define ENROLLKIT_OPEN_UMASK_MODE 16
+
+/**
  * `enrollkit_user_find`: look the user up by id.
  */
 #define ENROLLKIT_USER_BY_ID 0
@@ -262,6 +272,13 @@
  * enrollkit_enroll_batch_set: start later (RFC 3339; tracks): `new` until then.
  */
 #define ENROLLKIT_ENROLL_START_AT 6
+
+/**
+ * enrollkit_enroll_batch_set: enroll without the program's prerequisites, for this reason
+ * (kept in the history). Admin only: another actor's row fails with
+ * ENROLLKIT_RESULT_PERMISSION_DENIED, a blank reason with ENROLLKIT_RESULT_VALIDATION.
+ */
+#define ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES 7
 
 /**
  * enrollkit_enroll_batch_set_flag: allow a new enrollment when the latest one is completed.
@@ -597,7 +614,8 @@ enrollkit_result enrollkit_check(const enrollkit_store *store, char **out);
 /**
  * Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
  * "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?,
- * "hire_date"? ("YYYY-MM-DD")}).
+ * "hire_date"? ("YYYY-MM-DD"), "partnerships"? (ids of the partnerships a partner user
+ * belongs to: their certification enrollments name one of them as "partnership_id")}).
  * On success writes the stored user as JSON to `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_user_upsert(const enrollkit_store *store,
@@ -639,9 +657,14 @@ enrollkit_result enrollkit_user_list(const enrollkit_store *store,
 
 /**
  * Creates a program from `spec_json` ({"id", "kind", "title", "description"?, "state",
- * "self_enrollment"?, "steps"?: [{"id", "step_type", "title", "learner_completable"}],
- * "assessment"?: {"passing_score", "max_attempts"?}}). Writes the program as JSON to `*out`
- * unless `out` is NULL.
+ * "self_enrollment"?, "steps"?: [{"id", "step_type", "title", "learner_completable",
+ * "schedule"?}], "assessment"?: {"passing_score", "max_attempts"?}, "policy"?:
+ * {"enroll_opens_at"?, "enroll_closes_at"? (RFC 3339: enrolling outside them is
+ * ENROLLKIT_RESULT_ENROLLMENT_CLOSED), "deadline"? ({"at": RFC 3339} or {"after_days": 1 to
+ * 36500}: each enrollment's deadline_at, for enrollkit_expire_due), "capacity"?, "waitlist"?,
+ * "prerequisites"? (program ids to complete first: ENROLLKIT_RESULT_PREREQUISITES_NOT_MET
+ * otherwise)}}; a program without policies has no "policy" in its JSON). Writes the program
+ * as JSON to `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_program_create(const enrollkit_store *store,
                                           const char *spec_json,
@@ -685,8 +708,10 @@ enrollkit_result enrollkit_enroll(const enrollkit_store *store,
 /**
  * Enrolls with every option: `request_json` is {"user_id" | "email" | "external_id",
  * "program_id", "id"?, "trigger"?, "added_by_user_id"?, "added_by_program_id"?,
- * "partnership_id"?, "timezone"?, "start_at"?, "allow_reenroll"?, "batch"?}. Writes the
- * enrollment as JSON to `*out` unless `out` is NULL.
+ * "partnership_id"?, "timezone"?, "start_at"?, "allow_reenroll"?, "batch"?,
+ * "override_prerequisites"? (an admin's reason for enrolling without the program's
+ * prerequisites, kept in the history; ENROLLKIT_RESULT_PERMISSION_DENIED for other actors)}.
+ * Writes the enrollment as JSON to `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_enroll_json(const enrollkit_store *store,
                                        const char *actor,
@@ -752,8 +777,8 @@ enrollkit_result enrollkit_transition(const enrollkit_store *store,
 /**
  * Fails a track or certification enrollment with `reason` (user_not_found,
  * user_already_in_workflow, user_removed_from_workflow, workflow_not_active, unknown_error,
- * attempts_exhausted) and `message` (may be NULL: the reason's default message). Writes the
- * enrollment as JSON to `*out` unless `out` is NULL.
+ * attempts_exhausted, deadline_passed) and `message` (may be NULL: the reason's default
+ * message). Writes the enrollment as JSON to `*out` unless `out` is NULL.
  */
 enrollkit_result enrollkit_fail(const enrollkit_store *store,
                                 const char *actor,
@@ -853,6 +878,20 @@ enrollkit_result enrollkit_start_due(const enrollkit_store *store,
                                      const char *actor,
                                      uint32_t limit,
                                      char **out);
+
+/**
+ * Ends up to `limit` (1-1000) open enrollments whose deadline (deadline_at, from the
+ * program's deadline policy) has passed by the store's clock, soonest deadline first: a course
+ * enrollment becomes "expired", a certification or track one "failed" with failure reason
+ * "deadline_passed", each with one history event (action "expire"). A dropped course
+ * enrollment waits for its reactivation. Admin or system only. Writes a JSON array of their
+ * ids to `*out` unless `out` is NULL (free it with enrollkit_string_free). Hosts call it from
+ * their scheduler, as enrollkit_start_due.
+ */
+enrollkit_result enrollkit_expire_due(const enrollkit_store *store,
+                                      const char *actor,
+                                      uint32_t limit,
+                                      char **out);
 
 /**
  * The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
@@ -1175,7 +1214,8 @@ const char *enrollkit_enrollment_program_id(const enrollkit_enrollment *enrollme
 const char *enrollkit_enrollment_kind(const enrollkit_enrollment *enrollment);
 
 /**
- * The status in the kind's vocabulary ("active", "in_progress", "completed", ...).
+ * The status in the kind's vocabulary ("active", "in_progress", "completed", ...,
+ * "waitlisted", and "expired" for a course past its deadline).
  */
 const char *enrollkit_enrollment_status(const enrollkit_enrollment *enrollment);
 
@@ -1216,7 +1256,7 @@ const char *enrollkit_enrollment_mentor_id(const enrollkit_enrollment *enrollmen
 const char *enrollkit_enrollment_timezone(const enrollkit_enrollment *enrollment);
 
 /**
- * Why it failed ("user_not_found", ..., "attempts_exhausted"), or NULL.
+ * Why it failed ("user_not_found", ..., "attempts_exhausted", "deadline_passed"), or NULL.
  */
 const char *enrollkit_enrollment_failure_reason(const enrollkit_enrollment *enrollment);
 
@@ -1298,6 +1338,14 @@ int64_t enrollkit_enrollment_paused_at(const enrollkit_enrollment *enrollment);
  * claim the step); ENROLLKIT_TIME_ABSENT otherwise.
  */
 int64_t enrollkit_enrollment_lease_until(const enrollkit_enrollment *enrollment);
+
+/**
+ * When it must be finished by, from the program's deadline policy (a fixed instant, or a
+ * number of days after enrollment): past it, enrollkit_expire_due ends it (a course
+ * "expired", a certification or track "failed" with reason "deadline_passed");
+ * ENROLLKIT_TIME_ABSENT when the program had no deadline when it was enrolled.
+ */
+int64_t enrollkit_enrollment_deadline_at(const enrollkit_enrollment *enrollment);
 
 /**
  * When it last changed.
@@ -1450,6 +1498,17 @@ size_t enrollkit_user_group_count(const enrollkit_user *user);
 const char *enrollkit_user_group(const enrollkit_user *user, size_t index);
 
 /**
+ * The number of partnerships the user belongs to (a partner user: their certification
+ * enrollments name one of them as partnership_id); 0 for other users.
+ */
+size_t enrollkit_user_partnership_count(const enrollkit_user *user);
+
+/**
+ * Partnership `index` (0-based, an id), or NULL past the end.
+ */
+const char *enrollkit_user_partnership(const enrollkit_user *user, size_t index);
+
+/**
  * Releases an array of users and every user it lent. NULL is fine.
  */
 void enrollkit_user_array_free(enrollkit_user_array *array);
@@ -1577,6 +1636,60 @@ const char *enrollkit_program_step_schedule_unit(const enrollkit_program *progra
  * the end.
  */
 const char *enrollkit_program_step_schedule_at(const enrollkit_program *program, size_t index);
+
+/**
+ * When enrolling opens (enrollkit_enroll before it fails with
+ * ENROLLKIT_RESULT_ENROLLMENT_CLOSED), or ENROLLKIT_TIME_ABSENT when the program has no such
+ * policy.
+ */
+int64_t enrollkit_program_enroll_opens_at(const enrollkit_program *program);
+
+/**
+ * When enrolling closes (enrollkit_enroll at or after it fails with
+ * ENROLLKIT_RESULT_ENROLLMENT_CLOSED), or ENROLLKIT_TIME_ABSENT when the program has no such
+ * policy.
+ */
+int64_t enrollkit_program_enroll_closes_at(const enrollkit_program *program);
+
+/**
+ * The kind of the program's deadline policy, static (never free it): "at" (every enrollment
+ * must be finished by one instant: enrollkit_program_deadline_at) or "after_days" (a number
+ * of days after enrolling: enrollkit_program_deadline_after_days); NULL without a deadline.
+ */
+const char *enrollkit_program_deadline_kind(const enrollkit_program *program);
+
+/**
+ * The instant of an "at" deadline; ENROLLKIT_TIME_ABSENT for any other deadline or none.
+ */
+int64_t enrollkit_program_deadline_at(const enrollkit_program *program);
+
+/**
+ * The days of an "after_days" deadline (1 to 36500); 0 for any other deadline or none.
+ */
+uint32_t enrollkit_program_deadline_after_days(const enrollkit_program *program);
+
+/**
+ * The program's capacity (how many open enrollments it holds at most): true and `*out`
+ * (unless `out` is NULL) when it has one; false otherwise, `*out` untouched.
+ */
+bool enrollkit_program_capacity(const enrollkit_program *program, uint32_t *out);
+
+/**
+ * Whether enrolling into the full program joins its waitlist rather than being refused
+ * (ENROLLKIT_RESULT_PROGRAM_FULL); false without a waitlist.
+ */
+bool enrollkit_program_waitlist(const enrollkit_program *program);
+
+/**
+ * The number of programs a user must have completed before enrolling in this one (all of
+ * them; ENROLLKIT_RESULT_PREREQUISITES_NOT_MET otherwise, unless an admin overrides them).
+ */
+size_t enrollkit_program_prerequisite_count(const enrollkit_program *program);
+
+/**
+ * The id of prerequisite `index` (0-based, in the program's order), or NULL past the end.
+ */
+const char *enrollkit_program_prerequisite(const enrollkit_program *program, size_t index);
 
 /**
  * Releases an array of programs and every program it lent. NULL is fine.
@@ -1771,6 +1884,13 @@ enrollkit_result enrollkit_user_batch_set(enrollkit_user_batch *batch,
 enrollkit_result enrollkit_user_batch_add_group(enrollkit_user_batch *batch, const char *group);
 
 /**
+ * Adds partnership `partnership` (an id) to the user added last: a partner user, whose
+ * certification enrollments must name one of their partnerships (partnership_id).
+ */
+enrollkit_result enrollkit_user_batch_add_partnership(enrollkit_user_batch *batch,
+                                                      const char *partnership);
+
+/**
  * The number of users in the batch; 0 for NULL.
  */
 size_t enrollkit_user_batch_count(const enrollkit_user_batch *batch);
@@ -1811,9 +1931,10 @@ enrollkit_result enrollkit_enroll_batch_add(enrollkit_enroll_batch *batch,
 
 /**
  * Sets option `option` (ENROLLKIT_ENROLL_ID, _TRIGGER, _ADDED_BY_USER_ID,
- * _ADDED_BY_PROGRAM_ID, _PARTNERSHIP_ID, _TIMEZONE, _START_AT) of the row added last to
- * `value` (NULL: the default). A trigger or start time that does not parse is
- * ENROLLKIT_RESULT_VALIDATION now; the other values are checked when the row is enrolled.
+ * _ADDED_BY_PROGRAM_ID, _PARTNERSHIP_ID, _TIMEZONE, _START_AT, _OVERRIDE_PREREQUISITES) of
+ * the row added last to `value` (NULL: the default). A trigger or start time that does not
+ * parse is ENROLLKIT_RESULT_VALIDATION now; the other values are checked when the row is
+ * enrolled.
  */
 enrollkit_result enrollkit_enroll_batch_set(enrollkit_enroll_batch *batch,
                                             uint32_t option,

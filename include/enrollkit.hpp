@@ -9,8 +9,9 @@
  *   collection lives.
  *   An owning record is also its view: pass `enrollment` where `enrollment_view` is wanted.
  * - Accessors return std::string_view borrowed from the handle (valid while it lives),
- *   std::optional for absent values, and times as enrollkit::time_point (milliseconds since
- *   the epoch, UTC).
+ *   std::optional for absent values, std::vector for lists (of such string_views:
+ *   user_view::partnerships, program_policy::prerequisites), and times as
+ *   enrollkit::time_point (milliseconds since the epoch, UTC).
  * - Errors are exceptions: every failed call throws enrollkit::error, which carries the
  *   result code (code(), an enrollkit_result), its name, the message (what()) and the details
  *   as JSON (details(), e.g. {"code":"already_enrolled","existing_id":...}). Exceptions rather
@@ -37,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace enrollkit {
 
@@ -111,6 +113,103 @@ inline std::string take(char *s) {
 inline std::optional<std::string> take_optional(char *s) {
     if (!s) return std::nullopt;
     return take(s);
+}
+
+/** Appends code point `cp` to `out` as UTF-8. */
+inline void append_utf8(std::string &out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+/** The strings of a JSON array of strings the C interface wrote (e.g. enrollkit_expire_due's
+ * ids); throws std::runtime_error for any other document. */
+inline std::vector<std::string> string_array(std::string_view json) {
+    std::vector<std::string> items;
+    std::size_t i = 0;
+    auto fail = [] { throw std::runtime_error("enrollkit: not a JSON array of strings"); };
+    auto skip_space = [&] {
+        while (i < json.size() && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t')) ++i;
+    };
+    auto hex4 = [&]() -> std::uint32_t {
+        if (json.size() - i < 4) fail();
+        std::uint32_t v = 0;
+        for (int k = 0; k < 4; ++k) {
+            const char c = json[i++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else fail();
+        }
+        return v;
+    };
+    skip_space();
+    if (i >= json.size() || json[i++] != '[') fail();
+    skip_space();
+    if (i < json.size() && json[i] == ']') {
+        ++i;
+    } else {
+        for (;;) {
+            if (i >= json.size() || json[i++] != '"') fail();
+            std::string item;
+            for (;;) {
+                if (i >= json.size()) fail();
+                const char c = json[i++];
+                if (c == '"') break;
+                if (c != '\\') {
+                    item += c;
+                    continue;
+                }
+                if (i >= json.size()) fail();
+                switch (json[i++]) {
+                    case '"': item += '"'; break;
+                    case '\\': item += '\\'; break;
+                    case '/': item += '/'; break;
+                    case 'b': item += '\b'; break;
+                    case 'f': item += '\f'; break;
+                    case 'n': item += '\n'; break;
+                    case 'r': item += '\r'; break;
+                    case 't': item += '\t'; break;
+                    case 'u': {
+                        std::uint32_t cp = hex4();
+                        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
+                            if (json.size() - i < 6 || json[i] != '\\' || json[i + 1] != 'u') fail();
+                            i += 2;
+                            const std::uint32_t low = hex4();
+                            if (low < 0xDC00 || low > 0xDFFF) fail();
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                        }
+                        append_utf8(item, cp);
+                        break;
+                    }
+                    default: fail();
+                }
+            }
+            items.push_back(std::move(item));
+            skip_space();
+            if (i >= json.size()) fail();
+            const char next = json[i++];
+            if (next == ']') break;
+            if (next != ',') fail();
+            skip_space();
+        }
+    }
+    skip_space();
+    if (i != json.size()) fail();
+    return items;
 }
 
 /** A move-only owner of a C handle released by Free. */
@@ -228,6 +327,8 @@ enum class enroll_option : std::uint32_t {
     partnership_id = ENROLLKIT_ENROLL_PARTNERSHIP_ID,
     timezone = ENROLLKIT_ENROLL_TIMEZONE,
     start_at = ENROLLKIT_ENROLL_START_AT,
+    /** An admin's reason for enrolling without the program's prerequisites. */
+    override_prerequisites = ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES,
 };
 
 /** A flag that enroll_batch::set_flag turns on or off. */
@@ -315,6 +416,9 @@ public:
     }
     /** While a worker holds a claim: until when; after it another worker may claim the step. */
     std::optional<time_point> lease_until() const { return detail::time(enrollkit_enrollment_lease_until(p_)); }
+    /** When it must be finished by (the program's deadline policy); store::expire_due ends it
+     * past then. Absent when the program had no deadline when it was enrolled. */
+    std::optional<time_point> deadline_at() const { return detail::time(enrollkit_enrollment_deadline_at(p_)); }
     time_point updated_at() const { return *detail::time(enrollkit_enrollment_updated_at(p_)); }
     double progress() const noexcept { return enrollkit_enrollment_progress(p_); }
     std::uint32_t steps_delivered() const noexcept { return enrollkit_enrollment_steps_delivered(p_); }
@@ -415,6 +519,23 @@ public:
         if (!g) throw std::out_of_range("enrollkit::user group index");
         return g;
     }
+    /** How many partnerships the partner user belongs to (0 for other users). */
+    std::size_t partnership_count() const noexcept { return enrollkit_user_partnership_count(p_); }
+    /** Partnership `i` (an id); throws std::out_of_range past the end. */
+    std::string_view partnership(std::size_t i) const {
+        const char *p = enrollkit_user_partnership(p_, i);
+        if (!p) throw std::out_of_range("enrollkit::user partnership index");
+        return p;
+    }
+    /** Every partnership (ids, valid while the user lives): a partner user's certification
+     * enrollments name one of them (enroll_option::partnership_id). */
+    std::vector<std::string_view> partnerships() const {
+        std::vector<std::string_view> all;
+        const std::size_t n = partnership_count();
+        all.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) all.emplace_back(enrollkit_user_partnership(p_, i));
+        return all;
+    }
 
 protected:
     void reset(const enrollkit_user *p) noexcept { p_ = p; }
@@ -478,6 +599,31 @@ struct step {
     std::optional<step_schedule> schedule;
 };
 
+/** When each enrollment of a program must be finished by: one of the two is set. */
+struct deadline {
+    /** The same instant for every enrollment ("at"). */
+    std::optional<time_point> at;
+    /** A number of days (1 to 36500) after each enrollment ("after_days"). */
+    std::optional<std::uint32_t> after_days;
+};
+
+/** A program's enrollment policies (program_view::policy); each optional. */
+struct program_policy {
+    /** Enrolling before it is refused (ENROLLKIT_RESULT_ENROLLMENT_CLOSED). */
+    std::optional<time_point> enroll_opens_at;
+    /** Enrolling at or after it is refused (ENROLLKIT_RESULT_ENROLLMENT_CLOSED). */
+    std::optional<time_point> enroll_closes_at;
+    /** Each enrollment's deadline_at follows from it; store::expire_due ends those past it. */
+    std::optional<enrollkit::deadline> deadline;
+    /** How many open enrollments the program holds at most. */
+    std::optional<std::uint32_t> capacity;
+    /** Whether enrolling into the full program joins a waitlist (else ENROLLKIT_RESULT_PROGRAM_FULL). */
+    bool waitlist;
+    /** Programs to complete first (ids, valid while the program lives); an admin may override
+     * them (enroll_option::override_prerequisites). */
+    std::vector<std::string_view> prerequisites;
+};
+
 /** A program, borrowed. */
 class program_view {
 public:
@@ -518,6 +664,26 @@ public:
                                      detail::optional_text(enrollkit_program_step_schedule_at(p_, i))};
         return {id, enrollkit_program_step_type(p_, i), enrollkit_program_step_title(p_, i),
                 enrollkit_program_step_learner_completable(p_, i), schedule};
+    }
+    /** The enrollment policies; all absent (false, empty) for a program without any. */
+    program_policy policy() const {
+        program_policy policy{detail::time(enrollkit_program_enroll_opens_at(p_)),
+                              detail::time(enrollkit_program_enroll_closes_at(p_)),
+                              std::nullopt,
+                              std::nullopt,
+                              enrollkit_program_waitlist(p_),
+                              {}};
+        const std::string_view kind = detail::text(enrollkit_program_deadline_kind(p_));
+        if (kind == "at")
+            policy.deadline = enrollkit::deadline{detail::time(enrollkit_program_deadline_at(p_)), std::nullopt};
+        else if (kind == "after_days")
+            policy.deadline = enrollkit::deadline{std::nullopt, enrollkit_program_deadline_after_days(p_)};
+        std::uint32_t capacity = 0;
+        if (enrollkit_program_capacity(p_, &capacity)) policy.capacity = capacity;
+        const std::size_t n = enrollkit_program_prerequisite_count(p_);
+        policy.prerequisites.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) policy.prerequisites.emplace_back(enrollkit_program_prerequisite(p_, i));
+        return policy;
     }
 
 protected:
@@ -697,6 +863,11 @@ public:
         detail::check(enrollkit_user_batch_add_group(own_.get(), group.c_str()));
         return *this;
     }
+    /** Adds a partnership (an id) to the user added last: a partner user. */
+    user_batch &add_partnership(zstring partnership) {
+        detail::check(enrollkit_user_batch_add_partnership(own_.get(), partnership.c_str()));
+        return *this;
+    }
     std::size_t size() const noexcept { return enrollkit_user_batch_count(own_.get()); }
     void clear() noexcept { enrollkit_user_batch_clear(own_.get()); }
     const enrollkit_user_batch *get() const noexcept { return own_.get(); }
@@ -782,7 +953,8 @@ private:
 /** An open enrollment database. Actors are "admin", "system" or "learner:<user id>". */
 class store {
 public:
-    /** Opens (creating or upgrading) the file at `path`; `flags` are ENROLLKIT_OPEN_*. */
+    /** Opens (creating or upgrading) the file at `path`; `flags` are ENROLLKIT_OPEN_* (e.g.
+     * ENROLLKIT_OPEN_UMASK_MODE: a new file gets 0644 less the umask instead of 0600). */
     static store open(zstring path, std::uint32_t flags = 0) {
         enrollkit_store *p = nullptr;
         detail::check(enrollkit_store_open(path.c_str(), flags, &p));
@@ -933,6 +1105,12 @@ public:
         return one([&](enrollkit_enrollment **o) {
             return enrollkit_set_next_step_at_typed(get(), actor.c_str(), id.c_str(), detail::millis(at), o);
         });
+    }
+    /** Ends up to `limit` (1-1000) open enrollments past their deadline_at (admin or system),
+     * soonest deadline first: a course's becomes "expired", a certification's or track's
+     * "failed" with reason "deadline_passed". Returns their ids. */
+    std::vector<std::string> expire_due(zstring actor, std::uint32_t limit) {
+        return detail::string_array(take([&](char **o) { return enrollkit_expire_due(get(), actor.c_str(), limit, o); }));
     }
     /** Deletes an enrollment (admin only); its history stays. */
     void delete_enrollment(zstring actor, zstring id) {

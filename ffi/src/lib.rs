@@ -161,6 +161,13 @@ pub const ENROLLKIT_OPEN_MANUAL_CLOCK: u32 = 4;
 /// opening a file that cannot be written fails with `ENROLLKIT_RESULT_STORAGE`. In-memory
 /// stores refuse it with `ENROLLKIT_RESULT_VALIDATION`.
 pub const ENROLLKIT_OPEN_READ_ONLY: u32 = 8;
+/// Open flag: a database file this store creates (a missing file it opens, and the copies
+/// enrollkit_backup writes) gets SQLite's mode 0644 less the process's umask, as other files
+/// the process creates do. Without it such files are created with mode 0600 (the owner alone
+/// may read and write them) whatever the umask; SQLite gives the WAL and shared-memory files
+/// the database file's mode. Files that exist keep their mode. In-memory stores and
+/// PostgreSQL locations ignore it.
+pub const ENROLLKIT_OPEN_UMASK_MODE: u32 = 16;
 
 /// `enrollkit_user_find`: look the user up by id.
 pub const ENROLLKIT_USER_BY_ID: u32 = 0;
@@ -502,7 +509,8 @@ fn open(
     let known = ENROLLKIT_OPEN_DURABILITY_FULL
         | ENROLLKIT_OPEN_NO_CREATE
         | ENROLLKIT_OPEN_MANUAL_CLOCK
-        | ENROLLKIT_OPEN_READ_ONLY;
+        | ENROLLKIT_OPEN_READ_ONLY
+        | ENROLLKIT_OPEN_UMASK_MODE;
     if flags & !known != 0 {
         return Err(validation(
             "flags",
@@ -511,7 +519,8 @@ fn open(
     }
     let mut options = OpenOptions::new()
         .create(flags & ENROLLKIT_OPEN_NO_CREATE == 0)
-        .read_only(flags & ENROLLKIT_OPEN_READ_ONLY != 0);
+        .read_only(flags & ENROLLKIT_OPEN_READ_ONLY != 0)
+        .owner_only(flags & ENROLLKIT_OPEN_UMASK_MODE == 0);
     if flags & ENROLLKIT_OPEN_DURABILITY_FULL != 0 {
         options = options.durability(enrollkit::Durability::Full);
     }
@@ -682,7 +691,8 @@ pub extern "C" fn enrollkit_check(
 
 /// Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
 /// "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?,
-/// "hire_date"? ("YYYY-MM-DD")}).
+/// "hire_date"? ("YYYY-MM-DD"), "partnerships"? (ids of the partnerships a partner user
+/// belongs to: their certification enrollments name one of them as "partnership_id")}).
 /// On success writes the stored user as JSON to `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_user_upsert(
@@ -762,9 +772,14 @@ pub extern "C" fn enrollkit_user_list(
 }
 
 /// Creates a program from `spec_json` ({"id", "kind", "title", "description"?, "state",
-/// "self_enrollment"?, "steps"?: [{"id", "step_type", "title", "learner_completable"}],
-/// "assessment"?: {"passing_score", "max_attempts"?}}). Writes the program as JSON to `*out`
-/// unless `out` is NULL.
+/// "self_enrollment"?, "steps"?: [{"id", "step_type", "title", "learner_completable",
+/// "schedule"?}], "assessment"?: {"passing_score", "max_attempts"?}, "policy"?:
+/// {"enroll_opens_at"?, "enroll_closes_at"? (RFC 3339: enrolling outside them is
+/// ENROLLKIT_RESULT_ENROLLMENT_CLOSED), "deadline"? ({"at": RFC 3339} or {"after_days": 1 to
+/// 36500}: each enrollment's deadline_at, for enrollkit_expire_due), "capacity"?, "waitlist"?,
+/// "prerequisites"? (program ids to complete first: ENROLLKIT_RESULT_PREREQUISITES_NOT_MET
+/// otherwise)}}; a program without policies has no "policy" in its JSON). Writes the program
+/// as JSON to `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_program_create(
     store: *const enrollkit_store,
@@ -861,8 +876,10 @@ pub extern "C" fn enrollkit_enroll(
 
 /// Enrolls with every option: `request_json` is {"user_id" | "email" | "external_id",
 /// "program_id", "id"?, "trigger"?, "added_by_user_id"?, "added_by_program_id"?,
-/// "partnership_id"?, "timezone"?, "start_at"?, "allow_reenroll"?, "batch"?}. Writes the
-/// enrollment as JSON to `*out` unless `out` is NULL.
+/// "partnership_id"?, "timezone"?, "start_at"?, "allow_reenroll"?, "batch"?,
+/// "override_prerequisites"? (an admin's reason for enrolling without the program's
+/// prerequisites, kept in the history; ENROLLKIT_RESULT_PERMISSION_DENIED for other actors)}.
+/// Writes the enrollment as JSON to `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_enroll_json(
     store: *const enrollkit_store,
@@ -988,8 +1005,8 @@ pub extern "C" fn enrollkit_transition(
 
 /// Fails a track or certification enrollment with `reason` (user_not_found,
 /// user_already_in_workflow, user_removed_from_workflow, workflow_not_active, unknown_error,
-/// attempts_exhausted) and `message` (may be NULL: the reason's default message). Writes the
-/// enrollment as JSON to `*out` unless `out` is NULL.
+/// attempts_exhausted, deadline_passed) and `message` (may be NULL: the reason's default
+/// message). Writes the enrollment as JSON to `*out` unless `out` is NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_fail(
     store: *const enrollkit_store,
@@ -1186,6 +1203,26 @@ pub extern "C" fn enrollkit_start_due(
     ffi_panic_boundary! { result_of(|| {
         let s = self::store(store)?;
         put_json(out, &s.store.start_due(&self::actor(actor)?, limit)?)
+    }) }
+}
+
+/// Ends up to `limit` (1-1000) open enrollments whose deadline (deadline_at, from the
+/// program's deadline policy) has passed by the store's clock, soonest deadline first: a course
+/// enrollment becomes "expired", a certification or track one "failed" with failure reason
+/// "deadline_passed", each with one history event (action "expire"). A dropped course
+/// enrollment waits for its reactivation. Admin or system only. Writes a JSON array of their
+/// ids to `*out` unless `out` is NULL (free it with enrollkit_string_free). Hosts call it from
+/// their scheduler, as enrollkit_start_due.
+#[no_mangle]
+pub extern "C" fn enrollkit_expire_due(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        put_json(out, &s.store.expire_due(&self::actor(actor)?, limit)?)
     }) }
 }
 

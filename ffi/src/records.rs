@@ -12,7 +12,8 @@ use std::ptr::null;
 use std::sync::OnceLock;
 
 use enrollkit::{
-    EnrollOutcome, Enrollment, EnrollmentPage, Event, Program, Timestamp, User, UserOutcome,
+    Deadline, EnrollOutcome, Enrollment, EnrollmentPage, Event, Program, Timestamp, User,
+    UserOutcome,
 };
 
 use crate::boundary::{free_box, to_const_ptr, try_ref_from_ptr, Castable, Texts};
@@ -186,7 +187,8 @@ pub extern "C" fn enrollkit_enrollment_kind(
     ffi_panic_boundary! { etext(enrollment, EText::Kind, |e| Some(e.kind.as_str())) }
 }
 
-/// The status in the kind's vocabulary ("active", "in_progress", "completed", ...).
+/// The status in the kind's vocabulary ("active", "in_progress", "completed", ...,
+/// "waitlisted", and "expired" for a course past its deadline).
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_status(
     enrollment: *const enrollkit_enrollment,
@@ -259,7 +261,7 @@ pub extern "C" fn enrollkit_enrollment_timezone(
     ffi_panic_boundary! { etext(enrollment, EText::Timezone, |e| e.timezone.as_deref()) }
 }
 
-/// Why it failed ("user_not_found", ..., "attempts_exhausted"), or NULL.
+/// Why it failed ("user_not_found", ..., "attempts_exhausted", "deadline_passed"), or NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_failure_reason(
     enrollment: *const enrollkit_enrollment,
@@ -377,6 +379,15 @@ pub extern "C" fn enrollkit_enrollment_paused_at(enrollment: *const enrollkit_en
 #[no_mangle]
 pub extern "C" fn enrollkit_enrollment_lease_until(enrollment: *const enrollkit_enrollment) -> i64 {
     ffi_panic_boundary! { etime(enrollment, |e| e.lease_until) }
+}
+
+/// When it must be finished by, from the program's deadline policy (a fixed instant, or a
+/// number of days after enrollment): past it, enrollkit_expire_due ends it (a course
+/// "expired", a certification or track "failed" with reason "deadline_passed");
+/// ENROLLKIT_TIME_ABSENT when the program had no deadline when it was enrolled.
+#[no_mangle]
+pub extern "C" fn enrollkit_enrollment_deadline_at(enrollment: *const enrollkit_enrollment) -> i64 {
+    ffi_panic_boundary! { etime(enrollment, |e| e.deadline_at) }
 }
 
 /// When it last changed.
@@ -571,6 +582,7 @@ pub(crate) struct UserRecord {
     u: User,
     texts: Texts<9>,
     groups: OnceLock<Vec<CString>>,
+    partnerships: OnceLock<Vec<CString>>,
 }
 
 impl UserRecord {
@@ -579,6 +591,7 @@ impl UserRecord {
             u,
             texts: Texts::new(),
             groups: OnceLock::new(),
+            partnerships: OnceLock::new(),
         }
     }
 }
@@ -674,6 +687,29 @@ pub extern "C" fn enrollkit_user_group(user: *const enrollkit_user, index: usize
     }
 }
 
+/// The number of partnerships the user belongs to (a partner user: their certification
+/// enrollments name one of them as partnership_id); 0 for other users.
+#[no_mangle]
+pub extern "C" fn enrollkit_user_partnership_count(user: *const enrollkit_user) -> usize {
+    ffi_panic_boundary! { value(user, |r| r.u.partnerships.len()) }
+}
+
+/// Partnership `index` (0-based, an id), or NULL past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_user_partnership(
+    user: *const enrollkit_user,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        lend(user, |r| {
+            r.partnerships
+                .get_or_init(|| r.u.partnerships.iter().cloned().map(c_string).collect())
+                .get(index)
+                .map_or(null(), |p| p.as_ptr())
+        })
+    }
+}
+
 /// Users returned by enrollkit_user_list_typed: the users are lent by the array
 /// (enrollkit_user_array_item). Release it with enrollkit_user_array_free.
 pub struct enrollkit_user_array {
@@ -740,6 +776,7 @@ pub(crate) struct ProgramRecord {
     p: Program,
     texts: Texts<5>,
     steps: OnceLock<Vec<StepTexts>>,
+    prerequisites: OnceLock<Vec<CString>>,
 }
 
 impl ProgramRecord {
@@ -748,6 +785,7 @@ impl ProgramRecord {
             p,
             texts: Texts::new(),
             steps: OnceLock::new(),
+            prerequisites: OnceLock::new(),
         }
     }
 
@@ -984,6 +1022,100 @@ pub extern "C" fn enrollkit_program_step_schedule_at(
     index: usize,
 ) -> *const c_char {
     ffi_panic_boundary! { step_opt_text(program, index, |s| s.at.as_ref()) }
+}
+
+/// When enrolling opens (enrollkit_enroll before it fails with
+/// ENROLLKIT_RESULT_ENROLLMENT_CLOSED), or ENROLLKIT_TIME_ABSENT when the program has no such
+/// policy.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_enroll_opens_at(program: *const enrollkit_program) -> i64 {
+    ffi_panic_boundary! { time(program, |r| r.p.policy.enroll_opens_at) }
+}
+
+/// When enrolling closes (enrollkit_enroll at or after it fails with
+/// ENROLLKIT_RESULT_ENROLLMENT_CLOSED), or ENROLLKIT_TIME_ABSENT when the program has no such
+/// policy.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_enroll_closes_at(program: *const enrollkit_program) -> i64 {
+    ffi_panic_boundary! { time(program, |r| r.p.policy.enroll_closes_at) }
+}
+
+/// The kind of the program's deadline policy, static (never free it): "at" (every enrollment
+/// must be finished by one instant: enrollkit_program_deadline_at) or "after_days" (a number
+/// of days after enrolling: enrollkit_program_deadline_after_days); NULL without a deadline.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_deadline_kind(
+    program: *const enrollkit_program,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        lend(program, |r| match r.p.policy.deadline {
+            Some(Deadline::At(_)) => c"at".as_ptr(),
+            Some(Deadline::AfterDays(_)) => c"after_days".as_ptr(),
+            None => null(),
+        })
+    }
+}
+
+/// The instant of an "at" deadline; ENROLLKIT_TIME_ABSENT for any other deadline or none.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_deadline_at(program: *const enrollkit_program) -> i64 {
+    ffi_panic_boundary! {
+        time(program, |r| match r.p.policy.deadline {
+            Some(Deadline::At(at)) => Some(at),
+            _ => None,
+        })
+    }
+}
+
+/// The days of an "after_days" deadline (1 to 36500); 0 for any other deadline or none.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_deadline_after_days(program: *const enrollkit_program) -> u32 {
+    ffi_panic_boundary! {
+        value(program, |r| match r.p.policy.deadline {
+            Some(Deadline::AfterDays(days)) => days,
+            _ => 0,
+        })
+    }
+}
+
+/// The program's capacity (how many open enrollments it holds at most): true and `*out`
+/// (unless `out` is NULL) when it has one; false otherwise, `*out` untouched.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_capacity(
+    program: *const enrollkit_program,
+    out: *mut u32,
+) -> bool {
+    ffi_panic_boundary! { optional(program, out, |r| r.p.policy.capacity) }
+}
+
+/// Whether enrolling into the full program joins its waitlist rather than being refused
+/// (ENROLLKIT_RESULT_PROGRAM_FULL); false without a waitlist.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_waitlist(program: *const enrollkit_program) -> bool {
+    ffi_panic_boundary! { value(program, |r| r.p.policy.waitlist) }
+}
+
+/// The number of programs a user must have completed before enrolling in this one (all of
+/// them; ENROLLKIT_RESULT_PREREQUISITES_NOT_MET otherwise, unless an admin overrides them).
+#[no_mangle]
+pub extern "C" fn enrollkit_program_prerequisite_count(program: *const enrollkit_program) -> usize {
+    ffi_panic_boundary! { value(program, |r| r.p.policy.prerequisites.len()) }
+}
+
+/// The id of prerequisite `index` (0-based, in the program's order), or NULL past the end.
+#[no_mangle]
+pub extern "C" fn enrollkit_program_prerequisite(
+    program: *const enrollkit_program,
+    index: usize,
+) -> *const c_char {
+    ffi_panic_boundary! {
+        lend(program, |r| {
+            r.prerequisites
+                .get_or_init(|| r.p.policy.prerequisites.iter().cloned().map(c_string).collect())
+                .get(index)
+                .map_or(null(), |p| p.as_ptr())
+        })
+    }
 }
 
 /// Programs returned by enrollkit_program_list_typed, lent by the array

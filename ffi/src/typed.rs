@@ -193,6 +193,23 @@ pub extern "C" fn enrollkit_user_batch_add_group(
     }
 }
 
+/// Adds partnership `partnership` (an id) to the user added last: a partner user, whose
+/// certification enrollments must name one of their partnerships (partnership_id).
+#[no_mangle]
+pub extern "C" fn enrollkit_user_batch_add_partnership(
+    batch: *mut enrollkit_user_batch,
+    partnership: *const c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            let users = builder(batch, "batch")?;
+            let partnership = text(partnership, "partnership")?.to_owned();
+            last_user(users)?.partnerships.push(partnership);
+            Ok(())
+        })
+    }
+}
+
 /// The number of users in the batch; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn enrollkit_user_batch_count(batch: *const enrollkit_user_batch) -> usize {
@@ -247,6 +264,10 @@ pub const ENROLLKIT_ENROLL_PARTNERSHIP_ID: u32 = 4;
 pub const ENROLLKIT_ENROLL_TIMEZONE: u32 = 5;
 /// enrollkit_enroll_batch_set: start later (RFC 3339; tracks): `new` until then.
 pub const ENROLLKIT_ENROLL_START_AT: u32 = 6;
+/// enrollkit_enroll_batch_set: enroll without the program's prerequisites, for this reason
+/// (kept in the history). Admin only: another actor's row fails with
+/// ENROLLKIT_RESULT_PERMISSION_DENIED, a blank reason with ENROLLKIT_RESULT_VALIDATION.
+pub const ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES: u32 = 7;
 
 /// enrollkit_enroll_batch_set_flag: allow a new enrollment when the latest one is completed.
 pub const ENROLLKIT_ENROLL_ALLOW_REENROLL: u32 = 0;
@@ -327,9 +348,10 @@ pub extern "C" fn enrollkit_enroll_batch_add(
 }
 
 /// Sets option `option` (ENROLLKIT_ENROLL_ID, _TRIGGER, _ADDED_BY_USER_ID,
-/// _ADDED_BY_PROGRAM_ID, _PARTNERSHIP_ID, _TIMEZONE, _START_AT) of the row added last to
-/// `value` (NULL: the default). A trigger or start time that does not parse is
-/// ENROLLKIT_RESULT_VALIDATION now; the other values are checked when the row is enrolled.
+/// _ADDED_BY_PROGRAM_ID, _PARTNERSHIP_ID, _TIMEZONE, _START_AT, _OVERRIDE_PREREQUISITES) of
+/// the row added last to `value` (NULL: the default). A trigger or start time that does not
+/// parse is ENROLLKIT_RESULT_VALIDATION now; the other values are checked when the row is
+/// enrolled.
 #[no_mangle]
 pub extern "C" fn enrollkit_enroll_batch_set(
     batch: *mut enrollkit_enroll_batch,
@@ -352,6 +374,7 @@ pub extern "C" fn enrollkit_enroll_batch_set(
                 ENROLLKIT_ENROLL_START_AT => {
                     row.start_at = value.map(Timestamp::parse).transpose()?
                 }
+                ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES => row.override_prerequisites = owned,
                 other => {
                     return Err(validation(
                         "option",

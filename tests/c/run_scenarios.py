@@ -50,6 +50,7 @@ SIGNATURES = {
     "enrollkit_assign_mentor": [STORE, P, P, P, OUT],
     "enrollkit_set_next_step_at": [STORE, P, P, P, OUT],
     "enrollkit_start_due": [STORE, P, U32, OUT],
+    "enrollkit_expire_due": [STORE, P, U32, OUT],
     "enrollkit_claim_due": [STORE, P, P, U32, U64, OUT],
     "enrollkit_due": [STORE, P, P, P, U32, OUT],
     "enrollkit_claim_renew": [STORE, P, P, U64, OUT],
@@ -192,6 +193,8 @@ class CAdapter:
             return self.call("enrollkit_set_next_step_at", a, enrollment, b(get("at")))
         if op == "start_due":
             return self.call("enrollkit_start_due", a, get("limit", 100))
+        if op == "expire_due":
+            return self.call("enrollkit_expire_due", a, get("limit", 100))
         if op == "claim_due":
             return self.call("enrollkit_claim_due", b(args["worker"]), b(get("program_id")), get("limit", 100),
                              get("lease_ms", 60000))

@@ -162,6 +162,35 @@ static void test_opening(const char *dir) {
     EXPECT(enrollkit_store_open(bad, ENROLLKIT_OPEN_READ_ONLY, &s), ENROLLKIT_RESULT_STORAGE);
     CHECK(access(bad, F_OK) != 0);
 
+    /* New files are the owner's alone (0600) whatever the umask; with
+     * ENROLLKIT_OPEN_UMASK_MODE they get SQLite's 0644 less the umask, as other files do. A file
+     * that exists keeps its mode. */
+    {
+        char private_db[512], shared_db[512];
+        struct stat st;
+        mode_t before = umask(022);
+        snprintf(private_db, sizeof private_db, "%s/private.db", dir);
+        snprintf(shared_db, sizeof shared_db, "%s/shared.db", dir);
+        OK(enrollkit_store_open(private_db, 0, &s));
+        enrollkit_store_free(s);
+        CHECK(stat(private_db, &st) == 0 && (st.st_mode & 0777) == 0600);
+        OK(enrollkit_store_open(shared_db, ENROLLKIT_OPEN_UMASK_MODE, &s));
+        OK(enrollkit_user_upsert(s, "{\"id\":\"umask\"}", NULL));
+        enrollkit_store_free(s);
+        CHECK(stat(shared_db, &st) == 0 && (st.st_mode & 0777) == 0644);
+        OK(enrollkit_store_open(private_db, ENROLLKIT_OPEN_UMASK_MODE | ENROLLKIT_OPEN_NO_CREATE, &s));
+        enrollkit_store_free(s);
+        CHECK(stat(private_db, &st) == 0 && (st.st_mode & 0777) == 0600);
+        umask(077);
+        snprintf(shared_db, sizeof shared_db, "%s/shared077.db", dir);
+        OK(enrollkit_store_open(shared_db, ENROLLKIT_OPEN_UMASK_MODE, &s));
+        enrollkit_store_free(s);
+        CHECK(stat(shared_db, &st) == 0 && (st.st_mode & 0777) == 0600);
+        umask(before);
+        OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_UMASK_MODE, &s)); /* nothing to create */
+        enrollkit_store_free(s);
+    }
+
     /* A file that is not a database: refused, left as it was. */
     snprintf(bad, sizeof bad, "%s/garbage.db", dir);
     FILE *f = fopen(bad, "wb");
@@ -792,6 +821,9 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_start_due(NULL, A, 1, &o));
     NUL(enrollkit_start_due(s, NULL, 1, &o));
     UTF(enrollkit_start_due(s, BAD, 1, &o));
+    NUL(enrollkit_expire_due(NULL, A, 1, &o));
+    NUL(enrollkit_expire_due(s, NULL, 1, &o));
+    UTF(enrollkit_expire_due(s, BAD, 1, &o));
     NUL(enrollkit_claim_due(NULL, "w", NULL, 1, 1000, &o));
     NUL(enrollkit_claim_due(s, NULL, NULL, 1, 1000, &o));
     UTF(enrollkit_claim_due(s, BAD, NULL, 1, 1000, &o));
@@ -1569,6 +1601,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_enrollment_paused_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_claimed_by(NULL) == NULL);
     CHECK(enrollkit_enrollment_lease_until(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_enrollment_deadline_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_updated_at(NULL) == ENROLLKIT_TIME_ABSENT);
     CHECK(enrollkit_enrollment_progress(NULL) == 0 && enrollkit_enrollment_steps_delivered(NULL) == 0);
     CHECK(enrollkit_enrollment_steps_completed(NULL) == 0 && enrollkit_enrollment_steps_skipped(NULL) == 0);
@@ -1587,6 +1620,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(enrollkit_user_manager_id(NULL) == NULL && enrollkit_user_timezone(NULL) == NULL);
     CHECK(enrollkit_user_group_count(NULL) == 0 && enrollkit_user_group(NULL, 0) == NULL);
     CHECK(enrollkit_user_hire_date(NULL) == NULL);
+    CHECK(enrollkit_user_partnership_count(NULL) == 0 && enrollkit_user_partnership(NULL, 0) == NULL);
     CHECK(enrollkit_claim_array_count(NULL) == 0 && enrollkit_claim_array_enrollment(NULL, 0) == NULL);
     CHECK(enrollkit_claim_array_step_id(NULL, 0) == NULL);
     enrollkit_claim_array_free(NULL);
@@ -1605,6 +1639,12 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     CHECK(!enrollkit_program_step_has_schedule(NULL, 0) && enrollkit_program_step_schedule_after(NULL, 0) == NULL);
     CHECK(enrollkit_program_step_schedule_delay(NULL, 0) == 0 && enrollkit_program_step_schedule_unit(NULL, 0) == NULL);
     CHECK(enrollkit_program_step_schedule_at(NULL, 0) == NULL);
+    CHECK(enrollkit_program_enroll_opens_at(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_enroll_closes_at(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_deadline_kind(NULL) == NULL && enrollkit_program_deadline_at(NULL) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_deadline_after_days(NULL) == 0);
+    CHECK(!enrollkit_program_capacity(NULL, &u32) && u32 == 7 && !enrollkit_program_waitlist(NULL));
+    CHECK(enrollkit_program_prerequisite_count(NULL) == 0 && enrollkit_program_prerequisite(NULL, 0) == NULL);
     enrollkit_program_free(NULL);
     CHECK(enrollkit_program_array_count(NULL) == 0 && enrollkit_program_array_item(NULL, 0) == NULL);
     enrollkit_program_array_free(NULL);
@@ -1631,6 +1671,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_user_batch_add(NULL, "u"));
     NUL(enrollkit_user_batch_set(NULL, ENROLLKIT_USER_FIELD_EMAIL, NULL));
     NUL(enrollkit_user_batch_add_group(NULL, "g"));
+    NUL(enrollkit_user_batch_add_partnership(NULL, "p"));
     CHECK(enrollkit_user_batch_count(NULL) == 0);
     enrollkit_user_batch_clear(NULL);
     enrollkit_user_batch_free(NULL);
@@ -1642,6 +1683,8 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_user_batch_set(ub, ENROLLKIT_USER_FIELD_EMAIL, BAD));
     NUL(enrollkit_user_batch_add_group(ub, NULL));
     UTF(enrollkit_user_batch_add_group(ub, BAD));
+    NUL(enrollkit_user_batch_add_partnership(ub, NULL));
+    UTF(enrollkit_user_batch_add_partnership(ub, BAD));
     NUL(enrollkit_users_upsert_typed(NULL, ub, NULL));
     NUL(enrollkit_users_upsert_typed(s, NULL, NULL));
     enrollkit_user_batch_free(ub);
@@ -1660,6 +1703,7 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "u", BAD));
     OK(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "u", "p"));
     UTF(enrollkit_enroll_batch_set(eb, ENROLLKIT_ENROLL_ID, BAD));
+    UTF(enrollkit_enroll_batch_set(eb, ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES, BAD));
     enrollkit_enroll_outcomes *o = NULL;
     NUL(enrollkit_enroll_many_typed(NULL, "admin", eb, 0, &o));
     NUL(enrollkit_enroll_many_typed(s, NULL, eb, 0, &o));
@@ -2246,6 +2290,334 @@ static void test_typed_queue(enrollkit_store *s) {
     CHECK(untouched_o == (enrollkit_enroll_outcomes *)0x1);
 }
 
+/* Program policies (enrollment windows, prerequisites and an admin's override, deadlines),
+ * partner users and expire_due, through the JSON functions and the typed ones, on the manual
+ * clock: in memory, or at `location` (a PostgreSQL database the other suites used: the ids
+ * here are their own). */
+static void test_policies(const char *location) {
+    /* 2026-04-01, 2026-05-01, 2026-05-15 and 2026-05-31, at 00:00:00Z. */
+    static const int64_t APR1 = 1775001600000LL, MAY1 = 1777593600000LL, MAY15 = 1778803200000LL,
+                         MAY31 = 1780185600000LL;
+    enrollkit_store *s = NULL;
+    if (location)
+        OK(enrollkit_store_open(location, ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    else
+        OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    OK(enrollkit_store_set_time(s, "2026-03-01T00:00:00Z"));
+    char *out = SENTINEL, expect[256];
+    char adv1[64], adv2[64], adv3[64], cert1[64], cert2[64];
+
+    /* Partner users, through JSON and the user batch. */
+    OK(enrollkit_user_upsert(s, "{\"id\":\"pu1\"}", &out));
+    CHECK(has(out, "\"partnerships\":[]"));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"pu2\"}", NULL));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"pp1\",\"partnerships\":[\"prt_a\",\"prt_b\"]}", &out));
+    CHECK(has(out, "\"partnerships\":[\"prt_a\",\"prt_b\"]"));
+    out = SENTINEL;
+    EXPECT(enrollkit_user_upsert(s, "{\"id\":\"pbad\",\"partnerships\":[\"\"]}", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"partnerships\""));
+    EXPECT(enrollkit_user_upsert(s, "{\"id\":\"pbad\",\"partnerships\":\"prt_a\"}", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(out == SENTINEL);
+    enrollkit_user_batch *ub = NULL;
+    OK(enrollkit_user_batch_new(&ub));
+    EXPECT(enrollkit_user_batch_add_partnership(ub, "prt_c"), ENROLLKIT_RESULT_VALIDATION); /* no user yet */
+    OK(enrollkit_user_batch_add(ub, "pp2"));
+    OK(enrollkit_user_batch_add_partnership(ub, "prt_c"));
+    OK(enrollkit_user_batch_add_partnership(ub, "prt_d"));
+    OK(enrollkit_user_batch_add_group(ub, "Partners"));
+    OK(enrollkit_users_upsert_typed(s, ub, NULL));
+    enrollkit_user_batch_clear(ub);
+    OK(enrollkit_user_batch_add(ub, "pbad"));
+    OK(enrollkit_user_batch_add_partnership(ub, " prt_e"));
+    EXPECT(enrollkit_users_upsert_typed(s, ub, NULL), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"partnerships\""));
+    enrollkit_user_batch_free(ub);
+    enrollkit_user *u = NULL;
+    OK(enrollkit_user_get_typed(s, "pp2", &u));
+    CHECK(enrollkit_user_partnership_count(u) == 2);
+    CHECK(STREQ(enrollkit_user_partnership(u, 0), "prt_c") && STREQ(enrollkit_user_partnership(u, 1), "prt_d"));
+    CHECK(enrollkit_user_partnership(u, 2) == NULL);
+    CHECK(enrollkit_user_partnership(u, 0) == enrollkit_user_partnership(u, 0)); /* lent again */
+    CHECK(enrollkit_user_group_count(u) == 1 && STREQ(enrollkit_user_group(u, 0), "Partners"));
+    enrollkit_user_free(u);
+    OK(enrollkit_user_get(s, "pp2", &out));
+    CHECK(has(out, "\"partnerships\":[\"prt_c\",\"prt_d\"]"));
+    OK(enrollkit_user_get_typed(s, "pu1", &u));
+    CHECK(enrollkit_user_partnership_count(u) == 0 && enrollkit_user_partnership(u, 0) == NULL);
+    enrollkit_user_free(u);
+
+    /* Policies through JSON, read back as JSON and typed; a program without any has none. */
+    OK(enrollkit_program_create(s, "{\"id\":\"pw_window\",\"kind\":\"course\",\"title\":\"Window\",\"state\":\"active\","
+                                   "\"self_enrollment\":true,\"policy\":{\"enroll_opens_at\":\"2026-04-01T00:00:00Z\","
+                                   "\"enroll_closes_at\":\"2026-05-01T00:00:00Z\"}}", &out));
+    CHECK(has(out, "\"policy\":{\"enroll_opens_at\":\"2026-04-01T00:00:00.000Z\","
+                   "\"enroll_closes_at\":\"2026-05-01T00:00:00.000Z\",\"deadline\":null,\"capacity\":null,"
+                   "\"waitlist\":false,\"prerequisites\":[]}"));
+    OK(enrollkit_program_create(s, "{\"id\":\"pw_intro\",\"kind\":\"course\",\"title\":\"Intro\",\"state\":\"active\","
+                                   "\"self_enrollment\":true}", &out));
+    CHECK(out != NULL && strstr(out, "\"policy\"") == NULL);
+    enrollkit_string_free(out);
+    OK(enrollkit_program_create(s, "{\"id\":\"pw_basics\",\"kind\":\"course\",\"title\":\"Basics\",\"state\":\"active\","
+                                   "\"self_enrollment\":true}", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"pw_adv\",\"kind\":\"course\",\"title\":\"Advanced\",\"state\":\"active\","
+                                   "\"self_enrollment\":true,\"policy\":{\"prerequisites\":[\"pw_intro\",\"pw_basics\"],"
+                                   "\"deadline\":{\"after_days\":30}}}", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"pw_cert\",\"kind\":\"certification\",\"title\":\"Cert\",\"state\":\"active\","
+                                   "\"policy\":{\"deadline\":{\"at\":\"2026-05-15T00:00:00Z\"},\"capacity\":5,\"waitlist\":true}}", NULL));
+    OK(enrollkit_program_get(s, "pw_cert", &out));
+    CHECK(has(out, "\"deadline\":{\"at\":\"2026-05-15T00:00:00.000Z\"},\"capacity\":5,\"waitlist\":true"));
+    out = SENTINEL;
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"pw_x\",\"kind\":\"course\",\"title\":\"X\",\"state\":\"active\","
+                                       "\"policy\":{\"enroll_opens_at\":\"2026-05-01T00:00:00Z\","
+                                       "\"enroll_closes_at\":\"2026-04-01T00:00:00Z\"}}", &out),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"enroll_closes_at\""));
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"pw_x\",\"kind\":\"course\",\"title\":\"X\",\"state\":\"active\","
+                                       "\"policy\":{\"waitlist\":true}}", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"waitlist\""));
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"pw_x\",\"kind\":\"course\",\"title\":\"X\",\"state\":\"active\","
+                                       "\"policy\":{\"deadline\":{\"after_days\":0}}}", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"deadline\""));
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"pw_x\",\"kind\":\"course\",\"title\":\"X\",\"state\":\"active\","
+                                       "\"policy\":{\"cap\":3}}", &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_program_create(s, "{\"id\":\"pw_x\",\"kind\":\"course\",\"title\":\"X\",\"state\":\"active\","
+                                       "\"policy\":{\"prerequisites\":[\"pw_nope\"]}}", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_program_update(s, "{\"id\":\"pw_intro\",\"kind\":\"course\",\"title\":\"Intro\",\"state\":\"active\","
+                                       "\"policy\":{\"prerequisites\":[\"pw_adv\"]}}", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"prerequisites\""));
+    CHECK(out == SENTINEL);
+    enrollkit_program *p = NULL;
+    uint32_t capacity = 99;
+    OK(enrollkit_program_get_typed(s, "pw_window", &p));
+    CHECK(enrollkit_program_enroll_opens_at(p) == APR1 && enrollkit_program_enroll_closes_at(p) == MAY1);
+    CHECK(enrollkit_program_deadline_kind(p) == NULL && enrollkit_program_deadline_at(p) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_deadline_after_days(p) == 0);
+    CHECK(!enrollkit_program_capacity(p, &capacity) && capacity == 99 && !enrollkit_program_waitlist(p));
+    CHECK(enrollkit_program_prerequisite_count(p) == 0 && enrollkit_program_prerequisite(p, 0) == NULL);
+    enrollkit_program_free(p);
+    OK(enrollkit_program_get_typed(s, "pw_adv", &p));
+    CHECK(enrollkit_program_enroll_opens_at(p) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_enroll_closes_at(p) == ENROLLKIT_TIME_ABSENT);
+    CHECK(STREQ(enrollkit_program_deadline_kind(p), "after_days") && enrollkit_program_deadline_after_days(p) == 30);
+    CHECK(enrollkit_program_deadline_at(p) == ENROLLKIT_TIME_ABSENT);
+    CHECK(enrollkit_program_prerequisite_count(p) == 2);
+    CHECK(STREQ(enrollkit_program_prerequisite(p, 0), "pw_intro") && STREQ(enrollkit_program_prerequisite(p, 1), "pw_basics"));
+    CHECK(enrollkit_program_prerequisite(p, 2) == NULL);
+    CHECK(enrollkit_program_prerequisite(p, 1) == enrollkit_program_prerequisite(p, 1)); /* lent again */
+    enrollkit_program_free(p);
+    OK(enrollkit_program_get_typed(s, "pw_cert", &p));
+    CHECK(STREQ(enrollkit_program_deadline_kind(p), "at") && enrollkit_program_deadline_at(p) == MAY15);
+    CHECK(enrollkit_program_deadline_after_days(p) == 0);
+    CHECK(enrollkit_program_capacity(p, &capacity) && capacity == 5 && enrollkit_program_capacity(p, NULL));
+    CHECK(enrollkit_program_waitlist(p));
+    enrollkit_program_free(p);
+    OK(enrollkit_program_get_typed(s, "pw_intro", &p));
+    CHECK(enrollkit_program_deadline_kind(p) == NULL && !enrollkit_program_capacity(p, NULL));
+    CHECK(enrollkit_program_prerequisite_count(p) == 0 && !enrollkit_program_waitlist(p));
+    enrollkit_program_free(p);
+
+    /* The window: refused before it opens and once it closes, changing nothing. */
+    enrollkit_enrollment *e = NULL, *untouched = (enrollkit_enrollment *)0x1;
+    char *id = SENTINEL;
+    EXPECT(enrollkit_enroll(s, "learner:pu1", "pu1", "pw_window", &id), ENROLLKIT_RESULT_ENROLLMENT_CLOSED);
+    CHECK(id == SENTINEL);
+    CHECK(strcmp(enrollkit_last_error_message(), "enrollment in pw_window opens at 2026-04-01T00:00:00.000Z") == 0);
+    CHECK(last_details_have("\"code\":\"enrollment_closed\""));
+    CHECK(last_details_have("\"program_id\":\"pw_window\""));
+    CHECK(last_details_have("\"opens_at\":\"2026-04-01T00:00:00.000Z\""));
+    CHECK(last_details_have("\"closed_at\":null"));
+    EXPECT(enrollkit_enroll_typed(s, "admin", "pu1", "pw_window", &untouched), ENROLLKIT_RESULT_ENROLLMENT_CLOSED);
+    CHECK(untouched == (enrollkit_enrollment *)0x1);
+    OK(enrollkit_store_set_time(s, "2026-04-01T00:00:00Z"));
+    OK(enrollkit_enroll_typed(s, "learner:pu1", "pu1", "pw_window", &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active") && enrollkit_enrollment_enrolled_at(e) == APR1);
+    CHECK(enrollkit_enrollment_deadline_at(e) == ENROLLKIT_TIME_ABSENT); /* no deadline */
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_store_set_time(s, "2026-05-01T00:00:00Z"));
+    out = SENTINEL;
+    EXPECT(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pu2\",\"program_id\":\"pw_window\"}", &out),
+           ENROLLKIT_RESULT_ENROLLMENT_CLOSED);
+    CHECK(out == SENTINEL);
+    CHECK(last_details_have("\"closed_at\":\"2026-05-01T00:00:00.000Z\"") && last_details_have("\"opens_at\":null"));
+    OK(enrollkit_enroll_many(s, "admin", "[{\"user_id\":\"pu2\",\"program_id\":\"pw_window\"}]",
+                             ENROLLKIT_BATCH_BEST_EFFORT, &out));
+    CHECK(has(out, "\"outcome\":\"failed\",\"error\":{\"code\":\"enrollment_closed\""));
+    enrollkit_enroll_batch *eb = NULL;
+    enrollkit_enroll_outcomes *o = NULL;
+    OK(enrollkit_enroll_batch_new(&eb));
+    OK(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "pu2", "pw_window"));
+    OK(enrollkit_enroll_many_typed(s, "admin", eb, ENROLLKIT_BATCH_BEST_EFFORT, &o));
+    CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_FAILED);
+    CHECK(enrollkit_enroll_outcomes_error(o, 0) == ENROLLKIT_RESULT_ENROLLMENT_CLOSED);
+    CHECK(strstr(enrollkit_enroll_outcomes_error_details(o, 0), "\"closed_at\":\"2026-05-01T00:00:00.000Z\"") != NULL);
+    enrollkit_enroll_outcomes_free(o);
+
+    /* Prerequisites: every one completed, or an admin's reason (nobody else may give one). */
+    EXPECT(enrollkit_enroll_typed(s, "learner:pu1", "pu1", "pw_adv", &untouched), ENROLLKIT_RESULT_PREREQUISITES_NOT_MET);
+    CHECK(untouched == (enrollkit_enrollment *)0x1);
+    CHECK(last_details_have("\"code\":\"prerequisites_not_met\""));
+    CHECK(last_details_have("\"missing\":[\"pw_intro\",\"pw_basics\"]"));
+    OK(enrollkit_enroll_json(s, "learner:pu1", "{\"user_id\":\"pu1\",\"program_id\":\"pw_intro\"}", &out));
+    field(out, "id", expect, sizeof expect);
+    enrollkit_string_free(out);
+    OK(enrollkit_set_progress(s, "learner:pu1", expect, 100, NULL));
+    EXPECT(enrollkit_enroll(s, "learner:pu1", "pu1", "pw_adv", NULL), ENROLLKIT_RESULT_PREREQUISITES_NOT_MET);
+    CHECK(last_details_have("\"missing\":[\"pw_basics\"]"));
+    OK(enrollkit_enroll_typed(s, "learner:pu1", "pu1", "pw_basics", &e));
+    OK(enrollkit_set_progress_typed(s, "learner:pu1", enrollkit_enrollment_id(e), 100, NULL));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enroll_json(s, "learner:pu1", "{\"user_id\":\"pu1\",\"program_id\":\"pw_adv\"}", &out));
+    field(out, "id", adv1, sizeof adv1);
+    CHECK(has(out, "\"deadline_at\":\"2026-05-31T00:00:00.000Z\"")); /* 30 days after enrolling */
+    out = SENTINEL;
+    EXPECT(enrollkit_enroll_json(s, "system", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                              "\"override_prerequisites\":\"transfer credit\"}", &out),
+           ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_enroll_json(s, "learner:pu2", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                                   "\"override_prerequisites\":\"transfer credit\"}", &out),
+           ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                             "\"override_prerequisites\":\" \"}", &out),
+           ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                             "\"override_prerequisites\":true}", &out),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(out == SENTINEL);
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                         "\"override_prerequisites\":\"transfer credit\"}", &out));
+    field(out, "id", adv2, sizeof adv2);
+    CHECK(has(out, "\"deadline_at\":\"2026-05-31T00:00:00.000Z\""));
+    OK(enrollkit_history(s, "admin", adv2, &out));
+    CHECK(has(out, "\"reason\":\"manual_user_trigger; prerequisites overridden: transfer credit\""));
+    /* The typed batch's option: an admin's row is enrolled, a system's refused, a row without
+     * a reason (set, then cleared) needs the prerequisites. */
+    enrollkit_enroll_batch_clear(eb);
+    OK(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "pp1", "pw_adv"));
+    OK(enrollkit_enroll_batch_set(eb, ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES, "equivalent course"));
+    OK(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "pp2", "pw_adv"));
+    OK(enrollkit_enroll_batch_set(eb, ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES, "equivalent course"));
+    OK(enrollkit_enroll_batch_set(eb, ENROLLKIT_ENROLL_OVERRIDE_PREREQUISITES, NULL));
+    OK(enrollkit_enroll_many_typed(s, "system", eb, ENROLLKIT_BATCH_BEST_EFFORT, &o));
+    CHECK(enrollkit_enroll_outcomes_error(o, 0) == ENROLLKIT_RESULT_PERMISSION_DENIED);
+    CHECK(enrollkit_enroll_outcomes_error(o, 1) == ENROLLKIT_RESULT_PREREQUISITES_NOT_MET);
+    CHECK(strstr(enrollkit_enroll_outcomes_error_details(o, 1), "\"missing\":[\"pw_intro\",\"pw_basics\"]") != NULL);
+    enrollkit_enroll_outcomes_free(o);
+    OK(enrollkit_enroll_many_typed(s, "admin", eb, ENROLLKIT_BATCH_BEST_EFFORT, &o));
+    CHECK(enrollkit_enroll_outcomes_kind(o, 0) == ENROLLKIT_OUTCOME_CREATED);
+    snprintf(adv3, sizeof adv3, "%s", enrollkit_enrollment_id(enrollkit_enroll_outcomes_enrollment(o, 0)));
+    CHECK(enrollkit_enrollment_deadline_at(enrollkit_enroll_outcomes_enrollment(o, 0)) == MAY31);
+    CHECK(enrollkit_enroll_outcomes_error(o, 1) == ENROLLKIT_RESULT_PREREQUISITES_NOT_MET);
+    enrollkit_enroll_outcomes_free(o);
+    enrollkit_enroll_batch_free(eb);
+    enrollkit_event_array *ev = NULL;
+    OK(enrollkit_history_typed(s, "admin", adv3, &ev));
+    CHECK(STREQ(enrollkit_event_reason(enrollkit_event_array_item(ev, 0)),
+                "manual_user_trigger; prerequisites overridden: equivalent course"));
+    enrollkit_event_array_free(ev);
+
+    /* A partner user's certification names one of their partnerships; other users need none. */
+    out = SENTINEL;
+    EXPECT(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pp1\",\"program_id\":\"pw_cert\"}", &out),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"partnership_id\""));
+    EXPECT(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pp1\",\"program_id\":\"pw_cert\",\"partnership_id\":\"prt_z\"}", &out),
+           ENROLLKIT_RESULT_VALIDATION);
+    CHECK(last_details_have("\"field\":\"partnership_id\""));
+    CHECK(out == SENTINEL);
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pp1\",\"program_id\":\"pw_cert\",\"partnership_id\":\"prt_b\"}", &out));
+    field(out, "id", cert1, sizeof cert1);
+    CHECK(has(out, "\"partnership_id\":\"prt_b\""));
+    OK(enrollkit_enroll_typed(s, "admin", "pu1", "pw_cert", &e));
+    snprintf(cert2, sizeof cert2, "%s", enrollkit_enrollment_id(e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "enrolled") && enrollkit_enrollment_partnership_id(e) == NULL);
+    CHECK(enrollkit_enrollment_deadline_at(e) == MAY15); /* the program's fixed deadline */
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enroll_typed(s, "admin", "pp1", "pw_intro", NULL)); /* a course asks nothing */
+
+    /* expire_due: admin or system; nothing due before the deadlines. */
+    out = SENTINEL;
+    EXPECT(enrollkit_expire_due(s, "learner:pu1", 10, &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_expire_due(s, "admin", 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_expire_due(s, "admin", 1001, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_expire_due(s, "root", 10, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(out == SENTINEL);
+    OK(enrollkit_expire_due(s, "system", 100, &out));
+    CHECK(out != NULL && strcmp(out, "[]") == 0);
+    enrollkit_string_free(out);
+    /* On 15 May the certifications fail, one per call at most `limit`. */
+    OK(enrollkit_store_set_time(s, "2026-05-15T00:00:00Z"));
+    OK(enrollkit_expire_due(s, "system", 1, &out));
+    CHECK(out != NULL && count_of(out, "\"enr_") == 1);
+    CHECK(out != NULL && (strstr(out, cert1) != NULL || strstr(out, cert2) != NULL));
+    enrollkit_string_free(out);
+    OK(enrollkit_expire_due(s, "admin", 100, &out));
+    CHECK(out != NULL && count_of(out, "\"enr_") == 1);
+    enrollkit_string_free(out);
+    OK(enrollkit_expire_due(s, "system", 100, NULL)); /* nothing left: out may be NULL */
+    OK(enrollkit_enrollment_get_typed(s, "admin", cert1, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "failed") && STREQ(enrollkit_enrollment_failure_reason(e), "deadline_passed"));
+    CHECK(enrollkit_enrollment_failed_at(e) == MAY15 && enrollkit_enrollment_deadline_at(e) == MAY15);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_render(s, "admin", cert2, ENROLLKIT_VIEW_CERTIFICATION, &out));
+    CHECK(has(out, "\"status\":\"failed\""));
+    /* On 31 May: pu1 finished in time, pu2 and pp1 did not; their courses expire. */
+    OK(enrollkit_set_progress(s, "learner:pu1", adv1, 100, NULL));
+    OK(enrollkit_store_set_time(s, "2026-05-31T00:00:00Z"));
+    OK(enrollkit_expire_due(s, "system", 100, &out));
+    CHECK(out != NULL && count_of(out, "\"enr_") == 2 && strstr(out, adv2) != NULL && strstr(out, adv3) != NULL);
+    enrollkit_string_free(out);
+    OK(enrollkit_enrollment_get(s, "admin", adv2, &out));
+    CHECK(has(out, "\"status\":\"expired\""));
+    OK(enrollkit_enrollment_get_typed(s, "admin", adv2, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "expired") && enrollkit_enrollment_deadline_at(e) == MAY31);
+    CHECK(enrollkit_enrollment_failure_reason(e) == NULL);
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enrollment_get_typed(s, "admin", adv1, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "completed"));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_history_typed(s, "admin", adv2, &ev));
+    {
+        const enrollkit_event *last = enrollkit_event_array_item(ev, enrollkit_event_array_count(ev) - 1);
+        CHECK(STREQ(enrollkit_event_action(last), "expire") && STREQ(enrollkit_event_from_status(last), "active"));
+        CHECK(STREQ(enrollkit_event_to_status(last), "expired"));
+        CHECK(STREQ(enrollkit_event_reason(last), "deadline=2026-05-31T00:00:00.000Z"));
+    }
+    enrollkit_event_array_free(ev);
+    /* The new statuses' names filter listings. */
+    OK(enrollkit_list(s, "admin", "{\"program_id\":\"pw_adv\",\"status\":\"expired\"}", &out));
+    CHECK(count_of(out, "\"status\":\"expired\"") == 2);
+    snprintf(expect, sizeof expect, "\"id\":\"%s\"", adv2);
+    CHECK(has(out, expect));
+    enrollkit_list_query *q = NULL;
+    enrollkit_enrollment_page *page = NULL;
+    OK(enrollkit_list_query_new(&q));
+    OK(enrollkit_list_query_set(q, ENROLLKIT_QUERY_PROGRAM_ID, "pw_adv"));
+    OK(enrollkit_list_query_set(q, ENROLLKIT_QUERY_STATUS, "waitlisted"));
+    OK(enrollkit_list_typed(s, "admin", q, &page));
+    CHECK(enrollkit_enrollment_page_count(page) == 0);
+    enrollkit_enrollment_page_free(page);
+    OK(enrollkit_list_query_set(q, ENROLLKIT_QUERY_PROGRAM_ID, "pw_cert"));
+    OK(enrollkit_list_query_set(q, ENROLLKIT_QUERY_STATUS, "expired")); /* not a certification's */
+    EXPECT(enrollkit_list_typed(s, "admin", q, &page), ENROLLKIT_RESULT_VALIDATION);
+    OK(enrollkit_list_query_set(q, ENROLLKIT_QUERY_STATUS, "failed"));
+    OK(enrollkit_list_typed(s, "admin", q, &page));
+    CHECK(enrollkit_enrollment_page_count(page) == 2);
+    CHECK(STREQ(enrollkit_enrollment_failure_reason(enrollkit_enrollment_page_item(page, 0)), "deadline_passed"));
+    enrollkit_enrollment_page_free(page);
+    enrollkit_list_query_free(q);
+    OK(enrollkit_report(s, "admin", "pw_adv", &out));
+    CHECK(has(out, "\"by_status\":{\"completed\":1,\"expired\":2}"));
+    /* An expired course is closed: enrolled again, with a new deadline. */
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"pu2\",\"program_id\":\"pw_adv\","
+                                         "\"override_prerequisites\":\"second try\"}", &out));
+    CHECK(has(out, "\"deadline_at\":\"2026-06-30T00:00:00.000Z\""));
+    OK(enrollkit_expire_due(s, "system", 100, &out));
+    CHECK(has(out, "[]"));
+    OK(enrollkit_check(s, &out));
+    CHECK(has(out, "[]"));
+    enrollkit_store_free(s);
+}
+
 /* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
  * PostgreSQL databases, when the tests run under scripts/pg). */
 static void test_typed(const char *location) {
@@ -2279,6 +2651,7 @@ int main(int argc, char **argv) {
     enrollkit_store_free(s);
     test_manual_clock();
     test_typed(NULL);
+    test_policies(NULL);
     test_busy(dir);
     /* The same store suites on PostgreSQL: ENROLLKIT_TEST_POSTGRES_DB and _DB2 name two new,
      * empty databases (scripts/test-c creates them under scripts/pg). */
@@ -2292,6 +2665,7 @@ int main(int argc, char **argv) {
         test_null_and_utf8(p);
         test_queue(p);
         enrollkit_store_free(p);
+        test_policies(pg);
         test_typed(pg2);
         printf("test_api: the store suites ran on PostgreSQL too\n");
     } else {

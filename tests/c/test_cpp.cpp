@@ -4,6 +4,7 @@
 // and details. It also proves include/enrollkit.h is C++-clean (enrollkit.hpp includes it).
 #include "enrollkit.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <type_traits>
@@ -457,6 +458,154 @@ void queue() {
     expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.enroll_anniversaries("admin", "q", "2026-02-30"); });
 }
 
+// Policies: windows and prerequisites refused with their codes and details, an admin's override
+// (enroll_option::override_prerequisites), program_view::policy, partner users, deadline_at,
+// expire_due and the statuses it leaves.
+void policies() {
+    using namespace enrollkit;
+    using std::chrono::milliseconds;
+    const time_point apr1{milliseconds(1775001600000LL)}, may1{milliseconds(1777593600000LL)};
+    const time_point may15{milliseconds(1778803200000LL)}, may31{milliseconds(1780185600000LL)};
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.set_time("2026-03-01T00:00:00Z");
+
+    user_batch users;
+    users.add("u1");
+    users.add("u2");
+    users.add("partner").add_partnership("prt_a").add_partnership(std::string("prt_b")).add_group("Partners");
+    CHECK(s.upsert_users(users) == 3);
+    s.upsert_user(R"({"id":"partner2","partnerships":["prt_c"]})");
+    user partner = s.get_user("partner");
+    CHECK(partner.partnership_count() == 2 && partner.partnership(1) == "prt_b");
+    CHECK((partner.partnerships() == std::vector<std::string_view>{"prt_a", "prt_b"}));
+    CHECK(s.get_user("partner2").partnerships() == std::vector<std::string_view>{"prt_c"});
+    CHECK(s.get_user("u1").partnerships().empty() && s.get_user("u1").partnership_count() == 0);
+    bool threw = false;
+    try {
+        (void)partner.partnership(2);
+    } catch (const std::out_of_range &) {
+        threw = true;
+    }
+    CHECK(threw);
+    users.clear();
+    users.add("bad").add_partnership("");
+    std::string details = expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.upsert_users(users); });
+    CHECK(details.find("\"field\":\"partnerships\"") != std::string::npos);
+
+    s.create_program(R"({"id":"window","kind":"course","title":"Window","state":"active","self_enrollment":true,)"
+                     R"("policy":{"enroll_opens_at":"2026-04-01T00:00:00Z","enroll_closes_at":"2026-05-01T00:00:00Z"}})");
+    s.create_program(R"({"id":"intro","kind":"course","title":"Intro","state":"active","self_enrollment":true})");
+    s.create_program(R"({"id":"adv","kind":"course","title":"Advanced","state":"active","self_enrollment":true,)"
+                     R"("policy":{"prerequisites":["intro"],"deadline":{"after_days":30}}})");
+    s.create_program(R"({"id":"cert","kind":"certification","title":"Cert","state":"active",)"
+                     R"("policy":{"deadline":{"at":"2026-05-15T00:00:00Z"},"capacity":5,"waitlist":true}})");
+    program_policy window = s.get_program("window").policy();
+    CHECK(window.enroll_opens_at == apr1 && window.enroll_closes_at == may1 && !window.deadline);
+    CHECK(!window.capacity && !window.waitlist && window.prerequisites.empty());
+    program adv_program = s.get_program("adv");
+    program_policy adv = adv_program.policy();
+    CHECK(!adv.enroll_opens_at && !adv.enroll_closes_at);
+    CHECK(adv.deadline && !adv.deadline->at && adv.deadline->after_days == 30u);
+    CHECK(adv.prerequisites == std::vector<std::string_view>{"intro"});
+    program_policy cert = s.get_program("cert").policy();
+    CHECK(cert.deadline && cert.deadline->at == may15 && !cert.deadline->after_days);
+    CHECK(cert.capacity == 5u && cert.waitlist);
+    program_policy none = s.get_program("intro").policy();
+    CHECK(!none.enroll_opens_at && !none.deadline && !none.capacity && !none.waitlist && none.prerequisites.empty());
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] {
+        s.create_program(R"({"id":"x","kind":"course","title":"X","state":"active","policy":{"waitlist":true}})");
+    });
+
+    // The window.
+    details = expect_error(ENROLLKIT_RESULT_ENROLLMENT_CLOSED, [&] { (void)s.enroll("learner:u1", "u1", "window"); });
+    CHECK(details.find("\"opens_at\":\"2026-04-01T00:00:00.000Z\"") != std::string::npos);
+    CHECK(details.find("\"closed_at\":null") != std::string::npos);
+    s.set_time("2026-04-01T00:00:00Z");
+    enrollment e = s.enroll("learner:u1", "u1", "window");
+    CHECK(e.status() == "active" && !e.deadline_at());
+    s.set_time("2026-05-01T00:00:00Z");
+    details = expect_error(ENROLLKIT_RESULT_ENROLLMENT_CLOSED, [&] { (void)s.enroll("admin", "u2", "window"); });
+    CHECK(details.find("\"closed_at\":\"2026-05-01T00:00:00.000Z\"") != std::string::npos);
+
+    // Prerequisites, and an admin's override (a row of a batch).
+    details = expect_error(ENROLLKIT_RESULT_PREREQUISITES_NOT_MET, [&] { (void)s.enroll("learner:u1", "u1", "adv"); });
+    CHECK(details.find("\"missing\":[\"intro\"]") != std::string::npos);
+    e = s.enroll("learner:u1", "u1", "intro");
+    e = s.set_progress("learner:u1", std::string(e.id()), 100);
+    enrollment adv1 = s.enroll("learner:u1", "u1", "adv");
+    CHECK(adv1.deadline_at() == may31);
+    enroll_batch rows;
+    rows.add("u2", "adv").set(enroll_option::override_prerequisites, "transfer credit");
+    rows.add("partner", "adv");
+    enroll_outcomes refused = s.enroll_many("system", rows, batch_mode::best_effort);
+    CHECK(refused.kind(0) == outcome::failed && refused.error_code(0) == ENROLLKIT_RESULT_PERMISSION_DENIED);
+    CHECK(refused.error_code(1) == ENROLLKIT_RESULT_PREREQUISITES_NOT_MET);
+    CHECK(refused.error_details(1)->find("\"missing\":[\"intro\"]") != std::string_view::npos);
+    enroll_outcomes overridden = s.enroll_many("admin", rows, batch_mode::best_effort);
+    CHECK(overridden.kind(0) == outcome::created && overridden.created(0)->deadline_at() == may31);
+    const std::string adv2(overridden.created(0)->id());
+    CHECK(s.history("admin", adv2)[0].reason() == "manual_user_trigger; prerequisites overridden: transfer credit");
+
+    // A partner user names one of their partnerships; another user need not.
+    rows.clear();
+    rows.add("partner", "cert");
+    rows.add("partner", "cert").set(enroll_option::partnership_id, "prt_b");
+    rows.add("u1", "cert");
+    enroll_outcomes certs = s.enroll_many("admin", rows, batch_mode::best_effort);
+    CHECK(certs.kind(0) == outcome::failed && certs.error_code(0) == ENROLLKIT_RESULT_VALIDATION);
+    CHECK(certs.error_details(0)->find("\"field\":\"partnership_id\"") != std::string_view::npos);
+    CHECK(certs.kind(1) == outcome::created && certs.created(1)->partnership_id() == "prt_b");
+    CHECK(certs.created(1)->deadline_at() == may15 && certs.created(2)->deadline_at() == may15);
+    const std::string cert1(certs.created(1)->id()), cert2(certs.created(2)->id());
+    // An id the caller chose, with characters JSON escapes: expire_due returns it as it is.
+    rows.clear();
+    rows.add("partner2", "cert").set(enroll_option::partnership_id, "prt_c").set(enroll_option::id, "enr_\"q\\/\xc3\xa9");
+    CHECK(s.enroll_many("admin", rows).kind(0) == outcome::created);
+
+    // expire_due.
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.expire_due("learner:u1", 10); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.expire_due("system", 0); });
+    CHECK(s.expire_due("system", 100).empty());
+    s.set_time("2026-05-15T00:00:00Z");
+    std::vector<std::string> expired = s.expire_due("system", 2);
+    CHECK(expired.size() == 2);
+    for (const std::string &id : s.expire_due("admin", 100)) expired.push_back(id);
+    std::sort(expired.begin(), expired.end());
+    std::vector<std::string> want{cert1, cert2, "enr_\"q\\/\xc3\xa9"};
+    std::sort(want.begin(), want.end());
+    CHECK(expired == want);
+    e = s.get_enrollment("admin", cert1);
+    CHECK(e.status() == "failed" && e.failure_reason() == "deadline_passed" && e.failed_at() == may15);
+    e = s.set_progress("learner:u1", std::string(adv1.id()), 100);  // u1 finishes in time
+    CHECK(e.status() == "completed");
+    s.set_time("2026-05-31T00:00:00Z");
+    CHECK(s.expire_due("system", 100) == std::vector<std::string>{adv2});
+    e = s.get_enrollment("admin", adv2);
+    CHECK(e.status() == "expired" && e.deadline_at() == may31 && !e.failure_reason());
+    event_array history = s.history("admin", adv2);
+    CHECK(history[history.size() - 1].action() == "expire" && history[history.size() - 1].to_status() == "expired");
+    list_query q;
+    q.set(query_field::program_id, "adv").set(query_field::status, "expired");
+    CHECK(s.list("admin", q).size() == 1 && s.list("admin", q)[0].id() == adv2);
+    q.set(query_field::status, "waitlisted");
+    CHECK(s.list("admin", q).empty());
+    CHECK(s.check() == "[]");
+
+    // Detail: string_array reads every JSON string escape.
+    CHECK((detail::string_array(R"( [ "a\"b" , "\\\/\b\f\n\r\t", "\u00e9\ud83d\ude00" ] )") ==
+           std::vector<std::string>{"a\"b", "\\/\b\f\n\r\t", "\xc3\xa9\xf0\x9f\x98\x80"}));
+    CHECK(detail::string_array("[]").empty());
+    for (const char *bad : {"", "[", "[1]", "[\"a\"", "[\"a\",]", "{}", "[\"\\x\"]", "[\"a\"] x"}) {
+        threw = false;
+        try {
+            (void)detail::string_array(bad);
+        } catch (const std::runtime_error &) {
+            threw = true;
+        }
+        CHECK(threw);
+    }
+}
+
 void files(const std::string &dir) {
     using namespace enrollkit;
     store s = store::open(dir + "/cpp.db");
@@ -479,6 +628,7 @@ int main(int argc, char **argv) {
         run();
         schedules();
         queue();
+        policies();
         files(argc > 1 ? argv[1] : ".");
     } catch (const enrollkit::error &e) {
         std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());
