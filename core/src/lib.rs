@@ -85,7 +85,7 @@ pub use api::query::{
 pub use api::report::{ProgramReport, StepFunnel};
 pub use api::store::is_postgres_location;
 pub use api::views::View;
-pub use api::{Claim, Store, UserOutcome, MAX_LEASE};
+pub use api::{Claim, Erasure, Store, UserOutcome, MAX_LEASE};
 pub use domain::lifecycle::Command;
 pub use domain::model::{
     Actor, Assessment, Attempt, EnrollRequest, Enrollment, Event, FailureReason, Kind, Program,

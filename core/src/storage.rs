@@ -514,6 +514,28 @@ pub(crate) trait Write: Read {
         self.waitlist(program_id, limit)
     }
 
+    /// Deletes user `user_id` with every enrollment of theirs (their step progress and attempts
+    /// with them) and returns the enrollments as they were; the user must exist
+    /// (`not_found`). A backend with concurrent writers locks the user's row first, so that
+    /// no enrollment of them (which locks the user) can commit meanwhile.
+    fn delete_user_with_enrollments(&mut self, user_id: &str) -> Result<Vec<Enrollment>>;
+
+    /// Scrubs user `user_id` from the history: their events get `tombstone` as user id and no
+    /// reason, and an actor naming the learner names the tombstone. Returns how many events
+    /// changed.
+    fn scrub_events(&mut self, user_id: &str, tombstone: &str) -> Result<u64>;
+
+    /// Removes what names user `user_id` from other records: other users' `manager_id`,
+    /// enrollments' `mentor_id` (with `mentor_assigned_at`) and `added_by_user_id` are cleared,
+    /// and in free text (events' reasons, enrollments' and steps' failure messages, step
+    /// results) each of `needles` (their id, email, name) is replaced by `tombstone`.
+    fn clear_user_references(
+        &mut self,
+        user_id: &str,
+        tombstone: &str,
+        needles: &[&str],
+    ) -> Result<()>;
+
     /// Which of `programs` the user has completed (has a `completed` enrollment in), in no
     /// particular order: an enrollment's prerequisites.
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>>;
@@ -619,6 +641,11 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// `steps_total` 0), else `None` (it must read it), and returns the enrollment as it
     /// wrote it, which this returns once committed.
     fn change_enrollment(&self, id: &str, body: &mut ChangeBody<'_>) -> Result<Enrollment>;
+
+    /// Rewrites the stored data so that nothing deleted or overwritten is left in it: SQLite
+    /// checkpoints the WAL (emptying it), rebuilds the file (`VACUUM`) and checkpoints again;
+    /// PostgreSQL vacuums the tables.
+    fn compact(&self) -> Result<()>;
 }
 
 /// A program's policies as the SQL backends store them (`programs.policy_json`): JSON, or NULL
@@ -628,6 +655,15 @@ pub(crate) fn policy_json(policy: &crate::Policy) -> Result<Option<String>> {
         .then(|| serde_json::to_string(policy))
         .transpose()?)
 }
+
+/// The free-text columns (`table`, `column`) that may name a person, scrubbed by
+/// [`Write::clear_user_references`].
+pub(crate) const FREE_TEXT: [(&str, &str); 4] = [
+    ("events", "reason"),
+    ("enrollments", "failure_message"),
+    ("step_progress", "failure_message"),
+    ("step_progress", "result_json"),
+];
 
 /// The statuses that hold a seat, as SQL on `status` ([`crate::Status::holds_seat`]; a test
 /// checks it for every status).

@@ -1017,6 +1017,15 @@ impl Store {
         })
     }
 
+    /// Rewrites the database so that nothing deleted or overwritten is left in it (after
+    /// [`Store::erase_user`], say): SQLite checkpoints the WAL, leaving it empty, rebuilds the
+    /// file (`VACUUM`, which needs free disk space about the file's size and holds the writer
+    /// meanwhile) and checkpoints again; PostgreSQL vacuums the tables. `busy` when another
+    /// connection keeps the WAL from being emptied.
+    pub fn compact(&self) -> Result<()> {
+        self.backend().compact()
+    }
+
     /// Copies the database to a new file `dest` with SQLite's backup API, from one consistent
     /// snapshot, while other connections and processes go on writing. `dest` must not exist
     /// (`conflict`).

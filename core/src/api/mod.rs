@@ -17,5 +17,6 @@ pub(crate) mod views;
 pub(crate) mod wire;
 
 pub use anniversaries::UserOutcome;
+pub use policies::Erasure;
 pub use queue::{Claim, MAX_LEASE};
 pub use store::Store;

@@ -4,12 +4,61 @@
 //! `ops::fill_seats` when they free). The policies checked when enrolling (windows,
 //! prerequisites, partner users, capacity) live in [`crate::domain::lifecycle::enroll`].
 
-use crate::api::ops::{check_limit, store_change};
+use std::collections::BTreeSet;
+
+use crate::api::ops::{check_limit, fill_seats, store_change};
 use crate::api::Store;
+use crate::domain::ids::IdRandom;
 use crate::domain::lifecycle;
-use crate::domain::model::{Actor, Enrollment, Status};
+use crate::domain::model::{
+    Actor, Enrollment, Kind, NewEnrollment, Status, Trigger, User, UserRef,
+};
 use crate::domain::validate;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::storage::NewEvent;
+
+/// What [`Store::erase_user`] did. As JSON: `{"tombstone": ..., "enrollments": N, "events":
+/// N}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Erasure {
+    /// The id that stands for the person in the history from now on (`erased_` and 26
+    /// random characters: it says nothing about them).
+    pub tombstone: String,
+    /// Enrollments deleted (with their step progress and attempts).
+    pub enrollments: u64,
+    /// History events scrubbed.
+    pub events: u64,
+}
+
+/// The shortest id, email or name that erasure replaces in free text.
+const MIN_NEEDLE_CHARS: usize = 4;
+
+/// The enrollment a `user_erased` event is recorded against: the tombstone stands for both
+/// the enrollment and the user; no program.
+fn tombstone_record(tombstone: &str, now: crate::Timestamp) -> Enrollment {
+    NewEnrollment {
+        id: tombstone.to_owned(),
+        user_id: tombstone.to_owned(),
+        program_id: String::new(),
+        kind: Kind::Course,
+        status: Status::New,
+        trigger: Trigger::ManualUserTrigger,
+        added_by_user_id: None,
+        added_by_program_id: None,
+        partnership_id: None,
+        timezone: None,
+        enrolled_at: now,
+        start_at: None,
+        started_at: None,
+        steps_total: 0,
+        previous_id: None,
+        attempt_number: 1,
+        updated_at: now,
+        next_step_at: None,
+        deadline_at: None,
+    }
+    .enrollment()
+}
 
 impl Store {
     /// Ends up to `limit` (1–1000) enrollments whose deadline (`deadline_at`, from the
@@ -74,5 +123,76 @@ impl Store {
             let place = tx.waitlist_position(&e.program_id, key)?;
             Ok(Some(u32::try_from(place).unwrap_or(u32::MAX)))
         })
+    }
+
+    /// Erases user `user_id` on request (admin only): deletes the user with every enrollment
+    /// of theirs, its step progress and attempts, and scrubs them from the history: their
+    /// events keep their sequence numbers, actions and statuses but name a tombstone instead of
+    /// the user and lose their reasons (scores, messages, free text); other records that name
+    /// them (a manager, a mentor, who enrolled someone) no longer do, and in other free text
+    /// (events' reasons, failure messages, step results) their id, email and name, as stored
+    /// and when at least 4 characters long, become the tombstone. One `user_erased` event (user
+    /// and enrollment: the tombstone) goes into the feed, and each seat the erased enrollments
+    /// held goes to its program's waitlist. One transaction.
+    ///
+    /// SQLite keeps removed bytes in free pages and in the WAL until they are reused:
+    /// [`Store::compact`] rewrites them away (a test finds nothing of the person in the file
+    /// or the WAL after it). On PostgreSQL, `compact` vacuums the tables; the server's WAL
+    /// and backups keep what its retention says.
+    pub fn erase_user(&self, actor: &Actor, user_id: &str) -> Result<Erasure> {
+        if *actor != Actor::Admin {
+            return Err(Error::PermissionDenied(format!(
+                "erasing a user needs an admin, not {}",
+                actor.label()
+            )));
+        }
+        validate::id("user_id", user_id)?;
+        let mut random = IdRandom::for_ids(1);
+        let mut done = None;
+        self.write(|tx| {
+            let now = tx.now();
+            let user: User = tx.user(&UserRef::Id(user_id.to_owned()))?;
+            let tombstone = format!("erased_{}", &self.ids.next(now, &mut random)?[4..]);
+            let enrollments = tx.delete_user_with_enrollments(user_id)?;
+            // Shorter texts would match inside unrelated words.
+            let needles: Vec<&str> = [
+                Some(user_id),
+                user.email.as_deref(),
+                user.display_name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|n| n.chars().count() >= MIN_NEEDLE_CHARS)
+            .collect();
+            let events = tx.scrub_events(user_id, &tombstone)?;
+            tx.clear_user_references(user_id, &tombstone, &needles)?;
+            let event = NewEvent {
+                action: "user_erased",
+                from: None,
+                to: None,
+                actor,
+                reason: Some(format!("enrollments={}", enrollments.len())),
+                at: now,
+            };
+            tx.append_event(&tombstone_record(&tombstone, now), event)?;
+            let freed: BTreeSet<&str> = enrollments
+                .iter()
+                .filter(|e| e.status.holds_seat())
+                .map(|e| e.program_id.as_str())
+                .collect();
+            for program_id in freed {
+                let program = tx.program(program_id)?;
+                if program.policy.capacity.is_some() {
+                    fill_seats(tx, &program, now)?;
+                }
+            }
+            done = Some(Erasure {
+                tombstone,
+                enrollments: enrollments.len() as u64,
+                events,
+            });
+            Ok(())
+        })?;
+        done.ok_or_else(|| Error::Storage("the erasure did not run".into()))
     }
 }

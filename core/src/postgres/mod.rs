@@ -504,6 +504,15 @@ impl Backend for Database {
         None
     }
 
+    fn compact(&self) -> Result<()> {
+        // VACUUM runs outside a transaction.
+        let mut conn = self.connection()?;
+        conn.client.batch_execute(
+            "VACUUM users, programs, program_steps, enrollments, step_progress, attempts, events",
+        )?;
+        Ok(())
+    }
+
     fn now(&self) -> Timestamp {
         self.options.clock.now()
     }

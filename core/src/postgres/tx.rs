@@ -1675,6 +1675,73 @@ impl Write for Tx<'_> {
         self.waitlist_rows(program_id, limit, " FOR UPDATE")
     }
 
+    fn delete_user_with_enrollments(&mut self, user_id: &str) -> Result<Vec<Enrollment>> {
+        self.stale();
+        // The user's row first: an enrollment of the user locks it (KEY SHARE), so none can
+        // commit once this holds it.
+        let locked = self.rows(
+            "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
+            &[text(user_id)],
+        )?;
+        if locked.is_empty() {
+            return Err(Error::not_found("user", user_id));
+        }
+        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+        let sql = format!(
+            "DELETE FROM enrollments e WHERE user_id = $1 RETURNING e.rid, {}",
+            columns.join(", ")
+        );
+        let rows = self.rows(&sql, &[text(user_id)])?;
+        let mut enrollments = rows
+            .iter()
+            .map(stored_enrollment)
+            .collect::<Result<Vec<_>>>()?;
+        enrollments.sort_by_key(|(rid, _)| *rid);
+        self.run("DELETE FROM users WHERE id = $1", &[text(user_id)])?;
+        Ok(enrollments.into_iter().map(|(_, e)| e).collect())
+    }
+
+    fn scrub_events(&mut self, user_id: &str, tombstone: &str) -> Result<u64> {
+        let changed = self.run(
+            "UPDATE events SET user_id = $2, reason = NULL, actor = CASE \
+             WHEN actor = 'learner:' || $1 THEN 'learner:' || $2 ELSE actor END \
+             WHERE user_id = $1",
+            &[text(user_id), text(tombstone)],
+        )?;
+        Ok(changed
+            + self.run(
+                "UPDATE events SET actor = 'learner:' || $2 WHERE actor = 'learner:' || $1",
+                &[text(user_id), text(tombstone)],
+            )?)
+    }
+
+    fn clear_user_references(
+        &mut self,
+        user_id: &str,
+        tombstone: &str,
+        needles: &[&str],
+    ) -> Result<()> {
+        self.stale();
+        for sql in [
+            "UPDATE users SET manager_id = NULL WHERE manager_id = $1",
+            "UPDATE enrollments SET mentor_id = NULL, mentor_assigned_at = NULL \
+             WHERE mentor_id = $1",
+            "UPDATE enrollments SET added_by_user_id = NULL WHERE added_by_user_id = $1",
+        ] {
+            self.run(sql, &[text(user_id)])?;
+        }
+        for needle in needles.iter().filter(|n| !n.is_empty()) {
+            for (table, column) in crate::storage::FREE_TEXT {
+                let sql = format!(
+                    "UPDATE {table} SET {column} = replace({column}, $1, $2) \
+                     WHERE strpos({column}, $1) > 0"
+                );
+                self.run(&sql, &[text(needle), text(tombstone)])?;
+            }
+        }
+        Ok(())
+    }
+
     fn lock_program(&mut self, program_id: &str) -> Result<()> {
         self.run(
             "SELECT 1 FROM programs WHERE id = $1 FOR UPDATE",

@@ -315,6 +315,23 @@ impl Write for Tx<'_> {
         keyed(db::expirable(self.conn(), now, limit))
     }
 
+    fn delete_user_with_enrollments(&mut self, user_id: &str) -> Result<Vec<Enrollment>> {
+        db::delete_user_with_enrollments(self.conn(), user_id)
+    }
+
+    fn scrub_events(&mut self, user_id: &str, tombstone: &str) -> Result<u64> {
+        db::scrub_events(self.conn(), user_id, tombstone)
+    }
+
+    fn clear_user_references(
+        &mut self,
+        user_id: &str,
+        tombstone: &str,
+        needles: &[&str],
+    ) -> Result<()> {
+        db::clear_user_references(self.conn(), user_id, tombstone, needles)
+    }
+
     fn completed_programs(&mut self, user_id: &str, programs: &[String]) -> Result<Vec<String>> {
         db::completed_programs(self.conn(), user_id, programs)
     }
@@ -422,6 +439,10 @@ impl Write for Tx<'_> {
 }
 
 impl Backend for Database {
+    fn compact(&self) -> Result<()> {
+        Database::compact(self)
+    }
+
     fn path(&self) -> Option<&Path> {
         Database::path(self)
     }

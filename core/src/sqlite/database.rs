@@ -322,6 +322,25 @@ impl Database {
         WriteTx::begin(self.lock_writer()?, &*self.options.clock, Some(back), set)
     }
 
+    /// [`crate::storage::Backend::compact`]: on the writer, between transactions, so that
+    /// nothing of this store's holds the WAL; other connections' readers may make the
+    /// checkpoints wait (the busy timeout) or leave frames (`busy`).
+    pub(crate) fn compact(&self) -> Result<()> {
+        let conn = self.lock_writer()?;
+        let truncate = |conn: &Connection| -> Result<()> {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy != 0 {
+                return Err(Error::Busy(
+                    "another connection kept the WAL from being checkpointed".into(),
+                ));
+            }
+            Ok(())
+        };
+        truncate(&conn)?;
+        conn.execute_batch("VACUUM")?;
+        truncate(&conn)
+    }
+
     /// The writer connection, locked; refused (before any waiting) on a read-only store.
     fn lock_writer(&self) -> Result<MutexGuard<'_, Connection>> {
         if self.options.read_only {

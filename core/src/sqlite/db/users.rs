@@ -291,3 +291,75 @@ pub(crate) fn list_users(conn: &Connection, after: Option<&str>, limit: u32) -> 
     let rows = stmt.query_map(params![after.unwrap_or(""), limit], user_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// [`crate::storage::Write::delete_user_with_enrollments`] (SQLite's one writer: nothing can
+/// enroll the user meanwhile). Step progress and attempts go with their enrollments (foreign
+/// keys, `ON DELETE CASCADE`).
+pub(crate) fn delete_user_with_enrollments(
+    conn: &Connection,
+    user_id: &str,
+) -> Result<Vec<Enrollment>> {
+    let found: i64 = conn
+        .prepare_cached("SELECT count(*) FROM users WHERE id = ?1")?
+        .query_row([user_id], |r| r.get(0))?;
+    if found == 0 {
+        return Err(Error::not_found("user", user_id));
+    }
+    let sql = format!(
+        "SELECT {} FROM enrollments e WHERE user_id = ?1 ORDER BY rid",
+        super::ENROLLMENT_STORED_COLUMNS
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id], super::stored_enrollment_from_row)?;
+    let enrollments: Vec<Enrollment> = rows
+        .map(|r| r.map(|(_, e)| e))
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached("DELETE FROM enrollments WHERE user_id = ?1")?
+        .execute([user_id])?;
+    conn.prepare_cached("DELETE FROM users WHERE id = ?1")?
+        .execute([user_id])?;
+    Ok(enrollments)
+}
+
+/// [`crate::storage::Write::scrub_events`].
+pub(crate) fn scrub_events(conn: &Connection, user_id: &str, tombstone: &str) -> Result<u64> {
+    let mut changed = conn
+        .prepare_cached(
+            "UPDATE events SET user_id = ?2, reason = NULL,
+                 actor = CASE WHEN actor = 'learner:' || ?1 THEN 'learner:' || ?2 ELSE actor END
+             WHERE user_id = ?1",
+        )?
+        .execute([user_id, tombstone])? as u64;
+    changed += conn
+        .prepare_cached(
+            "UPDATE events SET actor = 'learner:' || ?2 WHERE actor = 'learner:' || ?1",
+        )?
+        .execute([user_id, tombstone])? as u64;
+    Ok(changed)
+}
+
+/// [`crate::storage::Write::clear_user_references`].
+pub(crate) fn clear_user_references(
+    conn: &Connection,
+    user_id: &str,
+    tombstone: &str,
+    needles: &[&str],
+) -> Result<()> {
+    for sql in [
+        "UPDATE users SET manager_id = NULL WHERE manager_id = ?1",
+        "UPDATE enrollments SET mentor_id = NULL, mentor_assigned_at = NULL WHERE mentor_id = ?1",
+        "UPDATE enrollments SET added_by_user_id = NULL WHERE added_by_user_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([user_id])?;
+    }
+    for needle in needles.iter().filter(|n| !n.is_empty()) {
+        for (table, column) in crate::storage::FREE_TEXT {
+            let sql = format!(
+                "UPDATE {table} SET {column} = replace({column}, ?1, ?2) \
+                 WHERE instr({column}, ?1) > 0"
+            );
+            conn.prepare_cached(&sql)?.execute([needle, tombstone])?;
+        }
+    }
+    Ok(())
+}
