@@ -193,6 +193,9 @@ pub enum Cmd {
     },
     /// Consistent online copy to a new file (SQLite backup API).
     Backup { dest: PathBuf },
+    /// Rewrite the database so that nothing deleted is left in it (after `user erase`):
+    /// SQLite empties the WAL and rebuilds the file; PostgreSQL vacuums.
+    Compact,
     /// Copy every record from one database to another, of either backend (an SQLite file or a
     /// PostgreSQL location), streaming an export of FROM into an import into TO. --db is not
     /// used. TO must hold no records; an import into it is all or nothing.
@@ -228,6 +231,10 @@ pub enum UserCmd {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Erase a person on request (admin only): the user, their enrollments, step progress and
+    /// attempts go; the history keeps its events under a tombstone id, without the person.
+    /// Run `compact` afterwards to rewrite the file without the deleted bytes.
+    Erase { id: String },
 }
 
 /// `user add`: the user's fields.

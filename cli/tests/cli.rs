@@ -1313,4 +1313,17 @@ fn policies_on_the_command_line() {
         json(db, &["waitlist", "--enrollment", second])["position"],
         serde_json::Value::Null
     );
+
+    // Erasure: only an admin; then compact; nothing of p1 is left in the file.
+    cli(db)
+        .args(["--actor", "system", "user", "erase", "p1"])
+        .assert()
+        .code(3);
+    let erased = json(db, &["user", "erase", "p1"]);
+    assert!(erased["tombstone"].as_str().unwrap().starts_with("erased_"));
+    assert_eq!(erased["enrollments"], 2);
+    cli(db).args(["user", "show", "p1"]).assert().code(3);
+    json(db, &["compact"]);
+    let file = std::fs::read(db).unwrap();
+    assert!(!file.windows(b"prt_a".len()).any(|w| w == b"prt_a"));
 }

@@ -173,6 +173,14 @@ pub fn backup(cli: &Cli, out: &Out, dest: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `compact`: rewrites the database without what was deleted (`Store::compact`).
+pub fn compact(cli: &Cli, out: &Out) -> Outcome {
+    let store = open(cli, true)?;
+    store.compact()?;
+    out.record(&json!({"compacted": cli.db}));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `copy`: every record of `from` into `to`, which must hold none: an export of `from`,
 /// streamed through a bounded channel (memory stays bounded whatever the size) into an
 /// all-or-nothing import into `to`. The export is one snapshot of `from`, which stays usable

@@ -2,10 +2,10 @@
 //!
 //! | module | subcommands |
 //! |---|---|
-//! | `users` | `user add`, `user show`, `user list` |
+//! | `users` | `user add`, `user show`, `user list`, `user erase` |
 //! | `programs` | `program add`, `program update`, `program show`, `program list` |
 //! | `enrollments` | `enroll`, `progress`, `step`, `attempt`, `drop`, `reactivate`, `pause`, `resume`, `cancel`, `start`, `fail`, `delete`, `list`, `show`, `history`, `expire`, `waitlist` |
-//! | `data` | `init`, `info`, `demo`, `events`, `report`, `import`, `export`, `backup`, `check` |
+//! | `data` | `init`, `info`, `demo`, `events`, `report`, `import`, `export`, `backup`, `compact`, `check` |
 //! | `queue` | `due`, `worker`, `anniversaries` |
 //! | `common` | shared by all: [`Fail`], [`Outcome`], [`exit_code`], `open`, `time`, `read_spec` |
 //!
@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
             email.as_deref(),
             external_id.as_deref(),
         ),
+        Cmd::User(UserCmd::Erase { id }) => users::erase(cli, out, actor, id),
         Cmd::User(UserCmd::List { after, limit }) => {
             users::list(cli, out, after.as_deref(), *limit)
         }
@@ -124,6 +125,7 @@ pub fn run(cli: &Cli, out: &Out) -> Outcome {
             data::export(cli, out, file, *csv, program.as_deref())
         }
         Cmd::Backup { dest } => data::backup(cli, out, dest),
+        Cmd::Compact => data::compact(cli, out),
         Cmd::Copy { from, to } => data::copy(cli, out, from, to),
         Cmd::Check => data::check(cli, out),
     }

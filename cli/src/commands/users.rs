@@ -1,10 +1,10 @@
-//! `user add`, `user show`, `user list`. `add` creates the database when missing; the others
-//! read an existing one. Arguments are checked before the database is opened, so a usage
-//! error leaves no file behind.
+//! `user add`, `user show`, `user list`, `user erase`. `add` creates the database when
+//! missing; the others read an existing one. Arguments are checked before the database is
+//! opened, so a usage error leaves no file behind.
 
 use std::process::ExitCode;
 
-use enrollkit::{User, UserRef};
+use enrollkit::{Actor, User, UserRef};
 
 use super::common::{open, Fail, Outcome};
 use crate::args::{Cli, UserArgs};
@@ -58,5 +58,14 @@ pub fn show(
 pub fn list(cli: &Cli, out: &Out, after: Option<&str>, limit: u32) -> Outcome {
     let store = open(cli, true)?;
     out.users(&store.list_users(after, limit)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `user erase`: erases the person (`Store::erase_user`) and prints what was done: the
+/// tombstone that stands for them in the history, enrollments deleted, events scrubbed.
+pub fn erase(cli: &Cli, out: &Out, actor: &Actor, id: &str) -> Outcome {
+    let store = open(cli, true)?;
+    let erased = store.erase_user(actor, id)?;
+    out.record(&erased);
     Ok(ExitCode::SUCCESS)
 }
