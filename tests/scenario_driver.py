@@ -127,7 +127,8 @@ def fingerprint(db_path):
     return _fingerprinter.stdout.readline()
 
 
-_ID = re.compile(r"enr_[0-9A-HJKMNP-TV-Z]{26}")
+# Generated enrollment ids, and erasure tombstones (erased_ and the same 26 characters).
+_ID = re.compile(r"(?:enr|erased)_[0-9A-HJKMNP-TV-Z]{26}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -139,8 +140,8 @@ def _enr_form(uuid_text):
 
 
 def normalize(transcript):
-    """Replaces generated enrollment ids (random per run; in either spelling) by their order of
-    appearance, and
+    """Replaces generated enrollment ids (random per run; in either spelling) and erasure
+    tombstones by their order of appearance, and
     drops error messages (text for people; the code and fields are the contract)."""
     transcript = [
         {**step, "error": {k: v for k, v in step["error"].items() if k != "message"}} if "error" in step else step

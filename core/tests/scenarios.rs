@@ -248,6 +248,7 @@ impl Runner {
                 to_json(st.waitlist(actor, req_s(args, "program_id"), uint(args, "limit", 100))?)
             }
             "waitlist_position" => to_json(st.waitlist_position(actor, id())?),
+            "erase_user" => to_json(st.erase_user(actor, req_s(args, "user_id"))?),
             "claim_due" => {
                 let lease = args
                     .get("lease_ms")
@@ -449,9 +450,10 @@ fn run_file(path: &Path, on: On) -> std::result::Result<(usize, String), String>
     Ok((steps.len(), transcript))
 }
 
-/// `transcript` with generated enrollment ids numbered in order of appearance (`enr#0`, ...),
-/// and ids in UUID form in their `enr_` form first: two runs of a scenario generate different
-/// ids and nothing else differs (as `tests/scenario_driver.py` compares).
+/// `transcript` with generated enrollment ids and erasure tombstones (`erased_` and the same 26
+/// characters) numbered in order of appearance (`enr#0`, ...), and ids in UUID form in their
+/// `enr_` form first: two runs of a scenario generate different ids and nothing else differs
+/// (as `tests/scenario_driver.py` compares).
 fn normalize(transcript: &str) -> String {
     const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let is_uuid = |w: &[u8]| {
@@ -473,6 +475,28 @@ fn normalize(transcript: &str) -> String {
         text.push(c);
         rest = &rest[c.len_utf8()..];
     }
+    // A tombstone is numbered as the enrollment id with its 26 characters would be.
+    let mut tombstones = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("erased_") {
+        tombstones.push_str(&rest[..at]);
+        let id = rest
+            .get(at + 7..at + 33)
+            .filter(|id| id.bytes().all(|c| CROCKFORD.contains(&c)));
+        match id {
+            Some(id) => {
+                tombstones.push_str("enr_");
+                tombstones.push_str(id);
+                rest = &rest[at + 33..];
+            }
+            None => {
+                tombstones.push_str("erased_");
+                rest = &rest[at + 7..];
+            }
+        }
+    }
+    tombstones.push_str(rest);
+    let text = tombstones;
     let mut seen: Vec<String> = Vec::new();
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
