@@ -1,8 +1,8 @@
 //! The `rust` contender: workload W through enrollkit's public Rust API.
 
 use enrollkit::{
-    Actor, BatchMode, Durability, EnrollOutcome, EnrollRequest, Enrollment, ListQuery, OpenOptions,
-    Order, Pagination, ProgramSpec, Store, User,
+    Actor, BatchMode, Deadline, Durability, EnrollOutcome, EnrollRequest, Enrollment, ListQuery,
+    OpenOptions, Order, Pagination, Policy, ProgramSpec, Store, Timestamp, User,
 };
 
 use crate::{
@@ -16,13 +16,38 @@ fn open(w: &Workload, durability: Durability) -> Result<Store> {
     OpenOptions::new().durability(durability).open(&w.db)
 }
 
-/// Phase A; returns the ids of the enrollments phase B changes.
-pub(crate) fn bulk(w: &Workload, store: &Store, f: &mut Figures) -> Result<Vec<String>> {
+/// The program of workload W with `policy`.
+fn program(j: usize, policy: &Policy) -> ProgramSpec {
+    ProgramSpec {
+        policy: policy.clone(),
+        ..ProgramSpec::course(Workload::program(j), format!("Course {j}"))
+    }
+}
+
+/// Every policy, none of which refuses workload W's enrollments: a window open from 2000 to
+/// 2200, a deadline 10 years after enrollment, a capacity of every enrollment with a waitlist
+/// (so each completion looks for someone to promote), and (set after phase A, as it concerns
+/// enrolling) a prerequisite.
+fn every_policy(w: &Workload) -> Policy {
+    Policy {
+        enroll_opens_at: Timestamp::parse("2000-01-01T00:00:00Z").ok(),
+        enroll_closes_at: Timestamp::parse("2200-01-01T00:00:00Z").ok(),
+        deadline: Some(Deadline::AfterDays(3_650)),
+        capacity: Some(w.n as u32),
+        waitlist: true,
+        prerequisites: Vec::new(),
+    }
+}
+
+/// Phase A; returns the ids of the enrollments phase B changes. Programs get `policy`.
+pub(crate) fn bulk(
+    w: &Workload,
+    store: &Store,
+    f: &mut Figures,
+    policy: &Policy,
+) -> Result<Vec<String>> {
     for j in 0..w.programs {
-        store.create_program(&ProgramSpec::course(
-            Workload::program(j),
-            format!("Course {j}"),
-        ))?;
+        store.create_program(&program(j, policy))?;
     }
     f.users = rate(w.n, || {
         chunks(w.n).try_for_each(|range| {
@@ -153,10 +178,31 @@ pub(crate) fn active_ids(store: &Store, count: usize) -> Result<Vec<String>> {
 }
 
 pub(crate) fn run(w: &Workload) -> Result<Figures> {
+    run_with(w, &Policy::default())
+}
+
+/// The `rust-policies` contender: [`run`] with every policy configured on every program
+/// ([`every_policy`]; issue #25's target: phase B within 10 % of `rust`'s).
+pub(crate) fn run_with_policies(w: &Workload) -> Result<Figures> {
+    run_with(w, &every_policy(w))
+}
+
+fn run_with(w: &Workload, policy: &Policy) -> Result<Figures> {
     let mut f = Figures::default();
     let targets = {
         let store = open(w, Durability::Normal)?;
-        bulk(w, &store, &mut f)?
+        let targets = bulk(w, &store, &mut f, policy)?;
+        if !policy.is_empty() {
+            store.create_program(&ProgramSpec::course("prereq", "Prerequisite"))?;
+            let required = Policy {
+                prerequisites: vec!["prereq".into()],
+                ..policy.clone()
+            };
+            for j in 0..w.programs {
+                store.update_program(&program(j, &required))?;
+            }
+        }
+        targets
     };
     f.db_bytes = file_size(&w.db);
     let (normal, full) = targets.split_at(w.rounds * w.b_targets());

@@ -330,6 +330,7 @@ fn main() -> ExitCode {
     remove_database(&w.db);
     let figures = match args[0].as_str() {
         "rust" => enrollkit_api::run(&w).map_err(|e| e.to_string()),
+        "rust-policies" => enrollkit_api::run_with_policies(&w).map_err(|e| e.to_string()),
         "floor" => floor::run(&w).map_err(|e| e.to_string()),
         _ => return usage(),
     };

@@ -146,7 +146,8 @@ pub(crate) fn run(w: &Workload) -> Result<Figures, String> {
         .open(&location)
         .map_err(|e| e.to_string())?;
     let mut f = Figures::default();
-    let targets = enrollkit_api::bulk(w, &store, &mut f).map_err(|e| e.to_string())?;
+    let targets = enrollkit_api::bulk(w, &store, &mut f, &enrollkit::Policy::default())
+        .map_err(|e| e.to_string())?;
     f.db_bytes = database_bytes(&location).map_err(text)?;
     f.single_normal = median_round(w, &targets, |ids| enrollkit_api::single(&store, ids))
         .map_err(|e| e.to_string())?;

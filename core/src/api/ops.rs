@@ -100,6 +100,9 @@ pub(crate) struct Enrolling {
     /// Bulk calls: accepted new enrollments that wait to be written
     /// [`Write::batch_rows`] at a time ([`Enrolling::write_pending`]).
     pending: Option<Vec<Enrollment>>,
+    /// Seats taken in each program with a capacity this call enrolled in: counted once under
+    /// the program's lock, then kept as its rows take seats.
+    seats: HashMap<String, u64>,
 }
 
 impl Enrolling {
@@ -109,6 +112,7 @@ impl Enrolling {
             programs: HashMap::new(),
             random: IdRandom::for_ids(rows),
             pending: None,
+            seats: HashMap::new(),
         }
     }
 
@@ -192,6 +196,10 @@ pub(crate) fn store_change(
 /// person at once. Without a capacity every waitlisted enrollment is promoted.
 pub(crate) fn fill_seats(tx: &mut dyn Write, program: &Program, now: Timestamp) -> Result<()> {
     tx.lock_program(&program.id)?;
+    // Nobody waiting (the usual case): no seats to count.
+    if tx.waitlist(&program.id, 1)?.is_empty() {
+        return Ok(());
+    }
     let free = match program.policy.capacity {
         Some(capacity) => u64::from(capacity).saturating_sub(tx.seats_taken(&program.id)?),
         None => u64::MAX,
@@ -476,12 +484,18 @@ impl Store {
             call.write_pending(tx, actor)?;
         }
         let seats_taken = match call.programs[&req.program_id].policy.capacity {
-            Some(_) => {
-                // Seats are counted under the program's lock, with every accepted row written.
-                call.write_pending(tx, actor)?;
-                tx.lock_program(&req.program_id)?;
-                Some(tx.seats_taken(&req.program_id)?)
-            }
+            // Seats are counted once per call, under the program's lock (held to the end of
+            // the transaction), then kept as rows take them.
+            Some(_) => Some(match call.seats.get(&req.program_id) {
+                Some(taken) => *taken,
+                None => {
+                    call.write_pending(tx, actor)?;
+                    tx.lock_program(&req.program_id)?;
+                    let taken = tx.seats_taken(&req.program_id)?;
+                    call.seats.insert(req.program_id.clone(), taken);
+                    taken
+                }
+            }),
             None => None,
         };
         let program = &call.programs[&req.program_id];
@@ -533,6 +547,11 @@ impl Store {
         // failure is not this row's refusal (the enrollment would stay without its event), so
         // it fails the whole call.
         inserted(&e, tx.insert_enrollment(&e)?)?;
+        if e.status.holds_seat() {
+            if let Some(taken) = call.seats.get_mut(&e.program_id) {
+                *taken += 1;
+            }
+        }
         let mut event = enrolled_event(&e, actor, now);
         if let Some(why) = &req.override_prerequisites {
             event.reason = Some(format!(
