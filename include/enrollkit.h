@@ -442,9 +442,9 @@ typedef struct enrollkit_enroll_outcomes enrollkit_enroll_outcomes;
 typedef struct enrollkit_enrollment enrollkit_enrollment;
 
 /**
- * One page of enrollments (enrollkit_list_typed, enrollkit_lineage_typed): its items are lent
- * by the page (enrollkit_enrollment_page_item; never free them). Release it with
- * enrollkit_enrollment_page_free.
+ * One page of enrollments (enrollkit_list_typed, enrollkit_lineage_typed,
+ * enrollkit_waitlist_typed): its items are lent by the page (enrollkit_enrollment_page_item;
+ * never free them). Release it with enrollkit_enrollment_page_free.
  */
 typedef struct enrollkit_enrollment_page enrollkit_enrollment_page;
 
@@ -892,6 +892,33 @@ enrollkit_result enrollkit_expire_due(const enrollkit_store *store,
                                       const char *actor,
                                       uint32_t limit,
                                       char **out);
+
+/**
+ * The waitlist of program `program_id` (a program with a capacity and a waitlist: enrolling
+ * into it when it is full creates a "waitlisted" enrollment): its waitlisted enrollments in
+ * order, first come first served (the first is promoted, action "promote", into the next seat
+ * that frees), at most `limit` (1-1000). Admin or system only; ENROLLKIT_RESULT_NOT_FOUND for
+ * a program that does not exist. Writes a JSON array of enrollments to `*out` (must not be
+ * NULL; free it with enrollkit_string_free): "[]" when nobody waits. Changes nothing.
+ */
+enrollkit_result enrollkit_waitlist(const enrollkit_store *store,
+                                    const char *actor,
+                                    const char *program_id,
+                                    uint32_t limit,
+                                    char **out);
+
+/**
+ * The place of enrollment `id` in its program's waitlist: writes it (1 for the next to be
+ * promoted) to `*out` (must not be NULL), or 0 when the enrollment is not waitlisted (any
+ * other status: it holds a seat, was promoted, or ended; places start at 1, so 0 is never
+ * one). A learner may ask about their own enrollment only
+ * (ENROLLKIT_RESULT_PERMISSION_DENIED for another's); ENROLLKIT_RESULT_NOT_FOUND for an
+ * enrollment that does not exist. Changes nothing.
+ */
+enrollkit_result enrollkit_waitlist_position(const enrollkit_store *store,
+                                             const char *actor,
+                                             const char *id,
+                                             uint32_t *out);
 
 /**
  * The due-work queue: claims for `worker` (an id: 1-128 bytes, no control characters, no
@@ -1675,8 +1702,9 @@ uint32_t enrollkit_program_deadline_after_days(const enrollkit_program *program)
 bool enrollkit_program_capacity(const enrollkit_program *program, uint32_t *out);
 
 /**
- * Whether enrolling into the full program joins its waitlist rather than being refused
- * (ENROLLKIT_RESULT_PROGRAM_FULL); false without a waitlist.
+ * Whether enrolling into the full program joins its waitlist (enrollkit_waitlist,
+ * enrollkit_waitlist_position) rather than being refused (ENROLLKIT_RESULT_PROGRAM_FULL);
+ * false without a waitlist.
  */
 bool enrollkit_program_waitlist(const enrollkit_program *program);
 
@@ -2271,6 +2299,19 @@ enrollkit_result enrollkit_lineage_typed(const enrollkit_store *store,
                                          const char *user_id,
                                          const char *program_id,
                                          enrollkit_enrollment_page **out);
+
+/**
+ * Like enrollkit_waitlist: writes program `program_id`'s waitlisted enrollments in order (the
+ * first is promoted into the next seat that frees), at most `limit` (1-1000), as one page to
+ * `*out` (must not be NULL; release it with enrollkit_enrollment_page_free). The waitlist is
+ * not paged: the page's has_more is false and its next_cursor NULL even when more people
+ * wait than `limit`.
+ */
+enrollkit_result enrollkit_waitlist_typed(const enrollkit_store *store,
+                                          const char *actor,
+                                          const char *program_id,
+                                          uint32_t limit,
+                                          enrollkit_enrollment_page **out);
 
 /**
  * Writes the user with id `id` to `*out` (must not be NULL; release it with

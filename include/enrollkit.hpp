@@ -1201,6 +1201,22 @@ public:
         detail::check(enrollkit_lineage_typed(get(), actor.c_str(), user_id.c_str(), program_id.c_str(), &p));
         return enrollment_page(p);
     }
+    /** The waitlist of program `program_id` (admin or system): its waitlisted enrollments in
+     * order, the first promoted into the next seat that frees, at most `limit` (1-1000). One
+     * page: has_more() is false even when more people wait. */
+    enrollment_page waitlist(zstring actor, zstring program_id, std::uint32_t limit) const {
+        enrollkit_enrollment_page *p = nullptr;
+        detail::check(enrollkit_waitlist_typed(get(), actor.c_str(), program_id.c_str(), limit, &p));
+        return enrollment_page(p);
+    }
+    /** The place (from 1) of enrollment `id` in its program's waitlist, or std::nullopt when
+     * it is not waitlisted. A learner may ask about their own enrollment only. */
+    std::optional<std::uint32_t> waitlist_position(zstring actor, zstring id) const {
+        std::uint32_t place = 0;
+        detail::check(enrollkit_waitlist_position(get(), actor.c_str(), id.c_str(), &place));
+        if (place == 0) return std::nullopt;
+        return place;
+    }
     event_array history(zstring actor, zstring id) const {
         enrollkit_event_array *a = nullptr;
         detail::check(enrollkit_history_typed(get(), actor.c_str(), id.c_str(), &a));

@@ -1226,6 +1226,51 @@ pub extern "C" fn enrollkit_expire_due(
     }) }
 }
 
+/// The waitlist of program `program_id` (a program with a capacity and a waitlist: enrolling
+/// into it when it is full creates a "waitlisted" enrollment): its waitlisted enrollments in
+/// order, first come first served (the first is promoted, action "promote", into the next seat
+/// that frees), at most `limit` (1-1000). Admin or system only; ENROLLKIT_RESULT_NOT_FOUND for
+/// a program that does not exist. Writes a JSON array of enrollments to `*out` (must not be
+/// NULL; free it with enrollkit_string_free): "[]" when nobody waits. Changes nothing.
+#[no_mangle]
+pub extern "C" fn enrollkit_waitlist(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    limit: u32,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        put_json(out, &s.store.waitlist(&a, text(program_id, "program_id")?, limit)?)
+    }) }
+}
+
+/// The place of enrollment `id` in its program's waitlist: writes it (1 for the next to be
+/// promoted) to `*out` (must not be NULL), or 0 when the enrollment is not waitlisted (any
+/// other status: it holds a seat, was promoted, or ended; places start at 1, so 0 is never
+/// one). A learner may ask about their own enrollment only
+/// (ENROLLKIT_RESULT_PERMISSION_DENIED for another's); ENROLLKIT_RESULT_NOT_FOUND for an
+/// enrollment that does not exist. Changes nothing.
+#[no_mangle]
+pub extern "C" fn enrollkit_waitlist_position(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    id: *const c_char,
+    out: *mut u32,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        need(out, "out")?;
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        let place = s.store.waitlist_position(&a, text(id, "id")?)?;
+        put(out, place.unwrap_or(0));
+        Ok(())
+    }) }
+}
+
 /// The lease of a claim, given in milliseconds (checked by the core: 1 ms to a day).
 fn lease(lease_ms: u64) -> std::time::Duration {
     std::time::Duration::from_millis(lease_ms)

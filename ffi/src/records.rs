@@ -486,9 +486,9 @@ pub extern "C" fn enrollkit_enrollment_passed(
 // ---------------------------------------------------------------------------------------------
 // Pages of enrollments
 
-/// One page of enrollments (enrollkit_list_typed, enrollkit_lineage_typed): its items are lent
-/// by the page (enrollkit_enrollment_page_item; never free them). Release it with
-/// enrollkit_enrollment_page_free.
+/// One page of enrollments (enrollkit_list_typed, enrollkit_lineage_typed,
+/// enrollkit_waitlist_typed): its items are lent by the page (enrollkit_enrollment_page_item;
+/// never free them). Release it with enrollkit_enrollment_page_free.
 pub struct enrollkit_enrollment_page {
     _private: [u8; 0],
 }
@@ -1088,8 +1088,9 @@ pub extern "C" fn enrollkit_program_capacity(
     ffi_panic_boundary! { optional(program, out, |r| r.p.policy.capacity) }
 }
 
-/// Whether enrolling into the full program joins its waitlist rather than being refused
-/// (ENROLLKIT_RESULT_PROGRAM_FULL); false without a waitlist.
+/// Whether enrolling into the full program joins its waitlist (enrollkit_waitlist,
+/// enrollkit_waitlist_position) rather than being refused (ENROLLKIT_RESULT_PROGRAM_FULL);
+/// false without a waitlist.
 #[no_mangle]
 pub extern "C" fn enrollkit_program_waitlist(program: *const enrollkit_program) -> bool {
     ffi_panic_boundary! { value(program, |r| r.p.policy.waitlist) }

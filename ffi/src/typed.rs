@@ -1183,6 +1183,37 @@ pub extern "C" fn enrollkit_lineage_typed(
     }
 }
 
+/// Like enrollkit_waitlist: writes program `program_id`'s waitlisted enrollments in order (the
+/// first is promoted into the next seat that frees), at most `limit` (1-1000), as one page to
+/// `*out` (must not be NULL; release it with enrollkit_enrollment_page_free). The waitlist is
+/// not paged: the page's has_more is false and its next_cursor NULL even when more people
+/// wait than `limit`.
+#[no_mangle]
+pub extern "C" fn enrollkit_waitlist_typed(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    program_id: *const c_char,
+    limit: u32,
+    out: *mut *mut enrollkit_enrollment_page,
+) -> enrollkit_result {
+    ffi_panic_boundary! {
+        result_of(|| {
+            need(out, "out")?;
+            let s = self::store(store)?;
+            let a = self::actor(actor)?;
+            let items = s.store.waitlist(&a, text(program_id, "program_id")?, limit)?;
+            put_handle(out, || {
+                PageRecord::new(enrollkit::EnrollmentPage {
+                    items,
+                    has_more: false,
+                    next_cursor: None,
+                })
+            });
+            Ok(())
+        })
+    }
+}
+
 /// Writes the user with id `id` to `*out` (must not be NULL; release it with
 /// enrollkit_user_free).
 #[no_mangle]

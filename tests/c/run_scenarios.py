@@ -51,6 +51,8 @@ SIGNATURES = {
     "enrollkit_set_next_step_at": [STORE, P, P, P, OUT],
     "enrollkit_start_due": [STORE, P, U32, OUT],
     "enrollkit_expire_due": [STORE, P, U32, OUT],
+    "enrollkit_waitlist": [STORE, P, P, U32, OUT],
+    "enrollkit_waitlist_position": [STORE, P, P, ctypes.POINTER(U32)],
     "enrollkit_claim_due": [STORE, P, P, U32, U64, OUT],
     "enrollkit_due": [STORE, P, P, P, U32, OUT],
     "enrollkit_claim_renew": [STORE, P, P, U64, OUT],
@@ -195,6 +197,12 @@ class CAdapter:
             return self.call("enrollkit_start_due", a, get("limit", 100))
         if op == "expire_due":
             return self.call("enrollkit_expire_due", a, get("limit", 100))
+        if op == "waitlist":
+            return self.call("enrollkit_waitlist", a, b(args["program_id"]), get("limit", 100))
+        if op == "waitlist_position":
+            place = U32()
+            self.check_ok(self.lib.enrollkit_waitlist_position(self.store, a, enrollment, ctypes.byref(place)))
+            return place.value or None  # 0: not waitlisted (places start at 1)
         if op == "claim_due":
             return self.call("enrollkit_claim_due", b(args["worker"]), b(get("program_id")), get("limit", 100),
                              get("lease_ms", 60000))

@@ -675,6 +675,7 @@ static void test_queue(enrollkit_store *s) {
 static void test_null_and_utf8(enrollkit_store *s) {
     char *o = NULL;
     int64_t v = 0;
+    uint32_t place = 7;
     const char *A = "admin", *I = "enr_x", *S = "step";
     NUL(enrollkit_store_set_time(NULL, "2026-01-01T00:00:00Z"));
     NUL(enrollkit_store_set_time(s, NULL));
@@ -824,6 +825,19 @@ static void test_null_and_utf8(enrollkit_store *s) {
     NUL(enrollkit_expire_due(NULL, A, 1, &o));
     NUL(enrollkit_expire_due(s, NULL, 1, &o));
     UTF(enrollkit_expire_due(s, BAD, 1, &o));
+    NUL(enrollkit_waitlist(NULL, A, "p", 1, &o));
+    NUL(enrollkit_waitlist(s, NULL, "p", 1, &o));
+    NUL(enrollkit_waitlist(s, A, NULL, 1, &o));
+    NUL(enrollkit_waitlist(s, A, "p", 1, NULL));
+    UTF(enrollkit_waitlist(s, BAD, "p", 1, &o));
+    UTF(enrollkit_waitlist(s, A, BAD, 1, &o));
+    NUL(enrollkit_waitlist_position(NULL, A, I, &place));
+    NUL(enrollkit_waitlist_position(s, NULL, I, &place));
+    NUL(enrollkit_waitlist_position(s, A, NULL, &place));
+    NUL(enrollkit_waitlist_position(s, A, I, NULL));
+    UTF(enrollkit_waitlist_position(s, BAD, I, &place));
+    UTF(enrollkit_waitlist_position(s, A, BAD, &place));
+    CHECK(place == 7); /* never written */
     NUL(enrollkit_claim_due(NULL, "w", NULL, 1, 1000, &o));
     NUL(enrollkit_claim_due(s, NULL, NULL, 1, 1000, &o));
     UTF(enrollkit_claim_due(s, BAD, NULL, 1, 1000, &o));
@@ -1834,6 +1848,12 @@ static void test_typed_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_lineage_typed(s, BAD, "u", "p", &page));
     UTF(enrollkit_lineage_typed(s, A, BAD, "p", &page));
     UTF(enrollkit_lineage_typed(s, A, "u", BAD, &page));
+    NUL(enrollkit_waitlist_typed(NULL, A, "p", 1, &page));
+    NUL(enrollkit_waitlist_typed(s, NULL, "p", 1, &page));
+    NUL(enrollkit_waitlist_typed(s, A, NULL, 1, &page));
+    NUL(enrollkit_waitlist_typed(s, A, "p", 1, NULL));
+    UTF(enrollkit_waitlist_typed(s, BAD, "p", 1, &page));
+    UTF(enrollkit_waitlist_typed(s, A, BAD, 1, &page));
     enrollkit_user *u = NULL;
     NUL(enrollkit_user_get_typed(NULL, "u", &u));
     NUL(enrollkit_user_get_typed(s, NULL, &u));
@@ -2618,6 +2638,167 @@ static void test_policies(const char *location) {
     enrollkit_store_free(s);
 }
 
+/* Capacity with a waitlist (enrollkit_waitlist, _typed, enrollkit_waitlist_position): a seat
+ * taken, the next enrollments waitlisted in order, promotion when the seat frees; a capacity
+ * without a waitlist refuses. In memory, or at `location` (a PostgreSQL database the other
+ * suites used: the ids here are their own). */
+static void test_waitlist(const char *location) {
+    enrollkit_store *s = NULL;
+    if (location)
+        OK(enrollkit_store_open(location, ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    else
+        OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    OK(enrollkit_store_set_time(s, "2026-03-01T00:00:00Z"));
+    char *out = SENTINEL, expect[256], first[64], second[64], third[64];
+    uint32_t place = 99;
+    OK(enrollkit_users_upsert(s, "[{\"id\":\"wu1\"},{\"id\":\"wu2\"},{\"id\":\"wu3\"}]", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"wl_one\",\"kind\":\"course\",\"title\":\"One seat\",\"state\":\"active\","
+                                   "\"self_enrollment\":true,\"policy\":{\"capacity\":1,\"waitlist\":true}}", NULL));
+
+    /* The seat, then two in the waitlist, in the order they came. */
+    OK(enrollkit_enroll_json(s, "learner:wu1", "{\"user_id\":\"wu1\",\"program_id\":\"wl_one\"}", &out));
+    field(out, "id", first, sizeof first);
+    CHECK(has(out, "\"status\":\"active\""));
+    enrollkit_enrollment *e = NULL;
+    OK(enrollkit_enroll_typed(s, "learner:wu2", "wu2", "wl_one", &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "waitlisted"));
+    CHECK(enrollkit_enrollment_started_at(e) == ENROLLKIT_TIME_ABSENT);
+    snprintf(second, sizeof second, "%s", enrollkit_enrollment_id(e));
+    enrollkit_enrollment_free(e);
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"wu3\",\"program_id\":\"wl_one\"}", &out));
+    field(out, "id", third, sizeof third);
+    CHECK(has(out, "\"status\":\"waitlisted\""));
+
+    /* Positions: from 1; 0 when not waitlisted; a learner asks about their own only. */
+    OK(enrollkit_waitlist_position(s, "learner:wu2", second, &place));
+    CHECK(place == 1);
+    OK(enrollkit_waitlist_position(s, "system", third, &place));
+    CHECK(place == 2);
+    OK(enrollkit_waitlist_position(s, "learner:wu1", first, &place));
+    CHECK(place == 0); /* holds the seat */
+    place = 99;
+    EXPECT(enrollkit_waitlist_position(s, "learner:wu3", second, &place), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    CHECK(last_details_have("\"code\":\"permission_denied\""));
+    EXPECT(enrollkit_waitlist_position(s, "admin", "enr_nope", &place), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_waitlist_position(s, "root", second, &place), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(place == 99); /* untouched on failure */
+
+    /* The waitlist as JSON: in order, at most `limit`; admin or system only. */
+    OK(enrollkit_waitlist(s, "admin", "wl_one", 100, &out));
+    CHECK(out != NULL && count_of(out, "\"status\":\"waitlisted\"") == 2 && strstr(out, first) == NULL);
+    CHECK(out != NULL && strstr(out, second) != NULL && strstr(out, third) != NULL &&
+          strstr(out, second) < strstr(out, third));
+    enrollkit_string_free(out);
+    OK(enrollkit_waitlist(s, "system", "wl_one", 1, &out));
+    CHECK(out != NULL && count_of(out, "\"id\":\"enr_") == 1);
+    snprintf(expect, sizeof expect, "[{\"id\":\"%s\"", second);
+    CHECK(has(out, expect));
+    out = SENTINEL;
+    EXPECT(enrollkit_waitlist(s, "learner:wu2", "wl_one", 100, &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_waitlist(s, "admin", "wl_nope", 100, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_waitlist(s, "admin", "wl_one", 0, &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_waitlist(s, "admin", "wl_one", 1001, &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(out == SENTINEL);
+
+    /* The same, typed: one page, nothing more to fetch. */
+    enrollkit_enrollment_page *page = NULL, *untouched = (enrollkit_enrollment_page *)0x1;
+    OK(enrollkit_waitlist_typed(s, "system", "wl_one", 100, &page));
+    CHECK(enrollkit_enrollment_page_count(page) == 2);
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_enrollment_page_item(page, 0)), second));
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_enrollment_page_item(page, 1)), third));
+    CHECK(STREQ(enrollkit_enrollment_status(enrollkit_enrollment_page_item(page, 1)), "waitlisted"));
+    CHECK(enrollkit_enrollment_page_item(page, 2) == NULL);
+    CHECK(!enrollkit_enrollment_page_has_more(page) && enrollkit_enrollment_page_next_cursor(page) == NULL);
+    enrollkit_enrollment_page_free(page);
+    OK(enrollkit_waitlist_typed(s, "admin", "wl_one", 1, &page));
+    CHECK(enrollkit_enrollment_page_count(page) == 1 && !enrollkit_enrollment_page_has_more(page));
+    CHECK(STREQ(enrollkit_enrollment_id(enrollkit_enrollment_page_item(page, 0)), second));
+    enrollkit_enrollment_page_free(page);
+    EXPECT(enrollkit_waitlist_typed(s, "learner:wu1", "wl_one", 100, &untouched), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_waitlist_typed(s, "admin", "wl_nope", 100, &untouched), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_waitlist_typed(s, "admin", "wl_one", 0, &untouched), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(untouched == (enrollkit_enrollment_page *)0x1);
+
+    /* The seat frees: the head of the waitlist is promoted, the rest move up. */
+    OK(enrollkit_store_advance_time(s, 86400000));
+    OK(enrollkit_transition(s, "learner:wu1", first, ENROLLKIT_COMMAND_DROP, &out));
+    CHECK(has(out, "\"status\":\"dropped\""));
+    OK(enrollkit_enrollment_get_typed(s, "learner:wu2", second, &e));
+    CHECK(STREQ(enrollkit_enrollment_status(e), "active"));
+    enrollkit_enrollment_free(e);
+    place = 99;
+    OK(enrollkit_waitlist_position(s, "learner:wu2", second, &place));
+    CHECK(place == 0);
+    OK(enrollkit_waitlist_position(s, "learner:wu3", third, &place));
+    CHECK(place == 1);
+    enrollkit_event_array *ev = NULL;
+    OK(enrollkit_history_typed(s, "admin", second, &ev));
+    CHECK(enrollkit_event_array_count(ev) == 2);
+    {
+        const enrollkit_event *promote = enrollkit_event_array_item(ev, 1);
+        CHECK(STREQ(enrollkit_event_action(promote), "promote") && STREQ(enrollkit_event_actor(promote), "system"));
+        CHECK(STREQ(enrollkit_event_from_status(promote), "waitlisted") &&
+              STREQ(enrollkit_event_to_status(promote), "active"));
+        CHECK(STREQ(enrollkit_event_reason(promote), "seat_freed"));
+    }
+    enrollkit_event_array_free(ev);
+    OK(enrollkit_waitlist(s, "admin", "wl_one", 100, &out));
+    snprintf(expect, sizeof expect, "[{\"id\":\"%s\"", third);
+    CHECK(out != NULL && count_of(out, "\"id\":\"enr_") == 1);
+    CHECK(has(out, expect));
+    /* The dropped enrollment finds the program full, its one seat taken. */
+    out = SENTINEL;
+    EXPECT(enrollkit_transition(s, "learner:wu1", first, ENROLLKIT_COMMAND_REACTIVATE, &out),
+           ENROLLKIT_RESULT_PROGRAM_FULL);
+    CHECK(last_details_have("\"capacity\":1"));
+    CHECK(out == SENTINEL);
+    /* The last one in the waitlist leaves it by dropping out: nobody waits. */
+    OK(enrollkit_transition(s, "learner:wu3", third, ENROLLKIT_COMMAND_DROP, NULL));
+    OK(enrollkit_waitlist(s, "admin", "wl_one", 100, &out));
+    CHECK(out != NULL && strcmp(out, "[]") == 0);
+    enrollkit_string_free(out);
+    OK(enrollkit_waitlist_typed(s, "admin", "wl_one", 100, &page));
+    CHECK(enrollkit_enrollment_page_count(page) == 0 && enrollkit_enrollment_page_item(page, 0) == NULL);
+    enrollkit_enrollment_page_free(page);
+
+    /* A capacity without a waitlist refuses, through every way of enrolling. */
+    OK(enrollkit_program_create(s, "{\"id\":\"wl_strict\",\"kind\":\"certification\",\"title\":\"Strict\","
+                                   "\"state\":\"active\",\"policy\":{\"capacity\":1}}", NULL));
+    OK(enrollkit_enroll(s, "admin", "wu1", "wl_strict", &out));
+    char strict[64];
+    snprintf(strict, sizeof strict, "%s", out ? out : "");
+    enrollkit_string_free(out);
+    out = SENTINEL;
+    EXPECT(enrollkit_enroll(s, "admin", "wu2", "wl_strict", &out), ENROLLKIT_RESULT_PROGRAM_FULL);
+    CHECK(out == SENTINEL);
+    CHECK(last_details_have("\"code\":\"program_full\""));
+    CHECK(last_details_have("\"capacity\":1"));
+    CHECK(last_details_have("\"program_id\":\"wl_strict\""));
+    enrollkit_enrollment *untouched_e = (enrollkit_enrollment *)0x1;
+    EXPECT(enrollkit_enroll_typed(s, "admin", "wu2", "wl_strict", &untouched_e), ENROLLKIT_RESULT_PROGRAM_FULL);
+    CHECK(last_details_have("\"capacity\":1"));
+    CHECK(untouched_e == (enrollkit_enrollment *)0x1);
+    OK(enrollkit_enroll_many(s, "admin", "[{\"user_id\":\"wu2\",\"program_id\":\"wl_strict\"}]",
+                             ENROLLKIT_BATCH_BEST_EFFORT, &out));
+    CHECK(has(out, "\"outcome\":\"failed\",\"error\":{\"code\":\"program_full\""));
+    enrollkit_enroll_batch *eb = NULL;
+    enrollkit_enroll_outcomes *o = NULL;
+    OK(enrollkit_enroll_batch_new(&eb));
+    OK(enrollkit_enroll_batch_add(eb, ENROLLKIT_USER_BY_ID, "wu3", "wl_strict"));
+    OK(enrollkit_enroll_many_typed(s, "admin", eb, ENROLLKIT_BATCH_BEST_EFFORT, &o));
+    CHECK(enrollkit_enroll_outcomes_error(o, 0) == ENROLLKIT_RESULT_PROGRAM_FULL);
+    CHECK(strstr(enrollkit_enroll_outcomes_error_details(o, 0), "\"capacity\":1") != NULL);
+    enrollkit_enroll_outcomes_free(o);
+    enrollkit_enroll_batch_free(eb);
+    OK(enrollkit_waitlist(s, "admin", "wl_strict", 100, &out));
+    CHECK(has(out, "[]"));
+    OK(enrollkit_waitlist_position(s, "admin", strict, &place));
+    CHECK(place == 0);
+    OK(enrollkit_check(s, &out));
+    CHECK(has(out, "[]"));
+    enrollkit_store_free(s);
+}
+
 /* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
  * PostgreSQL databases, when the tests run under scripts/pg). */
 static void test_typed(const char *location) {
@@ -2652,6 +2833,7 @@ int main(int argc, char **argv) {
     test_manual_clock();
     test_typed(NULL);
     test_policies(NULL);
+    test_waitlist(NULL);
     test_busy(dir);
     /* The same store suites on PostgreSQL: ENROLLKIT_TEST_POSTGRES_DB and _DB2 name two new,
      * empty databases (scripts/test-c creates them under scripts/pg). */
@@ -2666,6 +2848,7 @@ int main(int argc, char **argv) {
         test_queue(p);
         enrollkit_store_free(p);
         test_policies(pg);
+        test_waitlist(pg);
         test_typed(pg2);
         printf("test_api: the store suites ran on PostgreSQL too\n");
     } else {

@@ -606,6 +606,78 @@ void policies() {
     }
 }
 
+// Capacity with a waitlist: store::waitlist (an enrollment_page, in order) and
+// store::waitlist_position (std::nullopt when not waitlisted); promotion when a seat frees; a
+// capacity without a waitlist refuses.
+void waitlist() {
+    using namespace enrollkit;
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.set_time("2026-03-01T00:00:00Z");
+    user_batch users;
+    users.add("u1");
+    users.add("u2");
+    users.add("u3");
+    CHECK(s.upsert_users(users) == 3);
+    s.create_program(R"({"id":"one","kind":"course","title":"One seat","state":"active","self_enrollment":true,)"
+                     R"("policy":{"capacity":1,"waitlist":true}})");
+    CHECK(s.get_program("one").policy().capacity == 1u && s.get_program("one").policy().waitlist);
+
+    enrollment first = s.enroll("learner:u1", "u1", "one");
+    enrollment second = s.enroll("learner:u2", "u2", "one");
+    enrollment third = s.enroll("admin", "u3", "one");
+    CHECK(first.status() == "active");
+    CHECK(second.status() == "waitlisted" && !second.started_at() && third.status() == "waitlisted");
+    const std::string a(first.id()), b(second.id()), c(third.id());
+
+    std::optional<std::uint32_t> place = s.waitlist_position("learner:u2", b);
+    CHECK(place && *place == 1u);
+    CHECK(s.waitlist_position("system", c) == 2u);
+    CHECK(!s.waitlist_position("learner:u1", a));  // holds the seat
+    std::string details =
+        expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.waitlist_position("learner:u3", b); });
+    CHECK(details.find("\"code\":\"permission_denied\"") != std::string::npos);
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.waitlist_position("admin", "enr_nope"); });
+
+    enrollment_page waiting = s.waitlist("admin", "one", 100);
+    CHECK(waiting.size() == 2 && !waiting.has_more() && !waiting.next_cursor());
+    std::vector<std::string> ids;
+    for (enrollment_view e : waiting) ids.emplace_back(e.id());
+    CHECK((ids == std::vector<std::string>{b, c}));
+    CHECK(waiting[0].status() == "waitlisted");
+    enrollment_page head = s.waitlist("system", "one", 1);
+    CHECK(head.size() == 1 && head[0].id() == b && !head.has_more());
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.waitlist("learner:u2", "one", 100); });
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.waitlist("admin", "nope", 100); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.waitlist("admin", "one", 0); });
+
+    // The seat frees: the head is promoted, the rest move up.
+    s.advance_time(std::chrono::hours(24));
+    CHECK(s.transition("learner:u1", a, command::drop).status() == "dropped");
+    CHECK(s.get_enrollment("learner:u2", b).status() == "active");
+    CHECK(!s.waitlist_position("learner:u2", b));
+    CHECK(s.waitlist_position("learner:u3", c) == 1u);
+    event_array history = s.history("admin", b);
+    CHECK(history.size() == 2 && history[1].action() == "promote" && history[1].actor() == "system");
+    CHECK(history[1].from_status() == "waitlisted" && history[1].to_status() == "active");
+    CHECK(history[1].reason() == "seat_freed");
+    waiting = s.waitlist("admin", "one", 100);
+    CHECK(waiting.size() == 1 && waiting[0].id() == c);
+    details = expect_error(ENROLLKIT_RESULT_PROGRAM_FULL, [&] { (void)s.transition("learner:u1", a, command::reactivate); });
+    CHECK(details.find("\"capacity\":1") != std::string::npos);
+    (void)s.transition("learner:u3", c, command::drop);
+    CHECK(s.waitlist("admin", "one", 100).empty());
+
+    // A capacity without a waitlist refuses.
+    s.create_program(R"({"id":"strict","kind":"certification","title":"Strict","state":"active","policy":{"capacity":1}})");
+    enrollment seated = s.enroll("admin", "u1", "strict");
+    details = expect_error(ENROLLKIT_RESULT_PROGRAM_FULL, [&] { (void)s.enroll("admin", "u2", "strict"); });
+    CHECK(details.find("\"code\":\"program_full\"") != std::string::npos);
+    CHECK(details.find("\"capacity\":1") != std::string::npos);
+    CHECK(details.find("\"program_id\":\"strict\"") != std::string::npos);
+    CHECK(s.waitlist("admin", "strict", 100).empty() && !s.waitlist_position("admin", std::string(seated.id())));
+    CHECK(s.check() == "[]");
+}
+
 void files(const std::string &dir) {
     using namespace enrollkit;
     store s = store::open(dir + "/cpp.db");
@@ -629,6 +701,7 @@ int main(int argc, char **argv) {
         schedules();
         queue();
         policies();
+        waitlist();
         files(argc > 1 ? argv[1] : ".");
     } catch (const enrollkit::error &e) {
         std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());
