@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs workload W (bench/README.md) for every contender and the due-work queue benchmark, prints
-one table and writes it, with the targets of issues #6, #22, #23 and #24 marked met / not met,
+one table and writes it, with the targets of issues #6, #22, #23, #24 and #25 marked met / not met,
 to bench/RESULTS.md.
 
 Usage: bench/run.py [--n N ...] [--contender NAME ...] [--smoke] [--out FILE] [--no-postgres]
@@ -45,6 +45,9 @@ PYTHON = [sys.executable, str(ROOT / "bench" / "contenders.py")]
 # name -> command prefix; the contender gets DB_PATH N [options] and prints one JSON object.
 CONTENDERS = {
     "rust": [BENCH, "rust"],
+    # Issue #25: the Rust API with every policy on every program (window, deadline, capacity
+    # with a waitlist, prerequisites), against "rust".
+    "rust-policies": [BENCH, "rust-policies"],
     "c": [str(WORK / "enrollkit_bench_c")],
     "python": PYTHON + ["python"],
     "floor": [BENCH, "floor"],
@@ -462,6 +465,8 @@ def targets(results, imports, pairs, query_pairs, report_times):
             add(what, "-", None)
 
     versus("Single operations: C ABI within 5 % of the Rust API (>= 0.95x)", "c", "rust", 0.95)
+    versus("Single operations with every policy within 10 % of none (>= 0.9x, issue #25)",
+           "rust-policies", "rust", 0.9)
     # Issue #22: the C ABI's typed handles against the Rust API, phase by phase (N=100,000).
     c_abi, rust_api = small.get("c"), small.get("rust")
     for key, label in (("users", "A users"), ("enroll", "A enroll"), ("single_normal", "B NORMAL"),
