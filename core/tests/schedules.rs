@@ -12,26 +12,9 @@ fn at(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
 }
 
-/// Stores on each backend (PostgreSQL unless skipped) on a manual clock at `now`.
+/// Stores on each backend on a manual clock at `now`.
 fn stores(now: &str) -> Vec<(Store, Arc<ManualClock>)> {
-    let mut out = Vec::new();
-    let clock = Arc::new(ManualClock::new(at(now)));
-    out.push((
-        OpenOptions::new()
-            .clock(clock.clone())
-            .open_in_memory()
-            .unwrap(),
-        clock,
-    ));
-    if let Some(base) = support::postgres() {
-        let clock = Arc::new(ManualClock::new(at(now)));
-        let store = OpenOptions::new()
-            .clock(clock.clone())
-            .open(support::fresh_database(&base))
-            .unwrap();
-        out.push((store, clock));
-    }
-    out
+    support::stores(now)
 }
 
 fn step(id: &str, schedule: Option<StepSchedule>) -> Step {

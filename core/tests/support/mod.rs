@@ -102,3 +102,28 @@ pub fn wait_for_go() {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
+
+/// A store on each backend (SQLite in memory; PostgreSQL unless skipped), each on a manual
+/// clock of its own set at `now` (RFC 3339).
+pub fn stores(now: &str) -> Vec<(enrollkit::Store, std::sync::Arc<enrollkit::ManualClock>)> {
+    use std::sync::Arc;
+    let at = enrollkit::Timestamp::parse(now).unwrap();
+    let mut out = Vec::new();
+    let clock = Arc::new(enrollkit::ManualClock::new(at));
+    out.push((
+        enrollkit::OpenOptions::new()
+            .clock(clock.clone())
+            .open_in_memory()
+            .unwrap(),
+        clock,
+    ));
+    if let Some(base) = postgres() {
+        let clock = Arc::new(enrollkit::ManualClock::new(at));
+        let store = enrollkit::OpenOptions::new()
+            .clock(clock.clone())
+            .open(fresh_database(&base))
+            .unwrap();
+        out.push((store, clock));
+    }
+    out
+}
