@@ -354,17 +354,47 @@ class Store:
         start_at: Optional[Time] = None,
         allow_reenroll: bool = False,
         batch: bool = False,
+        override_prerequisites: Optional[str] = None,
         actor: str = ADMIN,
     ) -> Enrollment:
         """Enrolls a user (by ``user_id``, or ``email=``/``external_id=`` with ``user_id=None``).
 
+        The program's policies apply (``Program.policy``): the enrollment's ``deadline_at``
+        follows from its deadline; when every seat of its capacity is taken, the enrollment
+        joins its waitlist (status ``waitlisted``, see ``waitlist``) or, without one, is refused;
+        ``override_prerequisites`` (admins only) enrolls a user who has not completed its
+        prerequisites, giving the reason, which the ``enrolled`` event of the history keeps. A
+        partner user (one with ``User.partnerships``) enrolls in a certification with
+        ``partnership_id`` one of them.
+
         Raises ``AlreadyEnrolledError`` (with ``existing_id``) while the user has an open
         enrollment in the program, or a completed one without ``allow_reenroll=True``;
-        ``ProgramNotActiveError`` unless the program is active; ``PermissionDeniedError`` when a
-        learner enrolls someone else or the program does not allow self-enrollment.
+        ``ProgramNotActiveError`` unless the program is active; ``EnrollmentClosedError``
+        (``opens_at``, ``closed_at``) outside the program's enrollment window;
+        ``PrerequisitesNotMetError`` (``missing``) when the user has not completed every
+        prerequisite; ``ProgramFullError`` (``capacity``) when the program is full and has no
+        waitlist; ``PermissionDeniedError`` when a learner enrolls someone else, the program
+        does not allow self-enrollment, or anyone but an admin overrides prerequisites;
+        ``ValidationError`` (``field`` ``partnership_id``) when a partner user's certification
+        enrollment names none of their partnerships.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="intro", kind="course", title="Intro", state="active"))
+        >>> _ = store.create_program(enrollkit.Program(id="adv", kind="course", title="Advanced", state="active",
+        ...     policy=enrollkit.Policy(prerequisites=["intro"])))
+        >>> try:
+        ...     store.enroll("u1", "adv")
+        ... except enrollkit.PrerequisitesNotMetError as err:
+        ...     err.missing
+        ['intro']
+        >>> store.enroll("u1", "adv", override_prerequisites="transfer credit").status
+        'active'
         """
         return self._native.enroll(actor, user_id, program_id, email, external_id, id, trigger, added_by_user_id,
-                                   added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch)
+                                   added_by_program_id, partnership_id, timezone, start_at, allow_reenroll, batch,
+                                   override_prerequisites)
 
     def enroll_many(
         self,
@@ -376,7 +406,7 @@ class Store:
         """Enrolls a batch in one transaction, with one outcome per request.
 
         Each request is a mapping with the keyword arguments of ``enroll`` (``user_id`` or
-        ``email`` or ``external_id``, ``program_id``, ...). In ``ALL_OR_NOTHING`` mode a failed
+        ``email`` or ``external_id``, ``program_id``, ..., ``override_prerequisites``). In ``ALL_OR_NOTHING`` mode a failed
         row rolls everything back (the others report ``not_applied``, including a row already
         enrolled by an earlier row of the batch).
         """
@@ -424,7 +454,8 @@ class Store:
         return self._transition(id, "drop", actor)
 
     def reactivate(self, id: str, *, actor: str = ADMIN) -> Enrollment:
-        """Reactivates a dropped course enrollment."""
+        """Reactivates a dropped course enrollment (``ProgramFullError`` when the program's
+        seats are all taken: a dropped enrollment gave its seat up)."""
         return self._transition(id, "reactivate", actor)
 
     def pause(self, id: str, *, actor: str = ADMIN) -> Enrollment:
@@ -496,6 +527,57 @@ class Store:
     def start_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
         """Starts scheduled enrollments whose start time has come; returns their ids."""
         return self._native.start_due(actor, limit)
+
+    def expire_due(self, *, limit: int = 100, actor: str = "system") -> List[str]:
+        """Ends up to ``limit`` (1-1000) open enrollments whose deadline (``deadline_at``, from
+        the program's ``Policy.deadline``) has passed by the store's clock, soonest deadline
+        first; returns their ids. A course enrollment becomes ``expired``; a certification or
+        track one ``failed`` with ``FailureReason.DEADLINE_PASSED``. A dropped course waits for
+        its reactivation; a waitlisted enrollment expires too. One history event each
+        (``expire``). Call it from your scheduler, as ``start_due``. Admin or system only
+        (``PermissionDeniedError``).
+
+        >>> import enrollkit
+        >>> store = Store.in_memory(manual_clock=True)
+        >>> store.set_time("2026-03-01T00:00:00Z")
+        >>> _ = store.upsert_user(enrollkit.User(id="u1"))
+        >>> _ = store.create_program(enrollkit.Program(id="c", kind="course", title="C", state="active",
+        ...     policy=enrollkit.Policy(deadline=enrollkit.Deadline(after_days=30))))
+        >>> e = store.enroll("u1", "c")
+        >>> e.deadline_at.isoformat()
+        '2026-03-31T00:00:00+00:00'
+        >>> store.expire_due()
+        []
+        >>> store.set_time(e.deadline_at)
+        >>> store.expire_due() == [e.id], store.get_enrollment(e.id).status
+        (True, 'expired')
+        """
+        return self._native.expire_due(actor, limit)
+
+    def waitlist(self, program_id: str, *, limit: int = 100, actor: str = ADMIN) -> List[Enrollment]:
+        """The waitlist of a program with a capacity and ``Policy.waitlist``: its
+        ``waitlisted`` enrollments in order, first come, first served (the first takes the next
+        seat that frees: when an enrollment ends, is dropped or deleted, or the capacity grows,
+        in the same transaction, with a ``promote`` event), at most ``limit`` (1-1000). Admin
+        or system only (``PermissionDeniedError``); ``NotFoundError`` for a program that does
+        not exist.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_users([enrollkit.User(id=u) for u in ("u1", "u2", "u3")])
+        >>> _ = store.create_program(enrollkit.Program(id="c", kind="course", title="C", state="active",
+        ...     policy=enrollkit.Policy(capacity=1, waitlist=True)))
+        >>> [store.enroll(u, "c").status for u in ("u1", "u2", "u3")]
+        ['active', 'waitlisted', 'waitlisted']
+        >>> [e.user_id for e in store.waitlist("c")]
+        ['u2', 'u3']
+        """
+        return self._native.waitlist(actor, program_id, limit)
+
+    def waitlist_position(self, id: str, *, actor: str = ADMIN) -> Optional[int]:
+        """The place (from 1) of the enrollment in its program's waitlist, or ``None`` when it
+        is not ``waitlisted``. A learner may ask about their own enrollment."""
+        return self._native.waitlist_position(actor, id)
 
     # -- the due-work queue and work anniversaries ---------------------------------------
 

@@ -1,7 +1,8 @@
 """Typed records and str-valued enums for the objects enrollkit returns.
 
-The records (``User``, ``StepSchedule``, ``Step``, ``Assessment``, ``Program``, ``Enrollment``, ``StepProgress``,
-``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``, ``Claim``, ``Page``) are
+The records (``User``, ``StepSchedule``, ``Step``, ``Assessment``, ``Deadline``, ``Policy``, ``Program``,
+``Enrollment``, ``StepProgress``, ``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``,
+``Claim``, ``Page``) are
 native classes of the extension module: immutable, compared by value, with ``repr``,
 ``to_dict()``/``from_dict()`` (the canonical JSON form) and pickling. Their times are aware UTC
 datetimes and their enum fields members of the ``str`` enums below.
@@ -13,6 +14,19 @@ datetimes and their enum fields members of the ``str`` enums below.
 (True, [], None)
 >>> Program.from_dict(p.to_dict()) == p
 True
+
+A program's enrollment policies are a ``Policy`` (``None`` when it has none, and then absent from
+``to_dict()``); a mapping of its fields does as well:
+
+>>> p = Program(id="crs_2", kind="course", title="Rust 201", state="active",
+...             policy={"prerequisites": ["crs_1"], "deadline": {"after_days": 30}})
+>>> p.policy.prerequisites, p.policy.deadline
+(['crs_1'], Deadline(at=None, after_days=30))
+>>> p.to_dict()["policy"]["deadline"]
+{'after_days': 30}
+>>> plain = Program(id="c", kind="course", title="C", state="draft")
+>>> plain.policy, "policy" in plain.to_dict()
+(None, False)
 """
 
 from __future__ import annotations
@@ -24,10 +38,12 @@ from ._enrollkit import (
     Assessment,
     Attempt,
     Claim,
+    Deadline,
     EnrollOutcome,
     Enrollment,
     Event,
     Page,
+    Policy,
     Program,
     ProgramReport,
     Step,
@@ -56,6 +72,8 @@ __all__ = [
     "StepSchedule",
     "Step",
     "Assessment",
+    "Deadline",
+    "Policy",
     "Program",
     "Enrollment",
     "StepProgress",
@@ -108,6 +126,7 @@ class FailureReason(str, Enum):
     WORKFLOW_NOT_ACTIVE = "workflow_not_active"
     UNKNOWN_ERROR = "unknown_error"
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    DEADLINE_PASSED = "deadline_passed"
 
 
 class StepStatus(str, Enum):

@@ -368,7 +368,7 @@ record!(User,
     }
 });
 
-// -- StepSchedule, Step, Assessment, Program --------------------------------------------------
+// -- StepSchedule, Step, Assessment ------------------------------------------------------------
 
 /// When a track's step runs: `delay` `unit`s after `after` (the enrollment's start, or the
 /// step before it), at the local time of day `at` (`"HH:MM"`, days and business days only) in
@@ -596,6 +596,233 @@ record!(Assessment,
     }
 });
 
+// -- Deadline, Policy --------------------------------------------------------------------------
+
+/// When each enrollment of a program must be finished by: a fixed instant, the same for every
+/// enrollment (`at`), or a number of days of 24 hours after enrollment (`after_days`, 1 to
+/// 36500). Exactly one is set; the other is `None`, and `to_dict()` leaves it out, as the core's
+/// JSON does (`{"at": ...}` or `{"after_days": 90}`).
+#[pyclass(frozen, eq, hash, module = "enrollkit")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct Deadline {
+    pub(crate) inner: enrollkit::Deadline,
+}
+
+impl Hash for Deadline {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self.inner {
+            enrollkit::Deadline::At(at) => (0u8, at).hash(h),
+            enrollkit::Deadline::AfterDays(days) => (1u8, days).hash(h),
+        }
+    }
+}
+
+impl Deadline {
+    fn value(&self, py: Python<'_>) -> PyResult<Value> {
+        value_of(py, &self.inner)
+    }
+}
+
+record!(Deadline,
+    attrs: ["at", "after_days"],
+    fields: ["at", "after_days"],
+    nested: flat, {
+    /// Checks the deadline as the store does: neither or both of `at` and `after_days`, or a
+    /// number of days outside 1-36500, is a `ValidationError` (field `deadline`).
+    #[new]
+    #[pyo3(signature = (*, at=None, after_days=None))]
+    fn new(
+        py: Python<'_>,
+        at: Option<&Bound<'_, PyAny>>,
+        after_days: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let at = opt_time_arg(at, "at")?;
+        let after_days = match after_days {
+            Some(d) if !d.is_none() => Some(u32_arg(d, "deadline")?),
+            _ => None,
+        };
+        let inner = match (at, after_days) {
+            (Some(at), None) => enrollkit::Deadline::At(at),
+            (None, Some(days)) => enrollkit::Deadline::AfterDays(days),
+            _ => {
+                return Err(convert::raise(
+                    py,
+                    &Error::Validation {
+                        field: "deadline",
+                        message: "give exactly one of at, after_days".into(),
+                    },
+                ))
+            }
+        };
+        let alone = enrollkit::Policy {
+            deadline: Some(inner),
+            ..enrollkit::Policy::default()
+        };
+        alone.validate("").map_err(|e| convert::raise(py, &e))?;
+        Ok(Deadline { inner })
+    }
+
+    /// The instant every enrollment must be finished by; `None` for a relative deadline.
+    #[getter]
+    fn at(&self) -> Option<Time> {
+        match self.inner {
+            enrollkit::Deadline::At(at) => Some(Time(at)),
+            enrollkit::Deadline::AfterDays(_) => None,
+        }
+    }
+
+    /// How many days (of 24 hours) after enrolling each enrollment must be finished; `None`
+    /// for a fixed deadline.
+    #[getter]
+    fn after_days(&self) -> Option<u32> {
+        match self.inner {
+            enrollkit::Deadline::At(_) => None,
+            enrollkit::Deadline::AfterDays(days) => Some(days),
+        }
+    }
+});
+
+/// A record argument given as the record, a mapping of its fields (read by `T.from_dict`) or
+/// `None`; `what` names the argument and `class` the record in the `TypeError` of anything else.
+fn record_arg<'py, T: pyo3::PyClass + pyo3::PyTypeInfo>(
+    value: Option<&Bound<'py, PyAny>>,
+    what: &str,
+    class: &str,
+) -> PyResult<Option<Bound<'py, T>>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(record) = value.cast::<T>() {
+        return Ok(Some(record.clone()));
+    }
+    if value.cast::<pyo3::types::PyMapping>().is_err() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{what} must be a {class}, a mapping or None, not {}",
+            convert::type_name(value)
+        )));
+    }
+    let record = record_from_dict(&value.py().get_type::<T>(), value.clone())?;
+    Ok(Some(record.cast_into::<T>()?))
+}
+
+/// A program's enrollment policies, each optional: a window for enrolling
+/// (`enroll_opens_at`, `enroll_closes_at`: `EnrollmentClosedError` outside it), a `deadline`
+/// for each enrollment (`Store.expire_due` ends those past it), a `capacity` in seats with a
+/// first-come, first-served `waitlist`, and `prerequisites`, the programs a user must have
+/// completed first (`PrerequisitesNotMetError`; an admin may override them, giving a reason).
+/// `Policy()` sets none: a program with it behaves as one without policies, and its
+/// `Program.policy` is `None`. `to_dict()` gives every field, as the core's JSON does.
+///
+/// >>> from enrollkit import Deadline, Policy
+/// >>> p = Policy(enroll_closes_at="2026-09-01T00:00:00Z", deadline=Deadline(after_days=90),
+/// ...            capacity=30, waitlist=True, prerequisites=["crs_intro"])
+/// >>> p.deadline.after_days, p.enroll_closes_at.isoformat()
+/// (90, '2026-09-01T00:00:00+00:00')
+/// >>> Policy.from_dict(p.to_dict()) == p
+/// True
+#[pyclass(frozen, eq, hash, module = "enrollkit")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct Policy {
+    pub(crate) inner: enrollkit::Policy,
+}
+
+impl Hash for Policy {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let p = &self.inner;
+        (p.enroll_opens_at, p.enroll_closes_at).hash(h);
+        p.deadline.map(|inner| Deadline { inner }).hash(h);
+        (p.capacity, p.waitlist, &p.prerequisites).hash(h);
+    }
+}
+
+impl Policy {
+    fn value(&self, py: Python<'_>) -> PyResult<Value> {
+        value_of(py, &self.inner)
+    }
+}
+
+record!(Policy,
+    attrs: ["enroll_opens_at", "enroll_closes_at", "deadline", "capacity", "waitlist",
+            "prerequisites"],
+    fields: ["enroll_opens_at", "enroll_closes_at", "deadline", "capacity", "waitlist",
+             "prerequisites"],
+    nested: flat, {
+    /// Checks the policy as the store does, raising `ValidationError` naming the field: a
+    /// window that closes before it opens, a deadline of 0 or more than 36500 days, a capacity
+    /// of 0, a waitlist without a capacity, more than 100 prerequisites, one that is not a
+    /// valid id or appears twice. Whether the prerequisites exist, and that a program does not
+    /// require itself, is checked when the program is stored.
+    #[new]
+    #[pyo3(signature = (*, enroll_opens_at=None, enroll_closes_at=None, deadline=None,
+                        capacity=None, waitlist=false, prerequisites=Vec::new()))]
+    fn new(
+        py: Python<'_>,
+        enroll_opens_at: Option<&Bound<'_, PyAny>>,
+        enroll_closes_at: Option<&Bound<'_, PyAny>>,
+        deadline: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        waitlist: bool,
+        prerequisites: Vec<String>,
+    ) -> PyResult<Self> {
+        let capacity = match capacity {
+            Some(c) if !c.is_none() => Some(u32_arg(c, "capacity")?),
+            _ => None,
+        };
+        let inner = enrollkit::Policy {
+            enroll_opens_at: opt_time_arg(enroll_opens_at, "enroll_opens_at")?,
+            enroll_closes_at: opt_time_arg(enroll_closes_at, "enroll_closes_at")?,
+            deadline: record_arg::<Deadline>(deadline, "deadline", "Deadline")?
+                .map(|d| d.get().inner),
+            capacity,
+            waitlist,
+            prerequisites,
+        };
+        inner.validate("").map_err(|e| convert::raise(py, &e))?;
+        Ok(Policy { inner })
+    }
+
+    /// Enrolling is refused (`EnrollmentClosedError`) before this instant.
+    #[getter]
+    fn enroll_opens_at(&self) -> Option<Time> {
+        self.inner.enroll_opens_at.map(Time)
+    }
+
+    /// Enrolling is refused (`EnrollmentClosedError`) at and after this instant.
+    #[getter]
+    fn enroll_closes_at(&self) -> Option<Time> {
+        self.inner.enroll_closes_at.map(Time)
+    }
+
+    /// When each enrollment must be finished by (a `Deadline`): it sets
+    /// `Enrollment.deadline_at`, and `Store.expire_due` ends the open enrollments past it.
+    #[getter]
+    fn deadline(&self) -> Option<Deadline> {
+        self.inner.deadline.map(|inner| Deadline { inner })
+    }
+
+    /// How many open enrollments the program holds at most (seats); `None` for no limit.
+    #[getter]
+    fn capacity(&self) -> Option<u32> {
+        self.inner.capacity
+    }
+
+    /// Whether enrolling into a full program joins a first-come, first-served waitlist rather
+    /// than being refused (`ProgramFullError`). Needs a capacity.
+    #[getter]
+    fn waitlist(&self) -> bool {
+        self.inner.waitlist
+    }
+
+    /// The programs (ids) a user must have completed, every one, before enrolling (a new list
+    /// on each read).
+    #[getter]
+    fn prerequisites(&self) -> Vec<String> {
+        self.inner.prerequisites.clone()
+    }
+});
+
+// -- Program -----------------------------------------------------------------------------------
+
 /// A course, certification or track. `created_at`/`updated_at` are set by the store (`None` in
 /// a program built to be created).
 #[pyclass(frozen, eq, hash, module = "enrollkit")]
@@ -648,13 +875,15 @@ fn program_nested<'py>(name: &str, value: Bound<'py, PyAny>) -> PyResult<Bound<'
 
 record!(Program,
     attrs: ["id", "kind", "title", "description", "state", "self_enrollment", "steps",
-            "assessment", "created_at", "updated_at"],
+            "assessment", "policy", "created_at", "updated_at"],
     fields: ["id", "kind", "title", "state", "description", "self_enrollment", "steps",
-             "assessment", "created_at", "updated_at"],
+             "assessment", "created_at", "updated_at", "policy"],
     nested: program_nested, {
+    /// `policy` is a `Policy`, a mapping of its fields (read by `Policy.from_dict`) or `None`.
     #[new]
     #[pyo3(signature = (id, kind, title, state, description=None, self_enrollment=false,
-                        steps=Vec::new(), assessment=None, created_at=None, updated_at=None))]
+                        steps=Vec::new(), assessment=None, created_at=None, updated_at=None,
+                        policy=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         id: String,
@@ -667,6 +896,7 @@ record!(Program,
         assessment: Option<Bound<'_, Assessment>>,
         created_at: Option<&Bound<'_, PyAny>>,
         updated_at: Option<&Bound<'_, PyAny>>,
+        policy: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Ok(Program {
             spec: enrollkit::ProgramSpec {
@@ -678,7 +908,9 @@ record!(Program,
                 self_enrollment,
                 steps: steps.iter().map(|s| s.get().inner.clone()).collect(),
                 assessment: assessment.map(|a| a.get().inner),
-                policy: Default::default(),
+                policy: record_arg::<Policy>(policy, "policy", "Policy")?
+                    .map(|p| p.get().inner.clone())
+                    .unwrap_or_default(),
             },
             created_at: opt_time_arg(created_at, "created_at")?,
             updated_at: opt_time_arg(updated_at, "updated_at")?,
@@ -735,6 +967,16 @@ record!(Program,
     #[getter]
     fn assessment(&self) -> Option<Assessment> {
         self.spec.assessment.map(|inner| Assessment { inner })
+    }
+
+    /// Enrollment policies (a `Policy`: windows, deadline, capacity, prerequisites), or `None`
+    /// when the program has none (an empty `Policy()` given reads back as `None`). `to_dict()`
+    /// leaves the key out then, as the core's JSON does.
+    #[getter]
+    fn policy(&self) -> Option<Policy> {
+        (!self.spec.policy.is_empty()).then(|| Policy {
+            inner: self.spec.policy.clone(),
+        })
     }
 
     /// When it was created (`None` before the store created it).
@@ -2086,6 +2328,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StepSchedule>()?;
     m.add_class::<Step>()?;
     m.add_class::<Assessment>()?;
+    m.add_class::<Deadline>()?;
+    m.add_class::<Policy>()?;
     m.add_class::<Program>()?;
     m.add_class::<Enrollment>()?;
     m.add_class::<StepProgress>()?;
@@ -2107,6 +2351,8 @@ pub(crate) fn attributes() -> Vec<(&'static str, &'static [&'static str])> {
         ("StepSchedule", StepSchedule::ATTRS),
         ("Step", Step::ATTRS),
         ("Assessment", Assessment::ATTRS),
+        ("Deadline", Deadline::ATTRS),
+        ("Policy", Policy::ATTRS),
         ("Program", Program::ATTRS),
         ("Enrollment", Enrollment::ATTRS),
         ("StepProgress", StepProgress::ATTRS),

@@ -5,8 +5,8 @@
 //! the same `validation` error (field `user` or `program`) whatever surface sent the document.
 
 use enrollkit::{
-    Anchor, DelayUnit, EnrollRequest, Kind, ListQuery, LocalTime, Order, Pagination, ProgramSpec,
-    ProgramState, StepSchedule, Trigger, User, UserRef,
+    Anchor, Deadline, DelayUnit, EnrollRequest, Error, Kind, ListQuery, LocalTime, Order,
+    Pagination, Policy, ProgramSpec, ProgramState, StepSchedule, Timestamp, Trigger, User, UserRef,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -178,6 +178,28 @@ impl Doc {
             .map_err(|_| invalid(self.what, format!("{field}: {value} is out of range")))
     }
 
+    /// An instant: RFC 3339 text, as in the core's JSON, or an aware `datetime`.
+    fn time(&self, field: &str, value: &Bound<'_, PyAny>) -> Result<Timestamp, Refusal> {
+        convert::timestamp(value, "time").map_err(|e| match e {
+            Refusal::Type(_) => self.wrong(field, "an RFC 3339 str or an aware datetime", value),
+            Refusal::Invalid(Error::Validation { message, .. }) => {
+                invalid(self.what, format!("{field}: {message}"))
+            }
+            other => other,
+        })
+    }
+
+    fn opt_time(
+        &self,
+        field: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> Result<Option<Timestamp>, Refusal> {
+        if value.is_none() {
+            return Ok(None);
+        }
+        self.time(field, value).map(Some)
+    }
+
     fn strings(&self, field: &str, value: &Bound<'_, PyAny>) -> Result<Vec<String>, Refusal> {
         self.list(field, value)?
             .iter()
@@ -303,6 +325,7 @@ static PROGRAM_FIELDS: Names = Names::new(&[
     "self_enrollment",
     "steps",
     "assessment",
+    "policy",
 ]);
 static STEP_FIELDS: Names = Names::new(&[
     "id",
@@ -313,10 +336,19 @@ static STEP_FIELDS: Names = Names::new(&[
 ]);
 static SCHEDULE_FIELDS: Names = Names::new(&["after", "delay", "unit", "at"]);
 static ASSESSMENT_FIELDS: Names = Names::new(&["passing_score", "max_attempts"]);
+static POLICY_FIELDS: Names = Names::new(&[
+    "enroll_opens_at",
+    "enroll_closes_at",
+    "deadline",
+    "capacity",
+    "waitlist",
+    "prerequisites",
+]);
+static DEADLINE_FIELDS: Names = Names::new(&["at", "after_days"]);
 
 /// A program spec from a `Program` record (its `created_at` and `updated_at` are ignored) or a
-/// mapping of the spec's fields (`id`, `kind`, `title`, `state` required; steps and the
-/// assessment as records or mappings).
+/// mapping of the spec's fields (`id`, `kind`, `title`, `state` required; steps, the
+/// assessment and the policy as records or mappings).
 pub(crate) fn program(value: &Bound<'_, PyAny>) -> Result<ProgramSpec, Refusal> {
     if let Ok(record) = value.cast::<records::Program>() {
         return Ok(record.get().spec.clone());
@@ -346,6 +378,7 @@ pub(crate) fn program(value: &Bound<'_, PyAny>) -> Result<ProgramSpec, Refusal> 
                         .collect::<Result<_, _>>()?
                 }
                 Ok("assessment") => spec.assessment = assessment(&doc, &v)?,
+                Ok("policy") => spec.policy = policy(&doc, &v)?,
                 other => return Err(doc.unknown(key_text(&other), &PROGRAM_FIELDS)),
             }
             Ok(())
@@ -468,6 +501,84 @@ fn assessment(
     }))
 }
 
+/// A program's policy: a `Policy` record or a mapping of its fields, every one optional (times
+/// as RFC 3339 text or aware datetimes, the deadline as a `Deadline` record or a mapping of
+/// exactly one of `at` and `after_days`). As in the core's JSON reader, `None` is not a policy
+/// (leave the key out) and a malformed one is a `validation` error of the document; the rules
+/// between fields (a window that closes after it opens, a waitlist with a capacity, ...) are
+/// checked when the program is stored, as the prerequisites' existence is.
+fn policy(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<Policy, Refusal> {
+    if let Ok(record) = value.cast::<records::Policy>() {
+        return Ok(record.get().inner.clone());
+    }
+    if value.is_none() {
+        return Err(doc.wrong("policy", "a mapping (leave it out for none)", value));
+    }
+    let mut policy = Policy::default();
+    // From a snapshot: reading a datetime or the deadline's mapping can run Python code.
+    each_field(
+        value,
+        doc.what,
+        &POLICY_FIELDS,
+        Reading::Snapshot,
+        |field, v| {
+            match field {
+                Ok("enroll_opens_at") => {
+                    policy.enroll_opens_at = doc.opt_time("policy.enroll_opens_at", &v)?
+                }
+                Ok("enroll_closes_at") => {
+                    policy.enroll_closes_at = doc.opt_time("policy.enroll_closes_at", &v)?
+                }
+                Ok("deadline") => policy.deadline = deadline(doc, &v)?,
+                Ok("capacity") => policy.capacity = doc.opt_u32("policy.capacity", &v)?,
+                Ok("waitlist") => policy.waitlist = doc.boolean("policy.waitlist", &v)?,
+                Ok("prerequisites") => {
+                    policy.prerequisites = doc.strings("policy.prerequisites", &v)?
+                }
+                other => return Err(doc.unknown(key_text(&other), &POLICY_FIELDS)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(policy)
+}
+
+/// A policy's deadline: `None`, a `Deadline` record or a mapping of exactly one of `at` and
+/// `after_days` (`{"after_days": 90}`, as in the core's JSON).
+fn deadline(doc: &Doc, value: &Bound<'_, PyAny>) -> Result<Option<Deadline>, Refusal> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    if let Ok(record) = value.cast::<records::Deadline>() {
+        return Ok(Some(record.get().inner));
+    }
+    let one = || {
+        invalid(
+            doc.what,
+            "policy.deadline: give exactly one of at, after_days",
+        )
+    };
+    let mut found = None;
+    each_field(
+        value,
+        doc.what,
+        &DEADLINE_FIELDS,
+        Reading::Snapshot,
+        |field, v| {
+            let d = match field {
+                Ok("at") => Deadline::At(doc.time("policy.deadline.at", &v)?),
+                Ok("after_days") => Deadline::AfterDays(doc.u32("policy.deadline.after_days", &v)?),
+                other => return Err(doc.unknown(key_text(&other), &DEADLINE_FIELDS)),
+            };
+            match found.replace(d) {
+                Some(_) => Err(one()),
+                None => Ok(()),
+            }
+        },
+    )?;
+    found.ok_or_else(one).map(Some)
+}
+
 /// The arguments of `Store.enroll`, as Python objects (`None` when absent).
 #[derive(Default)]
 pub(crate) struct EnrollArgs<'py> {
@@ -497,6 +608,8 @@ pub(crate) struct EnrollArgs<'py> {
     pub(crate) allow_reenroll: Option<Bound<'py, PyAny>>,
     /// `batch` (any truthy value).
     pub(crate) batch: Option<Bound<'py, PyAny>>,
+    /// `override_prerequisites` (the admin's reason).
+    pub(crate) override_prerequisites: Option<Bound<'py, PyAny>>,
 }
 
 static ENROLL_FIELDS: Names = Names::new(&[
@@ -513,6 +626,7 @@ static ENROLL_FIELDS: Names = Names::new(&[
     "start_at",
     "allow_reenroll",
     "batch",
+    "override_prerequisites",
 ]);
 
 /// An optional string argument: `None` is absent, anything but a `str` a `TypeError`.
@@ -555,6 +669,7 @@ impl<'py> EnrollArgs<'py> {
                     Ok("start_at") => &mut args.start_at,
                     Ok("allow_reenroll") => &mut args.allow_reenroll,
                     Ok("batch") => &mut args.batch,
+                    Ok("override_prerequisites") => &mut args.override_prerequisites,
                     other => {
                         return Err(Refusal::Type(format!(
                             "unexpected key {:?}; expected: {}",
@@ -615,6 +730,8 @@ impl<'py> EnrollArgs<'py> {
         req.start_at = convert::opt_timestamp(self.start_at.as_ref(), "start_at")?;
         req.allow_reenroll = truthy(&self.allow_reenroll)?;
         req.batch = truthy(&self.batch)?;
+        req.override_prerequisites =
+            opt_arg(&self.override_prerequisites, "override_prerequisites")?;
         Ok(req)
     }
 }

@@ -278,7 +278,7 @@ impl Store {
 
     #[pyo3(signature = (actor, user_id, program_id, email, external_id, id, trigger,
                         added_by_user_id, added_by_program_id, partnership_id, timezone,
-                        start_at, allow_reenroll, batch))]
+                        start_at, allow_reenroll, batch, override_prerequisites))]
     #[allow(clippy::too_many_arguments)]
     fn enroll<'py>(
         &self,
@@ -297,6 +297,7 @@ impl Store {
         start_at: Bound<'py, PyAny>,
         allow_reenroll: Bound<'py, PyAny>,
         batch: Bound<'py, PyAny>,
+        override_prerequisites: Bound<'py, PyAny>,
     ) -> PyResult<Enrollment> {
         let args = EnrollArgs {
             user_id: Some(user_id),
@@ -312,6 +313,7 @@ impl Store {
             start_at: Some(start_at),
             allow_reenroll: Some(allow_reenroll),
             batch: Some(batch),
+            override_prerequisites: Some(override_prerequisites),
         };
         let a = self::actor(py, actor)?;
         let req = check(py, args.request())?;
@@ -515,6 +517,35 @@ impl Store {
         let limit = check(py, convert::count(limit, "limit"))?;
         let a = self::actor(py, actor)?;
         self.run(py, |s| s.start_due(&a, limit))
+    }
+
+    fn expire_due(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        limit: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<String>> {
+        let limit = check(py, convert::count(limit, "limit"))?;
+        let a = self::actor(py, actor)?;
+        self.run(py, |s| s.expire_due(&a, limit))
+    }
+
+    fn waitlist(
+        &self,
+        py: Python<'_>,
+        actor: &str,
+        program_id: &str,
+        limit: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<Enrollment>> {
+        let limit = check(py, convert::count(limit, "limit"))?;
+        let a = self::actor(py, actor)?;
+        let rows = self.run(py, |s| s.waitlist(&a, program_id, limit))?;
+        Ok(rows.into_iter().map(|inner| Enrollment { inner }).collect())
+    }
+
+    fn waitlist_position(&self, py: Python<'_>, actor: &str, id: &str) -> PyResult<Option<u32>> {
+        let a = self::actor(py, actor)?;
+        self.run(py, |s| s.waitlist_position(&a, id))
     }
 
     // -- the due-work queue and work anniversaries -------------------------------------------

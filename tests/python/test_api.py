@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import enrollkit
 import pytest
@@ -20,11 +20,13 @@ from enrollkit import (
     Assessment,
     BatchMode,
     Claim,
+    Deadline,
     DelayUnit,
     Enrollment,
     FailureReason,
     Kind,
     Order,
+    Policy,
     Program,
     ProgramState,
     Step,
@@ -1199,3 +1201,247 @@ def test_report_summarises_a_program(store: Store) -> None:
         store.report("nope")
     with pytest.raises(enrollkit.ValidationError):
         store.report("")
+
+
+# -- enrollment policies -----------------------------------------------------------------------
+
+
+def test_enrollment_windows(store: Store) -> None:
+    window = Policy(enroll_opens_at=T0 + timedelta(days=1), enroll_closes_at="2026-02-01T00:00:00Z")
+    spring = store.create_program(course("spring", policy=window))
+    assert spring.policy == window and store.get_program("spring").policy == window
+    assert spring.to_dict()["policy"]["enroll_opens_at"] == "2026-01-16T10:00:00.000Z"
+    before = store.stats()
+    with pytest.raises(enrollkit.EnrollmentClosedError) as early:
+        store.enroll("u1", "spring", actor=LEARNER)
+    assert (early.value.program_id, early.value.opens_at, early.value.closed_at) == (
+        "spring", "2026-01-16T10:00:00.000Z", None)
+    assert str(early.value) == "enrollment in spring opens at 2026-01-16T10:00:00.000Z"
+    assert store.stats() == before
+    store.set_time(T0 + timedelta(days=1))
+    e = store.enroll("u1", "spring", actor=LEARNER)
+    assert e.status == "active" and e.deadline_at is None
+    store.set_time("2026-02-01T00:00:00Z")
+    with pytest.raises(enrollkit.EnrollmentClosedError) as late:
+        store.enroll("u2", "spring")
+    assert (late.value.opens_at, late.value.closed_at) == (None, "2026-02-01T00:00:00.000Z")
+    [row] = store.enroll_many([{"user_id": "u2", "program_id": "spring"}], mode=BatchMode.BEST_EFFORT)
+    assert row.outcome == "failed" and isinstance(row.error, enrollkit.EnrollmentClosedError)
+    assert row.error.closed_at == "2026-02-01T00:00:00.000Z"
+    # Programs without a policy have none, and their JSON no "policy" key.
+    assert store.get_program("crs").policy is None and "policy" not in store.get_program("crs").to_dict()
+    # Policies change with update_program; an empty one removes them.
+    assert store.update_program(course("spring", policy=Policy())).policy is None
+    assert store.enroll("u2", "spring").status == "active"
+
+
+def test_policies_are_checked_when_stored(store: Store) -> None:
+    before = store.stats()
+    cases: List[Tuple[Dict[str, Any], str]] = [
+        ({"enroll_opens_at": "2026-03-01T00:00:00Z", "enroll_closes_at": "2026-02-01T00:00:00Z"},
+         "enroll_closes_at"),
+        ({"waitlist": True}, "waitlist"),
+        ({"capacity": 0}, "capacity"),
+        ({"deadline": {"after_days": 0}}, "deadline"),
+        ({"prerequisites": ["crs", "crs"]}, "prerequisites"),
+        ({"prerequisites": ["x"]}, "prerequisites"),  # itself
+    ]
+    for policy, field in cases:
+        with pytest.raises(enrollkit.ValidationError) as info:
+            store.create_program({"id": "x", "kind": "course", "title": "X", "state": "active", "policy": policy})
+        assert info.value.field == field, policy
+    with pytest.raises(enrollkit.NotFoundError):
+        store.create_program(course("x", policy=Policy(prerequisites=["nope"])))
+    store.create_program(course("a", policy={"prerequisites": ["crs"]}))
+    with pytest.raises(enrollkit.ValidationError) as cycle:
+        store.update_program(course("crs", policy=Policy(prerequisites=["a"])))
+    assert cycle.value.field == "prerequisites"
+    assert store.get_program("crs").policy is None
+    assert store.stats() == {**before, "programs": before["programs"] + 1}
+
+
+def test_prerequisites_and_the_admins_override(store: Store) -> None:
+    store.create_program(course("basics"))
+    store.create_program(course("advanced", policy=Policy(prerequisites=["crs", "basics"])))
+    crs = store.enroll("u1", "crs", actor=LEARNER)
+    store.set_progress(crs.id, 100, actor=LEARNER)
+    basics = store.enroll("u1", "basics", actor=LEARNER)
+    before = store.stats()
+    with pytest.raises(enrollkit.PrerequisitesNotMetError) as info:
+        store.enroll("u1", "advanced", actor=LEARNER)
+    assert (info.value.program_id, info.value.missing) == ("advanced", ["basics"])
+    assert store.stats() == before
+    store.set_progress(basics.id, 100, actor=LEARNER)
+    assert store.enroll("u1", "advanced", actor=LEARNER).status == "active"
+    with pytest.raises(enrollkit.PrerequisitesNotMetError) as none:
+        store.enroll("u2", "advanced")
+    assert none.value.missing == ["crs", "basics"]
+    before = store.stats()
+    # Only an admin overrides, and gives a reason the history keeps.
+    for actor in (Actor.SYSTEM, Actor.learner("u2")):
+        with pytest.raises(enrollkit.PermissionDeniedError):
+            store.enroll("u2", "advanced", override_prerequisites="transfer credit", actor=actor)
+    for blank in ("", " "):
+        with pytest.raises(enrollkit.ValidationError) as bad:
+            store.enroll("u2", "advanced", override_prerequisites=blank)
+        assert bad.value.field == "override_prerequisites"
+    with pytest.raises(TypeError):
+        store.enroll("u2", "advanced", override_prerequisites=True)  # type: ignore[arg-type]
+    assert store.stats() == before
+    e = store.enroll("u2", "advanced", override_prerequisites="transfer credit")
+    assert store.history(e.id)[0].reason == "manual_user_trigger; prerequisites overridden: transfer credit"
+    # The rows of enroll_many take it too.
+    store.upsert_user(User(id="u3"))
+    out = store.enroll_many([{"user_id": "u3", "program_id": "advanced"},
+                             {"user_id": "u3", "program_id": "advanced", "override_prerequisites": "waived"}],
+                            mode="best_effort")
+    assert [o.outcome for o in out] == ["failed", "created"]
+    assert isinstance(out[0].error, enrollkit.PrerequisitesNotMetError) and out[0].error.missing == ["crs", "basics"]
+    assert out[1].enrollment is not None
+    assert store.history(out[1].enrollment.id)[0].reason == "manual_user_trigger; prerequisites overridden: waived"
+    with pytest.raises(TypeError, match="row 0"):
+        store.enroll_many([{"user_id": "u3", "program_id": "advanced", "override_prerequisites": 1}])
+
+
+def test_partner_users_enroll_in_certifications_with_their_partnerships(store: Store) -> None:
+    partner = store.upsert_user(User(id="p1", partnerships=["prt_a", "prt_b"]))
+    assert partner.partnerships == ["prt_a", "prt_b"] and store.get_user("p1") == partner
+    assert partner.to_dict()["partnerships"] == ["prt_a", "prt_b"] and store.get_user("u1").partnerships == []
+    assert store.upsert_user({"id": "p2", "partnerships": ("prt_c",)}).partnerships == ["prt_c"]
+    before = store.stats()
+    for given in (None, "prt_z"):
+        with pytest.raises(enrollkit.ValidationError) as info:
+            store.enroll("p1", "cert", partnership_id=given)
+        assert info.value.field == "partnership_id"
+    assert store.stats() == before
+    assert store.enroll("p1", "cert", partnership_id="prt_b").partnership_id == "prt_b"
+    assert store.enroll("u1", "cert").partnership_id is None  # not a partner user
+    assert store.enroll("p1", "crs").status == "active"  # courses do not ask
+    with pytest.raises(enrollkit.ValidationError) as bad:
+        store.upsert_user(User(id="p3", partnerships=[" "]))
+    assert bad.value.field == "partnerships"
+    with pytest.raises(enrollkit.ValidationError) as wrong:
+        store.upsert_user({"id": "p3", "partnerships": "prt_a"})
+    assert wrong.value.field == "user"
+
+
+def test_deadlines_and_expire_due(store: Store) -> None:
+    store.set_time("2026-03-01T00:00:00Z")
+    store.create_program(course("timed", policy=Policy(deadline=Deadline(after_days=30))))
+    store.create_program(Program(id="cert2", kind=Kind.CERTIFICATION, title="Cert", state="active",
+                                 policy={"deadline": {"at": "2026-03-15T00:00:00Z"}}))
+    store.create_program(Program(id="trk2", kind=Kind.TRACK, title="Track", state="active",
+                                 steps=[Step("s", "message", "S", learner_completable=False)],
+                                 policy=Policy(deadline={"after_days": 30})))
+    store.upsert_users([User(id="u3")])
+    c1 = store.enroll("u1", "timed")
+    assert c1.deadline_at == utc("2026-03-31T00:00:00Z") and c1.to_dict()["deadline_at"] == "2026-03-31T00:00:00.000Z"
+    cert = store.enroll("u1", "cert2")
+    assert cert.deadline_at == utc("2026-03-15T00:00:00Z")
+    t1 = store.enroll("u1", "trk2")
+    assert store.enroll("u1", "crs").deadline_at is None
+    done = store.enroll("u2", "timed")
+    store.set_progress(done.id, 100)
+    dropped = store.drop(store.enroll("u3", "timed").id)
+    assert store.expire_due() == []
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.expire_due(actor=LEARNER)
+    for bad in (0, 1001, -1):
+        with pytest.raises(enrollkit.ValidationError) as info:
+            store.expire_due(limit=bad)
+        assert info.value.field == "limit"
+    with pytest.raises(TypeError):
+        store.expire_due(limit="1")  # type: ignore[arg-type]
+    store.set_time("2026-03-15T00:00:00Z")
+    assert store.expire_due(actor=Actor.ADMIN) == [cert.id]
+    store.set_time("2026-04-01T00:00:00Z")
+    first = store.expire_due(limit=1)
+    assert len(first) == 1
+    assert sorted(first + store.expire_due()) == sorted([c1.id, t1.id])
+    expired = store.get_enrollment(c1.id)
+    assert (expired.status, expired.failure_reason) == ("expired", None)
+    for e in (store.get_enrollment(cert.id), store.get_enrollment(t1.id)):
+        assert (e.status, e.failure_reason) == ("failed", FailureReason.DEADLINE_PASSED)
+    assert store.get_enrollment(t1.id).next_step_at is None
+    assert store.get_enrollment(done.id).status == "completed"
+    assert store.get_enrollment(dropped.id).status == "dropped"
+    last = store.history(c1.id)[-1]
+    assert (last.action, last.from_status, last.to_status, last.reason) == (
+        "expire", "active", "expired", "deadline=2026-03-31T00:00:00.000Z")
+    assert [e.id for e in store.list_enrollments(program_id="timed", status="expired")] == [c1.id]
+    assert store.report("timed").by_status == {"completed": 1, "dropped": 1, "expired": 1}
+    # An expired course is closed: the user enrolls again, with a new deadline.
+    again = store.enroll("u1", "timed")
+    assert again.deadline_at == utc("2026-05-01T00:00:00Z") and store.expire_due() == []
+
+
+def test_policy_error_details() -> None:
+    closed = enrollkit.EnrollmentClosedError(
+        "enrollment in p closed at 2026-01-01T00:00:00.000Z",
+        {"code": "enrollment_closed", "program_id": "p", "opens_at": None, "closed_at": "2026-01-01T00:00:00.000Z"})
+    assert (closed.program_id, closed.opens_at, closed.closed_at) == ("p", None, "2026-01-01T00:00:00.000Z")
+    missing = enrollkit.PrerequisitesNotMetError("needs a", {"code": "prerequisites_not_met", "program_id": "p",
+                                                             "missing": ["a", "b"]})
+    assert (missing.program_id, missing.missing) == ("p", ["a", "b"])
+    assert enrollkit.PrerequisitesNotMetError("x", {}).missing == []
+    full = enrollkit.ProgramFullError("full", {"code": "program_full", "program_id": "p", "capacity": 30})
+    assert (full.program_id, full.capacity) == ("p", 30)
+    for err in (closed, missing, full):
+        again = pickle.loads(pickle.dumps(err))
+        assert type(again) is type(err) and again.details == err.details
+        assert enrollkit.ERRORS[err.code] is type(err)
+
+
+def test_capacity_and_the_waitlist(store: Store) -> None:
+    store.upsert_users([User(id=f"w{i}") for i in range(4)])
+    store.create_program(course("seats", policy=Policy(capacity=2, waitlist=True, deadline=Deadline(after_days=7))))
+    a, b, c, d = (store.enroll(f"w{i}", "seats", actor=Actor.learner(f"w{i}")) for i in range(4))
+    assert [e.status for e in (a, b, c, d)] == ["active", "active", "waitlisted", "waitlisted"]
+    assert a.deadline_at == T0 + timedelta(days=7) and c.deadline_at is None and c.started_at is None
+    assert [e.id for e in store.waitlist("seats")] == [c.id, d.id]
+    assert [e.id for e in store.waitlist("seats", limit=1, actor=Actor.SYSTEM)] == [c.id]
+    assert store.waitlist_position(d.id, actor=Actor.learner("w3")) == 2 and store.waitlist_position(a.id) is None
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.waitlist_position(d.id, actor=Actor.learner("w2"))
+    with pytest.raises(enrollkit.PermissionDeniedError):
+        store.waitlist("seats", actor=LEARNER)
+    with pytest.raises(enrollkit.NotFoundError):
+        store.waitlist("nope")
+    with pytest.raises(enrollkit.ValidationError):
+        store.waitlist("seats", limit=0)
+    with pytest.raises(enrollkit.AlreadyEnrolledError) as twice:
+        store.enroll("w2", "seats")
+    assert (twice.value.existing_id, twice.value.status) == (c.id, "waitlisted")
+    with pytest.raises(enrollkit.InvalidTransitionError):
+        store.set_progress(c.id, 10)
+    # A seat that frees goes to the head of the waitlist, in the same call.
+    store.advance_time(timedelta(days=1))
+    store.drop(a.id)
+    promoted = store.get_enrollment(c.id)
+    assert promoted.status == "active" and promoted.deadline_at == T0 + timedelta(days=8)
+    last = store.history(c.id)[-1]
+    assert (last.action, last.from_status, last.to_status, last.actor, last.reason) == (
+        "promote", "waitlisted", "active", "system", "seat_freed")
+    assert store.waitlist_position(d.id) == 1
+    with pytest.raises(enrollkit.ProgramFullError) as full:
+        store.reactivate(a.id)
+    assert (full.value.program_id, full.value.capacity) == ("seats", 2)
+    store.set_progress(b.id, 100)
+    assert store.get_enrollment(d.id).status == "active" and store.waitlist("seats") == []
+    # Without a waitlist a full program refuses; a larger capacity seats the waitlist.
+    store.create_program(Program(id="strict", kind=Kind.CERTIFICATION, title="S", state="active",
+                                 policy=Policy(capacity=1)))
+    store.enroll("w0", "strict")
+    before = store.stats()
+    with pytest.raises(enrollkit.ProgramFullError) as refused:
+        store.enroll("w1", "strict")
+    assert (refused.value.program_id, refused.value.capacity) == ("strict", 1) and store.stats() == before
+    [row] = store.enroll_many([{"user_id": "w1", "program_id": "strict"}], mode="best_effort")
+    assert isinstance(row.error, enrollkit.ProgramFullError) and row.error.capacity == 1
+    store.update_program(Program(id="strict", kind=Kind.CERTIFICATION, title="S", state="active",
+                                 policy=Policy(capacity=1, waitlist=True)))
+    waiting = store.enroll("w1", "strict")
+    assert waiting.status == "waitlisted" and store.report("strict").by_status == {"enrolled": 1, "waitlisted": 1}
+    store.update_program(Program(id="strict", kind=Kind.CERTIFICATION, title="S", state="active",
+                                 policy={"capacity": 5, "waitlist": True}))
+    assert store.get_enrollment(waiting.id).status == "enrolled"

@@ -6,13 +6,18 @@
   their own enrollments, and that enrollkit's invariant check passes.
 * Strings full of SQL metacharacters, quotes, NUL bytes and very long values are either stored
   and returned exactly or refused with ``ValidationError``; nothing else.
+* Random program policies are either accepted and read back equal (from their dicts, pickles and
+  the store) or refused with ``ValidationError``, by the record and the store alike.
 """
 
-from typing import Dict, List, Optional, Tuple
+import pickle
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Tuple
 
 import enrollkit
 import pytest
-from enrollkit import Actor, Kind, Program, ProgramState, Store, User
+from enrollkit import Actor, Kind, Policy, Program, ProgramState, Store, User
+from enrollkit._types import format_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -161,4 +166,42 @@ def test_strings_are_stored_exactly_or_refused(id: str, name: str, email: str) -
         assert (stored.id, stored.display_name, stored.email) == (id, name, email)
         got = store.get_user(id)
         assert (got.id, got.display_name, got.email) == (id, name, email)
+        assert store.check() == []
+
+
+INSTANTS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                        timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+DEADLINES = st.one_of(st.none(), st.builds(lambda at: {"at": at}, INSTANTS),
+                      st.builds(lambda days: {"after_days": days}, st.integers(-2, 36_502)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(opens=st.none() | INSTANTS, closes=st.none() | INSTANTS, deadline=DEADLINES,
+       capacity=st.none() | st.integers(-1, 5), waitlist=st.booleans(),
+       prerequisites=st.lists(st.sampled_from(PROGRAMS + ["", " c0"]), max_size=3))
+def test_policies_round_trip_or_are_refused(opens: Optional[datetime], closes: Optional[datetime],
+                                             deadline: Optional[Dict[str, Any]], capacity: Optional[int],
+                                             waitlist: bool, prerequisites: List[str]) -> None:
+    """A policy the record accepts reads back equal from its dict, its pickle and the store (as
+    ``None`` when empty); one it refuses, the store refuses as a mapping too, writing nothing."""
+    fields: Dict[str, Any] = dict(enroll_opens_at=opens, enroll_closes_at=closes, deadline=deadline,
+                                  capacity=capacity, waitlist=waitlist, prerequisites=prerequisites)
+    with Store.in_memory() as store:
+        for p in PROGRAMS:
+            store.create_program(Program(id=p, kind=Kind.COURSE, title=p, state=ProgramState.ACTIVE))
+        program = {"id": "p", "kind": "course", "title": "P", "state": "active", "policy": fields}
+        try:
+            policy = Policy(**fields)
+        except enrollkit.ValidationError:
+            with pytest.raises(enrollkit.ValidationError):
+                store.create_program(program)
+            assert store.stats()["programs"] == len(PROGRAMS)
+            return
+        assert Policy.from_dict(policy.to_dict()) == policy and pickle.loads(pickle.dumps(policy)) == policy
+        assert policy.enroll_opens_at == opens and policy.enroll_closes_at == closes
+        assert (policy.capacity, policy.waitlist, policy.prerequisites) == (capacity, waitlist, prerequisites)
+        assert (policy.deadline.to_dict() if policy.deadline else None) == (
+            deadline and {k: format_time(v) if k == "at" else v for k, v in deadline.items()})
+        stored = store.create_program(program).policy
+        assert stored == (None if policy == Policy() else policy) and store.get_program("p").policy == stored
         assert store.check() == []

@@ -17,6 +17,7 @@ from enrollkit import (
     Assessment,
     Attempt,
     Claim,
+    Deadline,
     DelayUnit,
     Enrollment,
     EnrollOutcome,
@@ -24,6 +25,7 @@ from enrollkit import (
     FailureReason,
     Kind,
     Page,
+    Policy,
     Program,
     ProgramReport,
     ProgramState,
@@ -39,10 +41,11 @@ from enrollkit import (
 from enrollkit import _enrollkit
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
-RECORDS = [User, StepSchedule, Step, Assessment, Program, Enrollment, StepProgress, Attempt, Event, StepFunnel,
-           ProgramReport, EnrollOutcome, Claim, Page]
+RECORDS = [User, StepSchedule, Step, Assessment, Deadline, Policy, Program, Enrollment, StepProgress, Attempt, Event,
+           StepFunnel, ProgramReport, EnrollOutcome, Claim, Page]
 # Keys to_dict() leaves out when they are absent, as the core's JSON does.
-OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "hire_date", "user_id"}
+OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "after_days", "hire_date", "user_id",
+                       "policy"}
 
 
 @pytest.fixture
@@ -79,11 +82,20 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
     claims = store.claim_due("w1", 10, 60)
     due = store.due()
     drip = store.get_program("drip").steps
+    store.create_program(Program(id="fixed", kind="certification", title="F", state="active", policy=Policy(
+        enroll_closes_at=T0 + timedelta(days=30), deadline=Deadline(at=T0 + timedelta(days=60)), capacity=5,
+        waitlist=True, prerequisites=["crs"])))
+    store.create_program(Program(id="relative", kind="course", title="R", state="active",
+                                 policy={"deadline": {"after_days": 7}}))
+    policies = [p.policy for p in store.list_programs() if p.policy is not None]
+    assert len(policies) == 2
     return {
         User: store.list_users(),
         StepSchedule: [step.schedule for step in drip if step.schedule is not None],
         Step: store.get_program("trk").steps + drip,
         Assessment: [a for a in [store.get_program("crs").assessment] if a is not None],
+        Deadline: [p.deadline for p in policies if p.deadline is not None],
+        Policy: policies,
         Program: store.list_programs(),
         Enrollment: [store.get_enrollment(t.id), c],
         StepProgress: store.step_progress(t.id),
@@ -238,6 +250,25 @@ def test_constructors() -> None:
         Program(id="p", kind="course", title="T", state="active", steps=[{"id": "s"}])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         EnrollOutcome("failed", error=ValueError("x"))  # type: ignore[arg-type]
+    # The policies' statuses, in their vocabularies, and the deadline's failure reason.
+    late = Enrollment(id="e", user_id="u", program_id="p", kind="course", status="expired", trigger="schedule",
+                      enrolled_at=T0, updated_at=T0, deadline_at="2026-02-14T10:00:00Z")
+    assert late.deadline_at == T0 + timedelta(days=30) and late.to_dict()["deadline_at"] == "2026-02-14T10:00:00.000Z"
+    assert Enrollment.from_dict(late.to_dict()) == late and late.status == "expired"
+    for kind in ("course", "certification", "track"):
+        waiting = Enrollment(id="e", user_id="u", program_id="p", kind=kind, status="waitlisted", trigger="schedule",
+                             enrolled_at=T0, updated_at=T0)
+        assert waiting.status == "waitlisted" and waiting.deadline_at is None
+    for kind in ("certification", "track"):
+        with pytest.raises(enrollkit.ValidationError):
+            Enrollment(id="e", user_id="u", program_id="p", kind=kind, status="expired", trigger="schedule",
+                       enrolled_at=T0, updated_at=T0)
+    failed = Enrollment(id="e", user_id="u", program_id="p", kind="certification", status="failed",
+                        trigger="schedule", enrolled_at=T0, updated_at=T0, failure_reason="deadline_passed")
+    assert failed.failure_reason is FailureReason.DEADLINE_PASSED
+    partner = User("p", partnerships=("prt_a",))
+    assert partner.partnerships == ["prt_a"] and User.from_dict(partner.to_dict()) == partner
+    assert partner != User("p") and User("p").to_dict()["partnerships"] == []
 
 
 def test_enroll_outcomes_name_a_user_only_when_given_one() -> None:
@@ -301,6 +332,96 @@ def test_step_schedules() -> None:
         Step("a", "message", "A", schedule={"after": "start", "delay": 1})
 
 
+def test_deadlines() -> None:
+    fixed = Deadline(at="2026-06-30T00:00:00Z")
+    assert fixed.at == datetime(2026, 6, 30, tzinfo=timezone.utc) and fixed.after_days is None
+    assert fixed.to_dict() == {"at": "2026-06-30T00:00:00.000Z"}
+    assert fixed == Deadline(at=datetime(2026, 6, 30, tzinfo=timezone.utc)) and fixed != Deadline(after_days=1)
+    relative = Deadline(after_days=90)
+    assert (relative.at, relative.after_days, relative.to_dict()) == (None, 90, {"after_days": 90})
+    assert hash(relative) == hash(Deadline(after_days=90)) and {relative, Deadline(after_days=90)} == {relative}
+    for d in (fixed, relative):
+        assert Deadline.from_dict(d.to_dict()) == d and pickle.loads(pickle.dumps(d)) == d
+    assert repr(relative) == "Deadline(at=None, after_days=90)"
+    assert Deadline(after_days=1) != Deadline(after_days=2) and Deadline(after_days=36500).after_days == 36500
+    bad: List[Dict[str, Any]] = [{}, {"at": T0, "after_days": 1}, {"at": None, "after_days": None}, {"after_days": 0},
+                                 {"after_days": 36501}, {"after_days": -1}, {"after_days": 2**40}]
+    for kwargs in bad:
+        with pytest.raises(enrollkit.ValidationError) as info:
+            Deadline(**kwargs)
+        assert info.value.field == "deadline", kwargs
+    with pytest.raises(enrollkit.ValidationError):
+        Deadline(at=datetime(2026, 6, 30))  # naive
+    with pytest.raises(enrollkit.ValidationError):
+        Deadline(at="end of June")
+    for wrong in ({"after_days": "90"}, {"after_days": True}, {"after_days": 9.0}, {"at": 20260630}):
+        with pytest.raises(TypeError):
+            Deadline(**wrong)
+    with pytest.raises(TypeError):
+        Deadline(90)  # type: ignore[call-arg, arg-type]  # keyword-only: which would 90 be?
+
+
+def test_policies() -> None:
+    p = Policy(enroll_opens_at="2026-01-01T00:00:00Z", enroll_closes_at=T0 + timedelta(days=30),
+               deadline={"after_days": 90}, capacity=30, waitlist=True, prerequisites=("crs_intro", "crs_basics"))
+    assert p.enroll_opens_at == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert p.enroll_closes_at == T0 + timedelta(days=30) and p.deadline == Deadline(after_days=90)
+    assert (p.capacity, p.waitlist, p.prerequisites) == (30, True, ["crs_intro", "crs_basics"])
+    # The core's JSON: every field, once any is set.
+    assert p.to_dict() == {"enroll_opens_at": "2026-01-01T00:00:00.000Z", "enroll_closes_at": "2026-02-14T10:00:00.000Z",
+                           "deadline": {"after_days": 90}, "capacity": 30, "waitlist": True,
+                           "prerequisites": ["crs_intro", "crs_basics"]}
+    assert Policy().to_dict() == {"enroll_opens_at": None, "enroll_closes_at": None, "deadline": None,
+                                  "capacity": None, "waitlist": False, "prerequisites": []}
+    assert Policy.from_dict(p.to_dict()) == p and pickle.loads(pickle.dumps(p)) == p and copy.deepcopy(p) == p
+    assert Policy.from_dict({**p.to_dict(), "seats_left": 3}) == p  # a newer enrollkit's field
+    assert hash(Policy.from_dict(p.to_dict())) == hash(p) and len({p, Policy.from_dict(p.to_dict()), Policy()}) == 2
+    assert Policy(deadline=Deadline(after_days=90)) == Policy(deadline={"after_days": 90}) != Policy()
+    assert Policy(prerequisites=["a", "b"]) != Policy(prerequisites=["b", "a"])
+    assert repr(Policy()) == ("Policy(enroll_opens_at=None, enroll_closes_at=None, deadline=None, capacity=None, "
+                              "waitlist=False, prerequisites=[])")
+    p.prerequisites.append("x")  # a new list on each read
+    assert p.prerequisites == ["crs_intro", "crs_basics"]
+    cases: List[Tuple[Dict[str, Any], str]] = [
+        ({"enroll_opens_at": T0, "enroll_closes_at": T0}, "enroll_closes_at"),
+        ({"deadline": {"after_days": 0}}, "deadline"),
+        ({"deadline": {}}, "deadline"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": -1}, "capacity"),
+        ({"waitlist": True}, "waitlist"),
+        ({"prerequisites": ["a", "a"]}, "prerequisites"),
+        ({"prerequisites": [" a"]}, "prerequisites"),
+        ({"prerequisites": [f"p{i}" for i in range(101)]}, "prerequisites"),
+        ({"enroll_opens_at": datetime(2026, 1, 1)}, "enroll_opens_at"),
+    ]
+    for kwargs, field in cases:
+        with pytest.raises(enrollkit.ValidationError) as info:
+            Policy(**kwargs)
+        assert info.value.field == field, kwargs
+    for wrong in ({"prerequisites": "crs"}, {"prerequisites": [1]}, {"waitlist": 1}, {"capacity": "3"},
+                  {"deadline": 90}, {"deadline": "90 days"}, {"enroll_opens_at": 5}):
+        with pytest.raises(TypeError):
+            Policy(**wrong)
+    assert Policy(waitlist=True, capacity=1).waitlist and Policy(capacity=None).capacity is None
+
+
+def test_programs_with_policies() -> None:
+    p = Program(id="adv", kind="course", title="A", state="active", policy={"prerequisites": ["crs"]})
+    assert p.policy == Policy(prerequisites=["crs"]) and p.to_dict()["policy"]["prerequisites"] == ["crs"]
+    assert list(p.to_dict())[-3:] == ["policy", "created_at", "updated_at"]
+    assert p.spec()["policy"] == Policy(prerequisites=["crs"]).to_dict()
+    assert Program.from_dict(p.to_dict()) == p and pickle.loads(pickle.dumps(p)) == p
+    plain = Program(id="adv", kind="course", title="A", state="active")
+    assert plain.policy is None and "policy" not in plain.to_dict() and plain != p
+    assert Program(id="adv", kind="course", title="A", state="active", policy=Policy()) == plain
+    assert Program(id="adv", kind="course", title="A", state="active", policy=p.policy) == p
+    assert Program.from_dict({**plain.to_dict(), "policy": None}) == plain
+    with pytest.raises(TypeError):
+        Program(id="adv", kind="course", title="A", state="active", policy=["crs"])  # type: ignore[arg-type]
+    with pytest.raises(enrollkit.ValidationError):
+        Program(id="adv", kind="course", title="A", state="active", policy={"capacity": 0})
+
+
 # -- requests from Python objects ----------------------------------------------------------------
 
 
@@ -340,6 +461,17 @@ def test_users_from_records_mappings_and_iterables(store: Store) -> None:
         store.upsert_users(5)  # type: ignore[arg-type]
 
 
+# Policies of program mappings the core's JSON reader refuses (as a validation error of the program).
+BAD_POLICIES: List[Any] = [
+    None, "open", ["crs"], {"cap": 3}, {"capacity": "3"}, {"capacity": -1}, {"capacity": True}, {"waitlist": 1},
+    {"waitlist": None}, {"prerequisites": "crs"}, {"prerequisites": None}, {"prerequisites": [1]},
+    {"enroll_opens_at": "tomorrow"}, {"enroll_opens_at": 1767225600}, {"enroll_closes_at": datetime(2026, 1, 1)},
+    {"deadline": 90}, {"deadline": {}}, {"deadline": {"days": 90}},
+    {"deadline": {"after_days": 90, "at": "2026-01-01T00:00:00Z"}}, {"deadline": {"after_days": -1}},
+    {"deadline": {"after_days": "90"}}, {"deadline": {"at": None}}, {"deadline": {"at": "soon"}},
+]
+
+
 @pytest.mark.parametrize("bad", [
     {"id": "p", "kind": 5, "title": "T", "state": "active"},
     {"id": "p", "kind": "webinar", "title": "T", "state": "active"},
@@ -363,6 +495,8 @@ def test_users_from_records_mappings_and_iterables(store: Store) -> None:
                        {"after": "start", "unit": "days"},
                        {"after": "start", "delay": 1, "unit": "days", "every": "week"},
                        "daily", [1, "days"]]),
+    *({"id": "p", "kind": "course", "title": "T", "state": "active", "policy": policy}
+      for policy in BAD_POLICIES),
 ])
 def test_bad_program_mappings_are_validation_errors(store: Store, bad: Dict[str, Any]) -> None:
     with pytest.raises(enrollkit.ValidationError) as info:
@@ -409,6 +543,27 @@ def test_program_mappings_take_records_and_enum_members(store: Store) -> None:
     assert [s.schedule for s in timed.steps] == [StepSchedule("start", 1, "days", "09:00"),
                                                  StepSchedule("previous_step", 2, "hours"), None]
     assert store.get_program("p5") == timed and Program.from_dict(timed.to_dict()) == timed
+    # Policies as records or mappings, times as text or aware datetimes, the deadline either way.
+    expected = Policy(enroll_opens_at=T0, deadline=Deadline(after_days=30), capacity=None, prerequisites=["crs"])
+    forms: List[Any] = [
+        expected,
+        {"enroll_opens_at": T0, "deadline": Deadline(after_days=30), "prerequisites": ("crs",)},
+        types.MappingProxyType({"enroll_opens_at": "2026-01-15T11:00:00+01:00", "enroll_closes_at": None,
+                                "deadline": {"after_days": 30}, "capacity": None, "waitlist": False,
+                                "prerequisites": ["crs"]}),
+        expected.to_dict(),
+    ]
+    for i, policy in enumerate(forms):
+        made = store.create_program({"id": f"p6{i}", "kind": "course", "title": "T", "state": "active",
+                                     "policy": policy})
+        assert made.policy == expected and store.get_program(f"p6{i}") == made, policy
+    plain: Dict[str, Any] = {"id": "p60", "kind": "course", "title": "T", "state": "active"}
+    assert store.update_program(plain).policy is None and store.get_program("p60").policy is None
+    assert store.update_program({**plain, "policy": expected}).policy == expected
+    assert store.update_program({**plain, "policy": {}}).policy is None
+    fixed = store.update_program(Program(id="p60", kind="course", title="T", state="active",
+                                         policy={"deadline": {"at": T0}}))
+    assert fixed.policy == Policy(deadline=Deadline(at=T0)) and store.get_program("p60") == fixed
 
 
 def test_enroll_rows_are_keyword_arguments(store: Store) -> None:

@@ -125,6 +125,12 @@ class PyAdapter:
             return s.set_next_step_at(a["id"], get("at"), actor=actor)
         if op == "start_due":
             return s.start_due(limit=get("limit", 100), actor=actor)
+        if op == "expire_due":
+            return s.expire_due(limit=get("limit", 100), actor=actor)
+        if op == "waitlist":
+            return s.waitlist(a["program_id"], limit=get("limit", 100), actor=actor)
+        if op == "waitlist_position":
+            return s.waitlist_position(a["id"], actor=actor)
         if op == "delete":
             return s.delete_enrollment(a["id"], actor=actor)
         if op in ("step_progress", "attempts", "history"):
