@@ -612,6 +612,17 @@ enrollkit_result enrollkit_stats(const enrollkit_store *store, char **out);
 enrollkit_result enrollkit_check(const enrollkit_store *store, char **out);
 
 /**
+ * Rewrites the database so that nothing deleted or overwritten is left in it (after
+ * enrollkit_erase_user, say). SQLite: checkpoints the write-ahead log, leaving it empty,
+ * rebuilds the file (VACUUM: it needs free disk space about the size of the file and holds
+ * the store's writes meanwhile) and checkpoints again; ENROLLKIT_RESULT_BUSY when another
+ * connection keeps the log from being emptied, ENROLLKIT_RESULT_STORAGE for a store opened
+ * with ENROLLKIT_OPEN_READ_ONLY. PostgreSQL: vacuums the tables (the server's WAL and backups
+ * keep what its retention says). Changes no record.
+ */
+enrollkit_result enrollkit_compact(const enrollkit_store *store);
+
+/**
  * Creates or replaces a user from `user_json` ({"id", "email"?, "display_name"?,
  * "external_id"?, "department"?, "location"?, "manager_id"?, "groups"?, "timezone"?,
  * "hire_date"? ("YYYY-MM-DD"), "partnerships"? (ids of the partnerships a partner user
@@ -654,6 +665,27 @@ enrollkit_result enrollkit_user_list(const enrollkit_store *store,
                                      const char *after,
                                      uint32_t limit,
                                      char **out);
+
+/**
+ * Erases user `user_id` on request (admin only: ENROLLKIT_RESULT_PERMISSION_DENIED for
+ * "system" and learners, the user themself included; ENROLLKIT_RESULT_NOT_FOUND for a user
+ * that does not exist). Deletes the user with every enrollment of theirs, its step progress and
+ * attempts, and scrubs them from the history: their events keep their sequence numbers,
+ * actions and statuses but name a tombstone ("erased_" and 26 random characters, which say
+ * nothing about them) as user instead, and lose their reasons; other records that name them (a
+ * manager, a mentor, who enrolled someone) no longer do, and in other free text (reasons,
+ * failure messages, step results) their id, email and name, when at least 4 characters long,
+ * become the tombstone. One "user_erased" event (its user and enrollment id: the tombstone)
+ * goes into the feed, and each seat the erased enrollments held goes to its program's
+ * waitlist. One transaction. Writes {"tombstone", "enrollments" (deleted), "events"
+ * (scrubbed)} as JSON to `*out` unless `out` is NULL (free it with enrollkit_string_free).
+ * An SQLite database keeps the removed bytes in free pages and its WAL until
+ * enrollkit_compact rewrites them away.
+ */
+enrollkit_result enrollkit_erase_user(const enrollkit_store *store,
+                                      const char *actor,
+                                      const char *user_id,
+                                      char **out);
 
 /**
  * Creates a program from `spec_json` ({"id", "kind", "title", "description"?, "state",

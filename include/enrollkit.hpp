@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -134,20 +135,90 @@ inline void append_utf8(std::string &out, std::uint32_t cp) {
     }
 }
 
-/** The strings of a JSON array of strings the C interface wrote (e.g. enrollkit_expire_due's
- * ids); throws std::runtime_error for any other document. */
-inline std::vector<std::string> string_array(std::string_view json) {
-    std::vector<std::string> items;
-    std::size_t i = 0;
-    auto fail = [] { throw std::runtime_error("enrollkit: not a JSON array of strings"); };
-    auto skip_space = [&] {
-        while (i < json.size() && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t')) ++i;
-    };
-    auto hex4 = [&]() -> std::uint32_t {
-        if (json.size() - i < 4) fail();
+/** A reader of the small JSON documents the C interface writes (string_array, erasure_of):
+ * throws std::runtime_error with `what` at anything it does not expect. */
+class json_reader {
+public:
+    json_reader(std::string_view json, const char *what) noexcept : json_(json), what_(what) {}
+
+    [[noreturn]] void fail() const { throw std::runtime_error(what_); }
+    /** Consumes `c` if it comes next (after space); returns whether it did. */
+    bool accept(char c) {
+        skip_space();
+        if (i_ >= json_.size() || json_[i_] != c) return false;
+        ++i_;
+        return true;
+    }
+    void expect(char c) {
+        if (!accept(c)) fail();
+    }
+    /** A string, its escapes decoded (UTF-8). */
+    std::string string() {
+        expect('"');
+        std::string item;
+        for (;;) {
+            if (i_ >= json_.size()) fail();
+            const char c = json_[i_++];
+            if (c == '"') return item;
+            if (c != '\\') {
+                item += c;
+                continue;
+            }
+            if (i_ >= json_.size()) fail();
+            switch (json_[i_++]) {
+                case '"': item += '"'; break;
+                case '\\': item += '\\'; break;
+                case '/': item += '/'; break;
+                case 'b': item += '\b'; break;
+                case 'f': item += '\f'; break;
+                case 'n': item += '\n'; break;
+                case 'r': item += '\r'; break;
+                case 't': item += '\t'; break;
+                case 'u': {
+                    std::uint32_t cp = hex4();
+                    if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
+                        if (json_.size() - i_ < 6 || json_[i_] != '\\' || json_[i_ + 1] != 'u') fail();
+                        i_ += 2;
+                        const std::uint32_t low = hex4();
+                        if (low < 0xDC00 || low > 0xDFFF) fail();
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    }
+                    append_utf8(item, cp);
+                    break;
+                }
+                default: fail();
+            }
+        }
+    }
+    /** A whole number from 0 to 2^64 - 1 (no sign, fraction nor exponent). */
+    std::uint64_t uint64() {
+        skip_space();
+        const std::size_t first = i_;
+        std::uint64_t v = 0;
+        while (i_ < json_.size() && json_[i_] >= '0' && json_[i_] <= '9') {
+            const auto digit = static_cast<std::uint64_t>(json_[i_++] - '0');
+            if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) fail();
+            v = v * 10 + digit;
+        }
+        if (i_ == first || (json_[first] == '0' && i_ - first > 1)) fail();
+        if (i_ < json_.size() && (json_[i_] == '.' || json_[i_] == 'e' || json_[i_] == 'E')) fail();
+        return v;
+    }
+    /** Nothing but space left. */
+    void end() {
+        skip_space();
+        if (i_ != json_.size()) fail();
+    }
+
+private:
+    void skip_space() noexcept {
+        while (i_ < json_.size() && (json_[i_] == ' ' || json_[i_] == '\n' || json_[i_] == '\r' || json_[i_] == '\t')) ++i_;
+    }
+    std::uint32_t hex4() {
+        if (json_.size() - i_ < 4) fail();
         std::uint32_t v = 0;
         for (int k = 0; k < 4; ++k) {
-            const char c = json[i++];
+            const char c = json_[i_++];
             v <<= 4;
             if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
             else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
@@ -155,60 +226,26 @@ inline std::vector<std::string> string_array(std::string_view json) {
             else fail();
         }
         return v;
-    };
-    skip_space();
-    if (i >= json.size() || json[i++] != '[') fail();
-    skip_space();
-    if (i < json.size() && json[i] == ']') {
-        ++i;
-    } else {
-        for (;;) {
-            if (i >= json.size() || json[i++] != '"') fail();
-            std::string item;
-            for (;;) {
-                if (i >= json.size()) fail();
-                const char c = json[i++];
-                if (c == '"') break;
-                if (c != '\\') {
-                    item += c;
-                    continue;
-                }
-                if (i >= json.size()) fail();
-                switch (json[i++]) {
-                    case '"': item += '"'; break;
-                    case '\\': item += '\\'; break;
-                    case '/': item += '/'; break;
-                    case 'b': item += '\b'; break;
-                    case 'f': item += '\f'; break;
-                    case 'n': item += '\n'; break;
-                    case 'r': item += '\r'; break;
-                    case 't': item += '\t'; break;
-                    case 'u': {
-                        std::uint32_t cp = hex4();
-                        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
-                            if (json.size() - i < 6 || json[i] != '\\' || json[i + 1] != 'u') fail();
-                            i += 2;
-                            const std::uint32_t low = hex4();
-                            if (low < 0xDC00 || low > 0xDFFF) fail();
-                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                        }
-                        append_utf8(item, cp);
-                        break;
-                    }
-                    default: fail();
-                }
-            }
-            items.push_back(std::move(item));
-            skip_space();
-            if (i >= json.size()) fail();
-            const char next = json[i++];
-            if (next == ']') break;
-            if (next != ',') fail();
-            skip_space();
-        }
     }
-    skip_space();
-    if (i != json.size()) fail();
+
+    std::string_view json_;
+    const char *what_;
+    std::size_t i_ = 0;
+};
+
+/** The strings of a JSON array of strings the C interface wrote (e.g. enrollkit_expire_due's
+ * ids); throws std::runtime_error for any other document. */
+inline std::vector<std::string> string_array(std::string_view json) {
+    json_reader in(json, "enrollkit: not a JSON array of strings");
+    std::vector<std::string> items;
+    in.expect('[');
+    if (!in.accept(']')) {
+        do {
+            items.push_back(in.string());
+        } while (in.accept(','));
+        in.expect(']');
+    }
+    in.end();
     return items;
 }
 
@@ -839,6 +876,50 @@ private:
     detail::owner<enrollkit_enroll_outcomes, enrollkit_enroll_outcomes_free> own_;
 };
 
+/** What store::erase_user did. */
+struct erasure {
+    /** The id that stands for the person in the history from now on ("erased_" and 26 random
+     * characters: it says nothing about them). */
+    std::string tombstone;
+    /** Enrollments deleted (with their step progress and attempts). */
+    std::uint64_t enrollments;
+    /** History events scrubbed. */
+    std::uint64_t events;
+};
+
+namespace detail {
+
+/** The erasure enrollkit_erase_user wrote as JSON ({"tombstone", "enrollments", "events"}, in
+ * any order); throws std::runtime_error for any other document. */
+inline erasure erasure_of(std::string_view json) {
+    json_reader in(json, "enrollkit: not an erasure");
+    erasure e{{}, 0, 0};
+    bool tombstone = false, enrollments = false, events = false;
+    in.expect('{');
+    do {
+        const std::string key = in.string();
+        in.expect(':');
+        if (key == "tombstone" && !tombstone) {
+            e.tombstone = in.string();
+            tombstone = true;
+        } else if (key == "enrollments" && !enrollments) {
+            e.enrollments = in.uint64();
+            enrollments = true;
+        } else if (key == "events" && !events) {
+            e.events = in.uint64();
+            events = true;
+        } else {
+            in.fail();
+        }
+    } while (in.accept(','));
+    in.expect('}');
+    in.end();
+    if (!tombstone || !enrollments || !events) in.fail();
+    return e;
+}
+
+}  // namespace detail
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 
@@ -1001,6 +1082,16 @@ public:
         enrollkit_user_array *a = nullptr;
         detail::check(enrollkit_user_list_typed(get(), after.c_str(), limit, &a));
         return user_array(a);
+    }
+    /** Erases user `user_id` on request (admin only: error code
+     * ENROLLKIT_RESULT_PERMISSION_DENIED for "system" and learners, ENROLLKIT_RESULT_NOT_FOUND
+     * for a user that does not exist): deletes them with their enrollments, step progress and
+     * attempts and scrubs them from the history, which names the returned tombstone instead
+     * (as enrollkit_erase_user); their seats go to the waitlists. An SQLite database keeps the
+     * removed bytes until compact(). */
+    erasure erase_user(zstring actor, zstring user_id) {
+        return detail::erasure_of(
+            take([&](char **o) { return enrollkit_erase_user(get(), actor.c_str(), user_id.c_str(), o); }));
     }
     /** Creates or replaces a user from its JSON form (as enrollkit_user_upsert). */
     void upsert_user(zstring user_json) { detail::check(enrollkit_user_upsert(get(), user_json.c_str(), nullptr)); }
@@ -1262,6 +1353,11 @@ public:
     }
     /** Copies the database to the new file `dest`. */
     void backup(zstring dest) { detail::check(enrollkit_backup(get(), dest.c_str())); }
+    /** Rewrites the database so that nothing deleted or overwritten is left in it (after
+     * erase_user, say), as enrollkit_compact: SQLite checkpoints, VACUUMs and checkpoints again
+     * (error code ENROLLKIT_RESULT_BUSY when another connection keeps the WAL from being
+     * emptied); PostgreSQL vacuums the tables. */
+    void compact() { detail::check(enrollkit_compact(get())); }
 
 private:
     explicit store(enrollkit_store *p) noexcept : own_(p) {}

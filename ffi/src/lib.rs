@@ -686,6 +686,18 @@ pub extern "C" fn enrollkit_check(
     }) }
 }
 
+/// Rewrites the database so that nothing deleted or overwritten is left in it (after
+/// enrollkit_erase_user, say). SQLite: checkpoints the write-ahead log, leaving it empty,
+/// rebuilds the file (VACUUM: it needs free disk space about the size of the file and holds
+/// the store's writes meanwhile) and checkpoints again; ENROLLKIT_RESULT_BUSY when another
+/// connection keeps the log from being emptied, ENROLLKIT_RESULT_STORAGE for a store opened
+/// with ENROLLKIT_OPEN_READ_ONLY. PostgreSQL: vacuums the tables (the server's WAL and backups
+/// keep what its retention says). Changes no record.
+#[no_mangle]
+pub extern "C" fn enrollkit_compact(store: *const enrollkit_store) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| Ok(self::store(store)?.store.compact()?)) }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Users and programs
 
@@ -768,6 +780,34 @@ pub extern "C" fn enrollkit_user_list(
         need(out, "out")?;
         let s = self::store(store)?;
         put_json(out, &s.store.list_users(opt_text(after, "after")?, limit)?)
+    }) }
+}
+
+/// Erases user `user_id` on request (admin only: ENROLLKIT_RESULT_PERMISSION_DENIED for
+/// "system" and learners, the user themself included; ENROLLKIT_RESULT_NOT_FOUND for a user
+/// that does not exist). Deletes the user with every enrollment of theirs, its step progress and
+/// attempts, and scrubs them from the history: their events keep their sequence numbers,
+/// actions and statuses but name a tombstone ("erased_" and 26 random characters, which say
+/// nothing about them) as user instead, and lose their reasons; other records that name them (a
+/// manager, a mentor, who enrolled someone) no longer do, and in other free text (reasons,
+/// failure messages, step results) their id, email and name, when at least 4 characters long,
+/// become the tombstone. One "user_erased" event (its user and enrollment id: the tombstone)
+/// goes into the feed, and each seat the erased enrollments held goes to its program's
+/// waitlist. One transaction. Writes {"tombstone", "enrollments" (deleted), "events"
+/// (scrubbed)} as JSON to `*out` unless `out` is NULL (free it with enrollkit_string_free).
+/// An SQLite database keeps the removed bytes in free pages and its WAL until
+/// enrollkit_compact rewrites them away.
+#[no_mangle]
+pub extern "C" fn enrollkit_erase_user(
+    store: *const enrollkit_store,
+    actor: *const c_char,
+    user_id: *const c_char,
+    out: *mut *mut c_char,
+) -> enrollkit_result {
+    ffi_panic_boundary! { result_of(|| {
+        let s = self::store(store)?;
+        let a = self::actor(actor)?;
+        put_json(out, &s.store.erase_user(&a, text(user_id, "user_id")?)?)
     }) }
 }
 

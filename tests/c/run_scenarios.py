@@ -30,6 +30,7 @@ SIGNATURES = {
     "enrollkit_user_get": [STORE, P, OUT],
     "enrollkit_user_find": [STORE, U32, P, OUT],
     "enrollkit_user_list": [STORE, P, U32, OUT],
+    "enrollkit_erase_user": [STORE, P, P, OUT],
     "enrollkit_program_create": [STORE, P, OUT],
     "enrollkit_program_update": [STORE, P, OUT],
     "enrollkit_program_get": [STORE, P, OUT],
@@ -150,6 +151,8 @@ class CAdapter:
             return self.call("enrollkit_user_find", USER_BY[by], b(args[by]))
         if op == "list_users":
             return self.call("enrollkit_user_list", b(get("after")), get("limit", 100))
+        if op == "erase_user":
+            return self.call("enrollkit_erase_user", a, b(args["user_id"]))
         if op in ("create_program", "update_program"):
             name = "enrollkit_program_create" if op == "create_program" else "enrollkit_program_update"
             return self.call(name, b(json.dumps(args)))

@@ -896,6 +896,12 @@ static void test_null_and_utf8(enrollkit_store *s) {
     UTF(enrollkit_enroll_anniversaries(s, BAD, "p", "2026-03-10", &o));
     UTF(enrollkit_enroll_anniversaries(s, A, BAD, "2026-03-10", &o));
     UTF(enrollkit_enroll_anniversaries(s, A, "p", BAD, &o));
+    NUL(enrollkit_erase_user(NULL, A, "u", &o));
+    NUL(enrollkit_erase_user(s, NULL, "u", &o));
+    NUL(enrollkit_erase_user(s, A, NULL, &o));
+    UTF(enrollkit_erase_user(s, BAD, "u", &o));
+    UTF(enrollkit_erase_user(s, A, BAD, &o));
+    NUL(enrollkit_compact(NULL));
     NUL(enrollkit_enrollment_delete(NULL, A, I));
     NUL(enrollkit_enrollment_delete(s, NULL, I));
     NUL(enrollkit_enrollment_delete(s, A, NULL));
@@ -2799,6 +2805,230 @@ static void test_waitlist(const char *location) {
     enrollkit_store_free(s);
 }
 
+/* Erasure on request (enrollkit_erase_user) and enrollkit_compact: only an admin erases; the
+ * person goes with their enrollments, progress and attempts; their history stays under a
+ * tombstone without reasons; others no longer name them; their seat goes to the waitlist. In
+ * memory, or at `location` (a PostgreSQL database the other suites used: the ids here are
+ * their own). */
+static void test_erasure(const char *location) {
+    enrollkit_store *s = NULL;
+    if (location)
+        OK(enrollkit_store_open(location, ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    else
+        OK(enrollkit_store_open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK, &s));
+    OK(enrollkit_store_set_time(s, "2026-03-01T00:00:00Z"));
+    char *out = SENTINEL, expect[256], tombstone[64], seat[64], cert[64], waiting[64], other[64];
+    OK(enrollkit_users_upsert(s, "[{\"id\":\"er_gone\",\"email\":\"er.gone@example.com\",\"display_name\":\"Gone Erasable\"},"
+                                 "{\"id\":\"er_stay\",\"manager_id\":\"er_gone\"},{\"id\":\"er_wait\"},{\"id\":\"er_lone\"}]",
+                              NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"er_seat\",\"kind\":\"course\",\"title\":\"One seat\",\"state\":\"active\","
+                                   "\"self_enrollment\":true,\"policy\":{\"capacity\":1,\"waitlist\":true}}", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"er_cert\",\"kind\":\"certification\",\"title\":\"Cert\",\"state\":\"active\","
+                                   "\"assessment\":{\"passing_score\":80,\"max_attempts\":3}}", NULL));
+    /* Four events of theirs: two enrollments, progress, an attempt. */
+    OK(enrollkit_enroll_json(s, "learner:er_gone", "{\"user_id\":\"er_gone\",\"program_id\":\"er_seat\"}", &out));
+    field(out, "id", seat, sizeof seat);
+    enrollkit_string_free(out);
+    OK(enrollkit_set_progress(s, "learner:er_gone", seat, 30, NULL));
+    OK(enrollkit_enroll(s, "admin", "er_gone", "er_cert", &out));
+    snprintf(cert, sizeof cert, "%s", out ? out : "");
+    enrollkit_string_free(out);
+    OK(enrollkit_attempt_submit(s, "learner:er_gone", cert, 55, NULL));
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"er_wait\",\"program_id\":\"er_seat\"}", &out));
+    field(out, "id", waiting, sizeof waiting);
+    CHECK(has(out, "\"status\":\"waitlisted\""));
+    /* Others' records that name them: who enrolled someone, free text. */
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"er_stay\",\"program_id\":\"er_cert\",\"added_by_user_id\":\"er_gone\"}",
+                             &out));
+    field(out, "id", other, sizeof other);
+    enrollkit_string_free(out);
+    OK(enrollkit_fail(s, "admin", other, "unknown_error", "reviewed by Gone Erasable", NULL));
+    enrollkit_event_array *ev = NULL;
+    OK(enrollkit_history_typed(s, "admin", other, &ev));
+    const int64_t last_seq = enrollkit_event_seq(enrollkit_event_array_item(ev, enrollkit_event_array_count(ev) - 1));
+    enrollkit_event_array_free(ev);
+    char *before = NULL, *after = NULL;
+    OK(enrollkit_stats(s, &before));
+
+    /* Only an admin; a user that does not exist; refusals change nothing and write nothing. */
+    out = SENTINEL;
+    EXPECT(enrollkit_erase_user(s, "system", "er_gone", &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    CHECK(last_details_have("\"code\":\"permission_denied\""));
+    EXPECT(enrollkit_erase_user(s, "learner:er_gone", "er_gone", &out), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_erase_user(s, "learner:er_stay", "er_gone", NULL), ENROLLKIT_RESULT_PERMISSION_DENIED);
+    EXPECT(enrollkit_erase_user(s, "admin", "er_nobody", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(last_details_have("\"code\":\"not_found\""));
+    EXPECT(enrollkit_erase_user(s, "admin", " ", &out), ENROLLKIT_RESULT_VALIDATION);
+    EXPECT(enrollkit_erase_user(s, "root", "er_gone", &out), ENROLLKIT_RESULT_VALIDATION);
+    CHECK(out == SENTINEL);
+    OK(enrollkit_stats(s, &after));
+    CHECK(before && after && strcmp(before, after) == 0);
+    enrollkit_string_free(before);
+    enrollkit_string_free(after);
+
+    /* The erasure: {"tombstone", "enrollments", "events"}. */
+    OK(enrollkit_erase_user(s, "admin", "er_gone", &out));
+    field(out ? out : "", "tombstone", tombstone, sizeof tombstone);
+    CHECK(strlen(tombstone) == 33 && strncmp(tombstone, "erased_", 7) == 0);
+    snprintf(expect, sizeof expect, "{\"tombstone\":\"%s\",\"enrollments\":2,\"events\":4}", tombstone);
+    CHECK(out != NULL && strcmp(out, expect) == 0);
+    enrollkit_string_free(out);
+    EXPECT(enrollkit_user_get(s, "er_gone", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_enrollment_get(s, "admin", seat, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    EXPECT(enrollkit_enrollment_get(s, "admin", cert, &out), ENROLLKIT_RESULT_NOT_FOUND);
+    /* Their history stays, in order, under the tombstone, without reasons. */
+    OK(enrollkit_history(s, "admin", seat, &out));
+    CHECK(out != NULL && count_of(out, "\"reason\":null") == 2 && strstr(out, "er_gone") == NULL);
+    snprintf(expect, sizeof expect, "\"user_id\":\"%s\"", tombstone);
+    CHECK(out != NULL && count_of(out, expect) == 2);
+    CHECK(has(out, "\"action\":\"progress\""));
+    OK(enrollkit_history_typed(s, "admin", cert, &ev));
+    CHECK(enrollkit_event_array_count(ev) == 2);
+    for (size_t i = 0; i < enrollkit_event_array_count(ev); i++) {
+        const enrollkit_event *event = enrollkit_event_array_item(ev, i);
+        CHECK(STREQ(enrollkit_event_user_id(event), tombstone) && enrollkit_event_reason(event) == NULL);
+        CHECK(enrollkit_event_seq(event) > 0);
+    }
+    CHECK(STREQ(enrollkit_event_action(enrollkit_event_array_item(ev, 0)), "enrolled"));
+    CHECK(STREQ(enrollkit_event_to_status(enrollkit_event_array_item(ev, 0)), "enrolled")); /* statuses are kept */
+    CHECK(STREQ(enrollkit_event_action(enrollkit_event_array_item(ev, 1)), "attempt"));
+    enrollkit_event_array_free(ev);
+    /* The freed seat went to the waitlist; others no longer name them. */
+    OK(enrollkit_enrollment_get(s, "admin", waiting, &out));
+    CHECK(has(out, "\"status\":\"active\""));
+    OK(enrollkit_enrollment_get(s, "admin", other, &out));
+    CHECK(out != NULL && strstr(out, "Gone Erasable") == NULL && strstr(out, "er_gone") == NULL);
+    CHECK(out != NULL && strstr(out, tombstone) != NULL); /* "reviewed by erased_..." */
+    CHECK(has(out, "\"added_by_user_id\":null"));
+    OK(enrollkit_user_get(s, "er_stay", &out));
+    CHECK(has(out, "\"manager_id\":null"));
+    /* In the feed: one user_erased event (user and enrollment: the tombstone), then the
+     * promotion. */
+    OK(enrollkit_events_after(s, "admin", last_seq, 100, &out));
+    CHECK(out != NULL && count_of(out, "\"action\":\"user_erased\"") == 1 && strstr(out, "er_gone") == NULL);
+    CHECK(has(out, "\"action\":\"promote\""));
+    OK(enrollkit_events_after_typed(s, "admin", last_seq, 100, &ev));
+    CHECK(enrollkit_event_array_count(ev) == 2);
+    {
+        const enrollkit_event *erased = enrollkit_event_array_item(ev, 0);
+        CHECK(STREQ(enrollkit_event_action(erased), "user_erased") && STREQ(enrollkit_event_actor(erased), "admin"));
+        CHECK(STREQ(enrollkit_event_user_id(erased), tombstone) && STREQ(enrollkit_event_enrollment_id(erased), tombstone));
+        CHECK(STREQ(enrollkit_event_reason(erased), "enrollments=2"));
+    }
+    enrollkit_event_array_free(ev);
+    /* Once erased, not found; a person without enrollments; out may be NULL. */
+    out = SENTINEL;
+    EXPECT(enrollkit_erase_user(s, "admin", "er_gone", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out == SENTINEL);
+    OK(enrollkit_erase_user(s, "admin", "er_lone", NULL));
+    EXPECT(enrollkit_user_get(s, "er_lone", &out), ENROLLKIT_RESULT_NOT_FOUND);
+    CHECK(out == SENTINEL);
+    /* Compacting changes no record. */
+    OK(enrollkit_stats(s, &before));
+    OK(enrollkit_compact(s));
+    OK(enrollkit_compact(s));
+    OK(enrollkit_stats(s, &after));
+    CHECK(before && after && strcmp(before, after) == 0);
+    enrollkit_string_free(before);
+    enrollkit_string_free(after);
+    OK(enrollkit_user_get(s, "er_stay", &out));
+    CHECK(has(out, "\"id\":\"er_stay\""));
+    OK(enrollkit_check(s, &out));
+    CHECK(has(out, "[]"));
+    enrollkit_store_free(s);
+}
+
+/* Whether the file `path` holds the bytes of `needle` (0 when it does not exist). */
+static int file_has(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t cap = 1 << 16, len = 0, n, size = strlen(needle);
+    char *buf = malloc(cap);
+    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) break;
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    int found = 0;
+    for (size_t i = 0; buf && !found && i + size <= len; i++) found = memcmp(buf + i, needle, size) == 0;
+    free(buf);
+    return found;
+}
+
+/* After enrollkit_erase_user and enrollkit_compact, an SQLite file and its WAL hold none of the
+ * person's id, email or name; a read-only store compacts nothing. */
+static void test_erasure_on_file(const char *dir) {
+    static const char *const NEEDLES[] = {"vic_q7x9z2k", "victim.q7x9z2k@example.org", "Vicky Qsevenxninez"};
+    char path[512], wal[600], *out = NULL;
+    snprintf(path, sizeof path, "%s/erase.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    enrollkit_store *s = NULL;
+    OK(enrollkit_store_open(path, 0, &s));
+    OK(enrollkit_user_upsert(s, "{\"id\":\"vic_q7x9z2k\",\"email\":\"victim.q7x9z2k@example.org\","
+                                "\"display_name\":\"Vicky Qsevenxninez\"}", NULL));
+    OK(enrollkit_users_upsert(s, "[{\"id\":\"o1\",\"manager_id\":\"vic_q7x9z2k\"},{\"id\":\"o2\"},{\"id\":\"o3\"}]", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"seat\",\"kind\":\"course\",\"title\":\"One seat\",\"state\":\"active\","
+                                   "\"self_enrollment\":true,\"policy\":{\"capacity\":1,\"waitlist\":true}}", NULL));
+    OK(enrollkit_program_create(s, "{\"id\":\"cert\",\"kind\":\"certification\",\"title\":\"Cert\",\"state\":\"active\","
+                                   "\"assessment\":{\"passing_score\":80}}", NULL));
+    char seat[64], cert[64], o2[64], o3[64];
+    OK(enrollkit_enroll(s, "learner:vic_q7x9z2k", "vic_q7x9z2k", "seat", &out));
+    snprintf(seat, sizeof seat, "%s", out ? out : "");
+    enrollkit_string_free(out);
+    OK(enrollkit_set_progress(s, "learner:vic_q7x9z2k", seat, 40, NULL));
+    OK(enrollkit_enroll(s, "admin", "o1", "seat", NULL));
+    OK(enrollkit_enroll(s, "admin", "vic_q7x9z2k", "cert", &out));
+    snprintf(cert, sizeof cert, "%s", out ? out : "");
+    enrollkit_string_free(out);
+    OK(enrollkit_attempt_submit(s, "learner:vic_q7x9z2k", cert, 61.5, NULL));
+    OK(enrollkit_enroll_json(s, "admin", "{\"user_id\":\"o2\",\"program_id\":\"cert\",\"added_by_user_id\":\"vic_q7x9z2k\"}",
+                             &out));
+    field(out ? out : "", "id", o2, sizeof o2);
+    enrollkit_string_free(out);
+    OK(enrollkit_assign_mentor(s, "admin", o2, "vic_q7x9z2k", NULL));
+    OK(enrollkit_enroll(s, "admin", "o3", "cert", &out));
+    snprintf(o3, sizeof o3, "%s", out ? out : "");
+    enrollkit_string_free(out);
+    OK(enrollkit_fail(s, "admin", o3, "unknown_error", "asked Vicky Qsevenxninez (victim.q7x9z2k@example.org) to review",
+                      NULL));
+    /* Before: the file or its WAL holds each of them (the search below can see them). */
+    for (size_t i = 0; i < 3; i++) CHECK(file_has(path, NEEDLES[i]) || file_has(wal, NEEDLES[i]));
+
+    OK(enrollkit_erase_user(s, "admin", "vic_q7x9z2k", &out));
+    CHECK(has(out, "\"enrollments\":2,"));
+    OK(enrollkit_compact(s));
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(!file_has(path, NEEDLES[i]));
+        CHECK(!file_has(wal, NEEDLES[i]));
+    }
+    OK(enrollkit_user_get(s, "o1", &out));
+    CHECK(has(out, "\"manager_id\":null"));
+    OK(enrollkit_check(s, &out));
+    CHECK(has(out, "[]"));
+    enrollkit_store_free(s);
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(!file_has(path, NEEDLES[i]));
+        CHECK(!file_has(wal, NEEDLES[i]));
+    }
+
+    /* A read-only store neither erases nor compacts. */
+    OK(enrollkit_store_open(path, ENROLLKIT_OPEN_READ_ONLY, &s));
+    out = SENTINEL;
+    EXPECT(enrollkit_erase_user(s, "admin", "o2", &out), ENROLLKIT_RESULT_STORAGE);
+    CHECK(out == SENTINEL);
+    EXPECT(enrollkit_compact(s), ENROLLKIT_RESULT_STORAGE);
+    CHECK(last_details_have("\"code\":\"storage\""));
+    OK(enrollkit_user_get(s, "o2", &out));
+    CHECK(has(out, "\"id\":\"o2\""));
+    enrollkit_store_free(s);
+    NUL(enrollkit_compact(NULL));
+}
+
 /* The typed suites on a new store: in memory, or at `location` when it is not NULL (two
  * PostgreSQL databases, when the tests run under scripts/pg). */
 static void test_typed(const char *location) {
@@ -2834,6 +3064,8 @@ int main(int argc, char **argv) {
     test_typed(NULL);
     test_policies(NULL);
     test_waitlist(NULL);
+    test_erasure(NULL);
+    test_erasure_on_file(dir);
     test_busy(dir);
     /* The same store suites on PostgreSQL: ENROLLKIT_TEST_POSTGRES_DB and _DB2 name two new,
      * empty databases (scripts/test-c creates them under scripts/pg). */
@@ -2849,6 +3081,7 @@ int main(int argc, char **argv) {
         enrollkit_store_free(p);
         test_policies(pg);
         test_waitlist(pg);
+        test_erasure(pg);
         test_typed(pg2);
         printf("test_api: the store suites ran on PostgreSQL too\n");
     } else {

@@ -678,6 +678,80 @@ void waitlist() {
     CHECK(s.check() == "[]");
 }
 
+// Erasure on request: store::erase_user returns an enrollkit::erasure (tombstone and counts);
+// admin only; store::compact.
+void erasure_test(const std::string &dir) {
+    using namespace enrollkit;
+    store s = store::open_in_memory(ENROLLKIT_OPEN_MANUAL_CLOCK);
+    s.set_time("2026-03-01T00:00:00Z");
+    user_batch users;
+    users.add("gone_user").set(user_field::email, "gone@example.com").set(user_field::display_name, "Gone Person");
+    users.add("stay").set(user_field::manager_id, "gone_user");
+    users.add("lone");
+    CHECK(s.upsert_users(users) == 3);
+    s.create_program(R"({"id":"seat","kind":"course","title":"One seat","state":"active","self_enrollment":true,)"
+                     R"("policy":{"capacity":1,"waitlist":true}})");
+    s.create_program(R"({"id":"cert","kind":"certification","title":"Cert","state":"active",)"
+                     R"("assessment":{"passing_score":80,"max_attempts":3}})");
+    const std::string seat(s.enroll("learner:gone_user", "gone_user", "seat").id());
+    (void)s.set_progress("learner:gone_user", seat, 30);
+    const std::string cert(s.enroll("admin", "gone_user", "cert").id());
+    (void)s.submit_attempt("learner:gone_user", cert, 55);
+    enrollment waiting = s.enroll("admin", "stay", "seat");
+    CHECK(waiting.status() == "waitlisted");
+    const std::string waiting_id(waiting.id());
+
+    std::string details = expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.erase_user("system", "gone_user"); });
+    CHECK(details.find("\"code\":\"permission_denied\"") != std::string::npos);
+    expect_error(ENROLLKIT_RESULT_PERMISSION_DENIED, [&] { (void)s.erase_user("learner:gone_user", "gone_user"); });
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.erase_user("admin", "nobody"); });
+    expect_error(ENROLLKIT_RESULT_VALIDATION, [&] { (void)s.erase_user("admin", " "); });
+    CHECK(s.get_user("gone_user").email() == "gone@example.com");  // refusals change nothing
+
+    const erasure erased = s.erase_user("admin", "gone_user");
+    CHECK(erased.tombstone.size() == 33 && erased.tombstone.rfind("erased_", 0) == 0);
+    CHECK(erased.enrollments == 2 && erased.events == 4);
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.get_user("gone_user"); });
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.get_enrollment("admin", seat); });
+    event_array history = s.history("admin", seat);
+    CHECK(history.size() == 2);
+    for (event_view e : history) CHECK(e.user_id() == erased.tombstone && !e.reason());
+    CHECK(s.get_enrollment("admin", waiting_id).status() == "active");  // the freed seat
+    CHECK(!s.get_user("stay").manager_id());
+    expect_error(ENROLLKIT_RESULT_NOT_FOUND, [&] { (void)s.erase_user("admin", "gone_user"); });
+    const erasure none = s.erase_user("admin", "lone");
+    CHECK(none.enrollments == 0 && none.events == 0 && none.tombstone != erased.tombstone);
+    s.compact();
+    CHECK(s.check() == "[]");
+
+    // On file: compact leaves nothing of the person in the file or its WAL.
+    store f = store::open(dir + "/cpp-erase.db");
+    f.upsert_user(R"({"id":"usr_zq81","email":"zq81@example.net","display_name":"Zed Quintavalle"})");
+    f.create_program(R"({"id":"c","kind":"course","title":"C","state":"active","self_enrollment":true})");
+    (void)f.enroll("learner:usr_zq81", "usr_zq81", "c");
+    CHECK(f.erase_user("admin", "usr_zq81").enrollments == 1);
+    f.compact();
+    CHECK(f.check() == "[]");
+
+    // Detail: erasure_of reads the keys in any order, and nothing else.
+    const erasure parsed = detail::erasure_of(R"( {"events": 18446744073709551615, "tombstone":"a\u00e9", "enrollments":0} )");
+    CHECK(parsed.tombstone == "a\xc3\xa9" && parsed.enrollments == 0 && parsed.events == 18446744073709551615ULL);
+    for (const char *bad :
+         {"", "{}", "[]", R"({"tombstone":"t","enrollments":1})", R"({"tombstone":"t","enrollments":1,"events":-1})",
+          R"({"tombstone":"t","enrollments":1,"events":1.5})", R"({"tombstone":"t","enrollments":1,"events":18446744073709551616})",
+          R"({"tombstone":"t","enrollments":01,"events":1})", R"({"tombstone":1,"enrollments":1,"events":1})",
+          R"({"tombstone":"t","enrollments":1,"events":1,"other":1})", R"({"tombstone":"t","tombstone":"u","enrollments":1,"events":1})",
+          R"({"tombstone":"t","enrollments":1,"events":1,})", R"({"tombstone":"t","enrollments":1,"events":1} x)"}) {
+        bool threw = false;
+        try {
+            (void)detail::erasure_of(bad);
+        } catch (const std::runtime_error &) {
+            threw = true;
+        }
+        CHECK(threw);
+    }
+}
+
 void files(const std::string &dir) {
     using namespace enrollkit;
     store s = store::open(dir + "/cpp.db");
@@ -702,6 +776,7 @@ int main(int argc, char **argv) {
         queue();
         policies();
         waitlist();
+        erasure_test(argc > 1 ? argv[1] : ".");
         files(argc > 1 ? argv[1] : ".");
     } catch (const enrollkit::error &e) {
         std::fprintf(stderr, "test_cpp: unexpected %s: %s\n", std::string(e.name()).c_str(), e.what());
