@@ -215,17 +215,18 @@ pub(crate) fn fill_seats(tx: &mut dyn Write, program: &Program, now: Timestamp) 
             let mut e = before.clone();
             e.steps_total = program.steps.len() as u32;
             lifecycle::promote(program, &mut e, now)?;
-            e.updated_at = now;
-            tx.update_enrollment(key, &before, &e)?;
-            let event = NewEvent {
-                action: "promote",
-                from: Some(before.status),
-                to: Some(e.status),
-                actor: &Actor::System,
-                reason: Some("seat_freed".to_owned()),
-                at: now,
-            };
-            tx.append_event(&e, event)?;
+            // A promotion takes a seat: store_change frees none here.
+            let reason = Some("seat_freed".to_owned());
+            store_change(
+                tx,
+                key,
+                &before,
+                &mut e,
+                "promote",
+                &Actor::System,
+                reason,
+                now,
+            )?;
             left -= 1;
         }
     }
