@@ -557,3 +557,58 @@ fn a_full_program_waitlists_first_come_first_served_and_promotes_in_the_same_tra
         assert!(store.check_invariants().unwrap().is_empty());
     }
 }
+
+#[test]
+fn policies_waitlists_deadlines_and_partnerships_survive_an_export_and_import() {
+    for (store, _) in stores("2026-03-01T00:00:00Z") {
+        let every = Policy {
+            enroll_opens_at: Some(at("2026-01-01T00:00:00Z")),
+            enroll_closes_at: Some(at("2027-01-01T00:00:00Z")),
+            deadline: Some(Deadline::AfterDays(30)),
+            capacity: Some(1),
+            waitlist: true,
+            prerequisites: vec![],
+        };
+        store.create_program(&course("crs", every)).unwrap();
+        store
+            .upsert_user(&User {
+                id: "p".into(),
+                partnerships: vec!["prt_a".into()],
+                ..User::default()
+            })
+            .unwrap();
+        users(&store, &["u1"]);
+        store
+            .enroll(&Actor::Admin, &EnrollRequest::new("p", "crs"))
+            .unwrap();
+        let waiting = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
+            .unwrap();
+        assert_eq!(waiting.status, Status::Waitlisted);
+        let mut first = Vec::new();
+        store.export_jsonl(&mut first, None).unwrap();
+        let copy = OpenOptions::new().open_in_memory().unwrap();
+        let report = copy
+            .import_jsonl(&mut first.as_slice(), BatchMode::AllOrNothing, None)
+            .unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        let mut second = Vec::new();
+        copy.export_jsonl(&mut second, None).unwrap();
+        let strip = |bytes: &[u8]| -> Vec<String> {
+            // The header line names the export's time.
+            String::from_utf8(bytes.to_vec())
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(strip(&second), strip(&first));
+        assert_eq!(
+            copy.waitlist_position(&Actor::Admin, &waiting.id).unwrap(),
+            Some(1)
+        );
+        assert_eq!(copy.get_user("p").unwrap().partnerships, ["prt_a"]);
+        assert!(copy.check_invariants().unwrap().is_empty());
+    }
+}
