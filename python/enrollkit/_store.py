@@ -16,6 +16,7 @@ from ._types import (
     Claim,
     Enrollment,
     EnrollOutcome,
+    Erasure,
     Event,
     FailureReason,
     Kind,
@@ -275,6 +276,19 @@ class Store:
         while others write (``ConflictError`` if ``dest`` exists)."""
         self._native.backup(_path("dest", dest))
 
+    def compact(self) -> None:
+        """Rewrites the database so that nothing deleted or overwritten is left in it (after
+        ``erase_user``, say). SQLite checkpoints the write-ahead log, leaving it empty, rebuilds
+        the file (``VACUUM``: it needs free disk space about the file's size and holds the writer
+        meanwhile) and checkpoints again; PostgreSQL vacuums the tables (the server's own WAL and
+        backups keep what its retention says). Raises ``BusyError`` when another connection (of
+        another ``Store`` or process) keeps the log from being emptied, ``StorageError`` on a
+        read-only store.
+
+        >>> Store.in_memory().compact()
+        """
+        self._native.compact()
+
     # -- users ---------------------------------------------------------------------------
 
     def upsert_user(self, user: Union[User, Mapping[str, Any]]) -> User:
@@ -310,6 +324,42 @@ class Store:
     def list_users(self, *, after: Optional[str] = None, limit: int = 100) -> List[User]:
         """Users ordered by id, after ``after`` (exclusive), at most ``limit`` (1-1000)."""
         return self._native.list_users(after, limit)
+
+    def erase_user(self, user_id: str, *, actor: str = ADMIN) -> Erasure:
+        """Erases the user on request (admin only), in one transaction: deletes them with every
+        enrollment of theirs, its step progress and attempts, and scrubs them from the history.
+        Their events keep their sequence numbers, actions and statuses, but name a tombstone
+        (``Erasure.tombstone``, ``erased_`` and random characters) instead of the user and lose
+        their reasons (scores, messages, free text). Others' records no longer name them: a
+        manager, a mentor or who enrolled someone is cleared, and in other free text (events'
+        reasons, failure messages, step results) their id, email and name, as stored and when
+        at least 4 characters long, become the tombstone. One ``user_erased`` event (its
+        ``user_id`` and ``enrollment_id`` the tombstone) goes into the change feed, and each
+        seat their enrollments held goes to its program's waitlist. Returns what was done.
+
+        SQLite keeps removed bytes in free pages and in its write-ahead log until they are
+        reused: call ``compact()`` afterwards to rewrite them away.
+
+        Raises ``PermissionDeniedError`` for any actor but an admin, ``NotFoundError`` for a
+        user that does not exist, ``ValidationError`` for an invalid id.
+
+        >>> import enrollkit
+        >>> store = Store.in_memory()
+        >>> _ = store.upsert_user(enrollkit.User(id="ada", email="ada@example.com", display_name="Ada Lovelace"))
+        >>> _ = store.create_program(enrollkit.Program(id="c", kind="course", title="C", state="active"))
+        >>> e = store.enroll("ada", "c")
+        >>> erased = store.erase_user("ada")
+        >>> erased.tombstone.startswith("erased_"), erased.enrollments, erased.events
+        (True, 1, 1)
+        >>> [(ev.action, ev.user_id == erased.tombstone, ev.reason) for ev in store.history(e.id)]
+        [('enrolled', True, None)]
+        >>> try:
+        ...     store.get_user("ada")
+        ... except enrollkit.NotFoundError:
+        ...     print("gone")
+        gone
+        """
+        return self._native.erase_user(actor, user_id)
 
     # -- programs ------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 The records (``User``, ``StepSchedule``, ``Step``, ``Assessment``, ``Deadline``, ``Policy``, ``Program``,
 ``Enrollment``, ``StepProgress``, ``Attempt``, ``Event``, ``StepFunnel``, ``ProgramReport``, ``EnrollOutcome``,
-``Claim``, ``Page``) are
+``Claim``, ``Erasure``, ``Page``) are
 native classes of the extension module: immutable, compared by value, with ``repr``,
 ``to_dict()``/``from_dict()`` (the canonical JSON form) and pickling. Their times are aware UTC
 datetimes and their enum fields members of the ``str`` enums below.
@@ -41,6 +41,7 @@ from ._enrollkit import (
     Deadline,
     EnrollOutcome,
     Enrollment,
+    Erasure,
     Event,
     Page,
     Policy,
@@ -83,6 +84,7 @@ __all__ = [
     "ProgramReport",
     "EnrollOutcome",
     "Claim",
+    "Erasure",
     "Page",
     "format_time",
     "parse_time",

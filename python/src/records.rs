@@ -6,7 +6,8 @@
 //! Every record is immutable and has `==`, `repr()`, `to_dict()` (its canonical JSON form, the
 //! core's own serialization), `from_dict()` (the reverse: unknown keys are skipped, times may be
 //! strings or datetimes) and pickling through them. All but `EnrollOutcome` and `Page` hash.
-//! `Claim` (the due-work queue's) holds an `Enrollment` and the step to run.
+//! `Claim` (the due-work queue's) holds an `Enrollment` and the step to run; `Erasure` reports
+//! what `Store.erase_user` did.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -2230,6 +2231,78 @@ record!(Claim,
     }
 });
 
+// -- Erasure -------------------------------------------------------------------------------------
+
+/// What `Store.erase_user` did: `tombstone` is the id that stands for the erased person in the
+/// history from now on (`erased_` and 26 random characters: it says nothing about them),
+/// `enrollments` how many of their enrollments were deleted (with their step progress and
+/// attempts), `events` how many history events were scrubbed.
+///
+/// >>> from enrollkit import Erasure
+/// >>> e = Erasure("erased_01JH5Z8K6Q0000000000000000", enrollments=2, events=5)
+/// >>> e.to_dict()
+/// {'tombstone': 'erased_01JH5Z8K6Q0000000000000000', 'enrollments': 2, 'events': 5}
+/// >>> Erasure.from_dict(e.to_dict()) == e
+/// True
+#[pyclass(frozen, eq, hash, module = "enrollkit")]
+#[derive(Clone, PartialEq)]
+pub(crate) struct Erasure {
+    pub(crate) inner: enrollkit::Erasure,
+}
+
+impl Hash for Erasure {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let e = &self.inner;
+        (&e.tombstone, e.enrollments, e.events).hash(h);
+    }
+}
+
+impl Erasure {
+    fn value(&self, py: Python<'_>) -> PyResult<Value> {
+        value_of(py, &self.inner)
+    }
+}
+
+record!(Erasure,
+    attrs: ["tombstone", "enrollments", "events"],
+    fields: ["tombstone", "enrollments", "events"],
+    nested: flat, {
+    #[new]
+    fn new(
+        tombstone: String,
+        enrollments: &Bound<'_, PyAny>,
+        events: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Erasure {
+            inner: enrollkit::Erasure {
+                tombstone,
+                enrollments: u64_arg(enrollments, "enrollments")?,
+                events: u64_arg(events, "events")?,
+            },
+        })
+    }
+
+    /// The id that names the erased person in the history from now on: their events'
+    /// `user_id`, and the `user_id` and `enrollment_id` of the one `user_erased` event.
+    #[getter]
+    fn tombstone(&self) -> &str {
+        &self.inner.tombstone
+    }
+
+    /// Enrollments deleted (with their step progress and attempts).
+    #[getter]
+    fn enrollments(&self) -> u64 {
+        self.inner.enrollments
+    }
+
+    /// History events scrubbed: they name the tombstone instead of the person and lost their
+    /// reasons.
+    #[getter]
+    fn events(&self) -> u64 {
+        self.inner.events
+    }
+});
+
 /// One page of enrollments; pass `next_cursor` as `starting_after` for the next.
 #[pyclass(frozen, module = "enrollkit")]
 pub(crate) struct Page {
@@ -2339,6 +2412,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ProgramReport>()?;
     m.add_class::<EnrollOutcome>()?;
     m.add_class::<Claim>()?;
+    m.add_class::<Erasure>()?;
     m.add_class::<Page>()?;
     Ok(())
 }
@@ -2362,6 +2436,7 @@ pub(crate) fn attributes() -> Vec<(&'static str, &'static [&'static str])> {
         ("ProgramReport", ProgramReport::ATTRS),
         ("EnrollOutcome", EnrollOutcome::ATTRS),
         ("Claim", Claim::ATTRS),
+        ("Erasure", Erasure::ATTRS),
         ("Page", Page::ATTRS),
     ]
 }

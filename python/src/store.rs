@@ -14,8 +14,8 @@ use pyo3::types::PyTuple;
 
 use crate::convert::{self, json_to_py, raise, Refusal};
 use crate::records::{
-    Attempt, Claim, EnrollOutcome, Enrollment, Event, Page, Program, ProgramReport, StepProgress,
-    User,
+    Attempt, Claim, EnrollOutcome, Enrollment, Erasure, Event, Page, Program, ProgramReport,
+    StepProgress, User,
 };
 use crate::requests::{self, EnrollArgs, ListArgs};
 
@@ -240,6 +240,13 @@ impl Store {
         let limit = check(py, convert::count(limit, "limit"))?;
         let users = self.run(py, |s| s.list_users(after, limit))?;
         Ok(users.into_iter().map(|inner| User { inner }).collect())
+    }
+
+    fn erase_user(&self, py: Python<'_>, actor: &str, user_id: &str) -> PyResult<Erasure> {
+        let a = self::actor(py, actor)?;
+        Ok(Erasure {
+            inner: self.run(py, |s| s.erase_user(&a, user_id))?,
+        })
     }
 
     // -- programs ----------------------------------------------------------------------------
@@ -835,6 +842,10 @@ impl Store {
 
     fn backup(&self, py: Python<'_>, dest: &str) -> PyResult<()> {
         self.run(py, |s| s.backup(std::path::Path::new(dest)))
+    }
+
+    fn compact(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |s| s.compact())
     }
 }
 

@@ -23,6 +23,7 @@ from enrollkit import (
     Deadline,
     DelayUnit,
     Enrollment,
+    Erasure,
     FailureReason,
     Kind,
     Order,
@@ -1445,3 +1446,177 @@ def test_capacity_and_the_waitlist(store: Store) -> None:
     store.update_program(Program(id="strict", kind=Kind.CERTIFICATION, title="S", state="active",
                                  policy={"capacity": 5, "waitlist": True}))
     assert store.get_enrollment(waiting.id).status == "enrolled"
+
+
+# -- erasure -----------------------------------------------------------------------------------
+
+# Distinctive strings: found anywhere in a file, they can only be the erased person's.
+GONE_ID = "vic_9f3k2q"
+GONE_EMAIL = "victim.9f3k2q@example.com"
+GONE_NAME = "Vicky Ninefthree"
+
+
+def with_a_person_to_erase(store: Store) -> Dict[str, str]:
+    """The person GONE_ID with two enrollments (a seat of a one-seat program, with progress, and
+    a certification with an attempt), and others whose records name them: a manager, who enrolled
+    someone, a mentor, a failure message. Returns the enrollment ids by name."""
+    store.upsert_user(User(id=GONE_ID, email=GONE_EMAIL, display_name=GONE_NAME))
+    store.upsert_users([User(id=o, manager_id=GONE_ID) for o in ("o1", "o2", "o3")])
+    store.create_program(course("seat", policy=Policy(capacity=1, waitlist=True)))
+    store.create_program(Program(id="exam", kind=Kind.CERTIFICATION, title="Exam", state="active",
+                                 assessment=Assessment(passing_score=80)))
+    learner = Actor.learner(GONE_ID)
+    seat = store.enroll(GONE_ID, "seat", actor=learner)
+    store.set_progress(seat.id, 40, actor=learner)
+    waiting = store.enroll("o1", "seat")
+    assert waiting.status == "waitlisted"
+    exam = store.enroll(GONE_ID, "exam")
+    store.submit_attempt(exam.id, 61.5, actor=learner)
+    added = store.enroll("o2", "exam", added_by_user_id=GONE_ID)
+    store.assign_mentor(added.id, GONE_ID)
+    failed = store.enroll("o3", "exam")
+    store.fail(failed.id, FailureReason.UNKNOWN_ERROR, f"asked {GONE_NAME} ({GONE_EMAIL}) to review")
+    return {"seat": seat.id, "exam": exam.id, "waiting": waiting.id, "added": added.id, "failed": failed.id}
+
+
+def assert_gone(what: str, data: bytes) -> None:
+    for needle in (GONE_ID, GONE_EMAIL, GONE_NAME):
+        assert needle.encode() not in data, f"{needle} found in {what}"
+
+
+def test_erase_user(store: Store, tmp_path: "os.PathLike[str]") -> None:
+    ids = with_a_person_to_erase(store)
+    before = store.stats()
+    # Only an admin erases; refusals change nothing.
+    for actor in (Actor.SYSTEM, Actor.learner(GONE_ID), LEARNER):
+        with pytest.raises(enrollkit.PermissionDeniedError):
+            store.erase_user(GONE_ID, actor=actor)
+    with pytest.raises(enrollkit.NotFoundError) as unknown:
+        store.erase_user("nobody")
+    assert (unknown.value.entity, unknown.value.id) == ("user", "nobody")
+    for bad in ("", " "):
+        with pytest.raises(enrollkit.ValidationError) as invalid:
+            store.erase_user(bad)
+        assert invalid.value.field == "user_id"
+    with pytest.raises(TypeError):
+        store.erase_user(None)  # type: ignore[arg-type]
+    assert store.stats() == before and store.get_user(GONE_ID).email == GONE_EMAIL
+
+    erased = store.erase_user(GONE_ID, actor=Actor.ADMIN)
+    assert isinstance(erased, Erasure)
+    assert (erased.enrollments, erased.events) == (2, 4)
+    assert erased.tombstone.startswith("erased_") and len(erased.tombstone) == len("erased_") + 26
+    assert GONE_ID not in erased.tombstone
+    # The user and their enrollments are gone...
+    with pytest.raises(enrollkit.NotFoundError):
+        store.get_user(GONE_ID)
+    for name in ("seat", "exam"):
+        with pytest.raises(enrollkit.NotFoundError):
+            store.get_enrollment(ids[name])
+    assert list(store.list_enrollments(user_id=GONE_ID)) == []
+    # Events: one user_erased, one promote (the freed seat); none removed.
+    assert store.stats() == {**before, "users": before["users"] - 1, "enrollments": before["enrollments"] - 2,
+                             "events": before["events"] + 2}
+    # ...their history stays, in order, under the tombstone and without reasons...
+    for name, actions in (("seat", ["enrolled", "progress"]), ("exam", ["enrolled", "attempt"])):
+        history = store.history(ids[name])
+        assert [e.action for e in history] == actions
+        assert all(e.user_id == erased.tombstone and e.reason is None for e in history)
+        assert all(e.enrollment_id == ids[name] and e.seq > 0 for e in history)
+        assert history[0].to_status is not None  # statuses are kept
+    assert store.history(ids["seat"])[1].actor == Actor.learner(erased.tombstone)
+    # ...with one user_erased event in the feed.
+    feed = store.events_after(0, limit=1000)
+    [event] = [e for e in feed if e.action == "user_erased"]
+    assert (event.user_id, event.enrollment_id, event.actor) == (erased.tombstone, erased.tombstone, "admin")
+    assert event.reason == "enrollments=2"
+    # Their seat went to the waitlist, in the same call; others' records no longer name them.
+    assert [(e.action, e.enrollment_id) for e in feed[-2:]] == [("user_erased", erased.tombstone),
+                                                                 ("promote", ids["waiting"])]
+    assert store.get_enrollment(ids["waiting"]).status == "active"
+    assert [store.get_user(o).manager_id for o in ("o1", "o2", "o3")] == [None, None, None]
+    added = store.get_enrollment(ids["added"])
+    assert (added.added_by_user_id, added.mentor_id, added.mentor_assigned_at) == (None, None, None)
+    message = store.get_enrollment(ids["failed"]).failure_message
+    assert message == f"asked {erased.tombstone} ({erased.tombstone}) to review"
+    export = os.path.join(tmp_path, "after.jsonl")
+    store.export(export)
+    with open(export, "rb") as f:
+        assert_gone("the export", f.read())
+    # Once only; compact runs on every backend.
+    with pytest.raises(enrollkit.NotFoundError):
+        store.erase_user(GONE_ID)
+    store.compact()
+    assert store.check() == []
+
+
+def test_erase_user_and_compact_leave_nothing_in_the_file_or_the_wal(tmp_path: "os.PathLike[str]") -> None:
+    path = os.path.join(tmp_path, "erase.db")
+
+    def files() -> Dict[str, bytes]:
+        out = {}
+        for suffix in ("", "-wal"):
+            if os.path.exists(path + suffix):
+                with open(path + suffix, "rb") as f:
+                    out[path + suffix] = f.read()
+        return out
+
+    with Store(path, manual_clock=True) as s:
+        s.set_time(T0)
+        s.upsert_user(User(id="u1"))
+        ids = with_a_person_to_erase(s)
+        stored = b"".join(files().values())
+        assert all(n.encode() in stored for n in (GONE_ID, GONE_EMAIL, GONE_NAME))  # the test can fail
+        erased = s.erase_user(GONE_ID)
+        assert erased.enrollments == 2
+        s.compact()
+        written = files()
+        assert path in written
+        for name, data in written.items():
+            assert_gone(name, data)
+        # The store goes on as before.
+        assert [e.user_id for e in s.history(ids["exam"])] == [erased.tombstone] * 2
+        assert s.enroll("u1", "seat").status == "waitlisted" and s.check() == []
+    for name, data in files().items():
+        assert_gone(name, data)
+    with Store(path, read_only=True) as ro:
+        with pytest.raises(enrollkit.StorageError, match="read-only"):
+            ro.compact()
+        with pytest.raises(enrollkit.StorageError, match="read-only"):
+            ro.erase_user("u1")
+
+
+def test_compact_is_busy_while_another_process_reads(tmp_path: "os.PathLike[str]") -> None:
+    """A reader in another process keeps the WAL from being emptied: BusyError, after the busy
+    timeout; once it is done, compact runs. (The reader is Python's sqlite3 in a child process:
+    two SQLite libraries in one process do not see each other's locks.)"""
+    path = os.path.join(tmp_path, "busy.db")
+    reader_code = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('BEGIN')\n"
+        "print(conn.execute('SELECT count(*) FROM users').fetchone()[0], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "conn.execute('COMMIT')\n"
+        "conn.close()\n"
+    )
+    with Store(path, busy_timeout=0.2) as s:
+        s.upsert_users([User(id=f"r{i}") for i in range(20)])
+        reader = subprocess.Popen([sys.executable, "-c", reader_code, path], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert reader.stdout is not None and reader.stdin is not None
+            assert reader.stdout.readline().strip() == "20"  # reading, in a transaction
+            s.upsert_user(User(id="later"))
+            with pytest.raises(enrollkit.BusyError):
+                s.compact()
+            reader.stdin.write("done\n")
+            reader.stdin.flush()
+            assert reader.wait(timeout=30) == 0
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+                reader.wait()
+        s.compact()
+        assert os.path.getsize(path + "-wal") == 0
+        assert len(s.list_users()) == 21 and s.check() == []

@@ -21,6 +21,7 @@ from enrollkit import (
     DelayUnit,
     Enrollment,
     EnrollOutcome,
+    Erasure,
     Event,
     FailureReason,
     Kind,
@@ -42,7 +43,7 @@ from enrollkit import _enrollkit
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 RECORDS = [User, StepSchedule, Step, Assessment, Deadline, Policy, Program, Enrollment, StepProgress, Attempt, Event,
-           StepFunnel, ProgramReport, EnrollOutcome, Claim, Page]
+           StepFunnel, ProgramReport, EnrollOutcome, Claim, Erasure, Page]
 # Keys to_dict() leaves out when they are absent, as the core's JSON does.
 OMITTED_WHEN_ABSENT = {"enrollment", "existing_id", "error", "schedule", "at", "after_days", "hire_date", "user_id",
                        "policy"}
@@ -89,6 +90,9 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
                                  policy={"deadline": {"after_days": 7}}))
     policies = [p.policy for p in store.list_programs() if p.policy is not None]
     assert len(policies) == 2
+    store.upsert_user(User(id="gone", email="gone@example.com"))
+    store.enroll("gone", "crs")
+    erasures = [store.erase_user("gone"), store.erase_user("vet")]
     return {
         User: store.list_users(),
         StepSchedule: [step.schedule for step in drip if step.schedule is not None],
@@ -105,6 +109,7 @@ def one_of_each(store: Store) -> Dict[type, List[Any]]:
         ProgramReport: [report],
         EnrollOutcome: outcomes + anniversaries,
         Claim: claims + due,
+        Erasure: erasures,
         Page: [store.list_page(per_page=1), store.list_page()],
     }
 
@@ -290,6 +295,33 @@ def test_enroll_outcomes_name_a_user_only_when_given_one() -> None:
     assert pickle.loads(pickle.dumps(failed)) == failed and failed.to_dict()["user_id"] == "u1"
     with pytest.raises(TypeError):
         EnrollOutcome("created", user_id=5)  # type: ignore[arg-type]
+
+
+def test_erasures() -> None:
+    tombstone = "erased_01JH5Z8K6Q" + "0" * 16
+    e = Erasure(tombstone, 2, 5)
+    assert (e.tombstone, e.enrollments, e.events) == (tombstone, 2, 5)
+    assert e == Erasure(tombstone=tombstone, enrollments=2, events=5) and hash(e) == hash(Erasure(tombstone, 2, 5))
+    assert e != Erasure(tombstone, 2, 6) and e != Erasure(tombstone, 1, 5) and e != Erasure("erased_other", 2, 5)
+    # The core's JSON of an erasure, as the other surfaces return it.
+    assert e.to_dict() == {"tombstone": tombstone, "enrollments": 2, "events": 5}
+    assert list(e.to_dict()) == ["tombstone", "enrollments", "events"]
+    assert Erasure.from_dict(e.to_dict()) == e and Erasure.from_dict({**e.to_dict(), "programs": 1}) == e
+    assert pickle.loads(pickle.dumps(e)) == e and copy.deepcopy(e) == e
+    assert repr(e) == f"Erasure(tombstone='{tombstone}', enrollments=2, events=5)"
+    assert Erasure("erased_x", 0, 2**63 - 1).events == 2**63 - 1
+    with pytest.raises(AttributeError):
+        e.events = 6  # type: ignore[misc]
+    with pytest.raises(TypeError, match="events"):
+        Erasure.from_dict({"tombstone": tombstone, "enrollments": 2})
+    wrong: List[Dict[str, Any]] = [{"enrollments": "2"}, {"enrollments": True}, {"events": 1.0}, {"tombstone": None}]
+    for bad in wrong:
+        with pytest.raises(TypeError):
+            Erasure(**{"tombstone": tombstone, "enrollments": 2, "events": 5, **bad})
+    out_of_range: List[Dict[str, Any]] = [{"enrollments": -1}, {"events": 2**63}]
+    for bad in out_of_range:
+        with pytest.raises(enrollkit.ValidationError):
+            Erasure(**{"tombstone": tombstone, "enrollments": 2, "events": 5, **bad})
 
 
 def test_step_schedules() -> None:

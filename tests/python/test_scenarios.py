@@ -133,6 +133,8 @@ class PyAdapter:
             return s.waitlist_position(a["id"], actor=actor)
         if op == "delete":
             return s.delete_enrollment(a["id"], actor=actor)
+        if op == "erase_user":
+            return s.erase_user(a["user_id"], actor=actor)
         if op in ("step_progress", "attempts", "history"):
             return getattr(s, op)(a["id"], actor=actor)
         if op == "status_at":
