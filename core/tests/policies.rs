@@ -612,3 +612,43 @@ fn policies_waitlists_deadlines_and_partnerships_survive_an_export_and_import() 
         assert!(copy.check_invariants().unwrap().is_empty());
     }
 }
+
+#[test]
+fn an_expiry_that_frees_a_seat_promotes_before_the_next_expiry_is_recorded() {
+    for (store, clock) in stores("2026-03-01T00:00:00Z") {
+        let policy = Policy {
+            capacity: Some(1),
+            waitlist: true,
+            deadline: Some(Deadline::At(at("2026-03-10T00:00:00Z"))),
+            ..Policy::default()
+        };
+        store.create_program(&course("crs", policy)).unwrap();
+        users(&store, &["u1", "u2"]);
+        let seated = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u1", "crs"))
+            .unwrap();
+        let waiting = store
+            .enroll(&Actor::Admin, &EnrollRequest::new("u2", "crs"))
+            .unwrap();
+        assert_eq!(waiting.status, Status::Waitlisted);
+        clock.set(at("2026-03-10T00:00:00Z"));
+        let expired = store.expire_due(&Actor::System, 10).unwrap();
+        assert_eq!(expired, [seated.id.clone(), waiting.id.clone()]);
+        let history: Vec<(String, Option<String>, Option<String>)> = store
+            .history(&Actor::Admin, &waiting.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.action, e.from_status, e.to_status))
+            .collect();
+        let s = |t: &str| Some(t.to_owned());
+        assert_eq!(
+            history,
+            [
+                ("enrolled".to_owned(), None, s("waitlisted")),
+                ("promote".to_owned(), s("waitlisted"), s("active")),
+                ("expire".to_owned(), s("active"), s("expired")),
+            ]
+        );
+        assert!(store.check_invariants().unwrap().is_empty());
+    }
+}

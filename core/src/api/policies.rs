@@ -75,7 +75,9 @@ impl Store {
         self.write(|tx| {
             expired.clear();
             let now = tx.now();
-            for (key, before) in tx.expirable(now, limit)? {
+            for (_, listed) in tx.expirable(now, limit)? {
+                // Read again: expiring an earlier one may have promoted this one (its seat).
+                let (key, before) = tx.enrollment_for_update(&listed.id)?;
                 let program = tx.program(&before.program_id)?;
                 let steps = tx.step_progress(key)?;
                 let mut e = before.clone();
