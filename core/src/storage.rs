@@ -696,6 +696,31 @@ pub(crate) struct WorkQuery {
     pub program: bool,
 }
 
+impl WorkQuery {
+    /// [`Write::claimable`]'s query (at the time now), of `program` when given.
+    pub(crate) fn claiming(program: Option<&str>) -> WorkQuery {
+        WorkQuery {
+            claimable: true,
+            until: true,
+            program: program.is_some(),
+        }
+    }
+
+    /// [`Read::scheduled_work`]'s query, of `program` and due by `until` when given, with the
+    /// time it binds (any, when `until` is absent: the query then has no time parameter).
+    pub(crate) fn listing(
+        program: Option<&str>,
+        until: Option<Timestamp>,
+    ) -> (WorkQuery, Timestamp) {
+        let q = WorkQuery {
+            claimable: false,
+            until: until.is_some(),
+            program: program.is_some(),
+        };
+        (q, until.unwrap_or(Timestamp::from_millis(0)))
+    }
+}
+
 /// A parameter of a [`WorkQuery`]'s SQL, in the order [`work_sql`] numbers them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum WorkParam {

@@ -1233,12 +1233,7 @@ impl Read for Tx<'_> {
         until: Option<Timestamp>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let q = WorkQuery {
-            claimable: false,
-            until: until.is_some(),
-            program: program.is_some(),
-        };
-        let time = until.unwrap_or(Timestamp::from_millis(0));
+        let (q, time) = WorkQuery::listing(program, until);
         self.scheduled_work_of(q, time, program, limit)
     }
 
@@ -1855,12 +1850,7 @@ impl Write for Tx<'_> {
         program: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let q = WorkQuery {
-            claimable: true,
-            until: true,
-            program: program.is_some(),
-        };
-        self.scheduled_work_of(q, now, program, limit)
+        self.scheduled_work_of(WorkQuery::claiming(program), now, program, limit)
     }
 
     fn update_enrollment(

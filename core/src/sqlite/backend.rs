@@ -198,12 +198,7 @@ impl Read for Tx<'_> {
         until: Option<Timestamp>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let q = WorkQuery {
-            claimable: false,
-            until: until.is_some(),
-            program: program.is_some(),
-        };
-        let time = until.unwrap_or(Timestamp::from_millis(0));
+        let (q, time) = WorkQuery::listing(program, until);
         keyed(db::scheduled_work(self.conn(), q, time, program, limit))
     }
 
@@ -375,12 +370,13 @@ impl Write for Tx<'_> {
         program: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let q = WorkQuery {
-            claimable: true,
-            until: true,
-            program: program.is_some(),
-        };
-        keyed(db::scheduled_work(self.conn(), q, now, program, limit))
+        keyed(db::scheduled_work(
+            self.conn(),
+            WorkQuery::claiming(program),
+            now,
+            program,
+            limit,
+        ))
     }
 
     fn update_enrollment(
