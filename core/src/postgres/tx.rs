@@ -631,22 +631,27 @@ impl<'c> Tx<'c> {
         Ok(prepared)
     }
 
-    /// The program's waitlisted enrollments in order, at most `limit`, the query ending with
-    /// `lock`.
+    /// The program's waitlisted enrollments in order, at most `limit`, locked (`FOR UPDATE`)
+    /// when `lock`.
     fn waitlist_rows(
         &mut self,
         program_id: &str,
         limit: u32,
-        lock: &str,
+        lock: bool,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
-        let sql = format!(
-            "SELECT e.rid, {} FROM enrollments e WHERE program_id = $1 AND status = $2 \
-             ORDER BY rid LIMIT $3{lock}",
-            columns.join(", ")
-        );
+        static SQL: [std::sync::OnceLock<String>; 2] =
+            [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+        let sql = SQL[usize::from(lock)].get_or_init(|| {
+            let columns: Vec<String> = STORED_COLUMNS.iter().map(|c| format!("e.{c}")).collect();
+            format!(
+                "SELECT e.rid, {} FROM enrollments e WHERE program_id = $1 AND status = $2 \
+                 ORDER BY rid LIMIT $3{}",
+                columns.join(", "),
+                if lock { " FOR UPDATE" } else { "" }
+            )
+        });
         let rows = self.rows(
-            &sql,
+            sql,
             &[
                 text(program_id),
                 Param::Int(Status::Waitlisted.code()),
@@ -1255,7 +1260,7 @@ impl Read for Tx<'_> {
         program_id: &str,
         limit: u32,
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
-        self.waitlist_rows(program_id, limit, "")
+        self.waitlist_rows(program_id, limit, false)
     }
 
     fn waitlist_position(&mut self, program_id: &str, key: EnrollmentKey) -> Result<u64> {
@@ -1667,7 +1672,7 @@ impl Write for Tx<'_> {
     ) -> Result<Vec<(EnrollmentKey, Enrollment)>> {
         // A row that stopped waiting meanwhile (canceled, deleted) is checked again once
         // locked and left out.
-        self.waitlist_rows(program_id, limit, " FOR UPDATE")
+        self.waitlist_rows(program_id, limit, true)
     }
 
     fn delete_user_with_enrollments(&mut self, user_id: &str) -> Result<Vec<Enrollment>> {

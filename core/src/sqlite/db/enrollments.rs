@@ -618,12 +618,14 @@ pub(crate) fn expirable(
 
 /// [`crate::storage::Read::seats_taken`], from `enrollments_program_status`.
 pub(crate) fn seats_taken(conn: &Connection, program_id: &str) -> Result<u64> {
-    let sql = format!(
-        "SELECT count(*) FROM enrollments WHERE program_id = ?1 AND {}",
-        crate::storage::SEAT_CONDITION
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT count(*) FROM enrollments WHERE program_id = ?1 AND {}",
+            crate::storage::SEAT_CONDITION
+        )
+    });
     let n: i64 = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&SQL)?
         .query_row([program_id], |r| r.get(0))?;
     Ok(n as u64)
 }
@@ -634,11 +636,13 @@ pub(crate) fn waitlist(
     program_id: &str,
     limit: u32,
 ) -> Result<Vec<(i64, Enrollment)>> {
-    let sql = format!(
-        "SELECT {ENROLLMENT_STORED_COLUMNS} FROM enrollments e WHERE program_id = ?1 \
-         AND status = ?2 ORDER BY rid LIMIT ?3"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {ENROLLMENT_STORED_COLUMNS} FROM enrollments e WHERE program_id = ?1 \
+             AND status = ?2 ORDER BY rid LIMIT ?3"
+        )
+    });
+    let mut stmt = conn.prepare_cached(&SQL)?;
     let rows = stmt.query_map(
         params![program_id, Status::Waitlisted.code(), limit],
         stored_enrollment_from_row,
